@@ -1,0 +1,268 @@
+//! Chat REST handlers: sessions, participants, messages, read markers, blocks and rooms.
+//! Each parses the request, calls one operation of `switchboard_shared::ops`, shapes the reply.
+
+use lambda_http::Request;
+use switchboard_shared::domain::{
+    Message, MessageId, Participant, ReadMarker, Room, Session, SessionId, SessionStatus, UserId,
+};
+use switchboard_shared::error::ErrorBody;
+use switchboard_shared::http::{
+    json, json_body, json_body_or_empty, page_request, path_param, principal, query_param, HandlerResult,
+    ListPage,
+};
+use switchboard_shared::ops::{
+    self, BlockStatus, BlockUser, CreateRoom, CreateSession, EditMessage, MarkRead, SendMessage, Sent,
+};
+use switchboard_shared::{http_function, ApiError, App};
+
+http_function!(
+    /// `POST /chat/sessions`
+    CREATE_SESSION = "chat-create-session" => create_session
+);
+http_function!(
+    /// `GET /chat/sessions`
+    LIST_SESSIONS = "chat-list-sessions" => list_sessions
+);
+http_function!(
+    /// `GET /chat/sessions/{id}`
+    GET_SESSION = "chat-get-session" => get_session
+);
+http_function!(
+    /// `POST /chat/sessions/{id}/close`
+    CLOSE_SESSION = "chat-close-session" => close_session
+);
+http_function!(
+    /// `GET /chat/sessions/{id}/participants`
+    LIST_PARTICIPANTS = "chat-list-participants" => list_participants
+);
+http_function!(
+    /// `POST /chat/sessions/{id}/read`
+    MARK_READ = "chat-mark-read" => mark_read
+);
+http_function!(
+    /// `POST /chat/messages`
+    SEND_MESSAGE = "chat-send-message" => send_message
+);
+http_function!(
+    /// `GET /chat/messages/{session_id}`
+    LIST_MESSAGES = "chat-list-messages" => list_messages
+);
+http_function!(
+    /// `PATCH /chat/messages/{session_id}/{message_id}`
+    EDIT_MESSAGE = "chat-edit-message" => edit_message
+);
+http_function!(
+    /// `DELETE /chat/messages/{session_id}/{message_id}`
+    DELETE_MESSAGE = "chat-delete-message" => delete_message
+);
+http_function!(
+    /// `POST /chat/users/{id}/block`
+    BLOCK_USER = "chat-block-user" => block_user
+);
+http_function!(
+    /// `POST /chat/users/{id}/unblock`
+    UNBLOCK_USER = "chat-unblock-user" => unblock_user
+);
+http_function!(
+    /// `GET /chat/rooms`
+    LIST_ROOMS = "chat-list-rooms" => list_rooms
+);
+http_function!(
+    /// `POST /chat/rooms`
+    CREATE_ROOM = "chat-create-room" => create_room
+);
+
+/// Every function of this crate, for the local gateway and the tests.
+pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
+    CREATE_SESSION,
+    LIST_SESSIONS,
+    GET_SESSION,
+    CLOSE_SESSION,
+    LIST_PARTICIPANTS,
+    MARK_READ,
+    SEND_MESSAGE,
+    LIST_MESSAGES,
+    EDIT_MESSAGE,
+    DELETE_MESSAGE,
+    BLOCK_USER,
+    UNBLOCK_USER,
+    LIST_ROOMS,
+    CREATE_ROOM,
+];
+
+/// A customer opens a session; it waits in the queue.
+#[utoipa::path(post, path = "/chat/sessions", tag = "chat", request_body = CreateSession,
+    responses((status = 201, body = Session), (status = 403, description = "not a customer, or blocked", body = ErrorBody),
+        (status = 404, description = "no such room", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_session(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let input: CreateSession = json_body(&req)?;
+    json(201, &ops::create_session(app.store.as_ref(), &principal, input).await?)
+}
+
+/// Lists the sessions the caller sees: customers their own, agents their own or the waiting
+/// queue (`?status=waiting`, urgent first, then oldest), admins any status (default active).
+#[utoipa::path(get, path = "/chat/sessions", tag = "chat",
+    params(("status" = Option<SessionStatus>, Query, description = "waiting | active | closed"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = ListPage<Session>), (status = 400, body = ErrorBody)))]
+pub async fn list_sessions(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let page = page_request(&req)?;
+    let status = query_param(&req, "status")
+        .map(|s| SessionStatus::parse(&s))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
+    let (items, next) =
+        ops::list_sessions(app.store.as_ref(), &principal, status, page.limit, page.cursor).await?;
+    json(200, &ListPage::new(items, next))
+}
+
+/// One session, if the caller may see it (others' sessions are 404).
+#[utoipa::path(get, path = "/chat/sessions/{id}", tag = "chat", params(("id" = SessionId, Path)),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
+pub async fn get_session(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    json(200, &ops::get_session(app.store.as_ref(), &principal, &id).await?)
+}
+
+/// Closes a session (its customer, its agent or an admin); closing twice is 409.
+#[utoipa::path(post, path = "/chat/sessions/{id}/close", tag = "chat", params(("id" = SessionId, Path)),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "session_closed", body = ErrorBody)))]
+pub async fn close_session(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    json(200, &ops::close_session(app.store.as_ref(), &principal, &id).await?)
+}
+
+/// The session's participants.
+#[utoipa::path(get, path = "/chat/sessions/{id}/participants", tag = "chat",
+    params(("id" = SessionId, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<Participant>), (status = 404, body = ErrorBody)))]
+pub async fn list_participants(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let page = page_request(&req)?;
+    let (items, next) =
+        ops::list_participants(app.store.as_ref(), &principal, &id, page.limit, page.cursor).await?;
+    json(200, &ListPage::new(items, next))
+}
+
+/// Moves the caller's read marker forward (never back).
+#[utoipa::path(post, path = "/chat/sessions/{id}/read", tag = "chat", params(("id" = SessionId, Path)),
+    request_body = MarkRead,
+    responses((status = 200, body = ReadMarker), (status = 404, description = "no such session or message", body = ErrorBody)))]
+pub async fn mark_read(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let input: MarkRead = json_body(&req)?;
+    json(200, &ops::mark_read(app.store.as_ref(), &principal, &id, input).await?)
+}
+
+/// Sends a message: 201 when stored, 200 with the original for a retried `client_message_id`.
+#[utoipa::path(post, path = "/chat/messages", tag = "chat", request_body = SendMessage,
+    responses((status = 201, body = Message), (status = 200, description = "a retry: the original message", body = Message),
+        (status = 403, description = "not a participant, or blocked", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "session_closed", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn send_message(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let input: SendMessage = json_body(&req)?;
+    match ops::send_message(app.store.as_ref(), &principal, input).await? {
+        Sent::Created(message) => json(201, &message),
+        Sent::Replayed(message) => json(200, &message),
+    }
+}
+
+/// A page of a session's messages, oldest first (`?order=desc` for newest first);
+/// `?after=<message id>` returns only what came after, to resync after a reconnect.
+#[utoipa::path(get, path = "/chat/messages/{session_id}", tag = "chat",
+    params(("session_id" = SessionId, Path), ("after" = Option<MessageId>, Query),
+        ("order" = Option<String>, Query, description = "asc (default) or desc"),
+        ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<Message>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_messages(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "session_id")?;
+    let page = page_request(&req)?;
+    let after = query_param(&req, "after")
+        .map(|a| MessageId::parse(&a))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let ascending = match query_param(&req, "order").as_deref() {
+        None | Some("asc") => true,
+        Some("desc") => false,
+        Some(_) => return Err(ApiError::bad_request("invalid_order", "order must be asc or desc")),
+    };
+    let listing = ops::MessageListing { after, ascending, limit: page.limit, cursor: page.cursor };
+    let (items, next) = ops::list_messages(app.store.as_ref(), &principal, &id, listing).await?;
+    json(200, &ListPage::new(items, next))
+}
+
+/// The sender edits a message.
+#[utoipa::path(patch, path = "/chat/messages/{session_id}/{message_id}", tag = "chat",
+    params(("session_id" = SessionId, Path), ("message_id" = MessageId, Path)), request_body = EditMessage,
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "session_closed or message_deleted", body = ErrorBody)))]
+pub async fn edit_message(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let session_id: SessionId = path_param(&req, "session_id")?;
+    let message_id: MessageId = path_param(&req, "message_id")?;
+    let input: EditMessage = json_body(&req)?;
+    json(200, &ops::edit_message(app.store.as_ref(), &principal, &session_id, &message_id, input).await?)
+}
+
+/// The sender deletes a message; a tombstone (`deleted: true`, no body) remains.
+#[utoipa::path(delete, path = "/chat/messages/{session_id}/{message_id}", tag = "chat",
+    params(("session_id" = SessionId, Path), ("message_id" = MessageId, Path)),
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn delete_message(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let session_id: SessionId = path_param(&req, "session_id")?;
+    let message_id: MessageId = path_param(&req, "message_id")?;
+    json(200, &ops::delete_message(app.store.as_ref(), &principal, &session_id, &message_id).await?)
+}
+
+/// An agent or admin blocks a user from opening sessions and sending messages.
+#[utoipa::path(post, path = "/chat/users/{id}/block", tag = "chat", params(("id" = UserId, Path)),
+    request_body(content = BlockUser, description = "optional"),
+    responses((status = 200, body = BlockStatus), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn block_user(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let user: UserId = path_param(&req, "id")?;
+    let input: BlockUser = json_body_or_empty(&req)?;
+    json(200, &ops::block_user(app.store.as_ref(), &principal, &user, input).await?)
+}
+
+/// An agent or admin lifts a block.
+#[utoipa::path(post, path = "/chat/users/{id}/unblock", tag = "chat", params(("id" = UserId, Path)),
+    responses((status = 200, body = BlockStatus), (status = 403, body = ErrorBody)))]
+pub async fn unblock_user(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let user: UserId = path_param(&req, "id")?;
+    json(200, &ops::unblock_user(app.store.as_ref(), &principal, &user).await?)
+}
+
+/// The rooms, for everyone signed in.
+#[utoipa::path(get, path = "/chat/rooms", tag = "chat",
+    params(("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<Room>), (status = 400, body = ErrorBody)))]
+pub async fn list_rooms(app: &App, req: Request) -> HandlerResult {
+    principal(&req)?;
+    let page = page_request(&req)?;
+    let (items, next) = ops::list_rooms(app.store.as_ref(), page.limit, page.cursor).await?;
+    json(200, &ListPage::new(items, next))
+}
+
+/// An admin creates a room.
+#[utoipa::path(post, path = "/chat/rooms", tag = "chat", request_body = CreateRoom,
+    responses((status = 201, body = Room), (status = 403, body = ErrorBody), (status = 409, description = "room_name_taken", body = ErrorBody)))]
+pub async fn create_room(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let input: CreateRoom = json_body(&req)?;
+    json(201, &ops::create_room(app.store.as_ref(), &principal, input).await?)
+}

@@ -1,0 +1,271 @@
+//! The local gateway: API Gateway's REST behaviour on localhost — routes from the template, the
+//! authorizer in front, the handlers called in process with the same event Lambda would get.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body as AxumBody};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use lambda_http::Body as LambdaBody;
+use serde_json::{json, Map, Value};
+use switchboard_shared::auth::TokenVerifier;
+use switchboard_shared::lambda::{dispatch, HttpFunction};
+use switchboard_shared::App;
+use tokio::net::TcpListener;
+
+use crate::template::{self, match_path, Route};
+
+/// API Gateway's own limit on a request body.
+const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The template is unusable.
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    /// A route names a binary this gateway has no handler for.
+    #[error(
+        "infra/template.yaml routes {method} {path} to {binary}, which has no handler in the local gateway"
+    )]
+    MissingHandler { method: String, path: String, binary: String },
+}
+
+/// Every HTTP function the gateway can call, by binary name.
+pub fn functions() -> HashMap<&'static str, HttpFunction> {
+    switchboard_chat::FUNCTIONS
+        .iter()
+        .chain(switchboard_dashboard::FUNCTIONS)
+        .map(|function| (function.name, *function))
+        .collect()
+}
+
+struct Bound {
+    route: Route,
+    function: HttpFunction,
+}
+
+/// A gateway ready to serve: the app, the token verifier and the routes.
+#[derive(Clone)]
+pub struct Gateway {
+    app: App,
+    verifier: TokenVerifier,
+    routes: Arc<Vec<Bound>>,
+    openapi: Arc<String>,
+}
+
+impl Gateway {
+    /// Binds every template route to its handler; fails if one is missing.
+    pub fn new(app: App, verifier: TokenVerifier) -> Result<Self, GatewayError> {
+        let functions = functions();
+        let routes = template::routes(template::TEMPLATE)?
+            .into_iter()
+            .map(|route| match functions.get(route.binary.as_str()) {
+                Some(function) => Ok(Bound { function: *function, route }),
+                None => Err(GatewayError::MissingHandler {
+                    method: route.method,
+                    path: route.path,
+                    binary: route.binary,
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { app, verifier, routes: Arc::new(routes), openapi: Arc::new(crate::openapi::json()) })
+    }
+
+    /// The axum router.
+    pub fn router(self) -> Router {
+        Router::new().route("/api/v1/openapi.json", get(openapi)).fallback(handle).with_state(self)
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn openapi(State(gateway): State<Gateway>) -> Response {
+    ([("content-type", "application/json")], gateway.openapi.as_str().to_owned()).into_response()
+}
+
+/// A JSON error of the gateway itself, shaped like the handlers' (and the template's gateway
+/// responses in AWS).
+fn gateway_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({"error": {"code": code, "message": message}}).to_string(),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(gateway): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: HttpRequest<AxumBody>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let mut path_matched = false;
+    let mut found = None;
+    for bound in gateway.routes.iter() {
+        if let Some(params) = match_path(&bound.route.path, &path) {
+            path_matched = true;
+            if bound.route.method == parts.method.as_str() {
+                found = Some((bound, params));
+                break;
+            }
+        }
+    }
+    let Some((bound, params)) = found else {
+        return if path_matched {
+            gateway_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method",
+            )
+        } else {
+            gateway_error(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+        };
+    };
+    let Ok(body) = to_bytes(body, MAX_GATEWAY_BODY).await else {
+        return gateway_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is too large",
+        );
+    };
+    let authorizer_event = json!({
+        "type": "REQUEST",
+        "methodArn": format!("arn:aws:execute-api:local:000000000000:local/local/{}{}", parts.method, path),
+        "headers": header_map(&parts.headers),
+        "queryStringParameters": query_map(&parts.uri).0,
+    });
+    let context = match switchboard_authorizer::authorize(&gateway.verifier, &authorizer_event) {
+        Ok(answer) => answer.context,
+        Err(refusal) => {
+            tracing::info!(reason = %refusal, "token refused");
+            return gateway_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required",
+            );
+        }
+    };
+    let event =
+        proxy_event(&parts.method, &parts.uri, &parts.headers, &bound.route, params, &body, peer, &context);
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(request) => request,
+        Err(error) => {
+            tracing::error!(%error, "building the Lambda request failed");
+            return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the gateway failed");
+        }
+    };
+    into_axum(dispatch(&gateway.app, &bound.function, request).await)
+}
+
+fn header_map(headers: &HeaderMap) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        if let Ok(value) = value.to_str() {
+            map.insert(name.as_str().to_owned(), Value::String(value.to_owned()));
+        }
+    }
+    map
+}
+
+fn query_map(uri: &Uri) -> (Value, Value) {
+    let pairs: Vec<(String, String)> =
+        uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    if pairs.is_empty() {
+        return (Value::Null, Value::Null);
+    }
+    let mut single = Map::new();
+    let mut multi: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for (name, value) in pairs {
+        single.insert(name.clone(), Value::String(value.clone()));
+        multi.entry(name).or_default().push(Value::String(value));
+    }
+    let multi: Map<String, Value> = multi.into_iter().map(|(k, v)| (k, Value::Array(v))).collect();
+    (Value::Object(single), Value::Object(multi))
+}
+
+/// The API Gateway REST proxy event for a request, as Lambda would receive it.
+#[allow(clippy::too_many_arguments)]
+fn proxy_event(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    route: &Route,
+    params: Vec<(String, String)>,
+    body: &[u8],
+    peer: SocketAddr,
+    context: &switchboard_authorizer::AuthorizerContext,
+) -> Value {
+    let (query, multi_query) = query_map(uri);
+    let single_headers = header_map(headers);
+    let multi_headers: Map<String, Value> =
+        single_headers.iter().map(|(k, v)| (k.clone(), Value::Array(vec![v.clone()]))).collect();
+    let path_parameters: Map<String, Value> =
+        params.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => {
+            use base64::Engine;
+            (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true)
+        }
+    };
+    json!({
+        "resource": route.path,
+        "path": uri.path(),
+        "httpMethod": method.as_str(),
+        "headers": single_headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": if path_parameters.is_empty() { Value::Null } else { Value::Object(path_parameters) },
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "resourceId": "local",
+            "resourcePath": route.path,
+            "httpMethod": method.as_str(),
+            "path": format!("/local{}", uri.path()),
+            "stage": "local",
+            "requestId": ulid::Ulid::new().to_string(),
+            "requestTimeEpoch": time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
+            "identity": {"sourceIp": peer.ip().to_string()},
+            "authorizer": {
+                "principalId": context.user_id,
+                "userId": context.user_id,
+                "role": context.role,
+                "name": context.name,
+            },
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    })
+}
+
+fn into_axum(response: lambda_http::Response<LambdaBody>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        LambdaBody::Empty => Vec::new(),
+        LambdaBody::Text(text) => text.into_bytes(),
+        LambdaBody::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    Response::from_parts(parts, AxumBody::from(bytes))
+}

@@ -1,0 +1,9 @@
+//! The local gateway: the whole Switchboard API on localhost over the embedded store, so a
+//! developer needs no AWS account and no Docker.
+
+pub mod gateway;
+pub mod openapi;
+pub mod secret;
+pub mod template;
+
+pub use gateway::Gateway;

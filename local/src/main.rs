@@ -1,0 +1,153 @@
+//! `switchboard-local`: serve the API on localhost, or mint a development token.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use switchboard_local::{secret, Gateway};
+use switchboard_shared::auth::{TokenMinter, TokenVerifier};
+use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::store::dynamo::DynamoItemStore;
+use switchboard_shared::store::sqlite::SqliteItemStore;
+use switchboard_shared::store::ItemStore;
+use switchboard_shared::App;
+
+#[derive(Parser)]
+#[command(name = "switchboard-local", about = "The Switchboard API on localhost, no AWS account needed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API (routes from infra/template.yaml) on localhost.
+    Serve {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Where the SQLite file and the development signing secret live.
+        #[arg(long, default_value = ".switchboard")]
+        data_dir: PathBuf,
+        /// Use a DynamoDB-compatible server (moto, DynamoDB Local) instead of SQLite.
+        #[arg(long)]
+        dynamodb_endpoint: Option<String>,
+        /// The table on that server (created when missing).
+        #[arg(long, default_value = "switchboard")]
+        table: String,
+    },
+    /// Print a JWT the local gateway accepts.
+    Token {
+        /// User id (the `sub` claim).
+        #[arg(long)]
+        sub: String,
+        /// customer, agent or admin.
+        #[arg(long)]
+        role: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+        /// The data directory of the gateway that should accept it.
+        #[arg(long, default_value = ".switchboard")]
+        data_dir: PathBuf,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    switchboard_shared::telemetry::init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("switchboard-local: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn issuer() -> String {
+    std::env::var("JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.to_owned())
+}
+
+fn audience() -> String {
+    std::env::var("JWT_AUDIENCE").unwrap_or_else(|_| DEFAULT_AUDIENCE.to_owned())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { port, host, data_dir, dynamodb_endpoint, table } => {
+            let secret = secret::load_or_create(&data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let store: Arc<dyn ItemStore> = match dynamodb_endpoint {
+                Some(endpoint) => {
+                    let store = DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).await, table);
+                    store.ensure_table().await.map_err(|e| format!("DynamoDB at {endpoint}: {e}"))?;
+                    Arc::new(store)
+                }
+                None => {
+                    std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+                    let path = data_dir.join("switchboard.db");
+                    Arc::new(SqliteItemStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?)
+                }
+            };
+            let verifier = TokenVerifier::hs256(secret.as_bytes(), &issuer(), &audience());
+            let gateway = Gateway::new(App::new(store), verifier).map_err(|e| e.to_string())?;
+            let address = SocketAddr::new(host, port);
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("listening on {address}: {e}"))?;
+            tracing::info!("Switchboard API on http://{address}/api/v1 (OpenAPI at /api/v1/openapi.json)");
+            gateway.serve(listener, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Token { sub, role, name, ttl, data_dir } => {
+            let role = Role::parse(&role).map_err(|e| e.to_string())?;
+            UserId::parse(&sub).map_err(|e| e.to_string())?;
+            let secret = secret::load_or_create(&data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let token = TokenMinter::hs256(secret.as_bytes(), &issuer(), &audience())
+                .mint(&sub, role, name.as_deref(), ttl)
+                .map_err(|e| e.to_string())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", switchboard_local::openapi::json());
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,59 @@
+//! The OpenAPI 3.1 document of the REST API, generated from the handlers' annotations; it is
+//! served at `/api/v1/openapi.json` and kept in `docs/openapi.json`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "Customer-support chat: sessions, messages, rooms, moderation and the agent dashboard. \
+Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
+        license(name = "Apache-2.0")
+    ),
+    servers((url = "/api/v1", description = "Relative to the API's base URL (stage URL in AWS)")),
+    paths(
+        switchboard_chat::create_session,
+        switchboard_chat::list_sessions,
+        switchboard_chat::get_session,
+        switchboard_chat::close_session,
+        switchboard_chat::list_participants,
+        switchboard_chat::mark_read,
+        switchboard_chat::send_message,
+        switchboard_chat::list_messages,
+        switchboard_chat::edit_message,
+        switchboard_chat::delete_message,
+        switchboard_chat::block_user,
+        switchboard_chat::unblock_user,
+        switchboard_chat::list_rooms,
+        switchboard_chat::create_room,
+        switchboard_dashboard::assign_session,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
+        (name = "dashboard", description = "The support floor: assignment"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
+
+/// The document, pretty-printed as in `docs/openapi.json`.
+pub fn json() -> String {
+    let mut text = ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text.push('\n');
+    text
+}

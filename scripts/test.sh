@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, clippy, every test of the workspace (with a moto
+# server standing in for AWS), and the template lint. Runnable from any directory.
+#
+#   scripts/test.sh
+#
+# It installs the Python test tools of scripts/requirements-test.txt into .venv (again whenever
+# that file changes), starts `moto_server` on a free port of 127.0.0.1 for the duration of the
+# run and stops it on exit, and exports for the tests:
+#   SWITCHBOARD_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:<port>
+#   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+started_at=$SECONDS
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+
+command -v python3 >/dev/null || die "python3 is needed (for the moto server and the template lint)"
+command -v cargo >/dev/null || die "cargo is needed (https://rustup.rs)"
+
+# --- 1. Python test tools in .venv ---------------------------------------------------------------
+VENV="$ROOT/.venv"
+REQUIREMENTS="$ROOT/scripts/requirements-test.txt"
+STAMP="$VENV/.requirements-test.sha256"
+file_sha256() {
+  python3 -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$1"
+}
+wanted="$(file_sha256 "$REQUIREMENTS")"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "creating .venv"
+  python3 -m venv "$VENV"
+fi
+if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
+  log "installing scripts/requirements-test.txt into .venv"
+  rm -f "$STAMP"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$REQUIREMENTS"
+  printf '%s\n' "$wanted" > "$STAMP"
+fi
+
+# --- 2. Cargo target dir kept outside the clone, when there is one --------------------------------
+if [[ -z "${CARGO_TARGET_DIR:-}" && -n "${HOME:-}" && -d "$HOME/.cache/switchboard/target" ]]; then
+  export CARGO_TARGET_DIR="$HOME/.cache/switchboard/target"
+fi
+
+# --- 3. moto server on a free port, stopped on exit ---------------------------------------------
+moto_pid=""
+moto_log="$VENV/moto-server.log"  # kept after the run, for a look when something failed
+stop_moto() {
+  if [[ -n "$moto_pid" ]] && kill -0 "$moto_pid" 2>/dev/null; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+  moto_pid=""
+}
+trap stop_moto EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+MOTO_URL="http://127.0.0.1:$MOTO_PORT"
+log "starting moto server on $MOTO_URL"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
+moto_pid=$!
+"$VENV/bin/python" - "$MOTO_URL" "$moto_pid" <<'PY' || { cat "$moto_log" >&2; die "moto server did not come up on $MOTO_URL (log above)"; }
+import os, sys, time, urllib.error, urllib.request
+
+url, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(url + "/moto-api/", timeout=2).close()
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # it answered HTTP: up
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("moto server exited")
+    time.sleep(0.2)
+sys.exit("timed out")
+PY
+
+export SWITCHBOARD_TEST_DYNAMODB_ENDPOINT="$MOTO_URL"
+export AWS_ACCESS_KEY_ID=test
+export AWS_SECRET_ACCESS_KEY=test
+export AWS_REGION=us-east-1
+
+# --- 4. The checks --------------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+log "cargo test"
+cargo test --workspace --all-features
+log "template lint"
+"$VENV/bin/python" scripts/lint-template.py
+
+# --- 5. Summary -----------------------------------------------------------------------------------
+printf 'test.sh: OK: fmt, clippy, tests (moto on %s), template lint in %ss\n' \
+  "$MOTO_URL" "$((SECONDS - started_at))"

@@ -1,0 +1,160 @@
+//! The records of the chat as clients see them (and as they are stored, plus key attributes).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::{ClientMessageId, MessageId, Priority, Role, RoomId, SessionId, SessionStatus, UserId};
+
+/// A conversation between one customer and the support team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    /// Session id.
+    pub id: SessionId,
+    /// The customer who opened it.
+    pub customer_id: UserId,
+    /// The customer's display name, from their token.
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    /// The agent serving it, once assigned.
+    pub agent_id: Option<UserId>,
+    /// The room (team queue) it was opened in.
+    pub room_id: Option<RoomId>,
+    /// What it is about.
+    pub subject: String,
+    /// Queue priority.
+    pub priority: Priority,
+    /// Lifecycle status.
+    pub status: SessionStatus,
+    /// When it was opened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When an agent took it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub assigned_at: Option<OffsetDateTime>,
+    /// When it was closed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    /// Who closed it.
+    #[serde(default)]
+    pub closed_by: Option<UserId>,
+    /// Place in the waiting queue; computed by routing, null until then.
+    #[serde(default)]
+    pub queue_position: Option<u32>,
+    /// When the last message was sent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_message_at: Option<OffsetDateTime>,
+    /// Messages sent so far (tombstones included).
+    #[serde(default)]
+    pub message_count: u64,
+}
+
+/// One message of a session; deleted messages stay as tombstones without a body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    /// Message id; sorts by time.
+    pub id: MessageId,
+    /// The session it belongs to.
+    pub session_id: SessionId,
+    /// Who sent it.
+    pub sender_id: UserId,
+    /// In which role.
+    pub sender_role: Role,
+    /// The text; null once deleted.
+    pub body: Option<String>,
+    /// The sender's own id for it, which makes a retried send return this message.
+    pub client_message_id: Option<ClientMessageId>,
+    /// When it was sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was last edited.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
+/// Someone taking part in a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Participant {
+    /// The session.
+    pub session_id: SessionId,
+    /// The user.
+    pub user_id: UserId,
+    /// Their role in it.
+    pub role: Role,
+    /// Display name, when known.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// When they joined.
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+}
+
+/// How far a user has read a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReadMarker {
+    /// The session.
+    pub session_id: SessionId,
+    /// The reader.
+    pub user_id: UserId,
+    /// The newest message they have read; the marker never moves back.
+    pub last_read_message_id: MessageId,
+    /// When they read it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub read_at: OffsetDateTime,
+}
+
+/// A team queue that sessions are opened in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Room {
+    /// Room id.
+    pub id: RoomId,
+    /// Unique name (case-insensitive).
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// Who created it.
+    pub created_by: UserId,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A user barred from opening sessions and sending messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Block {
+    /// The blocked user.
+    pub user_id: UserId,
+    /// The agent or admin who blocked them.
+    pub blocked_by: UserId,
+    /// Why.
+    pub reason: Option<String>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub blocked_at: OffsetDateTime,
+}
+
+/// One entry of the append-only event log: who did what to what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    /// Event id; sorts by time.
+    pub id: String,
+    /// What happened (`session.created`, `session.assigned`, `message.edited`, `user.blocked`...).
+    pub kind: String,
+    /// Who did it.
+    pub actor_id: UserId,
+    /// In which role.
+    pub actor_role: Role,
+    /// What it was done to (`session:<id>`, `message:<session>/<id>`, `user:<id>`, `room:<id>`).
+    pub target: String,
+    /// The session it concerns, if any.
+    pub session_id: Option<SessionId>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Facts particular to the kind (new agent, priority...).
+    #[serde(default)]
+    pub details: Value,
+}

@@ -1,0 +1,159 @@
+//! `ApiError`: every failure a client can cause or see, mapped to a status and a JSON body in
+//! one place.
+
+use http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::InvalidValue;
+use crate::store::StoreError;
+
+/// A failure of a request, with a stable machine-readable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (bad JSON, bad id, bad cursor...).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 401: no valid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the caller may not do this.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 404: no such resource, or not one the caller may see.
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    /// 409: the resource's state does not allow it.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 413: the body is larger than the API takes.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// 422: well-formed, but a value is not acceptable.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// 500: the server failed; the detail is logged, not sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error inside [`ErrorBody`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code for programs (`session_not_found`).
+    pub code: String,
+    /// Explanation for people.
+    pub message: String,
+    /// The request id, to find the logs of a server error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest { code, message: message.into() }
+    }
+
+    /// 403 with a code.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden { code, message: message.into() }
+    }
+
+    /// 404 with a code.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound { code, message: message.into() }
+    }
+
+    /// 409 with a code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict { code, message: message.into() }
+    }
+
+    /// 422 with a code.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable { code, message: message.into() }
+    }
+
+    /// 404 for a session that does not exist or that the caller may not see (the two are not
+    /// told apart, so ids of other people's sessions cannot be probed).
+    pub fn session_not_found() -> Self {
+        Self::not_found("session_not_found", "no such session")
+    }
+
+    /// 409 for a write to a closed session.
+    pub fn session_closed() -> Self {
+        Self::conflict("session_closed", "the session is closed")
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The body sent to the client; internal details stay in the logs.
+    pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
+        let message = match self {
+            ApiError::Internal(_) => "the server failed; quote the request id when reporting it".to_owned(),
+            other => other.to_string(),
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                request_id: request_id.map(str::to_owned),
+            },
+        }
+    }
+}
+
+impl From<InvalidValue> for ApiError {
+    fn from(invalid: InvalidValue) -> Self {
+        ApiError::unprocessable("validation_failed", invalid.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::InvalidCursor => {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one this list returned")
+            }
+            // Conditions a handler did not expect mean someone else changed the data meanwhile.
+            StoreError::ConditionFailed | StoreError::TransactionCanceled { .. } => {
+                ApiError::conflict("conflict", "the resource changed meanwhile; read it again and retry")
+            }
+            StoreError::Invalid(message) | StoreError::Backend(message) => ApiError::Internal(message),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Switchboard's shared library: domain, auth, errors, the item store, repositories, operations
+//! and the HTTP glue every function uses.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod lambda;
+pub mod ops;
+pub mod repo;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+pub use error::ApiError;

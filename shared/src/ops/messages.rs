@@ -1,0 +1,266 @@
+//! Sending, listing, editing, deleting messages and moving read markers.
+
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::domain::{
+    now, ClientMessageId, Message, MessageBody, MessageId, Principal, ReadMarker, Role, SessionId,
+    SessionStatus,
+};
+use crate::error::ApiError;
+use crate::repo::messages::{self, MessageWindow};
+use crate::repo::{blocks, events, sessions};
+use crate::store::{Cursor, ItemStore};
+
+use super::{failed_conditions, is_participant};
+
+/// Body of `POST /chat/messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// The session to write to.
+    pub session_id: SessionId,
+    /// The text, 1 to 4,000 characters.
+    pub body: MessageBody,
+    /// The client's own id for this message: a retry with the same id returns the original.
+    #[serde(default)]
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// The outcome of a send: a new message, or the original of a retried one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// Stored now.
+    Created(Message),
+    /// Stored by an earlier send with the same client message id.
+    Replayed(Message),
+}
+
+/// A session's participant sends a message. Nothing is written to closed sessions (409), by
+/// blocked customers (403), or twice for one client message id (the original comes back).
+pub async fn send_message(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    input: SendMessage,
+) -> Result<Sent, ApiError> {
+    let session = super::get_session(store, principal, &input.session_id).await?;
+    if !is_participant(principal, &session) {
+        return Err(ApiError::forbidden("not_a_participant", "only the session's participants write to it"));
+    }
+    if session.status == SessionStatus::Closed {
+        // A retry of a send that succeeded before the session closed still gets its message.
+        return match &input.client_message_id {
+            Some(client_id) => messages::by_client_id(store, &session.id, &principal.user_id, client_id)
+                .await?
+                .map(Sent::Replayed)
+                .ok_or_else(ApiError::session_closed),
+            None => Err(ApiError::session_closed()),
+        };
+    }
+    let at = now();
+    let message = Message {
+        id: MessageId::generate(),
+        session_id: session.id,
+        sender_id: principal.user_id.clone(),
+        sender_role: principal.role,
+        body: Some(input.body.as_str().to_owned()),
+        client_message_id: input.client_message_id.clone(),
+        created_at: at,
+        edited_at: None,
+        deleted: false,
+    };
+    let mut ops = vec![sessions::touch_for_message(&session.id, at)?, messages::put_new(&message)?];
+    if principal.role == Role::Customer {
+        ops.push(blocks::not_blocked(&principal.user_id));
+    }
+    let block_check = ops.len() - 1;
+    if let Some(client_id) = &input.client_message_id {
+        ops.push(messages::claim_client_id(&message, client_id)?);
+    }
+    let claim = ops.len() - 1;
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.is_empty() {
+        return Ok(Sent::Created(message));
+    }
+    if let (Some(client_id), true) = (&input.client_message_id, failed.contains(&claim)) {
+        // A concurrent retry won the claim: answer with the message it stored.
+        return messages::by_client_id(store, &session.id, &principal.user_id, client_id)
+            .await?
+            .map(Sent::Replayed)
+            .ok_or_else(|| {
+                ApiError::conflict("conflict", "a send with this client_message_id is in progress")
+            });
+    }
+    if failed.contains(&0) {
+        return Err(ApiError::session_closed());
+    }
+    if principal.role == Role::Customer && failed.contains(&block_check) {
+        return Err(ApiError::forbidden("user_blocked", "you are blocked from sending messages"));
+    }
+    Err(ApiError::Internal(format!("message send cancelled at {failed:?}")))
+}
+
+/// How to page a session's messages.
+#[derive(Debug, Clone)]
+pub struct MessageListing {
+    /// Only messages after this one.
+    pub after: Option<MessageId>,
+    /// Oldest first (the default) or newest first.
+    pub ascending: bool,
+    /// Page size.
+    pub limit: usize,
+    /// Where the previous page stopped.
+    pub cursor: Option<Cursor>,
+}
+
+/// One page of a session's messages, for anyone who may read the session.
+pub async fn list_messages(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    id: &SessionId,
+    listing: MessageListing,
+) -> Result<(Vec<Message>, Option<Cursor>), ApiError> {
+    super::get_session(store, principal, id).await?;
+    let window = MessageWindow { after: listing.after, ascending: listing.ascending };
+    messages::list(store, id, window, listing.limit, listing.cursor).await
+}
+
+/// Body of `PATCH /chat/messages/{session_id}/{message_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The new text, 1 to 4,000 characters.
+    pub body: MessageBody,
+}
+
+/// The message, if the caller sent it, it is not deleted and its session is open.
+async fn own_message(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    session_id: &SessionId,
+    id: &MessageId,
+) -> Result<Message, ApiError> {
+    let message = messages::get(store, session_id, id).await?;
+    let session = super::get_session(store, principal, session_id).await?;
+    let message = message.ok_or_else(|| ApiError::not_found("message_not_found", "no such message"))?;
+    if message.sender_id != principal.user_id {
+        return Err(ApiError::forbidden("not_message_sender", "only the sender may change a message"));
+    }
+    if session.status == SessionStatus::Closed {
+        return Err(ApiError::session_closed());
+    }
+    Ok(message)
+}
+
+/// The sender replaces a message's text.
+pub async fn edit_message(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    session_id: &SessionId,
+    id: &MessageId,
+    input: EditMessage,
+) -> Result<Message, ApiError> {
+    let mut message = own_message(store, principal, session_id, id).await?;
+    if message.deleted {
+        return Err(ApiError::conflict("message_deleted", "a deleted message cannot be edited"));
+    }
+    let at = now();
+    let ops = vec![
+        messages::edit(&message, input.body.as_str(), at)?,
+        sessions_open_check(session_id),
+        events::record(
+            principal,
+            "message.edited",
+            &sessions::partition(session_id),
+            format!("message:{session_id}/{id}"),
+            Some(*session_id),
+            json!({}),
+            at,
+        )?,
+    ];
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&1) {
+        return Err(ApiError::session_closed());
+    }
+    if failed.contains(&0) {
+        return Err(ApiError::conflict("message_deleted", "the message was deleted meanwhile"));
+    }
+    message.body = Some(input.body.as_str().to_owned());
+    message.edited_at = Some(at);
+    Ok(message)
+}
+
+/// The sender deletes a message: it stays as a tombstone without its body. Deleting a
+/// tombstone again changes nothing.
+pub async fn delete_message(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    session_id: &SessionId,
+    id: &MessageId,
+) -> Result<Message, ApiError> {
+    let message = own_message(store, principal, session_id, id).await?;
+    if message.deleted {
+        return Ok(message);
+    }
+    let at = now();
+    let ops = vec![
+        messages::tombstone(&message, at)?,
+        sessions_open_check(session_id),
+        events::record(
+            principal,
+            "message.deleted",
+            &sessions::partition(session_id),
+            format!("message:{session_id}/{id}"),
+            Some(*session_id),
+            json!({}),
+            at,
+        )?,
+    ];
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&1) {
+        return Err(ApiError::session_closed());
+    }
+    // A failed condition on the message means a concurrent delete won: the result is the same.
+    Ok(Message { deleted: true, body: None, ..message })
+}
+
+fn sessions_open_check(id: &SessionId) -> crate::store::TxOp {
+    crate::store::TxOp::Check { key: sessions::key(id), condition: sessions::open_condition() }
+}
+
+/// Body of `POST /chat/sessions/{id}/read`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// The newest message the caller has read.
+    pub message_id: MessageId,
+}
+
+/// Moves the caller's read marker forward to a message of the session (never backwards; an
+/// older message leaves the marker where it is and returns it).
+pub async fn mark_read(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    session_id: &SessionId,
+    input: MarkRead,
+) -> Result<ReadMarker, ApiError> {
+    super::get_session(store, principal, session_id).await?;
+    let marker = ReadMarker {
+        session_id: *session_id,
+        user_id: principal.user_id.clone(),
+        last_read_message_id: input.message_id,
+        read_at: now(),
+    };
+    let ops = vec![messages::exists(session_id, &input.message_id), sessions::advance_read_marker(&marker)?];
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&0) {
+        return Err(ApiError::not_found("message_not_found", "no such message in this session"));
+    }
+    if failed.contains(&1) {
+        return sessions::read_marker(store, session_id, &principal.user_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("a read marker vanished".into()));
+    }
+    Ok(marker)
+}

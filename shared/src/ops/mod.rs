@@ -1,0 +1,56 @@
+//! Operations: one per behaviour, called by the REST handlers (and the WebSocket handlers
+//! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
+
+mod messages;
+mod moderation;
+mod rooms;
+mod sessions;
+
+pub use messages::{
+    delete_message, edit_message, list_messages, mark_read, send_message, EditMessage, MarkRead,
+    MessageListing, SendMessage, Sent,
+};
+pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
+pub use rooms::{create_room, list_rooms, CreateRoom};
+pub use sessions::{
+    assign_session, close_session, create_session, get_session, list_participants, list_sessions,
+    AssignSession, CreateSession,
+};
+
+use crate::domain::{Principal, Role, Session, SessionStatus};
+use crate::error::ApiError;
+use crate::store::StoreError;
+
+/// Whether a caller may read a session: its customer, its agent, any agent while it waits in
+/// the queue, any admin.
+pub(crate) fn can_read(principal: &Principal, session: &Session) -> bool {
+    match principal.role {
+        Role::Admin => true,
+        Role::Customer => session.customer_id == principal.user_id,
+        Role::Agent => {
+            session.agent_id.as_ref() == Some(&principal.user_id) || session.status == SessionStatus::Waiting
+        }
+    }
+}
+
+/// Whether a caller takes part in a session (and so may write to it).
+pub(crate) fn is_participant(principal: &Principal, session: &Session) -> bool {
+    match principal.role {
+        Role::Customer => session.customer_id == principal.user_id,
+        Role::Agent | Role::Admin => session.agent_id.as_ref() == Some(&principal.user_id),
+    }
+}
+
+/// The indexes of failed conditions in a cancelled transaction; other errors pass through.
+pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<usize>, ApiError> {
+    match result {
+        Ok(()) => Ok(Vec::new()),
+        Err(StoreError::TransactionCanceled { failed }) => Ok(failed),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// 403 for a role that may not use an endpoint.
+pub(crate) fn role_forbidden(what: &str) -> ApiError {
+    ApiError::forbidden("forbidden", format!("your role may not {what}"))
+}

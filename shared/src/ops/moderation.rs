@@ -1,0 +1,129 @@
+//! Blocking and unblocking users.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::domain::{now, Block, Principal, UserId};
+use crate::error::ApiError;
+use crate::repo::{blocks, events};
+use crate::store::{ItemStore, Key};
+
+use super::{failed_conditions, role_forbidden};
+
+/// Longest block reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Body of `POST /chat/users/{id}/block`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockUser {
+    /// Why, for the team (up to 500 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Whether a user is blocked, and by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BlockStatus {
+    /// The user.
+    pub user_id: UserId,
+    /// Whether they are blocked now.
+    pub blocked: bool,
+    /// Who blocked them.
+    pub blocked_by: Option<UserId>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Since when.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub blocked_at: Option<OffsetDateTime>,
+}
+
+impl From<Block> for BlockStatus {
+    fn from(block: Block) -> Self {
+        Self {
+            user_id: block.user_id,
+            blocked: true,
+            blocked_by: Some(block.blocked_by),
+            reason: block.reason,
+            blocked_at: Some(block.blocked_at),
+        }
+    }
+}
+
+fn user_partition(user: &UserId) -> String {
+    let Key { pk, .. } = blocks::key(user);
+    pk
+}
+
+/// An agent or admin blocks a user from opening sessions and sending messages. Blocking a
+/// blocked user changes nothing and returns the existing block.
+pub async fn block_user(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    user: &UserId,
+    input: BlockUser,
+) -> Result<BlockStatus, ApiError> {
+    if !principal.role.is_staff() {
+        return Err(role_forbidden("block users"));
+    }
+    if user == &principal.user_id {
+        return Err(ApiError::unprocessable("cannot_block_self", "you cannot block yourself"));
+    }
+    let reason = input.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            format!("reason: must be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    let at = now();
+    let block =
+        Block { user_id: user.clone(), blocked_by: principal.user_id.clone(), reason, blocked_at: at };
+    let event = events::record(
+        principal,
+        "user.blocked",
+        &user_partition(user),
+        format!("user:{user}"),
+        None,
+        json!({"reason": block.reason}),
+        at,
+    )?;
+    if failed_conditions(store.transact_write(vec![blocks::put_new(&block)?, event]).await)?.contains(&0) {
+        if let Some(existing) = blocks::get(store, user).await? {
+            return Ok(existing.into());
+        }
+        return Err(ApiError::conflict("conflict", "the block changed meanwhile; retry"));
+    }
+    Ok(block.into())
+}
+
+/// An agent or admin lifts a block. Unblocking a user who is not blocked changes nothing.
+pub async fn unblock_user(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    user: &UserId,
+) -> Result<BlockStatus, ApiError> {
+    if !principal.role.is_staff() {
+        return Err(role_forbidden("unblock users"));
+    }
+    let event = events::record(
+        principal,
+        "user.unblocked",
+        &user_partition(user),
+        format!("user:{user}"),
+        None,
+        json!({}),
+        now(),
+    )?;
+    // A failed condition means there was no block: the user is unblocked either way.
+    failed_conditions(store.transact_write(vec![blocks::remove(user), event]).await)?;
+    Ok(BlockStatus {
+        user_id: user.clone(),
+        blocked: false,
+        blocked_by: None,
+        reason: None,
+        blocked_at: None,
+    })
+}

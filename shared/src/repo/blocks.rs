@@ -1,0 +1,32 @@
+//! Blocks (`USER#<id>` / `BLOCK`): a blocked user opens no session and sends nothing.
+
+use crate::domain::{Block, UserId};
+use crate::error::ApiError;
+use crate::store::{Condition, ItemStore, Key, TxOp};
+
+use super::{from_item, to_item};
+
+/// Key of a user's block.
+pub fn key(user: &UserId) -> Key {
+    Key::new(format!("USER#{user}"), "BLOCK")
+}
+
+/// Creates a block; fails if the user is blocked already.
+pub fn put_new(block: &Block) -> Result<TxOp, ApiError> {
+    Ok(TxOp::Put { item: to_item(block, &key(&block.user_id), &[])?, condition: Some(Condition::NotExists) })
+}
+
+/// Removes a block; fails if there is none.
+pub fn remove(user: &UserId) -> TxOp {
+    TxOp::Delete { key: key(user), condition: Some(Condition::Exists) }
+}
+
+/// Condition check inside a write: the user is not blocked.
+pub fn not_blocked(user: &UserId) -> TxOp {
+    TxOp::Check { key: key(user), condition: Condition::NotExists }
+}
+
+/// Reads a user's block.
+pub async fn get(store: &dyn ItemStore, user: &UserId) -> Result<Option<Block>, ApiError> {
+    store.get(&key(user)).await?.map(from_item).transpose()
+}

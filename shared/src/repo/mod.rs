@@ -1,0 +1,60 @@
+//! Repositories: the single-table keys of every record (see `docs/DATA_MODEL.md`) and the reads
+//! and writes of each, written once on the item store.
+
+pub mod blocks;
+pub mod events;
+pub mod messages;
+pub mod rooms;
+pub mod sessions;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::store::{Item, Key, Page, PK, SK};
+
+/// A record as an item: its JSON fields plus the key attributes.
+pub(crate) fn to_item<T: Serialize>(
+    record: &T,
+    key: &Key,
+    extra: &[(&str, String)],
+) -> Result<Item, ApiError> {
+    let Value::Object(mut item) =
+        serde_json::to_value(record).map_err(|e| ApiError::Internal(format!("serialising a record: {e}")))?
+    else {
+        return Err(ApiError::Internal("a record did not serialise to an object".into()));
+    };
+    item.insert(PK.into(), Value::String(key.pk.clone()));
+    item.insert(SK.into(), Value::String(key.sk.clone()));
+    for (name, value) in extra {
+        item.insert((*name).into(), Value::String(value.clone()));
+    }
+    Ok(item)
+}
+
+/// A record from an item (key attributes are ignored).
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(item))
+        .map_err(|e| ApiError::Internal(format!("a stored record is unreadable: {e}")))
+}
+
+/// The records of a page, and its cursor.
+pub(crate) fn records<T: DeserializeOwned>(
+    page: Page,
+) -> Result<(Vec<T>, Option<crate::store::Cursor>), ApiError> {
+    let items = page.items.into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
+    Ok((items, page.next))
+}
+
+/// A string value for a condition or an update.
+pub(crate) fn s(value: impl ToString) -> Value {
+    Value::String(value.to_string())
+}
+
+/// A timestamp value as stored (RFC 3339).
+pub(crate) fn ts(at: time::OffsetDateTime) -> Result<Value, ApiError> {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .map(Value::String)
+        .map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))
+}

@@ -1,0 +1,740 @@
+//! SQLite adapter of the item store: DynamoDB's semantics on one embedded database file.
+//!
+//! Every item is one row of JSON plus copies of its key attributes (table, indexes, TTL) in
+//! columns, so SQLite can find and order rows. Conditions, updates and transactions are evaluated
+//! in Rust on the decoded item inside one `BEGIN IMMEDIATE` transaction, which makes conditional
+//! writes atomic even when several processes share the file.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::{Number, Value};
+
+use super::validate::{check_condition, check_index_keys, check_key, check_name, check_query};
+use super::{
+    Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction, INDEXES,
+    MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
+};
+
+/// How long a write waits for another connection's lock on the file before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The item store on an embedded SQLite database (the local gateway and tests use it).
+#[derive(Debug, Clone)]
+pub struct SqliteItemStore {
+    // One connection behind a mutex: operations in this process are serialised, and
+    // `BEGIN IMMEDIATE` serialises them against other processes sharing the file.
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteItemStore {
+    /// Opens the database file at `path`, creating the file and its schema when missing.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        // WAL lets readers proceed while a writer works; NORMAL stays consistent after an
+        // application crash, which is all a local development store needs.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
+        Self::init(conn)
+    }
+
+    /// Opens a private database that lives in memory and vanishes with the store.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+        conn.execute_batch(&schema_sql()).map_err(backend)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `work` on the connection on a blocking thread, so SQLite never stalls the runtime.
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A poisoned mutex means an earlier operation panicked mid-way; SQLite rolled its
+            // transaction back, but we report rather than guess that the connection is sound.
+            let mut conn =
+                conn.lock().map_err(|_| StoreError::Backend("sqlite connection mutex poisoned".into()))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("sqlite task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl ItemStore for SqliteItemStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        check_key(key)?;
+        let key = key.clone();
+        self.run(move |conn| load(conn, &key)).await
+    }
+
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        let row = Row::new(item)?;
+        if let Some(c) = &condition {
+            check_condition(c)?;
+        }
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            if let Some(c) = &condition {
+                let current = load(&tx, &row.key)?;
+                if !holds(c, current.as_ref()) {
+                    return Err(StoreError::ConditionFailed);
+                }
+            }
+            save(&tx, &row)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        actions: Vec<UpdateAction>,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        check_key(key)?;
+        check_actions(&actions)?;
+        if let Some(c) = &condition {
+            check_condition(c)?;
+        }
+        let key = key.clone();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let current = load(&tx, &key)?;
+            if let Some(c) = &condition {
+                if !holds(c, current.as_ref()) {
+                    return Err(StoreError::ConditionFailed);
+                }
+            }
+            let row = Row::new(apply(current, &key, &actions)?)?;
+            save(&tx, &row)?;
+            tx.commit().map_err(backend)?;
+            Ok(row.item)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        check_key(key)?;
+        if let Some(c) = &condition {
+            check_condition(c)?;
+        }
+        let key = key.clone();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let current = load(&tx, &key)?;
+            if let Some(c) = &condition {
+                if !holds(c, current.as_ref()) {
+                    return Err(StoreError::ConditionFailed);
+                }
+            }
+            if current.is_some() {
+                erase(&tx, &key)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(current)
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        let plan = QueryPlan::new(&query)?;
+        self.run(move |conn| plan.run(conn, &query)).await
+    }
+
+    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
+            return Err(StoreError::Invalid(format!(
+                "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, not {}",
+                ops.len()
+            )));
+        }
+        let planned = ops.into_iter().map(Planned::new).collect::<Result<Vec<_>, _>>()?;
+        let mut keys = HashSet::new();
+        if let Some(dup) = planned.iter().map(Planned::key).find(|k| !keys.insert(*k)) {
+            // DynamoDB refuses a transaction with two operations on one item.
+            return Err(StoreError::Invalid(format!("two operations on item {}/{}", dup.pk, dup.sk)));
+        }
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            // Every condition is judged against the state before the transaction (keys are
+            // distinct, so no operation sees another's write), and every failure is reported.
+            let mut failed = Vec::new();
+            let mut writes = Vec::new();
+            for (i, op) in planned.into_iter().enumerate() {
+                let current = load(&tx, op.key())?;
+                if op.condition().is_some_and(|c| !holds(c, current.as_ref())) {
+                    failed.push(i);
+                    continue;
+                }
+                match op {
+                    Planned::Put { row, .. } => writes.push(Write::Save(row)),
+                    Planned::Update { key, actions, .. } => {
+                        writes.push(Write::Save(Row::new(apply(current, &key, &actions)?)?));
+                    }
+                    Planned::Delete { key, .. } => writes.push(Write::Erase(key)),
+                    Planned::Check { .. } => {}
+                }
+            }
+            if !failed.is_empty() {
+                // Dropping `tx` rolls back; nothing has been written yet anyway.
+                return Err(StoreError::TransactionCanceled { failed });
+            }
+            for write in &writes {
+                match write {
+                    Write::Save(row) => save(&tx, row)?,
+                    Write::Erase(key) => erase(&tx, key)?,
+                }
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema and rows
+
+/// The `CREATE` statements: the items table with two columns per index, and one SQL index each.
+fn schema_sql() -> String {
+    let mut columns = String::new();
+    let mut indexes = String::new();
+    for def in INDEXES {
+        // TEXT columns compare with the BINARY collation: memcmp of UTF-8, DynamoDB's order.
+        let _ = write!(columns, "\"{}\" TEXT, \"{}\" TEXT, ", def.pk, def.sk);
+        let _ = writeln!(
+            indexes,
+            "CREATE INDEX IF NOT EXISTS \"items_{name}\" ON items (\"{pk}\", \"{sk}\", pk, sk);",
+            name = def.name,
+            pk = def.pk,
+            sk = def.sk,
+        );
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS items (\n\
+         pk TEXT NOT NULL, sk TEXT NOT NULL, item TEXT NOT NULL, {columns}expires_at INTEGER,\n\
+         PRIMARY KEY (pk, sk)) WITHOUT ROWID;\n{indexes}"
+    )
+}
+
+/// The statement that writes a row, with one placeholder per column.
+fn save_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let mut columns = String::from("pk, sk, item");
+        for def in INDEXES {
+            let _ = write!(columns, ", \"{}\", \"{}\"", def.pk, def.sk);
+        }
+        columns.push_str(", expires_at");
+        let placeholders = vec!["?"; 4 + 2 * INDEXES.len()].join(", ");
+        format!("INSERT OR REPLACE INTO items ({columns}) VALUES ({placeholders})")
+    })
+}
+
+/// A validated item ready to be written: its key and its JSON.
+struct Row {
+    key: Key,
+    item: Item,
+    json: String,
+}
+
+impl Row {
+    /// Validates an item as DynamoDB would (keys, index key types, size) and encodes it.
+    fn new(item: Item) -> Result<Self, StoreError> {
+        let key = Key::new(key_attribute(&item, PK)?, key_attribute(&item, SK)?);
+        check_key(&key)?;
+        if item.contains_key("") {
+            return Err(StoreError::Invalid("an attribute name is empty".into()));
+        }
+        check_index_keys(&item)?;
+        let json =
+            serde_json::to_string(&item).map_err(|e| StoreError::Backend(format!("encode item: {e}")))?;
+        // DynamoDB counts names and values; the JSON text is a close, slightly larger measure.
+        if json.len() > MAX_ITEM_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "item is {} bytes, over the {MAX_ITEM_BYTES}-byte limit",
+                json.len()
+            )));
+        }
+        Ok(Self { key, item, json })
+    }
+
+    /// The column values, in the order of [`save_sql`].
+    fn params(&self) -> Vec<SqlValue> {
+        let mut params = Vec::with_capacity(4 + 2 * INDEXES.len());
+        params.push(SqlValue::Text(self.key.pk.clone()));
+        params.push(SqlValue::Text(self.key.sk.clone()));
+        params.push(SqlValue::Text(self.json.clone()));
+        for def in INDEXES {
+            // Only an item with both index attributes is in the index, as in DynamoDB.
+            match (self.item.get(def.pk), self.item.get(def.sk)) {
+                (Some(Value::String(p)), Some(Value::String(s))) => {
+                    params.push(SqlValue::Text(p.clone()));
+                    params.push(SqlValue::Text(s.clone()));
+                }
+                _ => params.extend([SqlValue::Null, SqlValue::Null]),
+            }
+        }
+        // Stored for inspection and a future sweeper; like moto, nothing deletes expired rows.
+        let expires_at = self.item.get(TTL).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)));
+        params.push(expires_at.map_or(SqlValue::Null, SqlValue::Integer));
+        params
+    }
+}
+
+fn key_attribute(item: &Item, name: &str) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(StoreError::Invalid(format!("key attribute {name} must be a string"))),
+        None => Err(StoreError::Invalid(format!("item lacks key attribute {name}"))),
+    }
+}
+
+fn load(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT item FROM items WHERE pk = ?1 AND sk = ?2").map_err(backend)?;
+    let json: Option<String> =
+        stmt.query_row([&key.pk, &key.sk], |row| row.get(0)).optional().map_err(backend)?;
+    json.as_deref().map(decode).transpose()
+}
+
+fn save(conn: &Connection, row: &Row) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(save_sql()).map_err(backend)?;
+    stmt.execute(params_from_iter(row.params())).map_err(backend)?;
+    Ok(())
+}
+
+fn erase(conn: &Connection, key: &Key) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2").map_err(backend)?;
+    stmt.execute([&key.pk, &key.sk]).map_err(backend)?;
+    Ok(())
+}
+
+fn decode(json: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("stored item is not a JSON map: {e}")))
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(format!("sqlite: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (what DynamoDB refuses with a ValidationException)
+
+fn check_actions(actions: &[UpdateAction]) -> Result<(), StoreError> {
+    if actions.is_empty() {
+        return Err(StoreError::Invalid("an update without actions".into()));
+    }
+    let mut seen = HashSet::new();
+    for action in actions {
+        let name = action_attribute(action);
+        check_name(name)?;
+        if name == PK || name == SK {
+            return Err(StoreError::Invalid(format!("cannot update key attribute {name}")));
+        }
+        // DynamoDB refuses two actions on one attribute ("two document paths overlap").
+        if !seen.insert(name) {
+            return Err(StoreError::Invalid(format!("two update actions on attribute {name}")));
+        }
+    }
+    Ok(())
+}
+
+fn action_attribute(action: &UpdateAction) -> &str {
+    match action {
+        UpdateAction::Set(name, _) | UpdateAction::Add(name, _) | UpdateAction::Remove(name) => name,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+/// Whether `condition` holds for `item` (`None`: no item, so every attribute is missing).
+fn holds(condition: &Condition, item: Option<&Item>) -> bool {
+    let attribute = |name: &str| item.and_then(|i| i.get(name));
+    match condition {
+        Condition::NotExists => item.is_none(),
+        Condition::Exists => item.is_some(),
+        Condition::AttributeExists(name) => attribute(name).is_some(),
+        Condition::AttributeNotExists(name) => attribute(name).is_none(),
+        Condition::Equals(name, value) => attribute(name).is_some_and(|a| values_equal(a, value)),
+        // DynamoDB's `a <> :v` is true when `a` is missing.
+        Condition::NotEquals(name, value) => !attribute(name).is_some_and(|a| values_equal(a, value)),
+        Condition::LessThan(name, value) => {
+            attribute(name).and_then(|a| compare(a, value)) == Some(Ordering::Less)
+        }
+        Condition::GreaterThan(name, value) => {
+            attribute(name).and_then(|a| compare(a, value)) == Some(Ordering::Greater)
+        }
+        Condition::And(conditions) => conditions.iter().all(|c| holds(c, item)),
+        Condition::Or(conditions) => conditions.iter().any(|c| holds(c, item)),
+        Condition::Not(inner) => !holds(inner, item),
+    }
+}
+
+/// DynamoDB equality: same type, numbers by value (`1` equals `1.0`), lists and maps deeply.
+fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| values_equal(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// DynamoDB ordering: strings by UTF-8 bytes, numbers numerically, anything else unordered.
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y),
+        _ => None,
+    }
+}
+
+fn compare_numbers(a: &Number, b: &Number) -> Option<Ordering> {
+    // Integers compare exactly (an f64 would conflate large ones); anything else as f64.
+    match (integer(a), integer(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+fn integer(n: &Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
+/// Applies update actions to the current item, or to a new item holding only the key.
+fn apply(current: Option<Item>, key: &Key, actions: &[UpdateAction]) -> Result<Item, StoreError> {
+    let mut item = current.unwrap_or_else(|| {
+        let mut item = Item::new();
+        item.insert(PK.to_owned(), Value::String(key.pk.clone()));
+        item.insert(SK.to_owned(), Value::String(key.sk.clone()));
+        item
+    });
+    for action in actions {
+        match action {
+            UpdateAction::Set(name, value) => {
+                item.insert(name.clone(), value.clone());
+            }
+            UpdateAction::Add(name, delta) => {
+                let sum = match item.get(name) {
+                    None => Number::from(*delta),
+                    Some(Value::Number(n)) => add(n, *delta)?,
+                    Some(_) => {
+                        return Err(StoreError::Invalid(format!(
+                            "cannot add to non-number attribute {name}"
+                        )));
+                    }
+                };
+                item.insert(name.clone(), Value::Number(sum));
+            }
+            UpdateAction::Remove(name) => {
+                item.remove(name);
+            }
+        }
+    }
+    Ok(item)
+}
+
+fn add(n: &Number, delta: i64) -> Result<Number, StoreError> {
+    let out_of_range = || StoreError::Invalid("counter out of range".into());
+    match integer(n) {
+        Some(x) => {
+            let sum = x + i128::from(delta);
+            i64::try_from(sum)
+                .map(Number::from)
+                .or_else(|_| u64::try_from(sum).map(Number::from))
+                .map_err(|_| out_of_range())
+        }
+        None => n.as_f64().and_then(|x| Number::from_f64(x + delta as f64)).ok_or_else(out_of_range),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transactions
+
+/// A validated transaction operation.
+enum Planned {
+    Put { row: Row, condition: Option<Condition> },
+    Update { key: Key, actions: Vec<UpdateAction>, condition: Option<Condition> },
+    Delete { key: Key, condition: Option<Condition> },
+    Check { key: Key, condition: Condition },
+}
+
+impl Planned {
+    fn new(op: TxOp) -> Result<Self, StoreError> {
+        let planned = match op {
+            TxOp::Put { item, condition } => Planned::Put { row: Row::new(item)?, condition },
+            TxOp::Update { key, actions, condition } => {
+                check_key(&key)?;
+                check_actions(&actions)?;
+                Planned::Update { key, actions, condition }
+            }
+            TxOp::Delete { key, condition } => {
+                check_key(&key)?;
+                Planned::Delete { key, condition }
+            }
+            TxOp::Check { key, condition } => {
+                check_key(&key)?;
+                Planned::Check { key, condition }
+            }
+        };
+        if let Some(c) = planned.condition() {
+            check_condition(c)?;
+        }
+        Ok(planned)
+    }
+
+    fn key(&self) -> &Key {
+        match self {
+            Planned::Put { row, .. } => &row.key,
+            Planned::Update { key, .. } | Planned::Delete { key, .. } | Planned::Check { key, .. } => key,
+        }
+    }
+
+    fn condition(&self) -> Option<&Condition> {
+        match self {
+            Planned::Put { condition, .. }
+            | Planned::Update { condition, .. }
+            | Planned::Delete { condition, .. } => condition.as_ref(),
+            Planned::Check { condition, .. } => Some(condition),
+        }
+    }
+}
+
+/// A write a transaction applies once every condition has held.
+enum Write {
+    Save(Row),
+    Erase(Key),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+/// A validated query turned into SQL.
+struct QueryPlan {
+    sql: String,
+    params: Vec<SqlValue>,
+}
+
+impl QueryPlan {
+    fn new(query: &Query) -> Result<Self, StoreError> {
+        let (pk_col, sk_col) = check_query(query)?;
+
+        let mut sql = format!("SELECT item FROM items WHERE \"{pk_col}\" = ?");
+        let mut params = vec![SqlValue::Text(query.partition.clone())];
+        let mut bound = |sql: &mut String, op: &str, value: &str| {
+            let _ = write!(sql, " AND \"{sk_col}\" {op} ?");
+            params.push(SqlValue::Text(value.to_owned()));
+        };
+        match &query.range {
+            // An index partition only holds items with both attributes; say so for the planner.
+            KeyRange::All => {
+                let _ = write!(sql, " AND \"{sk_col}\" IS NOT NULL");
+            }
+            KeyRange::BeginsWith(prefix) => {
+                bound(&mut sql, ">=", prefix);
+                if let Some(end) = prefix_successor(prefix) {
+                    bound(&mut sql, "<", &end);
+                }
+            }
+            KeyRange::Between(low, high) => {
+                bound(&mut sql, ">=", low);
+                bound(&mut sql, "<=", high);
+            }
+            KeyRange::After(low) => {
+                bound(&mut sql, ">", low);
+            }
+            KeyRange::Before(high) => {
+                bound(&mut sql, "<", high);
+            }
+        }
+
+        let (cmp, dir) = if query.ascending { (">", "ASC") } else { ("<", "DESC") };
+        if let Some(cursor) = &query.cursor {
+            cursor.check_fits(query)?;
+            let sort_key = cursor.sort_key(query.index).ok_or(StoreError::InvalidCursor)?;
+            match query.index {
+                None => bound(&mut sql, cmp, sort_key),
+                Some(_) => {
+                    // Index sort keys need not be unique: continue after the whole ordering tuple.
+                    let (pk, sk) = cursor.table_key().ok_or(StoreError::InvalidCursor)?;
+                    let _ = write!(sql, " AND (\"{sk_col}\", pk, sk) {cmp} (?, ?, ?)");
+                    params.extend([sort_key, pk, sk].map(|s| SqlValue::Text(s.to_owned())));
+                }
+            }
+        }
+        match query.index {
+            None => {
+                let _ = write!(sql, " ORDER BY sk {dir}");
+            }
+            Some(_) => {
+                let _ = write!(sql, " ORDER BY \"{sk_col}\" {dir}, pk {dir}, sk {dir}");
+            }
+        }
+        Ok(Self { sql, params })
+    }
+
+    fn run(self, conn: &mut Connection, query: &Query) -> Result<Page, StoreError> {
+        let mut stmt = conn.prepare_cached(&self.sql).map_err(backend)?;
+        let mut rows = stmt.query(params_from_iter(self.params)).map_err(backend)?;
+        let mut items = Vec::new();
+        let mut more = false;
+        // Rows stream in order; stop once the page is full and one more row proves there is more.
+        while let Some(row) = rows.next().map_err(backend)? {
+            if items.len() == query.limit {
+                more = true;
+                break;
+            }
+            let item = decode(&row.get::<_, String>(0).map_err(backend)?)?;
+            if query.filter.as_ref().is_none_or(|f| holds(f, Some(&item))) {
+                items.push(item);
+            }
+        }
+        let next = match items.last() {
+            Some(last) if more => Some(Cursor::after_item(last, query.index)?),
+            _ => None,
+        };
+        Ok(Page { items, next })
+    }
+}
+
+/// The smallest string above every string that begins with `prefix`, if any.
+///
+/// UTF-8 byte order is code point order, so bumping the last code point that can grow (and
+/// dropping the ones after it) gives the exclusive upper bound of the prefix range.
+fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let mut code = u32::from(last) + 1;
+        if (0xD800..=0xDFFF).contains(&code) {
+            // Surrogates are not characters; the next one is U+E000.
+            code = 0xE000;
+        }
+        if let Some(next) = char::from_u32(code) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prefix_successor_bounds_the_prefix_range() {
+        assert_eq!(prefix_successor("MSG#").as_deref(), Some("MSG$"));
+        assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_successor("\u{10FFFF}"), None);
+        assert_eq!(prefix_successor(""), None);
+    }
+
+    #[test]
+    fn numbers_compare_by_value_across_representations() {
+        assert!(values_equal(&json!(1), &json!(1.0)));
+        assert!(values_equal(&json!({"a": [1, 2.5]}), &json!({"a": [1.0, 2.5]})));
+        assert_eq!(compare(&json!(9), &json!(10)), Some(Ordering::Less));
+        assert_eq!(compare(&json!(u64::MAX), &json!(-1)), Some(Ordering::Greater));
+        assert_eq!(compare(&json!("9"), &json!(10)), None);
+    }
+
+    #[test]
+    fn add_keeps_integers_exact_and_refuses_overflow() {
+        assert_eq!(add(&Number::from(i64::MAX), 1).unwrap(), Number::from(i64::MAX as u64 + 1));
+        assert_eq!(add(&Number::from(-3), 2).unwrap(), Number::from(-1));
+        assert!(add(&Number::from(u64::MAX), 1).is_err());
+        assert_eq!(add(&Number::from_f64(1.5).unwrap(), 1).unwrap(), Number::from_f64(2.5).unwrap());
+    }
+
+    #[test]
+    fn the_schema_has_two_columns_and_an_index_per_secondary_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&schema_sql()).unwrap();
+        for def in INDEXES {
+            let sql = format!("SELECT \"{}\", \"{}\" FROM items", def.pk, def.sk);
+            conn.prepare(&sql).unwrap();
+            let named: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [format!("items_{}", def.name)],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(named, 1);
+        }
+    }
+
+    #[test]
+    fn queries_search_an_index_in_order_without_a_scan_or_a_sort() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&schema_sql()).unwrap();
+        let at = |value: Value, index_name| {
+            let Value::Object(item) = value else { unreachable!() };
+            Cursor::after_item(&item, index_name).unwrap()
+        };
+        let table_cursor = at(json!({"pk": "P", "sk": "MSG#1"}), None);
+        let index_cursor = at(json!({"pk": "X", "sk": "1", "gsi1pk": "P", "gsi1sk": "a"}), Some("gsi1"));
+        for query in [
+            Query::table("P").range(KeyRange::BeginsWith("MSG#".into())).cursor(Some(table_cursor)),
+            Query::table("P").ascending(false),
+            Query::index("gsi1", "P").range(KeyRange::Between("a".into(), "b".into())),
+            Query::index("gsi1", "P").cursor(Some(index_cursor.clone())),
+            Query::index("gsi1", "P").cursor(Some(index_cursor)).ascending(false),
+        ] {
+            let plan = QueryPlan::new(&query).unwrap();
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", plan.sql)).unwrap();
+            let steps: Vec<String> = stmt
+                .query_map(params_from_iter(plan.params), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(steps.iter().all(|s| s.starts_with("SEARCH")), "{query:?}: {steps:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn counters_stay_exact_across_two_connections_to_one_file() {
+        // Two stores on one file stand for two processes: only SQLite's locking serialises them.
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("items.sqlite3");
+        let stores = [SqliteItemStore::open(&path).unwrap(), SqliteItemStore::open(&path).unwrap()];
+        let key = Key::new("P", "counter");
+        let tasks: Vec<_> = (0..40)
+            .map(|n| {
+                let store = stores[n % 2].clone();
+                let key = key.clone();
+                tokio::spawn(
+                    async move { store.update(&key, vec![UpdateAction::Add("n".into(), 1)], None).await },
+                )
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(stores[1].get(&key).await.unwrap().unwrap()["n"], json!(40));
+    }
+}
