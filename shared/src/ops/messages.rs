@@ -39,29 +39,12 @@ pub enum Sent {
 
 /// A session's participant sends a message. Nothing is written to closed sessions (409), by
 /// blocked customers (403), or twice for one client message id (the original comes back).
-pub async fn send_message(
-    store: &dyn ItemStore,
-    principal: &Principal,
-    input: SendMessage,
-) -> Result<Sent, ApiError> {
-    let session = super::get_session(store, principal, &input.session_id).await?;
-    if !is_participant(principal, &session) {
-        return Err(ApiError::forbidden("not_a_participant", "only the session's participants write to it"));
-    }
-    if session.status == SessionStatus::Closed {
-        // A retry of a send that succeeded before the session closed still gets its message.
-        return match &input.client_message_id {
-            Some(client_id) => messages::by_client_id(store, &session.id, &principal.user_id, client_id)
-                .await?
-                .map(Sent::Replayed)
-                .ok_or_else(ApiError::session_closed),
-            None => Err(ApiError::session_closed()),
-        };
-    }
+/// One conditional write when it succeeds; only a refusal reads, to explain itself.
+pub async fn send_message(store: &dyn ItemStore, principal: &Principal, input: SendMessage) -> Result<Sent, ApiError> {
     let at = now();
     let message = Message {
         id: MessageId::generate(),
-        session_id: session.id,
+        session_id: input.session_id,
         sender_id: principal.user_id.clone(),
         sender_role: principal.role,
         body: Some(input.body.as_str().to_owned()),
@@ -70,35 +53,45 @@ pub async fn send_message(
         edited_at: None,
         deleted: false,
     };
-    let mut ops = vec![sessions::touch_for_message(&session.id, at)?, messages::put_new(&message)?];
-    if principal.role == Role::Customer {
+    let mut ops = vec![sessions::touch_for_message(&input.session_id, principal, at)?, messages::put_new(&message)?];
+    let block_check = (principal.role == Role::Customer).then(|| {
         ops.push(blocks::not_blocked(&principal.user_id));
-    }
-    let block_check = ops.len() - 1;
-    if let Some(client_id) = &input.client_message_id {
-        ops.push(messages::claim_client_id(&message, client_id)?);
-    }
-    let claim = ops.len() - 1;
+        ops.len() - 1
+    });
+    let claim = match &input.client_message_id {
+        Some(client_id) => {
+            ops.push(messages::claim_client_id(&message, client_id)?);
+            Some(ops.len() - 1)
+        }
+        None => None,
+    };
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
         return Ok(Sent::Created(message));
     }
-    if let (Some(client_id), true) = (&input.client_message_id, failed.contains(&claim)) {
-        // A concurrent retry won the claim: answer with the message it stored.
-        return messages::by_client_id(store, &session.id, &principal.user_id, client_id)
-            .await?
-            .map(Sent::Replayed)
-            .ok_or_else(|| {
-                ApiError::conflict("conflict", "a send with this client_message_id is in progress")
-            });
+    if let (Some(client_id), Some(claim)) = (&input.client_message_id, claim) {
+        if failed.contains(&claim) {
+            // A retry (or a concurrent twin) of a send that was stored: answer with that message,
+            // even if the session closed since.
+            return messages::by_client_id(store, &input.session_id, &principal.user_id, client_id)
+                .await?
+                .map(Sent::Replayed)
+                .ok_or_else(|| ApiError::conflict("conflict", "a send with this client_message_id is in progress"));
+        }
     }
     if failed.contains(&0) {
-        return Err(ApiError::session_closed());
+        let session = super::get_session(store, principal, &input.session_id).await?;
+        if !is_participant(principal, &session) {
+            return Err(ApiError::forbidden("not_a_participant", "only the session's participants write to it"));
+        }
+        if session.status == SessionStatus::Closed {
+            return Err(ApiError::session_closed());
+        }
     }
-    if principal.role == Role::Customer && failed.contains(&block_check) {
+    if block_check.is_some_and(|index| failed.contains(&index)) {
         return Err(ApiError::forbidden("user_blocked", "you are blocked from sending messages"));
     }
-    Err(ApiError::Internal(format!("message send cancelled at {failed:?}")))
+    Err(ApiError::conflict("conflict", "the session changed meanwhile; retry"))
 }
 
 /// How to page a session's messages.
@@ -134,23 +127,25 @@ pub struct EditMessage {
     pub body: MessageBody,
 }
 
-/// The message, if the caller sent it, it is not deleted and its session is open.
+/// The caller's own message. One read when it is: the session's state is checked inside the
+/// write that follows. Only a refusal reads the session, to answer 404 or 403 without telling
+/// strangers which sessions exist.
 async fn own_message(
     store: &dyn ItemStore,
     principal: &Principal,
     session_id: &SessionId,
     id: &MessageId,
 ) -> Result<Message, ApiError> {
-    let message = messages::get(store, session_id, id).await?;
-    let session = super::get_session(store, principal, session_id).await?;
-    let message = message.ok_or_else(|| ApiError::not_found("message_not_found", "no such message"))?;
-    if message.sender_id != principal.user_id {
-        return Err(ApiError::forbidden("not_message_sender", "only the sender may change a message"));
+    match messages::get(store, session_id, id).await? {
+        Some(message) if message.sender_id == principal.user_id => Ok(message),
+        found => {
+            super::get_session(store, principal, session_id).await?;
+            match found {
+                Some(_) => Err(ApiError::forbidden("not_message_sender", "only the sender may change a message")),
+                None => Err(ApiError::not_found("message_not_found", "no such message")),
+            }
+        }
     }
-    if session.status == SessionStatus::Closed {
-        return Err(ApiError::session_closed());
-    }
-    Ok(message)
 }
 
 /// The sender replaces a message's text.
@@ -238,26 +233,32 @@ pub struct MarkRead {
 }
 
 /// Moves the caller's read marker forward to a message of the session (never backwards; an
-/// older message leaves the marker where it is and returns it).
+/// older message leaves the marker where it is and returns it). One conditional write.
 pub async fn mark_read(
     store: &dyn ItemStore,
     principal: &Principal,
     session_id: &SessionId,
     input: MarkRead,
 ) -> Result<ReadMarker, ApiError> {
-    super::get_session(store, principal, session_id).await?;
     let marker = ReadMarker {
         session_id: *session_id,
         user_id: principal.user_id.clone(),
         last_read_message_id: input.message_id,
         read_at: now(),
     };
-    let ops = vec![messages::exists(session_id, &input.message_id), sessions::advance_read_marker(&marker)?];
+    let ops = vec![
+        sessions::readable_by(session_id, principal),
+        messages::exists(session_id, &input.message_id),
+        sessions::advance_read_marker(&marker)?,
+    ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.contains(&0) {
-        return Err(ApiError::not_found("message_not_found", "no such message in this session"));
+        return Err(ApiError::session_not_found());
     }
     if failed.contains(&1) {
+        return Err(ApiError::not_found("message_not_found", "no such message in this session"));
+    }
+    if failed.contains(&2) {
         return sessions::read_marker(store, session_id, &principal.user_id)
             .await?
             .ok_or_else(|| ApiError::Internal("a read marker vanished".into()));

@@ -2,7 +2,7 @@
 //! (`READ#<user>`), and the indexes that list them: by customer (gsi1), by agent (gsi2) and by
 //! status — the waiting queue in priority order — (gsi3).
 
-use crate::domain::{Participant, ReadMarker, Role, Session, SessionId, SessionStatus, UserId};
+use crate::domain::{Participant, Principal, ReadMarker, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp, UpdateAction};
 
@@ -118,15 +118,34 @@ pub fn close(session: &Session, by: &UserId, at: time::OffsetDateTime) -> Result
     Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(open_condition()) }, closed))
 }
 
-/// Records a new message on the session (last message time, count); fails if it is closed.
-pub fn touch_for_message(id: &SessionId, at: time::OffsetDateTime) -> Result<TxOp, ApiError> {
+/// Condition check: the caller may read the session (the rule of `ops::can_read`, as a
+/// condition so a write can enforce it without a read first).
+pub fn readable_by(id: &SessionId, reader: &Principal) -> TxOp {
+    let rule = match reader.role {
+        Role::Admin => Condition::Exists,
+        Role::Customer => Condition::Equals("customer_id".into(), s(&reader.user_id)),
+        Role::Agent => Condition::Or(vec![
+            Condition::Equals("agent_id".into(), s(&reader.user_id)),
+            Condition::Equals("status".into(), s("waiting")),
+        ]),
+    };
+    TxOp::Check { key: key(id), condition: rule }
+}
+
+/// Records a new message by `sender` on the session (last message time, count); fails unless
+/// the session is open and the sender takes part in it (its customer, or its agent).
+pub fn touch_for_message(id: &SessionId, sender: &Principal, at: time::OffsetDateTime) -> Result<TxOp, ApiError> {
+    let takes_part = match sender.role {
+        Role::Customer => Condition::Equals("customer_id".into(), s(&sender.user_id)),
+        Role::Agent | Role::Admin => Condition::Equals("agent_id".into(), s(&sender.user_id)),
+    };
     Ok(TxOp::Update {
         key: key(id),
         actions: vec![
             UpdateAction::Set("last_message_at".into(), ts(at)?),
             UpdateAction::Add("message_count".into(), 1),
         ],
-        condition: Some(open_condition()),
+        condition: Some(Condition::And(vec![open_condition(), takes_part])),
     })
 }
 
