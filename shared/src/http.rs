@@ -79,11 +79,15 @@ pub fn json_body_or_empty<T: DeserializeOwned>(req: &Request) -> Result<T, ApiEr
     parse_json(bytes)
 }
 
+/// Syntax first (400), then shape (422): a body must be a JSON object, and its fields must
+/// fit `T`. Deserialising straight into `T` would mix the two up and read an array as a struct.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::unprocessable("validation_failed", e.to_string()),
-        _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")),
-    })
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::unprocessable("validation_failed", "the body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::unprocessable("validation_failed", e.to_string()))
 }
 
 /// A path parameter parsed as `T`; a malformed one is 400 `invalid_id`.

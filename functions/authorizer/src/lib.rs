@@ -70,7 +70,16 @@ pub enum Refusal {
     Invalid(#[from] switchboard_shared::auth::AuthError),
 }
 
-/// The token of an authorizer event: the `Authorization` header (any case), else `?token=`.
+/// Whether the event authorizes a WebSocket `$connect` (browsers cannot set headers there).
+fn is_websocket_connect(event: &Value) -> bool {
+    let context = event.get("requestContext");
+    context.and_then(|c| c.get("routeKey")).and_then(Value::as_str) == Some("$connect")
+        || context.and_then(|c| c.get("eventType")).and_then(Value::as_str) == Some("CONNECT")
+}
+
+/// The token of an authorizer event: the `Authorization: Bearer` header (any case); for a
+/// WebSocket `$connect` only, `?token=`. REST never takes a token from the URL, where it would
+/// end up in access logs and browser history.
 pub fn token_of(event: &Value) -> Option<&str> {
     let header = event.get("headers").and_then(Value::as_object).and_then(|headers| {
         headers
@@ -80,6 +89,9 @@ pub fn token_of(event: &Value) -> Option<&str> {
     });
     if let Some(value) = header {
         return bearer_token(value);
+    }
+    if !is_websocket_connect(event) {
+        return None;
     }
     event
         .get("queryStringParameters")
@@ -130,4 +142,28 @@ pub async fn handle(
         tracing::info!(reason = %refusal, request_id = %event.context.request_id, "token refused");
         Diagnostic { error_type: UNAUTHORIZED.to_owned(), error_message: UNAUTHORIZED.to_owned() }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_query_string_token_counts_only_for_a_websocket_connect() {
+        let rest =
+            json!({"type": "REQUEST", "queryStringParameters": {"token": "abc"}, "requestContext": {}});
+        let connect = json!({"type": "REQUEST", "queryStringParameters": {"token": "abc"},
+            "requestContext": {"routeKey": "$connect", "eventType": "CONNECT"}});
+        assert_eq!(token_of(&rest), None);
+        assert_eq!(token_of(&connect), Some("abc"));
+    }
+
+    #[test]
+    fn the_policy_covers_every_method_of_the_stage() {
+        assert_eq!(
+            stage_wildcard("arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/api/v1/chat/rooms"),
+            "arn:aws:execute-api:us-east-1:123456789012:abc/prod/*"
+        );
+    }
 }

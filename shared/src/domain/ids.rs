@@ -4,9 +4,22 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use ulid::Ulid;
+use std::sync::Mutex;
+
+use ulid::{Generator, Ulid};
 
 use super::InvalidValue;
+
+/// The next ULID of this process: monotonic, so two ids made in the same millisecond still sort
+/// in the order they were made (a plain `Ulid::new()` is random within the millisecond).
+pub fn next_ulid() -> Ulid {
+    static GENERATOR: Mutex<Option<Generator>> = Mutex::new(None);
+    let Ok(mut generator) = GENERATOR.lock() else {
+        return Ulid::new();
+    };
+    // Only 2^80 ids fit in one millisecond; past that, fall back to a random one.
+    generator.get_or_insert_with(Generator::new).generate().unwrap_or_else(|_| Ulid::new())
+}
 
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
@@ -15,14 +28,16 @@ macro_rules! ulid_id {
         pub struct $name(Ulid);
 
         impl $name {
-            /// A new id for the current instant; ids made later sort after it.
+            /// A new id for the current instant; ids made later in this process sort after it.
             pub fn generate() -> Self {
-                Self(Ulid::new())
+                Self(next_ulid())
             }
 
             /// Parses a client-supplied id (26 characters of Crockford base32).
             pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-                if s.len() != 26 {
+                // A ULID is 128 bits: 26 base32 characters carry 130, so the first may be 0-7 only;
+                // the parser would silently drop the extra bits and alias another id.
+                if s.len() != 26 || !s.starts_with(|c: char| ('0'..='7').contains(&c)) {
                     return Err(InvalidValue::new($field, "must be a 26-character ULID"));
                 }
                 Ulid::from_string(s)
@@ -184,9 +199,23 @@ mod tests {
     fn ulid_ids_round_trip_and_refuse_garbage() {
         let id = SessionId::generate();
         assert_eq!(SessionId::parse(&id.to_string()), Ok(id));
-        for bad in ["", "123", "01JD000000000000000000000U", "01JD0000000000000000000002x"] {
+        for bad in [
+            "",
+            "123",
+            "01JD000000000000000000000U",
+            "01JD0000000000000000000002x",
+            "81JD0000000000000000000002",
+        ] {
             assert!(SessionId::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ids_made_one_after_another_sort_in_that_order() {
+        let ids: Vec<String> = (0..1000).map(|_| MessageId::generate().to_string()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
     }
 
     #[test]

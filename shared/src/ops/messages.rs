@@ -40,7 +40,11 @@ pub enum Sent {
 /// A session's participant sends a message. Nothing is written to closed sessions (409), by
 /// blocked customers (403), or twice for one client message id (the original comes back).
 /// One conditional write when it succeeds; only a refusal reads, to explain itself.
-pub async fn send_message(store: &dyn ItemStore, principal: &Principal, input: SendMessage) -> Result<Sent, ApiError> {
+pub async fn send_message(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    input: SendMessage,
+) -> Result<Sent, ApiError> {
     let at = now();
     let message = Message {
         id: MessageId::generate(),
@@ -53,7 +57,8 @@ pub async fn send_message(store: &dyn ItemStore, principal: &Principal, input: S
         edited_at: None,
         deleted: false,
     };
-    let mut ops = vec![sessions::touch_for_message(&input.session_id, principal, at)?, messages::put_new(&message)?];
+    let mut ops =
+        vec![sessions::touch_for_message(&input.session_id, principal, at)?, messages::put_new(&message)?];
     let block_check = (principal.role == Role::Customer).then(|| {
         ops.push(blocks::not_blocked(&principal.user_id));
         ops.len() - 1
@@ -76,13 +81,18 @@ pub async fn send_message(store: &dyn ItemStore, principal: &Principal, input: S
             return messages::by_client_id(store, &input.session_id, &principal.user_id, client_id)
                 .await?
                 .map(Sent::Replayed)
-                .ok_or_else(|| ApiError::conflict("conflict", "a send with this client_message_id is in progress"));
+                .ok_or_else(|| {
+                    ApiError::conflict("conflict", "a send with this client_message_id is in progress")
+                });
         }
     }
     if failed.contains(&0) {
         let session = super::get_session(store, principal, &input.session_id).await?;
         if !is_participant(principal, &session) {
-            return Err(ApiError::forbidden("not_a_participant", "only the session's participants write to it"));
+            return Err(ApiError::forbidden(
+                "not_a_participant",
+                "only the session's participants write to it",
+            ));
         }
         if session.status == SessionStatus::Closed {
             return Err(ApiError::session_closed());
@@ -141,7 +151,9 @@ async fn own_message(
         found => {
             super::get_session(store, principal, session_id).await?;
             match found {
-                Some(_) => Err(ApiError::forbidden("not_message_sender", "only the sender may change a message")),
+                Some(_) => {
+                    Err(ApiError::forbidden("not_message_sender", "only the sender may change a message"))
+                }
                 None => Err(ApiError::not_found("message_not_found", "no such message")),
             }
         }

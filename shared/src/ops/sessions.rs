@@ -160,7 +160,9 @@ pub async fn assign_session(
             return Err(ApiError::unprocessable("validation_failed", "agent_id: admins must name the agent"))
         }
     };
-    let session = get_session(store, principal, id).await?;
+    // Not `get_session`: an agent may not read a session another agent took, but must learn it
+    // is taken (409), not that it does not exist.
+    let session = sessions::get(store, id).await?.ok_or_else(ApiError::session_not_found)?;
     let not_waiting = |status: SessionStatus| match status {
         SessionStatus::Closed => ApiError::session_closed(),
         _ => ApiError::conflict("session_not_waiting", "the session is no longer waiting"),

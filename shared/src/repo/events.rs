@@ -20,7 +20,7 @@ pub fn record(
     details: Value,
     at: time::OffsetDateTime,
 ) -> Result<TxOp, ApiError> {
-    let id = ulid::Ulid::from_datetime(at.into()).to_string();
+    let id = crate::domain::next_ulid().to_string();
     let event = AuditEvent {
         id: id.clone(),
         kind: kind.to_owned(),

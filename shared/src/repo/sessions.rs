@@ -134,7 +134,11 @@ pub fn readable_by(id: &SessionId, reader: &Principal) -> TxOp {
 
 /// Records a new message by `sender` on the session (last message time, count); fails unless
 /// the session is open and the sender takes part in it (its customer, or its agent).
-pub fn touch_for_message(id: &SessionId, sender: &Principal, at: time::OffsetDateTime) -> Result<TxOp, ApiError> {
+pub fn touch_for_message(
+    id: &SessionId,
+    sender: &Principal,
+    at: time::OffsetDateTime,
+) -> Result<TxOp, ApiError> {
     let takes_part = match sender.role {
         Role::Customer => Condition::Equals("customer_id".into(), s(&sender.user_id)),
         Role::Agent | Role::Admin => Condition::Equals("agent_id".into(), s(&sender.user_id)),

@@ -26,6 +26,11 @@ use super::{
     MAX_TRANSACTION_OPS, PK, SK,
 };
 
+/// Retries of a transaction cancelled only because another one touched the same item.
+const MAX_CONFLICT_RETRIES: u32 = 3;
+/// First backoff before such a retry, doubled each time (20, 40, 80 ms).
+const CONFLICT_BACKOFF_MS: u64 = 10;
+
 /// DynamoDB's Limit counts items before the filter, so a selective filter can need many reads to
 /// fill one page; past this many the page is returned short, with a cursor, to bound latency.
 const MAX_READS_PER_PAGE: usize = 20;
@@ -364,18 +369,31 @@ impl ItemStore for DynamoItemStore {
         }
         let items = ops.into_iter().map(|op| self.transact_item(op)).collect::<Result<Vec<_>, _>>()?;
 
-        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
-                    Err(cancellation_error(
-                        canceled.cancellation_reasons(),
-                        &DisplayErrorContext(&err).to_string(),
-                    ))
-                }
-                _ => Err(store_error(&err, |_| false)),
-            },
+        // DynamoDB cancels one of two transactions that touch the same item at once
+        // (`TransactionConflict`), e.g. two messages sent to one session: that is contention, not
+        // a refusal, so it is retried with a short backoff before it counts as a failure.
+        let mut attempt = 0;
+        loop {
+            let result =
+                self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+                err.as_service_error()
+            else {
+                return Err(store_error(&err, |_| false));
+            };
+            let reasons = canceled.cancellation_reasons();
+            let conflict_only = reasons.iter().any(|r| r.code() == Some("TransactionConflict"))
+                && reasons.iter().all(|r| matches!(r.code(), None | Some("None" | "TransactionConflict")));
+            if conflict_only && attempt < MAX_CONFLICT_RETRIES {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(CONFLICT_BACKOFF_MS << attempt)).await;
+                continue;
+            }
+            return Err(cancellation_error(reasons, &DisplayErrorContext(&err).to_string()));
         }
     }
 }
