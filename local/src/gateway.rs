@@ -149,7 +149,6 @@ async fn handle(
         "type": "REQUEST",
         "methodArn": format!("arn:aws:execute-api:local:000000000000:local/local/{}{}", parts.method, path),
         "headers": header_map(&parts.headers),
-        "queryStringParameters": query_map(&parts.uri).0,
     });
     let context = match switchboard_authorizer::authorize(&gateway.verifier, &authorizer_event) {
         Ok(answer) => answer.context,

@@ -60,6 +60,19 @@ enum Command {
         #[arg(long, default_value = ".switchboard")]
         data_dir: PathBuf,
     },
+    /// Write the fixture world of events/README.md into a store, so the events/*.json fixtures
+    /// can be invoked against it.
+    SeedFixtures {
+        /// The data directory whose SQLite store to seed.
+        #[arg(long, default_value = ".switchboard")]
+        data_dir: PathBuf,
+        /// Seed a table on a DynamoDB-compatible server instead (created when missing).
+        #[arg(long)]
+        dynamodb_endpoint: Option<String>,
+        /// The table on that server.
+        #[arg(long, default_value = "switchboard")]
+        table: String,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -88,25 +101,16 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { port, host, data_dir, dynamodb_endpoint, table } => {
             let secret = secret::load_or_create(&data_dir).map_err(|e| format!("signing secret: {e}"))?;
-            let store: Arc<dyn ItemStore> = match dynamodb_endpoint {
-                Some(endpoint) => {
-                    let store = DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).await, table);
-                    store.ensure_table().await.map_err(|e| format!("DynamoDB at {endpoint}: {e}"))?;
-                    Arc::new(store)
-                }
-                None => {
-                    std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-                    let path = data_dir.join("switchboard.db");
-                    Arc::new(SqliteItemStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?)
-                }
-            };
+            let store = open_store(&data_dir, dynamodb_endpoint, table).await?;
             let verifier = TokenVerifier::hs256(secret.as_bytes(), &issuer(), &audience());
             let gateway = Gateway::new(App::new(store), verifier).map_err(|e| e.to_string())?;
             let address = SocketAddr::new(host, port);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|e| format!("listening on {address}: {e}"))?;
-            tracing::info!("Switchboard API on http://{address}/api/v1 (OpenAPI at /api/v1/openapi.json)");
+            let bound = listener.local_addr().map_err(|e| format!("listening on {address}: {e}"))?;
+            // Printed on stdout (not only logged) so scripts and tests can wait for it.
+            println!("Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json)");
             gateway.serve(listener, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
             tracing::info!("stopped");
             Ok(())
@@ -121,9 +125,37 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
+        Command::SeedFixtures { data_dir, dynamodb_endpoint, table } => {
+            let store = open_store(&data_dir, dynamodb_endpoint, table).await?;
+            switchboard_local::fixtures::seed(store.as_ref())
+                .await
+                .map_err(|e| format!("seeding the fixture world (is it seeded already?): {e}"))?;
+            println!("seeded the fixture world of events/README.md");
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", switchboard_local::openapi::json());
             Ok(())
+        }
+    }
+}
+
+/// The SQLite store of the data directory, or a table on a DynamoDB-compatible server.
+async fn open_store(
+    data_dir: &std::path::Path,
+    dynamodb_endpoint: Option<String>,
+    table: String,
+) -> Result<Arc<dyn ItemStore>, String> {
+    match dynamodb_endpoint {
+        Some(endpoint) => {
+            let store = DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).await, table);
+            store.ensure_table().await.map_err(|e| format!("DynamoDB at {endpoint}: {e}"))?;
+            Ok(Arc::new(store))
+        }
+        None => {
+            std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+            let path = data_dir.join("switchboard.db");
+            Ok(Arc::new(SqliteItemStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?))
         }
     }
 }

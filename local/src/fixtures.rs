@@ -1,0 +1,128 @@
+//! The fixture world of `events/README.md`: the records every `events/*.json` fixture expects,
+//! for `cargo lambda invoke` against a seeded table and for the tests that run every fixture.
+
+use std::str::FromStr;
+
+use switchboard_shared::domain::{
+    InvalidValue, Message, Participant, Priority, Role, Room, Session, SessionStatus, UserId,
+};
+use switchboard_shared::repo::{messages, rooms, sessions};
+use switchboard_shared::store::ItemStore;
+use switchboard_shared::ApiError;
+use time::macros::datetime;
+
+/// The customer of the fixtures.
+pub const CUSTOMER: &str = "cust-ada";
+/// The agent of the fixtures.
+pub const AGENT: &str = "agent-bob";
+/// The admin of the fixtures.
+pub const ADMIN: &str = "admin-eve";
+/// The room.
+pub const ROOM: &str = "01JD0000000000000000000001";
+/// The active session (customer and agent above, in the room).
+pub const ACTIVE_SESSION: &str = "01JD0000000000000000000002";
+/// The customer's message in the active session.
+pub const MESSAGE: &str = "01JD0000000000000000000003";
+/// The customer's waiting session.
+pub const WAITING_SESSION: &str = "01JD0000000000000000000004";
+
+fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
+    Ok(text.parse::<T>()?)
+}
+
+fn user(text: &str) -> Result<UserId, ApiError> {
+    id(text)
+}
+
+/// Writes the fixture world into `store` (one transaction; fails if any record exists).
+pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
+    let opened = datetime!(2026-01-01 11:50 UTC);
+    let assigned = datetime!(2026-01-01 11:52 UTC);
+    let sent = datetime!(2026-01-01 11:55 UTC);
+
+    let room = Room {
+        id: id(ROOM)?,
+        name: "Billing".into(),
+        description: Some("Invoices, charges and refunds".into()),
+        created_by: user(ADMIN)?,
+        created_at: datetime!(2026-01-01 09:00 UTC),
+    };
+    let active = Session {
+        id: id(ACTIVE_SESSION)?,
+        customer_id: user(CUSTOMER)?,
+        customer_name: Some("Ada".into()),
+        agent_id: Some(user(AGENT)?),
+        room_id: Some(room.id),
+        subject: "Charged twice".into(),
+        priority: Priority::Normal,
+        status: SessionStatus::Active,
+        created_at: opened,
+        assigned_at: Some(assigned),
+        closed_at: None,
+        closed_by: None,
+        queue_position: None,
+        last_message_at: Some(sent),
+        message_count: 1,
+    };
+    let customer = Participant {
+        session_id: active.id,
+        user_id: user(CUSTOMER)?,
+        role: Role::Customer,
+        name: Some("Ada".into()),
+        joined_at: opened,
+    };
+    let agent = Participant {
+        session_id: active.id,
+        user_id: user(AGENT)?,
+        role: Role::Agent,
+        name: Some("Bob".into()),
+        joined_at: assigned,
+    };
+    let message = Message {
+        id: id(MESSAGE)?,
+        session_id: active.id,
+        sender_id: user(CUSTOMER)?,
+        sender_role: Role::Customer,
+        body: Some("Hi, I was charged twice.".into()),
+        client_message_id: None,
+        created_at: sent,
+        edited_at: None,
+        deleted: false,
+    };
+    let waiting = Session {
+        id: id(WAITING_SESSION)?,
+        customer_id: user(CUSTOMER)?,
+        customer_name: Some("Ada".into()),
+        agent_id: None,
+        room_id: None,
+        subject: "Change my address".into(),
+        priority: Priority::Normal,
+        status: SessionStatus::Waiting,
+        created_at: datetime!(2026-01-01 11:58 UTC),
+        assigned_at: None,
+        closed_at: None,
+        closed_by: None,
+        queue_position: None,
+        last_message_at: None,
+        message_count: 0,
+    };
+    let waiting_customer = Participant {
+        session_id: waiting.id,
+        user_id: user(CUSTOMER)?,
+        role: Role::Customer,
+        name: Some("Ada".into()),
+        joined_at: waiting.created_at,
+    };
+
+    let mut ops = Vec::from(rooms::put_new(&room)?);
+    ops.extend([
+        sessions::put_new(&active)?,
+        sessions::put_participant(&customer)?,
+        sessions::put_participant(&agent)?,
+        messages::put_new(&message)?,
+        sessions::put_new(&waiting)?,
+        sessions::put_participant(&waiting_customer)?,
+    ]);
+    store.transact_write(ops).await?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The README's run command, for real: `switchboard-local serve` as a process, a token from
+//! `switchboard-local token`, a request, a clean stop on Ctrl-C, and the data still there after
+//! a restart.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard-local");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts the gateway on a free port and waits for the line that says where it listens.
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("JWT_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start switchboard-local serve");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines.next().expect("the server printed its address").expect("read stdout");
+            if let Some(rest) = line.strip_prefix("Switchboard API on ") {
+                break rest.split_whitespace().next().expect("an address").to_owned();
+            }
+        };
+        Self { child, base }
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) and waits for a clean exit.
+    fn interrupt(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().expect("run kill");
+        assert!(sent.success());
+        self.child.wait().expect("wait for the server")
+    }
+}
+
+fn token(data_dir: &Path, sub: &str, role: &str) -> String {
+    let output = Command::new(BIN)
+        .args(["token", "--sub", sub, "--role", role, "--data-dir"])
+        .arg(data_dir)
+        .env_remove("JWT_SECRET")
+        .output()
+        .expect("run switchboard-local token");
+    assert!(output.status.success(), "token failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8 token").trim().to_owned()
+}
+
+/// A client that keeps no idle connection, so a stopping server has none to wait for.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("an HTTP client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_gateway_serves_stops_on_ctrl_c_and_keeps_its_data() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let client = client();
+    let server = Server::start(dir.path());
+    let customer = token(dir.path(), "cust-ada", "customer");
+
+    let created = client
+        .post(format!("{}/chat/sessions", server.base))
+        .bearer_auth(&customer)
+        .body(r#"{"subject":"Where is my parcel?"}"#)
+        .send()
+        .await
+        .expect("create a session");
+    assert_eq!(created.status().as_u16(), 201);
+    let session: serde_json::Value = created.json().await.expect("session JSON");
+
+    assert!(server.interrupt().success(), "Ctrl-C should stop the gateway cleanly");
+
+    let restarted = Server::start(dir.path());
+    let listed: serde_json::Value = client
+        .get(format!("{}/chat/sessions", restarted.base))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("list sessions")
+        .json()
+        .await
+        .expect("list JSON");
+    assert_eq!(listed["items"][0]["id"], session["id"], "the session survives a restart");
+    assert!(restarted.interrupt().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_another_data_dir_are_refused() {
+    let served = tempfile::TempDir::new().expect("temporary directory");
+    let other = tempfile::TempDir::new().expect("temporary directory");
+    let server = Server::start(served.path());
+    let foreign = token(other.path(), "cust-ada", "customer");
+    let reply = client()
+        .get(format!("{}/chat/sessions", server.base))
+        .bearer_auth(&foreign)
+        .send()
+        .await
+        .expect("list sessions");
+    assert_eq!(reply.status().as_u16(), 401);
+    assert!(server.interrupt().success());
+}
+
+#[test]
+fn an_unknown_role_is_refused_by_the_token_command() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let output = Command::new(BIN)
+        .args(["token", "--sub", "x", "--role", "root", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run switchboard-local token");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("role"));
+}

@@ -1,0 +1,604 @@
+//! Every `events/*.json` fixture works: each REST fixture, fed to its function's handler against
+//! a freshly seeded fixture world (`events/README.md`), succeeds and has its effect; each
+//! authorizer fixture is allowed for the user of its token, and refused once the token's
+//! signature is changed.
+//!
+//! The fixtures are found by listing `events/`, so a new fixture is tested as soon as it exists;
+//! one whose binary has no function fails.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::Value;
+use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
+use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
+use switchboard_local::gateway::functions;
+use switchboard_shared::auth::TokenVerifier;
+use switchboard_shared::domain::{
+    Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
+};
+use switchboard_shared::lambda::{dispatch, HttpFunction};
+use switchboard_shared::repo::messages::MessageWindow;
+use switchboard_shared::repo::{blocks, messages, rooms, sessions};
+use switchboard_shared::store::sqlite::SqliteItemStore;
+use switchboard_shared::store::ItemStore;
+use switchboard_shared::App;
+use tempfile::TempDir;
+use time::macros::datetime;
+
+/// The secret the fixtures' tokens are signed with (local use and tests only).
+const FIXTURE_SECRET: &[u8] = b"switchboard-fixture-secret-0123456789abcdef";
+const ISSUER: &str = "switchboard";
+const AUDIENCE: &str = "switchboard-api";
+
+/// The user the block fixtures block and unblock; not part of the seeded world.
+const BLOCKED_USER: &str = "cust-zed";
+
+// ---------------------------------------------------------------------------------------------
+// The fixtures
+// ---------------------------------------------------------------------------------------------
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("events")
+}
+
+/// One `events/<binary>[.<variant>].json` file.
+struct Fixture {
+    /// File name, for messages.
+    file: String,
+    /// The function it is an event for: the file name up to its first `.`.
+    binary: String,
+    /// The event as written.
+    text: String,
+}
+
+impl Fixture {
+    fn event(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|error| panic!("events/{} is not valid JSON: {error}", self.file))
+    }
+
+    /// The request body the event carries, as JSON (`Null` when there is none).
+    fn request_body(&self) -> Value {
+        match self.event().get("body") {
+            Some(Value::String(body)) => serde_json::from_str(body).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+}
+
+fn fixtures() -> Vec<Fixture> {
+    let dir = events_dir();
+    let mut fixtures: Vec<Fixture> = fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
+        .map(|entry| entry.expect("a readable events/ entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let binary = file.split('.').next().unwrap_or_default().to_owned();
+            let text = fs::read_to_string(&path)
+                .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+            Fixture { file, binary, text }
+        })
+        .collect();
+    fixtures.sort_by(|a, b| a.file.cmp(&b.file));
+    assert!(!fixtures.is_empty(), "{} holds no *.json fixture", dir.display());
+    fixtures
+}
+
+fn rest_fixtures() -> Vec<Fixture> {
+    fixtures().into_iter().filter(|fixture| fixture.binary != AUTHORIZER).collect()
+}
+
+fn authorizer_fixtures() -> Vec<Fixture> {
+    fixtures().into_iter().filter(|fixture| fixture.binary == AUTHORIZER).collect()
+}
+
+fn fixture_named(file: &str) -> Fixture {
+    fixtures()
+        .into_iter()
+        .find(|fixture| fixture.file == file)
+        .unwrap_or_else(|| panic!("events/{file} is missing"))
+}
+
+fn verifier() -> TokenVerifier {
+    TokenVerifier::hs256(FIXTURE_SECRET, ISSUER, AUDIENCE)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixture world
+// ---------------------------------------------------------------------------------------------
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("a valid user id")
+}
+
+fn session_id(id: &str) -> SessionId {
+    SessionId::parse(id).expect("a valid session id")
+}
+
+fn message_id(id: &str) -> MessageId {
+    MessageId::parse(id).expect("a valid message id")
+}
+
+/// A fresh SQLite store holding exactly the fixture world of `events/README.md`.
+struct World {
+    store: Arc<SqliteItemStore>,
+    _dir: TempDir,
+}
+
+impl World {
+    async fn seeded() -> Self {
+        let dir = TempDir::new().expect("a temporary directory");
+        let store =
+            Arc::new(SqliteItemStore::open(&dir.path().join("fixtures.db")).expect("open a SQLite store"));
+        switchboard_local::fixtures::seed(store.as_ref()).await.expect("seed the fixture world");
+        Self { store, _dir: dir }
+    }
+
+    fn store(&self) -> &dyn ItemStore {
+        self.store.as_ref()
+    }
+
+    async fn session(&self, id: &str) -> Session {
+        sessions::get(self.store(), &session_id(id))
+            .await
+            .expect("read a session")
+            .expect("the session exists")
+    }
+
+    async fn message(&self, session: &str, id: &str) -> Message {
+        messages::get(self.store(), &session_id(session), &message_id(id))
+            .await
+            .expect("read a message")
+            .expect("the message exists")
+    }
+
+    async fn messages(&self, session: &str) -> Vec<Message> {
+        let window = MessageWindow { after: None, ascending: true };
+        messages::list(self.store(), &session_id(session), window, 200, None).await.expect("list messages").0
+    }
+
+    async fn participants(&self, session: &str) -> Vec<Participant> {
+        sessions::participants(self.store(), &session_id(session), 200, None)
+            .await
+            .expect("list participants")
+            .0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a REST fixture
+// ---------------------------------------------------------------------------------------------
+
+/// What a handler answered.
+struct Answer {
+    status: u16,
+    text: String,
+    json: Value,
+}
+
+async fn invoke(world: &World, function: &HttpFunction, fixture: &Fixture) -> Result<Answer, String> {
+    let request = lambda_http::request::from_str(&fixture.text)
+        .map_err(|error| format!("is not an API Gateway REST proxy event: {error}"))?;
+    let app = App::new(world.store.clone());
+    let response = dispatch(&app, function, request).await;
+    let status = response.status().as_u16();
+    let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(Answer { status, text, json })
+}
+
+/// Fails with `$($message)*` unless `$condition` holds.
+macro_rules! ensure {
+    ($condition:expr, $($message:tt)*) => {
+        if !$condition {
+            return Err(format!($($message)*));
+        }
+    };
+}
+
+fn ids_of(list: &Value, field: &str) -> BTreeSet<String> {
+    list["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|item| item[field].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// Whether what the fixture asked for is visible afterwards (in the store for writes, in the
+/// answer for reads). Fixtures of other functions are only held to a 2xx answer.
+async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Value) -> Result<(), String> {
+    match binary {
+        "chat-create-session" => {
+            let id = answer["id"].as_str().ok_or("the answer has no session id")?;
+            let id = SessionId::parse(id).map_err(|error| format!("the answer's id {id:?}: {error}"))?;
+            let stored = sessions::get(world.store(), &id)
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| format!("session {id} is not stored"))?;
+            ensure!(
+                stored.customer_id.as_str() == CUSTOMER,
+                "the new session's customer is {}",
+                stored.customer_id
+            );
+            ensure!(
+                stored.status == SessionStatus::Waiting,
+                "the new session is {:?}, not waiting",
+                stored.status
+            );
+            ensure!(
+                stored.subject == request["subject"].as_str().unwrap_or_default(),
+                "the new session's subject is {:?}",
+                stored.subject
+            );
+            ensure!(
+                serde_json::to_value(stored.priority).ok().as_ref() == Some(&request["priority"]),
+                "the new session's priority is {:?}, the request asked {}",
+                stored.priority,
+                request["priority"]
+            );
+            ensure!(
+                stored.room_id.map(|room| room.to_string()).as_deref() == request["room_id"].as_str(),
+                "the new session's room is {:?}",
+                stored.room_id
+            );
+        }
+        "chat-list-sessions" => {
+            let ids = ids_of(answer, "id");
+            ensure!(
+                ids.contains(WAITING_SESSION),
+                "the waiting queue {ids:?} lacks session {WAITING_SESSION}"
+            );
+            ensure!(!ids.contains(ACTIVE_SESSION), "the waiting queue {ids:?} holds the active session");
+        }
+        "chat-get-session" => {
+            ensure!(answer["id"] == ACTIVE_SESSION, "the answer is session {}", answer["id"]);
+            ensure!(answer["customer_id"] == CUSTOMER, "the answer's customer is {}", answer["customer_id"]);
+        }
+        "chat-close-session" => {
+            let stored = world.session(ACTIVE_SESSION).await;
+            ensure!(
+                stored.status == SessionStatus::Closed,
+                "session {ACTIVE_SESSION} is {:?}",
+                stored.status
+            );
+            ensure!(stored.closed_at.is_some(), "session {ACTIVE_SESSION} has no closed_at");
+            ensure!(
+                stored.closed_by.as_ref().map(UserId::as_str) == Some(AGENT),
+                "session {ACTIVE_SESSION} was closed by {:?}",
+                stored.closed_by
+            );
+        }
+        "chat-list-participants" => {
+            let users = ids_of(answer, "user_id");
+            let expected: BTreeSet<String> = [CUSTOMER, AGENT].map(str::to_owned).into();
+            ensure!(users == expected, "the participants are {users:?}, expected {expected:?}");
+        }
+        "chat-mark-read" => {
+            let marker = sessions::read_marker(world.store(), &session_id(ACTIVE_SESSION), &user(CUSTOMER))
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or("no read marker is stored")?;
+            ensure!(
+                request["message_id"] == marker.last_read_message_id.to_string(),
+                "the read marker is at {}, the request said {}",
+                marker.last_read_message_id,
+                request["message_id"]
+            );
+        }
+        "chat-send-message" => {
+            let stored = world.messages(ACTIVE_SESSION).await;
+            let sent = stored
+                .iter()
+                .find(|message| message.id.to_string() != MESSAGE)
+                .ok_or_else(|| format!("the messages of {ACTIVE_SESSION} are still only {MESSAGE}"))?;
+            ensure!(
+                sent.body.as_deref() == request["body"].as_str(),
+                "the new message's body is {:?}, the request sent {}",
+                sent.body,
+                request["body"]
+            );
+            ensure!(
+                sent.client_message_id.as_ref().map(|id| id.as_str())
+                    == request["client_message_id"].as_str(),
+                "the new message's client_message_id is {:?}",
+                sent.client_message_id
+            );
+            ensure!(sent.sender_id.as_str() == CUSTOMER, "the new message's sender is {}", sent.sender_id);
+            let session = world.session(ACTIVE_SESSION).await;
+            ensure!(
+                session.message_count == 2,
+                "the session counts {} messages, not 2",
+                session.message_count
+            );
+        }
+        "chat-list-messages" => {
+            let ids = ids_of(answer, "id");
+            ensure!(
+                ids == BTreeSet::from([MESSAGE.to_owned()]),
+                "the messages are {ids:?}, expected [{MESSAGE}]"
+            );
+        }
+        "chat-edit-message" => {
+            let stored = world.message(ACTIVE_SESSION, MESSAGE).await;
+            ensure!(
+                stored.body.as_deref() == request["body"].as_str(),
+                "message {MESSAGE} reads {:?}, the request sent {}",
+                stored.body,
+                request["body"]
+            );
+            ensure!(stored.edited_at.is_some(), "message {MESSAGE} has no edited_at");
+        }
+        "chat-delete-message" => {
+            let stored = world.message(ACTIVE_SESSION, MESSAGE).await;
+            ensure!(stored.deleted, "message {MESSAGE} is not flagged deleted");
+            ensure!(stored.body.is_none(), "the tombstone of {MESSAGE} still has a body");
+        }
+        "chat-block-user" => {
+            let block = blocks::get(world.store(), &user(BLOCKED_USER))
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| format!("{BLOCKED_USER} is not blocked"))?;
+            ensure!(block.blocked_by.as_str() == AGENT, "the block is by {}", block.blocked_by);
+            ensure!(
+                block.reason.as_deref() == request["reason"].as_str(),
+                "the block's reason is {:?}, the request gave {}",
+                block.reason,
+                request["reason"]
+            );
+        }
+        "chat-unblock-user" => {
+            let block =
+                blocks::get(world.store(), &user(BLOCKED_USER)).await.map_err(|error| error.to_string())?;
+            ensure!(block.is_none(), "{BLOCKED_USER} is still blocked: {block:?}");
+            ensure!(answer["blocked"] == false, "the answer says blocked = {}", answer["blocked"]);
+        }
+        "chat-list-rooms" => {
+            let names = ids_of(answer, "name");
+            ensure!(names.contains("Billing"), "the rooms {names:?} lack Billing");
+        }
+        "chat-create-room" => {
+            let (listed, _) =
+                rooms::list(world.store(), 200, None).await.map_err(|error| error.to_string())?;
+            let wanted = request["name"].as_str().unwrap_or_default();
+            ensure!(
+                listed.iter().any(|room| room.name == wanted && room.created_by.as_str() == ADMIN),
+                "no room named {wanted:?} by {ADMIN} is listed: {:?}",
+                listed.iter().map(|room| &room.name).collect::<Vec<_>>()
+            );
+        }
+        "dashboard-assign-session" => {
+            let stored = world.session(WAITING_SESSION).await;
+            ensure!(
+                stored.status == SessionStatus::Active,
+                "session {WAITING_SESSION} is {:?}",
+                stored.status
+            );
+            ensure!(
+                stored.agent_id.as_ref().map(UserId::as_str) == Some(AGENT),
+                "session {WAITING_SESSION} is assigned to {:?}",
+                stored.agent_id
+            );
+            let participants = world.participants(WAITING_SESSION).await;
+            ensure!(
+                participants.iter().any(|p| p.user_id.as_str() == AGENT && p.role == Role::Agent),
+                "{AGENT} is not a participant of {WAITING_SESSION}"
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Runs one REST fixture against a fresh world; the error says what went wrong.
+async fn run_rest_fixture(
+    fixture: &Fixture,
+    functions: &HashMap<&'static str, HttpFunction>,
+) -> Result<(), String> {
+    let function = functions
+        .get(fixture.binary.as_str())
+        .ok_or_else(|| format!("no HTTP function of the local gateway is called {}", fixture.binary))?;
+    let world = World::seeded().await;
+    let answer = invoke(&world, function, fixture).await?;
+    ensure!((200..300).contains(&answer.status), "answered {}: {}", answer.status, answer.text);
+    check_effect(&fixture.binary, &world, &answer.json, &fixture.request_body())
+        .await
+        .map_err(|problem| format!("answered {} but {problem}; body: {}", answer.status, answer.text))
+}
+
+// ---------------------------------------------------------------------------------------------
+// REST fixtures
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_rest_fixture_succeeds_against_a_freshly_seeded_world_and_has_its_effect() {
+    // Arrange
+    let functions = functions();
+    let fixtures = rest_fixtures();
+
+    // Act
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        if let Err(problem) = run_rest_fixture(fixture, &functions).await {
+            failures.push(format!("events/{}: {problem}", fixture.file));
+        }
+    }
+
+    // Assert
+    assert!(
+        failures.is_empty(),
+        "{} of {} REST fixtures failed:\n{}",
+        failures.len(),
+        fixtures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_gateway_function_has_a_rest_fixture() {
+    // Arrange
+    let covered: BTreeSet<String> = rest_fixtures().into_iter().map(|fixture| fixture.binary).collect();
+
+    // Act
+    let mut missing: Vec<&str> = functions().into_keys().filter(|name| !covered.contains(*name)).collect();
+    missing.sort_unstable();
+
+    // Assert
+    assert!(missing.is_empty(), "functions without an events/<binary>.json fixture: {missing:?}");
+}
+
+#[test]
+fn every_rest_fixtures_token_speaks_for_its_authorizer_context() {
+    // Arrange
+    let verifier = verifier();
+    let fixtures = rest_fixtures();
+
+    // Act
+    let mut problems = Vec::new();
+    for fixture in &fixtures {
+        let event = fixture.event();
+        let context = &event["requestContext"]["authorizer"];
+        match authorize(&verifier, &event) {
+            Ok(answer) => {
+                if context["userId"] != answer.context.user_id.as_str()
+                    || context["role"] != answer.context.role.as_str()
+                {
+                    problems.push(format!(
+                        "events/{}: the token is for {} ({}), the authorizer context says {} ({})",
+                        fixture.file,
+                        answer.context.user_id,
+                        answer.context.role,
+                        context["userId"],
+                        context["role"]
+                    ));
+                }
+            }
+            Err(refusal) => {
+                problems.push(format!("events/{}: the token is refused: {refusal}", fixture.file))
+            }
+        }
+    }
+
+    // Assert
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn the_unblock_fixture_lifts_an_existing_block() {
+    // Arrange
+    let fixture = fixture_named("chat-unblock-user.json");
+    let function =
+        functions().remove(fixture.binary.as_str()).expect("chat-unblock-user is a gateway function");
+    let world = World::seeded().await;
+    let block = Block {
+        user_id: user(BLOCKED_USER),
+        blocked_by: user(AGENT),
+        reason: Some("spam".into()),
+        blocked_at: datetime!(2026-01-01 11:00 UTC),
+    };
+    world.store.transact_write(vec![blocks::put_new(&block).expect("block op")]).await.expect("seed a block");
+
+    // Act
+    let answer = invoke(&world, &function, &fixture).await.expect("the fixture is a REST event");
+
+    // Assert
+    assert_eq!(answer.status, 200, "body: {}", answer.text);
+    let remaining = blocks::get(world.store(), &user(BLOCKED_USER)).await.expect("read the block");
+    assert_eq!(remaining, None, "the block outlived the unblock fixture");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorizer fixtures
+// ---------------------------------------------------------------------------------------------
+
+/// `sub` and `role` of a JWT, read straight from its payload (not through the verifier).
+fn claims_of(token: &str) -> (String, String) {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("a base64url payload");
+    let claims: Value = serde_json::from_slice(&bytes).expect("a JSON payload");
+    let field =
+        |name: &str| claims[name].as_str().unwrap_or_else(|| panic!("the token has no {name}")).to_owned();
+    (field("sub"), field("role"))
+}
+
+fn allows_invoke(answer: &AuthorizerResponse, method_arn: &str) -> bool {
+    answer.policy_document.statement.iter().any(|statement| {
+        statement.effect == "Allow"
+            && statement.action == "execute-api:Invoke"
+            && (statement.resource == method_arn
+                || statement.resource.strip_suffix('*').is_some_and(|prefix| method_arn.starts_with(prefix)))
+    })
+}
+
+/// The event with its token's signature changed (its first character, which carries six bits
+/// of the signature, so the change cannot fall into base64 padding).
+fn with_changed_signature(fixture: &Fixture) -> (String, Value) {
+    let event = fixture.event();
+    let token =
+        token_of(&event).unwrap_or_else(|| panic!("events/{} carries no token", fixture.file)).to_owned();
+    let (signed, signature) = token.rsplit_once('.').expect("a JWT has a signature");
+    let first = signature.chars().next().expect("a non-empty signature");
+    let changed = format!("{signed}.{}{}", if first == 'A' { 'B' } else { 'A' }, &signature[1..]);
+    let tampered: Value =
+        serde_json::from_str(&fixture.text.replace(&token, &changed)).expect("the tampered event is JSON");
+    (changed, tampered)
+}
+
+#[test]
+fn every_authorizer_fixture_is_allowed_for_the_user_and_role_of_its_token() {
+    // Arrange
+    let verifier = verifier();
+    let fixtures = authorizer_fixtures();
+    assert!(!fixtures.is_empty(), "events/ has no {AUTHORIZER} fixture");
+
+    for fixture in &fixtures {
+        let event = fixture.event();
+        let token = token_of(&event).unwrap_or_else(|| panic!("events/{} carries no token", fixture.file));
+        let (sub, role) = claims_of(token);
+        let method_arn =
+            event["methodArn"].as_str().unwrap_or_else(|| panic!("events/{} has no methodArn", fixture.file));
+
+        // Act
+        let answer = authorize(&verifier, &event)
+            .unwrap_or_else(|refusal| panic!("events/{} is refused: {refusal}", fixture.file));
+
+        // Assert
+        assert_eq!(answer.context.user_id, sub, "events/{}: userId", fixture.file);
+        assert_eq!(answer.context.role, role, "events/{}: role", fixture.file);
+        assert_eq!(answer.principal_id, sub, "events/{}: principalId", fixture.file);
+        assert!(
+            allows_invoke(&answer, method_arn),
+            "events/{}: the policy does not allow execute-api:Invoke on {method_arn}: {:?}",
+            fixture.file,
+            answer.policy_document
+        );
+    }
+}
+
+#[test]
+fn every_authorizer_fixture_is_refused_once_its_tokens_signature_is_changed() {
+    // Arrange
+    let verifier = verifier();
+    let fixtures = authorizer_fixtures();
+    assert!(!fixtures.is_empty(), "events/ has no {AUTHORIZER} fixture");
+
+    for fixture in &fixtures {
+        let (changed, tampered) = with_changed_signature(fixture);
+        assert_eq!(
+            token_of(&tampered),
+            Some(changed.as_str()),
+            "events/{}: the token was not replaced",
+            fixture.file
+        );
+
+        // Act
+        let outcome = authorize(&verifier, &tampered);
+
+        // Assert
+        assert!(outcome.is_err(), "events/{}: a changed signature was accepted: {outcome:?}", fixture.file);
+    }
+}

@@ -1,0 +1,407 @@
+//! DynamoDB calls per endpoint: every row of the calls-per-endpoint table in
+//! `docs/DATA_MODEL.md` is measured with one successful request through the local gateway, and
+//! the item-store calls it makes must equal the documented figure. The table and the gateway
+//! must also name the same functions, with the same routes.
+//!
+//! Each measurement starts a fresh gateway, arranges the request's preconditions through the API,
+//! resets the call counter, makes the one request and reads the counter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_local::gateway::functions;
+use switchboard_local::template::{match_path, routes, Route, TEMPLATE};
+use switchboard_shared::domain::Role;
+use switchboard_tests::{Backend, Reply, TestApi};
+
+const TABLE_START: &str = "<!-- calls-per-endpoint:start -->";
+const TABLE_END: &str = "<!-- calls-per-endpoint:end -->";
+const API_PREFIX: &str = "/api/v1";
+
+const CUSTOMER: &str = "cust-ada";
+const AGENT: &str = "agent-bob";
+const ADMIN: &str = "admin-eve";
+const OTHER_CUSTOMER: &str = "cust-zed";
+
+// ---------------------------------------------------------------------------------------------
+// The documented table
+// ---------------------------------------------------------------------------------------------
+
+/// One row of the calls-per-endpoint table.
+#[derive(Debug, Clone)]
+struct Row {
+    function: String,
+    /// `POST /chat/sessions`, backticks taken off.
+    endpoint: String,
+    calls: usize,
+    requests: String,
+}
+
+fn documented_rows() -> Vec<Row> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("DATA_MODEL.md");
+    let text =
+        fs::read_to_string(&file).unwrap_or_else(|error| panic!("cannot read {}: {error}", file.display()));
+    let start = text.find(TABLE_START).unwrap_or_else(|| panic!("docs/DATA_MODEL.md lacks {TABLE_START}"));
+    let end = text.find(TABLE_END).unwrap_or_else(|| panic!("docs/DATA_MODEL.md lacks {TABLE_END}"));
+    assert!(start < end, "docs/DATA_MODEL.md: {TABLE_END} comes before {TABLE_START}");
+
+    let mut lines =
+        text[start + TABLE_START.len()..end].lines().map(str::trim).filter(|line| !line.is_empty());
+    let header = lines.next().expect("the calls table has a header row");
+    assert_eq!(cells(header), ["function", "endpoint", "calls", "requests"], "the calls table's columns");
+    let separator = lines.next().expect("the calls table has a separator row");
+    assert!(
+        cells(separator).iter().all(|cell| !cell.is_empty() && cell.chars().all(|c| c == '-' || c == ':')),
+        "the calls table's second line is not a separator: {separator}"
+    );
+
+    let rows: Vec<Row> = lines
+        .map(|line| match cells(line).as_slice() {
+            [function, endpoint, calls, requests] => Row {
+                function: function.trim_matches('`').to_owned(),
+                endpoint: endpoint.trim_matches('`').to_owned(),
+                calls: calls
+                    .parse()
+                    .unwrap_or_else(|_| panic!("the calls of {function} are not a number: {calls}")),
+                requests: requests.clone(),
+            },
+            other => panic!("a calls table row has {} cells, not 4: {line}", other.len()),
+        })
+        .collect();
+    assert!(!rows.is_empty(), "the calls table has no rows");
+    rows
+}
+
+/// The cells of a Markdown table line (the table's cells hold no `|`).
+fn cells(line: &str) -> Vec<String> {
+    line.trim()
+        .trim_start_matches('|')
+        .trim_end_matches('|')
+        .split('|')
+        .map(|c| c.trim().to_owned())
+        .collect()
+}
+
+fn template_routes() -> BTreeMap<String, Route> {
+    routes(TEMPLATE)
+        .expect("infra/template.yaml has usable routes")
+        .into_iter()
+        .map(|route| (route.binary.clone(), route))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one request
+// ---------------------------------------------------------------------------------------------
+
+/// The one measured request of a scenario and the calls it made.
+struct Measured {
+    method: Method,
+    /// Path under `/api/v1`, with its query string.
+    path: String,
+    reply: Reply,
+    total: usize,
+    calls: BTreeMap<&'static str, usize>,
+}
+
+/// Resets the call counter, makes the request, reads the counter.
+async fn measure(
+    api: &TestApi,
+    (sub, role): (&str, Role),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Measured {
+    let token = api.token(sub, role);
+    api.store.reset();
+    let reply = api.call(method.clone(), path, Some(&token), body).await;
+    Measured { method, path: path.to_owned(), reply, total: api.store.total(), calls: api.store.calls() }
+}
+
+/// An arranging request, which must answer `expected`.
+async fn arrange(
+    api: &TestApi,
+    (sub, role): (&str, Role),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    expected: u16,
+) -> Value {
+    let reply = api.as_user(sub, role, method.clone(), path, body).await;
+    assert_eq!(reply.status, expected, "arranging {method} {path} as {sub}: {}", reply.body);
+    reply.body
+}
+
+fn id_of(body: &Value) -> String {
+    body["id"].as_str().unwrap_or_else(|| panic!("no id in {body}")).to_owned()
+}
+
+fn customer() -> (&'static str, Role) {
+    (CUSTOMER, Role::Customer)
+}
+
+fn agent() -> (&'static str, Role) {
+    (AGENT, Role::Agent)
+}
+
+fn admin() -> (&'static str, Role) {
+    (ADMIN, Role::Admin)
+}
+
+async fn create_room(api: &TestApi, name: &str) -> String {
+    id_of(&arrange(api, admin(), Method::POST, "/chat/rooms", Some(json!({"name": name})), 201).await)
+}
+
+/// A waiting session of the customer.
+async fn open_session(api: &TestApi) -> String {
+    let body = json!({"subject": "Charged twice", "priority": "high"});
+    id_of(&arrange(api, customer(), Method::POST, "/chat/sessions", Some(body), 201).await)
+}
+
+/// A session of the customer, taken by the agent.
+async fn active_session(api: &TestApi) -> String {
+    let session = open_session(api).await;
+    let path = format!("/admin/chat-dashboard/sessions/{session}/assign");
+    arrange(api, agent(), Method::POST, &path, Some(json!({})), 200).await;
+    session
+}
+
+async fn send(api: &TestApi, session: &str, client_message_id: &str) -> String {
+    let body = json!({"session_id": session, "body": "Hi, I was charged twice.", "client_message_id": client_message_id});
+    id_of(&arrange(api, customer(), Method::POST, "/chat/messages", Some(body), 201).await)
+}
+
+/// Arranges the preconditions of `function`'s request, then measures that request; `None` for
+/// a function this test has no scenario for.
+async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
+    let measured = match function {
+        "chat-create-session" => {
+            let room = create_room(api, "Billing").await;
+            let body = json!({"subject": "Refund for order 1234", "priority": "high", "room_id": room});
+            measure(api, customer(), Method::POST, "/chat/sessions", Some(body)).await
+        }
+        "chat-list-sessions" => {
+            open_session(api).await;
+            active_session(api).await;
+            measure(api, customer(), Method::GET, "/chat/sessions", None).await
+        }
+        "chat-get-session" => {
+            let session = active_session(api).await;
+            measure(api, customer(), Method::GET, &format!("/chat/sessions/{session}"), None).await
+        }
+        "chat-close-session" => {
+            let session = active_session(api).await;
+            measure(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None).await
+        }
+        "chat-list-participants" => {
+            let session = active_session(api).await;
+            measure(api, customer(), Method::GET, &format!("/chat/sessions/{session}/participants"), None)
+                .await
+        }
+        "chat-mark-read" => {
+            let session = active_session(api).await;
+            let message = send(api, &session, "first").await;
+            let path = format!("/chat/sessions/{session}/read");
+            measure(api, agent(), Method::POST, &path, Some(json!({"message_id": message}))).await
+        }
+        "chat-send-message" => {
+            let session = active_session(api).await;
+            let body = json!({"session_id": session, "body": "Hi, I was charged twice.", "client_message_id": "first"});
+            measure(api, customer(), Method::POST, "/chat/messages", Some(body)).await
+        }
+        "chat-list-messages" => {
+            let session = active_session(api).await;
+            send(api, &session, "first").await;
+            send(api, &session, "second").await;
+            measure(api, customer(), Method::GET, &format!("/chat/messages/{session}?limit=50"), None).await
+        }
+        "chat-edit-message" => {
+            let session = active_session(api).await;
+            let message = send(api, &session, "first").await;
+            let path = format!("/chat/messages/{session}/{message}");
+            let body = json!({"body": "Hi, I was charged twice for order 1234."});
+            measure(api, customer(), Method::PATCH, &path, Some(body)).await
+        }
+        "chat-delete-message" => {
+            let session = active_session(api).await;
+            let message = send(api, &session, "first").await;
+            measure(api, customer(), Method::DELETE, &format!("/chat/messages/{session}/{message}"), None)
+                .await
+        }
+        "chat-block-user" => {
+            let path = format!("/chat/users/{OTHER_CUSTOMER}/block");
+            measure(api, agent(), Method::POST, &path, Some(json!({"reason": "abusive language"}))).await
+        }
+        "chat-unblock-user" => {
+            let block = format!("/chat/users/{OTHER_CUSTOMER}/block");
+            arrange(api, agent(), Method::POST, &block, Some(json!({"reason": "spam"})), 200).await;
+            measure(api, agent(), Method::POST, &format!("/chat/users/{OTHER_CUSTOMER}/unblock"), None).await
+        }
+        "chat-list-rooms" => {
+            create_room(api, "Billing").await;
+            create_room(api, "Technical support").await;
+            measure(api, customer(), Method::GET, "/chat/rooms", None).await
+        }
+        "chat-create-room" => {
+            let body = json!({"name": "Technical support", "description": "Bugs and outages"});
+            measure(api, admin(), Method::POST, "/chat/rooms", Some(body)).await
+        }
+        "dashboard-assign-session" => {
+            let session = open_session(api).await;
+            let path = format!("/admin/chat-dashboard/sessions/{session}/assign");
+            measure(api, agent(), Method::POST, &path, Some(json!({}))).await
+        }
+        _ => return None,
+    };
+    Some(measured)
+}
+
+/// What is wrong with a row's measurement, if anything.
+fn problems_of(row: &Row, route: Option<&Route>, measured: &Measured) -> Vec<String> {
+    let mut problems = Vec::new();
+    let path_only = measured.path.split('?').next().unwrap_or_default();
+    let on_route = route.is_some_and(|route| {
+        route.method == measured.method.as_str()
+            && match_path(&route.path, &format!("{API_PREFIX}{path_only}")).is_some()
+    });
+    if !on_route {
+        problems.push(format!(
+            "{}: the measured {} {} is not the function's route {:?}",
+            row.function, measured.method, measured.path, route
+        ));
+    }
+    if !(200..300).contains(&measured.reply.status) {
+        problems.push(format!(
+            "{}: {} {} answered {}: {}",
+            row.function, measured.method, measured.path, measured.reply.status, measured.reply.body
+        ));
+    }
+    if measured.total != row.calls {
+        problems.push(format!(
+            "{}: documented {} calls, measured {} ({:?}); documented requests: {}",
+            row.function, row.calls, measured.total, measured.calls, row.requests
+        ));
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_gateway_function_has_a_documented_call_count() {
+    // Arrange
+    let documented: BTreeSet<String> = documented_rows().into_iter().map(|row| row.function).collect();
+
+    // Act
+    let mut missing: Vec<&str> = functions().into_keys().filter(|name| !documented.contains(*name)).collect();
+    missing.sort_unstable();
+
+    // Assert
+    assert!(missing.is_empty(), "functions with no row in docs/DATA_MODEL.md's calls table: {missing:?}");
+}
+
+#[test]
+fn every_documented_function_is_a_gateway_function_listed_once() {
+    // Arrange
+    let functions = functions();
+    let rows = documented_rows();
+
+    // Act
+    let unknown: Vec<&str> =
+        rows.iter().map(|row| row.function.as_str()).filter(|name| !functions.contains_key(name)).collect();
+    let mut seen = BTreeSet::new();
+    let repeated: Vec<&str> =
+        rows.iter().map(|row| row.function.as_str()).filter(|name| !seen.insert(*name)).collect();
+
+    // Assert
+    assert!(unknown.is_empty(), "calls table rows that name no gateway function: {unknown:?}");
+    assert!(repeated.is_empty(), "functions with more than one calls table row: {repeated:?}");
+}
+
+#[test]
+fn every_documented_endpoint_is_the_route_of_its_function() {
+    // Arrange
+    let routes = template_routes();
+
+    // Act
+    let wrong: Vec<String> = documented_rows()
+        .into_iter()
+        .filter_map(|row| {
+            let route = routes.get(&row.function)?;
+            let actual =
+                format!("{} {}", route.method, route.path.strip_prefix(API_PREFIX).unwrap_or(&route.path));
+            (actual != row.endpoint)
+                .then(|| format!("{}: documented {:?}, routed {actual:?}", row.function, row.endpoint))
+        })
+        .collect();
+
+    // Assert
+    assert!(
+        wrong.is_empty(),
+        "calls table endpoints that are not the template's routes:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_documented_endpoint_makes_exactly_its_documented_calls() {
+    // Arrange
+    let rows = documented_rows();
+    let routes = template_routes();
+
+    let mut problems = Vec::new();
+    let mut report = Vec::new();
+    for row in &rows {
+        let api = TestApi::start(Backend::Sqlite).await;
+
+        // Act
+        let Some(measured) = measure_function(&api, &row.function).await else {
+            problems.push(format!("{}: this test has no scenario for it; add one", row.function));
+            continue;
+        };
+
+        // Assert (collected, so one run reports every endpoint)
+        report.push(format!(
+            "{:<26} documented {} measured {} {:?}",
+            row.function, row.calls, measured.total, measured.calls
+        ));
+        problems.extend(problems_of(row, routes.get(&row.function), &measured));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}\n\nall measurements:\n{}",
+        problems.len(),
+        problems.join("\n"),
+        report.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_retried_send_with_the_same_client_message_id_makes_the_write_attempt_and_two_reads() {
+    // Arrange
+    let api = TestApi::start(Backend::Sqlite).await;
+    let session = active_session(&api).await;
+    let body =
+        json!({"session_id": session, "body": "Hi, I was charged twice.", "client_message_id": "retried"});
+    let original = arrange(&api, customer(), Method::POST, "/chat/messages", Some(body.clone()), 201).await;
+
+    // Act
+    let retry = measure(&api, customer(), Method::POST, "/chat/messages", Some(body)).await;
+
+    // Assert
+    assert_eq!(retry.reply.status, 200, "a retry answers 200 with the original: {}", retry.reply.body);
+    assert_eq!(retry.reply.body["id"], original["id"], "the retry returned another message");
+    let expected = BTreeMap::from([("get", 2), ("transact_write", 1)]);
+    assert_eq!(
+        (retry.total, &retry.calls),
+        (3, &expected),
+        "a retried send: expected 3 calls {expected:?}, measured {} {:?}",
+        retry.total,
+        retry.calls
+    );
+}
