@@ -191,6 +191,23 @@ mod tests {
     }
 
     #[test]
+    fn rs256_tokens_verify_with_the_public_key_and_algorithm_confusion_is_refused() {
+        let private = include_bytes!("../testdata/rs256-private.pem");
+        let public = include_bytes!("../testdata/rs256-public.pem");
+        let verifier = TokenVerifier::rs256(public, "switchboard", "switchboard-api").unwrap();
+        let claims = serde_json::json!({"sub": "agent-bob", "role": "agent", "exp": 4102444800u64, "iat": 1,
+            "iss": "switchboard", "aud": "switchboard-api"});
+        let key = EncodingKey::from_rsa_pem(private).unwrap();
+        let token = encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().role, Role::Agent);
+        // An HS256 token "signed" with the public key must not pass as RS256.
+        let confused = TokenMinter::hs256(public, "switchboard", "switchboard-api")
+            .mint("agent-bob", Role::Admin, None, 60)
+            .unwrap();
+        assert!(verifier.verify(&confused).is_err());
+    }
+
+    #[test]
     fn bearer_headers_are_parsed_case_insensitively() {
         assert_eq!(bearer_token("Bearer abc"), Some("abc"));
         assert_eq!(bearer_token("bearer  abc "), Some("abc"));

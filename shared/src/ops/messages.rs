@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
 use crate::repo::{blocks, events, sessions};
-use crate::store::{Cursor, ItemStore};
+use crate::store::{Cursor, ItemStore, TxOp};
 
 use super::{failed_conditions, is_participant};
 
@@ -173,24 +173,16 @@ pub async fn edit_message(
         return Err(ApiError::conflict("message_deleted", "a deleted message cannot be edited"));
     }
     let at = now();
-    let ops = vec![
+    let changed_meanwhile = change_message(
+        store,
+        principal,
+        &message,
         messages::edit(&message, input.body.as_str(), at)?,
-        sessions_open_check(session_id),
-        events::record(
-            principal,
-            "message.edited",
-            &sessions::partition(session_id),
-            format!("message:{session_id}/{id}"),
-            Some(*session_id),
-            json!({}),
-            at,
-        )?,
-    ];
-    let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&1) {
-        return Err(ApiError::session_closed());
-    }
-    if failed.contains(&0) {
+        "message.edited",
+        at,
+    )
+    .await?;
+    if changed_meanwhile {
         return Err(ApiError::conflict("message_deleted", "the message was deleted meanwhile"));
     }
     message.body = Some(input.body.as_str().to_owned());
@@ -211,15 +203,32 @@ pub async fn delete_message(
         return Ok(message);
     }
     let at = now();
+    change_message(store, principal, &message, messages::tombstone(&message, at)?, "message.deleted", at)
+        .await?;
+    // A failed condition on the message means a concurrent delete won: the result is the same.
+    Ok(Message { deleted: true, body: None, ..message })
+}
+
+/// Applies a change to a message with its event, if the session is still open (409 if not);
+/// returns whether the change's own condition failed (the message changed meanwhile).
+async fn change_message(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    message: &Message,
+    change: TxOp,
+    kind: &str,
+    at: time::OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let session_id = message.session_id;
     let ops = vec![
-        messages::tombstone(&message, at)?,
-        sessions_open_check(session_id),
+        change,
+        TxOp::Check { key: sessions::key(&session_id), condition: sessions::open_condition() },
         events::record(
             principal,
-            "message.deleted",
-            &sessions::partition(session_id),
-            format!("message:{session_id}/{id}"),
-            Some(*session_id),
+            kind,
+            &sessions::partition(&session_id),
+            format!("message:{session_id}/{}", message.id),
+            Some(session_id),
             json!({}),
             at,
         )?,
@@ -228,12 +237,7 @@ pub async fn delete_message(
     if failed.contains(&1) {
         return Err(ApiError::session_closed());
     }
-    // A failed condition on the message means a concurrent delete won: the result is the same.
-    Ok(Message { deleted: true, body: None, ..message })
-}
-
-fn sessions_open_check(id: &SessionId) -> crate::store::TxOp {
-    crate::store::TxOp::Check { key: sessions::key(id), condition: sessions::open_condition() }
+    Ok(failed.contains(&0))
 }
 
 /// Body of `POST /chat/sessions/{id}/read`.
