@@ -1,5 +1,6 @@
 //! Test support for the black-box tests: a local gateway started in process on a random port of
-//! 127.0.0.1, over a fresh SQLite file or a fresh table on the moto server, and a real HTTP client.
+//! 127.0.0.1, over a fresh SQLite file or a fresh table on the moto server, a real HTTP client, and
+//! the callers and arranging steps the matrix tests share.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, TEST_DYNAMODB_ENDPOINT};
@@ -180,9 +181,21 @@ impl TestApi {
 
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        self.call_with_header(method, path, authorization.as_deref(), body.as_ref()).await
+    }
+
+    /// Sends a request with the `Authorization` header exactly as given (or none) and a JSON body.
+    pub async fn call_with_header(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
         }
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
@@ -234,4 +247,136 @@ impl Drop for TestApi {
             let _ = shutdown.send(());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cast of the matrix tests and the steps that arrange their worlds
+// ---------------------------------------------------------------------------------------------
+
+/// Everyone who calls in the matrix tests (who may do what, bad input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// Owns the assigned session.
+    CustomerA,
+    /// A stranger to customer A's sessions, with a waiting session of their own.
+    CustomerB,
+    /// The agent customer A's session is assigned to.
+    AgentX,
+    /// An agent with no session of their own.
+    AgentY,
+    /// Sees and steers everything, but takes part in nothing.
+    Admin,
+}
+
+impl Caller {
+    /// Every caller, customers first.
+    pub const ALL: [Caller; 5] =
+        [Caller::CustomerA, Caller::CustomerB, Caller::AgentX, Caller::AgentY, Caller::Admin];
+
+    /// The caller's user id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Caller::CustomerA => "cust-ada",
+            Caller::CustomerB => "cust-bob",
+            Caller::AgentX => "agent-xena",
+            Caller::AgentY => "agent-yuri",
+            Caller::Admin => "admin-zoe",
+        }
+    }
+
+    /// The caller's role.
+    pub fn role(self) -> Role {
+        match self {
+            Caller::CustomerA | Caller::CustomerB => Role::Customer,
+            Caller::AgentX | Caller::AgentY => Role::Agent,
+            Caller::Admin => Role::Admin,
+        }
+    }
+
+    /// A valid token for the caller.
+    pub fn token(self, api: &TestApi) -> String {
+        api.token(self.id(), self.role())
+    }
+
+    /// [`TestApi::as_user`] as the caller.
+    pub async fn call(self, api: &TestApi, method: Method, path: &str, body: Option<Value>) -> Reply {
+        api.as_user(self.id(), self.role(), method, path, body).await
+    }
+}
+
+/// A reply to a request that arranges a test, checked to have `status` (`what` names the step).
+pub fn arranged(reply: Reply, status: u16, what: &str) -> Reply {
+    assert_eq!(reply.status, status, "arranging the world: {what}: {reply:?}");
+    reply
+}
+
+/// The `id` of a reply's body.
+pub fn id_of(reply: &Reply) -> String {
+    reply.body["id"].as_str().unwrap_or_else(|| panic!("a reply with an id: {reply:?}")).to_owned()
+}
+
+/// The ids of a list reply's items, in the order listed.
+pub fn ids(reply: &Reply) -> Vec<String> {
+    reply.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list has items: {:?}", reply.body))
+        .iter()
+        .map(|item| item["id"].as_str().expect("every item has an id").to_owned())
+        .collect()
+}
+
+/// `customer` opens a session about `subject`; returns its id.
+pub async fn open_session(api: &TestApi, customer: Caller, subject: &str) -> String {
+    let reply = customer.call(api, Method::POST, "/chat/sessions", Some(json!({"subject": subject}))).await;
+    id_of(&arranged(reply, 201, "a customer opens a session"))
+}
+
+/// `sender` sends `body` to `session`; returns the message's id.
+pub async fn send(api: &TestApi, sender: Caller, session: &str, body: &str) -> String {
+    let reply = sender
+        .call(api, Method::POST, "/chat/messages", Some(json!({"session_id": session, "body": body})))
+        .await;
+    id_of(&arranged(reply, 201, "a participant sends a message"))
+}
+
+/// Customer A's session, assigned to agent X (active), and a message from each of them in it.
+pub struct AssignedSession {
+    /// The session's id.
+    pub session: String,
+    /// Customer A's message.
+    pub customer_message: String,
+    /// Agent X's message, sent after the customer's.
+    pub agent_message: String,
+}
+
+/// Customer A opens a session, agent X takes it, and each sends a message in it.
+pub async fn assigned_session(api: &TestApi) -> AssignedSession {
+    let session = open_session(api, Caller::CustomerA, "my parcel is late").await;
+    let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
+    arranged(Caller::AgentX.call(api, Method::POST, &take, Some(json!({}))).await, 200, "agent X takes it");
+    let customer_message = send(api, Caller::CustomerA, &session, "where is it?").await;
+    let agent_message = send(api, Caller::AgentX, &session, "let me check").await;
+    AssignedSession { session, customer_message, agent_message }
+}
+
+/// Everything an admin can see of the session lists, the rooms and `sessions` (reads only), to
+/// compare before and after requests that must change nothing.
+pub async fn snapshot(api: &TestApi, sessions: &[impl AsRef<str>]) -> Vec<Value> {
+    let mut paths: Vec<String> = ["waiting", "active", "closed"]
+        .iter()
+        .map(|status| format!("/chat/sessions?status={status}&limit=200"))
+        .chain(["/chat/rooms?limit=200".to_owned()])
+        .collect();
+    for session in sessions.iter().map(AsRef::as_ref) {
+        paths.push(format!("/chat/sessions/{session}"));
+        paths.push(format!("/chat/sessions/{session}/participants?limit=200"));
+        paths.push(format!("/chat/messages/{session}?limit=200"));
+    }
+    let mut seen = Vec::new();
+    for path in paths {
+        let reply = Caller::Admin.call(api, Method::GET, &path, None).await;
+        assert_eq!(reply.status, 200, "the admin reads {path}: {reply:?}");
+        seen.push(json!({"path": path, "body": reply.body}));
+    }
+    seen
 }

@@ -2,10 +2,14 @@
 //! oversized bodies, malformed ids, limits, cursors and filters. Each is refused with its status
 //! and code in the JSON error body, writes nothing, and no input at all makes the server fail.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_shared::domain::Role;
-use switchboard_tests::{Backend, Reply, TestApi};
+use switchboard_tests::{
+    arranged, assigned_session, open_session, send, snapshot, AssignedSession, Backend, Caller, Reply,
+    TestApi,
+};
 
 /// The API's largest accepted request body.
 const MAX_BODY: usize = 256 * 1024;
@@ -14,48 +18,7 @@ const MAX_BODY: usize = 256 * 1024;
 // The world
 // ---------------------------------------------------------------------------------------------
 
-/// Everyone who calls in these tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Caller {
-    /// Owns the assigned session and a waiting one.
-    CustomerA,
-    /// Owns another waiting session.
-    CustomerB,
-    /// Serves customer A's assigned session.
-    AgentX,
-    /// Serves nobody yet.
-    AgentY,
-    Admin,
-}
-
-impl Caller {
-    fn id(self) -> &'static str {
-        match self {
-            Caller::CustomerA => "cust-ada",
-            Caller::CustomerB => "cust-bob",
-            Caller::AgentX => "agent-xena",
-            Caller::AgentY => "agent-yuri",
-            Caller::Admin => "admin-zoe",
-        }
-    }
-
-    fn role(self) -> Role {
-        match self {
-            Caller::CustomerA | Caller::CustomerB => Role::Customer,
-            Caller::AgentX | Caller::AgentY => Role::Agent,
-            Caller::Admin => Role::Admin,
-        }
-    }
-
-    fn token(self, api: &TestApi) -> String {
-        api.token(self.id(), self.role())
-    }
-
-    async fn call(self, api: &TestApi, method: Method, path: &str, body: Option<Value>) -> Reply {
-        api.as_user(self.id(), self.role(), method, path, body).await
-    }
-}
-
+/// What every test starts from.
 struct World {
     /// Customer A's session, assigned to agent X.
     assigned: String,
@@ -70,6 +33,11 @@ struct World {
 }
 
 impl World {
+    /// The world's sessions, for [`snapshot`].
+    fn sessions(&self) -> [&str; 3] {
+        [&self.assigned, &self.second, &self.other]
+    }
+
     /// A text with the world's ids replaced by names, for failure messages.
     fn name_ids(&self, text: &str) -> String {
         [
@@ -84,33 +52,10 @@ impl World {
     }
 }
 
-fn arranged(reply: Reply, status: u16, what: &str) -> Reply {
-    assert_eq!(reply.status, status, "arranging: {what}: {reply:?}");
-    reply
-}
-
-fn id_of(reply: &Reply) -> String {
-    reply.body["id"].as_str().unwrap_or_else(|| panic!("a reply with an id: {reply:?}")).to_owned()
-}
-
-async fn open_session(api: &TestApi, customer: Caller, subject: &str) -> String {
-    let reply = customer.call(api, Method::POST, "/chat/sessions", Some(json!({"subject": subject}))).await;
-    id_of(&arranged(reply, 201, "a customer opens a session"))
-}
-
-async fn send(api: &TestApi, sender: Caller, session: &str, body: &str) -> String {
-    let reply = sender
-        .call(api, Method::POST, "/chat/messages", Some(json!({"session_id": session, "body": body})))
-        .await;
-    id_of(&arranged(reply, 201, "a participant sends a message"))
-}
-
+/// Arranges the world: customer A's assigned session, A's second session, customer B's session
+/// and two rooms.
 async fn world(api: &TestApi) -> World {
-    let assigned = open_session(api, Caller::CustomerA, "my parcel is late").await;
-    let take = format!("/admin/chat-dashboard/sessions/{assigned}/assign");
-    arranged(Caller::AgentX.call(api, Method::POST, &take, Some(json!({}))).await, 200, "agent X takes it");
-    let customer_message = send(api, Caller::CustomerA, &assigned, "where is it?").await;
-    let agent_message = send(api, Caller::AgentX, &assigned, "let me check").await;
+    let AssignedSession { session: assigned, customer_message, agent_message } = assigned_session(api).await;
     let second = open_session(api, Caller::CustomerA, "and another thing").await;
     send(api, Caller::CustomerA, &second, "hello again").await;
     let other = open_session(api, Caller::CustomerB, "I want a refund").await;
@@ -119,27 +64,6 @@ async fn world(api: &TestApi) -> World {
         arranged(reply, 201, "the admin creates a room");
     }
     World { assigned, customer_message, agent_message, second, other }
-}
-
-/// Everything an admin can see (reads only).
-async fn snapshot(api: &TestApi, world: &World) -> Vec<Value> {
-    let mut paths: Vec<String> = ["waiting", "active", "closed"]
-        .iter()
-        .map(|status| format!("/chat/sessions?status={status}&limit=200"))
-        .chain(["/chat/rooms?limit=200".to_owned()])
-        .collect();
-    for session in [&world.assigned, &world.second, &world.other] {
-        paths.push(format!("/chat/sessions/{session}"));
-        paths.push(format!("/chat/sessions/{session}/participants?limit=200"));
-        paths.push(format!("/chat/messages/{session}?limit=200"));
-    }
-    let mut seen = Vec::new();
-    for path in paths {
-        let reply = Caller::Admin.call(api, Method::GET, &path, None).await;
-        assert_eq!(reply.status, 200, "the admin reads {path}: {reply:?}");
-        seen.push(json!({"path": path, "body": reply.body}));
-    }
-    seen
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,7 +167,7 @@ async fn expect_refusals(cases: impl FnOnce(&World) -> Vec<Refusal>) {
     let api = TestApi::start(Backend::Sqlite).await;
     let world = world(&api).await;
     let cases = cases(&world);
-    let before = snapshot(&api, &world).await;
+    let before = snapshot(&api, &world.sessions()).await;
     let mut wrong = Vec::new();
     for case in &cases {
         api.store.reset();
@@ -275,7 +199,11 @@ async fn expect_refusals(cases: impl FnOnce(&World) -> Vec<Refusal>) {
         cases.len(),
         wrong.join("\n")
     );
-    assert_eq!(snapshot(&api, &world).await, before, "a refused request changed what the admin sees");
+    assert_eq!(
+        snapshot(&api, &world.sessions()).await,
+        before,
+        "a refused request changed what the admin sees"
+    );
 }
 
 /// Every endpoint that reads a JSON body, with a body it accepts, by a caller it accepts it from.
@@ -798,26 +726,14 @@ async fn limits_of_1_and_200_are_accepted() {
     assert!(wrong.is_empty(), "limits at the bounds were refused:\n{}", wrong.join("\n"));
 }
 
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn garbled_or_forged_cursors_are_400_invalid_cursor() {
     expect_refusals(|w| {
-        let encoded = |value: Value| base64url(value.to_string().as_bytes());
+        let encoded = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
         let garbled = vec![
             "!!!".to_owned(),
             "%00".to_owned(),
-            base64url(b"not json"),
+            URL_SAFE_NO_PAD.encode(b"not json"),
             encoded(json!({})),
             encoded(json!([])),
             encoded(json!("a string")),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::domain::Role;
-use switchboard_tests::{Backend, Reply, TestApi};
+use switchboard_tests::{id_of, ids, Backend, Reply, TestApi};
 use tokio::task::JoinSet;
 
 const CUSTOMER: &str = "customer-carla";
@@ -36,20 +36,6 @@ macro_rules! on_both_backends {
 // ---------------------------------------------------------------------------------------------
 // Steps the tests share
 // ---------------------------------------------------------------------------------------------
-
-/// The ids of a list reply's items, in the order listed.
-fn ids(reply: &Reply) -> Vec<String> {
-    reply.body["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list has items: {:?}", reply.body))
-        .iter()
-        .map(|item| item["id"].as_str().expect("every item has an id").to_owned())
-        .collect()
-}
-
-fn id_of(reply: &Reply) -> String {
-    reply.body["id"].as_str().unwrap_or_else(|| panic!("a reply with an id: {:?}", reply.body)).to_owned()
-}
 
 async fn open_session_with(api: &TestApi, customer: &str, request: Value) -> Reply {
     api.as_user(customer, Role::Customer, Method::POST, "/chat/sessions", Some(request)).await

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::domain::Role;
-use switchboard_tests::{Backend, TestApi};
+use switchboard_tests::{id_of, ids, Backend, TestApi};
 
 const ADMIN: &str = "admin-ada";
 const CUSTOMER: &str = "customer-carla";
@@ -20,16 +20,6 @@ async fn a_customer_and_an_agent_hold_a_session_on_sqlite() {
 async fn a_customer_and_an_agent_hold_a_session_on_dynamodb() {
     let api = TestApi::start(Backend::DynamoDb).await;
     walkthrough(&api).await;
-}
-
-/// The ids of a list reply's items, in the order listed.
-fn ids(reply: &Value) -> Vec<String> {
-    reply["items"]
-        .as_array()
-        .expect("a list has items")
-        .iter()
-        .map(|item| item["id"].as_str().expect("every item has an id").to_owned())
-        .collect()
 }
 
 async fn send(api: &TestApi, sender: &str, role: Role, session: &str, body: Value) -> (u16, Value) {
@@ -59,12 +49,12 @@ async fn walkthrough(api: &TestApi) {
         )
         .await;
     assert_eq!(room.status, 201, "admin creates a room: {:?}", room.body);
-    let room_id = room.body["id"].as_str().expect("a room has an id").to_owned();
+    let room_id = id_of(&room);
 
     // The customer finds the room and opens a session in it.
     let rooms = api.as_user(CUSTOMER, Role::Customer, Method::GET, "/chat/rooms", None).await;
     assert_eq!(rooms.status, 200);
-    assert_eq!(ids(&rooms.body), [room_id.as_str()], "the customer sees the one room");
+    assert_eq!(ids(&rooms), [room_id.as_str()], "the customer sees the one room");
 
     let opened = api
         .as_user(
@@ -80,12 +70,12 @@ async fn walkthrough(api: &TestApi) {
     assert_eq!(opened.body["room_id"], room_id.as_str());
     assert_eq!(opened.body["customer_id"], CUSTOMER);
     assert_eq!(opened.body["agent_id"], Value::Null);
-    let session = opened.body["id"].as_str().expect("a session has an id").to_owned();
+    let session = id_of(&opened);
 
     // The agent finds it in the waiting queue and takes it.
     let queue = api.as_user(AGENT, Role::Agent, Method::GET, "/chat/sessions?status=waiting", None).await;
     assert_eq!(queue.status, 200);
-    assert_eq!(ids(&queue.body), [session.as_str()], "the queue holds the new session");
+    assert_eq!(ids(&queue), [session.as_str()], "the queue holds the new session");
 
     let taken = api
         .as_user(
@@ -151,7 +141,7 @@ async fn walkthrough(api: &TestApi) {
         .as_user(AGENT, Role::Agent, Method::GET, &format!("/chat/messages/{session}?limit=200"), None)
         .await;
     assert_eq!(whole.status, 200);
-    let listed = ids(&whole.body);
+    let listed = ids(&whole);
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..=sent.len() {
@@ -161,7 +151,7 @@ async fn walkthrough(api: &TestApi) {
         };
         let page = api.as_user(AGENT, Role::Agent, Method::GET, &path, None).await;
         assert_eq!(page.status, 200, "agent reads a page: {:?}", page.body);
-        let page_ids = ids(&page.body);
+        let page_ids = ids(&page);
         assert!(page_ids.len() <= 2, "a page holds at most its limit");
         paged.extend(page_ids);
         cursor = page.body["next_cursor"].as_str().map(str::to_owned);
@@ -216,7 +206,7 @@ async fn walkthrough(api: &TestApi) {
         )
         .await;
     assert_eq!(resync.status, 200);
-    assert_eq!(ids(&resync.body), listed[first + 1..], "only the messages listed after the one given");
+    assert_eq!(ids(&resync), listed[first + 1..], "only the messages listed after the one given");
     let resynced = |id: &str| {
         resync.body["items"]
             .as_array()
