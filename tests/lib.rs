@@ -150,7 +150,10 @@ impl TestApi {
                     )
                 });
                 let table = format!("api-{}", ulid::Ulid::new().to_string().to_lowercase());
-                let store = DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).await, table);
+                let store = DynamoItemStore::new(
+                    dynamodb_client_for_endpoint(&endpoint).expect("a DynamoDB client"),
+                    table,
+                );
                 store.create_table().await.expect("create a table on the moto server");
                 (Arc::new(store), None)
             }

@@ -148,7 +148,8 @@ async fn open_store(
 ) -> Result<Arc<dyn ItemStore>, String> {
     match dynamodb_endpoint {
         Some(endpoint) => {
-            let store = DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).await, table);
+            let client = dynamodb_client_for_endpoint(&endpoint).map_err(|e| e.to_string())?;
+            let store = DynamoItemStore::new(client, table);
             store.ensure_table().await.map_err(|e| format!("DynamoDB at {endpoint}: {e}"))?;
             Ok(Arc::new(store))
         }

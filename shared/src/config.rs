@@ -4,6 +4,8 @@
 use std::env;
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::config::Credentials;
+
 use crate::auth::TokenVerifier;
 use crate::store::dynamo::DynamoItemStore;
 use crate::store::ItemStore;
@@ -64,7 +66,7 @@ pub async fn store_from_env() -> Result<Arc<dyn ItemStore>, ConfigError> {
     let kind = var("SWITCHBOARD_STORE").unwrap_or_else(|| "dynamodb".to_owned());
     if kind == "dynamodb" {
         let table = var("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
-        return Ok(Arc::new(DynamoItemStore::new(dynamodb_client_from_env().await, table)));
+        return Ok(Arc::new(DynamoItemStore::new(dynamodb_client_from_env()?, table)));
     }
     #[cfg(feature = "sqlite")]
     if let Some(path) = kind.strip_prefix("sqlite:") {
@@ -78,31 +80,80 @@ pub async fn store_from_env() -> Result<Arc<dyn ItemStore>, ConfigError> {
     })
 }
 
-/// A DynamoDB client from the standard AWS environment (`AWS_REGION`, credentials, and
-/// `AWS_ENDPOINT_URL` to point it at a local server).
-pub async fn dynamodb_client_from_env() -> aws_sdk_dynamodb::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&config)
+/// Root certificates of the AWS endpoints (see the file's header).
+const AWS_ROOT_CERTIFICATES: &[u8] = include_bytes!("../certs/aws-roots.pem");
+
+/// A DynamoDB client from the Lambda environment: `AWS_REGION`, the credentials Lambda puts in
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, and `AWS_ENDPOINT_URL` to
+/// point it at a DynamoDB-compatible server. Built from these variables alone: no profile
+/// files, no metadata endpoint, nothing read from disk or the network at cold start.
+pub fn dynamodb_client_from_env() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let region =
+        var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
+    let access_key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
+    let secret_key = var("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
+    let credentials = Credentials::new(access_key, secret_key, var("AWS_SESSION_TOKEN"), None, "environment");
+    dynamodb_client(region, credentials, var("AWS_ENDPOINT_URL"))
 }
 
 /// A DynamoDB client for a DynamoDB-compatible server on `endpoint` (a moto server, DynamoDB
 /// Local): the region and credentials of the environment when set, local placeholders when not.
-pub async fn dynamodb_client_for_endpoint(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
-    if var("AWS_REGION").is_none() && var("AWS_DEFAULT_REGION").is_none() {
-        loader = loader.region(aws_config::Region::new("us-east-1"));
-    }
-    if var("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "switchboard-local",
-        ));
-    }
-    aws_sdk_dynamodb::Client::new(&loader.load().await)
+pub fn dynamodb_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let region =
+        var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".to_owned());
+    let credentials = Credentials::new(
+        var("AWS_ACCESS_KEY_ID").unwrap_or_else(|| "local".to_owned()),
+        var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| "local".to_owned()),
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "switchboard-local",
+    );
+    dynamodb_client(region, credentials, Some(endpoint.to_owned()))
+}
+
+fn dynamodb_client(
+    region: String,
+    credentials: Credentials,
+    endpoint: Option<String>,
+) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let builder = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new(region))
+        .credentials_provider(credentials)
+        .http_client(https_client(endpoint.is_some())?);
+    let builder = match endpoint {
+        Some(url) => builder.endpoint_url(url),
+        None => builder,
+    };
+    Ok(aws_sdk_dynamodb::Client::from_conf(builder.build()))
+}
+
+/// The HTTPS client of the AWS SDK clients: hyper with rustls on ring, trusting the AWS roots
+/// only — plus the system's roots when an endpoint override may point elsewhere.
+fn https_client(system_roots: bool) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let trust =
+        TrustStore::empty().with_native_roots(system_roots).with_pem_certificate(AWS_ROOT_CERTIFICATES);
+    let context = TlsContext::builder().with_trust_store(trust).build().map_err(|e| {
+        ConfigError::Invalid { name: "AWS_ENDPOINT_URL", reason: format!("TLS set-up failed: {e}") }
+    })?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https())
 }
 
 /// Environment variable naming the DynamoDB-compatible server the tests use.
 pub const TEST_DYNAMODB_ENDPOINT: &str = "SWITCHBOARD_TEST_DYNAMODB_ENDPOINT";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_aws_root_certificates_are_five_parseable_roots() {
+        let text = std::str::from_utf8(AWS_ROOT_CERTIFICATES).unwrap();
+        assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert!(https_client(false).is_ok());
+    }
+}

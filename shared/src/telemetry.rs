@@ -1,16 +1,24 @@
 //! Tracing set-up: JSON lines in Lambda (CloudWatch), readable lines on a terminal.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
-/// Installs the global subscriber once; `RUST_LOG` filters (default `info`).
+/// Installs the global subscriber once. `RUST_LOG` filters with `tracing`'s target syntax
+/// (`info`, `warn,switchboard_shared=debug`); `Targets` parses it without the regex engine
+/// `EnvFilter` would link into every function.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     // A second call (tests, the local gateway after a function) keeps the first subscriber.
     let _ = if in_lambda {
-        builder.json().with_current_span(true).without_time().try_init()
+        let layer = tracing_subscriber::fmt::layer().json().with_current_span(true).without_time();
+        tracing_subscriber::registry().with(layer).with(filter).try_init()
     } else {
-        builder.with_target(false).try_init()
+        let layer = tracing_subscriber::fmt::layer().with_target(false);
+        tracing_subscriber::registry().with(layer).with(filter).try_init()
     };
 }

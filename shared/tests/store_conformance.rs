@@ -1187,7 +1187,8 @@ mod dynamodb {
             panic!("{TEST_DYNAMODB_ENDPOINT} is not set: run the tests with scripts/test.sh, which starts a moto server")
         });
         let table = format!("conformance-{}", ulid::Ulid::new().to_string().to_lowercase());
-        let store = DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).await, table);
+        let store =
+            DynamoItemStore::new(dynamodb_client_for_endpoint(&endpoint).expect("a DynamoDB client"), table);
         store.create_table().await.expect("create a table on the moto server");
         Fixture::new(Arc::new(store), ())
     }
