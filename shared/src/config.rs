@@ -120,7 +120,7 @@ fn dynamodb_client(
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new(region))
         .credentials_provider(credentials)
-        .http_client(https_client(endpoint.is_some())?);
+        .http_client(https_client(endpoint.as_deref().is_some_and(|url| url.starts_with("https://")))?);
     let builder = match endpoint {
         Some(url) => builder.endpoint_url(url),
         None => builder,
@@ -129,7 +129,7 @@ fn dynamodb_client(
 }
 
 /// The HTTPS client of the AWS SDK clients: hyper with rustls on ring, trusting the AWS roots
-/// only — plus the system's roots when an endpoint override may point elsewhere.
+/// only — plus the system's roots when an `https://` endpoint override may point elsewhere.
 fn https_client(system_roots: bool) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let trust =
