@@ -32,15 +32,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
-        /// Where the SQLite file and the development signing secret live.
-        #[arg(long, default_value = ".switchboard")]
-        data_dir: PathBuf,
-        /// Use a DynamoDB-compatible server (moto, DynamoDB Local) instead of SQLite.
-        #[arg(long)]
-        dynamodb_endpoint: Option<String>,
-        /// The table on that server (created when missing).
-        #[arg(long, default_value = "switchboard")]
-        table: String,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Print a JWT the local gateway accepts.
     Token {
@@ -63,18 +56,25 @@ enum Command {
     /// Write the fixture world of events/README.md into a store, so the events/*.json fixtures
     /// can be invoked against it.
     SeedFixtures {
-        /// The data directory whose SQLite store to seed.
-        #[arg(long, default_value = ".switchboard")]
-        data_dir: PathBuf,
-        /// Seed a table on a DynamoDB-compatible server instead (created when missing).
-        #[arg(long)]
-        dynamodb_endpoint: Option<String>,
-        /// The table on that server.
-        #[arg(long, default_value = "switchboard")]
-        table: String,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+/// Where the data lives: the SQLite store of a data directory, or a DynamoDB-compatible server.
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// Where the SQLite file and the development signing secret live.
+    #[arg(long, default_value = ".switchboard")]
+    data_dir: PathBuf,
+    /// Use a DynamoDB-compatible server (moto, DynamoDB Local) instead of SQLite.
+    #[arg(long)]
+    dynamodb_endpoint: Option<String>,
+    /// The table on that server (created when missing).
+    #[arg(long, default_value = "switchboard")]
+    table: String,
 }
 
 #[tokio::main]
@@ -99,9 +99,10 @@ fn audience() -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { port, host, data_dir, dynamodb_endpoint, table } => {
-            let secret = secret::load_or_create(&data_dir).map_err(|e| format!("signing secret: {e}"))?;
-            let store = open_store(&data_dir, dynamodb_endpoint, table).await?;
+        Command::Serve { port, host, store } => {
+            let secret =
+                secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let store = open_store(store).await?;
             let verifier = TokenVerifier::hs256(secret.as_bytes(), &issuer(), &audience());
             let gateway = Gateway::new(App::new(store), verifier).map_err(|e| e.to_string())?;
             let address = SocketAddr::new(host, port);
@@ -125,8 +126,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::SeedFixtures { data_dir, dynamodb_endpoint, table } => {
-            let store = open_store(&data_dir, dynamodb_endpoint, table).await?;
+        Command::SeedFixtures { store } => {
+            let store = open_store(store).await?;
             switchboard_local::fixtures::seed(store.as_ref())
                 .await
                 .map_err(|e| format!("seeding the fixture world (is it seeded already?): {e}"))?;
@@ -142,9 +143,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 /// The SQLite store of the data directory, or a table on a DynamoDB-compatible server.
 async fn open_store(
-    data_dir: &std::path::Path,
-    dynamodb_endpoint: Option<String>,
-    table: String,
+    StoreArgs { data_dir, dynamodb_endpoint, table }: StoreArgs,
 ) -> Result<Arc<dyn ItemStore>, String> {
     match dynamodb_endpoint {
         Some(endpoint) => {
@@ -154,7 +153,7 @@ async fn open_store(
             Ok(Arc::new(store))
         }
         None => {
-            std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+            std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
             let path = data_dir.join("switchboard.db");
             Ok(Arc::new(SqliteItemStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?))
         }
