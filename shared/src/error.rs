@@ -93,6 +93,11 @@ impl ApiError {
         Self::conflict("session_closed", "the session is closed")
     }
 
+    /// 409 for taking a session someone else took first.
+    pub fn session_not_waiting() -> Self {
+        Self::conflict("session_not_waiting", "the session is no longer waiting")
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -163,12 +163,10 @@ pub async fn assign_session(
     // Not `get_session`: an agent may not read a session another agent took, but must learn it
     // is taken (409), not that it does not exist.
     let session = sessions::get(store, id).await?.ok_or_else(ApiError::session_not_found)?;
-    let not_waiting = |status: SessionStatus| match status {
-        SessionStatus::Closed => ApiError::session_closed(),
-        _ => ApiError::conflict("session_not_waiting", "the session is no longer waiting"),
-    };
-    if session.status != SessionStatus::Waiting {
-        return Err(not_waiting(session.status));
+    match session.status {
+        SessionStatus::Waiting => {}
+        SessionStatus::Closed => return Err(ApiError::session_closed()),
+        SessionStatus::Active => return Err(ApiError::session_not_waiting()),
     }
     let at = now();
     let (assign, assigned) = sessions::assign(&session, &agent, at)?;
@@ -187,7 +185,7 @@ pub async fn assign_session(
         )?,
     ];
     if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
-        return Err(ApiError::conflict("session_not_waiting", "the session is no longer waiting"));
+        return Err(ApiError::session_not_waiting());
     }
     tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
     Ok(assigned)
@@ -200,12 +198,8 @@ pub async fn close_session(
     id: &SessionId,
 ) -> Result<Session, ApiError> {
     let session = get_session(store, principal, id).await?;
-    let may_close = match principal.role {
-        Role::Admin => true,
-        Role::Customer => true,
-        Role::Agent => session.agent_id.as_ref() == Some(&principal.user_id),
-    };
-    if !may_close {
+    // `get_session` already limited customers to their own sessions; agents close only theirs.
+    if principal.role == Role::Agent && session.agent_id.as_ref() != Some(&principal.user_id) {
         return Err(ApiError::forbidden(
             "forbidden",
             "only the session's agent, its customer or an admin may close it",

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use crate::domain::{AuditEvent, Principal, SessionId};
 use crate::error::ApiError;
-use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp};
+use crate::store::{Condition, Key, TxOp};
 
-use super::{records, to_item};
+use super::to_item;
 
 /// A new event by `actor`, now, on `target` (whose partition stores it).
 pub fn record(
@@ -35,18 +35,4 @@ pub fn record(
     let key = Key::new(target_partition, format!("EVENT#{id}"));
     let item = to_item(&event, &key, &[("gsi1pk", format!("EVENTS#{day}")), ("gsi1sk", id)])?;
     Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
-}
-
-/// One page of the events stored under a target partition, oldest first.
-pub async fn for_target(
-    store: &dyn ItemStore,
-    target_partition: &str,
-    limit: usize,
-    cursor: Option<Cursor>,
-) -> Result<(Vec<AuditEvent>, Option<Cursor>), ApiError> {
-    let query = Query::table(target_partition)
-        .range(KeyRange::BeginsWith("EVENT#".into()))
-        .limit(limit)
-        .cursor(cursor);
-    records(store.query(query).await?)
 }

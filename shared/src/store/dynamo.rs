@@ -131,17 +131,6 @@ impl DynamoItemStore {
         }
     }
 
-    /// Deletes the table and everything in it.
-    pub async fn delete_table(&self) -> Result<(), StoreError> {
-        self.client
-            .delete_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(|e| store_error(&e, |_| false))?;
-        Ok(())
-    }
-
     fn transact_item(&self, op: TxOp) -> Result<TransactWriteItem, StoreError> {
         let mut expression = Expression::default();
         let builder = TransactWriteItem::builder();
