@@ -88,17 +88,23 @@ const AWS_ROOT_CERTIFICATES: &[u8] = include_bytes!("../certs/aws-roots.pem");
 /// point it at a DynamoDB-compatible server. Built from these variables alone: no profile
 /// files, no metadata endpoint, nothing read from disk or the network at cold start.
 pub fn dynamodb_client_from_env() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let (region, credentials) = aws_environment()?;
+    dynamodb_client(region, credentials, var("AWS_ENDPOINT_URL"))
+}
+
+/// The region and credentials Lambda puts in the environment.
+pub(crate) fn aws_environment() -> Result<(String, Credentials), ConfigError> {
     let region =
         var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let access_key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
     let secret_key = var("AWS_SECRET_ACCESS_KEY").ok_or(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))?;
     let credentials = Credentials::new(access_key, secret_key, var("AWS_SESSION_TOKEN"), None, "environment");
-    dynamodb_client(region, credentials, var("AWS_ENDPOINT_URL"))
+    Ok((region, credentials))
 }
 
-/// A DynamoDB client for a DynamoDB-compatible server on `endpoint` (a moto server, DynamoDB
-/// Local): the region and credentials of the environment when set, local placeholders when not.
-pub fn dynamodb_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+/// The region and credentials for a local AWS-compatible server: the environment's when set,
+/// local placeholders when not.
+pub(crate) fn local_environment() -> (String, Credentials) {
     let region =
         var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".to_owned());
     let credentials = Credentials::new(
@@ -108,6 +114,13 @@ pub fn dynamodb_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_dynamodb::
         None,
         "switchboard-local",
     );
+    (region, credentials)
+}
+
+/// A DynamoDB client for a DynamoDB-compatible server on `endpoint` (a moto server, DynamoDB
+/// Local): the region and credentials of the environment when set, local placeholders when not.
+pub fn dynamodb_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let (region, credentials) = local_environment();
     dynamodb_client(region, credentials, Some(endpoint.to_owned()))
 }
 
@@ -130,7 +143,9 @@ fn dynamodb_client(
 
 /// The HTTPS client of the AWS SDK clients: hyper with rustls on ring, trusting the AWS roots
 /// only — plus the system's roots when an `https://` endpoint override may point elsewhere.
-fn https_client(system_roots: bool) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
+pub(crate) fn https_client(
+    system_roots: bool,
+) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let trust =
         TrustStore::empty().with_native_roots(system_roots).with_pem_certificate(AWS_ROOT_CERTIFICATES);

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 422: well-formed, but a value is not acceptable.
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
+    /// 429: too many requests of this kind; slow down.
+    #[error("{message}")]
+    TooManyRequests { code: &'static str, message: String },
     /// 500: the server failed; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,7 +123,8 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Internal(_) => "internal",

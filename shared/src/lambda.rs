@@ -7,8 +7,16 @@ use futures::future::BoxFuture;
 use lambda_http::{service_fn, Body, Request, Response};
 use tracing::Instrument;
 
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 use crate::app::App;
+use crate::domain::{ConnectionId, Principal};
+use crate::error::ApiError;
 use crate::http::{error_response, request_id, HandlerResult};
+use crate::realtime::frames::{ServerFrame, MAX_MESSAGE_BYTES, MAX_REF_CHARS};
 
 /// A handler: parses, authorizes, calls one operation, shapes the response.
 pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, HandlerResult>;
@@ -78,6 +86,209 @@ macro_rules! http_main {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_http($function).await
+        }
+    };
+}
+
+/// A WebSocket route's request: the connection, the route, and the frame's fields (without
+/// `action` and `ref`, which the dispatcher takes off).
+pub struct WsRequest {
+    /// The Lambda request (its context carries the authorizer's answer).
+    pub request: Request,
+    /// API Gateway's id of the connection.
+    pub connection_id: ConnectionId,
+    /// The frame's `action`, when it had one.
+    pub action: Option<String>,
+    /// The frame's other fields (`null` on `$connect` and `$disconnect`).
+    pub payload: Value,
+}
+
+impl WsRequest {
+    /// The caller, from the authorizer's context.
+    pub fn principal(&self) -> Result<Principal, ApiError> {
+        crate::http::principal(&self.request)
+    }
+
+    /// The frame's fields as a typed value; a missing, unknown or invalid field is 422
+    /// `invalid_frame`.
+    pub fn payload<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_value(self.payload.clone())
+            .map_err(|e| ApiError::unprocessable("invalid_frame", e.to_string()))
+    }
+}
+
+/// What a WebSocket handler returns: the reply frame (sent back on the connection through the
+/// route response), none, or a failure the dispatcher turns into an `error` frame.
+pub type WsResult = Result<Option<ServerFrame>, ApiError>;
+
+/// A WebSocket route handler.
+pub type WsHandler = for<'a> fn(&'a App, WsRequest) -> BoxFuture<'a, WsResult>;
+
+/// One WebSocket Lambda function: its binary name and its handler.
+#[derive(Clone, Copy)]
+pub struct WsFunction {
+    /// Binary and function name (`realtime-send-message`).
+    pub name: &'static str,
+    /// The handler.
+    pub handler: WsHandler,
+}
+
+/// Declares a [`WsFunction`] constant for an `async fn(&App, WsRequest) -> WsResult`.
+#[macro_export]
+macro_rules! ws_function {
+    ($(#[$doc:meta])* $constant:ident = $name:literal => $handler:path) => {
+        $(#[$doc])*
+        pub const $constant: $crate::lambda::WsFunction = $crate::lambda::WsFunction {
+            name: $name,
+            handler: |app, req| Box::pin($handler(app, req)),
+        };
+    };
+}
+
+fn frame_response(frame: Option<Value>) -> Response<Body> {
+    let mut response = Response::new(match frame {
+        Some(frame) => Body::Text(frame.to_string()),
+        None => Body::Empty,
+    });
+    *response.status_mut() = http::StatusCode::OK;
+    response
+}
+
+fn error_frame(error: &ApiError, action: Option<String>, request_id: Option<&str>) -> ServerFrame {
+    let body = error.body(request_id);
+    ServerFrame::Error { code: body.error.code, message: body.error.message, action }
+}
+
+/// A client frame split into its `action`, its `ref` and the rest; or the error frame's cause.
+fn split_frame(req: &Request) -> Result<(Option<String>, Option<Value>, Value), ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(ApiError::PayloadTooLarge { limit: MAX_MESSAGE_BYTES });
+    }
+    let malformed =
+        |why: &str| ApiError::bad_request("malformed_frame", format!("a frame must be a JSON object; {why}"));
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e.to_string()))?;
+    let Value::Object(mut fields) = value else {
+        return Err(malformed("this is not an object"));
+    };
+    let reference = match fields.remove("ref") {
+        None => None,
+        Some(Value::String(r)) if !r.is_empty() && r.chars().count() <= MAX_REF_CHARS => {
+            Some(Value::String(r))
+        }
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_frame",
+                format!("ref: must be a string of 1 to {MAX_REF_CHARS} characters"),
+            ))
+        }
+    };
+    let action = match fields.remove("action") {
+        None => None,
+        Some(Value::String(action)) => Some(action),
+        Some(_) => return Err(ApiError::unprocessable("invalid_frame", "action: must be a string")),
+    };
+    Ok((action, reference, Value::Object(fields)))
+}
+
+/// Runs a WebSocket handler for one event. `$connect` answers with a status (a refusal keeps
+/// the socket from opening); `$disconnect` always succeeds; a frame's reply — or its `error`
+/// frame, which never drops the socket — goes back as the route response, carrying the frame's
+/// `ref` when it had one (a frame with a `ref` and no reply of its own gets an `ack`).
+pub async fn dispatch_ws(app: &App, function: &WsFunction, req: Request) -> Response<Body> {
+    let request_id = request_id(&req);
+    let (event_type, connection) = match req.request_context_ref() {
+        Some(RequestContext::WebSocket(ctx)) => (ctx.event_type.clone(), ctx.connection_id.clone()),
+        _ => (None, None),
+    };
+    let span = tracing::info_span!(
+        "frame",
+        function = function.name,
+        event = event_type.as_deref().unwrap_or("-"),
+        connection = connection.as_deref().unwrap_or("-"),
+        request_id = request_id.as_deref().unwrap_or("-"),
+    );
+    async {
+        let Some(connection_id) = connection.as_deref().and_then(|c| ConnectionId::parse(c).ok()) else {
+            let error =
+                ApiError::bad_request("not_a_websocket_event", "the event has no WebSocket connection id");
+            return error_response(&error, request_id.as_deref());
+        };
+        match event_type.as_deref() {
+            Some("CONNECT") | Some("DISCONNECT") => {
+                let connecting = event_type.as_deref() == Some("CONNECT");
+                let ws = WsRequest { request: req, connection_id, action: None, payload: Value::Null };
+                match (function.handler)(app, ws).await {
+                    Ok(_) => frame_response(None),
+                    Err(error) if connecting => error_response(&error, request_id.as_deref()),
+                    Err(error) => {
+                        tracing::warn!(%error, "disconnect failed");
+                        frame_response(None)
+                    }
+                }
+            }
+            _ => {
+                let (action, reference, payload) = match split_frame(&req) {
+                    Ok(parts) => parts,
+                    Err(error) => {
+                        let frame = error_frame(&error, None, request_id.as_deref());
+                        return frame_response(Some(frame.to_json()));
+                    }
+                };
+                let ws = WsRequest { request: req, connection_id, action: action.clone(), payload };
+                let reply = match (function.handler)(app, ws).await {
+                    Ok(reply) => reply,
+                    Err(error) => {
+                        if let ApiError::Internal(detail) = &error {
+                            tracing::error!(%detail, "frame failed");
+                        }
+                        Some(error_frame(&error, action, request_id.as_deref()))
+                    }
+                };
+                // A frame with a `ref` always gets a reply, so a client can wait for it.
+                let reply = reply.or_else(|| reference.is_some().then_some(ServerFrame::Ack {}));
+                frame_response(reply.map(|frame| {
+                    let mut json = frame.to_json();
+                    if let (Some(reference), Value::Object(fields)) = (reference, &mut json) {
+                        fields.insert("ref".into(), reference);
+                    }
+                    json
+                }))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// The whole `main` of a WebSocket function.
+pub async fn run_ws(function: WsFunction) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = match App::from_env().await {
+        Ok(app) => Arc::new(app),
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(dispatch_ws(&app, &function, req).await) }
+    }))
+    .await
+}
+
+/// Expands to the `main` of a WebSocket function binary.
+#[macro_export]
+macro_rules! ws_main {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_ws($function).await
         }
     };
 }

@@ -135,7 +135,7 @@ pub async fn get_session(app: &App, req: Request) -> HandlerResult {
 pub async fn close_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: SessionId = path_param(&req, "id")?;
-    json(200, &ops::close_session(app.store.as_ref(), &principal, &id).await?)
+    json(200, &ops::close_session(app, &principal, &id).await?)
 }
 
 /// The session's participants.
@@ -159,7 +159,7 @@ pub async fn mark_read(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: SessionId = path_param(&req, "id")?;
     let input: MarkRead = json_body(&req)?;
-    json(200, &ops::mark_read(app.store.as_ref(), &principal, &id, input).await?)
+    json(200, &ops::mark_read(app, &principal, &id, input, None).await?)
 }
 
 /// Sends a message: 201 when stored, 200 with the original for a retried `client_message_id`.
@@ -171,7 +171,7 @@ pub async fn mark_read(app: &App, req: Request) -> HandlerResult {
 pub async fn send_message(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let input: SendMessage = json_body(&req)?;
-    match ops::send_message(app.store.as_ref(), &principal, input).await? {
+    match ops::send_message(app, &principal, input, None).await? {
         Sent::Created(message) => json(201, &message),
         Sent::Replayed(message) => json(200, &message),
     }
@@ -212,7 +212,7 @@ pub async fn edit_message(app: &App, req: Request) -> HandlerResult {
     let session_id: SessionId = path_param(&req, "session_id")?;
     let message_id: MessageId = path_param(&req, "message_id")?;
     let input: EditMessage = json_body(&req)?;
-    json(200, &ops::edit_message(app.store.as_ref(), &principal, &session_id, &message_id, input).await?)
+    json(200, &ops::edit_message(app, &principal, &session_id, &message_id, input).await?)
 }
 
 /// The sender deletes a message; a tombstone (`deleted: true`, no body) remains.
@@ -224,7 +224,7 @@ pub async fn delete_message(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let session_id: SessionId = path_param(&req, "session_id")?;
     let message_id: MessageId = path_param(&req, "message_id")?;
-    json(200, &ops::delete_message(app.store.as_ref(), &principal, &session_id, &message_id).await?)
+    json(200, &ops::delete_message(app, &principal, &session_id, &message_id).await?)
 }
 
 /// An agent or admin blocks a user from opening sessions and sending messages.

@@ -26,5 +26,5 @@ pub async fn assign_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: SessionId = path_param(&req, "id")?;
     let input: AssignSession = json_body_or_empty(&req)?;
-    json(200, &ops::assign_session(app.store.as_ref(), &principal, &id, input).await?)
+    json(200, &ops::assign_session(app, &principal, &id, input).await?)
 }

@@ -191,6 +191,46 @@ opaque_id!(
     "c0b1e7a2-5f4c-4c4e-9a57-0d3f2f8e6b11"
 );
 
+/// Identifies a WebSocket connection: API Gateway's connection id (base64 text such as
+/// `L0SM9cOFvHcCIhw=`). It becomes part of keys, so the key separator is refused.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(String);
+
+impl ConnectionId {
+    /// Parses a connection id: 1 to 128 letters, digits or `+/=_-`.
+    pub fn parse(s: &str) -> Result<Self, InvalidValue> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-');
+        if s.is_empty() || s.len() > 128 || !s.chars().all(allowed) {
+            return Err(InvalidValue::new("connection_id", "must be 1 to 128 letters, digits or +/=_-"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for ConnectionId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConnectionId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +256,15 @@ mod tests {
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn connection_ids_take_api_gateway_ids_and_refuse_key_separators() {
+        assert!(ConnectionId::parse("L0SM9cOFvHcCIhw=").is_ok());
+        assert!(ConnectionId::parse("a+b/c_d-e").is_ok());
+        for bad in ["", "a#b", "a b", &"x".repeat(129)] {
+            assert!(ConnectionId::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

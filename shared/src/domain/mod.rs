@@ -4,7 +4,7 @@ mod ids;
 mod records;
 mod values;
 
-pub use ids::{next_ulid, ClientMessageId, MessageId, RoomId, SessionId, UserId};
+pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
 pub use records::{AuditEvent, Block, Message, Participant, ReadMarker, Room, Session};
 pub use values::{MessageBody, Principal, Priority, Role, RoomName, SessionStatus, Subject};
 

@@ -4,16 +4,19 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::app::App;
 use crate::domain::{
-    now, ClientMessageId, Message, MessageBody, MessageId, Principal, ReadMarker, Role, SessionId,
-    SessionStatus,
+    now, ClientMessageId, ConnectionId, Message, MessageBody, MessageId, Principal, ReadMarker, Role,
+    SessionId, SessionStatus,
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
 use crate::repo::{blocks, events, sessions};
 use crate::store::{Cursor, ItemStore, TxOp};
 
+use super::live::Skip;
 use super::{failed_conditions, is_participant};
+use crate::realtime::frames::ServerFrame;
 
 /// Body of `POST /chat/messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,12 +42,16 @@ pub enum Sent {
 
 /// A session's participant sends a message. Nothing is written to closed sessions (409), by
 /// blocked customers (403), or twice for one client message id (the original comes back).
-/// One conditional write when it succeeds; only a refusal reads, to explain itself.
+/// One conditional write when it succeeds; only a refusal reads, to explain itself. A new
+/// message is fanned out as `message.created` to the session's subscribers but `origin` (the
+/// WebSocket connection it came from, which gets it as the reply); a replayed one is not.
 pub async fn send_message(
-    store: &dyn ItemStore,
+    app: &App,
     principal: &Principal,
     input: SendMessage,
+    origin: Option<&ConnectionId>,
 ) -> Result<Sent, ApiError> {
+    let store = app.store.as_ref();
     let at = now();
     let message = Message {
         id: MessageId::generate(),
@@ -72,6 +79,7 @@ pub async fn send_message(
     };
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
+        super::live::message_created(app, &message, origin).await;
         return Ok(Sent::Created(message));
     }
     if let (Some(client_id), Some(claim)) = (&input.client_message_id, claim) {
@@ -160,14 +168,15 @@ async fn own_message(
     }
 }
 
-/// The sender replaces a message's text.
+/// The sender replaces a message's text; subscribers get `message.updated`.
 pub async fn edit_message(
-    store: &dyn ItemStore,
+    app: &App,
     principal: &Principal,
     session_id: &SessionId,
     id: &MessageId,
     input: EditMessage,
 ) -> Result<Message, ApiError> {
+    let store = app.store.as_ref();
     let mut message = own_message(store, principal, session_id, id).await?;
     if message.deleted {
         return Err(ApiError::conflict("message_deleted", "a deleted message cannot be edited"));
@@ -187,26 +196,35 @@ pub async fn edit_message(
     }
     message.body = Some(input.body.as_str().to_owned());
     message.edited_at = Some(at);
+    let frame = ServerFrame::MessageUpdated { message: message.clone() };
+    super::live::publish(app, session_id, &frame, Skip::Nobody).await;
     Ok(message)
 }
 
 /// The sender deletes a message: it stays as a tombstone without its body. Deleting a
-/// tombstone again changes nothing.
+/// tombstone again changes nothing. Subscribers get `message.deleted`.
 pub async fn delete_message(
-    store: &dyn ItemStore,
+    app: &App,
     principal: &Principal,
     session_id: &SessionId,
     id: &MessageId,
 ) -> Result<Message, ApiError> {
+    let store = app.store.as_ref();
     let message = own_message(store, principal, session_id, id).await?;
     if message.deleted {
         return Ok(message);
     }
     let at = now();
-    change_message(store, principal, &message, messages::tombstone(&message, at)?, "message.deleted", at)
-        .await?;
-    // A failed condition on the message means a concurrent delete won: the result is the same.
-    Ok(Message { deleted: true, body: None, ..message })
+    let deleted_meanwhile =
+        change_message(store, principal, &message, messages::tombstone(&message, at)?, "message.deleted", at)
+            .await?;
+    let tombstone = Message { deleted: true, body: None, ..message };
+    // A failed condition on the message means a concurrent delete won (and fans it out).
+    if !deleted_meanwhile {
+        let frame = ServerFrame::MessageDeleted { message: tombstone.clone() };
+        super::live::publish(app, session_id, &frame, Skip::Nobody).await;
+    }
+    Ok(tombstone)
 }
 
 /// Applies a change to a message with its event, if the session is still open (409 if not);
@@ -249,13 +267,16 @@ pub struct MarkRead {
 }
 
 /// Moves the caller's read marker forward to a message of the session (never backwards; an
-/// older message leaves the marker where it is and returns it). One conditional write.
+/// older message leaves the marker where it is and returns it). One conditional write. A marker
+/// that moved is fanned out as a `read` receipt to the session's subscribers but `origin`.
 pub async fn mark_read(
-    store: &dyn ItemStore,
+    app: &App,
     principal: &Principal,
     session_id: &SessionId,
     input: MarkRead,
+    origin: Option<&ConnectionId>,
 ) -> Result<ReadMarker, ApiError> {
+    let store = app.store.as_ref();
     let marker = ReadMarker {
         session_id: *session_id,
         user_id: principal.user_id.clone(),
@@ -279,5 +300,6 @@ pub async fn mark_read(
             .await?
             .ok_or_else(|| ApiError::Internal("a read marker vanished".into()));
     }
+    super::live::message_read(app, &principal.user_id, session_id, &input.message_id, origin).await;
     Ok(marker)
 }

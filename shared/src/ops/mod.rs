@@ -1,6 +1,7 @@
 //! Operations: one per behaviour, called by the REST handlers (and the WebSocket handlers
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
+pub mod live;
 mod messages;
 mod moderation;
 mod rooms;

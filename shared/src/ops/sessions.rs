@@ -4,6 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::app::App;
 use crate::domain::{
     now, Principal, Priority, Role, RoomId, Session, SessionId, SessionStatus, Subject, UserId,
 };
@@ -141,13 +142,15 @@ pub struct AssignSession {
 }
 
 /// An agent takes a waiting session, or an admin gives it to an agent. Of two concurrent
-/// takers exactly one wins; the other gets 409 `session_not_waiting`.
+/// takers exactly one wins; the other gets 409 `session_not_waiting`. Subscribers get
+/// `session.updated`.
 pub async fn assign_session(
-    store: &dyn ItemStore,
+    app: &App,
     principal: &Principal,
     id: &SessionId,
     input: AssignSession,
 ) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
     let agent = match (principal.role, input.agent_id) {
         (Role::Customer, _) => return Err(role_forbidden("assign sessions")),
         (Role::Agent, None) => principal.user_id.clone(),
@@ -188,15 +191,14 @@ pub async fn assign_session(
         return Err(ApiError::session_not_waiting());
     }
     tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
+    super::live::session_updated(app, &assigned).await;
     Ok(assigned)
 }
 
-/// Closes a session: its customer, its agent, or an admin. Closing twice is 409.
-pub async fn close_session(
-    store: &dyn ItemStore,
-    principal: &Principal,
-    id: &SessionId,
-) -> Result<Session, ApiError> {
+/// Closes a session: its customer, its agent, or an admin. Closing twice is 409. Subscribers
+/// get `session.updated`.
+pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
     let session = get_session(store, principal, id).await?;
     // `get_session` already limited customers to their own sessions; agents close only theirs.
     if principal.role == Role::Agent && session.agent_id.as_ref() != Some(&principal.user_id) {
@@ -225,5 +227,6 @@ pub async fn close_session(
     if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
         return Err(ApiError::session_closed());
     }
+    super::live::session_updated(app, &closed).await;
     Ok(closed)
 }

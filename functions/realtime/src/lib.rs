@@ -1,0 +1,115 @@
+//! WebSocket handlers, one per route of the WebSocket API (route key = the frame's `action`).
+//! Each parses the frame, calls one operation — the same ones the REST handlers call — and
+//! returns the reply frame; failures become `error` frames and the socket stays open.
+
+use switchboard_shared::domain::now;
+use switchboard_shared::lambda::{WsFunction, WsRequest, WsResult};
+use switchboard_shared::ops::{self, live, MarkRead, SendMessage, Sent};
+use switchboard_shared::realtime::frames::{
+    MarkReadFrame, Ping, SendMessageFrame, ServerFrame, Subscribe, Typing,
+};
+use switchboard_shared::{ws_function, ApiError, App};
+
+ws_function!(
+    /// `$connect`: registers the connection (the authorizer has checked `?token=`).
+    CONNECT = "realtime-connect" => connect
+);
+ws_function!(
+    /// `$disconnect`: forgets the connection.
+    DISCONNECT = "realtime-disconnect" => disconnect
+);
+ws_function!(
+    /// `$default`: frames whose `action` has no route.
+    DEFAULT = "realtime-default" => default
+);
+ws_function!(
+    /// `subscribe`
+    SUBSCRIBE = "realtime-subscribe" => subscribe
+);
+ws_function!(
+    /// `send_message`
+    SEND_MESSAGE = "realtime-send-message" => send_message
+);
+ws_function!(
+    /// `typing`
+    TYPING = "realtime-typing" => typing
+);
+ws_function!(
+    /// `mark_read`
+    MARK_READ = "realtime-mark-read" => mark_read
+);
+ws_function!(
+    /// `ping`
+    PING = "realtime-ping" => ping
+);
+
+/// Every WebSocket function of this crate.
+pub const FUNCTIONS: &[WsFunction] =
+    &[CONNECT, DISCONNECT, DEFAULT, SUBSCRIBE, SEND_MESSAGE, TYPING, MARK_READ, PING];
+
+/// The actions that have a route (for the `$default` error's message).
+pub const ACTIONS: &[&str] = &["subscribe", "send_message", "typing", "mark_read", "ping"];
+
+async fn connect(app: &App, req: WsRequest) -> WsResult {
+    let principal = req.principal()?;
+    live::connect(app, &principal, req.connection_id).await?;
+    Ok(None)
+}
+
+async fn disconnect(app: &App, req: WsRequest) -> WsResult {
+    live::disconnect(app, &req.connection_id).await?;
+    Ok(None)
+}
+
+async fn default(_app: &App, req: WsRequest) -> WsResult {
+    let known = ACTIONS.join(", ");
+    Err(match req.action {
+        Some(action) => ApiError::bad_request(
+            "unknown_action",
+            format!("there is no action {action:?}; the actions are {known}"),
+        ),
+        None => {
+            ApiError::bad_request("missing_action", format!("a frame needs an \"action\": one of {known}"))
+        }
+    })
+}
+
+async fn subscribe(app: &App, req: WsRequest) -> WsResult {
+    let principal = req.principal()?;
+    let frame: Subscribe = req.payload()?;
+    Ok(Some(live::subscribe(app, &principal, &req.connection_id, &frame.session_id).await?))
+}
+
+async fn send_message(app: &App, req: WsRequest) -> WsResult {
+    let principal = req.principal()?;
+    let frame: SendMessageFrame = req.payload()?;
+    let input = SendMessage {
+        session_id: frame.session_id,
+        body: frame.body,
+        client_message_id: frame.client_message_id,
+    };
+    let message = match ops::send_message(app, &principal, input, Some(&req.connection_id)).await? {
+        Sent::Created(message) | Sent::Replayed(message) => message,
+    };
+    Ok(Some(ServerFrame::MessageCreated { message }))
+}
+
+async fn typing(app: &App, req: WsRequest) -> WsResult {
+    let principal = req.principal()?;
+    let frame: Typing = req.payload()?;
+    live::typing(app, &principal, &req.connection_id, frame).await?;
+    Ok(None)
+}
+
+async fn mark_read(app: &App, req: WsRequest) -> WsResult {
+    let principal = req.principal()?;
+    let frame: MarkReadFrame = req.payload()?;
+    let input = MarkRead { message_id: frame.message_id };
+    ops::mark_read(app, &principal, &frame.session_id, input, Some(&req.connection_id)).await?;
+    Ok(None)
+}
+
+async fn ping(_app: &App, req: WsRequest) -> WsResult {
+    let _: Ping = req.payload()?;
+    Ok(Some(ServerFrame::Pong { at: now() }))
+}

@@ -1,0 +1,383 @@
+//! Live delivery: connections, subscriptions, presence, typing, and the fan-out of every change
+//! of a session to the connections subscribed to it.
+//!
+//! Fan-out reads the session's subscriptions with one Query on an index, posts to them
+//! concurrently (at most [`FANOUT_CONCURRENCY`] at a time), deletes the records of exactly the
+//! connections that answered 410 Gone, and logs and counts other failures. It never fails the
+//! request that caused it: the change is stored, and a client that missed a frame resyncs with
+//! `GET /chat/messages/{session_id}?after=`.
+
+use std::collections::BTreeSet;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::task::JoinSet;
+
+use crate::app::App;
+use crate::domain::{now, ConnectionId, Message, Principal, Role, Session, SessionId, SessionStatus, UserId};
+use crate::error::ApiError;
+use crate::realtime::frames::{PresenceStatus, ReceiptStatus, ServerFrame, Typing, TypingState};
+use crate::realtime::PostError;
+use crate::repo::connections::{self, Subscription};
+use crate::repo::sessions::{self, SessionListing};
+
+use super::{can_read, failed_conditions, is_participant};
+
+/// Posts in flight at once during one fan-out.
+pub const FANOUT_CONCURRENCY: usize = 64;
+/// Open sessions of a user told about their presence change (the newest first).
+pub const PRESENCE_SESSIONS: usize = 50;
+
+/// Who a fan-out leaves out.
+#[derive(Debug, Clone, Copy)]
+pub enum Skip<'a> {
+    /// Nobody.
+    Nobody,
+    /// The connection the change came from (it gets the reply instead).
+    Connection(&'a ConnectionId),
+    /// Every connection of a user (typing never echoes to the typist).
+    User(&'a UserId),
+}
+
+impl Skip<'_> {
+    fn skips(&self, subscription: &Subscription) -> bool {
+        match self {
+            Skip::Nobody => false,
+            Skip::Connection(id) => subscription.connection_id == **id,
+            Skip::User(user) => subscription.user_id == **user,
+        }
+    }
+}
+
+/// What one fan-out achieved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Posts that succeeded.
+    pub posted: usize,
+    /// Connections that were gone (their records are deleted).
+    pub gone: usize,
+    /// Posts that failed otherwise.
+    pub failed: usize,
+    /// Users reached on at least one connection.
+    pub reached: BTreeSet<UserId>,
+}
+
+/// Posts one frame to every target; returns the tally and the connections that were gone.
+async fn deliver<'s>(
+    app: &App,
+    targets: impl Iterator<Item = &'s Subscription>,
+    frame: &ServerFrame,
+) -> (Delivery, Vec<ConnectionId>) {
+    let bytes: Arc<[u8]> = frame.to_json().to_string().into_bytes().into();
+    let mut targets = targets.cloned();
+    let mut posts = JoinSet::new();
+    let mut delivery = Delivery::default();
+    let mut gone = Vec::new();
+    loop {
+        while posts.len() < FANOUT_CONCURRENCY {
+            let Some(target) = targets.next() else { break };
+            let (realtime, bytes) = (Arc::clone(&app.realtime), Arc::clone(&bytes));
+            posts.spawn(async move {
+                let result = realtime.post(&target.connection_id, &bytes).await;
+                (target, result)
+            });
+        }
+        let (target, result) = match posts.join_next().await {
+            None => break,
+            Some(Ok(done)) => done,
+            Some(Err(error)) => {
+                delivery.failed += 1;
+                tracing::warn!(%error, "a post task failed");
+                continue;
+            }
+        };
+        match result {
+            Ok(()) => {
+                delivery.posted += 1;
+                delivery.reached.insert(target.user_id.clone());
+            }
+            Err(PostError::Gone) => {
+                delivery.gone += 1;
+                gone.push(target.connection_id.clone());
+            }
+            Err(PostError::Failed(reason)) => {
+                delivery.failed += 1;
+                tracing::warn!(connection = %target.connection_id, %reason, "post to a connection failed");
+            }
+        }
+    }
+    (delivery, gone)
+}
+
+/// Deletes the records of connections that are gone; returns those that were still there.
+async fn forget_quietly(app: &App, gone: Vec<ConnectionId>) -> Vec<connections::Connection> {
+    let mut removed = Vec::new();
+    for id in gone {
+        match connections::remove(app.store.as_ref(), &id).await {
+            Ok(Some(connection)) => removed.push(connection),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(connection = %id, %error, "deleting a gone connection failed"),
+        }
+    }
+    removed
+}
+
+/// Deletes the records of connections that are gone, and reports users left without a
+/// connection offline to their sessions (whose own gone connections are deleted quietly).
+async fn forget(app: &App, gone: Vec<ConnectionId>) {
+    for connection in forget_quietly(app, gone).await {
+        announce_if_changed(app, &connection, PresenceStatus::Offline).await;
+    }
+}
+
+fn log_delivery(session: &SessionId, kind: &str, delivery: &Delivery) {
+    if delivery.failed > 0 {
+        tracing::warn!(
+            %session, kind, posted = delivery.posted, gone = delivery.gone, failed = delivery.failed,
+            "fan-out had failures"
+        );
+    } else {
+        tracing::info!(%session, kind, posted = delivery.posted, gone = delivery.gone, "fan-out");
+    }
+}
+
+/// The live subscriptions of a session, or none when they cannot be read (logged: a fan-out
+/// never fails the change that caused it).
+async fn listeners(app: &App, session: &SessionId) -> Vec<Subscription> {
+    match connections::subscribers(app.store.as_ref(), session, now()).await {
+        Ok(subscriptions) => subscriptions,
+        Err(error) => {
+            tracing::warn!(%session, %error, "reading a session's subscriptions failed");
+            Vec::new()
+        }
+    }
+}
+
+/// Sends a frame to the connections subscribed to a session.
+pub async fn publish(app: &App, session: &SessionId, frame: &ServerFrame, skip: Skip<'_>) -> Delivery {
+    let subscriptions = listeners(app, session).await;
+    let (delivery, gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), frame).await;
+    forget(app, gone).await;
+    log_delivery(session, frame_kind(frame), &delivery);
+    delivery
+}
+
+fn frame_kind(frame: &ServerFrame) -> &'static str {
+    match frame {
+        ServerFrame::MessageCreated { .. } => "message.created",
+        ServerFrame::MessageUpdated { .. } => "message.updated",
+        ServerFrame::MessageDeleted { .. } => "message.deleted",
+        ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Receipt { .. } => "receipt",
+        ServerFrame::SessionUpdated { .. } => "session.updated",
+        ServerFrame::Presence { .. } => "presence",
+        ServerFrame::Subscribed { .. } => "subscribed",
+        ServerFrame::Error { .. } => "error",
+        ServerFrame::Pong { .. } => "pong",
+        ServerFrame::Ack {} => "ack",
+    }
+}
+
+/// A new message: `message.created` to every subscriber but the connection it came from, then
+/// one `receipt` (`delivered`, listing the other users it reached) to the sender's connections.
+pub async fn message_created(app: &App, message: &Message, origin: Option<&ConnectionId>) -> Delivery {
+    let session = &message.session_id;
+    let subscriptions = listeners(app, session).await;
+    let skip = origin.map_or(Skip::Nobody, Skip::Connection);
+    let frame = ServerFrame::MessageCreated { message: message.clone() };
+    let (delivery, mut gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), &frame).await;
+    let recipients: Vec<UserId> =
+        delivery.reached.iter().filter(|u| **u != message.sender_id).cloned().collect();
+    if !recipients.is_empty() {
+        let receipt = ServerFrame::Receipt {
+            session_id: *session,
+            message_id: message.id,
+            status: ReceiptStatus::Delivered,
+            user_ids: recipients,
+        };
+        let senders = subscriptions
+            .iter()
+            .filter(|s| s.user_id == message.sender_id && !gone.contains(&s.connection_id));
+        let (_, more_gone) = deliver(app, senders, &receipt).await;
+        gone.extend(more_gone);
+    }
+    forget(app, gone).await;
+    log_delivery(session, "message.created", &delivery);
+    delivery
+}
+
+/// A session changed: `session.updated` to every subscriber; then the subscriptions of those who
+/// may no longer read it (an agent who lost it) are deleted, after they learnt why.
+pub async fn session_updated(app: &App, session: &Session) -> Delivery {
+    let subscriptions = listeners(app, &session.id).await;
+    let frame = ServerFrame::SessionUpdated { session: session.clone() };
+    let (delivery, gone) = deliver(app, subscriptions.iter(), &frame).await;
+    for subscription in &subscriptions {
+        if !gone.contains(&subscription.connection_id)
+            && !can_read(&connections::as_principal(subscription), session)
+        {
+            if let Err(error) =
+                connections::unsubscribe(app.store.as_ref(), &subscription.connection_id, &session.id).await
+            {
+                tracing::warn!(%error, "deleting a stale subscription failed");
+            }
+        }
+    }
+    forget(app, gone).await;
+    log_delivery(&session.id, "session.updated", &delivery);
+    delivery
+}
+
+/// A read marker moved: `receipt` (`read`) to the session's other connections.
+pub async fn message_read(
+    app: &App,
+    reader: &UserId,
+    session: &SessionId,
+    message: &crate::domain::MessageId,
+    origin: Option<&ConnectionId>,
+) -> Delivery {
+    let frame = ServerFrame::Receipt {
+        session_id: *session,
+        message_id: *message,
+        status: ReceiptStatus::Read,
+        user_ids: vec![reader.clone()],
+    };
+    publish(app, session, &frame, origin.map_or(Skip::Nobody, Skip::Connection)).await
+}
+
+/// The sessions a user takes part in and that are still open (newest first, at most
+/// [`PRESENCE_SESSIONS`]).
+async fn open_sessions(app: &App, user: &UserId, role: Role) -> Result<Vec<Session>, ApiError> {
+    let (listing, status) = match role {
+        Role::Customer => (SessionListing::Customer(user.clone()), None),
+        Role::Agent | Role::Admin => (SessionListing::Agent(user.clone()), Some(SessionStatus::Active)),
+    };
+    let (sessions, _) = sessions::list(app.store.as_ref(), &listing, status, PRESENCE_SESSIONS, None).await?;
+    Ok(sessions.into_iter().filter(|s| s.status != SessionStatus::Closed).collect())
+}
+
+/// Tells a user's open sessions that they came online or went offline — if they did: online
+/// when this connection is their only one, offline when no other is left.
+async fn announce_if_changed(app: &App, connection: &connections::Connection, status: PresenceStatus) {
+    let user = &connection.user_id;
+    let others = match connections::of_user(app.store.as_ref(), user, 2, now()).await {
+        Ok(found) => found.into_iter().filter(|c| c.connection_id != connection.connection_id).count(),
+        Err(error) => {
+            tracing::warn!(%user, %error, "reading a user's connections failed");
+            return;
+        }
+    };
+    if others > 0 {
+        return;
+    }
+    let sessions = match open_sessions(app, user, connection.role).await {
+        Ok(sessions) => sessions,
+        Err(error) => {
+            tracing::warn!(%user, %error, "reading a user's sessions failed");
+            return;
+        }
+    };
+    for session in sessions {
+        let frame = ServerFrame::Presence { session_id: session.id, user_id: user.clone(), status };
+        let subscriptions = listeners(app, &session.id).await;
+        let (delivery, gone) =
+            deliver(app, subscriptions.iter().filter(|s| s.user_id != *user), &frame).await;
+        forget_quietly(app, gone).await;
+        log_delivery(&session.id, "presence", &delivery);
+    }
+}
+
+/// `$connect`: stores the connection (with its TTL) and, if it is the user's first, tells their
+/// open sessions they are online.
+pub async fn connect(app: &App, principal: &Principal, id: ConnectionId) -> Result<(), ApiError> {
+    let connection = connections::new_connection(id, principal, now());
+    connections::put(app.store.as_ref(), &connection).await?;
+    announce_if_changed(app, &connection, PresenceStatus::Online).await;
+    Ok(())
+}
+
+/// `$disconnect` (best-effort in API Gateway): deletes the connection and its subscriptions
+/// and, if it was the user's last, tells their open sessions they are offline. Disconnecting an
+/// unknown or already deleted connection changes nothing.
+pub async fn disconnect(app: &App, id: &ConnectionId) -> Result<(), ApiError> {
+    if let Some(connection) = connections::remove(app.store.as_ref(), id).await? {
+        announce_if_changed(app, &connection, PresenceStatus::Offline).await;
+    }
+    Ok(())
+}
+
+/// `subscribe`: the connection receives the session's live events from now on. Allowed for
+/// whoever may read the session; subscribing twice is harmless. The reply carries the session
+/// and which of its other participants are online.
+pub async fn subscribe(
+    app: &App,
+    principal: &Principal,
+    connection: &ConnectionId,
+    session_id: &SessionId,
+) -> Result<ServerFrame, ApiError> {
+    let store = app.store.as_ref();
+    let mut ops = vec![sessions::readable_by(session_id, principal)];
+    ops.extend(connections::subscribe(connection, session_id, principal, now())?);
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&0) {
+        return Err(ApiError::session_not_found());
+    }
+    if failed.contains(&1) && !failed.contains(&2) {
+        return Err(match connections::get(store, connection).await? {
+            Some(_) => ApiError::conflict(
+                "too_many_subscriptions",
+                format!(
+                    "a connection may subscribe to {} sessions; reconnect to start over",
+                    connections::MAX_SUBSCRIPTIONS
+                ),
+            ),
+            None => ApiError::conflict("connection_unknown", "this connection is not registered; reconnect"),
+        });
+    }
+    let session = sessions::get(store, session_id).await?.ok_or_else(ApiError::session_not_found)?;
+    let mut online = Vec::new();
+    for user in std::iter::once(&session.customer_id).chain(session.agent_id.as_ref()) {
+        if *user != principal.user_id && !connections::of_user(store, user, 1, now()).await?.is_empty() {
+            online.push(user.clone());
+        }
+    }
+    Ok(ServerFrame::Subscribed { session, online })
+}
+
+/// `typing`: a participant's typing state goes to the session's other participants' connections
+/// (never back to the typist's), unstored. At most one frame of each state per connection every
+/// [`connections::TYPING_INTERVAL_MS`].
+pub async fn typing(
+    app: &App,
+    principal: &Principal,
+    connection: &ConnectionId,
+    input: Typing,
+) -> Result<Delivery, ApiError> {
+    let store = app.store.as_ref();
+    let session = super::get_session(store, principal, &input.session_id).await?;
+    if !is_participant(principal, &session) {
+        return Err(ApiError::forbidden("not_a_participant", "only the session's participants type in it"));
+    }
+    if session.status == SessionStatus::Closed {
+        return Err(ApiError::session_closed());
+    }
+    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let start = input.state == TypingState::Start;
+    if !connections::allow_typing(store, connection, start, now_ms).await? {
+        return Err(ApiError::TooManyRequests {
+            code: "rate_limited",
+            message: format!(
+                "at most one typing {} per {} ms per connection",
+                if start { "start" } else { "stop" },
+                connections::TYPING_INTERVAL_MS
+            ),
+        });
+    }
+    let frame = ServerFrame::Typing {
+        session_id: session.id,
+        user_id: principal.user_id.clone(),
+        state: input.state,
+    };
+    Ok(publish(app, &session.id, &frame, Skip::User(&principal.user_id)).await)
+}

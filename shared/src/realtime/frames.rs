@@ -1,0 +1,208 @@
+//! The WebSocket protocol's frames (`docs/websocket.md`): what clients send (`action`) and what
+//! the server sends (`type`). Every frame is one JSON text message.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::{ClientMessageId, Message, MessageBody, MessageId, Session, SessionId, UserId};
+
+/// Longest `ref` a client may attach to a frame; the server echoes it in the reply.
+pub const MAX_REF_CHARS: usize = 64;
+
+/// Largest frame API Gateway accepts from a client, in bytes.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+/// Largest message (all frames of one message) API Gateway accepts, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+
+/// A frame from a client, selected by its `action` (API Gateway's route key).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Receive the live events of a session.
+    Subscribe(Subscribe),
+    /// Send a message (the same operation as `POST /chat/messages`).
+    SendMessage(SendMessageFrame),
+    /// Start or stop typing.
+    Typing(Typing),
+    /// Move the read marker.
+    MarkRead(MarkReadFrame),
+    /// Keep the connection alive (API Gateway closes idle connections after 10 minutes).
+    Ping(Ping),
+}
+
+/// `{"action":"subscribe","session_id"}`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    /// The session.
+    pub session_id: SessionId,
+}
+
+/// `{"action":"send_message","session_id","body","client_message_id"}`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageFrame {
+    /// The session.
+    pub session_id: SessionId,
+    /// The text, 1 to 4,000 characters.
+    pub body: MessageBody,
+    /// The client's id for the message; a retry with the same id is not stored twice.
+    #[serde(default)]
+    pub client_message_id: Option<ClientMessageId>,
+}
+
+/// Whether someone is typing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingState {
+    /// Started (clients show the indicator for up to 6 seconds unless refreshed).
+    Start,
+    /// Stopped.
+    Stop,
+}
+
+/// `{"action":"typing","session_id","state":"start|stop"}`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Typing {
+    /// The session.
+    pub session_id: SessionId,
+    /// Start or stop.
+    pub state: TypingState,
+}
+
+/// `{"action":"mark_read","session_id","message_id"}`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadFrame {
+    /// The session.
+    pub session_id: SessionId,
+    /// The newest message read.
+    pub message_id: MessageId,
+}
+
+/// `{"action":"ping"}`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ping {}
+
+/// How far a message got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Posted to at least one connection of each listed user.
+    Delivered,
+    /// The listed user moved their read marker to it.
+    Read,
+}
+
+/// Whether a user has a live connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    /// At least one connection.
+    Online,
+    /// None.
+    Offline,
+}
+
+/// A frame from the server, told apart by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ServerFrame {
+    /// A new message (also the reply to the sender's `send_message`).
+    #[serde(rename = "message.created")]
+    MessageCreated {
+        /// The message.
+        message: Message,
+    },
+    /// A message's text changed.
+    #[serde(rename = "message.updated")]
+    MessageUpdated {
+        /// The message as it is now.
+        message: Message,
+    },
+    /// A message was deleted; it stays as a tombstone.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        /// The tombstone.
+        message: Message,
+    },
+    /// Another participant started or stopped typing.
+    #[serde(rename = "typing")]
+    Typing {
+        /// The session.
+        session_id: SessionId,
+        /// Who is typing.
+        user_id: UserId,
+        /// Start or stop.
+        state: TypingState,
+    },
+    /// A message reached, or was read by, other users.
+    #[serde(rename = "receipt")]
+    Receipt {
+        /// The session.
+        session_id: SessionId,
+        /// The message.
+        message_id: MessageId,
+        /// Delivered or read.
+        status: ReceiptStatus,
+        /// The users it was delivered to, or the user who read it.
+        user_ids: Vec<UserId>,
+    },
+    /// The session changed (assigned, closed...).
+    #[serde(rename = "session.updated")]
+    SessionUpdated {
+        /// The session as it is now.
+        session: Session,
+    },
+    /// A participant of the session came online or went away.
+    #[serde(rename = "presence")]
+    Presence {
+        /// The session both share.
+        session_id: SessionId,
+        /// The user.
+        user_id: UserId,
+        /// Online or offline.
+        status: PresenceStatus,
+    },
+    /// The reply to `subscribe`: the session as it is and who of its participants is online.
+    #[serde(rename = "subscribed")]
+    Subscribed {
+        /// The session.
+        session: Session,
+        /// Its other participants that are online now.
+        online: Vec<UserId>,
+    },
+    /// A frame was refused; nothing was written.
+    #[serde(rename = "error")]
+    Error {
+        /// Stable code (`session_not_found`, `unknown_action`, ...).
+        code: String,
+        /// Explanation for people.
+        message: String,
+        /// The action of the refused frame, when it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<String>,
+    },
+    /// The reply to a frame that carried a `ref` and has no other reply (`typing`, `mark_read`):
+    /// it was done.
+    #[serde(rename = "ack")]
+    Ack {},
+    /// The reply to `ping`.
+    #[serde(rename = "pong")]
+    Pong {
+        /// Server time.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+}
+
+impl ServerFrame {
+    /// The frame as the JSON text sent on the socket.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_else(|e| {
+            serde_json::json!({"type": "error", "code": "internal", "message": format!("unserialisable frame: {e}")})
+        })
+    }
+}

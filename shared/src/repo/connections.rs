@@ -1,0 +1,251 @@
+//! WebSocket connections and their session subscriptions.
+//!
+//! Keys (docs/DATA_MODEL.md): a connection is `CONN#<id>` / `META`, indexed on gsi1 by
+//! `USERCONN#<user>` so a user's connections are one Query; a subscription is `CONN#<id>` /
+//! `SUB#<session>`, indexed on gsi1 by `SUBS#<session>` so a session's listeners are one Query
+//! (never a Scan). Both carry `expires_at` (TTL): `$disconnect` is best-effort, and reads skip
+//! records whose time has passed, since DynamoDB deletes expired items only eventually.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{from_item, to_item};
+use crate::domain::{ConnectionId, Principal, Role, SessionId, UserId};
+use crate::error::ApiError;
+use crate::store::{Condition, ItemStore, Key, Query, TxOp, UpdateAction, MAX_TRANSACTION_OPS};
+
+/// How long a connection record lives: API Gateway's two-hour connection limit plus slack.
+pub const CONNECTION_TTL_SECONDS: i64 = 2 * 3600 + 10 * 60;
+/// Distinct sessions one connection may subscribe to.
+pub const MAX_SUBSCRIPTIONS: i64 = 100;
+/// Shortest time between two `typing` frames of one state from one connection.
+pub const TYPING_INTERVAL_MS: i64 = 2_000;
+
+/// A live WebSocket connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    /// API Gateway's connection id.
+    pub connection_id: ConnectionId,
+    /// Who connected.
+    pub user_id: UserId,
+    /// In which role.
+    pub role: Role,
+    /// Display name from the token.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub connected_at: OffsetDateTime,
+    /// TTL, epoch seconds.
+    pub expires_at: i64,
+    /// Sessions subscribed to so far.
+    #[serde(default)]
+    pub subscriptions: i64,
+}
+
+/// A connection listening to a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// The connection.
+    pub connection_id: ConnectionId,
+    /// The session.
+    pub session_id: SessionId,
+    /// The connection's user.
+    pub user_id: UserId,
+    /// The user's role.
+    pub role: Role,
+    /// TTL, epoch seconds.
+    pub expires_at: i64,
+}
+
+fn partition(id: &ConnectionId) -> String {
+    format!("CONN#{id}")
+}
+
+/// The key of a connection.
+pub fn key(id: &ConnectionId) -> Key {
+    Key::new(partition(id), "META")
+}
+
+/// The key of a subscription.
+pub fn subscription_key(id: &ConnectionId, session: &SessionId) -> Key {
+    Key::new(partition(id), format!("SUB#{session}"))
+}
+
+fn not_expired(now: OffsetDateTime) -> Condition {
+    Condition::GreaterThan("expires_at".into(), Value::from(now.unix_timestamp()))
+}
+
+/// A new connection record for a caller connecting now.
+pub fn new_connection(id: ConnectionId, principal: &Principal, at: OffsetDateTime) -> Connection {
+    Connection {
+        connection_id: id,
+        user_id: principal.user_id.clone(),
+        role: principal.role,
+        name: principal.name.clone(),
+        connected_at: at,
+        expires_at: at.unix_timestamp() + CONNECTION_TTL_SECONDS,
+        subscriptions: 0,
+    }
+}
+
+/// Stores a new connection; a connection id seen before is refused.
+pub async fn put(store: &dyn ItemStore, connection: &Connection) -> Result<(), ApiError> {
+    let item = to_item(
+        connection,
+        &key(&connection.connection_id),
+        &[
+            ("gsi1pk", format!("USERCONN#{}", connection.user_id)),
+            ("gsi1sk", connection.connection_id.to_string()),
+        ],
+    )?;
+    match store.put(item, Some(Condition::NotExists)).await {
+        Ok(()) => Ok(()),
+        Err(crate::store::StoreError::ConditionFailed) => {
+            Err(ApiError::conflict("connection_exists", "this connection is registered already"))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Reads a connection.
+pub async fn get(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<Connection>, ApiError> {
+    store.get(&key(id)).await?.map(from_item).transpose()
+}
+
+/// The live connections of a user (at most `limit`).
+pub async fn of_user(
+    store: &dyn ItemStore,
+    user: &UserId,
+    limit: usize,
+    now: OffsetDateTime,
+) -> Result<Vec<Connection>, ApiError> {
+    let query = Query::index("gsi1", format!("USERCONN#{user}")).limit(limit).filter(not_expired(now));
+    store.query(query).await?.items.into_iter().map(from_item).collect()
+}
+
+/// The operations of a subscription: count it on the connection (which must exist and have room
+/// for one more) and store it unless it exists. Indexes: 0 the connection, 1 the subscription.
+pub fn subscribe(
+    connection: &ConnectionId,
+    session: &SessionId,
+    principal: &Principal,
+    at: OffsetDateTime,
+) -> Result<Vec<TxOp>, ApiError> {
+    let subscription = Subscription {
+        connection_id: connection.clone(),
+        session_id: *session,
+        user_id: principal.user_id.clone(),
+        role: principal.role,
+        expires_at: at.unix_timestamp() + CONNECTION_TTL_SECONDS,
+    };
+    let item = to_item(
+        &subscription,
+        &subscription_key(connection, session),
+        &[("gsi1pk", format!("SUBS#{session}")), ("gsi1sk", connection.to_string())],
+    )?;
+    Ok(vec![
+        TxOp::Update {
+            key: key(connection),
+            actions: vec![UpdateAction::Add("subscriptions".into(), 1)],
+            condition: Some(Condition::And(vec![
+                Condition::Exists,
+                Condition::LessThan("subscriptions".into(), Value::from(MAX_SUBSCRIPTIONS)),
+            ])),
+        },
+        TxOp::Put { item, condition: Some(Condition::NotExists) },
+    ])
+}
+
+/// Whether a connection is subscribed to a session.
+pub async fn is_subscribed(
+    store: &dyn ItemStore,
+    connection: &ConnectionId,
+    session: &SessionId,
+) -> Result<bool, ApiError> {
+    Ok(store.get(&subscription_key(connection, session)).await?.is_some())
+}
+
+/// Every live subscription of a session (all pages).
+pub async fn subscribers(
+    store: &dyn ItemStore,
+    session: &SessionId,
+    now: OffsetDateTime,
+) -> Result<Vec<Subscription>, ApiError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = Query::index("gsi1", format!("SUBS#{session}"))
+            .limit(crate::store::MAX_QUERY_LIMIT)
+            .cursor(cursor)
+            .filter(not_expired(now));
+        let page = store.query(query).await?;
+        for item in page.items {
+            out.push(from_item(item)?);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Deletes one subscription (the connection lost the right to read the session).
+pub async fn unsubscribe(
+    store: &dyn ItemStore,
+    connection: &ConnectionId,
+    session: &SessionId,
+) -> Result<(), ApiError> {
+    store.delete(&subscription_key(connection, session), None).await?;
+    Ok(())
+}
+
+/// Deletes a connection and its subscriptions; returns the connection if it was still there
+/// (so the caller can tell whether this removal is the one that ends it).
+pub async fn remove(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<Connection>, ApiError> {
+    let page = store.query(Query::table(partition(id)).limit(MAX_SUBSCRIPTIONS as usize + 1)).await?;
+    let mut connection = None;
+    let mut keys = Vec::with_capacity(page.items.len());
+    for item in page.items {
+        let sk = item.get(crate::store::SK).and_then(Value::as_str).unwrap_or_default().to_owned();
+        if sk == "META" {
+            connection = Some(from_item::<Connection>(item)?);
+        }
+        keys.push(Key::new(partition(id), sk));
+    }
+    for chunk in keys.chunks(MAX_TRANSACTION_OPS) {
+        let ops = chunk.iter().map(|key| TxOp::Delete { key: key.clone(), condition: None }).collect();
+        store.transact_write(ops).await?;
+    }
+    Ok(connection)
+}
+
+/// Records a `typing` frame on the connection unless one of the same state came less than
+/// [`TYPING_INTERVAL_MS`] ago; returns false when it is too soon.
+pub async fn allow_typing(
+    store: &dyn ItemStore,
+    id: &ConnectionId,
+    start: bool,
+    now_ms: i64,
+) -> Result<bool, ApiError> {
+    let attribute = if start { "typing_start_ms" } else { "typing_stop_ms" };
+    let condition = Condition::And(vec![
+        Condition::Exists,
+        Condition::Or(vec![
+            Condition::AttributeNotExists(attribute.into()),
+            Condition::LessThan(attribute.into(), Value::from(now_ms - TYPING_INTERVAL_MS)),
+        ]),
+    ]);
+    let actions = vec![UpdateAction::Set(attribute.into(), Value::from(now_ms))];
+    match store.update(&key(id), actions, Some(condition)).await {
+        Ok(_) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The role a subscription was made in, as a principal (for the read rule).
+pub fn as_principal(subscription: &Subscription) -> Principal {
+    Principal { user_id: subscription.user_id.clone(), role: subscription.role, name: None }
+}
