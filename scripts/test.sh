@@ -62,7 +62,8 @@ trap 'exit 143' TERM
 MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 log "starting moto server on $MOTO_URL"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
+# The Management API test reads moto's request recorder; its file stays in the venv, not the clone.
+MOTO_RECORDER_FILEPATH="$VENV/moto-recording" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
 moto_pid=$!
 "$VENV/bin/python" - "$MOTO_URL" "$moto_pid" <<'PY' || { cat "$moto_log" >&2; die "moto server did not come up on $MOTO_URL (log above)"; }
 import os, sys, time, urllib.error, urllib.request

@@ -4,9 +4,10 @@
 use std::str::FromStr;
 
 use switchboard_shared::domain::{
-    InvalidValue, Message, Participant, Priority, Role, Room, Session, SessionStatus, UserId,
+    now, ConnectionId, InvalidValue, Message, Participant, Principal, Priority, Role, Room, Session,
+    SessionStatus, UserId,
 };
-use switchboard_shared::repo::{messages, rooms, sessions};
+use switchboard_shared::repo::{connections, messages, rooms, sessions};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;
 use time::macros::datetime;
@@ -25,6 +26,10 @@ pub const ACTIVE_SESSION: &str = "01JD0000000000000000000002";
 pub const MESSAGE: &str = "01JD0000000000000000000003";
 /// The customer's waiting session.
 pub const WAITING_SESSION: &str = "01JD0000000000000000000004";
+/// The customer's open WebSocket connection (not subscribed to anything yet).
+pub const CUSTOMER_CONNECTION: &str = "L0SM9cOFvHcCIhw=";
+/// The agent's open WebSocket connection, subscribed to the active session.
+pub const AGENT_CONNECTION: &str = "L0SNbdLEvHcCFaQ=";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -34,7 +39,8 @@ fn user(text: &str) -> Result<UserId, ApiError> {
     id(text)
 }
 
-/// Writes the fixture world into `store` (one transaction; fails if any record exists).
+/// Writes the fixture world into `store` (fails if any record exists). The WebSocket
+/// connections are stamped now, so their TTL lets them count as live for two hours.
 pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     let opened = datetime!(2026-01-01 11:50 UTC);
     let assigned = datetime!(2026-01-01 11:52 UTC);
@@ -124,5 +130,14 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         sessions::put_participant(&waiting_customer)?,
     ]);
     store.transact_write(ops).await?;
+
+    let at = now();
+    let ada = Principal { user_id: user(CUSTOMER)?, role: Role::Customer, name: Some("Ada".into()) };
+    let bob = Principal { user_id: user(AGENT)?, role: Role::Agent, name: Some("Bob".into()) };
+    let ada_connection = ConnectionId::parse(CUSTOMER_CONNECTION)?;
+    let bob_connection = ConnectionId::parse(AGENT_CONNECTION)?;
+    connections::put(store, &connections::new_connection(ada_connection, &ada, at)).await?;
+    connections::put(store, &connections::new_connection(bob_connection.clone(), &bob, at)).await?;
+    store.transact_write(connections::subscribe(&bob_connection, &active.id, &bob, at)?).await?;
     Ok(())
 }

@@ -9,16 +9,17 @@ use axum::body::{to_bytes, Body as AxumBody};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
 use switchboard_shared::auth::TokenVerifier;
-use switchboard_shared::lambda::{dispatch, HttpFunction};
+use switchboard_shared::lambda::{dispatch, HttpFunction, WsFunction};
 use switchboard_shared::App;
 use tokio::net::TcpListener;
 
 use crate::template::{self, match_path, Route};
+use crate::ws::{self, Connections, WsBound};
 
 /// API Gateway's own limit on a request body.
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
@@ -34,6 +35,11 @@ pub enum GatewayError {
         "infra/template.yaml routes {method} {path} to {binary}, which has no handler in the local gateway"
     )]
     MissingHandler { method: String, path: String, binary: String },
+}
+
+/// Every WebSocket function the gateway can call, by binary name.
+pub fn ws_functions() -> HashMap<&'static str, WsFunction> {
+    switchboard_realtime::FUNCTIONS.iter().map(|function| (function.name, *function)).collect()
 }
 
 /// Every HTTP function the gateway can call, by binary name.
@@ -56,6 +62,8 @@ pub struct Gateway {
     app: App,
     verifier: TokenVerifier,
     routes: Arc<Vec<Bound>>,
+    ws_routes: Arc<HashMap<String, WsBound>>,
+    connections: Arc<Connections>,
     openapi: Arc<String>,
 }
 
@@ -74,12 +82,62 @@ impl Gateway {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { app, verifier, routes: Arc::new(routes), openapi: Arc::new(crate::openapi::json()) })
+        let ws_functions = ws_functions();
+        let ws_routes = template::ws_routes(template::TEMPLATE)?
+            .into_iter()
+            .map(|route| match ws_functions.get(route.binary.as_str()) {
+                Some(function) => {
+                    Ok((route.route_key, WsBound { function: *function, two_way: route.two_way }))
+                }
+                None => Err(GatewayError::MissingHandler {
+                    method: "WebSocket".into(),
+                    path: route.route_key,
+                    binary: route.binary,
+                }),
+            })
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(Self {
+            app,
+            verifier,
+            routes: Arc::new(routes),
+            ws_routes: Arc::new(ws_routes),
+            connections: Arc::default(),
+            openapi: Arc::new(crate::openapi::json()),
+        })
     }
 
-    /// The axum router.
+    /// The axum router: REST under `/api/v1`, the WebSocket API on `/ws`, its Management API on
+    /// `/@connections/{id}`.
     pub fn router(self) -> Router {
-        Router::new().route("/api/v1/openapi.json", get(openapi)).fallback(handle).with_state(self)
+        Router::new()
+            .route("/api/v1/openapi.json", get(openapi))
+            .route("/ws", get(ws::upgrade))
+            .route(
+                "/@connections/{id}",
+                post(ws::post_to_connection).get(ws::get_connection).delete(ws::delete_connection),
+            )
+            .fallback(handle)
+            .with_state(self)
+    }
+
+    /// The app the handlers run with.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// The token verifier of the authorizer.
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+
+    /// The WebSocket route of a route key.
+    pub fn ws_route(&self, route_key: &str) -> Option<WsBound> {
+        self.ws_routes.get(route_key).copied()
+    }
+
+    /// The open WebSocket connections.
+    pub fn connections(&self) -> &Connections {
+        &self.connections
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
@@ -100,7 +158,7 @@ async fn openapi(State(gateway): State<Gateway>) -> Response {
 
 /// A JSON error of the gateway itself, shaped like the handlers' (and the template's gateway
 /// responses in AWS).
-fn gateway_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn gateway_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         [("content-type", "application/json")],
@@ -173,7 +231,7 @@ async fn handle(
     into_axum(dispatch(&gateway.app, &bound.function, request).await)
 }
 
-fn header_map(headers: &HeaderMap) -> Map<String, Value> {
+pub(crate) fn header_map(headers: &HeaderMap) -> Map<String, Value> {
     let mut map = Map::new();
     for (name, value) in headers {
         if let Ok(value) = value.to_str() {

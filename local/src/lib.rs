@@ -6,5 +6,6 @@ pub mod gateway;
 pub mod openapi;
 pub mod secret;
 pub mod template;
+pub mod ws;
 
 pub use gateway::Gateway;

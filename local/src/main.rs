@@ -10,6 +10,7 @@ use switchboard_local::{secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
@@ -104,14 +105,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let store = open_store(store).await?;
             let verifier = TokenVerifier::hs256(secret.as_bytes(), &issuer(), &audience());
-            let gateway = Gateway::new(App::new(store), verifier).map_err(|e| e.to_string())?;
             let address = SocketAddr::new(host, port);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|e| format!("listening on {address}: {e}"))?;
             let bound = listener.local_addr().map_err(|e| format!("listening on {address}: {e}"))?;
+            // The functions post to WebSockets through this gateway's own Management API, with the
+            // production API Gateway client.
+            let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://{bound}")));
+            let gateway = Gateway::new(App::new(store, realtime), verifier).map_err(|e| e.to_string())?;
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
-            println!("Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json)");
+            println!(
+                "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws)"
+            );
             gateway.serve(listener, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
             tracing::info!("stopped");
             Ok(())
