@@ -2,7 +2,7 @@
 //! 127.0.0.1, over a fresh SQLite file or a fresh table on the moto server, a real HTTP client, and
 //! the callers and arranging steps the matrix tests share.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,12 +13,14 @@ use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::{
     Condition, Item, ItemStore, Key, Page, Query, StoreError, TxOp, UpdateAction,
 };
 use switchboard_shared::App;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Secret the test gateways sign and verify tokens with.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
@@ -112,6 +114,8 @@ pub struct TestApi {
     pub client: reqwest::Client,
     /// The store behind the gateway (to seed data and count calls).
     pub store: Arc<CountingStore>,
+    /// `http://127.0.0.1:<port>`: the gateway's root, where `/ws` and `/@connections` live.
+    pub root: String,
     minter: TokenMinter,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -160,15 +164,17 @@ impl TestApi {
         };
         let store = Arc::new(CountingStore { inner, calls: Mutex::default(), total: AtomicUsize::new(0) });
         let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE);
-        let gateway = Gateway::new(App::new(store.clone()), verifier).expect("gateway routes");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
+        let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://127.0.0.1:{port}")));
+        let gateway = Gateway::new(App::new(store.clone(), realtime), verifier).expect("gateway routes");
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
         }));
         Self {
             base: format!("http://127.0.0.1:{port}/api/v1"),
+            root: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             store,
             minter: TokenMinter::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE),
@@ -241,6 +247,148 @@ impl TestApi {
     ) -> Reply {
         let token = self.token(sub, role);
         self.call(method, path, Some(&token), body).await
+    }
+}
+
+impl TestApi {
+    /// Opens a WebSocket with a token, as a client would (`/ws?token=`); panics if refused.
+    pub async fn connect(&self, token: &str) -> WsClient {
+        match self.try_connect(token).await {
+            Ok(client) => client,
+            Err(status) => panic!("the WebSocket connect was refused with {status}"),
+        }
+    }
+
+    /// Opens a WebSocket with a token; a refusal before the upgrade is its HTTP status.
+    pub async fn try_connect(&self, token: &str) -> Result<WsClient, u16> {
+        let url = format!("{}/ws?token={token}", self.root.replacen("http://", "ws://", 1));
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((stream, _)) => Ok(WsClient { stream, backlog: VecDeque::new(), next_ref: 0 }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(other) => panic!("WebSocket connect failed: {other}"),
+        }
+    }
+}
+
+/// How long a test waits for a frame before it fails.
+pub const FRAME_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A WebSocket client of the gateway, reading JSON frames.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    backlog: VecDeque<Value>,
+    next_ref: u64,
+}
+
+/// How a socket ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// A close frame with this code.
+    Closed(u16),
+    /// The stream ended or failed without one.
+    Dropped,
+}
+
+impl WsClient {
+    /// Sends a frame.
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    /// Sends a text message as given.
+    pub async fn send_text(&mut self, text: String) {
+        use futures::SinkExt;
+        self.stream.send(Message::Text(text.into())).await.expect("send a WebSocket message");
+    }
+
+    /// Reads the next frame from the socket (not the backlog); panics on timeout or close.
+    async fn read(&mut self) -> Value {
+        use futures::StreamExt;
+        loop {
+            let next = tokio::time::timeout(FRAME_TIMEOUT, self.stream.next()).await;
+            match next {
+                Err(_) => panic!("no frame within {FRAME_TIMEOUT:?}; backlog {:?}", self.backlog),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("a frame is not JSON ({e}): {text}"))
+                }
+                Ok(Some(Ok(Message::Ping(_)))) | Ok(Some(Ok(Message::Pong(_)))) => continue,
+                Ok(other) => panic!("the socket ended while a frame was awaited: {other:?}"),
+            }
+        }
+    }
+
+    /// Sends a frame with a fresh `ref` and returns the reply that carries it; frames that
+    /// arrive meanwhile go to the backlog.
+    pub async fn request(&mut self, mut frame: Value) -> Value {
+        self.next_ref += 1;
+        let reference = format!("r{}", self.next_ref);
+        frame["ref"] = Value::String(reference.clone());
+        self.send(frame).await;
+        loop {
+            let next = self.read().await;
+            if next["ref"] == Value::String(reference.clone()) {
+                return next;
+            }
+            self.backlog.push_back(next);
+        }
+    }
+
+    /// Pings and waits for the pong: every frame queued for this socket before the ping was
+    /// processed is then in the backlog.
+    pub async fn barrier(&mut self) {
+        let pong = self.request(json!({"action": "ping"})).await;
+        assert_eq!(pong["type"], "pong", "{pong}");
+    }
+
+    /// Waits for the next frame of a type (from the backlog first); frames of other types stay.
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        if let Some(index) = self.backlog.iter().position(|f| f["type"] == kind) {
+            return self.backlog.remove(index).unwrap_or_default();
+        }
+        loop {
+            let next = self.read().await;
+            if next["type"] == kind {
+                return next;
+            }
+            self.backlog.push_back(next);
+        }
+    }
+
+    /// Takes every backlog frame of a type, in arrival order.
+    pub fn take(&mut self, kind: &str) -> Vec<Value> {
+        let (wanted, rest): (VecDeque<Value>, VecDeque<Value>) =
+            self.backlog.drain(..).partition(|f| f["type"] == kind);
+        self.backlog = rest;
+        wanted.into_iter().collect()
+    }
+
+    /// Subscribes to a session; returns the reply (`subscribed` or `error`).
+    pub async fn subscribe(&mut self, session_id: &str) -> Value {
+        self.request(json!({"action": "subscribe", "session_id": session_id})).await
+    }
+
+    /// Reads until the socket ends; returns how.
+    pub async fn ended(&mut self) -> Ended {
+        use futures::StreamExt;
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, self.stream.next()).await {
+                Err(_) => panic!("the socket did not end within {FRAME_TIMEOUT:?}"),
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Ended::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005))
+                }
+                Ok(Some(Ok(Message::Text(text)))) => self
+                    .backlog
+                    .push_back(serde_json::from_str(&text).unwrap_or(Value::String(text.to_string()))),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_))) | Ok(None) => return Ended::Dropped,
+            }
+        }
+    }
+
+    /// Closes the socket cleanly.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
     }
 }
 

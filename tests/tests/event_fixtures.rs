@@ -16,11 +16,13 @@ use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::gateway::functions;
+use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::{
     Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
 };
 use switchboard_shared::lambda::{dispatch, HttpFunction};
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::{blocks, messages, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
@@ -124,9 +126,12 @@ fn message_id(id: &str) -> MessageId {
     MessageId::parse(id).expect("a valid message id")
 }
 
-/// A fresh SQLite store holding exactly the fixture world of `events/README.md`.
+/// A fresh SQLite store holding exactly the fixture world of `events/README.md`, and a local
+/// gateway over it whose Management API the handlers post WebSocket frames to.
 struct World {
     store: Arc<SqliteItemStore>,
+    app: App,
+    _gateway: tokio::sync::oneshot::Sender<()>,
     _dir: TempDir,
 }
 
@@ -136,7 +141,16 @@ impl World {
         let store =
             Arc::new(SqliteItemStore::open(&dir.path().join("fixtures.db")).expect("open a SQLite store"));
         switchboard_local::fixtures::seed(store.as_ref()).await.expect("seed the fixture world");
-        Self { store, _dir: dir }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local address").port();
+        let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://127.0.0.1:{port}")));
+        let app = App::new(store.clone(), realtime);
+        let gateway = Gateway::new(app.clone(), verifier()).expect("gateway routes");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(gateway.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Self { store, app, _gateway: stop, _dir: dir }
     }
 
     fn store(&self) -> &dyn ItemStore {
@@ -184,8 +198,7 @@ struct Answer {
 async fn invoke(world: &World, function: &HttpFunction, fixture: &Fixture) -> Result<Answer, String> {
     let request = lambda_http::request::from_str(&fixture.text)
         .map_err(|error| format!("is not an API Gateway REST proxy event: {error}"))?;
-    let app = App::new(world.store.clone());
-    let response = dispatch(&app, function, request).await;
+    let response = dispatch(&world.app, function, request).await;
     let status = response.status().as_u16();
     let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -413,7 +426,7 @@ async fn run_rest_fixture(
 // REST fixtures
 // ---------------------------------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rest_fixture_succeeds_against_a_freshly_seeded_world_and_has_its_effect() {
     // Arrange
     let functions = functions();
@@ -486,7 +499,7 @@ fn every_rest_fixtures_token_speaks_for_its_authorizer_context() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unblock_fixture_lifts_an_existing_block() {
     // Arrange
     let fixture = fixture_named("chat-unblock-user.json");

@@ -405,3 +405,125 @@ async fn a_retried_send_with_the_same_client_message_id_makes_the_write_attempt_
         retry.calls
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket routes
+// ---------------------------------------------------------------------------------------------
+
+const WS_TABLE_START: &str = "<!-- ws-calls-per-route:start -->";
+const WS_TABLE_END: &str = "<!-- ws-calls-per-route:end -->";
+
+/// The rows of the WebSocket routes' calls table: function, route key, calls.
+fn documented_ws_rows() -> Vec<(String, String, usize)> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("DATA_MODEL.md");
+    let text =
+        fs::read_to_string(&file).unwrap_or_else(|error| panic!("cannot read {}: {error}", file.display()));
+    let start =
+        text.find(WS_TABLE_START).unwrap_or_else(|| panic!("docs/DATA_MODEL.md lacks {WS_TABLE_START}"));
+    let end = text.find(WS_TABLE_END).unwrap_or_else(|| panic!("docs/DATA_MODEL.md lacks {WS_TABLE_END}"));
+    let mut lines = text[start + WS_TABLE_START.len()..end].lines().map(str::trim).filter(|l| !l.is_empty());
+    assert_eq!(cells(lines.next().expect("a header")), ["function", "route", "calls", "requests"]);
+    lines.next().expect("a separator");
+    lines
+        .map(|line| match cells(line).as_slice() {
+            [function, route, calls, _] => (
+                function.clone(),
+                route.trim_matches('`').to_owned(),
+                calls.parse().unwrap_or_else(|_| panic!("the calls of {function} are not a number: {calls}")),
+            ),
+            other => panic!("a WebSocket calls row has {} cells, not 4: {line}", other.len()),
+        })
+        .collect()
+}
+
+/// The scenario of the WebSocket table: the customer's active session, the agent connected and
+/// subscribed to it. Returns the session and the agent's socket.
+async fn ws_scenario(api: &TestApi) -> (String, switchboard_tests::WsClient) {
+    let session = active_session(api).await;
+    let mut agent_socket = api.connect(&api.token(AGENT, Role::Agent)).await;
+    assert_eq!(agent_socket.subscribe(&session).await["type"], "subscribed");
+    (session, agent_socket)
+}
+
+/// Measures one frame (or the connect, or the disconnect) of `function` in its scenario.
+async fn measure_ws(api: &TestApi, function: &str) -> Option<usize> {
+    let (session, mut agent_socket) = ws_scenario(api).await;
+    let customer_token = api.token(CUSTOMER, Role::Customer);
+    if function == "realtime-connect" {
+        api.store.reset();
+        let _socket = api.connect(&customer_token).await;
+        return Some(api.store.total());
+    }
+    let mut socket = api.connect(&customer_token).await;
+    assert_eq!(agent_socket.expect("presence").await["status"], "online");
+    let message = send(api, &session, "measured").await;
+    let frame = match function {
+        "realtime-disconnect" => {
+            api.store.reset();
+            socket.close().await;
+            // The agent hears the customer go offline: the last thing `$disconnect` does.
+            assert_eq!(agent_socket.expect("presence").await["status"], "offline");
+            return Some(api.store.total());
+        }
+        "realtime-default" => json!({"action": "no_such_action"}),
+        "realtime-subscribe" => json!({"action": "subscribe", "session_id": session}),
+        "realtime-send-message" => json!({"action": "send_message", "session_id": session, "body": "hello"}),
+        "realtime-typing" => json!({"action": "typing", "session_id": session, "state": "start"}),
+        "realtime-mark-read" => {
+            let frame = json!({"action": "mark_read", "session_id": session, "message_id": message});
+            api.store.reset();
+            let reply = agent_socket.request(frame).await;
+            assert_eq!(reply["type"], "ack", "{reply}");
+            return Some(api.store.total());
+        }
+        "realtime-ping" => json!({"action": "ping"}),
+        _ => return None,
+    };
+    api.store.reset();
+    let reply = socket.request(frame).await;
+    let expected = match function {
+        "realtime-default" => "error",
+        "realtime-subscribe" => "subscribed",
+        "realtime-send-message" => "message.created",
+        "realtime-typing" => "ack",
+        _ => "pong",
+    };
+    assert_eq!(reply["type"], expected, "{function}: {reply}");
+    Some(api.store.total())
+}
+
+#[test]
+fn every_websocket_function_has_one_documented_call_count_under_its_route() {
+    // Arrange
+    let rows = documented_ws_rows();
+    let routes: BTreeMap<String, String> = switchboard_local::template::ws_routes(TEMPLATE)
+        .expect("the template's WebSocket routes")
+        .into_iter()
+        .map(|route| (route.binary, route.route_key))
+        .collect();
+
+    // Act
+    let documented: BTreeMap<String, String> = rows.iter().map(|(f, r, _)| (f.clone(), r.clone())).collect();
+
+    // Assert
+    assert_eq!(rows.len(), documented.len(), "a WebSocket function has more than one row");
+    assert_eq!(documented, routes, "the WebSocket calls table and the template's routes differ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_websocket_route_makes_exactly_its_documented_calls() {
+    let mut problems = Vec::new();
+    let mut report = Vec::new();
+    for (function, _, documented) in documented_ws_rows() {
+        let api = TestApi::start(Backend::Sqlite).await;
+        let Some(measured) = measure_ws(&api, &function).await else {
+            problems.push(format!("{function}: this test has no scenario for it; add one"));
+            continue;
+        };
+        report.push(format!("{function:<24} documented {documented} measured {measured}"));
+        if measured != documented {
+            problems.push(format!("{function}: documented {documented} calls, measured {measured}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}\n\nall measurements:\n{}", problems.join("\n"), report.join("\n"));
+}

@@ -1,13 +1,19 @@
 //! `infra/template.yaml`, the function binaries and the `events/` fixtures agree with each other:
 //! every function in the template is built by cargo-lambda from a binary that exists, every
-//! binary is deployed, every function has an event fixture, every route function has exactly one
+//! binary is deployed, every function has an event fixture, every REST function has exactly one
 //! well-formed route under `/api/v1/`, no two functions share a route, and each fixture is a
 //! request for its function's route.
 //!
+//! The WebSocket API likewise: every `functions/realtime` binary is deployed by a function with
+//! exactly one WebSocket route (as the local gateway resolves it), only `$connect` is behind the
+//! authorizer, two-way routes have a route response, the API may invoke every WebSocket function,
+//! every function but the authorizer knows the Management API endpoint, and the functions that
+//! post to connections (and only those) may.
+//!
 //! The template is read as plain YAML: CloudFormation short tags (`!Ref`, `!Sub`, `!GetAtt`)
 //! arrive as `serde_yaml::Value::Tagged`. The local gateway reads routes the same way, which is
-//! why `Metadata.BuildProperties.Binary` and each route's `Path` and `Method` must be literal
-//! strings, never intrinsics.
+//! why `Metadata.BuildProperties.Binary`, each route's `Path` and `Method` and each WebSocket
+//! route's `RouteKey` must be literal strings, never intrinsics.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -15,9 +21,26 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
+use switchboard_local::template::{ws_routes, WsRoute};
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
 const API_PREFIX: &str = "/api/v1/";
+
+/// Where the WebSocket functions' binaries live.
+const REALTIME_BIN_DIR: &str = "functions/realtime/src/bin";
+/// The environment variable with the WebSocket API's Management API endpoint.
+const WEBSOCKET_ENDPOINT: &str = "WEBSOCKET_ENDPOINT";
+/// The IAM action of `PostToConnection`.
+const MANAGE_CONNECTIONS: &str = "execute-api:ManageConnections";
+/// The REST functions that push events to connected clients; every WebSocket function does too.
+const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
+    "chat-send-message",
+    "chat-edit-message",
+    "chat-delete-message",
+    "chat-close-session",
+    "chat-mark-read",
+    "dashboard-assign-session",
+];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -149,6 +172,10 @@ struct Function {
     build_method: Option<String>,
     binary: Result<String, String>,
     api_events: Vec<ApiEvent>,
+    /// `Properties.Environment.Variables`, values with their tags.
+    environment: BTreeMap<String, Yaml>,
+    /// The statements of the inline policy documents of `Properties.Policies`.
+    statements: Vec<Yaml>,
 }
 
 /// A function's one route, when it has exactly one well-formed `Api` event.
@@ -160,9 +187,17 @@ struct Route {
 }
 
 struct Template {
+    /// The template as written (for `switchboard_local::template`).
+    text: String,
+    /// Every resource, by logical id, in template order.
+    resources: Vec<(String, Yaml)>,
     functions: Vec<Function>,
     /// Logical ids of the functions that API Gateway calls as authorizers.
     authorizers: BTreeSet<String>,
+    /// `Globals.Function.Environment.Variables`, values with their tags.
+    global_environment: BTreeMap<String, Yaml>,
+    /// `Outputs`, by logical id.
+    outputs: BTreeMap<String, Yaml>,
 }
 
 impl Template {
@@ -207,7 +242,82 @@ impl Template {
             }
         }
         let authorizers = referenced.into_iter().filter(|id| function_ids.contains(id.as_str())).collect();
-        Self { functions, authorizers }
+        let global_environment = variables(path_of(&document, &["Globals", "Function"]));
+        let outputs = entries(field(&document, "Outputs"))
+            .into_iter()
+            .map(|(id, output)| (id, output.clone()))
+            .collect();
+        let resources = resources.into_iter().map(|(id, resource)| (id, resource.clone())).collect();
+        Self { text, resources, functions, authorizers, global_environment, outputs }
+    }
+
+    /// The resources of one type, by logical id.
+    fn of_type(&self, kind: &str) -> Vec<(&str, &Yaml)> {
+        self.resources
+            .iter()
+            .filter(|(_, resource)| field(resource, "Type").and_then(Yaml::as_str) == Some(kind))
+            .map(|(id, resource)| (id.as_str(), resource))
+            .collect()
+    }
+
+    /// The logical id of the one WebSocket API.
+    fn websocket_api(&self) -> String {
+        let apis: Vec<&str> = self
+            .of_type("AWS::ApiGatewayV2::Api")
+            .into_iter()
+            .filter(|(_, api)| {
+                path_of(api, &["Properties", "ProtocolType"]).and_then(Yaml::as_str) == Some("WEBSOCKET")
+            })
+            .map(|(id, _)| id)
+            .collect();
+        match apis.as_slice() {
+            [api] => (*api).to_owned(),
+            _ => panic!("expected one AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET, found {apis:?}"),
+        }
+    }
+
+    /// The WebSocket routes as the local gateway resolves them (route key → function binary).
+    fn ws_routes(&self) -> Vec<WsRoute> {
+        let routes = ws_routes(&self.text).unwrap_or_else(|error| panic!("{error}"));
+        assert!(!routes.is_empty(), "the template has no WebSocket routes");
+        routes
+    }
+
+    /// The `AWS::ApiGatewayV2::Route` resources.
+    fn ws_route_resources(&self) -> Vec<WsRouteResource> {
+        self.of_type("AWS::ApiGatewayV2::Route")
+            .into_iter()
+            .map(|(id, route)| {
+                let properties = field(route, "Properties").cloned().unwrap_or(Yaml::Null);
+                WsRouteResource {
+                    logical_id: id.to_owned(),
+                    route_key: literal_string(&properties, "RouteKey", &format!("route {id}")),
+                    authorization_type: field(&properties, "AuthorizationType")
+                        .and_then(Yaml::as_str)
+                        .map(str::to_owned),
+                    authorizer_id: raw_field(&properties, "AuthorizerId").map(ids_in),
+                    two_way: field(&properties, "RouteResponseSelectionExpression").is_some(),
+                }
+            })
+            .collect()
+    }
+
+    /// The WebSocket functions: those a WebSocket route invokes, with their route.
+    fn websocket_functions(&self) -> Vec<(&Function, WsRoute)> {
+        let routes = self.ws_routes();
+        self.functions
+            .iter()
+            .filter_map(|function| {
+                let binary = function.binary.as_ref().ok()?;
+                let route = routes.iter().find(|route| &route.binary == binary)?;
+                Some((function, route.clone()))
+            })
+            .collect()
+    }
+
+    /// A function's environment variable, from the function or from `Globals`.
+    fn variable<'a>(&'a self, function: &'a Function, name: &str) -> Option<&'a Yaml> {
+        function.environment.get(name).or_else(|| self.global_environment.get(name))
     }
 
     fn is_authorizer(&self, function: &Function) -> bool {
@@ -236,6 +346,55 @@ impl Template {
             })
             .collect()
     }
+}
+
+/// A WebSocket route as written in the template.
+#[derive(Debug)]
+struct WsRouteResource {
+    logical_id: String,
+    route_key: Result<String, String>,
+    authorization_type: Option<String>,
+    /// The logical ids `AuthorizerId` refers to, when it is set.
+    authorizer_id: Option<BTreeSet<String>>,
+    two_way: bool,
+}
+
+/// The logical ids a value refers to.
+fn ids_in(value: &Yaml) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    referenced_ids(value, &mut found);
+    found
+}
+
+/// The text of `!Sub "..."`, `!Sub ["...", {...}]` or `Fn::Sub`.
+fn sub_text(value: &Yaml) -> Option<&str> {
+    let argument = match value {
+        Yaml::Tagged(tagged) if tag_name(value).as_deref() == Some("Sub") => &tagged.value,
+        Yaml::Mapping(mapping) => mapping.get("Fn::Sub")?,
+        _ => return None,
+    };
+    match argument {
+        Yaml::String(text) => Some(text),
+        Yaml::Sequence(parts) => parts.first().and_then(Yaml::as_str),
+        _ => None,
+    }
+}
+
+/// A string or a list of strings (IAM `Action`, `Resource`), items with their tags.
+fn one_or_many(value: Option<&Yaml>) -> Vec<&Yaml> {
+    match value.map(untag) {
+        Some(Yaml::Sequence(items)) => items.iter().collect(),
+        Some(_) => value.into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// `<parent>.Environment.Variables`, values with their tags.
+fn variables(parent: Option<&Yaml>) -> BTreeMap<String, Yaml> {
+    entries(parent.and_then(|p| path_of(p, &["Environment", "Variables"])))
+        .into_iter()
+        .map(|(name, value)| (name, value.clone()))
+        .collect()
 }
 
 /// `mapping[key]` with its tag kept (for reading intrinsics).
@@ -274,7 +433,14 @@ impl Function {
                 ApiEvent { name, path, method }
             })
             .collect();
-        Self { logical_id: logical_id.to_owned(), build_method, binary, api_events }
+        let properties = field(resource, "Properties");
+        let environment = variables(properties);
+        let statements = one_or_many(properties.and_then(|p| field(p, "Policies")))
+            .into_iter()
+            .flat_map(|policy| one_or_many(field(policy, "Statement")))
+            .cloned()
+            .collect();
+        Self { logical_id: logical_id.to_owned(), build_method, binary, api_events, environment, statements }
     }
 }
 
@@ -488,12 +654,15 @@ fn every_event_fixture_names_a_binary() {
 fn every_route_function_has_exactly_one_api_event_under_api_v1() {
     let template = Template::load();
     assert!(!template.authorizers.is_empty(), "no function of the template is used as an API authorizer");
+    let websocket: BTreeSet<&str> =
+        template.websocket_functions().into_iter().map(|(f, _)| f.logical_id.as_str()).collect();
     let mut problems = Vec::new();
     for function in &template.functions {
         let id = &function.logical_id;
-        if template.is_authorizer(function) {
+        if template.is_authorizer(function) || websocket.contains(id.as_str()) {
             if !function.api_events.is_empty() {
-                problems.push(format!("authorizer {id} also has Api events"));
+                let kind = if websocket.contains(id.as_str()) { "WebSocket function" } else { "authorizer" };
+                problems.push(format!("{kind} {id} also has Api events"));
             }
             continue;
         }
@@ -654,4 +823,394 @@ fn every_event_fixture_is_a_request_for_its_route() {
         }
     }
     assert_no_problems(&problems, "event fixtures that are not requests for their route");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The WebSocket API
+// ---------------------------------------------------------------------------------------------
+
+/// `events/<binary>.json` is checked for every function, WebSocket ones included, by
+/// `every_binary_has_an_event_fixture`.
+#[test]
+fn every_realtime_binary_is_deployed_with_exactly_one_websocket_route() {
+    let template = Template::load();
+    let realtime_dir = workspace_root().join(REALTIME_BIN_DIR);
+    let on_disk = binaries_on_disk();
+    let realtime: BTreeSet<&str> = on_disk
+        .iter()
+        .filter(|(_, file)| file.starts_with(&realtime_dir))
+        .map(|(binary, _)| binary.as_str())
+        .collect();
+    assert!(!realtime.is_empty(), "{REALTIME_BIN_DIR} has no binaries");
+    let routes = template.ws_routes();
+    let mut problems = Vec::new();
+    for binary in &realtime {
+        let routed: Vec<&str> =
+            routes.iter().filter(|r| r.binary == *binary).map(|r| r.route_key.as_str()).collect();
+        if !template.binaries().contains(*binary) {
+            problems.push(format!("{REALTIME_BIN_DIR}/{binary}.rs is not deployed by any function"));
+        } else if routed.len() != 1 {
+            problems.push(format!("binary {binary} has WebSocket routes {routed:?}, expected exactly one"));
+        }
+    }
+    for route in &routes {
+        if !realtime.contains(route.binary.as_str()) {
+            let file = on_disk.get(&route.binary).map_or("no binary".to_owned(), |f| f.display().to_string());
+            problems.push(format!(
+                "WebSocket route {} invokes {} ({file}), not a binary of {REALTIME_BIN_DIR}",
+                route.route_key, route.binary
+            ));
+        }
+    }
+    // A realtime function the template deploys without a route would never be invoked.
+    for function in &template.functions {
+        if let Ok(binary) = &function.binary {
+            if binary.starts_with("realtime-") && !routes.iter().any(|r| &r.binary == binary) {
+                problems.push(format!("function {} ({binary}) has no WebSocket route", function.logical_id));
+            }
+        }
+    }
+    assert_no_problems(&problems, "realtime binaries, functions and WebSocket routes that do not match");
+}
+
+#[test]
+fn every_websocket_route_is_well_formed() {
+    let template = Template::load();
+    let api = template.websocket_api();
+    let resources = template.ws_route_resources();
+    let mut problems = Vec::new();
+    let mut keys = BTreeSet::new();
+    for route in &resources {
+        match &route.route_key {
+            Ok(key)
+                if key.starts_with('$')
+                    && !["$connect", "$disconnect", "$default"].contains(&key.as_str()) =>
+            {
+                problems.push(format!("route {}: {key} is not a predefined route key", route.logical_id))
+            }
+            Ok(key)
+                if !key.starts_with('$')
+                    && !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') =>
+            {
+                problems.push(format!("route {}: action {key} is not snake_case", route.logical_id))
+            }
+            Ok(key) => {
+                if !keys.insert(key.clone()) {
+                    problems.push(format!("route key {key} is declared twice"));
+                }
+            }
+            Err(problem) => problems.push(problem.clone()),
+        }
+    }
+    for required in ["$connect", "$disconnect", "$default"] {
+        if !keys.contains(required) {
+            problems.push(format!("the WebSocket API has no {required} route"));
+        }
+    }
+    let expression = path_of(
+        template.resources.iter().find(|(id, _)| *id == api).map(|(_, r)| r).expect("the WebSocket API"),
+        &["Properties", "RouteSelectionExpression"],
+    )
+    .and_then(Yaml::as_str);
+    if expression != Some("$request.body.action") {
+        problems.push(format!(
+            "{api}: RouteSelectionExpression is {expression:?}; frames select their route by `action`"
+        ));
+    }
+    assert_no_problems(&problems, "malformed WebSocket routes");
+}
+
+#[test]
+fn only_connect_is_behind_the_authorizer() {
+    let template = Template::load();
+    let api = template.websocket_api();
+    let authorizers = template.of_type("AWS::ApiGatewayV2::Authorizer");
+    let mut problems = Vec::new();
+    let mut connect_seen = false;
+    for route in template.ws_route_resources() {
+        let id = &route.logical_id;
+        let authorization = route.authorization_type.as_deref().unwrap_or("NONE");
+        if route.route_key.as_deref() == Ok("$connect") {
+            connect_seen = true;
+            if authorization != "CUSTOM" {
+                problems
+                    .push(format!("route {id} ($connect): AuthorizationType is {authorization}, not CUSTOM"));
+            }
+            let refers_to_authorizer = route
+                .authorizer_id
+                .as_ref()
+                .is_some_and(|ids| authorizers.iter().any(|(authorizer, _)| ids.contains(*authorizer)));
+            if !refers_to_authorizer {
+                problems.push(format!(
+                    "route {id} ($connect): AuthorizerId {:?} is not !Ref an AWS::ApiGatewayV2::Authorizer",
+                    route.authorizer_id
+                ));
+            }
+        } else if authorization != "NONE" || route.authorizer_id.is_some() {
+            problems.push(format!(
+                "route {id} ({:?}) has AuthorizationType {authorization} / AuthorizerId {:?}: only $connect is \
+                 authorized, the other routes run on its connection",
+                route.route_key, route.authorizer_id
+            ));
+        }
+    }
+    if !connect_seen {
+        problems.push("the WebSocket API has no $connect route".to_owned());
+    }
+    if authorizers.is_empty() {
+        problems.push("the template has no AWS::ApiGatewayV2::Authorizer".to_owned());
+    }
+    for (id, authorizer) in &authorizers {
+        let properties = field(authorizer, "Properties");
+        let invokes = properties.and_then(|p| raw_field(p, "AuthorizerUri")).map(ids_in).unwrap_or_default();
+        if !invokes.iter().any(|function| template.authorizers.contains(function)) {
+            problems
+                .push(format!("authorizer {id}: AuthorizerUri invokes none of {:?}", template.authorizers));
+        }
+        let identity: Vec<&str> = one_or_many(properties.and_then(|p| field(p, "IdentitySource")))
+            .into_iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        if identity != ["route.request.querystring.token"] {
+            problems.push(format!(
+                "authorizer {id}: IdentitySource is {identity:?}; the token comes as ?token= (browsers cannot set \
+                 headers on a WebSocket)"
+            ));
+        }
+        let invocable = template.of_type("AWS::Lambda::Permission").into_iter().any(|(_, permission)| {
+            let properties = field(permission, "Properties");
+            let function =
+                properties.and_then(|p| raw_field(p, "FunctionName")).map(ids_in).unwrap_or_default();
+            let source = properties.and_then(|p| raw_field(p, "SourceArn")).map(ids_in).unwrap_or_default();
+            invokes.iter().any(|f| function.contains(f)) && source.contains(&api)
+        });
+        if !invocable {
+            problems.push(format!(
+                "no AWS::Lambda::Permission lets {api} invoke the function of authorizer {id}"
+            ));
+        }
+    }
+    assert_no_problems(&problems, "WebSocket authorization that is not exactly on $connect");
+}
+
+#[test]
+fn two_way_routes_have_a_default_route_response() {
+    let template = Template::load();
+    let responses: Vec<(BTreeSet<String>, Option<String>)> = template
+        .of_type("AWS::ApiGatewayV2::RouteResponse")
+        .into_iter()
+        .map(|(_, response)| {
+            let properties = field(response, "Properties");
+            let route = properties.and_then(|p| raw_field(p, "RouteId")).map(ids_in).unwrap_or_default();
+            let key = properties.and_then(|p| field(p, "RouteResponseKey")).and_then(Yaml::as_str);
+            (route, key.map(str::to_owned))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut two_way = 0;
+    for route in template.ws_route_resources() {
+        let id = &route.logical_id;
+        let keys: Vec<Option<&str>> = responses
+            .iter()
+            .filter(|(routes, _)| routes.contains(id))
+            .map(|(_, key)| key.as_deref())
+            .collect();
+        let one_way_only = matches!(route.route_key.as_deref(), Ok("$connect" | "$disconnect"));
+        match (route.two_way, keys.as_slice()) {
+            (true, _) if one_way_only => problems.push(format!(
+                "route {id} ({:?}) has a RouteResponseSelectionExpression, but nothing is sent back on it",
+                route.route_key
+            )),
+            (true, [Some("$default")]) => two_way += 1,
+            (true, _) => problems.push(format!(
+                "two-way route {id} has route responses {keys:?}, expected one with RouteResponseKey $default"
+            )),
+            (false, []) => {}
+            (false, _) => problems.push(format!(
+                "route {id} has route responses {keys:?} but no RouteResponseSelectionExpression"
+            )),
+        }
+    }
+    assert!(two_way > 0, "no WebSocket route is two-way");
+    assert_no_problems(&problems, "two-way WebSocket routes without exactly their $default route response");
+}
+
+#[test]
+fn the_websocket_api_may_invoke_every_websocket_function() {
+    let template = Template::load();
+    let api = template.websocket_api();
+    let permissions: Vec<(BTreeSet<String>, BTreeSet<String>, Option<String>)> = template
+        .of_type("AWS::Lambda::Permission")
+        .into_iter()
+        .map(|(_, permission)| {
+            let properties = field(permission, "Properties");
+            let function =
+                properties.and_then(|p| raw_field(p, "FunctionName")).map(ids_in).unwrap_or_default();
+            let source = properties.and_then(|p| raw_field(p, "SourceArn")).map(ids_in).unwrap_or_default();
+            let principal = properties.and_then(|p| field(p, "Principal")).and_then(Yaml::as_str);
+            (function, source, principal.map(str::to_owned))
+        })
+        .collect();
+    let websocket_functions = template.websocket_functions();
+    assert!(!websocket_functions.is_empty(), "no function has a WebSocket route");
+    let missing: Vec<String> = websocket_functions
+        .iter()
+        .filter(|(function, _)| {
+            !permissions.iter().any(|(functions, source, principal)| {
+                functions.contains(&function.logical_id)
+                    && source.contains(&api)
+                    && principal.as_deref() == Some("apigateway.amazonaws.com")
+            })
+        })
+        .map(|(function, route)| {
+            format!(
+                "no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke {} (route {}) with a SourceArn \
+                 on {api}",
+                function.logical_id, route.route_key
+            )
+        })
+        .collect();
+    assert_no_problems(&missing, "WebSocket functions the WebSocket API may not invoke");
+}
+
+/// The `!Sub` text the WebSocket API's Management API endpoint is written as.
+fn management_endpoint(api: &str) -> String {
+    format!("https://${{{api}}}.execute-api.${{AWS::Region}}.amazonaws.com/${{StageName}}")
+}
+
+#[test]
+fn every_function_but_the_authorizer_knows_the_management_endpoint() {
+    let template = Template::load();
+    let api = template.websocket_api();
+    let expected = management_endpoint(&api);
+    let mut problems = Vec::new();
+    for function in template.functions.iter().filter(|f| !template.is_authorizer(f)) {
+        match template.variable(function, WEBSOCKET_ENDPOINT) {
+            Some(value) if sub_text(value) == Some(expected.as_str()) => {}
+            Some(value) => problems.push(format!(
+                "function {}: {WEBSOCKET_ENDPOINT} is {value:?}, expected !Sub {expected:?}",
+                function.logical_id
+            )),
+            None => problems.push(format!("function {} has no {WEBSOCKET_ENDPOINT}", function.logical_id)),
+        }
+    }
+    // The stage the endpoint names is the WebSocket API's stage.
+    let stages: Vec<(&str, &Yaml)> = template
+        .of_type("AWS::ApiGatewayV2::Stage")
+        .into_iter()
+        .filter(|(_, stage)| {
+            field(stage, "Properties")
+                .and_then(|p| raw_field(p, "ApiId"))
+                .is_some_and(|id| ids_in(id).contains(&api))
+        })
+        .collect();
+    match stages.as_slice() {
+        [(id, stage)] => {
+            let name = field(stage, "Properties").and_then(|p| raw_field(p, "StageName"));
+            let is_the_parameter = name.is_some_and(|name| {
+                tag_name(name).as_deref() == Some("Ref") && untag(name).as_str() == Some("StageName")
+            });
+            if !is_the_parameter {
+                problems.push(format!("stage {id}: StageName is {name:?}, not !Ref StageName"));
+            }
+        }
+        _ => problems.push(format!("{api} has {} stages, expected one", stages.len())),
+    }
+    match template.outputs.get("WebSocketManagementEndpoint").and_then(|o| raw_field(o, "Value")) {
+        Some(value) if sub_text(value) == Some(expected.as_str()) => {}
+        other => problems
+            .push(format!("output WebSocketManagementEndpoint is {other:?}, expected !Sub {expected:?}")),
+    }
+    assert_no_problems(&problems, "functions that cannot reach the WebSocket Management API");
+}
+
+/// Whether a statement allows `execute-api:ManageConnections` on POST @connections of the
+/// WebSocket API's stage.
+fn allows_posting_to_connections(statement: &Yaml, api: &str) -> bool {
+    let effect = field(statement, "Effect").and_then(Yaml::as_str);
+    let actions: Vec<&str> =
+        one_or_many(field(statement, "Action")).into_iter().filter_map(Yaml::as_str).collect();
+    let resource_suffix = format!(":${{{api}}}/${{StageName}}/POST/@connections/*");
+    let resources = one_or_many(raw_field(statement, "Resource"));
+    effect == Some("Allow")
+        && actions.contains(&MANAGE_CONNECTIONS)
+        && resources.into_iter().filter_map(sub_text).any(|arn| {
+            arn.starts_with("arn:") && arn.contains(":execute-api:") && arn.ends_with(&resource_suffix)
+        })
+}
+
+#[test]
+fn the_functions_that_post_to_connections_and_only_they_may() {
+    let template = Template::load();
+    let api = template.websocket_api();
+    let websocket: BTreeSet<String> = template
+        .websocket_functions()
+        .into_iter()
+        .filter_map(|(function, _)| function.binary.clone().ok())
+        .collect();
+    let mut posters: BTreeSet<String> = websocket.clone();
+    posters.extend(REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS.iter().map(|b| (*b).to_owned()));
+    let deployed = template.binaries();
+    let mut problems: Vec<String> = REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS
+        .iter()
+        .filter(|binary| !deployed.contains(**binary))
+        .map(|binary| format!("{binary} (which posts to connections) is not in the template"))
+        .collect();
+    for function in &template.functions {
+        let Ok(binary) = &function.binary else { continue };
+        let allowed = function.statements.iter().any(|s| allows_posting_to_connections(s, &api));
+        let mentions_action = function.statements.iter().any(|statement| {
+            one_or_many(field(statement, "Action"))
+                .into_iter()
+                .filter_map(Yaml::as_str)
+                .any(|action| action == MANAGE_CONNECTIONS || action.starts_with("execute-api:*"))
+        });
+        match (posters.contains(binary), allowed) {
+            (true, false) => problems.push(format!(
+                "function {} ({binary}) posts to connections but no policy statement allows {MANAGE_CONNECTIONS} \
+                 on arn:...:execute-api:...:${{{api}}}/${{StageName}}/POST/@connections/*",
+                function.logical_id
+            )),
+            (false, _) if mentions_action => problems.push(format!(
+                "function {} ({binary}) posts to no connection but may {MANAGE_CONNECTIONS}",
+                function.logical_id
+            )),
+            _ => {}
+        }
+    }
+    assert_no_problems(&problems, "ManageConnections not granted to exactly the functions that post");
+}
+
+#[test]
+fn every_websocket_event_fixture_is_an_event_for_its_route() {
+    let template = Template::load();
+    let mut problems = Vec::new();
+    for (_, route) in template.websocket_functions() {
+        let event_type = match route.route_key.as_str() {
+            "$connect" => "CONNECT",
+            "$disconnect" => "DISCONNECT",
+            _ => "MESSAGE",
+        };
+        for fixture in fixtures_of(&route.binary) {
+            let event = read_fixture(&fixture);
+            let context = |key: &str| event.pointer(&format!("/requestContext/{key}")).and_then(Json::as_str);
+            if context("routeKey") != Some(route.route_key.as_str()) {
+                problems.push(format!(
+                    "events/{fixture}: requestContext.routeKey is {:?}, the route is {}",
+                    context("routeKey"),
+                    route.route_key
+                ));
+            }
+            if context("eventType") != Some(event_type) {
+                problems.push(format!(
+                    "events/{fixture}: requestContext.eventType is {:?}, expected {event_type}",
+                    context("eventType")
+                ));
+            }
+            if context("connectionId").is_none_or(str::is_empty) {
+                problems.push(format!("events/{fixture}: requestContext.connectionId is missing"));
+            }
+        }
+    }
+    assert_no_problems(&problems, "WebSocket event fixtures that are not events of their route");
 }
