@@ -301,6 +301,19 @@ impl WsClient {
         self.stream.send(Message::Text(text.into())).await.expect("send a WebSocket message");
     }
 
+    /// Sends one text message in fragments (WebSocket frames) of the given sizes.
+    pub async fn send_fragmented(&mut self, fragments: &[usize]) {
+        use futures::SinkExt;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+        for (index, size) in fragments.iter().enumerate() {
+            let opcode = OpCode::Data(if index == 0 { Data::Text } else { Data::Continue });
+            let last = index + 1 == fragments.len();
+            let frame = Frame::message(vec![b' '; *size], opcode, last);
+            self.stream.send(Message::Frame(frame)).await.expect("send a WebSocket frame");
+        }
+    }
+
     /// Reads the next frame from the socket (not the backlog); panics on timeout or close.
     async fn read(&mut self) -> Value {
         use futures::StreamExt;

@@ -168,7 +168,7 @@ pub enum RunError {
 }
 
 /// The environment Lambda gives a function at init (`provided.al2023`, 128 MB), plus what
-/// Switchboard's functions read at init: the table name, the token secret, and an
+/// Switchboard's functions read at init: the table name, the WebSocket endpoint, the token secret, and an
 /// `AWS_ENDPOINT_URL` that sends their AWS calls back to the emulator. The same environment for
 /// every binary, so the reference pays for the same variables.
 pub fn lambda_environment(function_name: &str, runtime_api: SocketAddr) -> Vec<(String, String)> {
@@ -191,6 +191,7 @@ pub fn lambda_environment(function_name: &str, runtime_api: SocketAddr) -> Vec<(
         ("RUST_LOG", "info".to_owned()),
         ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true".to_owned()),
         ("TABLE_NAME", "bench".to_owned()),
+        ("WEBSOCKET_ENDPOINT", format!("http://{runtime_api}")),
         ("JWT_SECRET", FIXTURE_JWT_SECRET.to_owned()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()

@@ -305,6 +305,12 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_usable(backend: Backen
     assert_ne!(before, after_close);
     customer.barrier().await;
 
+    // A message of several frames under 32 KB each is fine while the whole stays under 128 KB
+    // (spaces are not JSON: a malformed_frame error, on an open socket).
+    customer.send_fragmented(&[30 * 1024, 30 * 1024, 30 * 1024]).await;
+    assert_eq!(customer.expect("error").await["code"], "malformed_frame");
+    customer.barrier().await;
+
     // A frame over API Gateway's 32 KB closes the socket with 1009.
     let huge = json!({"action": "send_message", "session_id": world.session, "body": "x".repeat(40 * 1024)});
     customer.send(huge).await;
@@ -396,6 +402,35 @@ async fn an_agent_who_loses_a_session_stops_receiving_it(backend: Backend) {
     yuri.barrier().await;
     assert!(yuri.take("message.created").is_empty(), "a message reached an agent who lost the session");
     assert_eq!(yuri.subscribe(&session).await["code"], "session_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_128_kb_closes_the_socket_with_1009() {
+    let api = TestApi::start(Backend::Sqlite).await;
+    let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
+    // Five frames of 30 KB: each under the frame limit, together over the message limit.
+    customer.send_fragmented(&[30 * 1024; 5]).await;
+    assert_eq!(customer.ended().await, Ended::Closed(1009));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_subscribes_to_at_most_one_hundred_sessions() {
+    let api = TestApi::start(Backend::Sqlite).await;
+    let mut sessions = Vec::new();
+    for n in 0..101 {
+        sessions.push(open_session(&api, Caller::CustomerA, &format!("question {n}")).await);
+    }
+    let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
+    for session in &sessions[..100] {
+        assert_eq!(customer.subscribe(session).await["type"], "subscribed");
+    }
+    // Subscribing again to one of them changes nothing and is fine.
+    assert_eq!(customer.subscribe(&sessions[0]).await["type"], "subscribed");
+    let refused = customer.subscribe(&sessions[100]).await;
+    assert_eq!(refused["code"], "too_many_subscriptions", "{refused}");
+    // A new connection starts over.
+    let mut again = api.connect(&Caller::CustomerA.token(&api)).await;
+    assert_eq!(again.subscribe(&sessions[100]).await["type"], "subscribed");
 }
 
 /// Two hundred clients (100 customers and their agents), twenty messages each over the
