@@ -15,14 +15,17 @@ use base64::Engine;
 use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
-use switchboard_local::gateway::functions;
+use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION};
+use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
+use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
     Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
 };
-use switchboard_shared::lambda::{dispatch, HttpFunction};
+use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::connections;
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::{blocks, messages, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
@@ -91,8 +94,16 @@ fn fixtures() -> Vec<Fixture> {
     fixtures
 }
 
+fn is_websocket(fixture: &Fixture) -> bool {
+    ws_functions().contains_key(fixture.binary.as_str())
+}
+
 fn rest_fixtures() -> Vec<Fixture> {
-    fixtures().into_iter().filter(|fixture| fixture.binary != AUTHORIZER).collect()
+    fixtures().into_iter().filter(|fixture| fixture.binary != AUTHORIZER && !is_websocket(fixture)).collect()
+}
+
+fn websocket_fixtures() -> Vec<Fixture> {
+    fixtures().into_iter().filter(is_websocket).collect()
 }
 
 fn authorizer_fixtures() -> Vec<Fixture> {
@@ -613,5 +624,135 @@ fn every_authorizer_fixture_is_refused_once_its_tokens_signature_is_changed() {
 
         // Assert
         assert!(outcome.is_err(), "events/{}: a changed signature was accepted: {outcome:?}", fixture.file);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket fixtures
+// ---------------------------------------------------------------------------------------------
+
+fn connection(id: &str) -> ConnectionId {
+    ConnectionId::parse(id).expect("a connection id")
+}
+
+/// The frame a WebSocket handler answered (`Null` for none), or why it could not run.
+async fn invoke_ws(world: &World, function: &WsFunction, fixture: &Fixture) -> Result<(u16, Value), String> {
+    let request = lambda_http::request::from_str(&fixture.text)
+        .map_err(|error| format!("is not an API Gateway WebSocket event: {error}"))?;
+    let response = dispatch_ws(&world.app, function, request).await;
+    let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+    let frame = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?
+    };
+    Ok((response.status().as_u16(), frame))
+}
+
+/// What each WebSocket fixture must have done to the fixture world.
+async fn check_ws_effect(binary: &str, world: &World, frame: &Value, event: &Value) -> Result<(), String> {
+    let connection_id = event["requestContext"]["connectionId"].as_str().unwrap_or_default();
+    let body: Value =
+        event["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    let store = world.store();
+    match binary {
+        "realtime-connect" => {
+            let stored =
+                connections::get(store, &connection(connection_id)).await.map_err(|e| e.to_string())?;
+            ensure!(frame.is_null(), "$connect replied {frame}");
+            ensure!(
+                stored.is_some_and(|c| c.user_id == user(CUSTOMER)),
+                "no connection record for {connection_id}"
+            );
+        }
+        "realtime-disconnect" => {
+            let stored =
+                connections::get(store, &connection(connection_id)).await.map_err(|e| e.to_string())?;
+            ensure!(stored.is_none(), "the connection {connection_id} is still stored");
+        }
+        "realtime-default" => {
+            ensure!(frame["type"] == "error" && frame["code"] == "unknown_action", "replied {frame}");
+            ensure!(frame["ref"] == body["ref"], "the ref was not echoed: {frame}");
+        }
+        "realtime-subscribe" => {
+            ensure!(frame["type"] == "subscribed", "replied {frame}");
+            ensure!(frame["session"]["id"] == ACTIVE_SESSION, "subscribed to {}", frame["session"]["id"]);
+            let subscribed =
+                connections::is_subscribed(store, &connection(connection_id), &session_id(ACTIVE_SESSION))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            ensure!(subscribed, "no subscription was stored");
+        }
+        "realtime-send-message" => {
+            ensure!(frame["type"] == "message.created", "replied {frame}");
+            ensure!(frame["message"]["body"] == body["body"], "replied {frame}");
+            let stored = world.messages(ACTIVE_SESSION).await;
+            ensure!(
+                stored.iter().any(|m| m.body.as_deref() == body["body"].as_str()),
+                "the message was not stored"
+            );
+            // The agent's seeded connection is unknown to the gateway: the post found it gone.
+            let agent =
+                connections::get(store, &connection(AGENT_CONNECTION)).await.map_err(|e| e.to_string())?;
+            ensure!(agent.is_none(), "the gone connection of the agent was not pruned");
+        }
+        "realtime-typing" => {
+            let item = store
+                .get(&connections::key(&connection(connection_id)))
+                .await
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
+            ensure!(item.contains_key("typing_start_ms"), "the typing rate limit was not recorded");
+        }
+        "realtime-mark-read" => {
+            let marker = sessions::read_marker(store, &session_id(ACTIVE_SESSION), &user(AGENT))
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure!(
+                marker.is_some_and(|m| m.last_read_message_id == message_id(MESSAGE)),
+                "the agent's read marker did not move to the message"
+            );
+        }
+        "realtime-ping" => {
+            ensure!(frame["type"] == "pong" && frame["ref"] == body["ref"], "replied {frame}");
+        }
+        other => return Err(format!("no expected effect is written down for {other}")),
+    }
+    if !matches!(binary, "realtime-connect" | "realtime-default" | "realtime-ping" | "realtime-subscribe") {
+        ensure!(frame.is_null() || frame["type"] != "error", "replied with an error: {frame}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_websocket_fixture_succeeds_against_a_freshly_seeded_world_and_has_its_effect() {
+    let functions = ws_functions();
+    let fixtures = websocket_fixtures();
+    assert_eq!(fixtures.len(), functions.len(), "one fixture per WebSocket function");
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        let Some(function) = functions.get(fixture.binary.as_str()) else {
+            failures.push(format!("events/{}: no WebSocket function of that name", fixture.file));
+            continue;
+        };
+        let world = World::seeded().await;
+        let outcome = match invoke_ws(&world, function, fixture).await {
+            Ok((200, frame)) => check_ws_effect(&fixture.binary, &world, &frame, &fixture.event()).await,
+            Ok((status, frame)) => Err(format!("answered {status}: {frame}")),
+            Err(problem) => Err(problem),
+        };
+        if let Err(problem) = outcome {
+            failures.push(format!("events/{}: {problem}", fixture.file));
+        }
+    }
+    assert!(failures.is_empty(), "{} WebSocket fixtures failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeded_world_holds_the_connections_the_websocket_fixtures_name() {
+    let world = World::seeded().await;
+    for (id, owner) in [(CUSTOMER_CONNECTION, CUSTOMER), (AGENT_CONNECTION, AGENT)] {
+        let stored = connections::get(world.store(), &connection(id)).await.expect("read a connection");
+        assert_eq!(stored.map(|c| c.user_id), Some(user(owner)), "connection {id}");
     }
 }
