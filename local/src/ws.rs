@@ -322,9 +322,12 @@ impl Socket {
     /// Routes one message by its `action` and sends a two-way route's reply back.
     async fn frame(&self, body: &[u8]) {
         self.gateway.connections().touch(self.id.as_str());
+        // Only a route key that is not API Gateway's own (`$connect`, `$disconnect`, `$default`)
+        // can be selected by a frame; anything else goes to `$default`.
         let action = serde_json::from_slice::<Value>(body)
             .ok()
-            .and_then(|v| v.get("action").and_then(Value::as_str).map(str::to_owned));
+            .and_then(|v| v.get("action").and_then(Value::as_str).map(str::to_owned))
+            .filter(|action| !action.starts_with('$'));
         let route = action
             .as_deref()
             .and_then(|a| self.gateway.ws_route(a))

@@ -156,7 +156,8 @@ fn frame_response(frame: Option<Value>) -> Response<Body> {
 
 fn error_frame(error: &ApiError, action: Option<String>, request_id: Option<&str>) -> ServerFrame {
     let body = error.body(request_id);
-    ServerFrame::Error { code: body.error.code, message: body.error.message, action }
+    let request_id = matches!(error, ApiError::Internal(_)).then_some(body.error.request_id).flatten();
+    ServerFrame::Error { code: body.error.code, message: body.error.message, action, request_id }
 }
 
 /// A client frame split into its `action`, its `ref` and the rest; or the error frame's cause.

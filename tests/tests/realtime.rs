@@ -261,6 +261,9 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_usable(backend: Backen
     let cases: Vec<(Value, &str)> = vec![
         (json!({"action": "dance", "session_id": world.session}), "unknown_action"),
         (json!({"session_id": world.session}), "missing_action"),
+        // API Gateway's own route keys cannot be selected by a frame.
+        (json!({"action": "$disconnect"}), "unknown_action"),
+        (json!({"action": "$connect"}), "unknown_action"),
         (json!({"action": "send_message", "session_id": world.session}), "invalid_frame"),
         (json!({"action": "send_message", "session_id": world.session, "body": ""}), "invalid_frame"),
         (json!({"action": "send_message", "session_id": "nope", "body": "x"}), "invalid_frame"),

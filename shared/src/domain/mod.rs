@@ -2,6 +2,7 @@
 
 mod ids;
 mod records;
+pub mod timestamp;
 mod values;
 
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};

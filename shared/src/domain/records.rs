@@ -28,13 +28,13 @@ pub struct Session {
     /// Lifecycle status.
     pub status: SessionStatus,
     /// When it was opened.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: OffsetDateTime,
     /// When an agent took it.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::domain::timestamp::option")]
     pub assigned_at: Option<OffsetDateTime>,
     /// When it was closed.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::domain::timestamp::option")]
     pub closed_at: Option<OffsetDateTime>,
     /// Who closed it.
     #[serde(default)]
@@ -43,7 +43,7 @@ pub struct Session {
     #[serde(default)]
     pub queue_position: Option<u32>,
     /// When the last message was sent.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "crate::domain::timestamp::option")]
     pub last_message_at: Option<OffsetDateTime>,
     /// Messages sent so far (tombstones included).
     #[serde(default)]
@@ -66,10 +66,10 @@ pub struct Message {
     /// The sender's own id for it, which makes a retried send return this message.
     pub client_message_id: Option<ClientMessageId>,
     /// When it was sent.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: OffsetDateTime,
     /// When it was last edited.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::domain::timestamp::option")]
     pub edited_at: Option<OffsetDateTime>,
     /// Whether it was deleted.
     pub deleted: bool,
@@ -88,7 +88,7 @@ pub struct Participant {
     #[serde(default)]
     pub name: Option<String>,
     /// When they joined.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub joined_at: OffsetDateTime,
 }
 
@@ -102,7 +102,7 @@ pub struct ReadMarker {
     /// The newest message they have read; the marker never moves back.
     pub last_read_message_id: MessageId,
     /// When they read it.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub read_at: OffsetDateTime,
 }
 
@@ -118,7 +118,7 @@ pub struct Room {
     /// Who created it.
     pub created_by: UserId,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -132,7 +132,7 @@ pub struct Block {
     /// Why.
     pub reason: Option<String>,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub blocked_at: OffsetDateTime,
 }
 
@@ -152,7 +152,7 @@ pub struct AuditEvent {
     /// The session it concerns, if any.
     pub session_id: Option<SessionId>,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub at: OffsetDateTime,
     /// Facts particular to the kind (new agent, priority...).
     #[serde(default)]

@@ -332,7 +332,7 @@ pub async fn subscribe(
                     connections::MAX_SUBSCRIPTIONS
                 ),
             ),
-            None => ApiError::conflict("connection_unknown", "this connection is not registered; reconnect"),
+            None => connections::unknown_connection(),
         });
     }
     let session = sessions::get(store, session_id).await?.ok_or_else(ApiError::session_not_found)?;

@@ -36,7 +36,7 @@ pub struct BlockStatus {
     /// Why.
     pub reason: Option<String>,
     /// Since when.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::domain::timestamp::option")]
     pub blocked_at: Option<OffsetDateTime>,
 }
 

@@ -184,6 +184,9 @@ pub enum ServerFrame {
         /// The action of the refused frame, when it had one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         action: Option<String>,
+        /// For `internal` errors: the request id to quote when reporting it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
     },
     /// The reply to a frame that carried a `ref` and has no other reply (`typing`, `mark_read`):
     /// it was done.
@@ -193,7 +196,7 @@ pub enum ServerFrame {
     #[serde(rename = "pong")]
     Pong {
         /// Server time.
-        #[serde(with = "time::serde::rfc3339")]
+        #[serde(with = "crate::domain::timestamp")]
         at: OffsetDateTime,
     },
 }

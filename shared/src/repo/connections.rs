@@ -35,7 +35,7 @@ pub struct Connection {
     #[serde(default)]
     pub name: Option<String>,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::domain::timestamp")]
     pub connected_at: OffsetDateTime,
     /// TTL, epoch seconds.
     pub expires_at: i64,
@@ -191,14 +191,30 @@ pub async fn subscribers(
     }
 }
 
-/// Deletes one subscription (the connection lost the right to read the session).
+/// Deletes one subscription (the connection lost the right to read the session) and gives its
+/// place back to the connection's count.
 pub async fn unsubscribe(
     store: &dyn ItemStore,
     connection: &ConnectionId,
     session: &SessionId,
 ) -> Result<(), ApiError> {
-    store.delete(&subscription_key(connection, session), None).await?;
-    Ok(())
+    let ops = vec![
+        TxOp::Delete { key: subscription_key(connection, session), condition: Some(Condition::Exists) },
+        TxOp::Update {
+            key: key(connection),
+            actions: vec![UpdateAction::Add("subscriptions".into(), -1)],
+            condition: Some(Condition::Exists),
+        },
+    ];
+    match store.transact_write(ops).await {
+        Ok(()) => Ok(()),
+        // The connection is gone (or the subscription was): delete whatever is left.
+        Err(crate::store::StoreError::TransactionCanceled { .. }) => {
+            store.delete(&subscription_key(connection, session), None).await?;
+            Ok(())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Deletes a connection and its subscriptions; returns the connection if it was still there
@@ -222,7 +238,8 @@ pub async fn remove(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<C
 }
 
 /// Records a `typing` frame on the connection unless one of the same state came less than
-/// [`TYPING_INTERVAL_MS`] ago; returns false when it is too soon.
+/// [`TYPING_INTERVAL_MS`] ago; returns false when it is too soon, 409 `connection_unknown` when
+/// the connection is not registered.
 pub async fn allow_typing(
     store: &dyn ItemStore,
     id: &ConnectionId,
@@ -240,9 +257,17 @@ pub async fn allow_typing(
     let actions = vec![UpdateAction::Set(attribute.into(), Value::from(now_ms))];
     match store.update(&key(id), actions, Some(condition)).await {
         Ok(_) => Ok(true),
-        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(crate::store::StoreError::ConditionFailed) => match get(store, id).await? {
+            Some(_) => Ok(false),
+            None => Err(unknown_connection()),
+        },
         Err(other) => Err(other.into()),
     }
+}
+
+/// 409 for a frame from a connection that is not registered (its records were deleted).
+pub fn unknown_connection() -> ApiError {
+    ApiError::conflict("connection_unknown", "this connection is not registered; reconnect")
 }
 
 /// The role a subscription was made in, as a principal (for the read rule).

@@ -55,7 +55,7 @@ pub(crate) fn s(value: impl ToString) -> Value {
 
 /// A timestamp value as stored (RFC 3339).
 pub(crate) fn ts(at: time::OffsetDateTime) -> Result<Value, ApiError> {
-    at.format(&time::format_description::well_known::Rfc3339)
+    crate::domain::timestamp::format(at)
         .map(Value::String)
         .map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))
 }
