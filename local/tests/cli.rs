@@ -93,6 +93,67 @@ async fn the_local_gateway_serves_stops_on_ctrl_c_and_keeps_its_data() {
     assert!(restarted.interrupt().success());
 }
 
+/// The next text frame of a socket, as JSON (20 s at most).
+async fn next_frame(
+    socket: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> serde_json::Value {
+    use futures::StreamExt;
+    loop {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(20), socket.next()).await;
+        match next.expect("a frame within 20 s") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+                return serde_json::from_str(&text).expect("a JSON frame")
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("the socket ended: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_gateway_pushes_rest_changes_to_websockets_and_still_stops_on_ctrl_c() {
+    use futures::SinkExt;
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let server = Server::start(dir.path());
+    let customer = token(dir.path(), "cust-ada", "customer");
+    let created: serde_json::Value = client()
+        .post(format!("{}/chat/sessions", server.base))
+        .bearer_auth(&customer)
+        .body(r#"{"subject":"Live?"}"#)
+        .send()
+        .await
+        .expect("create a session")
+        .json()
+        .await
+        .expect("session JSON");
+    let session = created["id"].as_str().expect("an id").to_owned();
+
+    let ws = server.base.replacen("http://", "ws://", 1).replacen("/api/v1", "/ws", 1);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("{ws}?token={customer}")).await.expect("connect");
+    let subscribe = serde_json::json!({"action": "subscribe", "session_id": session}).to_string();
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(subscribe.into())).await.expect("send");
+    assert_eq!(next_frame(&mut socket).await["type"], "subscribed");
+
+    // A REST send reaches the socket through the server's own Management API.
+    let sent = client()
+        .post(format!("{}/chat/messages", server.base))
+        .bearer_auth(&customer)
+        .body(serde_json::json!({"session_id": session, "body": "over REST"}).to_string())
+        .send()
+        .await
+        .expect("send a message");
+    assert_eq!(sent.status().as_u16(), 201);
+    let frame = next_frame(&mut socket).await;
+    assert_eq!(
+        (frame["type"].as_str(), frame["message"]["body"].as_str()),
+        (Some("message.created"), Some("over REST"))
+    );
+
+    // An open socket does not keep Ctrl-C from stopping the server.
+    assert!(server.interrupt().success(), "Ctrl-C should stop the gateway cleanly");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_from_another_data_dir_are_refused() {
     let served = tempfile::TempDir::new().expect("temporary directory");
