@@ -38,6 +38,7 @@ on_both_backends!(
     typing_reaches_the_other_side_never_the_typist_and_is_rate_limited,
     delivered_and_read_receipts_reach_the_sender,
     a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post,
+    a_410_cleanup_of_a_users_last_connection_announces_them_offline,
     a_bad_token_cannot_connect_and_writes_nothing,
     bad_frames_get_error_frames_and_the_socket_stays_usable,
     presence_follows_the_first_connect_and_the_last_disconnect,
@@ -222,6 +223,36 @@ async fn a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post(ba
     assert_eq!(body_of(&watcher.expect("message.created").await), "anyone?");
     let subscribers = connections::subscribers(store, &session, at).await.expect("query");
     assert_eq!(subscribers.len(), 1);
+}
+
+async fn a_410_cleanup_of_a_users_last_connection_announces_them_offline(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let world = assigned_session(&api).await;
+    let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
+    assert_eq!(customer.subscribe(&world.session).await["type"], "subscribed");
+    // Then the agent's only connection: one that vanished without $disconnect.
+    let ghost = ConnectionId::parse("GhostConnId0001=").expect("a connection id");
+    let agent =
+        Principal { user_id: UserId::parse("agent-xena").expect("id"), role: Role::Agent, name: None };
+    let store: &dyn ItemStore = api.store.as_ref();
+    let at = switchboard_shared::domain::now();
+    connections::put(store, &connections::new_connection(ghost.clone(), &agent, at)).await.expect("put");
+    let session = SessionId::parse(&world.session).expect("session id");
+    store
+        .transact_write(connections::subscribe(&ghost, &session, &agent, at).expect("ops"))
+        .await
+        .expect("sub");
+
+    customer.request(json!({"action": "send_message", "session_id": world.session, "body": "hello?"})).await;
+
+    let offline = customer.expect("presence").await;
+    assert_eq!(
+        (offline["user_id"].as_str(), offline["status"].as_str()),
+        (Some("agent-xena"), Some("offline"))
+    );
+    assert_eq!(connections::get(store, &ghost).await.expect("get"), None);
+    customer.barrier().await;
+    assert!(customer.take("receipt").is_empty(), "a delivered receipt for a message nobody got");
 }
 
 async fn a_bad_token_cannot_connect_and_writes_nothing(backend: Backend) {
