@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::realtime::Realtime;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::{
@@ -28,6 +30,16 @@ pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
 pub const ISSUER: &str = "switchboard";
 /// Audience the test gateways check.
 pub const AUDIENCE: &str = "switchboard-api";
+
+/// How a test gateway's functions post frames to WebSocket connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posting {
+    /// The production `aws-sdk-apigatewaymanagement` client, over HTTP to the gateway's own
+    /// `/@connections` (what AWS does).
+    ManagementApi,
+    /// The local gateway's in-process delivery (`switchboard-local serve`'s default).
+    InProcess,
+}
 
 /// Which database a test gateway runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +150,14 @@ impl Reply {
 }
 
 impl TestApi {
-    /// Starts a gateway on `backend` with fresh, empty storage.
+    /// Starts a gateway on `backend` with fresh, empty storage; its functions post to WebSockets
+    /// through its own Management API with the production SDK client.
     pub async fn start(backend: Backend) -> Self {
+        Self::start_posting(backend, Posting::ManagementApi).await
+    }
+
+    /// Starts a gateway on `backend` whose functions post to WebSockets as `posting` says.
+    pub async fn start_posting(backend: Backend, posting: Posting) -> Self {
         let (inner, dir): (Arc<dyn ItemStore>, Option<tempfile::TempDir>) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::TempDir::new().expect("temporary directory");
@@ -166,8 +184,15 @@ impl TestApi {
         let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
-        let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://127.0.0.1:{port}")));
-        let gateway = Gateway::new(App::new(store.clone(), realtime), verifier).expect("gateway routes");
+        let connections = Arc::new(Connections::default());
+        let realtime: Arc<dyn Realtime> = match posting {
+            Posting::ManagementApi => {
+                Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://127.0.0.1:{port}")))
+            }
+            Posting::InProcess => Arc::new(LocalRealtime::new(Arc::clone(&connections))),
+        };
+        let gateway = Gateway::with_connections(App::new(store.clone(), realtime), verifier, connections)
+            .expect("gateway routes");
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;

@@ -3,7 +3,12 @@
 //!
 //! `cold-start` (the binary) drives it; `scripts/bench.sh` builds everything and runs it; the
 //! figures and how to read them are in `docs/BENCHMARKS.md`.
+//!
+//! With the `realtime` feature, [`realtime`] is the real-time benchmark of the local gateway's
+//! WebSocket API, driven by `realtime-bench` (`scripts/bench-realtime.sh`).
 
 pub mod emulator;
+#[cfg(feature = "realtime")]
+pub mod realtime;
 pub mod report;
 pub mod stats;

@@ -10,6 +10,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
@@ -70,6 +71,16 @@ pub struct Gateway {
 impl Gateway {
     /// Binds every template route to its handler; fails if one is missing.
     pub fn new(app: App, verifier: TokenVerifier) -> Result<Self, GatewayError> {
+        Self::with_connections(app, verifier, Arc::default())
+    }
+
+    /// The same, serving these WebSocket connections (those a [`crate::ws::LocalRealtime`] in
+    /// `app` delivers to).
+    pub fn with_connections(
+        app: App,
+        verifier: TokenVerifier,
+        connections: Arc<Connections>,
+    ) -> Result<Self, GatewayError> {
         let functions = functions();
         let routes = template::routes(template::TEMPLATE)?
             .into_iter()
@@ -101,7 +112,7 @@ impl Gateway {
             verifier,
             routes: Arc::new(routes),
             ws_routes: Arc::new(ws_routes),
-            connections: Arc::default(),
+            connections,
             openapi: Arc::new(crate::openapi::json()),
         })
     }
@@ -140,12 +151,19 @@ impl Gateway {
         &self.connections
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then finishes the requests in flight. Sockets are
+    /// TCP_NODELAY: a WebSocket reply written right after another frame must not wait for the
+    /// client's delayed ACK (Nagle's algorithm held such replies for 40 ms).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "TCP_NODELAY could not be set");
+            }
+        });
         axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await

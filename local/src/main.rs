@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::{secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use switchboard_shared::domain::{Role, UserId};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::realtime::Realtime;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
@@ -33,6 +35,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
+        /// How the functions post to WebSockets: handed to the socket in process, or through this
+        /// gateway's own `/@connections` Management API with the production AWS SDK client.
+        #[arg(long, value_enum, default_value_t = Delivery::InProcess)]
+        realtime: Delivery,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -62,6 +68,15 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+/// How the functions behind the gateway post frames to WebSocket connections.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Delivery {
+    /// In process: fast (a 1,000-socket fan-out in milliseconds; see docs/BENCHMARKS.md).
+    InProcess,
+    /// `PostToConnection` over HTTP to this gateway's `/@connections`, as in AWS.
+    ManagementApi,
 }
 
 /// Where the data lives: the SQLite store of a data directory, or a DynamoDB-compatible server.
@@ -100,7 +115,7 @@ fn audience() -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { port, host, store } => {
+        Command::Serve { port, host, realtime, store } => {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let store = open_store(store).await?;
@@ -110,10 +125,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("listening on {address}: {e}"))?;
             let bound = listener.local_addr().map_err(|e| format!("listening on {address}: {e}"))?;
-            // The functions post to WebSockets through this gateway's own Management API, with the
-            // production API Gateway client.
-            let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://{bound}")));
-            let gateway = Gateway::new(App::new(store, realtime), verifier).map_err(|e| e.to_string())?;
+            let connections = Arc::new(Connections::default());
+            let realtime: Arc<dyn Realtime> = match realtime {
+                Delivery::InProcess => Arc::new(LocalRealtime::new(Arc::clone(&connections))),
+                Delivery::ManagementApi => {
+                    Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://{bound}")))
+                }
+            };
+            let gateway = Gateway::with_connections(App::new(store, realtime), verifier, connections)
+                .map_err(|e| e.to_string())?;
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
             println!(
                 "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws)"

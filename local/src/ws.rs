@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -29,6 +29,7 @@ use serde_json::{json, Map, Value};
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::lambda::{dispatch_ws, WsFunction};
 use switchboard_shared::realtime::frames::{MAX_FRAME_BYTES, MAX_MESSAGE_BYTES};
+use switchboard_shared::realtime::{PostError, Realtime};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
@@ -81,6 +82,19 @@ impl Connections {
     /// How many sockets are open.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Queues one text message for a connection, as `POST /@connections/{id}` does.
+    pub fn deliver(&self, id: &str, frame: &[u8]) -> Result<(), Undelivered> {
+        if frame.len() > MAX_MESSAGE_BYTES {
+            return Err(Undelivered::TooLarge);
+        }
+        let sender = self.lock().get(id).map(|live| live.outbound.clone()).ok_or(Undelivered::Gone)?;
+        match sender.try_send(Outbound::Text(String::from_utf8_lossy(frame).into_owned())) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Undelivered::Gone),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(Undelivered::Backlogged),
+        }
     }
 
     fn touch(&self, id: &str) {
@@ -418,26 +432,57 @@ pub async fn post_to_connection(
     if !signed(&headers) {
         return management_error(StatusCode::FORBIDDEN, "ForbiddenException", "Missing Authentication Token");
     }
-    if body.len() > MAX_MESSAGE_BYTES {
-        return management_error(
+    match gateway.connections().deliver(&id, &body) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(Undelivered::Gone) => gone(),
+        Err(Undelivered::TooLarge) => management_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PayloadTooLargeException",
             "the message is larger than 128 KB",
-        );
-    }
-    let sender = gateway.connections().lock().get(&id).map(|live| live.outbound.clone());
-    let Some(sender) = sender else {
-        return gone();
-    };
-    let text = String::from_utf8_lossy(&body).into_owned();
-    match sender.try_send(Outbound::Text(text)) {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(mpsc::error::TrySendError::Closed(_)) => gone(),
-        Err(mpsc::error::TrySendError::Full(_)) => management_error(
+        ),
+        Err(Undelivered::Backlogged) => management_error(
             StatusCode::TOO_MANY_REQUESTS,
             "LimitExceededException",
             "the connection is not reading its messages",
         ),
+    }
+}
+
+/// Why a frame was not queued for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undelivered {
+    /// No such connection (410).
+    Gone,
+    /// Over 128 KB (413).
+    TooLarge,
+    /// The connection's queue is full: it is not reading (429).
+    Backlogged,
+}
+
+/// The local gateway's own `Realtime`: hands a frame to the connection's socket in process, with
+/// exactly the outcomes of its Management API (`Gone` for unknown connections), without the HTTP
+/// round trip and the SDK's signing. `switchboard-local serve` uses it unless told to post
+/// through `/@connections` with the production client (`--realtime management-api`).
+pub struct LocalRealtime {
+    connections: Arc<Connections>,
+}
+
+impl LocalRealtime {
+    /// Delivers to these connections (the gateway's: build it with
+    /// [`Gateway::with_connections`]).
+    pub fn new(connections: Arc<Connections>) -> Self {
+        Self { connections }
+    }
+}
+
+#[async_trait::async_trait]
+impl Realtime for LocalRealtime {
+    async fn post(&self, connection: &ConnectionId, frame: &[u8]) -> Result<(), PostError> {
+        match self.connections.deliver(connection.as_str(), frame) {
+            Ok(()) => Ok(()),
+            Err(Undelivered::Gone) => Err(PostError::Gone),
+            Err(refused) => Err(PostError::Failed(format!("{refused:?}"))),
+        }
     }
 }
 

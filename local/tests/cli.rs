@@ -16,9 +16,15 @@ struct Server {
 impl Server {
     /// Starts the gateway on a free port and waits for the line that says where it listens.
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// The same with more `serve` arguments.
+    fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--port", "0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env_remove("JWT_SECRET")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -112,9 +118,18 @@ async fn next_frame(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_served_gateway_pushes_rest_changes_to_websockets_and_still_stops_on_ctrl_c() {
+    pushes_rest_changes_to_websockets(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_through_the_served_gateways_own_management_api_works_too() {
+    pushes_rest_changes_to_websockets(&["--realtime", "management-api"]).await;
+}
+
+async fn pushes_rest_changes_to_websockets(serve_arguments: &[&str]) {
     use futures::SinkExt;
     let dir = tempfile::TempDir::new().expect("temporary directory");
-    let server = Server::start(dir.path());
+    let server = Server::start_with(dir.path(), serve_arguments);
     let customer = token(dir.path(), "cust-ada", "customer");
     let created: serde_json::Value = client()
         .post(format!("{}/chat/sessions", server.base))
@@ -135,7 +150,7 @@ async fn the_served_gateway_pushes_rest_changes_to_websockets_and_still_stops_on
     socket.send(tokio_tungstenite::tungstenite::Message::Text(subscribe.into())).await.expect("send");
     assert_eq!(next_frame(&mut socket).await["type"], "subscribed");
 
-    // A REST send reaches the socket through the server's own Management API.
+    // A REST send reaches the socket (in process, or through the server's own Management API).
     let sent = client()
         .post(format!("{}/chat/messages", server.base))
         .bearer_auth(&customer)

@@ -9,15 +9,19 @@ use serde_json::{json, Value};
 use switchboard_shared::domain::{ConnectionId, Principal, Role, SessionId, UserId};
 use switchboard_shared::repo::connections;
 use switchboard_shared::store::ItemStore;
-use switchboard_tests::{arranged, assigned_session, id_of, open_session, Backend, Caller, Ended, TestApi};
+use switchboard_tests::{
+    arranged, assigned_session, id_of, open_session, Backend, Caller, Ended, Posting, TestApi,
+};
 
+/// Each behaviour on SQLite and on DynamoDB (moto) with the production Management API client,
+/// and on SQLite with the local gateway's in-process delivery (`serve`'s default).
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
+                    super::$name(super::Backend::Sqlite, super::Posting::ManagementApi).await;
                 }
             )*
         }
@@ -25,7 +29,15 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::Backend::DynamoDb).await;
+                    super::$name(super::Backend::DynamoDb, super::Posting::ManagementApi).await;
+                }
+            )*
+        }
+        mod in_process {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite, super::Posting::InProcess).await;
                 }
             )*
         }
@@ -54,8 +66,11 @@ fn message_id(frame: &Value) -> String {
     frame["message"]["id"].as_str().unwrap_or_default().to_owned()
 }
 
-async fn customer_and_agent_see_each_others_messages_in_order_exactly_once(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn customer_and_agent_see_each_others_messages_in_order_exactly_once(
+    backend: Backend,
+    posting: Posting,
+) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
     let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
@@ -102,8 +117,8 @@ async fn customer_and_agent_see_each_others_messages_in_order_exactly_once(backe
     assert_eq!(listed[2..].to_vec(), sent);
 }
 
-async fn a_retried_client_message_id_yields_no_duplicate(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn a_retried_client_message_id_yields_no_duplicate(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
     let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
@@ -120,8 +135,11 @@ async fn a_retried_client_message_id_yields_no_duplicate(backend: Backend) {
     assert_eq!(seen[0]["message"]["client_message_id"], "c-1");
 }
 
-async fn typing_reaches_the_other_side_never_the_typist_and_is_rate_limited(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn typing_reaches_the_other_side_never_the_typist_and_is_rate_limited(
+    backend: Backend,
+    posting: Posting,
+) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let mut phone = api.connect(&Caller::CustomerA.token(&api)).await;
     let mut laptop = api.connect(&Caller::CustomerA.token(&api)).await;
@@ -151,8 +169,8 @@ async fn typing_reaches_the_other_side_never_the_typist_and_is_rate_limited(back
     assert!(agent.take("typing").is_empty(), "the refused start reached the agent");
 }
 
-async fn delivered_and_read_receipts_reach_the_sender(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn delivered_and_read_receipts_reach_the_sender(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
     customer.subscribe(&world.session).await;
@@ -199,8 +217,11 @@ async fn delivered_and_read_receipts_reach_the_sender(backend: Backend) {
     assert!(customer.take("receipt").is_empty(), "a receipt for a marker that did not move");
 }
 
-async fn a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post(
+    backend: Backend,
+    posting: Posting,
+) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     // A connection the gateway no longer has, whose $disconnect never ran: its records remain.
     let ghost = ConnectionId::parse("GhostConnId0000=").expect("a connection id");
@@ -225,8 +246,8 @@ async fn a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post(ba
     assert_eq!(subscribers.len(), 1);
 }
 
-async fn a_410_cleanup_of_a_users_last_connection_announces_them_offline(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn a_410_cleanup_of_a_users_last_connection_announces_them_offline(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
     assert_eq!(customer.subscribe(&world.session).await["type"], "subscribed");
@@ -255,8 +276,8 @@ async fn a_410_cleanup_of_a_users_last_connection_announces_them_offline(backend
     assert!(customer.take("receipt").is_empty(), "a delivered receipt for a message nobody got");
 }
 
-async fn a_bad_token_cannot_connect_and_writes_nothing(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn a_bad_token_cannot_connect_and_writes_nothing(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     api.store.reset();
     let wrong_secret = {
         let key = jsonwebtoken::EncodingKey::from_secret(b"another-secret-another-secret-another");
@@ -282,8 +303,8 @@ fn expired_token() -> String {
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &expiring_claims(-3600), &key).expect("sign")
 }
 
-async fn bad_frames_get_error_frames_and_the_socket_stays_usable(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn bad_frames_get_error_frames_and_the_socket_stays_usable(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let other = open_session(&api, Caller::CustomerB, "not yours").await;
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
@@ -351,8 +372,8 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_usable(backend: Backen
     assert_eq!(customer.ended().await, Ended::Closed(1009));
 }
 
-async fn presence_follows_the_first_connect_and_the_last_disconnect(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn presence_follows_the_first_connect_and_the_last_disconnect(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let world = assigned_session(&api).await;
     let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
     let subscribed = agent.subscribe(&world.session).await;
@@ -381,8 +402,8 @@ async fn presence_follows_the_first_connect_and_the_last_disconnect(backend: Bac
     );
 }
 
-async fn rest_changes_fan_out_to_subscribers(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn rest_changes_fan_out_to_subscribers(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let session = open_session(&api, Caller::CustomerA, "fan-out").await;
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
     assert_eq!(customer.subscribe(&session).await["session"]["status"], "waiting");
@@ -419,8 +440,8 @@ async fn rest_changes_fan_out_to_subscribers(backend: Backend) {
     assert!(customer.take("message.deleted").is_empty(), "a second delete was fanned out");
 }
 
-async fn an_agent_who_loses_a_session_stops_receiving_it(backend: Backend) {
-    let api = TestApi::start(backend).await;
+async fn an_agent_who_loses_a_session_stops_receiving_it(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
     let session = open_session(&api, Caller::CustomerA, "who takes it").await;
     // Both agents may watch a waiting session.
     let mut xena = api.connect(&Caller::AgentX.token(&api)).await;
