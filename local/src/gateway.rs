@@ -125,7 +125,10 @@ impl Gateway {
             .route("/ws", get(ws::upgrade))
             .route(
                 "/@connections/{id}",
-                post(ws::post_to_connection).get(ws::get_connection).delete(ws::delete_connection),
+                post(ws::post_to_connection)
+                    .get(ws::get_connection)
+                    .delete(ws::delete_connection)
+                    .route_layer(axum::middleware::from_fn(ws::require_sigv4)),
             )
             .fallback(handle)
             .with_state(self)

@@ -406,11 +406,18 @@ fn management_error(status: StatusCode, kind: &str, message: &str) -> Response {
         .into_response()
 }
 
-fn signed(headers: &HeaderMap) -> bool {
-    headers
+/// The Management API's guard: a request without a SigV4 `Authorization` header is 403
+/// `ForbiddenException`, as in AWS (the signature itself is not checked locally).
+pub async fn require_sigv4(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let signed = request
+        .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "))
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "));
+    if !signed {
+        return management_error(StatusCode::FORBIDDEN, "ForbiddenException", "Missing Authentication Token");
+    }
+    next.run(request).await
 }
 
 fn rfc3339_seconds(at: OffsetDateTime) -> String {
@@ -426,12 +433,8 @@ fn gone() -> Response {
 pub async fn post_to_connection(
     State(gateway): State<Gateway>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !signed(&headers) {
-        return management_error(StatusCode::FORBIDDEN, "ForbiddenException", "Missing Authentication Token");
-    }
     match gateway.connections().deliver(&id, &body) {
         Ok(()) => StatusCode::OK.into_response(),
         Err(Undelivered::Gone) => gone(),
@@ -487,14 +490,7 @@ impl Realtime for LocalRealtime {
 }
 
 /// `GET /@connections/{id}`: when the connection opened and was last active, and who it is.
-pub async fn get_connection(
-    State(gateway): State<Gateway>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !signed(&headers) {
-        return management_error(StatusCode::FORBIDDEN, "ForbiddenException", "Missing Authentication Token");
-    }
+pub async fn get_connection(State(gateway): State<Gateway>, Path(id): Path<String>) -> Response {
     let described = gateway.connections().lock().get(&id).map(|live| {
         json!({
             "connectedAt": rfc3339_seconds(live.connected_at),
@@ -509,14 +505,7 @@ pub async fn get_connection(
 }
 
 /// `DELETE /@connections/{id}`: closes the connection (`$disconnect` follows).
-pub async fn delete_connection(
-    State(gateway): State<Gateway>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !signed(&headers) {
-        return management_error(StatusCode::FORBIDDEN, "ForbiddenException", "Missing Authentication Token");
-    }
+pub async fn delete_connection(State(gateway): State<Gateway>, Path(id): Path<String>) -> Response {
     // Gone for the Management API at once, like the real service; `$disconnect` follows when the
     // socket has closed.
     let sender = gateway.connections().lock().remove(&id).map(|live| live.outbound);

@@ -64,6 +64,16 @@ pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Respo
 /// The whole `main` of an HTTP function: tracing, `App::from_env()` (exits with the reason if
 /// the configuration is unusable), then the Lambda runtime loop.
 pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    run(move |app, req| async move { dispatch(&app, &function, req).await }).await
+}
+
+/// Tracing, `App::from_env()` (exiting with the reason if the configuration is unusable), then
+/// the Lambda runtime loop answering each event with `answer`.
+async fn run<F, Fut>(answer: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<App>, Request) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
     crate::telemetry::init();
     let app = match App::from_env().await {
         Ok(app) => Arc::new(app),
@@ -73,8 +83,8 @@ pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> 
         }
     };
     lambda_http::run(service_fn(move |req: Request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }
+        let answered = answer(Arc::clone(&app), req);
+        async move { Ok::<_, Infallible>(answered.await) }
     }))
     .await
 }
@@ -268,19 +278,7 @@ pub async fn dispatch_ws(app: &App, function: &WsFunction, req: Request) -> Resp
 
 /// The whole `main` of a WebSocket function.
 pub async fn run_ws(function: WsFunction) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    let app = match App::from_env().await {
-        Ok(app) => Arc::new(app),
-        Err(error) => {
-            tracing::error!(%error, "configuration is unusable");
-            return Err(error.into());
-        }
-    };
-    lambda_http::run(service_fn(move |req: Request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(dispatch_ws(&app, &function, req).await) }
-    }))
-    .await
+    run(move |app, req| async move { dispatch_ws(&app, &function, req).await }).await
 }
 
 /// Expands to the `main` of a WebSocket function binary.

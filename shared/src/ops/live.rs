@@ -159,24 +159,8 @@ pub async fn publish(app: &App, session: &SessionId, frame: &ServerFrame, skip: 
     let subscriptions = listeners(app, session).await;
     let (delivery, gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), frame).await;
     forget(app, gone).await;
-    log_delivery(session, frame_kind(frame), &delivery);
+    log_delivery(session, frame.kind(), &delivery);
     delivery
-}
-
-fn frame_kind(frame: &ServerFrame) -> &'static str {
-    match frame {
-        ServerFrame::MessageCreated { .. } => "message.created",
-        ServerFrame::MessageUpdated { .. } => "message.updated",
-        ServerFrame::MessageDeleted { .. } => "message.deleted",
-        ServerFrame::Typing { .. } => "typing",
-        ServerFrame::Receipt { .. } => "receipt",
-        ServerFrame::SessionUpdated { .. } => "session.updated",
-        ServerFrame::Presence { .. } => "presence",
-        ServerFrame::Subscribed { .. } => "subscribed",
-        ServerFrame::Error { .. } => "error",
-        ServerFrame::Pong { .. } => "pong",
-        ServerFrame::Ack {} => "ack",
-    }
 }
 
 /// A new message: `message.created` to every subscriber but the connection it came from, then

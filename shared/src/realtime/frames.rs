@@ -202,6 +202,23 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
+    /// The frame's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerFrame::MessageCreated { .. } => "message.created",
+            ServerFrame::MessageUpdated { .. } => "message.updated",
+            ServerFrame::MessageDeleted { .. } => "message.deleted",
+            ServerFrame::Typing { .. } => "typing",
+            ServerFrame::Receipt { .. } => "receipt",
+            ServerFrame::SessionUpdated { .. } => "session.updated",
+            ServerFrame::Presence { .. } => "presence",
+            ServerFrame::Subscribed { .. } => "subscribed",
+            ServerFrame::Error { .. } => "error",
+            ServerFrame::Pong { .. } => "pong",
+            ServerFrame::Ack {} => "ack",
+        }
+    }
+
     /// The frame as the JSON text sent on the socket.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_else(|e| {
