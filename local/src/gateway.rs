@@ -48,6 +48,7 @@ pub fn functions() -> HashMap<&'static str, HttpFunction> {
     switchboard_chat::FUNCTIONS
         .iter()
         .chain(switchboard_dashboard::FUNCTIONS)
+        .chain(switchboard_notifications::FUNCTIONS)
         .map(|function| (function.name, *function))
         .collect()
 }

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "Customer-support chat: sessions, messages, rooms, moderation and the agent dashboard. \
+        description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard and notification preferences. \
 Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
         license(name = "Apache-2.0")
     ),
@@ -29,11 +29,14 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
         switchboard_chat::list_rooms,
         switchboard_chat::create_room,
         switchboard_dashboard::assign_session,
+        switchboard_notifications::get_preferences,
+        switchboard_notifications::put_preferences,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
-        (name = "dashboard", description = "The support floor: assignment"))
+        (name = "dashboard", description = "The support floor: assignment"),
+        (name = "notifications", description = "Push notification preferences"))
 )]
 struct ApiDoc;
 

@@ -512,6 +512,10 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         )
         .with_body(json!({}))
         .allowed(200),
+        Cell::new(Caller::CustomerA, Method::GET, "/notifications/preferences").allowed(200),
+        Cell::new(Caller::AgentX, Method::PUT, "/notifications/preferences")
+            .with_body(json!({"announcement": false}))
+            .allowed(200),
         Cell::new(Caller::CustomerA, Method::DELETE, a_message).allowed(200),
         Cell::new(Caller::CustomerA, Method::POST, format!("/chat/sessions/{}/close", w.assigned))
             .allowed(200),

@@ -19,6 +19,7 @@ use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
+use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
     Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
@@ -27,7 +28,7 @@ use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::messages::MessageWindow;
-use switchboard_shared::repo::{blocks, messages, rooms, sessions};
+use switchboard_shared::repo::{blocks, messages, preferences, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -277,6 +278,20 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 "the waiting queue {ids:?} lacks session {WAITING_SESSION}"
             );
             ensure!(!ids.contains(ACTIVE_SESSION), "the waiting queue {ids:?} holds the active session");
+        }
+        "notifications-get-preferences" => {
+            // cust-ada never chose: the defaults.
+            let defaults = serde_json::to_value(Preferences::default()).map_err(|e| e.to_string())?;
+            ensure!(*answer == defaults, "the answer is {answer}, not the defaults");
+        }
+        "notifications-put-preferences" => {
+            let stored = preferences::get(world.store(), &user(CUSTOMER))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no preferences were stored")?;
+            let sent: Preferences = serde_json::from_value(request.clone()).map_err(|e| e.to_string())?;
+            ensure!(stored.preferences == sent, "stored {:?}, sent {request}", stored.preferences);
+            ensure!(*answer == *request, "the answer {answer} is not what was sent");
         }
         "chat-get-session" => {
             ensure!(answer["id"] == ACTIVE_SESSION, "the answer is session {}", answer["id"]);

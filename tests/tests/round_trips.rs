@@ -240,6 +240,14 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             arrange(api, agent(), Method::POST, &block, Some(json!({"reason": "spam"})), 200).await;
             measure(api, agent(), Method::POST, &format!("/chat/users/{OTHER_CUSTOMER}/unblock"), None).await
         }
+        "notifications-get-preferences" => {
+            measure(api, customer(), Method::GET, "/notifications/preferences", None).await
+        }
+        "notifications-put-preferences" => {
+            let body =
+                json!({"quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "Europe/Berlin"}});
+            measure(api, customer(), Method::PUT, "/notifications/preferences", Some(body)).await
+        }
         "chat-list-rooms" => {
             create_room(api, "Billing").await;
             create_room(api, "Technical support").await;

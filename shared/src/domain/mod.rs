@@ -1,6 +1,7 @@
 //! Pure domain: identifiers, roles, validated values and the records of the chat. No I/O.
 
 mod ids;
+pub mod push;
 mod records;
 pub mod timestamp;
 mod values;

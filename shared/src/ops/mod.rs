@@ -4,6 +4,7 @@
 pub mod live;
 mod messages;
 mod moderation;
+mod notifications;
 mod rooms;
 mod sessions;
 
@@ -12,6 +13,7 @@ pub use messages::{
     MessageListing, SendMessage, Sent,
 };
 pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
+pub use notifications::{get_preferences, put_preferences};
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
     assign_session, close_session, create_session, get_session, list_participants, list_sessions,

@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod connections;
 pub mod events;
 pub mod messages;
+pub mod preferences;
 pub mod rooms;
 pub mod sessions;
 

@@ -1,0 +1,2 @@
+//! The `notifications-get-preferences` Lambda function.
+switchboard_shared::http_main!(switchboard_notifications::GET_PREFERENCES);
