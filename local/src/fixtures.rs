@@ -7,6 +7,8 @@ use switchboard_shared::domain::{
     now, ConnectionId, InvalidValue, Message, Participant, Principal, Priority, Role, Room, Session,
     SessionStatus, UserId,
 };
+use switchboard_shared::push::{DeviceToken, Platform};
+use switchboard_shared::repo::devices::{self, Device};
 use switchboard_shared::repo::{connections, messages, rooms, sessions};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;
@@ -30,6 +32,8 @@ pub const WAITING_SESSION: &str = "01JD0000000000000000000004";
 pub const CUSTOMER_CONNECTION: &str = "L0SM9cOFvHcCIhw=";
 /// The agent's open WebSocket connection, subscribed to the active session.
 pub const AGENT_CONNECTION: &str = "L0SNbdLEvHcCFaQ=";
+/// The device token of the customer's registered phone.
+pub const CUSTOMER_DEVICE_TOKEN: &str = "fixture-fcm-token-cust-ada-pixel-8";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -139,5 +143,19 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     connections::put(store, &connections::new_connection(ada_connection, &ada, at)).await?;
     connections::put(store, &connections::new_connection(bob_connection.clone(), &bob, at)).await?;
     store.transact_write(connections::subscribe(&bob_connection, &active.id, &bob, at)?).await?;
+
+    let token = DeviceToken::parse(CUSTOMER_DEVICE_TOKEN)?;
+    let phone = Device {
+        device_id: devices::device_id(&token),
+        user_id: user(CUSTOMER)?,
+        platform: Platform::Android,
+        endpoint_arn: "arn:aws:sns:us-east-1:123456789012:endpoint/GCM/switchboard-android/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+            .into(),
+        app_version: Some("1.4.0".into()),
+        enabled: true,
+        registered_at: opened,
+        updated_at: opened,
+    };
+    store.transact_write(vec![devices::put(&phone)?]).await?;
     Ok(())
 }

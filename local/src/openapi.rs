@@ -31,12 +31,14 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
         switchboard_dashboard::assign_session,
         switchboard_notifications::get_preferences,
         switchboard_notifications::put_preferences,
+        switchboard_notifications::register_device,
+        switchboard_notifications::unregister_device,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
         (name = "dashboard", description = "The support floor: assignment"),
-        (name = "notifications", description = "Push notification preferences"))
+        (name = "notifications", description = "Push notifications: devices and preferences"))
 )]
 struct ApiDoc;
 

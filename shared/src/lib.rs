@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod lambda;
 pub mod ops;
+pub mod push;
 pub mod realtime;
 pub mod repo;
 pub mod store;

@@ -513,6 +513,12 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         .with_body(json!({}))
         .allowed(200),
         Cell::new(Caller::CustomerA, Method::GET, "/notifications/preferences").allowed(200),
+        Cell::new(Caller::CustomerA, Method::POST, "/notifications/devices/register")
+            .with_body(json!({"token": "fcm-token-a", "platform": "android"}))
+            .allowed(200),
+        Cell::new(Caller::CustomerA, Method::POST, "/notifications/devices/unregister")
+            .with_body(json!({"token": "fcm-token-a"}))
+            .allowed(200),
         Cell::new(Caller::AgentX, Method::PUT, "/notifications/preferences")
             .with_body(json!({"announcement": false}))
             .allowed(200),

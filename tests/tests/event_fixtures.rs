@@ -15,7 +15,7 @@ use base64::Engine;
 use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
-use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION};
+use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
@@ -25,10 +25,11 @@ use switchboard_shared::domain::{
     Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
 };
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
+use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::messages::MessageWindow;
-use switchboard_shared::repo::{blocks, messages, preferences, rooms, sessions};
+use switchboard_shared::repo::{blocks, devices, messages, preferences, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -278,6 +279,31 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 "the waiting queue {ids:?} lacks session {WAITING_SESSION}"
             );
             ensure!(!ids.contains(ACTIVE_SESSION), "the waiting queue {ids:?} holds the active session");
+        }
+        "notifications-register-device" => {
+            let token = DeviceToken::parse(request["token"].as_str().unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+            let stored = devices::get(world.store(), &user(CUSTOMER), &devices::device_id(&token))
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("no device record was stored")?;
+            ensure!(stored.platform.as_str() == request["platform"], "stored platform {:?}", stored.platform);
+            ensure!(
+                answer["endpoint_arn"] == stored.endpoint_arn.as_str(),
+                "the answer's endpoint is not the stored one"
+            );
+            ensure!(stored.enabled, "the device is not enabled");
+        }
+        "notifications-unregister-device" => {
+            let token = DeviceToken::parse(CUSTOMER_DEVICE_TOKEN).map_err(|e| e.to_string())?;
+            let stored = devices::get(world.store(), &user(CUSTOMER), &devices::device_id(&token))
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure!(stored.is_none(), "the device record is still there");
+            ensure!(
+                answer["device_id"] == devices::device_id(&token).as_str(),
+                "the answer is another device"
+            );
         }
         "notifications-get-preferences" => {
             // cust-ada never chose: the defaults.

@@ -33,6 +33,8 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    registering_a_device_is_idempotent_and_a_moved_token_is_re_owned,
+    bad_device_requests_are_refused_and_change_nothing,
     a_user_who_never_chose_gets_the_defaults,
     preferences_are_replaced_and_read_back_per_user,
     bad_preferences_are_refused_and_change_nothing,
@@ -117,4 +119,73 @@ async fn bad_preferences_are_refused_and_change_nothing(backend: Backend) {
         before,
         "a refused PUT wrote"
     );
+}
+
+const REGISTER: &str = "/notifications/devices/register";
+const UNREGISTER: &str = "/notifications/devices/unregister";
+
+async fn registering_a_device_is_idempotent_and_a_moved_token_is_re_owned(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let phone = json!({"token": "fcm-token-shared-tablet", "platform": "android", "app_version": "1.4.0"});
+    let first = Caller::CustomerA.call(&api, Method::POST, REGISTER, Some(phone.clone())).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(
+        (first.body["user_id"].as_str(), first.body["platform"].as_str()),
+        (Some("cust-ada"), Some("android"))
+    );
+    assert_eq!(first.body["enabled"], true);
+    let endpoint = first.body["endpoint_arn"].clone();
+    assert!(endpoint.as_str().is_some_and(|arn| !arn.is_empty()));
+
+    // Again: the same endpoint, the same registration time.
+    let again = Caller::CustomerA.call(&api, Method::POST, REGISTER, Some(phone.clone())).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body["endpoint_arn"], endpoint);
+    assert_eq!(again.body["registered_at"], first.body["registered_at"]);
+    assert_eq!(again.body["device_id"], first.body["device_id"]);
+
+    // The tablet changes hands: the token is now customer B's, on the same endpoint.
+    let moved = Caller::CustomerB.call(&api, Method::POST, REGISTER, Some(phone)).await;
+    assert_eq!(moved.status, 200);
+    assert_eq!(moved.body["user_id"], "cust-bob");
+    assert_eq!(moved.body["endpoint_arn"], endpoint);
+    let gone = Caller::CustomerA
+        .call(&api, Method::POST, UNREGISTER, Some(json!({"token": "fcm-token-shared-tablet"})))
+        .await;
+    assert_eq!((gone.status, gone.error_code()), (404, "device_not_found"));
+
+    let removed = Caller::CustomerB
+        .call(&api, Method::POST, UNREGISTER, Some(json!({"token": "fcm-token-shared-tablet"})))
+        .await;
+    assert_eq!((removed.status, &removed.body["device_id"]), (200, &first.body["device_id"]));
+    let twice = Caller::CustomerB
+        .call(&api, Method::POST, UNREGISTER, Some(json!({"token": "fcm-token-shared-tablet"})))
+        .await;
+    assert_eq!(twice.status, 404);
+}
+
+async fn bad_device_requests_are_refused_and_change_nothing(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let long = "x".repeat(4097);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (REGISTER, json!({"token": "", "platform": "android"}), "validation_failed"),
+        (REGISTER, json!({"token": long, "platform": "android"}), "validation_failed"),
+        (REGISTER, json!({"token": "has space", "platform": "android"}), "validation_failed"),
+        (REGISTER, json!({"token": "fcm-ok", "platform": "blackberry"}), "validation_failed"),
+        (REGISTER, json!({"token": "fcm-ok"}), "validation_failed"),
+        (
+            REGISTER,
+            json!({"token": "fcm-ok", "platform": "ios", "app_version": "v".repeat(65)}),
+            "validation_failed",
+        ),
+        (REGISTER, json!({"token": "fcm-ok", "platform": "ios", "push": true}), "validation_failed"),
+        (UNREGISTER, json!({}), "validation_failed"),
+        (UNREGISTER, json!({"token": ""}), "validation_failed"),
+    ];
+    for (path, body, code) in cases {
+        api.store.reset();
+        let reply = Caller::CustomerA.call(&api, Method::POST, path, Some(body.clone())).await;
+        assert_eq!((reply.status, reply.error_code()), (422, code), "{path} {body} → {:?}", reply.body);
+        assert_eq!(api.store.total(), 0, "{path} {body}: the store was called");
+    }
 }

@@ -240,6 +240,16 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             arrange(api, agent(), Method::POST, &block, Some(json!({"reason": "spam"})), 200).await;
             measure(api, agent(), Method::POST, &format!("/chat/users/{OTHER_CUSTOMER}/unblock"), None).await
         }
+        "notifications-register-device" => {
+            let body = json!({"token": "fcm-token-new-phone", "platform": "android"});
+            measure(api, customer(), Method::POST, "/notifications/devices/register", Some(body)).await
+        }
+        "notifications-unregister-device" => {
+            let body = json!({"token": "fcm-token-old-phone", "platform": "android"});
+            arrange(api, customer(), Method::POST, "/notifications/devices/register", Some(body), 200).await;
+            let body = json!({"token": "fcm-token-old-phone"});
+            measure(api, customer(), Method::POST, "/notifications/devices/unregister", Some(body)).await
+        }
         "notifications-get-preferences" => {
             measure(api, customer(), Method::GET, "/notifications/preferences", None).await
         }

@@ -13,7 +13,9 @@ pub use messages::{
     MessageListing, SendMessage, Sent,
 };
 pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
-pub use notifications::{get_preferences, put_preferences};
+pub use notifications::{
+    get_preferences, put_preferences, register_device, unregister_device, RegisterDevice, UnregisterDevice,
+};
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
     assign_session, close_session, create_session, get_session, list_participants, list_sessions,

@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod connections;
+pub mod devices;
 pub mod events;
 pub mod messages;
 pub mod preferences;
