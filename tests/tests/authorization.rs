@@ -513,6 +513,13 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         .with_body(json!({}))
         .allowed(200),
         Cell::new(Caller::CustomerA, Method::GET, "/notifications/preferences").allowed(200),
+        Cell::new(Caller::Admin, Method::POST, "/notifications/send")
+            .with_body(json!({"user_id": "cust-ada", "title": "Hello", "body": "A test"}))
+            .allowed(200),
+        Cell::new(Caller::Admin, Method::POST, "/notifications/bulk-send")
+            .with_body(json!({"user_ids": ["cust-ada", "cust-bob"], "title": "Hello", "body": "A test"}))
+            .allowed(200),
+        Cell::new(Caller::CustomerA, Method::GET, "/notifications/delivery-logs").allowed(200),
         Cell::new(Caller::CustomerA, Method::POST, "/notifications/devices/register")
             .with_body(json!({"token": "fcm-token-a", "platform": "android"}))
             .allowed(200),

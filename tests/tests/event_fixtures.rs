@@ -28,6 +28,7 @@ use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction
 use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::connections;
+use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::{blocks, devices, messages, preferences, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
@@ -304,6 +305,27 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 answer["device_id"] == devices::device_id(&token).as_str(),
                 "the answer is another device"
             );
+        }
+        "notifications-send" | "notifications-bulk-send" => {
+            let job = answer["job_id"].as_str().ok_or("the answer has no job id")?;
+            let expected = request.get("user_ids").and_then(Value::as_array).map_or(1, Vec::len);
+            ensure!(
+                answer["recipients"] == expected,
+                "the summary counts {} recipients",
+                answer["recipients"]
+            );
+            let (logs, _) = deliveries::list(world.store(), &LogListing::Job(job.to_owned()), 50, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure!(logs.len() == expected, "{} delivery logs for {expected} recipients", logs.len());
+            ensure!(
+                logs.iter()
+                    .any(|l| l.user_id.as_str() == CUSTOMER && l.status == DeliveryStatus::EndpointDisabled),
+                "cust-ada's fictitious endpoint was not logged as disabled: {logs:?}"
+            );
+        }
+        "notifications-list-delivery-logs" => {
+            ensure!(answer["items"] == serde_json::json!([]), "a fresh world has no logs: {answer}");
         }
         "notifications-get-preferences" => {
             // cust-ada never chose: the defaults.

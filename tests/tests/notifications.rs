@@ -33,6 +33,8 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    an_admins_send_respects_each_recipients_choices_and_logs_every_attempt,
+    sending_is_for_admins_and_bad_sends_change_nothing,
     registering_a_device_is_idempotent_and_a_moved_token_is_re_owned,
     bad_device_requests_are_refused_and_change_nothing,
     a_user_who_never_chose_gets_the_defaults,
@@ -188,4 +190,191 @@ async fn bad_device_requests_are_refused_and_change_nothing(backend: Backend) {
         assert_eq!((reply.status, reply.error_code()), (422, code), "{path} {body} → {:?}", reply.body);
         assert_eq!(api.store.total(), 0, "{path} {body}: the store was called");
     }
+}
+
+/// Quiet hours around the current time in UTC, so they hold whenever the test runs.
+fn quiet_now() -> Value {
+    let now = time::OffsetDateTime::now_utc();
+    let at = |minutes: i64| {
+        let t = now + time::Duration::minutes(minutes);
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    };
+    json!({"start": at(-60), "end": at(60), "time_zone": "UTC"})
+}
+
+async fn register(api: &TestApi, caller: Caller, token: &str) {
+    let body = json!({"token": token, "platform": "android"});
+    let reply = caller.call(api, Method::POST, REGISTER, Some(body)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+async fn an_admins_send_respects_each_recipients_choices_and_logs_every_attempt(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let session = switchboard_tests::open_session(&api, Caller::CustomerB, "muted one").await;
+    // Customer A: a phone, no choices. Customer B: a phone, mutes the session. Agent X: a phone,
+    // quiet hours now. Agent Y: a phone, announcements off. The admin: no device.
+    for (caller, token) in [
+        (Caller::CustomerA, "tok-a"),
+        (Caller::CustomerB, "tok-b"),
+        (Caller::AgentX, "tok-x"),
+        (Caller::AgentY, "tok-y"),
+    ] {
+        register(&api, caller, token).await;
+    }
+    let prefs = [
+        (Caller::CustomerB, json!({"muted_sessions": [session]})),
+        (Caller::AgentX, json!({"quiet_hours": quiet_now()})),
+        (Caller::AgentY, json!({"session_update": false})),
+    ];
+    for (caller, body) in prefs {
+        assert_eq!(caller.call(&api, Method::PUT, PATH, Some(body)).await.status, 200);
+    }
+    let everyone: Vec<&str> = Caller::ALL.iter().map(|c| c.id()).collect();
+    let body = json!({"user_ids": everyone, "category": "session_update", "title": "Your session", "body": "An update",
+        "session_id": session, "data": {"kind": "test"}});
+    let reply = Caller::Admin.call(&api, Method::POST, "/notifications/bulk-send", Some(body)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let summary = &reply.body;
+    assert_eq!(
+        (summary["recipients"].as_u64(), summary["sent"].as_u64(), summary["failed"].as_u64()),
+        (Some(5), Some(1), Some(0))
+    );
+    assert_eq!(summary["skipped"], json!({"muted": 1, "no_device": 1, "preference": 1, "quiet_hours": 1}));
+
+    // Each recipient sees their own log; the sent one carries the exact message published.
+    let statuses = [
+        (Caller::CustomerA, "sent"),
+        (Caller::CustomerB, "skipped_muted"),
+        (Caller::AgentX, "skipped_quiet_hours"),
+        (Caller::AgentY, "skipped_preference"),
+        (Caller::Admin, "skipped_no_device"),
+    ];
+    for (caller, status) in statuses {
+        let logs = caller.call(&api, Method::GET, "/notifications/delivery-logs", None).await;
+        assert_eq!(logs.status, 200);
+        assert_eq!(logs.body["items"][0]["status"], status, "{caller:?}: {:?}", logs.body);
+        assert_eq!(logs.body["items"][0]["job_id"], summary["job_id"]);
+    }
+    let logs = Caller::CustomerA.call(&api, Method::GET, "/notifications/delivery-logs", None).await;
+    let payload = &logs.body["items"][0]["payload"];
+    let fcm: Value =
+        serde_json::from_str(payload["GCM"].as_str().expect("a GCM payload")).expect("GCM is JSON");
+    assert_eq!(
+        fcm["fcmV1Message"]["message"]["notification"],
+        json!({"title": "Your session", "body": "An update"})
+    );
+    assert_eq!(fcm["fcmV1Message"]["message"]["data"]["session_id"], session.as_str());
+    assert_eq!(fcm["fcmV1Message"]["message"]["data"]["kind"], "test");
+    let apns: Value =
+        serde_json::from_str(payload["APNS"].as_str().expect("an APNS payload")).expect("APNS is JSON");
+    assert_eq!(apns["aps"]["alert"]["title"], "Your session");
+    assert_eq!(apns["job_id"], summary["job_id"]);
+
+    // The admin reads the whole job; nobody else may.
+    let job =
+        format!("/notifications/delivery-logs?job_id={}", summary["job_id"].as_str().unwrap_or_default());
+    let all = Caller::Admin.call(&api, Method::GET, &job, None).await;
+    assert_eq!(all.body["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(Caller::CustomerA.call(&api, Method::GET, &job, None).await.status, 403);
+    let others = Caller::CustomerA
+        .call(&api, Method::GET, "/notifications/delivery-logs?user_id=cust-bob", None)
+        .await;
+    assert_eq!(others.status, 403);
+    let theirs =
+        Caller::Admin.call(&api, Method::GET, "/notifications/delivery-logs?user_id=cust-bob", None).await;
+    assert_eq!(theirs.body["items"][0]["status"], "skipped_muted");
+}
+
+async fn sending_is_for_admins_and_bad_sends_change_nothing(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let ok = json!({"user_id": "cust-ada", "title": "Hi", "body": "There"});
+    for caller in [Caller::CustomerA, Caller::AgentX] {
+        api.store.reset();
+        let reply = caller.call(&api, Method::POST, "/notifications/send", Some(ok.clone())).await;
+        assert_eq!((reply.status, reply.error_code()), (403, "forbidden"), "{caller:?}");
+        assert_eq!(api.store.total(), 0, "a refused send touched the store");
+    }
+    let too_many: Vec<String> = (0..10_001).map(|n| format!("user-{n}")).collect();
+    let euro = "€".repeat(256);
+    let big_data: serde_json::Map<String, Value> =
+        (0..10).map(|n| (format!("k{n}"), Value::String(euro.clone()))).collect();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "/notifications/send",
+            json!({"user_id": "cust-ada", "title": "", "body": "x"}),
+            "validation_failed",
+        ),
+        (
+            "/notifications/send",
+            json!({"user_id": "cust-ada", "title": "x", "body": "b".repeat(241)}),
+            "validation_failed",
+        ),
+        (
+            "/notifications/send",
+            json!({"user_id": "cust#ada", "title": "x", "body": "y"}),
+            "validation_failed",
+        ),
+        (
+            "/notifications/send",
+            json!({"user_id": "cust-ada", "title": "x", "body": "y", "category": "spam"}),
+            "validation_failed",
+        ),
+        (
+            "/notifications/send",
+            json!({"user_id": "cust-ada", "title": "x", "body": "y", "priority": 1}),
+            "validation_failed",
+        ),
+        (
+            "/notifications/send",
+            json!({"user_id": "cust-ada", "title": "x", "body": "y", "data": big_data}),
+            "notification_too_large",
+        ),
+        ("/notifications/bulk-send", json!({"user_ids": [], "title": "x", "body": "y"}), "validation_failed"),
+        (
+            "/notifications/bulk-send",
+            json!({"user_ids": too_many, "title": "x", "body": "y"}),
+            "validation_failed",
+        ),
+    ];
+    for (path, body, code) in cases {
+        api.store.reset();
+        let reply = Caller::Admin.call(&api, Method::POST, path, Some(body)).await;
+        assert_eq!((reply.status, reply.error_code()), (422, code), "{path}: {:?}", reply.body);
+        assert_eq!(api.store.total(), 0, "{path}: a refused send touched the store");
+    }
+    let both =
+        Caller::Admin.call(&api, Method::GET, "/notifications/delivery-logs?user_id=a&job_id=b", None).await;
+    assert_eq!((both.status, both.error_code()), (400, "invalid_filter"));
+}
+
+/// Ten thousand recipients in one bulk send (a hundred with a phone), each handled and logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_send_reaches_ten_thousand_recipients() {
+    let api = TestApi::start(Backend::Sqlite).await;
+    for n in 0..100 {
+        let body = json!({"token": format!("tok-{n}"), "platform": "ios"});
+        let reply = api
+            .as_user(
+                &format!("user-{n}"),
+                switchboard_shared::domain::Role::Customer,
+                Method::POST,
+                REGISTER,
+                Some(body),
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+    }
+    let users: Vec<String> = (0..10_000).map(|n| format!("user-{n}")).collect();
+    let body = json!({"user_ids": users, "title": "Outage over", "body": "All systems normal"});
+    let reply = Caller::Admin.call(&api, Method::POST, "/notifications/bulk-send", Some(body)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!((reply.body["recipients"].as_u64(), reply.body["sent"].as_u64()), (Some(10_000), Some(100)));
+    assert_eq!(reply.body["skipped"], json!({"no_device": 9_900}));
+    let job = format!(
+        "/notifications/delivery-logs?job_id={}&limit=200",
+        reply.body["job_id"].as_str().unwrap_or_default()
+    );
+    let first_page = Caller::Admin.call(&api, Method::GET, &job, None).await;
+    assert_eq!(first_page.body["items"].as_array().map(Vec::len), Some(200));
+    assert!(first_page.body["next_cursor"].is_string());
 }

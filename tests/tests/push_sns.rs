@@ -273,3 +273,76 @@ async fn device_registration_follows_the_endpoint_routine_on_sns() {
     ops::unregister_device(&app, &ada, UnregisterDevice { token: token.clone() }).await.expect("unregister");
     assert_eq!(push.endpoint(&recreated.endpoint_arn).await, Err(PushError::NotFound));
 }
+
+/// An admin's send through the production adapter: moto records exactly the FCM v1 + APNs
+/// message for the enabled device; a disabled endpoint is logged `endpoint_disabled` and the
+/// device marked disabled, so it is not tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_publishes_the_platform_message_and_disables_rejected_devices() {
+    use std::sync::Arc;
+    use switchboard_shared::domain::{Principal, Role, UserId};
+    use switchboard_shared::ops::{self, Notification, RegisterDevice};
+    use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+    use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
+    use switchboard_shared::repo::devices;
+    use switchboard_shared::store::sqlite::SqliteItemStore;
+    use switchboard_shared::App;
+
+    let (push, admin_client) = sns_push("send").await;
+    let dir = tempfile::TempDir::new().expect("a temporary directory");
+    let store = Arc::new(SqliteItemStore::open(&dir.path().join("s.db")).expect("a SQLite store"));
+    let push = Arc::new(push);
+    let app = App::new(store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9")))
+        .with_push(push.clone());
+    let ada = Principal { user_id: UserId::parse("cust-ada").expect("id"), role: Role::Customer, name: None };
+    let eve = Principal { user_id: UserId::parse("admin-eve").expect("id"), role: Role::Admin, name: None };
+    let phone = ops::register_device(
+        &app,
+        &ada,
+        RegisterDevice { token: fresh_token("send-phone"), platform: Platform::Android, app_version: None },
+    )
+    .await
+    .expect("register the phone");
+    let tablet = ops::register_device(
+        &app,
+        &ada,
+        RegisterDevice { token: fresh_apns_token(), platform: Platform::Ios, app_version: None },
+    )
+    .await
+    .expect("register the tablet");
+    disable(&admin_client, &tablet.endpoint_arn).await;
+
+    let notification = || Notification {
+        category: switchboard_shared::domain::push::Category::Announcement,
+        title: "Maintenance".into(),
+        body: "Sunday 02:00 UTC".into(),
+        session_id: None,
+        data: Default::default(),
+    };
+    let summary =
+        ops::send_notification(&app, &eve, vec![ada.user_id.clone()], notification()).await.expect("send");
+    assert_eq!((summary.sent, summary.endpoint_disabled, summary.failed), (1, 1, 0));
+
+    let expected = ops::platform_message(&summary.job_id, &notification()).expect("the message");
+    let recorded = recorded_messages(&moto_data().await, &phone.endpoint_arn);
+    let messages: Vec<&str> = recorded.values().filter_map(Value::as_str).collect();
+    assert_eq!(messages, vec![expected.as_str()], "moto recorded another message");
+    let (logs, _) = deliveries::list(store.as_ref(), &LogListing::Job(summary.job_id.clone()), 10, None)
+        .await
+        .expect("the job's logs");
+    let sent = logs.iter().find(|l| l.status == DeliveryStatus::Sent).expect("a sent log");
+    assert!(
+        recorded.contains_key(sent.message_id.as_deref().unwrap_or_default()),
+        "the log's message id is moto's"
+    );
+    assert!(sent.payload.is_none(), "SNS sends: the payload is not kept");
+    let stored =
+        devices::get(store.as_ref(), &ada.user_id, &tablet.device_id).await.expect("read").expect("tablet");
+    assert!(!stored.enabled, "the rejected device was not marked disabled");
+
+    // The disabled device is not tried again: a second send logs it without publishing.
+    let again =
+        ops::send_notification(&app, &eve, vec![ada.user_id.clone()], notification()).await.expect("send");
+    assert_eq!((again.sent, again.endpoint_disabled), (1, 1));
+    assert_eq!(recorded_messages(&moto_data().await, &tablet.endpoint_arn).len(), 0);
+}

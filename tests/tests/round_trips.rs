@@ -250,6 +250,17 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let body = json!({"token": "fcm-token-old-phone"});
             measure(api, customer(), Method::POST, "/notifications/devices/unregister", Some(body)).await
         }
+        "notifications-send" => {
+            let body = json!({"user_id": CUSTOMER, "title": "Maintenance", "body": "Sunday 02:00 UTC"});
+            measure(api, admin(), Method::POST, "/notifications/send", Some(body)).await
+        }
+        "notifications-bulk-send" => {
+            let body = json!({"user_ids": [CUSTOMER], "title": "Maintenance", "body": "Sunday 02:00 UTC"});
+            measure(api, admin(), Method::POST, "/notifications/bulk-send", Some(body)).await
+        }
+        "notifications-list-delivery-logs" => {
+            measure(api, customer(), Method::GET, "/notifications/delivery-logs", None).await
+        }
         "notifications-get-preferences" => {
             measure(api, customer(), Method::GET, "/notifications/preferences", None).await
         }

@@ -3,10 +3,14 @@
 
 use lambda_http::Request;
 use switchboard_shared::domain::push::Preferences;
+use switchboard_shared::domain::UserId;
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{json, json_body, principal, HandlerResult};
-use switchboard_shared::ops::{RegisterDevice, UnregisterDevice};
+use switchboard_shared::http::{page_request, query_param, ListPage};
+use switchboard_shared::ops::{BulkSend, RegisterDevice, SendNotification, SendSummary, UnregisterDevice};
+use switchboard_shared::repo::deliveries::DeliveryLog;
 use switchboard_shared::repo::devices::Device;
+use switchboard_shared::ApiError;
 use switchboard_shared::{http_function, ops, App};
 
 http_function!(
@@ -27,9 +31,29 @@ http_function!(
     UNREGISTER_DEVICE = "notifications-unregister-device" => unregister_device
 );
 
+http_function!(
+    /// `POST /notifications/send`
+    SEND = "notifications-send" => send
+);
+http_function!(
+    /// `POST /notifications/bulk-send`
+    BULK_SEND = "notifications-bulk-send" => bulk_send
+);
+http_function!(
+    /// `GET /notifications/delivery-logs`
+    LIST_DELIVERY_LOGS = "notifications-list-delivery-logs" => list_delivery_logs
+);
+
 /// Every function of this crate.
-pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] =
-    &[GET_PREFERENCES, PUT_PREFERENCES, REGISTER_DEVICE, UNREGISTER_DEVICE];
+pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
+    GET_PREFERENCES,
+    PUT_PREFERENCES,
+    REGISTER_DEVICE,
+    UNREGISTER_DEVICE,
+    SEND,
+    BULK_SEND,
+    LIST_DELIVERY_LOGS,
+];
 
 /// The caller's notification preferences (the defaults — everything on, no quiet hours, nothing
 /// muted — until they set any).
@@ -71,4 +95,51 @@ pub async fn unregister_device(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let input: UnregisterDevice = json_body(&req)?;
     json(200, &ops::unregister_device(app, &principal, input).await?)
+}
+
+/// An admin sends a notification to one user: their preferences (category, muted session, quiet
+/// hours) and block respected, one push per enabled device; answers the summary (each outcome
+/// is also a delivery log with the job id).
+#[utoipa::path(post, path = "/notifications/send", tag = "notifications", request_body = SendNotification,
+    responses((status = 200, body = SendSummary), (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 422, description = "bad title, body or data; too large for a platform", body = ErrorBody)))]
+pub async fn send(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let (recipients, notification) = json_body::<SendNotification>(&req)?.split();
+    json(200, &ops::send_notification(app, &principal, recipients, notification).await?)
+}
+
+/// An admin sends a notification to up to 10,000 users at once (as `send`, each recipient on
+/// its own).
+#[utoipa::path(post, path = "/notifications/bulk-send", tag = "notifications", request_body = BulkSend,
+    responses((status = 200, body = SendSummary), (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 422, description = "no or more than 10,000 recipients, bad title, body or data", body = ErrorBody)))]
+pub async fn bulk_send(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let (recipients, notification) = json_body::<BulkSend>(&req)?.split();
+    json(200, &ops::send_notification(app, &principal, recipients, notification).await?)
+}
+
+/// Delivery logs, newest first for a user, in order for a send: a user's own; an admin's own,
+/// or any user's (`?user_id=`), or a send's (`?job_id=`).
+#[utoipa::path(get, path = "/notifications/delivery-logs", tag = "notifications",
+    params(("user_id" = Option<String>, Query, description = "admins: whose logs"),
+        ("job_id" = Option<String>, Query, description = "admins: a send's logs"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = ListPage<DeliveryLog>), (status = 400, body = ErrorBody),
+        (status = 403, description = "another user's logs, not an admin", body = ErrorBody)))]
+pub async fn list_delivery_logs(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let page = page_request(&req)?;
+    let user = query_param(&req, "user_id")
+        .map(|u| UserId::parse(&u))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let job = query_param(&req, "job_id");
+    if job.as_ref().is_some_and(|j| j.is_empty() || j.len() > 64) {
+        return Err(ApiError::bad_request("invalid_id", "job_id: 1 to 64 characters"));
+    }
+    let (items, next) = ops::list_delivery_logs(app, &principal, user, job, page.limit, page.cursor).await?;
+    json(200, &ListPage::new(items, next))
 }

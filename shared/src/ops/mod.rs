@@ -5,6 +5,7 @@ pub mod live;
 mod messages;
 mod moderation;
 mod notifications;
+mod pushes;
 mod rooms;
 mod sessions;
 
@@ -15,6 +16,10 @@ pub use messages::{
 pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
 pub use notifications::{
     get_preferences, put_preferences, register_device, unregister_device, RegisterDevice, UnregisterDevice,
+};
+pub use pushes::{
+    list_delivery_logs, platform_message, send_notification, BulkSend, Notification, SendNotification,
+    SendSummary,
 };
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{

@@ -73,6 +73,10 @@ impl Push for LocalPush {
         Ok(())
     }
 
+    fn keeps_payloads(&self) -> bool {
+        true
+    }
+
     async fn publish(&self, arn: &str, _message: &str) -> Result<String, PushError> {
         match self.endpoints().get(arn) {
             None => Err(PushError::NotFound),

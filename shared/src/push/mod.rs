@@ -123,6 +123,12 @@ pub trait Push: Send + Sync {
     /// Deletes the endpoint (deleting a missing one succeeds).
     async fn delete_endpoint(&self, arn: &str) -> Result<(), PushError>;
 
+    /// Whether delivery logs should keep the exact message (the local adapter, which sends
+    /// nothing, so a developer can see what a phone would have got).
+    fn keeps_payloads(&self) -> bool {
+        false
+    }
+
     /// Publishes a `MessageStructure=json` message (keys `default`, `GCM`, `APNS`, …) to the
     /// endpoint; returns the message id.
     async fn publish(&self, arn: &str, message: &str) -> Result<String, PushError>;

@@ -12,7 +12,7 @@ use super::{from_item, to_item};
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::push::{DeviceToken, Platform};
-use crate::store::{ItemStore, Key, Query, TxOp};
+use crate::store::{Condition, ItemStore, Key, KeyRange, Query, TxOp, UpdateAction};
 
 /// A device that receives pushes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -67,4 +67,19 @@ pub async fn get(store: &dyn ItemStore, user: &UserId, device_id: &str) -> Resul
 pub async fn by_id(store: &dyn ItemStore, device_id: &str) -> Result<Vec<Device>, ApiError> {
     let page = store.query(Query::index("gsi1", format!("DEVICE#{device_id}")).limit(10)).await?;
     page.items.into_iter().map(from_item).collect()
+}
+
+/// A user's devices (at most 100).
+pub async fn of_user(store: &dyn ItemStore, user: &UserId) -> Result<Vec<Device>, ApiError> {
+    let query = Query::table(format!("USER#{user}")).range(KeyRange::BeginsWith("DEVICE#".into())).limit(100);
+    store.query(query).await?.items.into_iter().map(from_item).collect()
+}
+
+/// Marks a device disabled (its endpoint refused a push), unless it was deleted meanwhile.
+pub async fn disable(store: &dyn ItemStore, device: &Device) -> Result<(), ApiError> {
+    let actions = vec![UpdateAction::Set("enabled".into(), serde_json::Value::Bool(false))];
+    match store.update(&key(&device.user_id, &device.device_id), actions, Some(Condition::Exists)).await {
+        Ok(_) | Err(crate::store::StoreError::ConditionFailed) => Ok(()),
+        Err(other) => Err(other.into()),
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod connections;
+pub mod deliveries;
 pub mod devices;
 pub mod events;
 pub mod messages;

@@ -1,0 +1,2 @@
+//! The `notifications-send` Lambda function.
+switchboard_shared::http_main!(switchboard_notifications::SEND);

@@ -1,0 +1,383 @@
+//! Sending pushes: to one user or to up to 10,000, each recipient's preferences and block
+//! respected, one publish per enabled device with the FCM HTTP v1 and APNs payloads, one
+//! delivery log per attempt, and a summary.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tokio::task::JoinSet;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::domain::push::{decide, Category, Decision};
+use crate::domain::{next_ulid, now, Principal, Role, SessionId, UserId};
+use crate::error::ApiError;
+use crate::push::PushError;
+use crate::repo::deliveries::{self, DeliveryLog, DeliveryStatus, LogListing};
+use crate::repo::devices::{self, Device};
+use crate::repo::{blocks, preferences};
+use crate::store::Cursor;
+
+use super::role_forbidden;
+
+/// Most recipients of one bulk send.
+pub const MAX_RECIPIENTS: usize = 10_000;
+/// Recipients handled at once.
+pub const RECIPIENT_CONCURRENCY: usize = 64;
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 100;
+/// Longest body, in characters (pushes carry ids and a line, not long texts).
+pub const MAX_BODY_CHARS: usize = 240;
+/// Most `data` entries.
+pub const MAX_DATA_ENTRIES: usize = 10;
+/// Largest platform payload SNS forwards (FCM and APNs both take 4 KB).
+pub const MAX_PLATFORM_PAYLOAD_BYTES: usize = 4096;
+
+fn announcement() -> Category {
+    Category::Announcement
+}
+
+/// What a push says.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    /// `chat_message`, `session_update` or `announcement` (the default).
+    #[serde(default = "announcement")]
+    pub category: Category,
+    /// 1 to 100 characters.
+    pub title: String,
+    /// 1 to 240 characters.
+    pub body: String,
+    /// The session it is about, if any (muted sessions are skipped).
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
+    /// Up to 10 string entries the app receives (ids, not content).
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+/// Body of `POST /notifications/send`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendNotification {
+    /// The recipient.
+    pub user_id: UserId,
+    /// `chat_message`, `session_update` or `announcement` (the default).
+    #[serde(default = "announcement")]
+    pub category: Category,
+    /// 1 to 100 characters.
+    pub title: String,
+    /// 1 to 240 characters.
+    pub body: String,
+    /// The session it is about, if any.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
+    /// Up to 10 string entries.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+/// Body of `POST /notifications/bulk-send`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSend {
+    /// 1 to 10,000 recipients (repeats count once).
+    pub user_ids: Vec<UserId>,
+    /// `chat_message`, `session_update` or `announcement` (the default).
+    #[serde(default = "announcement")]
+    pub category: Category,
+    /// 1 to 100 characters.
+    pub title: String,
+    /// 1 to 240 characters.
+    pub body: String,
+    /// The session it is about, if any.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
+    /// Up to 10 string entries.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+impl SendNotification {
+    /// The recipient and the notification.
+    pub fn split(self) -> (Vec<UserId>, Notification) {
+        let notification = Notification {
+            category: self.category,
+            title: self.title,
+            body: self.body,
+            session_id: self.session_id,
+            data: self.data,
+        };
+        (vec![self.user_id], notification)
+    }
+}
+
+impl BulkSend {
+    /// The recipients and the notification.
+    pub fn split(self) -> (Vec<UserId>, Notification) {
+        let notification = Notification {
+            category: self.category,
+            title: self.title,
+            body: self.body,
+            session_id: self.session_id,
+            data: self.data,
+        };
+        (self.user_ids, notification)
+    }
+}
+
+/// What a send did: attempts by outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SendSummary {
+    /// Its delivery logs carry this id (`GET /notifications/delivery-logs?job_id=`).
+    pub job_id: String,
+    /// Distinct recipients.
+    pub recipients: usize,
+    /// Pushes published.
+    pub sent: usize,
+    /// Pushes the push service failed.
+    pub failed: usize,
+    /// Devices whose endpoint is disabled.
+    pub endpoint_disabled: usize,
+    /// Recipients skipped, by reason (`preference`, `quiet_hours`, `muted`, `blocked`,
+    /// `no_device`).
+    pub skipped: BTreeMap<&'static str, usize>,
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<(), ApiError> {
+    let chars = value.chars().count();
+    if value.trim().is_empty() || chars > max {
+        return Err(ApiError::unprocessable("validation_failed", format!("{field}: 1 to {max} characters")));
+    }
+    Ok(())
+}
+
+/// The `MessageStructure=json` message: FCM HTTP v1 (`GCM` carrying `fcmV1Message`) and APNs
+/// (production and sandbox), each under 4 KB.
+pub fn platform_message(job_id: &str, n: &Notification) -> Result<String, ApiError> {
+    let mut data: BTreeMap<String, String> = n.data.clone();
+    data.insert(
+        "category".into(),
+        serde_json::to_value(n.category).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+    );
+    data.insert("job_id".into(), job_id.to_owned());
+    if let Some(session) = n.session_id {
+        data.insert("session_id".into(), session.to_string());
+    }
+    let fcm = json!({"fcmV1Message": {"message": {
+        "notification": {"title": n.title, "body": n.body},
+        "data": data,
+        "android": {"priority": "high"},
+    }}})
+    .to_string();
+    let mut aps = json!({"aps": {"alert": {"title": n.title, "body": n.body}, "sound": "default"}});
+    if let Some(session) = n.session_id {
+        aps["aps"]["thread-id"] = Value::String(session.to_string());
+    }
+    for (key, value) in &data {
+        aps[key] = Value::String(value.clone());
+    }
+    let apns = aps.to_string();
+    if fcm.len() > MAX_PLATFORM_PAYLOAD_BYTES || apns.len() > MAX_PLATFORM_PAYLOAD_BYTES {
+        return Err(ApiError::unprocessable(
+            "notification_too_large",
+            format!("the notification is over {MAX_PLATFORM_PAYLOAD_BYTES} bytes for a platform; send ids, not content"),
+        ));
+    }
+    Ok(json!({"default": format!("{}: {}", n.title, n.body), "GCM": fcm, "APNS": apns, "APNS_SANDBOX": apns})
+        .to_string())
+}
+
+fn validate(recipients: &[UserId], n: &Notification) -> Result<Vec<UserId>, ApiError> {
+    text("title", &n.title, MAX_TITLE_CHARS)?;
+    text("body", &n.body, MAX_BODY_CHARS)?;
+    if n.data.len() > MAX_DATA_ENTRIES
+        || n.data.iter().any(|(k, v)| k.is_empty() || k.len() > 32 || v.chars().count() > 256)
+    {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            format!(
+                "data: at most {MAX_DATA_ENTRIES} entries, keys 1 to 32 bytes, values up to 256 characters"
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    let distinct: Vec<UserId> = recipients.iter().filter(|u| seen.insert((*u).clone())).cloned().collect();
+    if distinct.is_empty() || distinct.len() > MAX_RECIPIENTS {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            format!("user_ids: 1 to {MAX_RECIPIENTS} distinct recipients"),
+        ));
+    }
+    Ok(distinct)
+}
+
+/// An admin sends a notification to recipients: nothing is sent (and nothing written) unless the
+/// whole request is valid; then each recipient is handled on its own, and the summary counts the
+/// outcomes (each one also a delivery log).
+pub async fn send_notification(
+    app: &App,
+    principal: &Principal,
+    recipients: Vec<UserId>,
+    notification: Notification,
+) -> Result<SendSummary, ApiError> {
+    if principal.role != Role::Admin {
+        return Err(role_forbidden("send notifications; only admins do"));
+    }
+    let recipients = validate(&recipients, &notification)?;
+    let job_id = next_ulid().to_string();
+    let message: Arc<str> = platform_message(&job_id, &notification)?.into();
+    let notification = Arc::new(notification);
+    let at = now();
+    let mut summary =
+        SendSummary { job_id: job_id.clone(), recipients: recipients.len(), ..SendSummary::default() };
+    let mut pending = recipients.into_iter();
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < RECIPIENT_CONCURRENCY {
+            let Some(user) = pending.next() else { break };
+            let (app, job, n, message) = (app.clone(), job_id.clone(), notification.clone(), message.clone());
+            running.spawn(async move { deliver_to(&app, &job, &user, &n, &message, at).await });
+        }
+        match running.join_next().await {
+            None => break,
+            Some(Ok(statuses)) => statuses.into_iter().for_each(|status| count(&mut summary, status)),
+            Some(Err(error)) => {
+                tracing::error!(%error, "a recipient's task failed");
+                summary.failed += 1;
+            }
+        }
+    }
+    tracing::info!(job_id, sent = summary.sent, failed = summary.failed, "notification sent");
+    Ok(summary)
+}
+
+fn count(summary: &mut SendSummary, status: DeliveryStatus) {
+    let skipped = |name| Some(name);
+    let reason = match status {
+        DeliveryStatus::Sent => {
+            summary.sent += 1;
+            None
+        }
+        DeliveryStatus::Failed => {
+            summary.failed += 1;
+            None
+        }
+        DeliveryStatus::EndpointDisabled => {
+            summary.endpoint_disabled += 1;
+            None
+        }
+        DeliveryStatus::SkippedPreference => skipped("preference"),
+        DeliveryStatus::SkippedQuietHours => skipped("quiet_hours"),
+        DeliveryStatus::SkippedMuted => skipped("muted"),
+        DeliveryStatus::SkippedBlocked => skipped("blocked"),
+        DeliveryStatus::SkippedNoDevice => skipped("no_device"),
+    };
+    if let Some(reason) = reason {
+        *summary.skipped.entry(reason).or_default() += 1;
+    }
+}
+
+/// Handles one recipient; returns the statuses it logged.
+async fn deliver_to(
+    app: &App,
+    job_id: &str,
+    user: &UserId,
+    n: &Notification,
+    message: &str,
+    at: OffsetDateTime,
+) -> Vec<DeliveryStatus> {
+    let store = app.store.as_ref();
+    let log =
+        |status, device: Option<&Device>, error: Option<String>, message_id: Option<String>| DeliveryLog {
+            id: next_ulid().to_string(),
+            job_id: job_id.to_owned(),
+            user_id: user.clone(),
+            device_id: device.map(|d| d.device_id.clone()),
+            platform: device.map(|d| d.platform),
+            category: n.category,
+            status,
+            error,
+            payload: (status == DeliveryStatus::Sent && app.push.keeps_payloads())
+                .then(|| serde_json::from_str(message).unwrap_or(Value::Null)),
+            message_id,
+            at,
+        };
+    let read = tokio::try_join!(
+        preferences::get(store, user),
+        blocks::get(store, user),
+        devices::of_user(store, user)
+    );
+    let logs = match read {
+        Err(error) => vec![log(DeliveryStatus::Failed, None, Some(error.to_string()), None)],
+        Ok((_, Some(_), _)) => vec![log(DeliveryStatus::SkippedBlocked, None, None, None)],
+        Ok((prefs, None, user_devices)) => {
+            let prefs = prefs.map(|r| r.preferences).unwrap_or_default();
+            match decide(&prefs, n.category, n.session_id.as_ref(), at) {
+                Decision::SkippedPreference => vec![log(DeliveryStatus::SkippedPreference, None, None, None)],
+                Decision::SkippedMuted => vec![log(DeliveryStatus::SkippedMuted, None, None, None)],
+                Decision::SkippedQuietHours => vec![log(DeliveryStatus::SkippedQuietHours, None, None, None)],
+                Decision::Send if user_devices.is_empty() => {
+                    vec![log(DeliveryStatus::SkippedNoDevice, None, None, None)]
+                }
+                Decision::Send => {
+                    let mut logs = Vec::with_capacity(user_devices.len());
+                    for device in &user_devices {
+                        if !device.enabled {
+                            logs.push(log(DeliveryStatus::EndpointDisabled, Some(device), None, None));
+                            continue;
+                        }
+                        logs.push(match app.push.publish(&device.endpoint_arn, message).await {
+                            Ok(id) => log(DeliveryStatus::Sent, Some(device), None, Some(id)),
+                            Err(PushError::EndpointDisabled) | Err(PushError::NotFound) => {
+                                if let Err(error) = devices::disable(store, device).await {
+                                    tracing::warn!(%error, "marking a device disabled failed");
+                                }
+                                log(DeliveryStatus::EndpointDisabled, Some(device), None, None)
+                            }
+                            Err(error) => {
+                                log(DeliveryStatus::Failed, Some(device), Some(error.to_string()), None)
+                            }
+                        });
+                    }
+                    logs
+                }
+            }
+        }
+    };
+    let mut statuses = Vec::with_capacity(logs.len());
+    for entry in &logs {
+        if let Err(error) = deliveries::put(store, entry).await {
+            tracing::warn!(%error, user = %entry.user_id, "writing a delivery log failed");
+        }
+        statuses.push(entry.status);
+    }
+    statuses
+}
+
+/// One page of delivery logs: a user's own; an admin's own, or any user's (`user_id`), or a
+/// send's (`job_id`).
+pub async fn list_delivery_logs(
+    app: &App,
+    principal: &Principal,
+    user: Option<UserId>,
+    job: Option<String>,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<DeliveryLog>, Option<Cursor>), ApiError> {
+    let listing = match (user, job) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("invalid_filter", "filter by user_id or by job_id, not both"))
+        }
+        (None, Some(job)) if principal.role == Role::Admin => LogListing::Job(job),
+        (Some(user), None) if principal.role == Role::Admin || user == principal.user_id => {
+            LogListing::User(user)
+        }
+        (None, None) => LogListing::User(principal.user_id.clone()),
+        _ => return Err(role_forbidden("read other users' delivery logs; only admins do")),
+    };
+    deliveries::list(app.store.as_ref(), &listing, limit, cursor).await
+}

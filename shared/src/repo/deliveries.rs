@@ -1,0 +1,113 @@
+//! Delivery logs: one record per push attempt, `PUSHLOG#<user>` / `<log id>` (a user's, newest
+//! last by id), indexed on gsi2 by `PUSHJOB#<job id>` / `<log id>` (a send's). Kept 30 days
+//! (TTL `expires_at`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use super::{records, to_item};
+use crate::domain::push::Category;
+use crate::domain::UserId;
+use crate::error::ApiError;
+use crate::push::Platform;
+use crate::store::{Cursor, ItemStore, Key, Query};
+
+/// How long a delivery log is kept.
+pub const RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+
+/// What became of one push attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Published to the device's endpoint.
+    Sent,
+    /// The user turned the category off.
+    SkippedPreference,
+    /// It was quiet hours where the user is.
+    SkippedQuietHours,
+    /// The user muted the session.
+    SkippedMuted,
+    /// The user is blocked.
+    SkippedBlocked,
+    /// The user has no device registered.
+    SkippedNoDevice,
+    /// The push service failed.
+    Failed,
+    /// The platform rejected the device's token; the device is disabled until it registers again.
+    EndpointDisabled,
+}
+
+/// One push attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryLog {
+    /// Log id (ULID: sorts by time).
+    pub id: String,
+    /// The send it belongs to.
+    pub job_id: String,
+    /// The recipient.
+    pub user_id: UserId,
+    /// The device tried, if one was.
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// Its platform.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// What the push was about.
+    pub category: Category,
+    /// What became of it.
+    pub status: DeliveryStatus,
+    /// The push service's error, for `failed`.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The push service's message id, for `sent`.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The exact message published (kept by the local gateway, where nothing is sent).
+    #[serde(default)]
+    pub payload: Option<Value>,
+    /// When.
+    #[serde(with = "crate::domain::timestamp")]
+    pub at: OffsetDateTime,
+}
+
+fn partition(user: &UserId) -> String {
+    format!("PUSHLOG#{user}")
+}
+
+/// Stores a log.
+pub async fn put(store: &dyn ItemStore, log: &DeliveryLog) -> Result<(), ApiError> {
+    let expires = log.at.unix_timestamp() + RETENTION_SECONDS;
+    let mut item = to_item(
+        log,
+        &Key::new(partition(&log.user_id), log.id.clone()),
+        &[("gsi2pk", format!("PUSHJOB#{}", log.job_id)), ("gsi2sk", log.id.clone())],
+    )?;
+    item.insert("expires_at".into(), Value::from(expires));
+    store.put(item, None).await?;
+    Ok(())
+}
+
+/// Which logs a page reads.
+#[derive(Debug, Clone)]
+pub enum LogListing {
+    /// A user's, newest first.
+    User(UserId),
+    /// A send's, in order.
+    Job(String),
+}
+
+/// One page of logs.
+pub async fn list(
+    store: &dyn ItemStore,
+    listing: &LogListing,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<DeliveryLog>, Option<Cursor>), ApiError> {
+    let query = match listing {
+        LogListing::User(user) => Query::table(partition(user)).ascending(false),
+        LogListing::Job(job) => Query::index("gsi2", format!("PUSHJOB#{job}")),
+    };
+    records(store.query(query.limit(limit).cursor(cursor)).await?)
+}
