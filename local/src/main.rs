@@ -11,6 +11,7 @@ use switchboard_local::{secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
 use switchboard_shared::store::dynamo::DynamoItemStore;
@@ -39,6 +40,11 @@ enum Command {
         /// gateway's own `/@connections` Management API with the production AWS SDK client.
         #[arg(long, value_enum, default_value_t = Delivery::InProcess)]
         realtime: Delivery,
+        /// Publish pushes through an SNS-compatible server (moto) instead of keeping endpoints in
+        /// memory; its platform applications (`switchboard-local-android`, `-ios`, `-web`) are
+        /// created when missing.
+        #[arg(long)]
+        sns_endpoint: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -105,6 +111,28 @@ async fn main() -> ExitCode {
     }
 }
 
+/// An SNS push adapter on `endpoint`, with the local gateway's platform applications there.
+async fn sns_push(endpoint: &str) -> Result<SnsPush, String> {
+    let admin = SnsPush::for_endpoint(endpoint, PlatformApplications::default());
+    let client = admin.client().map_err(|e| format!("SNS client: {e}"))?;
+    let mut arns = Vec::new();
+    for (name, platform) in [("android", "GCM"), ("ios", "APNS"), ("web", "GCM")] {
+        let created = client
+            .create_platform_application()
+            .name(format!("switchboard-local-{name}"))
+            .platform(platform)
+            .attributes("PlatformCredential", "switchboard-local")
+            .attributes("PlatformPrincipal", "switchboard-local")
+            .send()
+            .await
+            .map_err(|e| format!("creating the {name} platform application on {endpoint}: {e}"))?;
+        arns.push(created.platform_application_arn().map(str::to_owned));
+    }
+    let [android, ios, web] =
+        <[Option<String>; 3]>::try_from(arns).map_err(|_| "three applications".to_owned())?;
+    Ok(SnsPush::for_endpoint(endpoint, PlatformApplications { android, ios, web }))
+}
+
 fn issuer() -> String {
     std::env::var("JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.to_owned())
 }
@@ -115,7 +143,7 @@ fn audience() -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { port, host, realtime, store } => {
+        Command::Serve { port, host, realtime, sns_endpoint, store } => {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let store = open_store(store).await?;
@@ -132,8 +160,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://{bound}")))
                 }
             };
-            let gateway = Gateway::with_connections(App::new(store, realtime), verifier, connections)
-                .map_err(|e| e.to_string())?;
+            let mut app = App::new(store, realtime);
+            if let Some(endpoint) = sns_endpoint {
+                app = app.with_push(Arc::new(sns_push(&endpoint).await?));
+            }
+            let gateway = Gateway::with_connections(app, verifier, connections).map_err(|e| e.to_string())?;
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
             println!(
                 "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws)"

@@ -196,3 +196,58 @@ fn an_unknown_role_is_refused_by_the_token_command() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("role"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_sns_endpoint_publishes_pushes_to_that_server() {
+    let moto = std::env::var(switchboard_shared::config::TEST_DYNAMODB_ENDPOINT).unwrap_or_else(|_| {
+        panic!("SWITCHBOARD_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto")
+    });
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let server = Server::start_with(dir.path(), &["--sns-endpoint", &moto]);
+    let customer = token(dir.path(), "cust-ada", "customer");
+    let admin = token(dir.path(), "admin-eve", "admin");
+    let device_token = format!("cli-token-{}", ulid::Ulid::new());
+    let device: serde_json::Value = client()
+        .post(format!("{}/notifications/devices/register", server.base))
+        .bearer_auth(&customer)
+        .body(serde_json::json!({"token": device_token, "platform": "android"}).to_string())
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("device JSON");
+    let arn = device["endpoint_arn"].as_str().expect("an endpoint ARN").to_owned();
+    assert!(arn.starts_with("arn:aws:sns:"), "an SNS endpoint on the server: {arn}");
+    let summary: serde_json::Value = client()
+        .post(format!("{}/notifications/send", server.base))
+        .bearer_auth(&admin)
+        .body(
+            serde_json::json!({"user_id": "cust-ada", "title": "Hello", "body": "From the CLI test"})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("summary JSON");
+    assert_eq!(summary["sent"], 1, "{summary}");
+    let data: serde_json::Value = client()
+        .get(format!("{moto}/moto-api/data.json"))
+        .send()
+        .await
+        .expect("moto data")
+        .json()
+        .await
+        .expect("JSON");
+    let endpoints = data["sns"]["PlatformEndpoint"].as_array().expect("endpoints");
+    let ours = endpoints.iter().find(|e| e["arn"] == arn.as_str()).expect("our endpoint on moto");
+    let messages = ours["messages"].as_object().expect("messages");
+    assert_eq!(messages.len(), 1);
+    let message: serde_json::Value =
+        serde_json::from_str(messages.values().next().and_then(|m| m.as_str()).unwrap_or_default())
+            .expect("JSON");
+    assert!(message["GCM"].as_str().is_some_and(|g| g.contains("From the CLI test")), "{message}");
+    assert!(server.interrupt().success());
+}
