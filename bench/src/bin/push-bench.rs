@@ -1,0 +1,117 @@
+//! Bulk send of many recipients through the production SNS adapter against an SNS-compatible
+//! server (moto): every recipient has one Android device with a real endpoint there; the send is
+//! the one `POST /notifications/bulk-send` runs. Prints the wall time of the send and this
+//! process's CPU time per push (user + system, from /proc/self/stat, in 10 ms ticks).
+//!
+//!   push-bench --sns-endpoint http://127.0.0.1:PORT [--recipients 10000]
+//!
+//! `scripts/bench-push.sh` starts a moto server and runs it. Figures: docs/BENCHMARKS.md ("Push").
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use switchboard_shared::domain::push::Category;
+use switchboard_shared::domain::{Principal, Role, UserId};
+use switchboard_shared::ops::{self, Notification};
+use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
+use switchboard_shared::push::{DeviceToken, Platform, Push};
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::devices::{self, Device};
+use switchboard_shared::store::sqlite::SqliteItemStore;
+use switchboard_shared::store::ItemStore;
+use switchboard_shared::App;
+
+#[derive(Parser)]
+#[command(name = "push-bench", about = "Bulk send through SNS (moto) and its cost per push")]
+struct Args {
+    /// The SNS-compatible server.
+    #[arg(long)]
+    sns_endpoint: String,
+    /// Recipients, each with one device.
+    #[arg(long, default_value_t = 10_000)]
+    recipients: usize,
+}
+
+/// This process's CPU time (user + system) in seconds, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let admin = SnsPush::for_endpoint(&args.sns_endpoint, PlatformApplications::default());
+    let name = format!("push-bench-{}", ulid::Ulid::new());
+    let created = admin
+        .client()?
+        .create_platform_application()
+        .name(&name)
+        .platform("GCM")
+        .attributes("PlatformCredential", "bench")
+        .send()
+        .await?;
+    let application = created.platform_application_arn().map(str::to_owned);
+    let push = Arc::new(SnsPush::for_endpoint(
+        &args.sns_endpoint,
+        PlatformApplications { android: application, ..PlatformApplications::default() },
+    ));
+    let dir = tempfile::TempDir::new()?;
+    let store = Arc::new(SqliteItemStore::open(&dir.path().join("bench.db"))?);
+
+    eprintln!("push-bench: creating {} endpoints on {}", args.recipients, args.sns_endpoint);
+    let setup = Instant::now();
+    let mut users = Vec::with_capacity(args.recipients);
+    let at = switchboard_shared::domain::now();
+    for n in 0..args.recipients {
+        let user = UserId::parse(&format!("bench-user-{n}"))?;
+        let token = DeviceToken::parse(&format!("{name}-token-{n}"))?;
+        let arn = push.create_endpoint(Platform::Android, &token, user.as_str()).await?;
+        let device = Device {
+            device_id: devices::device_id(&token),
+            user_id: user.clone(),
+            platform: Platform::Android,
+            endpoint_arn: arn,
+            app_version: None,
+            enabled: true,
+            registered_at: at,
+            updated_at: at,
+        };
+        store.transact_write(vec![devices::put(&device)?]).await?;
+        users.push(user);
+    }
+    eprintln!("push-bench: set-up took {:.1} s; sending", setup.elapsed().as_secs_f64());
+
+    let app =
+        App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"))).with_push(push);
+    let eve = Principal { user_id: UserId::parse("admin-eve")?, role: Role::Admin, name: None };
+    let notification = Notification {
+        category: Category::Announcement,
+        title: "Scheduled maintenance".into(),
+        body: "Chat is read-only on Sunday 02:00-03:00 UTC.".into(),
+        session_id: None,
+        data: Default::default(),
+    };
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let summary = ops::send_notification(&app, &eve, users, notification).await?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let pushes = summary.sent.max(1);
+    println!("| recipients | sent | failed | wall (s) | pushes/s | process CPU (s) | CPU per push (µs) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} | {:.2} | {:.0} | {:.2} | {:.0} |",
+        summary.recipients,
+        summary.sent,
+        summary.failed,
+        wall,
+        summary.sent as f64 / wall,
+        cpu,
+        cpu * 1e6 / pushes as f64
+    );
+    Ok(())
+}
