@@ -33,6 +33,9 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    new_messages_push_participants_who_are_not_connected_at_most_once_a_minute,
+    chat_pushes_coalesce_to_one_a_minute_carrying_the_count,
+    assignment_and_closing_push_the_other_participant,
     an_admins_send_respects_each_recipients_choices_and_logs_every_attempt,
     sending_is_for_admins_and_bad_sends_change_nothing,
     registering_a_device_is_idempotent_and_a_moved_token_is_re_owned,
@@ -377,4 +380,98 @@ async fn a_bulk_send_reaches_ten_thousand_recipients() {
     let first_page = Caller::Admin.call(&api, Method::GET, &job, None).await;
     assert_eq!(first_page.body["items"].as_array().map(Vec::len), Some(200));
     assert!(first_page.body["next_cursor"].is_string());
+}
+
+async fn logs_of(api: &TestApi, caller: Caller) -> Vec<Value> {
+    let reply = caller.call(api, Method::GET, "/notifications/delivery-logs", None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn new_messages_push_participants_who_are_not_connected_at_most_once_a_minute(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let world = switchboard_tests::assigned_session(&api).await;
+    register(&api, Caller::AgentX, "tok-agent").await;
+    let before = logs_of(&api, Caller::AgentX).await.len();
+    for text in ["one", "two", "three"] {
+        switchboard_tests::send(&api, Caller::CustomerA, &world.session, text).await;
+    }
+    let logs = logs_of(&api, Caller::AgentX).await;
+    assert_eq!(logs.len(), before + 1, "one push for a burst: {logs:?}");
+    let push = &logs[0];
+    assert_eq!((push["category"].as_str(), push["status"].as_str()), (Some("chat_message"), Some("sent")));
+    let fcm: Value =
+        serde_json::from_str(push["payload"]["GCM"].as_str().unwrap_or_default()).expect("GCM JSON");
+    assert_eq!(fcm["fcmV1Message"]["message"]["data"]["session_id"], world.session.as_str());
+    assert_eq!(fcm["fcmV1Message"]["message"]["data"]["count"], "1");
+    // The sender is never pushed about their own message.
+    assert!(logs_of(&api, Caller::CustomerA).await.is_empty());
+
+    // Once the agent is connected (the app is open), nothing is pushed to them.
+    let other = switchboard_tests::open_session(&api, Caller::CustomerA, "another question").await;
+    let take = format!("/admin/chat-dashboard/sessions/{other}/assign");
+    switchboard_tests::arranged(
+        Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await,
+        200,
+        "assign",
+    );
+    let _socket = api.connect(&Caller::AgentX.token(&api)).await;
+    switchboard_tests::send(&api, Caller::CustomerA, &other, "are you there?").await;
+    assert_eq!(logs_of(&api, Caller::AgentX).await.len(), before + 1, "a connected user was pushed");
+}
+
+async fn chat_pushes_coalesce_to_one_a_minute_carrying_the_count(backend: Backend) {
+    use switchboard_shared::domain::{SessionId, UserId};
+    use switchboard_shared::repo::coalesce;
+    let api = TestApi::start(backend).await;
+    let store: &dyn switchboard_shared::store::ItemStore = api.store.as_ref();
+    let user = UserId::parse("agent-xena").expect("id");
+    let session = SessionId::generate();
+    let t0 = 1_800_000_000_000_i64;
+    // A push is due at most once a minute and announces every message since the previous one.
+    let steps = [
+        (0, Some(1)),
+        (10_000, None),
+        (30_000, None),
+        (59_999, None),
+        (61_000, Some(4)),
+        (62_000, None),
+        (125_000, Some(2)),
+    ];
+    for (offset, expected) in steps {
+        let due = coalesce::message_for(store, &user, &session, t0 + offset).await.expect("coalesce");
+        assert_eq!(due, expected, "at +{offset} ms");
+    }
+    // Another session of the same user is counted apart.
+    assert_eq!(
+        coalesce::message_for(store, &user, &SessionId::generate(), t0).await.expect("coalesce"),
+        Some(1)
+    );
+}
+
+async fn assignment_and_closing_push_the_other_participant(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let session = switchboard_tests::open_session(&api, Caller::CustomerA, "help").await;
+    register(&api, Caller::CustomerA, "tok-customer").await;
+    let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
+    switchboard_tests::arranged(
+        Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await,
+        200,
+        "assign",
+    );
+    let logs = logs_of(&api, Caller::CustomerA).await;
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(
+        (logs[0]["category"].as_str(), logs[0]["status"].as_str()),
+        (Some("session_update"), Some("sent"))
+    );
+    let close = format!("/chat/sessions/{session}/close");
+    switchboard_tests::arranged(Caller::AgentX.call(&api, Method::POST, &close, None).await, 200, "close");
+    let logs = logs_of(&api, Caller::CustomerA).await;
+    assert_eq!(logs.len(), 2);
+    let apns: Value =
+        serde_json::from_str(logs[0]["payload"]["APNS"].as_str().unwrap_or_default()).expect("APNS JSON");
+    assert_eq!(apns["status"], "closed");
+    // The agent closed it: no push to the agent.
+    assert!(logs_of(&api, Caller::AgentX).await.is_empty());
 }

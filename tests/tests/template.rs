@@ -1214,3 +1214,45 @@ fn every_websocket_event_fixture_is_an_event_for_its_route() {
     }
     assert_no_problems(&problems, "WebSocket event fixtures that are not events of their route");
 }
+
+/// The SNS actions each function that talks to SNS needs, and no other function gets any.
+const SNS_ACTIONS: &[(&str, &[&str])] = &[
+    (
+        "notifications-register-device",
+        &["sns:CreatePlatformEndpoint", "sns:GetEndpointAttributes", "sns:SetEndpointAttributes"],
+    ),
+    ("notifications-unregister-device", &["sns:DeleteEndpoint"]),
+    ("notifications-send", &["sns:Publish"]),
+    ("notifications-bulk-send", &["sns:Publish"]),
+    // Chat pushes to participants who are not connected.
+    ("chat-send-message", &["sns:Publish"]),
+    ("realtime-send-message", &["sns:Publish"]),
+    ("chat-close-session", &["sns:Publish"]),
+    ("dashboard-assign-session", &["sns:Publish"]),
+];
+
+#[test]
+fn sns_calls_are_granted_only_to_the_functions_that_make_them() {
+    let template = Template::load();
+    let mut problems = Vec::new();
+    for function in &template.functions {
+        let Ok(binary) = &function.binary else { continue };
+        let granted: BTreeSet<&str> = function
+            .statements
+            .iter()
+            .flat_map(|statement| {
+                one_or_many(field(statement, "Action")).into_iter().filter_map(Yaml::as_str)
+            })
+            .filter(|action| action.starts_with("sns:"))
+            .collect();
+        let wanted: BTreeSet<&str> = SNS_ACTIONS
+            .iter()
+            .find(|(b, _)| b == binary)
+            .map(|(_, a)| a.iter().copied().collect())
+            .unwrap_or_default();
+        if granted != wanted {
+            problems.push(format!("{binary}: SNS actions {granted:?}, expected {wanted:?}"));
+        }
+    }
+    assert_no_problems(&problems, "SNS actions not granted exactly as needed");
+}

@@ -79,7 +79,8 @@ pub async fn send_message(
     };
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
-        super::live::message_created(app, &message, origin).await;
+        let delivery = super::live::message_created(app, &message, origin).await;
+        super::pushes::chat_message(app, &message, &delivery.reached).await;
         return Ok(Sent::Created(message));
     }
     if let (Some(client_id), Some(claim)) = (&input.client_message_id, claim) {

@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::push::{decide, Category, Decision};
-use crate::domain::{next_ulid, now, Principal, Role, SessionId, UserId};
+use crate::domain::{next_ulid, now, Message, Principal, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
 use crate::push::PushError;
 use crate::repo::deliveries::{self, DeliveryLog, DeliveryStatus, LogListing};
 use crate::repo::devices::{self, Device};
-use crate::repo::{blocks, preferences};
+use crate::repo::{blocks, coalesce, connections, preferences, sessions};
 use crate::store::Cursor;
 
 use super::role_forbidden;
@@ -380,4 +380,103 @@ pub async fn list_delivery_logs(
         _ => return Err(role_forbidden("read other users' delivery logs; only admins do")),
     };
     deliveries::list(app.store.as_ref(), &listing, limit, cursor).await
+}
+
+/// The session's participants to tell about a change by `actor`, who are not connected (nobody
+/// reached over a WebSocket and no live connection) and have a device.
+async fn offline_recipients(
+    app: &App,
+    session: &Session,
+    actor: &UserId,
+    reached: &BTreeSet<UserId>,
+) -> Result<Vec<UserId>, ApiError> {
+    let store = app.store.as_ref();
+    let mut recipients = Vec::new();
+    for user in std::iter::once(&session.customer_id).chain(session.agent_id.as_ref()) {
+        if user == actor || reached.contains(user) {
+            continue;
+        }
+        if !connections::of_user(store, user, 1, now()).await?.is_empty() {
+            continue;
+        }
+        if devices::of_user(store, user).await?.is_empty() {
+            continue;
+        }
+        recipients.push(user.clone());
+    }
+    Ok(recipients)
+}
+
+/// Sends one notification to one recipient outside an admin's send (chat and session pushes).
+async fn push_one(app: &App, job_id: &str, user: &UserId, n: &Notification) -> Result<(), ApiError> {
+    let message = platform_message(job_id, n)?;
+    deliver_to(app, job_id, user, n, &message, now()).await;
+    Ok(())
+}
+
+/// After a new message: each other participant with no live connection and a device gets a
+/// `chat_message` push (their preferences, mute, block and quiet hours decide), at most one per
+/// session per minute, announcing how many messages came since the last one. Never fails the
+/// send: problems are logged.
+pub async fn chat_message(app: &App, message: &Message, reached: &BTreeSet<UserId>) {
+    let outcome = async {
+        let store = app.store.as_ref();
+        let session =
+            sessions::get(store, &message.session_id).await?.ok_or_else(ApiError::session_not_found)?;
+        let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        for user in offline_recipients(app, &session, &message.sender_id, reached).await? {
+            let Some(count) = coalesce::message_for(store, &user, &session.id, now_ms).await? else {
+                continue;
+            };
+            let body = if count == 1 {
+                "You have a new message".to_owned()
+            } else {
+                format!("You have {count} new messages")
+            };
+            let n = Notification {
+                category: Category::ChatMessage,
+                title: session.subject.chars().take(MAX_TITLE_CHARS).collect(),
+                body,
+                session_id: Some(session.id),
+                data: BTreeMap::from([
+                    ("message_id".to_owned(), message.id.to_string()),
+                    ("count".to_owned(), count.to_string()),
+                ]),
+            };
+            push_one(app, &message.id.to_string(), &user, &n).await?;
+        }
+        Ok::<(), ApiError>(())
+    };
+    if let Err(error) = outcome.await {
+        tracing::warn!(%error, message = %message.id, "chat pushes failed");
+    }
+}
+
+/// After a session was assigned or closed by `actor`: its other participants with no live
+/// connection and a device get a `session_update` push. Never fails the change.
+pub async fn session_update(app: &App, session: &Session, actor: &UserId, reached: &BTreeSet<UserId>) {
+    let outcome = async {
+        for user in offline_recipients(app, session, actor, reached).await? {
+            let customer = user == session.customer_id;
+            let body = match (session.status, customer) {
+                (SessionStatus::Closed, true) => "Your conversation was closed",
+                (SessionStatus::Closed, false) => "A conversation of yours was closed",
+                (SessionStatus::Active, true) => "An agent is now with you",
+                (SessionStatus::Active, false) => "A conversation was assigned to you",
+                (SessionStatus::Waiting, _) => "The conversation is waiting for an agent",
+            };
+            let n = Notification {
+                category: Category::SessionUpdate,
+                title: session.subject.chars().take(MAX_TITLE_CHARS).collect(),
+                body: body.to_owned(),
+                session_id: Some(session.id),
+                data: BTreeMap::from([("status".to_owned(), session.status.as_str().to_owned())]),
+            };
+            push_one(app, &next_ulid().to_string(), &user, &n).await?;
+        }
+        Ok::<(), ApiError>(())
+    };
+    if let Err(error) = outcome.await {
+        tracing::warn!(%error, session = %session.id, "session pushes failed");
+    }
 }

@@ -191,7 +191,8 @@ pub async fn assign_session(
         return Err(ApiError::session_not_waiting());
     }
     tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
-    super::live::session_updated(app, &assigned).await;
+    let delivery = super::live::session_updated(app, &assigned).await;
+    super::pushes::session_update(app, &assigned, &principal.user_id, &delivery.reached).await;
     Ok(assigned)
 }
 
@@ -227,6 +228,7 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
     if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
         return Err(ApiError::session_closed());
     }
-    super::live::session_updated(app, &closed).await;
+    let delivery = super::live::session_updated(app, &closed).await;
+    super::pushes::session_update(app, &closed, &principal.user_id, &delivery.reached).await;
     Ok(closed)
 }

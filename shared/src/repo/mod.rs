@@ -2,6 +2,7 @@
 //! and writes of each, written once on the item store.
 
 pub mod blocks;
+pub mod coalesce;
 pub mod connections;
 pub mod deliveries;
 pub mod devices;
