@@ -28,6 +28,17 @@ pub enum Category {
     Announcement,
 }
 
+impl Category {
+    /// The name in requests, records and payloads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::ChatMessage => "chat_message",
+            Category::SessionUpdate => "session_update",
+            Category::Announcement => "announcement",
+        }
+    }
+}
+
 /// A time of day, `HH:MM` (24-hour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClockTime {

@@ -159,10 +159,7 @@ fn text(field: &'static str, value: &str, max: usize) -> Result<(), ApiError> {
 /// (production and sandbox), each under 4 KB.
 pub fn platform_message(job_id: &str, n: &Notification) -> Result<String, ApiError> {
     let mut data: BTreeMap<String, String> = n.data.clone();
-    data.insert(
-        "category".into(),
-        serde_json::to_value(n.category).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-    );
+    data.insert("category".into(), n.category.as_str().to_owned());
     data.insert("job_id".into(), job_id.to_owned());
     if let Some(session) = n.session_id {
         data.insert("session_id".into(), session.to_string());
@@ -240,7 +237,7 @@ pub async fn send_notification(
         while running.len() < RECIPIENT_CONCURRENCY {
             let Some(user) = pending.next() else { break };
             let (app, job, n, message) = (app.clone(), job_id.clone(), notification.clone(), message.clone());
-            running.spawn(async move { deliver_to(&app, &job, &user, &n, &message, at).await });
+            running.spawn(async move { deliver_to(&app, &job, &user, &n, &message, at, None).await });
         }
         match running.join_next().await {
             None => break,
@@ -256,7 +253,6 @@ pub async fn send_notification(
 }
 
 fn count(summary: &mut SendSummary, status: DeliveryStatus) {
-    let skipped = |name| Some(name);
     let reason = match status {
         DeliveryStatus::Sent => {
             summary.sent += 1;
@@ -270,11 +266,11 @@ fn count(summary: &mut SendSummary, status: DeliveryStatus) {
             summary.endpoint_disabled += 1;
             None
         }
-        DeliveryStatus::SkippedPreference => skipped("preference"),
-        DeliveryStatus::SkippedQuietHours => skipped("quiet_hours"),
-        DeliveryStatus::SkippedMuted => skipped("muted"),
-        DeliveryStatus::SkippedBlocked => skipped("blocked"),
-        DeliveryStatus::SkippedNoDevice => skipped("no_device"),
+        DeliveryStatus::SkippedPreference => Some("preference"),
+        DeliveryStatus::SkippedQuietHours => Some("quiet_hours"),
+        DeliveryStatus::SkippedMuted => Some("muted"),
+        DeliveryStatus::SkippedBlocked => Some("blocked"),
+        DeliveryStatus::SkippedNoDevice => Some("no_device"),
     };
     if let Some(reason) = reason {
         *summary.skipped.entry(reason).or_default() += 1;
@@ -289,6 +285,7 @@ async fn deliver_to(
     n: &Notification,
     message: &str,
     at: OffsetDateTime,
+    known_devices: Option<Vec<Device>>,
 ) -> Vec<DeliveryStatus> {
     let store = app.store.as_ref();
     let log =
@@ -306,11 +303,12 @@ async fn deliver_to(
             message_id,
             at,
         };
-    let read = tokio::try_join!(
-        preferences::get(store, user),
-        blocks::get(store, user),
-        devices::of_user(store, user)
-    );
+    let read = tokio::try_join!(preferences::get(store, user), blocks::get(store, user), async {
+        match known_devices {
+            Some(known) => Ok(known),
+            None => devices::of_user(store, user).await,
+        }
+    });
     let logs = match read {
         Err(error) => vec![log(DeliveryStatus::Failed, None, Some(error.to_string()), None)],
         Ok((_, Some(_), _)) => vec![log(DeliveryStatus::SkippedBlocked, None, None, None)],
@@ -383,13 +381,13 @@ pub async fn list_delivery_logs(
 }
 
 /// The session's participants to tell about a change by `actor`, who are not connected (nobody
-/// reached over a WebSocket and no live connection) and have a device.
+/// reached over a WebSocket and no live connection) and have a device, with their devices.
 async fn offline_recipients(
     app: &App,
     session: &Session,
     actor: &UserId,
     reached: &BTreeSet<UserId>,
-) -> Result<Vec<UserId>, ApiError> {
+) -> Result<Vec<(UserId, Vec<Device>)>, ApiError> {
     let store = app.store.as_ref();
     let mut recipients = Vec::new();
     for user in std::iter::once(&session.customer_id).chain(session.agent_id.as_ref()) {
@@ -399,18 +397,24 @@ async fn offline_recipients(
         if !connections::of_user(store, user, 1, now()).await?.is_empty() {
             continue;
         }
-        if devices::of_user(store, user).await?.is_empty() {
-            continue;
+        let user_devices = devices::of_user(store, user).await?;
+        if !user_devices.is_empty() {
+            recipients.push((user.clone(), user_devices));
         }
-        recipients.push(user.clone());
     }
     Ok(recipients)
 }
 
-/// Sends one notification to one recipient outside an admin's send (chat and session pushes).
-async fn push_one(app: &App, job_id: &str, user: &UserId, n: &Notification) -> Result<(), ApiError> {
+/// Sends one notification to one recipient, whose devices were read already, outside an admin's
+/// send (chat and session pushes).
+async fn push_one(
+    app: &App,
+    job_id: &str,
+    (user, user_devices): (UserId, Vec<Device>),
+    n: &Notification,
+) -> Result<(), ApiError> {
     let message = platform_message(job_id, n)?;
-    deliver_to(app, job_id, user, n, &message, now()).await;
+    deliver_to(app, job_id, &user, n, &message, now(), Some(user_devices)).await;
     Ok(())
 }
 
@@ -424,8 +428,9 @@ pub async fn chat_message(app: &App, message: &Message, reached: &BTreeSet<UserI
         let session =
             sessions::get(store, &message.session_id).await?.ok_or_else(ApiError::session_not_found)?;
         let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-        for user in offline_recipients(app, &session, &message.sender_id, reached).await? {
-            let Some(count) = coalesce::message_for(store, &user, &session.id, now_ms).await? else {
+        for recipient in offline_recipients(app, &session, &message.sender_id, reached).await? {
+            let user = &recipient.0;
+            let Some(count) = coalesce::message_for(store, user, &session.id, now_ms).await? else {
                 continue;
             };
             let body = if count == 1 {
@@ -443,7 +448,7 @@ pub async fn chat_message(app: &App, message: &Message, reached: &BTreeSet<UserI
                     ("count".to_owned(), count.to_string()),
                 ]),
             };
-            push_one(app, &message.id.to_string(), &user, &n).await?;
+            push_one(app, &message.id.to_string(), recipient, &n).await?;
         }
         Ok::<(), ApiError>(())
     };
@@ -456,8 +461,8 @@ pub async fn chat_message(app: &App, message: &Message, reached: &BTreeSet<UserI
 /// connection and a device get a `session_update` push. Never fails the change.
 pub async fn session_update(app: &App, session: &Session, actor: &UserId, reached: &BTreeSet<UserId>) {
     let outcome = async {
-        for user in offline_recipients(app, session, actor, reached).await? {
-            let customer = user == session.customer_id;
+        for recipient in offline_recipients(app, session, actor, reached).await? {
+            let customer = recipient.0 == session.customer_id;
             let body = match (session.status, customer) {
                 (SessionStatus::Closed, true) => "Your conversation was closed",
                 (SessionStatus::Closed, false) => "A conversation of yours was closed",
@@ -472,7 +477,7 @@ pub async fn session_update(app: &App, session: &Session, actor: &UserId, reache
                 session_id: Some(session.id),
                 data: BTreeMap::from([("status".to_owned(), session.status.as_str().to_owned())]),
             };
-            push_one(app, &next_ulid().to_string(), &user, &n).await?;
+            push_one(app, &next_ulid().to_string(), recipient, &n).await?;
         }
         Ok::<(), ApiError>(())
     };
