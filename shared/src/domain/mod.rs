@@ -1,11 +1,13 @@
 //! Pure domain: identifiers, roles, validated values and the records of the chat. No I/O.
 
+mod agents;
 mod ids;
 pub mod push;
 mod records;
 pub mod timestamp;
 mod values;
 
+pub use agents::{AgentState, AgentStatus, Capacity};
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
 pub use records::{AuditEvent, Block, Message, Participant, ReadMarker, Room, Session};
 pub use values::{MessageBody, Principal, Priority, Role, RoomName, SessionStatus, Subject};

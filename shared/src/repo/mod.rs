@@ -1,6 +1,7 @@
 //! Repositories: the single-table keys of every record (see `docs/DATA_MODEL.md`) and the reads
 //! and writes of each, written once on the item store.
 
+pub mod agents;
 pub mod blocks;
 pub mod coalesce;
 pub mod connections;
