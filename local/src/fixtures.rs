@@ -4,12 +4,12 @@
 use std::str::FromStr;
 
 use switchboard_shared::domain::{
-    now, ConnectionId, InvalidValue, Message, Participant, Principal, Priority, Role, Room, Session,
-    SessionStatus, UserId,
+    now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
+    Priority, Role, Room, Session, SessionStatus, UserId,
 };
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
-use switchboard_shared::repo::{connections, messages, rooms, sessions};
+use switchboard_shared::repo::{agents, connections, messages, rooms, sessions};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;
 use time::macros::datetime;
@@ -73,6 +73,12 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         queue_position: None,
         last_message_at: Some(sent),
         message_count: 1,
+        queued_at: Some(opened),
+        estimated_wait_seconds: None,
+        first_response_at: None,
+        transfer_count: 0,
+        reopen_count: 0,
+        rating: None,
     };
     let customer = Participant {
         session_id: active.id,
@@ -115,6 +121,12 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         queue_position: None,
         last_message_at: None,
         message_count: 0,
+        queued_at: Some(datetime!(2026-01-01 11:58 UTC)),
+        estimated_wait_seconds: None,
+        first_response_at: None,
+        transfer_count: 0,
+        reopen_count: 0,
+        rating: None,
     };
     let waiting_customer = Participant {
         session_id: waiting.id,
@@ -134,6 +146,22 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         sessions::put_participant(&waiting_customer)?,
     ]);
     store.transact_write(ops).await?;
+
+    // Bob is away: he keeps the active session and may take the waiting one, but routing leaves
+    // it in the queue, so every fixture finds the world as described.
+    let bob_state = AgentState {
+        agent_id: user(AGENT)?,
+        name: Some("Bob".into()),
+        status: AgentStatus::Away,
+        capacity: Capacity::new(5)?,
+        active_sessions: 1,
+        rooms: Vec::new(),
+        status_changed_at: assigned,
+        last_assigned_at: Some(assigned),
+        away_until: None,
+        version: 1,
+    };
+    store.transact_write(vec![agents::put(&bob_state, None)?]).await?;
 
     let at = now();
     let ada = Principal { user_id: user(CUSTOMER)?, role: Role::Customer, name: Some("Ada".into()) };

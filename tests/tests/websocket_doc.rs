@@ -36,7 +36,8 @@ use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::{ws_function, ApiError, App};
 
 /// Every `action` of [`ClientFrame`]; each needs an example in the document.
-const CLIENT_ACTIONS: &[&str] = &["subscribe", "send_message", "typing", "mark_read", "ping"];
+const CLIENT_ACTIONS: &[&str] =
+    &["subscribe", "subscribe_dashboard", "send_message", "typing", "mark_read", "ping"];
 
 /// Every `type` of [`ServerFrame`]; each needs an example in the document.
 const SERVER_TYPES: &[&str] = &[
@@ -47,6 +48,7 @@ const SERVER_TYPES: &[&str] = &[
     "receipt",
     "session.updated",
     "presence",
+    "dashboard.metrics",
     "subscribed",
     "error",
     "ack",
@@ -54,7 +56,7 @@ const SERVER_TYPES: &[&str] = &[
 ];
 
 /// The server frames that can be replies, the only ones that may carry a `ref`.
-const REPLY_TYPES: &[&str] = &["subscribed", "message.created", "pong", "ack", "error"];
+const REPLY_TYPES: &[&str] = &["subscribed", "dashboard.metrics", "message.created", "pong", "ack", "error"];
 
 /// The action of a client frame. No wildcard: a new variant stops this test from compiling until
 /// it is added here and to [`CLIENT_ACTIONS`] (which then asks the document for an example).
@@ -65,6 +67,7 @@ fn action_of(frame: &ClientFrame) -> &'static str {
         ClientFrame::Typing(_) => "typing",
         ClientFrame::MarkRead(_) => "mark_read",
         ClientFrame::Ping(_) => "ping",
+        ClientFrame::SubscribeDashboard(_) => "subscribe_dashboard",
     }
 }
 
@@ -79,6 +82,7 @@ fn type_of(frame: &ServerFrame) -> &'static str {
         ServerFrame::Receipt { .. } => "receipt",
         ServerFrame::SessionUpdated { .. } => "session.updated",
         ServerFrame::Presence { .. } => "presence",
+        ServerFrame::DashboardMetrics { .. } => "dashboard.metrics",
         ServerFrame::Subscribed { .. } => "subscribed",
         ServerFrame::Error { .. } => "error",
         ServerFrame::Ack {} => "ack",

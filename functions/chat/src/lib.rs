@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 use switchboard_shared::domain::{
-    Message, MessageId, Participant, ReadMarker, Room, Session, SessionId, SessionStatus, UserId,
+    Message, MessageId, Participant, Rating, ReadMarker, Room, Session, SessionId, SessionStatus, UserId,
 };
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
@@ -11,7 +11,8 @@ use switchboard_shared::http::{
     ListPage,
 };
 use switchboard_shared::ops::{
-    self, BlockStatus, BlockUser, CreateRoom, CreateSession, EditMessage, MarkRead, SendMessage, Sent,
+    self, BlockStatus, BlockUser, CreateRoom, CreateSession, EditMessage, MarkRead, RateSession, Rated,
+    SendMessage, Sent,
 };
 use switchboard_shared::{http_function, ApiError, App};
 
@@ -30,6 +31,14 @@ http_function!(
 http_function!(
     /// `POST /chat/sessions/{id}/close`
     CLOSE_SESSION = "chat-close-session" => close_session
+);
+http_function!(
+    /// `POST /chat/sessions/{id}/reopen`
+    REOPEN_SESSION = "chat-reopen-session" => reopen_session
+);
+http_function!(
+    /// `POST /chat/sessions/{id}/rating`
+    RATE_SESSION = "chat-rate-session" => rate_session
 );
 http_function!(
     /// `GET /chat/sessions/{id}/participants`
@@ -78,6 +87,8 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     LIST_SESSIONS,
     GET_SESSION,
     CLOSE_SESSION,
+    REOPEN_SESSION,
+    RATE_SESSION,
     LIST_PARTICIPANTS,
     MARK_READ,
     SEND_MESSAGE,
@@ -90,14 +101,15 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     CREATE_ROOM,
 ];
 
-/// A customer opens a session; it waits in the queue.
+/// A customer opens a session; it is routed at once to an online agent with room for it, or
+/// waits in the queue (the reply then carries `queue_position` and `estimated_wait_seconds`).
 #[utoipa::path(post, path = "/chat/sessions", tag = "chat", request_body = CreateSession,
     responses((status = 201, body = Session), (status = 403, description = "not a customer, or blocked", body = ErrorBody),
         (status = 404, description = "no such room", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let input: CreateSession = json_body(&req)?;
-    json(201, &ops::create_session(app.store.as_ref(), &principal, input).await?)
+    json(201, &ops::create_session(app, &principal, input).await?)
 }
 
 /// Lists the sessions the caller sees: customers their own, agents their own or the waiting
@@ -136,6 +148,36 @@ pub async fn close_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: SessionId = path_param(&req, "id")?;
     json(200, &ops::close_session(app, &principal, &id).await?)
+}
+
+/// The session's customer (or an admin) reopens a session closed less than 7 days ago: it
+/// waits in the queue again and is routed.
+#[utoipa::path(post, path = "/chat/sessions/{id}/reopen", tag = "chat", params(("id" = SessionId, Path)),
+    responses((status = 200, body = Session), (status = 403, description = "agents, or a blocked customer", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "session_not_closed or reopen_window_passed", body = ErrorBody)))]
+pub async fn reopen_session(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    json(200, &ops::reopen_session(app, &principal, &id).await?)
+}
+
+/// The session's customer rates it (1 to 5, optional comment) once it is closed: 201 for the
+/// first rating, 200 for a change within 7 days of it.
+#[utoipa::path(post, path = "/chat/sessions/{id}/rating", tag = "chat", params(("id" = SessionId, Path)),
+    request_body = RateSession,
+    responses((status = 201, body = Rating), (status = 200, description = "a change of the rating", body = Rating),
+        (status = 403, description = "not the session's customer", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "session_not_closed or rating_locked", body = ErrorBody),
+        (status = 422, description = "score outside 1-5, comment too long", body = ErrorBody)))]
+pub async fn rate_session(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let input: RateSession = json_body(&req)?;
+    match ops::rate_session(app, &principal, &id, input).await? {
+        Rated::First(rating) => json(201, &rating),
+        Rated::Changed(rating) => json(200, &rating),
+    }
 }
 
 /// The session's participants.

@@ -6,7 +6,7 @@ use switchboard_shared::domain::now;
 use switchboard_shared::lambda::{WsFunction, WsRequest, WsResult};
 use switchboard_shared::ops::{self, live, MarkRead, SendMessage, Sent};
 use switchboard_shared::realtime::frames::{
-    MarkReadFrame, Ping, SendMessageFrame, ServerFrame, Subscribe, Typing,
+    MarkReadFrame, Ping, SendMessageFrame, ServerFrame, Subscribe, SubscribeDashboard, Typing,
 };
 use switchboard_shared::{ws_function, ApiError, App};
 
@@ -42,13 +42,18 @@ ws_function!(
     /// `ping`
     PING = "realtime-ping" => ping
 );
+ws_function!(
+    /// `subscribe_dashboard`
+    SUBSCRIBE_DASHBOARD = "realtime-subscribe-dashboard" => subscribe_dashboard
+);
 
 /// Every WebSocket function of this crate.
 pub const FUNCTIONS: &[WsFunction] =
-    &[CONNECT, DISCONNECT, DEFAULT, SUBSCRIBE, SEND_MESSAGE, TYPING, MARK_READ, PING];
+    &[CONNECT, DISCONNECT, DEFAULT, SUBSCRIBE, SEND_MESSAGE, TYPING, MARK_READ, PING, SUBSCRIBE_DASHBOARD];
 
 /// The actions that have a route (for the `$default` error's message).
-pub const ACTIONS: &[&str] = &["subscribe", "send_message", "typing", "mark_read", "ping"];
+pub const ACTIONS: &[&str] =
+    &["subscribe", "subscribe_dashboard", "send_message", "typing", "mark_read", "ping"];
 
 async fn connect(app: &App, req: WsRequest) -> WsResult {
     let principal = req.principal()?;
@@ -78,6 +83,12 @@ async fn subscribe(app: &App, req: WsRequest) -> WsResult {
     let principal = req.principal()?;
     let frame: Subscribe = req.payload()?;
     Ok(Some(live::subscribe(app, &principal, &req.connection_id, &frame.session_id).await?))
+}
+
+async fn subscribe_dashboard(app: &App, req: WsRequest) -> WsResult {
+    let principal = req.principal()?;
+    let _: SubscribeDashboard = req.payload()?;
+    Ok(Some(ops::dashboard::subscribe(app, &principal, &req.connection_id).await?))
 }
 
 async fn send_message(app: &App, req: WsRequest) -> WsResult {

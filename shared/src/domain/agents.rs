@@ -90,6 +90,10 @@ pub struct AgentState {
     /// after; a new connection before then brings them back online.
     #[serde(default, with = "crate::domain::timestamp::option")]
     pub away_until: Option<OffsetDateTime>,
+    /// Changes with every write; writes are conditional on the version they read, so two
+    /// concurrent changes (an assignment and a status change) never overwrite each other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl AgentState {
@@ -131,6 +135,7 @@ mod tests {
             status_changed_at: OffsetDateTime::UNIX_EPOCH,
             last_assigned_at: None,
             away_until,
+            version: 1,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Pure domain: identifiers, roles, validated values and the records of the chat. No I/O.
 
 mod agents;
+mod dashboard;
 mod ids;
 pub mod push;
 mod records;
@@ -8,9 +9,13 @@ pub mod timestamp;
 mod values;
 
 pub use agents::{AgentState, AgentStatus, Capacity};
+pub use dashboard::{CsatToday, Overview};
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
-pub use records::{AuditEvent, Block, Message, Participant, ReadMarker, Room, Session};
-pub use values::{MessageBody, Principal, Priority, Role, RoomName, SessionStatus, Subject};
+pub use records::{AuditEvent, Block, Message, Participant, Rating, ReadMarker, Room, Session};
+pub use values::{
+    MessageBody, Principal, Priority, RatingComment, Role, RoomName, Score, SessionStatus, Subject,
+    TransferReason,
+};
 
 /// Reasons a value from a client is not acceptable, phrased for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

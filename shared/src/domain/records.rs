@@ -48,6 +48,40 @@ pub struct Session {
     /// Messages sent so far (tombstones included).
     #[serde(default)]
     pub message_count: u64,
+    /// When the current wait for an agent started: at creation, or at the last reopen.
+    #[serde(default, with = "crate::domain::timestamp::option")]
+    pub queued_at: Option<OffsetDateTime>,
+    /// Estimated seconds until an agent takes it, while it waits (see `docs/METRICS.md`); null
+    /// when no agent is online to estimate from.
+    #[serde(default)]
+    pub estimated_wait_seconds: Option<u64>,
+    /// When an agent first answered since the current wait started.
+    #[serde(default, with = "crate::domain::timestamp::option")]
+    pub first_response_at: Option<OffsetDateTime>,
+    /// Times it moved from one agent to another.
+    #[serde(default)]
+    pub transfer_count: u32,
+    /// Times it was reopened after being closed.
+    #[serde(default)]
+    pub reopen_count: u32,
+    /// The customer's rating, once given.
+    #[serde(default)]
+    pub rating: Option<Rating>,
+}
+
+/// A customer's satisfaction rating of a closed session (CSAT).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Rating {
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: u8,
+    /// Optional words.
+    pub comment: Option<String>,
+    /// When it was given or last changed.
+    #[serde(with = "crate::domain::timestamp")]
+    pub rated_at: OffsetDateTime,
+    /// When it was first given; it may be changed for 7 days after.
+    #[serde(with = "crate::domain::timestamp")]
+    pub first_rated_at: OffsetDateTime,
 }
 
 /// One message of a session; deleted messages stay as tombstones without a body.

@@ -176,6 +176,46 @@ text_value!(
     80
 );
 
+text_value!(
+    /// Why a session was transferred: 1 to 500 characters.
+    TransferReason,
+    "reason",
+    500
+);
+text_value!(
+    /// A customer's words with their rating: 1 to 1,000 characters.
+    RatingComment,
+    "comment",
+    1000
+);
+
+/// A satisfaction score: 1 to 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(value_type = u8)]
+pub struct Score(u8);
+
+impl Score {
+    /// Validates a score.
+    pub fn new(value: i64) -> Result<Self, InvalidValue> {
+        match u8::try_from(value) {
+            Ok(score @ 1..=5) => Ok(Self(score)),
+            _ => Err(InvalidValue::new("score", format!("must be 1 to 5, got {value}"))),
+        }
+    }
+
+    /// The score.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Score {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = i64::deserialize(deserializer)?;
+        Self::new(value).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

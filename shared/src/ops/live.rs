@@ -63,14 +63,46 @@ pub struct Delivery {
     pub reached: BTreeSet<UserId>,
 }
 
+/// Something posts can go to: a connection and its user.
+pub(crate) trait Target {
+    /// The connection and its user.
+    fn target(&self) -> (ConnectionId, UserId);
+}
+
+impl Target for Subscription {
+    fn target(&self) -> (ConnectionId, UserId) {
+        (self.connection_id.clone(), self.user_id.clone())
+    }
+}
+
+impl Target for connections::Connection {
+    fn target(&self) -> (ConnectionId, UserId) {
+        (self.connection_id.clone(), self.user_id.clone())
+    }
+}
+
+impl Target for connections::DashboardSubscription {
+    fn target(&self) -> (ConnectionId, UserId) {
+        (self.connection_id.clone(), self.user_id.clone())
+    }
+}
+
+struct Post {
+    connection_id: ConnectionId,
+    user_id: UserId,
+}
+
 /// Posts one frame to every target; returns the tally and the connections that were gone.
-async fn deliver<'s>(
+pub(crate) async fn deliver<'s, T: Target + 's>(
     app: &App,
-    targets: impl Iterator<Item = &'s Subscription>,
+    targets: impl Iterator<Item = &'s T>,
     frame: &ServerFrame,
 ) -> (Delivery, Vec<ConnectionId>) {
     let bytes: Arc<[u8]> = frame.to_json().to_string().into_bytes().into();
-    let mut targets = targets.cloned();
+    let mut targets = targets.map(|t| {
+        let (connection_id, user_id) = t.target();
+        Post { connection_id, user_id }
+    });
     let mut posts = JoinSet::new();
     let mut delivery = Delivery::default();
     let mut gone = Vec::new();
@@ -123,9 +155,23 @@ async fn forget_quietly(app: &App, gone: Vec<ConnectionId>) -> Vec<connections::
     removed
 }
 
+/// Sends a frame to every live connection of a user.
+pub async fn to_user(app: &App, user: &UserId, frame: &ServerFrame) -> Delivery {
+    let connections = match connections::of_user(app.store.as_ref(), user, 100, now()).await {
+        Ok(connections) => connections,
+        Err(error) => {
+            tracing::warn!(%user, %error, "reading a user's connections failed");
+            return Delivery::default();
+        }
+    };
+    let (delivery, gone) = deliver(app, connections.iter(), frame).await;
+    forget(app, gone).await;
+    delivery
+}
+
 /// Deletes the records of connections that are gone, and reports users left without a
 /// connection offline to their sessions (whose own gone connections are deleted quietly).
-async fn forget(app: &App, gone: Vec<ConnectionId>) {
+pub(crate) async fn forget(app: &App, gone: Vec<ConnectionId>) {
     for connection in forget_quietly(app, gone).await {
         announce_if_changed(app, &connection, PresenceStatus::Offline).await;
     }
@@ -255,6 +301,9 @@ async fn announce_if_changed(app: &App, connection: &connections::Connection, st
     if others > 0 {
         return;
     }
+    let principal = Principal { user_id: user.clone(), role: connection.role, name: connection.name.clone() };
+    // Boxed: an agent's status change reaches the dashboard, whose gone connections come back here.
+    Box::pin(super::agents::connection_changed(app, &principal, status == PresenceStatus::Online)).await;
     let sessions = match open_sessions(app, user, connection.role).await {
         Ok(sessions) => sessions,
         Err(error) => {
@@ -263,7 +312,12 @@ async fn announce_if_changed(app: &App, connection: &connections::Connection, st
         }
     };
     for session in sessions {
-        let frame = ServerFrame::Presence { session_id: session.id, user_id: user.clone(), status };
+        let frame = ServerFrame::Presence {
+            session_id: Some(session.id),
+            user_id: user.clone(),
+            status,
+            agent: None,
+        };
         let subscriptions = listeners(app, &session.id).await;
         let (delivery, gone) =
             deliver(app, subscriptions.iter().filter(|s| s.user_id != *user), &frame).await;

@@ -11,6 +11,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
+use crate::repo::stats::{self, Change};
 use crate::repo::{blocks, events, sessions};
 use crate::store::{Cursor, ItemStore, TxOp};
 
@@ -42,14 +43,41 @@ pub enum Sent {
 
 /// A session's participant sends a message. Nothing is written to closed sessions (409), by
 /// blocked customers (403), or twice for one client message id (the original comes back).
-/// One conditional write when it succeeds; only a refusal reads, to explain itself. A new
-/// message is fanned out as `message.created` to the session's subscribers but `origin` (the
-/// WebSocket connection it came from, which gets it as the reply); a replayed one is not.
+/// One conditional write when it succeeds; only a refusal reads, to explain itself — except
+/// that an agent's send reads the session first, to record the first answer of a wait (with
+/// its `session.first_response` event) in the same write. A new message is fanned out as
+/// `message.created` to the session's subscribers but `origin` (the WebSocket connection it
+/// came from, which gets it as the reply); a replayed one is not.
 pub async fn send_message(
     app: &App,
     principal: &Principal,
     input: SendMessage,
     origin: Option<&ConnectionId>,
+) -> Result<Sent, ApiError> {
+    let store = app.store.as_ref();
+    let awaiting = match principal.role {
+        Role::Customer => None,
+        Role::Agent | Role::Admin => sessions::get(store, &input.session_id).await?.filter(|session| {
+            session.status == SessionStatus::Active
+                && session.agent_id.as_ref() == Some(&principal.user_id)
+                && session.first_response_at.is_none()
+        }),
+    };
+    match send_once(app, principal, &input, origin, awaiting.as_ref()).await {
+        // Another answer of the same agent recorded the first response meanwhile.
+        Err(ApiError::Conflict { code: "conflict", .. }) if awaiting.is_some() => {
+            send_once(app, principal, &input, origin, None).await
+        }
+        other => other,
+    }
+}
+
+async fn send_once(
+    app: &App,
+    principal: &Principal,
+    input: &SendMessage,
+    origin: Option<&ConnectionId>,
+    awaiting: Option<&crate::domain::Session>,
 ) -> Result<Sent, ApiError> {
     let store = app.store.as_ref();
     let at = now();
@@ -64,8 +92,21 @@ pub async fn send_message(
         edited_at: None,
         deleted: false,
     };
-    let mut ops =
-        vec![sessions::touch_for_message(&input.session_id, principal, at)?, messages::put_new(&message)?];
+    let mut ops = vec![
+        sessions::touch_for_message(&input.session_id, principal, at, awaiting.is_some())?,
+        messages::put_new(&message)?,
+    ];
+    if awaiting.is_some() {
+        ops.push(events::record(
+            principal,
+            "session.first_response",
+            &sessions::partition(&input.session_id),
+            format!("session:{}", input.session_id),
+            Some(input.session_id),
+            json!({"agent_id": principal.user_id, "message_id": message.id}),
+            at,
+        )?);
+    }
     let block_check = (principal.role == Role::Customer).then(|| {
         ops.push(blocks::not_blocked(&principal.user_id));
         ops.len() - 1
@@ -79,6 +120,11 @@ pub async fn send_message(
     };
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
+        stats::count(store, at, Change::Message { role: principal.role }).await;
+        if let Some(session) = awaiting {
+            let since = session.queued_at.unwrap_or(session.created_at);
+            stats::count(store, at, Change::FirstResponse { seconds: (at - since).whole_seconds() }).await;
+        }
         let delivery = super::live::message_created(app, &message, origin).await;
         super::pushes::chat_message(app, &message, &delivery.reached).await;
         return Ok(Sent::Created(message));
@@ -97,6 +143,9 @@ pub async fn send_message(
     }
     if failed.contains(&0) {
         let session = super::get_session(store, principal, &input.session_id).await?;
+        if awaiting.is_some() && session.first_response_at.is_some() {
+            return Err(ApiError::conflict("conflict", "the first answer was recorded meanwhile"));
+        }
         if !is_participant(principal, &session) {
             return Err(ApiError::forbidden(
                 "not_a_participant",

@@ -1,14 +1,18 @@
 //! Operations: one per behaviour, called by the REST handlers (and the WebSocket handlers
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
+mod agents;
+pub mod dashboard;
 pub mod live;
 mod messages;
 mod moderation;
 mod notifications;
 mod pushes;
 mod rooms;
+pub mod routing;
 mod sessions;
 
+pub use agents::{get_status, set_status, SetStatus};
 pub use messages::{
     delete_message, edit_message, list_messages, mark_read, send_message, EditMessage, MarkRead,
     MessageListing, SendMessage, Sent,
@@ -24,7 +28,8 @@ pub use pushes::{
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
     assign_session, close_session, create_session, get_session, list_participants, list_sessions,
-    AssignSession, CreateSession,
+    rate_session, reopen_session, transfer_session, AssignSession, CreateSession, RateSession, Rated,
+    TransferSession,
 };
 
 use crate::domain::{Principal, Role, Session, SessionStatus};

@@ -6,14 +6,23 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, Principal, Priority, Role, RoomId, Session, SessionId, SessionStatus, Subject, UserId,
+    now, AgentState, AgentStatus, Principal, Priority, Rating, Role, RoomId, Session, SessionId,
+    SessionStatus, Subject, UserId,
 };
 use crate::error::ApiError;
 use crate::repo::sessions::{self, SessionListing};
-use crate::repo::{blocks, events, rooms};
+use crate::repo::stats::{self, Change};
+use crate::repo::{agents, blocks, events, rooms};
 use crate::store::{Cursor, ItemStore};
 
+use super::routing::{self, AssignedBy};
 use super::{can_read, failed_conditions, role_forbidden};
+
+/// How long after closing a customer may reopen a session, and after first rating it may
+/// change the rating.
+pub const CHANGE_WINDOW: time::Duration = time::Duration::days(7);
+/// Attempts at a change that lost a race on an agent's state (someone else changed it meanwhile).
+const ATTEMPTS: usize = 8;
 
 /// Body of `POST /chat/sessions`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,12 +38,15 @@ pub struct CreateSession {
     pub room_id: Option<RoomId>,
 }
 
-/// A customer opens a session; it waits in the queue. Blocked customers cannot.
+/// A customer opens a session; it waits in the queue and is routed at once to an online agent
+/// with room for it, if there is one. Blocked customers cannot open sessions. The reply shows
+/// the session as routing left it: active, or waiting with its queue position and estimate.
 pub async fn create_session(
-    store: &dyn ItemStore,
+    app: &App,
     principal: &Principal,
     input: CreateSession,
 ) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
     if principal.role != Role::Customer {
         return Err(role_forbidden("open sessions; only customers do"));
     }
@@ -55,6 +67,12 @@ pub async fn create_session(
         queue_position: None,
         last_message_at: None,
         message_count: 0,
+        queued_at: Some(at),
+        estimated_wait_seconds: None,
+        first_response_at: None,
+        transfer_count: 0,
+        reopen_count: 0,
+        rating: None,
     };
     let participant =
         sessions::participant(session.id, &principal.user_id, Role::Customer, principal.name.clone(), at);
@@ -71,6 +89,7 @@ pub async fn create_session(
             json!({"priority": session.priority, "room_id": session.room_id, "subject": session.subject}),
             at,
         )?,
+        queued(principal, &session.id, "created", at)?,
     ];
     if let Some(room) = &input.room_id {
         ops.push(rooms::exists(room));
@@ -87,7 +106,49 @@ pub async fn create_session(
         return Err(ApiError::Internal(format!("session create cancelled at {failed:?}")));
     }
     tracing::info!(session_id = %session.id, "session created");
-    Ok(session)
+    stats::count(store, at, Change::Created).await;
+    enqueued(app, principal, session).await
+}
+
+/// The event of a session entering the queue (a customer's wait starts).
+fn queued(
+    principal: &Principal,
+    id: &SessionId,
+    reason: &str,
+    at: time::OffsetDateTime,
+) -> Result<crate::store::TxOp, ApiError> {
+    events::record(
+        principal,
+        "session.queued",
+        &sessions::partition(id),
+        format!("session:{id}"),
+        Some(*id),
+        json!({"reason": reason}),
+        at,
+    )
+}
+
+/// After a session entered the queue: route, announce, and return it as it is now (with its
+/// queue position while it waits).
+async fn enqueued(app: &App, principal: &Principal, session: Session) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
+    let mut current = session;
+    match routing::dispatch(app, principal).await {
+        Ok(routed) => {
+            for assigned in &routed {
+                routing::announce_assignment(app, &principal.user_id, assigned).await;
+                if assigned.id == current.id {
+                    current = assigned.clone();
+                }
+            }
+            if routed.is_empty() {
+                super::dashboard::changed(app).await;
+            }
+        }
+        Err(error) => tracing::warn!(%error, "routing failed"),
+    }
+    routing::annotate(store, &mut current).await?;
+    Ok(current)
 }
 
 /// A session the caller may read, or 404.
@@ -97,7 +158,10 @@ pub async fn get_session(
     id: &SessionId,
 ) -> Result<Session, ApiError> {
     match sessions::get(store, id).await? {
-        Some(session) if can_read(principal, &session) => Ok(session),
+        Some(mut session) if can_read(principal, &session) => {
+            routing::annotate(store, &mut session).await?;
+            Ok(session)
+        }
         _ => Err(ApiError::session_not_found()),
     }
 }
@@ -117,7 +181,15 @@ pub async fn list_sessions(
         (Role::Agent, _) => SessionListing::Agent(principal.user_id.clone()),
         (Role::Admin, status) => SessionListing::Status(status.unwrap_or(SessionStatus::Active)),
     };
-    sessions::list(store, &listing, status, limit, cursor).await
+    let (mut page, next) = sessions::list(store, &listing, status, limit, cursor).await?;
+    if matches!(listing, SessionListing::Status(SessionStatus::Waiting)) {
+        routing::annotate_queue(store, &mut page).await?;
+    } else {
+        for session in page.iter_mut().filter(|s| s.status == SessionStatus::Waiting) {
+            routing::annotate(store, session).await?;
+        }
+    }
+    Ok((page, next))
 }
 
 /// One page of a session's participants.
@@ -141,9 +213,26 @@ pub struct AssignSession {
     pub agent_id: Option<UserId>,
 }
 
-/// An agent takes a waiting session, or an admin gives it to an agent. Of two concurrent
-/// takers exactly one wins; the other gets 409 `session_not_waiting`. Subscribers get
-/// `session.updated`.
+/// The agent a session may be given to now: known, not offline, below capacity.
+async fn available_agent(store: &dyn ItemStore, agent: &UserId) -> Result<AgentState, ApiError> {
+    let state = agents::get(store, agent)
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent_not_found", "no such agent: they never set a status"))?;
+    if state.status_at(now()) == AgentStatus::Offline {
+        return Err(ApiError::conflict("agent_offline", "the agent is offline"));
+    }
+    if state.active_sessions >= state.capacity.get() {
+        return Err(ApiError::conflict(
+            "agent_at_capacity",
+            format!("the agent serves {} sessions, their capacity", state.active_sessions),
+        ));
+    }
+    Ok(state)
+}
+
+/// An agent takes a waiting session, or an admin gives it to an agent; the agent must be online
+/// or away (not offline) and below capacity. Of two concurrent assignments exactly one wins;
+/// the other gets 409 `session_not_waiting`. Subscribers and the agent get `session.updated`.
 pub async fn assign_session(
     app: &App,
     principal: &Principal,
@@ -163,72 +252,318 @@ pub async fn assign_session(
             return Err(ApiError::unprocessable("validation_failed", "agent_id: admins must name the agent"))
         }
     };
-    // Not `get_session`: an agent may not read a session another agent took, but must learn it
-    // is taken (409), not that it does not exist.
-    let session = sessions::get(store, id).await?.ok_or_else(ApiError::session_not_found)?;
-    match session.status {
-        SessionStatus::Waiting => {}
-        SessionStatus::Closed => return Err(ApiError::session_closed()),
-        SessionStatus::Active => return Err(ApiError::session_not_waiting()),
+    for _ in 0..ATTEMPTS {
+        // Not `get_session`: an agent may not read a session another agent took, but must learn
+        // it is taken (409), not that it does not exist.
+        let session = sessions::get(store, id).await?.ok_or_else(ApiError::session_not_found)?;
+        match session.status {
+            SessionStatus::Waiting => {}
+            SessionStatus::Closed => return Err(ApiError::session_closed()),
+            SessionStatus::Active => return Err(ApiError::session_not_waiting()),
+        }
+        let state = available_agent(store, &agent).await?;
+        let at = now();
+        let (ops, assigned, _) = routing::assignment(principal, &session, &state, AssignedBy::Manual, at)?;
+        let failed = failed_conditions(store.transact_write(ops).await)?;
+        if failed.contains(&0) {
+            return Err(ApiError::session_not_waiting());
+        }
+        if !failed.is_empty() {
+            continue;
+        }
+        tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
+        stats::count(store, at, Change::Assigned).await;
+        routing::announce_assignment(app, &principal.user_id, &assigned).await;
+        return Ok(assigned);
     }
-    let at = now();
-    let (assign, assigned) = sessions::assign(&session, &agent, at)?;
-    let participant = sessions::participant(session.id, &agent, Role::Agent, None, at);
-    let ops = vec![
-        assign,
-        sessions::put_participant(&participant)?,
-        events::record(
-            principal,
-            "session.assigned",
-            &sessions::partition(id),
-            format!("session:{id}"),
-            Some(*id),
-            json!({"agent_id": agent}),
-            at,
-        )?,
-    ];
-    if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
-        return Err(ApiError::session_not_waiting());
+    Err(ApiError::conflict("conflict", "the agent's state kept changing meanwhile; retry"))
+}
+
+/// Body of `POST /admin/chat-dashboard/sessions/{id}/transfer`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSession {
+    /// The colleague to hand the session to: online or away, below capacity, not its agent now.
+    pub to_agent_id: UserId,
+    /// Why, for the colleague and the record: 1 to 500 characters.
+    pub reason: TransferReason,
+}
+
+/// Why a session was transferred.
+pub type TransferReason = crate::domain::TransferReason;
+
+/// The session's agent or an admin hands an active session to another agent. Both agents and
+/// the customer get `session.updated`; the event log records who, to whom and why; the former
+/// agent's load goes down (which may route a waiting session to them).
+pub async fn transfer_session(
+    app: &App,
+    principal: &Principal,
+    id: &SessionId,
+    input: TransferSession,
+) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
+    if principal.role == Role::Customer {
+        return Err(role_forbidden("transfer sessions"));
     }
-    tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
-    let delivery = super::live::session_updated(app, &assigned).await;
-    super::pushes::session_update(app, &assigned, &principal.user_id, &delivery.reached).await;
-    Ok(assigned)
+    for _ in 0..ATTEMPTS {
+        let session = match sessions::get(store, id).await? {
+            Some(session) if can_read(principal, &session) => session,
+            _ => return Err(ApiError::session_not_found()),
+        };
+        let from = match (session.status, &session.agent_id) {
+            (SessionStatus::Closed, _) => return Err(ApiError::session_closed()),
+            (SessionStatus::Active, Some(from)) => from.clone(),
+            _ => {
+                return Err(ApiError::conflict(
+                    "session_not_active",
+                    "only an active session is transferred; assign a waiting one",
+                ))
+            }
+        };
+        if principal.role == Role::Agent && principal.user_id != from {
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only the session's agent or an admin transfers it",
+            ));
+        }
+        if input.to_agent_id == from {
+            return Err(ApiError::unprocessable(
+                "transfer_to_self",
+                "to_agent_id: the session is with that agent already",
+            ));
+        }
+        let to_state = available_agent(store, &input.to_agent_id).await?;
+        let at = now();
+        let (transfer, moved) = sessions::transfer(&session, &input.to_agent_id)?;
+        let mut to_next = to_state.clone();
+        to_next.active_sessions += 1;
+        to_next.last_assigned_at = Some(at);
+        to_next.version += 1;
+        let participant =
+            sessions::participant(session.id, &input.to_agent_id, Role::Agent, to_state.name.clone(), at);
+        let mut ops = vec![
+            transfer,
+            agents::put(&to_next, Some(&to_state))?,
+            sessions::put_participant(&participant)?,
+            events::record(
+                principal,
+                "session.transferred",
+                &sessions::partition(id),
+                format!("session:{id}"),
+                Some(*id),
+                json!({"from_agent_id": from, "to_agent_id": input.to_agent_id, "reason": input.reason.as_str()}),
+                at,
+            )?,
+        ];
+        let from_state = agents::get(store, &from).await?;
+        if let Some(op) = released(from_state.as_ref())? {
+            ops.push(op);
+        }
+        let failed = failed_conditions(store.transact_write(ops).await)?;
+        if !failed.is_empty() {
+            continue;
+        }
+        tracing::info!(session_id = %id, from = %from, to = %input.to_agent_id, "session transferred");
+        stats::count(store, at, Change::Transferred).await;
+        routing::announce_assignment(app, &principal.user_id, &moved).await;
+        // The former agent's connections learn it left them, subscribed or not.
+        let frame = crate::realtime::frames::ServerFrame::SessionUpdated { session: moved.clone() };
+        super::live::to_user(app, &from, &frame).await;
+        routing::dispatch_and_announce(app, principal).await;
+        return Ok(moved);
+    }
+    Err(ApiError::conflict("conflict", "the session or the agents kept changing meanwhile; retry"))
+}
+
+/// The write that takes one session off an agent's load (none for an agent with no state).
+fn released(state: Option<&AgentState>) -> Result<Option<crate::store::TxOp>, ApiError> {
+    let Some(state) = state else { return Ok(None) };
+    let mut next = state.clone();
+    next.active_sessions = next.active_sessions.saturating_sub(1);
+    next.version += 1;
+    agents::put(&next, Some(state)).map(Some)
 }
 
 /// Closes a session: its customer, its agent, or an admin. Closing twice is 409. Subscribers
-/// get `session.updated`.
+/// get `session.updated`; the agent's load goes down (which may route a waiting session to
+/// them).
 pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> Result<Session, ApiError> {
     let store = app.store.as_ref();
-    let session = get_session(store, principal, id).await?;
-    // `get_session` already limited customers to their own sessions; agents close only theirs.
-    if principal.role == Role::Agent && session.agent_id.as_ref() != Some(&principal.user_id) {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only the session's agent, its customer or an admin may close it",
-        ));
+    for _ in 0..ATTEMPTS {
+        let session = get_session(store, principal, id).await?;
+        // `get_session` already limited customers to their own sessions; agents close only theirs.
+        if principal.role == Role::Agent && session.agent_id.as_ref() != Some(&principal.user_id) {
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only the session's agent, its customer or an admin may close it",
+            ));
+        }
+        if session.status == SessionStatus::Closed {
+            return Err(ApiError::session_closed());
+        }
+        let at = now();
+        let (close, mut closed) = sessions::close(&session, &principal.user_id, at)?;
+        let mut ops = vec![
+            close,
+            events::record(
+                principal,
+                "session.closed",
+                &sessions::partition(id),
+                format!("session:{id}"),
+                Some(*id),
+                json!({"previous_status": session.status, "agent_id": session.agent_id}),
+                at,
+            )?,
+        ];
+        if let Some(agent) = &session.agent_id {
+            if let Some(op) = released(agents::get(store, agent).await?.as_ref())? {
+                ops.push(op);
+            }
+        }
+        let failed = failed_conditions(store.transact_write(ops).await)?;
+        if !failed.is_empty() {
+            continue;
+        }
+        let handle_seconds = session.assigned_at.map(|assigned| (at - assigned).whole_seconds());
+        stats::count(
+            store,
+            at,
+            Change::Closed { was_active: session.status == SessionStatus::Active, handle_seconds },
+        )
+        .await;
+        closed.queue_position = None;
+        closed.estimated_wait_seconds = None;
+        let delivery = super::live::session_updated(app, &closed).await;
+        super::pushes::session_update(app, &closed, &principal.user_id, &delivery.reached).await;
+        if session.agent_id.is_some() {
+            routing::dispatch_and_announce(app, principal).await;
+        }
+        super::dashboard::changed(app).await;
+        return Ok(closed);
     }
-    if session.status == SessionStatus::Closed {
-        return Err(ApiError::session_closed());
+    Err(ApiError::conflict("conflict", "the session or its agent kept changing meanwhile; retry"))
+}
+
+/// The session's customer (or an admin) reopens a session closed less than 7 days ago: it waits
+/// in the queue again (a new wait: the first-response clock restarts) and is routed.
+pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
+    if principal.role == Role::Agent {
+        return Err(role_forbidden("reopen sessions; the customer or an admin does"));
+    }
+    let session = get_session(store, principal, id).await?;
+    if session.status != SessionStatus::Closed {
+        return Err(ApiError::conflict("session_not_closed", "only a closed session is reopened"));
     }
     let at = now();
-    let (close, closed) = sessions::close(&session, &principal.user_id, at)?;
+    if session.closed_at.is_some_and(|closed| at - closed > CHANGE_WINDOW) {
+        return Err(ApiError::conflict(
+            "reopen_window_passed",
+            "a session is reopened within 7 days of closing; open a new one",
+        ));
+    }
+    let (reopen, reopened) = sessions::reopen(&session, at)?;
     let ops = vec![
-        close,
+        reopen,
+        blocks::not_blocked(&session.customer_id),
         events::record(
             principal,
-            "session.closed",
+            "session.reopened",
             &sessions::partition(id),
             format!("session:{id}"),
             Some(*id),
-            json!({"previous_status": session.status}),
+            json!({"previous_agent_id": session.agent_id}),
+            at,
+        )?,
+        queued(principal, id, "reopened", at)?,
+    ];
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&0) {
+        return Err(ApiError::conflict("session_not_closed", "the session was reopened meanwhile"));
+    }
+    if failed.contains(&1) {
+        return Err(ApiError::forbidden("user_blocked", "the customer is blocked from opening sessions"));
+    }
+    tracing::info!(session_id = %id, "session reopened");
+    stats::count(store, at, Change::Reopened).await;
+    super::live::session_updated(app, &reopened).await;
+    enqueued(app, principal, reopened).await
+}
+
+/// Body of `POST /chat/sessions/{id}/rating`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateSession {
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: crate::domain::Score,
+    /// Optional words, up to 1,000 characters.
+    #[serde(default)]
+    pub comment: Option<crate::domain::RatingComment>,
+}
+
+/// Whether a rating was given now or changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rated {
+    /// The first rating of the session.
+    First(Rating),
+    /// A change of the rating within 7 days of the first.
+    Changed(Rating),
+}
+
+/// The session's customer rates it once it is closed; they may change the rating for 7 days
+/// after first giving it.
+pub async fn rate_session(
+    app: &App,
+    principal: &Principal,
+    id: &SessionId,
+    input: RateSession,
+) -> Result<Rated, ApiError> {
+    let store = app.store.as_ref();
+    if principal.role != Role::Customer {
+        return Err(role_forbidden("rate sessions; the session's customer does"));
+    }
+    let session = get_session(store, principal, id).await?;
+    if session.status != SessionStatus::Closed {
+        return Err(ApiError::conflict("session_not_closed", "a session is rated once it is closed"));
+    }
+    let at = now();
+    let first_rated_at = match &session.rating {
+        Some(previous) if at - previous.first_rated_at > CHANGE_WINDOW => {
+            return Err(ApiError::conflict(
+                "rating_locked",
+                "a rating may be changed for 7 days after it was first given",
+            ))
+        }
+        Some(previous) => previous.first_rated_at,
+        None => at,
+    };
+    let rating = Rating {
+        score: input.score.get(),
+        comment: input.comment.map(|c| c.as_str().to_owned()),
+        rated_at: at,
+        first_rated_at,
+    };
+    let ops = vec![
+        sessions::rate(&session, &rating, &principal.user_id)?,
+        events::record(
+            principal,
+            "session.rated",
+            &sessions::partition(id),
+            format!("session:{id}"),
+            Some(*id),
+            json!({"score": rating.score, "comment": rating.comment,
+                   "previous_score": session.rating.as_ref().map(|r| r.score)}),
             at,
         )?,
     ];
-    if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
-        return Err(ApiError::session_closed());
+    if !failed_conditions(store.transact_write(ops).await)?.is_empty() {
+        return Err(ApiError::conflict(
+            "conflict",
+            "the session changed meanwhile (reopened or rated); retry",
+        ));
     }
-    let delivery = super::live::session_updated(app, &closed).await;
-    super::pushes::session_update(app, &closed, &principal.user_id, &delivery.reached).await;
-    Ok(closed)
+    let previous = session.rating.as_ref().map(|r| (r.score, r.rated_at));
+    stats::count(store, at, Change::Rated { score: rating.score, previous }).await;
+    super::dashboard::changed(app).await;
+    Ok(if session.rating.is_some() { Rated::Changed(rating) } else { Rated::First(rating) })
 }

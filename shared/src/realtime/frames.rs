@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::domain::{ClientMessageId, Message, MessageBody, MessageId, Session, SessionId, UserId};
+use crate::domain::{
+    AgentState, ClientMessageId, Message, MessageBody, MessageId, Overview, Session, SessionId, UserId,
+};
 
 /// Longest `ref` a client may attach to a frame; the server echoes it in the reply.
 pub const MAX_REF_CHARS: usize = 64;
@@ -28,7 +30,14 @@ pub enum ClientFrame {
     MarkRead(MarkReadFrame),
     /// Keep the connection alive (API Gateway closes idle connections after 10 minutes).
     Ping(Ping),
+    /// Receive the live dashboard (agents and admins).
+    SubscribeDashboard(SubscribeDashboard),
 }
+
+/// `{"action":"subscribe_dashboard"}`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeDashboard {}
 
 /// `{"action":"subscribe","session_id"}`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -100,9 +109,12 @@ pub enum ReceiptStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceStatus {
-    /// At least one connection.
+    /// At least one connection (for agents on the dashboard: taking sessions).
     Online,
-    /// None.
+    /// Agents on the dashboard only: keeping their sessions but taking no new routed ones
+    /// (also for a grace period after their last connection closed).
+    Away,
+    /// None (for agents on the dashboard: not working).
     Offline,
 }
 
@@ -159,12 +171,23 @@ pub enum ServerFrame {
     /// A participant of the session came online or went away.
     #[serde(rename = "presence")]
     Presence {
-        /// The session both share.
-        session_id: SessionId,
+        /// The session both share; absent on the dashboard, where it is an agent's status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<SessionId>,
         /// The user.
         user_id: UserId,
-        /// Online or offline.
+        /// Online, away (agents) or offline.
         status: PresenceStatus,
+        /// On the dashboard: the agent's state (capacity, load, rooms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<Box<AgentState>>,
+    },
+    /// The live dashboard's figures: the reply to `subscribe_dashboard`, then after queue,
+    /// session and agent changes, at most one a second.
+    #[serde(rename = "dashboard.metrics")]
+    DashboardMetrics {
+        /// The figures, as `GET /admin/chat-dashboard/overview` returns them.
+        metrics: Overview,
     },
     /// The reply to `subscribe`: the session as it is and who of its participants is online.
     #[serde(rename = "subscribed")]
@@ -212,6 +235,7 @@ impl ServerFrame {
             ServerFrame::Receipt { .. } => "receipt",
             ServerFrame::SessionUpdated { .. } => "session.updated",
             ServerFrame::Presence { .. } => "presence",
+            ServerFrame::DashboardMetrics { .. } => "dashboard.metrics",
             ServerFrame::Subscribed { .. } => "subscribed",
             ServerFrame::Error { .. } => "error",
             ServerFrame::Pong { .. } => "pong",

@@ -274,3 +274,131 @@ pub fn unknown_connection() -> ApiError {
 pub fn as_principal(subscription: &Subscription) -> Principal {
     Principal { user_id: subscription.user_id.clone(), role: subscription.role, name: None }
 }
+
+/// A connection that receives the live dashboard (`CONN#<id>` / `DASHBOARD`, indexed on gsi1
+/// by `DASHBOARD` so every listener is one Query).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardSubscription {
+    /// The connection.
+    pub connection_id: ConnectionId,
+    /// The connection's user.
+    pub user_id: UserId,
+    /// The user's role (agent or admin).
+    pub role: Role,
+    /// TTL, epoch seconds.
+    pub expires_at: i64,
+}
+
+/// Stores a dashboard subscription of an existing connection (subscribing twice is harmless).
+/// Index 0 of the transaction fails when the connection is not registered.
+pub fn subscribe_dashboard(
+    connection: &ConnectionId,
+    principal: &Principal,
+    at: OffsetDateTime,
+) -> Result<Vec<TxOp>, ApiError> {
+    let subscription = DashboardSubscription {
+        connection_id: connection.clone(),
+        user_id: principal.user_id.clone(),
+        role: principal.role,
+        expires_at: at.unix_timestamp() + CONNECTION_TTL_SECONDS,
+    };
+    let item = to_item(
+        &subscription,
+        &Key::new(partition(connection), "DASHBOARD"),
+        &[("gsi1pk", "DASHBOARD".to_owned()), ("gsi1sk", connection.to_string())],
+    )?;
+    Ok(vec![
+        TxOp::Check { key: key(connection), condition: Condition::Exists },
+        TxOp::Put { item, condition: None },
+    ])
+}
+
+/// Every live dashboard subscription (all pages).
+pub async fn dashboard_subscribers(
+    store: &dyn ItemStore,
+    now: OffsetDateTime,
+) -> Result<Vec<DashboardSubscription>, ApiError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = Query::index("gsi1", "DASHBOARD")
+            .limit(crate::store::MAX_QUERY_LIMIT)
+            .cursor(cursor)
+            .filter(not_expired(now));
+        let page = store.query(query).await?;
+        for item in page.items {
+            out.push(from_item(item)?);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Key of the dashboard's send window (`DASHBOARD` / `THROTTLE`).
+fn throttle_key() -> Key {
+    Key::new("DASHBOARD", "THROTTLE")
+}
+
+/// Whoever may send the dashboard's figures now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// This caller: no figures went out in the last `interval_ms`.
+    SendNow,
+    /// This caller, at `at_ms` (epoch ms), when the current window ends: figures went out less
+    /// than `interval_ms` ago and nobody had claimed the next send.
+    SendAt(i64),
+    /// Someone else: the next send is claimed already and will carry this change too.
+    Claimed,
+}
+
+/// Claims the dashboard's next send (one per `interval_ms` for everyone): at most one send in
+/// each window, and a change inside a window is carried by one send at its end.
+pub async fn claim_dashboard_send(
+    store: &dyn ItemStore,
+    now_ms: i64,
+    interval_ms: i64,
+) -> Result<Window, ApiError> {
+    let open = Condition::Or(vec![
+        Condition::AttributeNotExists("sent_ms".into()),
+        Condition::LessThan("sent_ms".into(), Value::from(now_ms - interval_ms + 1)),
+    ]);
+    let now_actions = vec![
+        UpdateAction::Set("sent_ms".into(), Value::from(now_ms)),
+        UpdateAction::Remove("pending_ms".into()),
+    ];
+    match store.update(&throttle_key(), now_actions, Some(open)).await {
+        Ok(_) => return Ok(Window::SendNow),
+        Err(crate::store::StoreError::ConditionFailed) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let Some(item) = store.get(&throttle_key()).await? else { return Ok(Window::Claimed) };
+    let sent = item.get("sent_ms").and_then(Value::as_i64).unwrap_or(now_ms);
+    let at = sent + interval_ms;
+    let unclaimed = Condition::And(vec![
+        Condition::Equals("sent_ms".into(), Value::from(sent)),
+        Condition::AttributeNotExists("pending_ms".into()),
+    ]);
+    let claim = vec![UpdateAction::Set("pending_ms".into(), Value::from(at))];
+    match store.update(&throttle_key(), claim, Some(unclaimed)).await {
+        Ok(_) => Ok(Window::SendAt(at)),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(Window::Claimed),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Starts the claimed send at `at_ms` (the window starts again from it); false when a send
+/// that started meanwhile took it over (and carries the change).
+pub async fn start_claimed_send(store: &dyn ItemStore, at_ms: i64) -> Result<bool, ApiError> {
+    let actions = vec![
+        UpdateAction::Set("sent_ms".into(), Value::from(at_ms)),
+        UpdateAction::Remove("pending_ms".into()),
+    ];
+    let still_ours = Condition::Equals("pending_ms".into(), Value::from(at_ms));
+    match store.update(&throttle_key(), actions, Some(still_ours)).await {
+        Ok(_) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
+}

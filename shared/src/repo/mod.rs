@@ -12,6 +12,7 @@ pub mod messages;
 pub mod preferences;
 pub mod rooms;
 pub mod sessions;
+pub mod stats;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

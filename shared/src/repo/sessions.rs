@@ -33,32 +33,45 @@ pub fn status_partition(status: SessionStatus) -> String {
     format!("QUEUE#{}", status.as_str())
 }
 
-/// gsi3 sort key: the waiting queue sorts by priority, then age; other statuses by age.
-fn status_sort_key(session: &Session) -> String {
-    match session.status {
-        SessionStatus::Waiting => format!("{}#{}", session.priority.queue_rank(), session.id),
+/// gsi3 sort key: the waiting queue sorts by priority, then by when the wait started (FIFO);
+/// other statuses by age.
+pub fn status_sort_key(session: &Session) -> Result<String, ApiError> {
+    Ok(match session.status {
+        SessionStatus::Waiting => {
+            let since = session.queued_at.unwrap_or(session.created_at);
+            format!("{}#{}#{}", session.priority.queue_rank(), ts_text(since)?, session.id)
+        }
         _ => session.id.to_string(),
-    }
+    })
+}
+
+/// The gsi3 sort-key prefix of the waiting sessions of one priority.
+pub fn waiting_prefix(priority: crate::domain::Priority) -> String {
+    format!("{}#", priority.queue_rank())
+}
+
+fn ts_text(at: time::OffsetDateTime) -> Result<String, ApiError> {
+    crate::domain::timestamp::format(at).map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))
 }
 
 /// The index attributes that follow from a session's state.
-fn index_attributes(session: &Session) -> Vec<(&'static str, String)> {
+fn index_attributes(session: &Session) -> Result<Vec<(&'static str, String)>, ApiError> {
     let mut attrs = vec![
         ("gsi1pk", format!("CUSTOMER#{}", session.customer_id)),
         ("gsi1sk", session.id.to_string()),
         ("gsi3pk", status_partition(session.status)),
-        ("gsi3sk", status_sort_key(session)),
+        ("gsi3sk", status_sort_key(session)?),
     ];
     if let Some(agent) = &session.agent_id {
         attrs.push(("gsi2pk", format!("AGENT#{agent}")));
         attrs.push(("gsi2sk", session.id.to_string()));
     }
-    attrs
+    Ok(attrs)
 }
 
 /// Creates a session that must not exist yet.
 pub fn put_new(session: &Session) -> Result<TxOp, ApiError> {
-    let item = to_item(session, &key(&session.id), &index_attributes(session))?;
+    let item = to_item(session, &key(&session.id), &index_attributes(session)?)?;
     Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
 }
 
@@ -93,7 +106,7 @@ pub fn assign(
         UpdateAction::Set("agent_id".into(), s(agent)),
         UpdateAction::Set("assigned_at".into(), ts(at)?),
     ];
-    actions.extend(index_attributes(&assigned).into_iter().map(|(n, v)| UpdateAction::Set(n.into(), s(v))));
+    actions.extend(index_attributes(&assigned)?.into_iter().map(|(n, v)| UpdateAction::Set(n.into(), s(v))));
     let op = TxOp::Update {
         key: key(&session.id),
         actions,
@@ -113,9 +126,99 @@ pub fn close(session: &Session, by: &UserId, at: time::OffsetDateTime) -> Result
         UpdateAction::Set("closed_at".into(), ts(at)?),
         UpdateAction::Set("closed_by".into(), s(by)),
         UpdateAction::Set("gsi3pk".into(), s(status_partition(SessionStatus::Closed))),
-        UpdateAction::Set("gsi3sk".into(), s(status_sort_key(&closed))),
+        UpdateAction::Set("gsi3sk".into(), s(status_sort_key(&closed)?)),
     ];
-    Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(open_condition()) }, closed))
+    let condition = Condition::And(vec![
+        Condition::Equals("status".into(), s(session.status.as_str())),
+        agent_is(session.agent_id.as_ref()),
+    ]);
+    Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(condition) }, closed))
+}
+
+/// Condition: the session's agent is `agent` (or it has none).
+fn agent_is(agent: Option<&UserId>) -> Condition {
+    match agent {
+        Some(agent) => Condition::Equals("agent_id".into(), s(agent)),
+        None => Condition::Or(vec![
+            Condition::AttributeNotExists("agent_id".into()),
+            Condition::Equals("agent_id".into(), serde_json::Value::Null),
+        ]),
+    }
+}
+
+/// Moves an active session from its agent to `to`; fails unless it is still active with the
+/// agent it was read with.
+pub fn transfer(session: &Session, to: &UserId) -> Result<(TxOp, Session), ApiError> {
+    let mut moved = session.clone();
+    moved.agent_id = Some(to.clone());
+    moved.transfer_count += 1;
+    let mut actions =
+        vec![UpdateAction::Set("agent_id".into(), s(to)), UpdateAction::Add("transfer_count".into(), 1)];
+    actions.extend(index_attributes(&moved)?.into_iter().map(|(n, v)| UpdateAction::Set(n.into(), s(v))));
+    let condition = Condition::And(vec![
+        Condition::Equals("status".into(), s("active")),
+        agent_is(session.agent_id.as_ref()),
+    ]);
+    Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(condition) }, moved))
+}
+
+/// Puts a closed session back in the queue: a new wait starts, without an agent.
+pub fn reopen(session: &Session, at: time::OffsetDateTime) -> Result<(TxOp, Session), ApiError> {
+    let mut reopened = session.clone();
+    reopened.status = SessionStatus::Waiting;
+    reopened.agent_id = None;
+    reopened.assigned_at = None;
+    reopened.closed_at = None;
+    reopened.closed_by = None;
+    reopened.queued_at = Some(at);
+    reopened.first_response_at = None;
+    reopened.reopen_count += 1;
+    let mut actions = vec![
+        UpdateAction::Set("status".into(), s("waiting")),
+        UpdateAction::Set("agent_id".into(), serde_json::Value::Null),
+        UpdateAction::Set("assigned_at".into(), serde_json::Value::Null),
+        UpdateAction::Set("closed_at".into(), serde_json::Value::Null),
+        UpdateAction::Set("closed_by".into(), serde_json::Value::Null),
+        UpdateAction::Set("first_response_at".into(), serde_json::Value::Null),
+        UpdateAction::Set("queued_at".into(), ts(at)?),
+        UpdateAction::Add("reopen_count".into(), 1),
+        UpdateAction::Remove("gsi2pk".into()),
+        UpdateAction::Remove("gsi2sk".into()),
+    ];
+    actions.extend(index_attributes(&reopened)?.into_iter().map(|(n, v)| UpdateAction::Set(n.into(), s(v))));
+    let condition = Condition::Equals("status".into(), s("closed"));
+    Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(condition) }, reopened))
+}
+
+/// Condition: no agent has answered since the current wait started.
+pub fn awaiting_first_response() -> Condition {
+    Condition::Or(vec![
+        Condition::AttributeNotExists("first_response_at".into()),
+        Condition::Equals("first_response_at".into(), serde_json::Value::Null),
+    ])
+}
+
+/// Stores the customer's rating of their closed session: the first one, or a change of the
+/// rating it was read with (`rated_at` is mirrored in `rating_rated_at` to condition on).
+pub fn rate(session: &Session, rating: &crate::domain::Rating, customer: &UserId) -> Result<TxOp, ApiError> {
+    let rating_value =
+        serde_json::to_value(rating).map_err(|e| ApiError::Internal(format!("serialising a rating: {e}")))?;
+    let unchanged = match &session.rating {
+        None => Condition::AttributeNotExists("rating_rated_at".into()),
+        Some(previous) => Condition::Equals("rating_rated_at".into(), ts(previous.rated_at)?),
+    };
+    Ok(TxOp::Update {
+        key: key(&session.id),
+        actions: vec![
+            UpdateAction::Set("rating".into(), rating_value),
+            UpdateAction::Set("rating_rated_at".into(), ts(rating.rated_at)?),
+        ],
+        condition: Some(Condition::And(vec![
+            Condition::Equals("status".into(), s("closed")),
+            Condition::Equals("customer_id".into(), s(customer)),
+            unchanged,
+        ])),
+    })
 }
 
 /// Condition check: the caller may read the session (the rule of `ops::can_read`, as a
@@ -134,23 +237,28 @@ pub fn readable_by(id: &SessionId, reader: &Principal) -> TxOp {
 
 /// Records a new message by `sender` on the session (last message time, count); fails unless
 /// the session is open and the sender takes part in it (its customer, or its agent).
+/// With `first_response`, it also records the agent's first answer of the current wait, and
+/// fails unless none is recorded yet.
 pub fn touch_for_message(
     id: &SessionId,
     sender: &Principal,
     at: time::OffsetDateTime,
+    first_response: bool,
 ) -> Result<TxOp, ApiError> {
     let takes_part = match sender.role {
         Role::Customer => Condition::Equals("customer_id".into(), s(&sender.user_id)),
         Role::Agent | Role::Admin => Condition::Equals("agent_id".into(), s(&sender.user_id)),
     };
-    Ok(TxOp::Update {
-        key: key(id),
-        actions: vec![
-            UpdateAction::Set("last_message_at".into(), ts(at)?),
-            UpdateAction::Add("message_count".into(), 1),
-        ],
-        condition: Some(Condition::And(vec![open_condition(), takes_part])),
-    })
+    let mut actions = vec![
+        UpdateAction::Set("last_message_at".into(), ts(at)?),
+        UpdateAction::Add("message_count".into(), 1),
+    ];
+    let mut condition = vec![open_condition(), takes_part];
+    if first_response {
+        actions.push(UpdateAction::Set("first_response_at".into(), ts(at)?));
+        condition.push(awaiting_first_response());
+    }
+    Ok(TxOp::Update { key: key(id), actions, condition: Some(Condition::And(condition)) })
 }
 
 /// Which sessions a list reads.
@@ -233,4 +341,23 @@ pub fn participant(
     at: time::OffsetDateTime,
 ) -> Participant {
     Participant { session_id: id, user_id: user.clone(), role, name, joined_at: at }
+}
+
+/// How many sessions wait ahead of a waiting `session` in queue order (read in pages of keys).
+pub async fn waiting_ahead(store: &dyn ItemStore, session: &Session) -> Result<usize, ApiError> {
+    let sort_key = status_sort_key(session)?;
+    let mut ahead = 0;
+    let mut cursor = None;
+    loop {
+        let query = Query::index("gsi3", status_partition(SessionStatus::Waiting))
+            .range(KeyRange::Before(sort_key.clone()))
+            .limit(crate::store::MAX_QUERY_LIMIT)
+            .cursor(cursor);
+        let page = store.query(query).await?;
+        ahead += page.items.len();
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(ahead),
+        }
+    }
 }

@@ -1,0 +1,2 @@
+//! The `dashboard-transfer-session` Lambda function.
+switchboard_shared::http_main!(switchboard_dashboard::TRANSFER_SESSION);

@@ -1,0 +1,191 @@
+//! Agents' status and capacity, and what a lost connection does to them.
+
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::domain::{now, AgentState, AgentStatus, Capacity, Principal, Role, RoomId};
+use crate::error::ApiError;
+use crate::repo::{agents, events, rooms};
+
+use super::{failed_conditions, role_forbidden};
+
+/// Capacity of an agent who never chose one.
+pub const DEFAULT_CAPACITY: u32 = 5;
+/// Most rooms one agent serves by name (an empty list serves every room).
+pub const MAX_ROOMS: usize = 20;
+/// How long an agent whose last connection closed shows away before they count as offline.
+pub const AWAY_GRACE: time::Duration = time::Duration::minutes(2);
+/// Attempts at a status write that lost a race to a concurrent assignment.
+const ATTEMPTS: usize = 8;
+
+/// Body of `PUT /agent/status`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStatus {
+    /// `online` (routing gives sessions), `away` (keeps sessions, gets no new routed ones) or
+    /// `offline`.
+    pub status: AgentStatus,
+    /// Most sessions at once, 1 to 50 (default: unchanged, or 5).
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
+    /// The rooms served, at most 20; empty serves every room (default: unchanged, or every room).
+    #[serde(default)]
+    pub rooms: Option<Vec<RoomId>>,
+}
+
+/// An agent's own state; never set means offline with the default capacity.
+pub async fn get_status(app: &App, principal: &Principal) -> Result<AgentState, ApiError> {
+    if principal.role != Role::Agent {
+        return Err(role_forbidden("have an agent status; only agents do"));
+    }
+    let at = now();
+    Ok(match agents::get(app.store.as_ref(), &principal.user_id).await? {
+        Some(mut state) => {
+            state.status = state.status_at(at);
+            state
+        }
+        None => fresh(principal, at)?,
+    })
+}
+
+fn fresh(principal: &Principal, at: time::OffsetDateTime) -> Result<AgentState, ApiError> {
+    Ok(AgentState {
+        agent_id: principal.user_id.clone(),
+        name: principal.name.clone(),
+        status: AgentStatus::Offline,
+        capacity: Capacity::new(DEFAULT_CAPACITY)?,
+        active_sessions: 0,
+        rooms: Vec::new(),
+        status_changed_at: at,
+        last_assigned_at: None,
+        away_until: None,
+        version: 0,
+    })
+}
+
+/// An agent sets their status, capacity and rooms. Going online (or having room for more)
+/// routes waiting sessions to them at once. Lowering the capacity below the current load keeps
+/// the sessions and routes none until the load is under it.
+pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> Result<AgentState, ApiError> {
+    if principal.role != Role::Agent {
+        return Err(role_forbidden("set an agent status; only agents do"));
+    }
+    let mut rooms_wanted = input.rooms.clone();
+    if let Some(rooms) = rooms_wanted.as_mut() {
+        rooms.sort();
+        rooms.dedup();
+        if rooms.len() > MAX_ROOMS {
+            return Err(ApiError::unprocessable(
+                "validation_failed",
+                format!("rooms: at most {MAX_ROOMS} rooms (an empty list serves every room)"),
+            ));
+        }
+    }
+    let store = app.store.as_ref();
+    for _ in 0..ATTEMPTS {
+        let read = agents::get(store, &principal.user_id).await?;
+        let at = now();
+        let before = match &read {
+            Some(state) => state.clone(),
+            None => fresh(principal, at)?,
+        };
+        let mut next = before.clone();
+        next.name = principal.name.clone().or(before.name.clone());
+        next.status = input.status;
+        next.capacity = input.capacity.unwrap_or(before.capacity);
+        next.rooms = rooms_wanted.clone().unwrap_or(before.rooms.clone());
+        next.away_until = None;
+        if before.status_at(at) != input.status {
+            next.status_changed_at = at;
+        }
+        next.version = before.version + 1;
+        let mut ops = vec![
+            agents::put(&next, read.as_ref())?,
+            events::record(
+                principal,
+                "agent.status_changed",
+                &agents::key(&principal.user_id).pk,
+                format!("agent:{}", principal.user_id),
+                None,
+                json!({"status": next.status, "capacity": next.capacity, "rooms": next.rooms,
+                       "previous_status": before.status_at(at)}),
+                at,
+            )?,
+        ];
+        ops.extend(next.rooms.iter().filter(|_| input.rooms.is_some()).map(rooms::exists));
+        let failed = failed_conditions(store.transact_write(ops).await)?;
+        if failed.contains(&0) {
+            continue;
+        }
+        if !failed.is_empty() {
+            return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
+        }
+        tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent status set");
+        super::dashboard::agent_changed(app, &next).await;
+        if next.has_free_capacity(at) {
+            super::routing::dispatch_and_announce(app, principal).await;
+        }
+        return Ok(next);
+    }
+    Err(ApiError::conflict("conflict", "your state kept changing meanwhile; retry"))
+}
+
+/// A connection of an agent came or went: `first` when it is now their only one, `last` when
+/// none is left. Losing the last connection while online shows them away for
+/// [`AWAY_GRACE`]; a first connection within it brings them back online (and routes to them).
+/// Failures are logged: connecting and disconnecting never fail for this.
+pub async fn connection_changed(app: &App, principal: &Principal, connected: bool) {
+    if principal.role != Role::Agent {
+        return;
+    }
+    let store = app.store.as_ref();
+    for _ in 0..ATTEMPTS {
+        let read = match agents::get(store, &principal.user_id).await {
+            Ok(Some(read)) => read,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "reading an agent's state failed");
+                return;
+            }
+        };
+        let at = now();
+        let mut next = read.clone();
+        match (connected, read.status_at(at), read.away_until) {
+            (false, AgentStatus::Online, _) => {
+                next.status = AgentStatus::Away;
+                next.away_until = Some(at + AWAY_GRACE);
+            }
+            (true, AgentStatus::Away, Some(_)) => {
+                next.status = AgentStatus::Online;
+                next.away_until = None;
+            }
+            _ => return,
+        }
+        next.status_changed_at = at;
+        next.version += 1;
+        let op = match agents::put(&next, Some(&read)) {
+            Ok(op) => op,
+            Err(error) => {
+                tracing::warn!(%error, "writing an agent's state failed");
+                return;
+            }
+        };
+        match failed_conditions(store.transact_write(vec![op]).await) {
+            Ok(failed) if failed.is_empty() => {
+                tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent connection changed");
+                super::dashboard::agent_changed(app, &next).await;
+                if next.has_free_capacity(at) {
+                    super::routing::dispatch_and_announce(app, principal).await;
+                }
+                return;
+            }
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "writing an agent's state failed");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The live dashboard: the overview figures, and `dashboard.metrics` / agent `presence` frames
+//! to the connections that subscribed to it.
+//!
+//! After every queue, session or agent change the figures go to every dashboard connection, at
+//! most once a second for all of them: the first change of a quiet second is sent at once, and
+//! the changes inside a second that was just sent are carried by one send at its end (whoever
+//! claims it waits for it; everyone else returns at once).
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::app::App;
+use crate::domain::{
+    now, AgentState, AgentStatus, ConnectionId, CsatToday, Overview, Principal, Priority, Role,
+};
+use crate::error::ApiError;
+use crate::realtime::frames::{PresenceStatus, ServerFrame};
+use crate::repo::connections::{self, Window};
+use crate::repo::sessions;
+use crate::repo::{agents, stats};
+use crate::store::{ItemStore, KeyRange, Query};
+
+use super::{failed_conditions, role_forbidden};
+
+/// Shortest time between two `dashboard.metrics` sends, in milliseconds.
+pub const METRICS_INTERVAL_MS: i64 = 1_000;
+
+/// The floor now: counters kept by every change (waiting, active, closed and rated today),
+/// the agents by status (one Query each) and the longest wait (the oldest session at the head
+/// of each priority's queue: four Queries of one item).
+pub async fn overview(store: &dyn ItemStore) -> Result<Overview, ApiError> {
+    let at = now();
+    let live = stats::live(store).await?;
+    let today = stats::day(store, at.date()).await?;
+    let mut agents_online = 0;
+    let mut agents_away = 0;
+    for status in [AgentStatus::Online, AgentStatus::Away] {
+        for agent in agents::in_status(store, status).await? {
+            match agent.status_at(at) {
+                AgentStatus::Online => agents_online += 1,
+                AgentStatus::Away => agents_away += 1,
+                AgentStatus::Offline => {}
+            }
+        }
+    }
+    let mut longest: Option<OffsetDateTime> = None;
+    for priority in [Priority::Urgent, Priority::High, Priority::Normal, Priority::Low] {
+        let query = Query::index("gsi3", sessions::status_partition(crate::domain::SessionStatus::Waiting))
+            .range(KeyRange::BeginsWith(sessions::waiting_prefix(priority)))
+            .limit(1);
+        let (page, _): (Vec<crate::domain::Session>, _) = crate::repo::records(store.query(query).await?)?;
+        for session in page {
+            let since = session.queued_at.unwrap_or(session.created_at);
+            longest = Some(longest.map_or(since, |l| l.min(since)));
+        }
+    }
+    let ratings = today.get("ratings");
+    Ok(Overview {
+        waiting: live.waiting.max(0),
+        active: live.active.max(0),
+        closed_today: today.get("closed"),
+        agents_online,
+        agents_away,
+        longest_wait_seconds: longest.map(|since| ((at - since).as_seconds_f64() * 1000.0).round() / 1000.0),
+        csat_today: CsatToday {
+            ratings,
+            average: (ratings > 0).then(|| today.get("rating_sum") as f64 / ratings as f64),
+        },
+        generated_at: at,
+    })
+}
+
+/// `subscribe_dashboard`: agents and admins receive the live dashboard on this connection;
+/// the reply is the figures now.
+pub async fn subscribe(
+    app: &App,
+    principal: &Principal,
+    connection: &ConnectionId,
+) -> Result<ServerFrame, ApiError> {
+    if principal.role == Role::Customer {
+        return Err(role_forbidden("watch the dashboard"));
+    }
+    let store = app.store.as_ref();
+    let ops = connections::subscribe_dashboard(connection, principal, now())?;
+    if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
+        return Err(connections::unknown_connection());
+    }
+    Ok(ServerFrame::DashboardMetrics { metrics: overview(store).await? })
+}
+
+/// After a queue, session or agent change: the figures to every dashboard connection, at most
+/// once a second (see the module). Never fails the change.
+pub async fn changed(app: &App) {
+    if let Err(error) = send_metrics(app).await {
+        tracing::warn!(%error, "sending the dashboard figures failed");
+    }
+}
+
+async fn send_metrics(app: &App) -> Result<(), ApiError> {
+    let store = app.store.as_ref();
+    if connections::dashboard_subscribers(store, now()).await?.is_empty() {
+        return Ok(());
+    }
+    let now_ms = epoch_ms(now());
+    match connections::claim_dashboard_send(store, now_ms, METRICS_INTERVAL_MS).await? {
+        Window::Claimed => return Ok(()),
+        Window::SendNow => {}
+        Window::SendAt(at_ms) => {
+            let wait = u64::try_from(at_ms - epoch_ms(now())).unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            if !connections::start_claimed_send(store, at_ms).await? {
+                return Ok(());
+            }
+        }
+    }
+    let listeners = connections::dashboard_subscribers(store, now()).await?;
+    let frame = ServerFrame::DashboardMetrics { metrics: overview(store).await? };
+    let (delivery, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
+    super::live::forget(app, gone).await;
+    tracing::info!(posted = delivery.posted, failed = delivery.failed, "dashboard figures sent");
+    Ok(())
+}
+
+/// An agent's status changed: `presence` with their state to every dashboard connection (not
+/// throttled: one frame per change of one agent), then the figures.
+pub async fn agent_changed(app: &App, agent: &AgentState) {
+    let store = app.store.as_ref();
+    match connections::dashboard_subscribers(store, now()).await {
+        Ok(listeners) if !listeners.is_empty() => {
+            let status = match agent.status_at(now()) {
+                AgentStatus::Online => PresenceStatus::Online,
+                AgentStatus::Away => PresenceStatus::Away,
+                AgentStatus::Offline => PresenceStatus::Offline,
+            };
+            let frame = ServerFrame::Presence {
+                session_id: None,
+                user_id: agent.agent_id.clone(),
+                status,
+                agent: Some(Box::new(agent.clone())),
+            };
+            let (_, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
+            super::live::forget(app, gone).await;
+        }
+        Ok(_) => return,
+        Err(error) => {
+            tracing::warn!(%error, "reading the dashboard's listeners failed");
+            return;
+        }
+    }
+    changed(app).await;
+}
+
+fn epoch_ms(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}

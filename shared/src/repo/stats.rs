@@ -1,0 +1,203 @@
+//! Counters the dashboard reads instead of recounting: the live queue (`STATS#LIVE` /
+//! `COUNTERS`: waiting, active) and one item per UTC day (`STATS#DAY` / `<yyyy-mm-dd>`: created,
+//! closed, handle time, first responses, ratings, messages by hour and role). Each change adds
+//! to them with atomic `ADD` updates, outside the change's transaction (a transaction would
+//! make every change conflict with every other on these hot items).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
+
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::store::{ItemStore, Key, KeyRange, Query, UpdateAction};
+
+/// Key of the live queue counters.
+pub fn live_key() -> Key {
+    Key::new("STATS#LIVE", "COUNTERS")
+}
+
+/// The `yyyy-mm-dd` of a UTC day.
+pub fn day_text(day: Date) -> String {
+    format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
+}
+
+/// Key of a day's counters.
+pub fn day_key(day: Date) -> Key {
+    Key::new("STATS#DAY", day_text(day))
+}
+
+/// One change to count.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A session was opened (it waits).
+    Created,
+    /// A closed session waits again.
+    Reopened,
+    /// A waiting session got an agent.
+    Assigned,
+    /// A session was closed from `was` (waiting or active), after `handle_seconds` with agents.
+    Closed { was_active: bool, handle_seconds: Option<i64> },
+    /// A session moved between agents.
+    Transferred,
+    /// An agent answered for the first time since the wait started, after `seconds`.
+    FirstResponse { seconds: i64 },
+    /// A customer rated; `previous` is the score they changed and the time they had given it
+    /// (it is taken off that day's counters: a day counts each session's latest rating given on it).
+    Rated { score: u8, previous: Option<(u8, OffsetDateTime)> },
+    /// A message was sent by `role`.
+    Message { role: Role },
+}
+
+/// Adds one change to the counters (one `ADD` update per item it touches). Failures are logged
+/// and never fail the change, which is stored already.
+pub async fn count(store: &dyn ItemStore, at: OffsetDateTime, change: Change) {
+    let mut live: Vec<UpdateAction> = Vec::new();
+    let mut day: Vec<UpdateAction> = Vec::new();
+    let mut earlier: Option<(Date, Vec<UpdateAction>)> = None;
+    let add = |name: &str, by: i64| UpdateAction::Add(name.to_owned(), by);
+    match change {
+        Change::Created => {
+            live.push(add("waiting", 1));
+            day.push(add("created", 1));
+        }
+        Change::Reopened => {
+            live.push(add("waiting", 1));
+            day.push(add("reopened", 1));
+        }
+        Change::Assigned => {
+            live.extend([add("waiting", -1), add("active", 1)]);
+            day.push(add("assigned", 1));
+        }
+        Change::Closed { was_active, handle_seconds } => {
+            live.push(add(if was_active { "active" } else { "waiting" }, -1));
+            day.push(add("closed", 1));
+            if let Some(seconds) = handle_seconds {
+                day.extend([add("handled", 1), add("handle_seconds", seconds)]);
+            }
+        }
+        Change::Transferred => day.push(add("transferred", 1)),
+        Change::FirstResponse { seconds } => {
+            day.extend([add("first_responses", 1), add("first_response_seconds", seconds)]);
+        }
+        Change::Rated { score, previous } => {
+            day.extend([
+                add(&format!("rating_{score}"), 1),
+                add("rating_sum", i64::from(score)),
+                add("ratings", 1),
+            ]);
+            if let Some((previous, given)) = previous {
+                let undo = vec![
+                    add(&format!("rating_{previous}"), -1),
+                    add("rating_sum", -i64::from(previous)),
+                    add("ratings", -1),
+                ];
+                earlier = Some((given.date(), undo));
+            }
+        }
+        Change::Message { role } => {
+            day.push(add(&format!("messages_{}", role.as_str()), 1));
+            day.push(add(&format!("messages_h{:02}_{}", at.hour(), role.as_str()), 1));
+        }
+    }
+    let mut writes = vec![(live_key(), live)];
+    match earlier {
+        Some((given, mut undo)) if given == at.date() => {
+            day.append(&mut undo);
+            writes.push((day_key(at.date()), merge(day)));
+        }
+        Some((given, undo)) => {
+            writes.extend([(day_key(at.date()), merge(day)), (day_key(given), merge(undo))])
+        }
+        None => writes.push((day_key(at.date()), merge(day))),
+    }
+    for (key, actions) in writes {
+        if actions.is_empty() {
+            continue;
+        }
+        if let Err(error) = store.update(&key, actions, None).await {
+            tracing::warn!(%error, pk = %key.pk, sk = %key.sk, "counting a change failed");
+        }
+    }
+}
+
+/// Folds repeated `ADD`s of one attribute into one (an update names an attribute once).
+fn merge(actions: Vec<UpdateAction>) -> Vec<UpdateAction> {
+    let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+    for action in actions {
+        if let UpdateAction::Add(name, by) = action {
+            *sums.entry(name).or_default() += by;
+        }
+    }
+    sums.into_iter().map(|(name, by)| UpdateAction::Add(name, by)).collect()
+}
+
+/// The live queue counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Live {
+    /// Sessions waiting for an agent.
+    pub waiting: i64,
+    /// Sessions with an agent.
+    pub active: i64,
+}
+
+/// Reads the live counters.
+pub async fn live(store: &dyn ItemStore) -> Result<Live, ApiError> {
+    let item = store.get(&live_key()).await?.unwrap_or_default();
+    Ok(Live { waiting: number(&item, "waiting"), active: number(&item, "active") })
+}
+
+/// One day's counters: attribute name → value (missing ones are zero).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Day {
+    /// The UTC day.
+    pub day: String,
+    counters: BTreeMap<String, i64>,
+}
+
+impl Day {
+    /// A counter's value (zero when nothing was counted).
+    pub fn get(&self, name: &str) -> i64 {
+        self.counters.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// Reads one day's counters.
+pub async fn day(store: &dyn ItemStore, day: Date) -> Result<Day, ApiError> {
+    let item = store.get(&day_key(day)).await?.unwrap_or_default();
+    Ok(day_from(day_text(day), &item))
+}
+
+/// Reads the counters of the days from `from` to `to` (both included): one Query.
+pub async fn days(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<Day>, ApiError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = Query::table("STATS#DAY")
+            .range(KeyRange::Between(day_text(from), day_text(to)))
+            .limit(400)
+            .cursor(cursor);
+        let page = store.query(query).await?;
+        for item in &page.items {
+            let day = item.get(crate::store::SK).and_then(Value::as_str).unwrap_or_default().to_owned();
+            out.push(day_from(day, item));
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn day_from(day: String, item: &crate::store::Item) -> Day {
+    let counters =
+        item.iter().filter_map(|(name, value)| value.as_i64().map(|v| (name.clone(), v))).collect();
+    Day { day, counters }
+}
+
+fn number(item: &crate::store::Item, name: &str) -> i64 {
+    item.get(name).and_then(Value::as_i64).unwrap_or(0)
+}
