@@ -2,6 +2,7 @@
 
 mod agents;
 mod ids;
+pub mod metrics;
 pub mod push;
 mod records;
 pub mod timestamp;
