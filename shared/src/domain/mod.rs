@@ -3,6 +3,7 @@
 mod agents;
 mod dashboard;
 mod ids;
+pub mod metrics;
 pub mod push;
 mod records;
 pub mod timestamp;
