@@ -5,10 +5,12 @@ mod ids;
 pub mod push;
 mod records;
 pub mod timestamp;
+pub mod tools;
 mod values;
 
 pub use agents::{AgentState, AgentStatus, Capacity};
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
+pub use ids::{CannedResponseId, NoteId};
 pub use records::{AuditEvent, Block, Message, Participant, ReadMarker, Room, Session};
 pub use values::{MessageBody, Principal, Priority, Role, RoomName, SessionStatus, Subject};
 

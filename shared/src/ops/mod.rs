@@ -1,19 +1,27 @@
 //! Operations: one per behaviour, called by the REST handlers (and the WebSocket handlers
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
+mod canned;
 pub mod live;
 mod messages;
 mod moderation;
+mod notes;
 mod notifications;
 mod pushes;
 mod rooms;
 mod sessions;
 
+pub use canned::{
+    create_canned_response, delete_canned_response, list_canned_responses, render_canned_response,
+    require_staff, update_canned_response, CannedListing, CreateCannedResponse, RenderCannedResponse,
+    RenderedCannedResponse, UpdateCannedResponse,
+};
 pub use messages::{
     delete_message, edit_message, list_messages, mark_read, send_message, EditMessage, MarkRead,
     MessageListing, SendMessage, Sent,
 };
 pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
+pub use notes::{create_note, edit_note, list_notes, WriteNote};
 pub use notifications::{
     get_preferences, put_preferences, register_device, unregister_device, RegisterDevice, UnregisterDevice,
 };
