@@ -17,24 +17,24 @@ use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_N
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{CANNED_RESPONSE, NOTE, ROOM};
-use switchboard_shared::domain::tools::Shortcode;
-use switchboard_shared::domain::{CannedResponseId, NoteId, RoomId};
-use switchboard_shared::repo::canned::{self, ScopeKey, Segment};
-use switchboard_shared::repo::notes;
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
+use switchboard_shared::domain::tools::Shortcode;
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
     Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
 };
+use switchboard_shared::domain::{CannedResponseId, NoteId, RoomId};
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
 use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::canned::{self, ScopeKey, Segment};
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
 use switchboard_shared::repo::messages::MessageWindow;
+use switchboard_shared::repo::notes;
 use switchboard_shared::repo::{blocks, devices, messages, preferences, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
@@ -498,8 +498,16 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         }
         "agent-update-canned-response" => {
             let stored = canned_response(world).await?.ok_or("the canned response is gone")?;
-            ensure!(stored.shortcode.as_str() == request["shortcode"], "stored shortcode {:?}", stored.shortcode);
-            ensure!(stored.body == request["body"].as_str().unwrap_or_default(), "stored body {:?}", stored.body);
+            ensure!(
+                stored.shortcode.as_str() == request["shortcode"],
+                "stored shortcode {:?}",
+                stored.shortcode
+            );
+            ensure!(
+                stored.body == request["body"].as_str().unwrap_or_default(),
+                "stored body {:?}",
+                stored.body
+            );
             ensure!(!reserved(world, "refund").await?, "the old shortcode refund is still reserved");
             ensure!(
                 reserved(world, request["shortcode"].as_str().unwrap_or_default()).await?,
