@@ -2,7 +2,7 @@
 //! their placeholders filled for a session.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::domain::tools::{
@@ -388,7 +388,7 @@ fn split_cursor(cursor: Option<Cursor>, segments: usize) -> Result<(usize, Optio
 }
 
 fn join_cursor(segment: usize, inner: Option<Cursor>) -> Cursor {
-    let mut attributes = inner.map(|c| c.attributes().clone()).unwrap_or_else(Map::new);
+    let mut attributes = inner.map(|c| c.attributes().clone()).unwrap_or_default();
     attributes.insert(SEGMENT.into(), Value::String(segment.to_string()));
     Cursor::from_attributes(attributes)
 }
