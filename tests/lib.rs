@@ -401,6 +401,11 @@ impl WsClient {
         wanted.into_iter().collect()
     }
 
+    /// Takes every backlog frame, in arrival order.
+    pub fn take_all(&mut self) -> Vec<Value> {
+        self.backlog.drain(..).collect()
+    }
+
     /// Subscribes to a session; returns the reply (`subscribed` or `error`).
     pub async fn subscribe(&mut self, session_id: &str) -> Value {
         self.request(json!({"action": "subscribe", "session_id": session_id})).await

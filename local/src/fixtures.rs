@@ -3,13 +3,14 @@
 
 use std::str::FromStr;
 
+use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::{
     now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
     Priority, Role, Room, Session, SessionStatus, UserId,
 };
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
-use switchboard_shared::repo::{agents, connections, messages, rooms, sessions};
+use switchboard_shared::repo::{agents, canned, connections, messages, notes, rooms, sessions};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;
 use time::macros::datetime;
@@ -39,6 +40,10 @@ pub const SECOND_AGENT: &str = "agent-cy";
 pub const CLOSED_SESSION: &str = "01JD0000000000000000000007";
 /// The device token of the customer's registered phone.
 pub const CUSTOMER_DEVICE_TOKEN: &str = "fixture-fcm-token-cust-ada-pixel-8";
+/// The agent's personal canned response (shortcode `refund`).
+pub const CANNED_RESPONSE: &str = "01JD0000000000000000000005";
+/// The agent's private note on the active session.
+pub const NOTE: &str = "01JD0000000000000000000006";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -237,5 +242,31 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         updated_at: opened,
     };
     store.transact_write(vec![devices::put(&phone)?]).await?;
+
+    let written = datetime!(2026-01-01 11:56 UTC);
+    let refund = CannedResponse {
+        id: id(CANNED_RESPONSE)?,
+        scope: CannedScope::Personal,
+        room_id: None,
+        owner_id: user(AGENT)?,
+        shortcode: Shortcode::parse("refund")?,
+        title: "Refund on its way".into(),
+        body: "Hi {{customer.name}}, I have asked for the refund; it shows within 5 business days.".into(),
+        created_at: written,
+        updated_at: written,
+    };
+    let note = Note {
+        id: id(NOTE)?,
+        session_id: active.id,
+        author_id: user(AGENT)?,
+        author_role: Role::Agent,
+        author_name: Some("Bob".into()),
+        body: "Two identical charges on the statement; asking billing.".into(),
+        created_at: written,
+        edited_at: None,
+    };
+    let mut ops = Vec::from(canned::put_new(&refund)?);
+    ops.push(notes::put_new(&note)?);
+    store.transact_write(ops).await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard and notification preferences. \
+        description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard, agent tools (canned responses, private notes) and notification preferences. \
 Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
         license(name = "Apache-2.0")
     ),
@@ -41,12 +41,21 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
         switchboard_notifications::send,
         switchboard_notifications::bulk_send,
         switchboard_notifications::list_delivery_logs,
+        switchboard_chat::list_notes,
+        switchboard_chat::create_note,
+        switchboard_chat::edit_note,
+        switchboard_agent::list_canned_responses,
+        switchboard_agent::create_canned_response,
+        switchboard_agent::update_canned_response,
+        switchboard_agent::delete_canned_response,
+        switchboard_agent::render_canned_response,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
         (name = "dashboard", description = "The support floor: assignment"),
-        (name = "notifications", description = "Push notifications: devices and preferences"))
+        (name = "notifications", description = "Push notifications: devices and preferences"),
+        (name = "agent", description = "Agent tools: canned responses"))
 )]
 struct ApiDoc;
 

@@ -157,6 +157,14 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> HandlerResult {
         .map_err(|e| ApiError::Internal(format!("building response: {e}")))
 }
 
+/// An empty `204 No Content` response.
+pub fn no_content() -> HandlerResult {
+    Response::builder()
+        .status(204)
+        .body(Body::Empty)
+        .map_err(|e| ApiError::Internal(format!("building response: {e}")))
+}
+
 /// The response for a failure, with the request id; server errors are logged in full here.
 pub fn error_response(error: &ApiError, request_id: Option<&str>) -> Response<Body> {
     if let ApiError::Internal(detail) = error {

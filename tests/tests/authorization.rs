@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use switchboard_shared::auth::TokenMinter;
 use switchboard_shared::domain::Role;
 use switchboard_tests::{
-    assigned_session, open_session, send, snapshot, AssignedSession, Backend, Caller, Reply, TestApi,
-    AUDIENCE, ISSUER, TEST_SECRET,
+    arranged, assigned_session, id_of, open_session, send, snapshot, AssignedSession, Backend, Caller, Reply,
+    TestApi, AUDIENCE, ISSUER, TEST_SECRET,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -33,6 +33,15 @@ struct World {
     waiting: String,
     /// Customer B's message in `waiting`.
     waiting_message: String,
+    /// Agent X's private note on `assigned`.
+    note: String,
+    /// Agent X's personal canned response.
+    canned_personal: String,
+    /// The admin's global canned response.
+    canned_global: String,
+    /// The admin's canned response for the world's room (which every agent serves: none has a
+    /// floor state).
+    canned_room: String,
 }
 
 impl World {
@@ -49,6 +58,10 @@ impl World {
             (&self.agent_message, "{X's message}"),
             (&self.waiting, "{B's waiting session}"),
             (&self.waiting_message, "{B's message}"),
+            (&self.note, "{X's note}"),
+            (&self.canned_personal, "{X's canned response}"),
+            (&self.canned_global, "{global canned response}"),
+            (&self.canned_room, "{room canned response}"),
         ]
         .iter()
         .fold(path.to_owned(), |path, (id, name)| path.replace(id.as_str(), name))
@@ -60,7 +73,62 @@ async fn world(api: &TestApi) -> World {
     let AssignedSession { session: assigned, customer_message, agent_message } = assigned_session(api).await;
     let waiting = open_session(api, Caller::CustomerB, "I want a refund").await;
     let waiting_message = send(api, Caller::CustomerB, &waiting, "anyone there?").await;
-    World { assigned, customer_message, agent_message, waiting, waiting_message }
+    let note = Caller::AgentX
+        .call(
+            api,
+            Method::POST,
+            &format!("/chat/sessions/{assigned}/notes"),
+            Some(json!({"body": "asked the carrier"})),
+        )
+        .await;
+    let note = id_of(&arranged(note, 201, "agent X notes the session"));
+    let room = Caller::Admin.call(api, Method::POST, "/chat/rooms", Some(json!({"name": "parcels"}))).await;
+    let room = id_of(&arranged(room, 201, "the admin creates a room"));
+    let canned_personal = canned(api, Caller::AgentX, json!({"scope": "personal"})).await;
+    let canned_global = canned(api, Caller::Admin, json!({"scope": "global"})).await;
+    let canned_room = canned(api, Caller::Admin, json!({"scope": "room", "room_id": room})).await;
+    World {
+        assigned,
+        customer_message,
+        agent_message,
+        waiting,
+        waiting_message,
+        note,
+        canned_personal,
+        canned_global,
+        canned_room,
+    }
+}
+
+/// A canned response's body in `scope`, shortcode `late-parcel`.
+fn canned_body(mut scope: Value) -> Value {
+    scope["shortcode"] = json!("late-parcel");
+    scope["title"] = json!("Late parcel");
+    scope["body"] = json!("Sorry, {{customer.name}}: the carrier is late.");
+    scope
+}
+
+/// `author` writes a canned response in `scope`; returns its id.
+async fn canned(api: &TestApi, author: Caller, scope: Value) -> String {
+    let reply = author.call(api, Method::POST, "/agent/canned-responses", Some(canned_body(scope))).await;
+    id_of(&arranged(reply, 201, "a canned response is written"))
+}
+
+/// What an admin sees beyond [`snapshot`]: the notes of the world's sessions and every canned
+/// response.
+async fn full_snapshot(api: &TestApi, world: &World) -> Vec<Value> {
+    let mut seen = snapshot(api, &world.sessions()).await;
+    let paths = [
+        format!("/chat/sessions/{}/notes?limit=200", world.assigned),
+        format!("/chat/sessions/{}/notes?limit=200", world.waiting),
+        "/agent/canned-responses?limit=200".to_owned(),
+    ];
+    for path in paths {
+        let reply = Caller::Admin.call(api, Method::GET, &path, None).await;
+        assert_eq!(reply.status, 200, "the admin reads {path}: {reply:?}");
+        seen.push(json!({"path": path, "body": reply.body}));
+    }
+    seen
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,7 +211,7 @@ async fn check_matrix(table: fn(&World) -> Vec<Cell>) {
     let api = TestApi::start(Backend::Sqlite).await;
     let shared = world(&api).await;
     let cells = table(&shared);
-    let before = snapshot(&api, &shared.sessions()).await;
+    let before = full_snapshot(&api, &shared).await;
     let mut wrong = Vec::new();
     for (index, cell) in cells.iter().enumerate() {
         let (description, problem) = if cell.is_allowed() {
@@ -165,11 +233,7 @@ async fn check_matrix(table: fn(&World) -> Vec<Cell>) {
         cells.len(),
         wrong.join("\n")
     );
-    assert_eq!(
-        snapshot(&api, &shared.sessions()).await,
-        before,
-        "a refused request changed what the admin sees"
-    );
+    assert_eq!(full_snapshot(&api, &shared).await, before, "a refused request changed what the admin sees");
 }
 
 /// Who may see each session: its customer, its agent (or any agent while it waits), any admin.
@@ -432,6 +496,125 @@ async fn sessions_are_assigned_by_agents_to_themselves_and_by_admins_to_a_named_
 }
 
 #[tokio::test]
+async fn notes_are_read_and_written_by_agents_who_may_read_the_session_and_admins_never_customers() {
+    check_matrix(|w| {
+        let mut cells = Vec::new();
+        for session in [&w.assigned, &w.waiting] {
+            let path = format!("/chat/sessions/{session}/notes");
+            for caller in Caller::ALL {
+                let read = Cell::new(caller, Method::GET, path.clone());
+                let write = Cell::new(caller, Method::POST, path.clone())
+                    .with_body(json!({"body": "from the matrix"}));
+                for (cell, status) in [(read, 200), (write, 201)] {
+                    cells.push(match caller.role() {
+                        Role::Customer => cell.refused(403, "forbidden"),
+                        _ if can_see(w, session, caller) => cell.allowed(status),
+                        _ => cell.refused(404, "session_not_found"),
+                    });
+                }
+            }
+        }
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_a_notes_author_edits_it() {
+    check_matrix(|w| {
+        Caller::ALL
+            .into_iter()
+            .map(|caller| {
+                let cell = Cell::new(
+                    caller,
+                    Method::PATCH,
+                    format!("/chat/sessions/{}/notes/{}", w.assigned, w.note),
+                )
+                .with_body(json!({"body": "rewritten by someone"}));
+                match caller {
+                    Caller::AgentX => cell.allowed(200),
+                    Caller::CustomerA | Caller::CustomerB => cell.refused(403, "forbidden"),
+                    Caller::AgentY => cell.refused(404, "session_not_found"),
+                    Caller::Admin => cell.refused(403, "not_note_author"),
+                }
+            })
+            .collect()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn canned_responses_are_listed_and_written_by_agents_and_admins_global_ones_written_by_admins_only() {
+    check_matrix(|_| {
+        let mut cells = Vec::new();
+        for caller in Caller::ALL {
+            cells.push(match caller.role() {
+                Role::Customer => Cell::new(caller, Method::GET, "/agent/canned-responses").refused(403, "forbidden"),
+                _ => Cell::new(caller, Method::GET, "/agent/canned-responses").allowed(200),
+            });
+            for scope in ["personal", "global"] {
+                let body = json!({"scope": scope, "shortcode": "matrix", "title": "Matrix", "body": "Hello {{customer.name}}"});
+                let cell = Cell::new(caller, Method::POST, "/agent/canned-responses").with_body(body);
+                cells.push(match (caller.role(), scope) {
+                    (Role::Customer, _) | (Role::Agent, "global") => cell.refused(403, "forbidden"),
+                    _ => cell.allowed(201),
+                });
+            }
+        }
+        cells
+    })
+    .await;
+}
+
+/// Who may do what to each canned response of the world: its author's personal one is hidden
+/// from other agents (404), the global one is read-only to agents (403 on writes), the room
+/// one is everyone's who serves the room; customers are refused everything (403).
+fn canned_cells(w: &World, method: Method, suffix: &str, body: Option<Value>, allowed: u16) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    let write = suffix.is_empty();
+    for (id, kind) in
+        [(&w.canned_personal, "personal"), (&w.canned_global, "global"), (&w.canned_room, "room")]
+    {
+        for caller in Caller::ALL {
+            let mut cell = Cell::new(caller, method.clone(), format!("/agent/canned-responses/{id}{suffix}"));
+            if let Some(body) = &body {
+                cell = cell.with_body(body.clone());
+            }
+            cells.push(match (caller, kind) {
+                (Caller::CustomerA | Caller::CustomerB, _) => cell.refused(403, "forbidden"),
+                (Caller::AgentY, "personal") => cell.refused(404, "canned_response_not_found"),
+                (Caller::AgentX | Caller::AgentY, "global") if write => cell.refused(403, "forbidden"),
+                _ => cell.allowed(allowed),
+            });
+        }
+    }
+    cells
+}
+
+#[tokio::test]
+async fn canned_responses_are_replaced_only_by_those_who_may_write_them() {
+    check_matrix(|w| {
+        let body = json!({"shortcode": "renamed", "title": "Renamed", "body": "Hi {{customer.name}}"});
+        canned_cells(w, Method::PUT, "", Some(body), 200)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn canned_responses_are_deleted_only_by_those_who_may_write_them() {
+    check_matrix(|w| canned_cells(w, Method::DELETE, "", None, 204)).await;
+}
+
+#[tokio::test]
+async fn canned_responses_are_rendered_by_everyone_who_may_read_them() {
+    check_matrix(|w| {
+        let body = json!({"session_id": w.waiting});
+        canned_cells(w, Method::POST, "/render", Some(body), 200)
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn session_lists_hold_only_the_sessions_the_caller_may_see() {
     // Arrange
     let api = TestApi::start(Backend::Sqlite).await;
@@ -529,6 +712,33 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         Cell::new(Caller::AgentX, Method::PUT, "/notifications/preferences")
             .with_body(json!({"announcement": false}))
             .allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, format!("/chat/sessions/{}/notes", w.assigned)).allowed(200),
+        Cell::new(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/notes", w.assigned))
+            .with_body(json!({"body": "called the carrier"}))
+            .allowed(201),
+        Cell::new(Caller::AgentX, Method::PATCH, format!("/chat/sessions/{}/notes/{}", w.assigned, w.note))
+            .with_body(json!({"body": "asked the carrier twice"}))
+            .allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, "/agent/canned-responses").allowed(200),
+        Cell::new(Caller::AgentX, Method::POST, "/agent/canned-responses")
+            .with_body(
+                json!({"scope": "personal", "shortcode": "greeting", "title": "Hello", "body": "Hello!"}),
+            )
+            .allowed(201),
+        Cell::new(Caller::AgentX, Method::PUT, format!("/agent/canned-responses/{}", w.canned_personal))
+            .with_body(
+                json!({"shortcode": "late", "title": "Late", "body": "It is late, {{customer.name}}."}),
+            )
+            .allowed(200),
+        Cell::new(
+            Caller::AgentX,
+            Method::POST,
+            format!("/agent/canned-responses/{}/render", w.canned_personal),
+        )
+        .with_body(json!({"session_id": w.assigned}))
+        .allowed(200),
+        Cell::new(Caller::AgentX, Method::DELETE, format!("/agent/canned-responses/{}", w.canned_personal))
+            .allowed(204),
         Cell::new(Caller::CustomerA, Method::DELETE, a_message).allowed(200),
         Cell::new(Caller::CustomerA, Method::POST, format!("/chat/sessions/{}/close", w.assigned))
             .allowed(200),

@@ -16,22 +16,26 @@ use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
-use switchboard_local::fixtures::{CLOSED_SESSION, SECOND_AGENT};
+use switchboard_local::fixtures::{CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
+use switchboard_shared::domain::tools::Shortcode;
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
     AgentState, AgentStatus, Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus,
     UserId,
 };
+use switchboard_shared::domain::{CannedResponseId, NoteId, RoomId};
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
 use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::canned::{self, ScopeKey, Segment};
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
 use switchboard_shared::repo::messages::MessageWindow;
+use switchboard_shared::repo::notes;
 use switchboard_shared::repo::{agents, blocks, devices, messages, preferences, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
@@ -534,9 +538,90 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 "the waiting session was not routed to bob: {routed:?}"
             );
         }
+        "agent-list-canned-responses" => {
+            let ids = ids_of(answer, "id");
+            ensure!(ids.contains(CANNED_RESPONSE), "the list {ids:?} lacks {CANNED_RESPONSE}");
+        }
+        "agent-create-canned-response" => {
+            let room = RoomId::parse(ROOM).map_err(|e| e.to_string())?;
+            let segment = Segment::Scope(ScopeKey::Room(room));
+            let (listed, _) =
+                canned::list(world.store(), &segment, None, 50, None).await.map_err(|e| e.to_string())?;
+            ensure!(
+                listed.iter().any(|c| c.shortcode.as_str() == request["shortcode"]
+                    && c.owner_id.as_str() == AGENT
+                    && c.body == request["body"].as_str().unwrap_or_default()),
+                "room {ROOM} lists no such response: {listed:?}"
+            );
+        }
+        "agent-update-canned-response" => {
+            let stored = canned_response(world).await?.ok_or("the canned response is gone")?;
+            ensure!(
+                stored.shortcode.as_str() == request["shortcode"],
+                "stored shortcode {:?}",
+                stored.shortcode
+            );
+            ensure!(
+                stored.body == request["body"].as_str().unwrap_or_default(),
+                "stored body {:?}",
+                stored.body
+            );
+            ensure!(!reserved(world, "refund").await?, "the old shortcode refund is still reserved");
+            ensure!(
+                reserved(world, request["shortcode"].as_str().unwrap_or_default()).await?,
+                "the new shortcode is not reserved"
+            );
+        }
+        "agent-delete-canned-response" => {
+            ensure!(canned_response(world).await?.is_none(), "the canned response is still stored");
+            ensure!(!reserved(world, "refund").await?, "the shortcode refund is still reserved");
+        }
+        "agent-render-canned-response" => {
+            let expected = "Hi Ada, I have asked for the refund; it shows within 5 business days.";
+            ensure!(answer["body"] == expected, "rendered {}", answer["body"]);
+        }
+        "chat-list-notes" => {
+            let ids = ids_of(answer, "id");
+            ensure!(ids == BTreeSet::from([NOTE.to_owned()]), "the notes are {ids:?}, expected [{NOTE}]");
+        }
+        "chat-create-note" => {
+            let (listed, _) = notes::list(world.store(), &session_id(ACTIVE_SESSION), 50, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure!(
+                listed.iter().any(|n| n.body == request["body"].as_str().unwrap_or_default()
+                    && n.author_id.as_str() == AGENT),
+                "no such note by {AGENT} is stored: {listed:?}"
+            );
+            ensure!(world.messages(ACTIVE_SESSION).await.len() == 1, "the note became a message");
+        }
+        "chat-edit-note" => {
+            let id = NoteId::parse(NOTE).map_err(|e| e.to_string())?;
+            let stored = notes::get(world.store(), &session_id(ACTIVE_SESSION), &id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the note is gone")?;
+            ensure!(stored.body == request["body"].as_str().unwrap_or_default(), "stored {:?}", stored.body);
+            ensure!(stored.edited_at.is_some(), "the note has no edited_at");
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// The fixture world's canned response as stored now.
+async fn canned_response(
+    world: &World,
+) -> Result<Option<switchboard_shared::domain::tools::CannedResponse>, String> {
+    let id = CannedResponseId::parse(CANNED_RESPONSE).map_err(|e| e.to_string())?;
+    canned::get(world.store(), &id).await.map_err(|e| e.to_string())
+}
+
+/// Whether a shortcode is reserved among the agent's personal responses.
+async fn reserved(world: &World, shortcode: &str) -> Result<bool, String> {
+    let shortcode = Shortcode::parse(shortcode).map_err(|e| e.to_string())?;
+    let key = ScopeKey::Personal(user(AGENT)).shortcode_key(&shortcode);
+    Ok(world.store().get(&key).await.map_err(|e| e.to_string())?.is_some())
 }
 
 /// Runs one REST fixture against a fresh world; the error says what went wrong.

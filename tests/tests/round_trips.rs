@@ -285,9 +285,80 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let path = format!("/admin/chat-dashboard/sessions/{session}/assign");
             measure(api, agent(), Method::POST, &path, Some(json!({}))).await
         }
+        "chat-list-notes" => {
+            let session = active_session(api).await;
+            note(api, &session).await;
+            measure(api, agent(), Method::GET, &format!("/chat/sessions/{session}/notes"), None).await
+        }
+        "chat-create-note" => {
+            let session = active_session(api).await;
+            let body = json!({"body": "Customer confirmed **both** charges."});
+            measure(api, agent(), Method::POST, &format!("/chat/sessions/{session}/notes"), Some(body)).await
+        }
+        "chat-edit-note" => {
+            let session = active_session(api).await;
+            let note = note(api, &session).await;
+            let body = json!({"body": "Both charges confirmed; refund sent."});
+            measure(
+                api,
+                agent(),
+                Method::PATCH,
+                &format!("/chat/sessions/{session}/notes/{note}"),
+                Some(body),
+            )
+            .await
+        }
+        "agent-list-canned-responses" => {
+            canned(api, agent(), json!({"scope": "personal"})).await;
+            canned(api, admin(), json!({"scope": "global"})).await;
+            measure(api, agent(), Method::GET, "/agent/canned-responses", None).await
+        }
+        "agent-create-canned-response" => {
+            let body = canned_body(json!({"scope": "personal"}));
+            measure(api, agent(), Method::POST, "/agent/canned-responses", Some(body)).await
+        }
+        "agent-update-canned-response" => {
+            let id = canned(api, agent(), json!({"scope": "personal"})).await;
+            let body = json!({"shortcode": "refund-sent", "title": "Refund sent", "body": "Sent, {{customer.name}}."});
+            measure(api, agent(), Method::PUT, &format!("/agent/canned-responses/{id}"), Some(body)).await
+        }
+        "agent-delete-canned-response" => {
+            let id = canned(api, agent(), json!({"scope": "personal"})).await;
+            measure(api, agent(), Method::DELETE, &format!("/agent/canned-responses/{id}"), None).await
+        }
+        "agent-render-canned-response" => {
+            let session = active_session(api).await;
+            let id = canned(api, agent(), json!({"scope": "personal"})).await;
+            let path = format!("/agent/canned-responses/{id}/render");
+            measure(api, agent(), Method::POST, &path, Some(json!({"session_id": session}))).await
+        }
         _ => return None,
     };
     Some(measured)
+}
+
+/// The agent's note on `session`.
+async fn note(api: &TestApi, session: &str) -> String {
+    let body = json!({"body": "Two identical charges on the statement."});
+    id_of(
+        &arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/notes"), Some(body), 201)
+            .await,
+    )
+}
+
+/// A canned response's body: `scope` (and `room_id`) plus shortcode `refund`, a title and a
+/// body with a placeholder.
+fn canned_body(mut scope: Value) -> Value {
+    scope["shortcode"] = json!("refund");
+    scope["title"] = json!("Refund on its way");
+    scope["body"] = json!("Hi {{customer.name}}, the refund is on its way.");
+    scope
+}
+
+/// A canned response by `author`; returns its id.
+async fn canned(api: &TestApi, author: (&str, Role), scope: Value) -> String {
+    let body = canned_body(scope);
+    id_of(&arrange(api, author, Method::POST, "/agent/canned-responses", Some(body), 201).await)
 }
 
 /// What is wrong with a row's measurement, if anything.

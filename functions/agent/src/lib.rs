@@ -1,11 +1,19 @@
-//! Agent tools REST handlers: the agent's own status and capacity.
+//! Agent tools REST handlers: the agent's own status and capacity, and canned responses (list,
+//! create, replace, delete, render for a session). Customers are refused (403) before anything
+//! else is read.
 
 use lambda_http::Request;
-use switchboard_shared::domain::AgentState;
+use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Shortcode};
+use switchboard_shared::domain::{AgentState, CannedResponseId, Principal, RoomId};
 use switchboard_shared::error::ErrorBody;
-use switchboard_shared::http::{json, json_body, principal, HandlerResult};
-use switchboard_shared::ops::{self, SetStatus};
-use switchboard_shared::{http_function, App};
+use switchboard_shared::http::{
+    json, json_body, no_content, page_request, path_param, principal, query_param, HandlerResult, ListPage,
+};
+use switchboard_shared::ops::{
+    self, CannedListing, CreateCannedResponse, RenderCannedResponse, RenderedCannedResponse, SetStatus,
+    UpdateCannedResponse,
+};
+use switchboard_shared::{http_function, ApiError, App};
 
 http_function!(
     /// `GET /agent/status`
@@ -15,9 +23,127 @@ http_function!(
     /// `PUT /agent/status`
     SET_STATUS = "agent-set-status" => set_status
 );
+http_function!(
+    /// `GET /agent/canned-responses`
+    LIST_CANNED_RESPONSES = "agent-list-canned-responses" => list_canned_responses
+);
+http_function!(
+    /// `POST /agent/canned-responses`
+    CREATE_CANNED_RESPONSE = "agent-create-canned-response" => create_canned_response
+);
+http_function!(
+    /// `PUT /agent/canned-responses/{id}`
+    UPDATE_CANNED_RESPONSE = "agent-update-canned-response" => update_canned_response
+);
+http_function!(
+    /// `DELETE /agent/canned-responses/{id}`
+    DELETE_CANNED_RESPONSE = "agent-delete-canned-response" => delete_canned_response
+);
+http_function!(
+    /// `POST /agent/canned-responses/{id}/render`
+    RENDER_CANNED_RESPONSE = "agent-render-canned-response" => render_canned_response
+);
 
 /// Every function of this crate, for the local gateway and the tests.
-pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[GET_STATUS, SET_STATUS];
+pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
+    GET_STATUS,
+    SET_STATUS,
+    LIST_CANNED_RESPONSES,
+    CREATE_CANNED_RESPONSE,
+    UPDATE_CANNED_RESPONSE,
+    DELETE_CANNED_RESPONSE,
+    RENDER_CANNED_RESPONSE,
+];
+
+/// The caller, if an agent or admin: customers get 403 before their request is read further.
+fn staff(req: &Request) -> Result<Principal, ApiError> {
+    let principal = principal(req)?;
+    ops::require_staff(&principal)?;
+    Ok(principal)
+}
+
+/// The canned responses the caller may use: an agent's personal ones, those of the rooms they
+/// serve, the global ones (admins: all), each group by shortcode.
+#[utoipa::path(get, path = "/agent/canned-responses", tag = "agent",
+    params(("scope" = Option<CannedScope>, Query, description = "personal | room | global"),
+        ("room_id" = Option<RoomId>, Query, description = "one room's responses (implies scope=room)"),
+        ("shortcode" = Option<String>, Query, description = "shortcodes starting with this"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = ListPage<CannedResponse>), (status = 400, body = ErrorBody),
+        (status = 403, description = "a customer, or a room the agent does not serve", body = ErrorBody)))]
+pub async fn list_canned_responses(app: &App, req: Request) -> HandlerResult {
+    let principal = staff(&req)?;
+    let page = page_request(&req)?;
+    let scope = query_param(&req, "scope")
+        .map(|s| CannedScope::parse(&s))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_scope", e.to_string()))?;
+    let room_id = query_param(&req, "room_id")
+        .map(|r| RoomId::parse(&r))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+    let shortcode = query_param(&req, "shortcode")
+        .map(|s| Shortcode::parse(&s))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_shortcode", e.to_string()))?;
+    let listing = CannedListing { scope, room_id, shortcode, limit: page.limit, cursor: page.cursor };
+    let (items, next) = ops::list_canned_responses(app.store.as_ref(), &principal, listing).await?;
+    json(200, &ListPage::new(items, next))
+}
+
+/// Creates a canned response: personal, for a room the agent serves, or (admins) global.
+#[utoipa::path(post, path = "/agent/canned-responses", tag = "agent", request_body = CreateCannedResponse,
+    responses((status = 201, body = CannedResponse),
+        (status = 403, description = "a customer, an agent writing a global response or for a room they do not serve", body = ErrorBody),
+        (status = 404, description = "room_not_found", body = ErrorBody),
+        (status = 409, description = "shortcode_taken", body = ErrorBody),
+        (status = 422, description = "validation_failed, unknown_placeholder or unclosed_placeholder", body = ErrorBody)))]
+pub async fn create_canned_response(app: &App, req: Request) -> HandlerResult {
+    let principal = staff(&req)?;
+    let input: CreateCannedResponse = json_body(&req)?;
+    json(201, &ops::create_canned_response(app.store.as_ref(), &principal, input).await?)
+}
+
+/// Replaces a canned response's shortcode, title and body; scope and room stay.
+#[utoipa::path(put, path = "/agent/canned-responses/{id}", tag = "agent",
+    params(("id" = CannedResponseId, Path)), request_body = UpdateCannedResponse,
+    responses((status = 200, body = CannedResponse),
+        (status = 403, description = "a customer, or an agent changing a global response", body = ErrorBody),
+        (status = 404, description = "canned_response_not_found", body = ErrorBody),
+        (status = 409, description = "shortcode_taken", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn update_canned_response(app: &App, req: Request) -> HandlerResult {
+    let principal = staff(&req)?;
+    let id: CannedResponseId = path_param(&req, "id")?;
+    let input: UpdateCannedResponse = json_body(&req)?;
+    json(200, &ops::update_canned_response(app.store.as_ref(), &principal, &id, input).await?)
+}
+
+/// Deletes a canned response and frees its shortcode.
+#[utoipa::path(delete, path = "/agent/canned-responses/{id}", tag = "agent",
+    params(("id" = CannedResponseId, Path)),
+    responses((status = 204, description = "deleted"),
+        (status = 403, description = "a customer, or an agent deleting a global response", body = ErrorBody),
+        (status = 404, description = "canned_response_not_found", body = ErrorBody)))]
+pub async fn delete_canned_response(app: &App, req: Request) -> HandlerResult {
+    let principal = staff(&req)?;
+    let id: CannedResponseId = path_param(&req, "id")?;
+    ops::delete_canned_response(app.store.as_ref(), &principal, &id).await?;
+    no_content()
+}
+
+/// A canned response's text with its placeholders filled for a session the caller may read.
+#[utoipa::path(post, path = "/agent/canned-responses/{id}/render", tag = "agent",
+    params(("id" = CannedResponseId, Path)), request_body = RenderCannedResponse,
+    responses((status = 200, body = RenderedCannedResponse), (status = 403, body = ErrorBody),
+        (status = 404, description = "canned_response_not_found or session_not_found", body = ErrorBody)))]
+pub async fn render_canned_response(app: &App, req: Request) -> HandlerResult {
+    let principal = staff(&req)?;
+    let id: CannedResponseId = path_param(&req, "id")?;
+    let input: RenderCannedResponse = json_body(&req)?;
+    json(200, &ops::render_canned_response(app.store.as_ref(), &principal, &id, input).await?)
+}
 
 /// The calling agent's status, capacity, load and rooms (offline with capacity 5 until they
 /// first set one).

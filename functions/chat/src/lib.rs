@@ -1,9 +1,12 @@
-//! Chat REST handlers: sessions, participants, messages, read markers, blocks and rooms.
+//! Chat REST handlers: sessions, participants, messages, read markers, blocks, rooms and the
+//! support side's private notes on sessions.
 //! Each parses the request, calls one operation of `switchboard_shared::ops`, shapes the reply.
 
 use lambda_http::Request;
+use switchboard_shared::domain::tools::Note;
 use switchboard_shared::domain::{
-    Message, MessageId, Participant, Rating, ReadMarker, Room, Session, SessionId, SessionStatus, UserId,
+    Message, MessageId, NoteId, Participant, Rating, ReadMarker, Room, Session, SessionId, SessionStatus,
+    UserId,
 };
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
@@ -12,7 +15,7 @@ use switchboard_shared::http::{
 };
 use switchboard_shared::ops::{
     self, BlockStatus, BlockUser, CreateRoom, CreateSession, EditMessage, MarkRead, RateSession, Rated,
-    SendMessage, Sent,
+    SendMessage, Sent, WriteNote,
 };
 use switchboard_shared::{http_function, ApiError, App};
 
@@ -80,6 +83,18 @@ http_function!(
     /// `POST /chat/rooms`
     CREATE_ROOM = "chat-create-room" => create_room
 );
+http_function!(
+    /// `GET /chat/sessions/{id}/notes`
+    LIST_NOTES = "chat-list-notes" => list_notes
+);
+http_function!(
+    /// `POST /chat/sessions/{id}/notes`
+    CREATE_NOTE = "chat-create-note" => create_note
+);
+http_function!(
+    /// `PATCH /chat/sessions/{id}/notes/{note_id}`
+    EDIT_NOTE = "chat-edit-note" => edit_note
+);
 
 /// Every function of this crate, for the local gateway and the tests.
 pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
@@ -99,6 +114,9 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     UNBLOCK_USER,
     LIST_ROOMS,
     CREATE_ROOM,
+    LIST_NOTES,
+    CREATE_NOTE,
+    EDIT_NOTE,
 ];
 
 /// A customer opens a session; it is routed at once to an online agent with room for it, or
@@ -307,4 +325,48 @@ pub async fn create_room(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let input: CreateRoom = json_body(&req)?;
     json(201, &ops::create_room(app.store.as_ref(), &principal, input).await?)
+}
+
+/// The session's private notes, oldest first: agents who may read the session and admins;
+/// customers get 403.
+#[utoipa::path(get, path = "/chat/sessions/{id}/notes", tag = "chat",
+    params(("id" = SessionId, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<Note>), (status = 403, description = "a customer", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn list_notes(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_staff(&principal)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let page = page_request(&req)?;
+    let (items, next) = ops::list_notes(app.store.as_ref(), &principal, &id, page.limit, page.cursor).await?;
+    json(200, &ListPage::new(items, next))
+}
+
+/// Adds a private note (Markdown) to a session, open or closed; never shown to the customer.
+#[utoipa::path(post, path = "/chat/sessions/{id}/notes", tag = "chat", params(("id" = SessionId, Path)),
+    request_body = WriteNote,
+    responses((status = 201, body = Note), (status = 403, description = "a customer", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_note(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_staff(&principal)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let input: WriteNote = json_body(&req)?;
+    json(201, &ops::create_note(app.store.as_ref(), &principal, &id, input).await?)
+}
+
+/// The author replaces a note's text (for an autosaving notes panel).
+#[utoipa::path(patch, path = "/chat/sessions/{id}/notes/{note_id}", tag = "chat",
+    params(("id" = SessionId, Path), ("note_id" = NoteId, Path)), request_body = WriteNote,
+    responses((status = 200, body = Note),
+        (status = 403, description = "a customer, or not the note's author", body = ErrorBody),
+        (status = 404, description = "session_not_found or note_not_found", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn edit_note(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_staff(&principal)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let note_id: NoteId = path_param(&req, "note_id")?;
+    let input: WriteNote = json_body(&req)?;
+    json(200, &ops::edit_note(app.store.as_ref(), &principal, &id, &note_id, input).await?)
 }

@@ -103,6 +103,16 @@ ulid_id!(
     RoomId,
     "room_id"
 );
+ulid_id!(
+    /// Identifies a canned response (an agent's reusable reply).
+    CannedResponseId,
+    "canned_response_id"
+);
+ulid_id!(
+    /// Identifies a private note on a session.
+    NoteId,
+    "note_id"
+);
 
 /// Characters allowed in user and client message ids: they become parts of keys, so the key
 /// separator `#` and anything invisible are refused.

@@ -2,10 +2,12 @@
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
 mod agents;
+mod canned;
 pub mod dashboard;
 pub mod live;
 mod messages;
 mod moderation;
+mod notes;
 mod notifications;
 mod pushes;
 mod rooms;
@@ -13,11 +15,17 @@ pub mod routing;
 mod sessions;
 
 pub use agents::{get_status, set_status, SetStatus};
+pub use canned::{
+    create_canned_response, delete_canned_response, list_canned_responses, render_canned_response,
+    require_staff, update_canned_response, CannedListing, CreateCannedResponse, RenderCannedResponse,
+    RenderedCannedResponse, UpdateCannedResponse,
+};
 pub use messages::{
     delete_message, edit_message, list_messages, mark_read, send_message, EditMessage, MarkRead,
     MessageListing, SendMessage, Sent,
 };
 pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
+pub use notes::{create_note, edit_note, list_notes, WriteNote};
 pub use notifications::{
     get_preferences, put_preferences, register_device, unregister_device, RegisterDevice, UnregisterDevice,
 };

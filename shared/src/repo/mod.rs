@@ -3,12 +3,14 @@
 
 pub mod agents;
 pub mod blocks;
+pub mod canned;
 pub mod coalesce;
 pub mod connections;
 pub mod deliveries;
 pub mod devices;
 pub mod events;
 pub mod messages;
+pub mod notes;
 pub mod preferences;
 pub mod rooms;
 pub mod sessions;
