@@ -530,8 +530,14 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             ensure!(answer["status"] == "away" && answer["active_sessions"] == 1, "answered {answer}");
         }
         "agent-set-status" => {
+            ensure!(answer["status"] == "online", "answered {answer}");
+            // Telling bob of his new session found his seeded connection gone (the gateway does
+            // not know it), his only one: he shows away for the grace period.
             let bob = world.agent(AGENT).await;
-            ensure!(bob.status == AgentStatus::Online && bob.active_sessions == 2, "bob is {bob:?}");
+            ensure!(
+                bob.active_sessions == 2 && bob.status == AgentStatus::Away && bob.away_until.is_some(),
+                "bob is {bob:?}"
+            );
             let routed = world.session(WAITING_SESSION).await;
             ensure!(
                 routed.agent_id.as_ref().map(UserId::as_str) == Some(AGENT),

@@ -279,6 +279,33 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let body = json!({"name": "Technical support", "description": "Bugs and outages"});
             measure(api, admin(), Method::POST, "/chat/rooms", Some(body)).await
         }
+        "agent-get-status" => {
+            switchboard_tests::on_duty(api, AGENT).await;
+            measure(api, agent(), Method::GET, "/agent/status", None).await
+        }
+        "agent-set-status" => {
+            let body = json!({"status": "online", "capacity": 5});
+            measure(api, agent(), Method::PUT, "/agent/status", Some(body)).await
+        }
+        "chat-reopen-session" => {
+            let session = active_session(api).await;
+            arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;
+            measure(api, customer(), Method::POST, &format!("/chat/sessions/{session}/reopen"), None).await
+        }
+        "chat-rate-session" => {
+            let session = active_session(api).await;
+            arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;
+            let body = json!({"score": 5, "comment": "quick"});
+            measure(api, customer(), Method::POST, &format!("/chat/sessions/{session}/rating"), Some(body))
+                .await
+        }
+        "dashboard-transfer-session" => {
+            let session = active_session(api).await;
+            switchboard_tests::on_duty(api, "agent-cy").await;
+            let path = format!("/admin/chat-dashboard/sessions/{session}/transfer");
+            let body = json!({"to_agent_id": "agent-cy", "reason": "billing specialist"});
+            measure(api, admin(), Method::POST, &path, Some(body)).await
+        }
         "dashboard-assign-session" => {
             let session = open_session(api).await;
             switchboard_tests::on_duty(api, AGENT).await;
@@ -579,6 +606,12 @@ async fn measure_ws(api: &TestApi, function: &str) -> Option<usize> {
             return Some(api.store.total());
         }
         "realtime-ping" => json!({"action": "ping"}),
+        "realtime-subscribe-dashboard" => {
+            api.store.reset();
+            let reply = agent_socket.request(json!({"action": "subscribe_dashboard"})).await;
+            assert_eq!(reply["type"], "dashboard.metrics", "{reply}");
+            return Some(api.store.total());
+        }
         _ => return None,
     };
     api.store.reset();

@@ -447,6 +447,13 @@ const FIXTURES: &[Expected] = &[
         user_id: "cust-ada",
         role: Role::Customer,
     },
+    Expected {
+        binary: "realtime-subscribe-dashboard",
+        route_key: "subscribe_dashboard",
+        event_type: "MESSAGE",
+        user_id: "agent-bob",
+        role: Role::Agent,
+    },
 ];
 
 fn fixture_path(binary: &str) -> PathBuf {

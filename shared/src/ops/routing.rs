@@ -154,15 +154,28 @@ async fn next_pair(
 /// Fills in a waiting session's `queue_position` (1 = next; sessions ahead of it in queue
 /// order, whatever their room) and `estimated_wait_seconds`; clears both otherwise.
 pub async fn annotate(store: &dyn ItemStore, session: &mut Session) -> Result<(), ApiError> {
-    session.queue_position = None;
-    session.estimated_wait_seconds = None;
-    if session.status != SessionStatus::Waiting {
-        return Ok(());
+    annotate_each(store, std::slice::from_mut(session)).await
+}
+
+/// [`annotate`] for each session of a list (the estimate's inputs are read once; each waiting
+/// session costs one Query of the queue ahead of it).
+pub async fn annotate_each(store: &dyn ItemStore, list: &mut [Session]) -> Result<(), ApiError> {
+    let mut inputs = None;
+    for session in list.iter_mut() {
+        session.queue_position = None;
+        session.estimated_wait_seconds = None;
+        if session.status != SessionStatus::Waiting {
+            continue;
+        }
+        let (capacity, handle) = match inputs {
+            Some(known) => known,
+            None => *inputs.insert(estimate_inputs(store).await?),
+        };
+        let ahead = sessions::waiting_ahead(store, session).await?;
+        let position = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
+        session.queue_position = Some(position);
+        session.estimated_wait_seconds = wait_estimate(position, capacity, handle);
     }
-    let ahead = sessions::waiting_ahead(store, session).await?;
-    let position = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
-    session.queue_position = Some(position);
-    session.estimated_wait_seconds = estimate(store, position).await?;
     Ok(())
 }
 
@@ -182,13 +195,8 @@ pub async fn annotate_queue(store: &dyn ItemStore, page: &mut [Session]) -> Resu
     Ok(())
 }
 
-/// Estimated wait of the session at `position`: the sessions up to it, each taking the average
-/// handle time of today's closed sessions, shared by the online agents' capacity.
-async fn estimate(store: &dyn ItemStore, position: u32) -> Result<Option<u64>, ApiError> {
-    let (capacity, handle) = estimate_inputs(store).await?;
-    Ok(wait_estimate(position, capacity, handle))
-}
-
+/// The inputs of the wait estimate: the online agents' total capacity and the average handle
+/// time of the sessions closed today (or [`DEFAULT_HANDLE_SECONDS`]).
 async fn estimate_inputs(store: &dyn ItemStore) -> Result<(u64, u64), ApiError> {
     let at = now();
     let capacity: u64 = agents::in_status(store, AgentStatus::Online)

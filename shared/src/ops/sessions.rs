@@ -185,9 +185,7 @@ pub async fn list_sessions(
     if matches!(listing, SessionListing::Status(SessionStatus::Waiting)) {
         routing::annotate_queue(store, &mut page).await?;
     } else {
-        for session in page.iter_mut().filter(|s| s.status == SessionStatus::Waiting) {
-            routing::annotate(store, session).await?;
-        }
+        routing::annotate_each(store, &mut page).await?;
     }
     Ok((page, next))
 }
