@@ -12,7 +12,7 @@ cd "$ROOT"
 [[ -x .venv/bin/moto_server ]] || { echo "bench-push.sh: run scripts/test.sh once first (it makes .venv with moto)" >&2; exit 1; }
 nice -n 10 cargo build --release -p switchboard-bench --features realtime --bin push-bench >&2
 port="$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-MOTO_RECORDER_FILEPATH=.venv/moto-recording .venv/bin/moto_server -H 127.0.0.1 -p "$port" >.venv/moto-bench.log 2>&1 &
+MOTO_RECORDER_FILEPATH=.venv/moto-recording .venv/bin/python scripts/moto-server.py -H 127.0.0.1 -p "$port" >.venv/moto-bench.log 2>&1 &
 moto=$!
 trap 'kill "$moto" 2>/dev/null || true; wait "$moto" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -5,7 +5,7 @@
 #   scripts/test.sh
 #
 # It installs the Python test tools of scripts/requirements-test.txt into .venv (again whenever
-# that file changes), starts `moto_server` on a free port of 127.0.0.1 for the duration of the
+# that file changes), starts moto's server (`scripts/moto-server.py`) on a free port of 127.0.0.1 for the duration of the
 # run and stops it on exit, and exports for the tests:
 #   SWITCHBOARD_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:<port>
 #   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
@@ -63,7 +63,9 @@ MOTO_PORT="$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind((
 MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 log "starting moto server on $MOTO_URL"
 # The Management API test reads moto's request recorder; its file stays in the venv, not the clone.
-MOTO_RECORDER_FILEPATH="$VENV/moto-recording" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
+# scripts/moto-server.py is moto's server taking one request at a time, so that its transactions
+# stay atomic when tests run requests at once (see the script).
+MOTO_RECORDER_FILEPATH="$VENV/moto-recording" "$VENV/bin/python" scripts/moto-server.py -H 127.0.0.1 -p "$MOTO_PORT" >"$moto_log" 2>&1 &
 moto_pid=$!
 "$VENV/bin/python" - "$MOTO_URL" "$moto_pid" <<'PY' || { cat "$moto_log" >&2; die "moto server did not come up on $MOTO_URL (log above)"; }
 import os, sys, time, urllib.error, urllib.request

@@ -30,7 +30,11 @@ pub const METRICS_INTERVAL_MS: i64 = 1_000;
 /// the agents by status (one Query each) and the longest wait (the oldest session at the head
 /// of each priority's queue: four Queries of one item).
 pub async fn overview(store: &dyn ItemStore) -> Result<Overview, ApiError> {
-    let at = now();
+    overview_at(store, now()).await
+}
+
+/// [`overview`] stamped `at` (a send's slot: the figures are read at or just after it).
+async fn overview_at(store: &dyn ItemStore, at: OffsetDateTime) -> Result<Overview, ApiError> {
     let live = stats::live(store).await?;
     let today = stats::day(store, at.date()).await?;
     let mut agents_online = 0;
@@ -103,19 +107,22 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
         return Ok(());
     }
     let now_ms = epoch_ms(now());
-    match connections::claim_dashboard_send(store, now_ms, METRICS_INTERVAL_MS).await? {
+    let slot_ms = match connections::claim_dashboard_send(store, now_ms, METRICS_INTERVAL_MS).await? {
         Window::Claimed => return Ok(()),
-        Window::SendNow => {}
+        Window::SendNow => now_ms,
         Window::SendAt(at_ms) => {
             let wait = u64::try_from(at_ms - epoch_ms(now())).unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(wait)).await;
             if !connections::start_claimed_send(store, at_ms).await? {
                 return Ok(());
             }
+            at_ms
         }
-    }
+    };
+    let slot =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(slot_ms) * 1_000_000).unwrap_or_else(|_| now());
     let listeners = connections::dashboard_subscribers(store, now()).await?;
-    let frame = ServerFrame::DashboardMetrics { metrics: overview(store).await? };
+    let frame = ServerFrame::DashboardMetrics { metrics: overview_at(store, slot).await? };
     let (delivery, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
     super::live::forget(app, gone).await;
     tracing::info!(posted = delivery.posted, failed = delivery.failed, "dashboard figures sent");

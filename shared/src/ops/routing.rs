@@ -1,11 +1,15 @@
 //! Routing: the highest-priority, longest-waiting session in a room an agent serves goes to
 //! the online agent with the fewest active sessions below capacity (ties: the longest idle).
 //!
-//! Race-safe without locks: an assignment is one transaction that holds only if the session
-//! still waits and the agent's state is still the version read (so their load and status did
-//! not change meanwhile). A dispatcher whose transaction fails re-reads and tries again, and
-//! every failure means another dispatcher made progress, so concurrent creations and status
-//! changes end with no session assigned twice and no agent over capacity.
+//! Race-safe: an assignment is one transaction that holds only if the session still waits and
+//! the agent's state is still the version read (so their load and status did not change
+//! meanwhile): no session is assigned twice and no agent goes over capacity, whatever runs at
+//! once (manual assignments and status changes included).
+//!
+//! One dispatcher routes at a time, holding a lease (`ROUTING` / `LEASE`, 30 s): a trigger that
+//! finds it held asks the holder to run once more and returns, so a burst of 100 new sessions
+//! is routed by one dispatcher in queue order instead of 100 racing over the same agent. A
+//! trigger when no online agent has room takes no lease at all.
 
 use std::collections::BTreeSet;
 
@@ -20,12 +24,13 @@ use crate::store::{Cursor, ItemStore, TxOp};
 
 use super::failed_conditions;
 
-/// Attempts of one dispatch (each either assigns a session or lost a race to one that did).
-const MAX_ATTEMPTS: usize = 200;
-/// Waiting sessions read per page while looking for one an agent serves.
-const QUEUE_PAGE: usize = 100;
-/// Pages of the queue read per attempt (sessions of rooms nobody free serves are skipped).
-const QUEUE_PAGES: usize = 10;
+/// Failed assignments one routing pass tolerates (each means a manual assignment or a status
+/// change got there first) before it leaves the rest to the next trigger.
+const MAX_FAILURES: usize = 50;
+/// Waiting sessions read per page.
+const QUEUE_PAGE: usize = 200;
+/// Pages of the queue read at once (sessions of rooms nobody free serves are skipped over).
+const QUEUE_PAGES: usize = 5;
 /// Average handle time assumed for the wait estimate before any session was closed today.
 pub const DEFAULT_HANDLE_SECONDS: u64 = 600;
 
@@ -79,22 +84,71 @@ pub(crate) fn assignment(
     Ok((ops, assigned, loaded))
 }
 
+/// How long a dispatcher holds the routing lease before another may take it over.
+const LEASE_MS: i64 = 30_000;
+
 /// Gives waiting sessions to online agents with free capacity until no pair is left; returns
-/// the sessions it assigned (already counted; the caller announces them).
+/// the sessions it assigned (already counted; the caller announces them). Returns none when
+/// another dispatcher is routing (it was asked to run once more, and announces its own).
 pub async fn dispatch(app: &App, actor: &Principal) -> Result<Vec<Session>, ApiError> {
+    let store = app.store.as_ref();
+    let at = now();
+    let anyone_free =
+        agents::in_status(store, AgentStatus::Online).await?.iter().any(|agent| agent.has_free_capacity(at));
+    if !anyone_free {
+        return Ok(Vec::new());
+    }
+    let holder = crate::domain::next_ulid().to_string();
+    if agents::lead(store, &holder, epoch_ms(), LEASE_MS).await? == agents::Lead::Handed {
+        return Ok(Vec::new());
+    }
+    let mut assigned = Vec::new();
+    loop {
+        match route_all(app, actor).await {
+            Ok(routed) => assigned.extend(routed),
+            Err(error) => {
+                if let Err(release_error) = agents::release(store, &holder, epoch_ms(), LEASE_MS).await {
+                    tracing::warn!(%release_error, "releasing the routing lease failed; it expires");
+                }
+                return Err(error);
+            }
+        }
+        if agents::release(store, &holder, epoch_ms(), LEASE_MS).await? {
+            return Ok(assigned);
+        }
+    }
+}
+
+fn epoch_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// One routing pass (under the lease): assigns until no (agent, session) pair is left. The
+/// agents and the queue are read once and kept up to date with its own assignments; a failed
+/// assignment (a manual one or a status change got there first) reads them again.
+async fn route_all(app: &App, actor: &Principal) -> Result<Vec<Session>, ApiError> {
     let store = app.store.as_ref();
     let mut assigned = Vec::new();
     let mut lost: BTreeSet<SessionId> = BTreeSet::new();
-    for _ in 0..MAX_ATTEMPTS {
+    let mut failures = 0;
+    // The free agents and the queue as last read (and kept up to date since).
+    let mut known: Option<(Vec<AgentState>, Vec<Session>)> = None;
+    // Agents whose state this pass wrote, so knows exactly.
+    let mut exact: BTreeSet<crate::domain::UserId> = BTreeSet::new();
+    while failures < MAX_FAILURES {
         let at = now();
-        let mut free: Vec<AgentState> = agents::in_status(store, AgentStatus::Online)
-            .await?
-            .into_iter()
-            .filter(|agent| agent.has_free_capacity(at))
-            .collect();
-        if free.is_empty() {
-            break;
-        }
+        let (mut free, mut queue) = match known.take() {
+            Some(known) => known,
+            None => {
+                exact.clear();
+                let free = agents::in_status(store, AgentStatus::Online)
+                    .await?
+                    .into_iter()
+                    .filter(|agent| agent.has_free_capacity(at))
+                    .collect();
+                (free, waiting(store, &lost).await?)
+            }
+        };
         free.sort_by_key(|agent| {
             (
                 agent.active_sessions,
@@ -102,53 +156,62 @@ pub async fn dispatch(app: &App, actor: &Principal) -> Result<Vec<Session>, ApiE
                 agent.agent_id.clone(),
             )
         });
-        let Some((agent, session)) = next_pair(store, &free, &lost).await? else { break };
-        // The index may lag: decide on the agent's state as stored now.
-        let Some(agent) = agents::get(store, &agent.agent_id).await?.filter(|a| a.has_free_capacity(at))
-        else {
-            continue;
+        let pair = free.iter().find_map(|agent| {
+            queue.iter().position(|s| agent.serves(s.room_id.as_ref())).map(|index| (agent.clone(), index))
+        });
+        let Some((candidate, index)) = pair else { break };
+        // A state read from the index may lag: decide on the agent's state as stored now.
+        let agent = if exact.contains(&candidate.agent_id) {
+            candidate
+        } else {
+            match agents::get(store, &candidate.agent_id).await?.filter(|a| a.has_free_capacity(at)) {
+                Some(agent) => agent,
+                None => {
+                    failures += 1;
+                    continue;
+                }
+            }
         };
-        if !agent.serves(session.room_id.as_ref()) {
+        let session = queue.remove(index);
+        let (ops, session_now, loaded) = assignment(actor, &session, &agent, AssignedBy::Routing, at)?;
+        let failed = failed_conditions(store.transact_write(ops).await)?;
+        if !failed.is_empty() {
+            if failed.contains(&0) {
+                lost.insert(session.id);
+            }
+            failures += 1;
             continue;
         }
-        let (ops, session_now, _) = assignment(actor, &session, &agent, AssignedBy::Routing, at)?;
-        let failed = failed_conditions(store.transact_write(ops).await)?;
-        if failed.is_empty() {
-            tracing::info!(session_id = %session.id, agent_id = %agent.agent_id, "session routed");
-            stats::count(store, at, stats::Change::Assigned).await;
-            assigned.push(session_now);
-        } else if failed.contains(&0) {
-            lost.insert(session.id);
+        tracing::info!(session_id = %session.id, agent_id = %agent.agent_id, "session routed");
+        assigned.push(session_now);
+        free.retain(|a| a.agent_id != loaded.agent_id);
+        exact.insert(loaded.agent_id.clone());
+        if loaded.has_free_capacity(at) {
+            free.push(loaded);
         }
+        // Once the queue read is used up, read it again: sessions may have arrived meanwhile.
+        known = (!queue.is_empty()).then_some((free, queue));
+    }
+    if !assigned.is_empty() {
+        stats::count(store, now(), stats::Change::Assigned { sessions: assigned.len() as i64 }).await;
     }
     Ok(assigned)
 }
 
-/// The best (agent, session) pair: for the least loaded agent first, the first session in queue
-/// order that they serve.
-async fn next_pair(
-    store: &dyn ItemStore,
-    free: &[AgentState],
-    lost: &BTreeSet<SessionId>,
-) -> Result<Option<(AgentState, Session)>, ApiError> {
+/// The first pages of the waiting queue, in routing order, without the sessions `lost`.
+async fn waiting(store: &dyn ItemStore, lost: &BTreeSet<SessionId>) -> Result<Vec<Session>, ApiError> {
     let mut cursor: Option<Cursor> = None;
     let mut queue: Vec<Session> = Vec::new();
     for _ in 0..QUEUE_PAGES {
-        let (page, next) =
-            sessions::list(store, &SessionListing::Status(SessionStatus::Waiting), None, QUEUE_PAGE, cursor)
-                .await?;
+        let listing = SessionListing::Status(SessionStatus::Waiting);
+        let (page, next) = sessions::list(store, &listing, None, QUEUE_PAGE, cursor).await?;
         queue.extend(page.into_iter().filter(|s| !lost.contains(&s.id)));
-        for agent in free {
-            if let Some(session) = queue.iter().find(|s| agent.serves(s.room_id.as_ref())) {
-                return Ok(Some((agent.clone(), session.clone())));
-            }
-        }
         match next {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    Ok(None)
+    Ok(queue)
 }
 
 /// Fills in a waiting session's `queue_position` (1 = next; sessions ahead of it in queue

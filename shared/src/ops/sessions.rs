@@ -270,7 +270,7 @@ pub async fn assign_session(
             continue;
         }
         tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
-        stats::count(store, at, Change::Assigned).await;
+        stats::count(store, at, Change::Assigned { sessions: 1 }).await;
         routing::announce_assignment(app, &principal.user_id, &assigned).await;
         return Ok(assigned);
     }

@@ -4,7 +4,7 @@
 
 use crate::domain::{AgentState, AgentStatus, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, ItemStore, Key, Query, TxOp};
+use crate::store::{Condition, ItemStore, Key, Query, StoreError, TxOp, UpdateAction};
 
 use super::{from_item, records, to_item};
 
@@ -56,5 +56,85 @@ pub async fn in_status(store: &dyn ItemStore, status: AgentStatus) -> Result<Vec
             Some(next) => cursor = Some(next),
             None => return Ok(all),
         }
+    }
+}
+
+/// Key of the routing lease (`ROUTING` / `LEASE`): one dispatcher routes at a time.
+fn lease_key() -> Key {
+    Key::new("ROUTING", "LEASE")
+}
+
+/// What a dispatcher got when it asked to route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lead {
+    /// It holds the lease: it routes, then releases.
+    Leader,
+    /// Another dispatcher holds it and was told to run again (it will see this change too).
+    Handed,
+}
+
+/// Takes the routing lease as `holder` (for `lease_ms`), or, when someone holds it, marks it
+/// to run again; loops over the race between the two (the lease released meanwhile).
+pub async fn lead(store: &dyn ItemStore, holder: &str, now_ms: i64, lease_ms: i64) -> Result<Lead, ApiError> {
+    use serde_json::Value;
+    for _ in 0..16 {
+        let free = Condition::Or(vec![
+            Condition::AttributeNotExists("holder".into()),
+            Condition::LessThan("until_ms".into(), Value::from(now_ms)),
+        ]);
+        let take = vec![
+            UpdateAction::Set("holder".into(), Value::from(holder)),
+            UpdateAction::Set("until_ms".into(), Value::from(now_ms + lease_ms)),
+            UpdateAction::Set("again".into(), Value::Bool(false)),
+        ];
+        match store.update(&lease_key(), take, Some(free)).await {
+            Ok(_) => return Ok(Lead::Leader),
+            Err(StoreError::ConditionFailed) => {}
+            Err(other) => return Err(other.into()),
+        }
+        let held = Condition::And(vec![
+            Condition::AttributeExists("holder".into()),
+            Condition::GreaterThan("until_ms".into(), Value::from(now_ms - 1)),
+        ]);
+        let again = vec![UpdateAction::Set("again".into(), Value::Bool(true))];
+        match store.update(&lease_key(), again, Some(held)).await {
+            Ok(_) => return Ok(Lead::Handed),
+            Err(StoreError::ConditionFailed) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::Internal("the routing lease kept changing hands".into()))
+}
+
+/// Releases the lease held by `holder` unless someone asked it to run again: then it clears the
+/// request, renews the lease and returns false (route once more, then release again).
+pub async fn release(
+    store: &dyn ItemStore,
+    holder: &str,
+    now_ms: i64,
+    lease_ms: i64,
+) -> Result<bool, ApiError> {
+    use serde_json::Value;
+    let quiet = Condition::And(vec![
+        Condition::Equals("holder".into(), Value::from(holder)),
+        Condition::Equals("again".into(), Value::Bool(false)),
+    ]);
+    match store.delete(&lease_key(), Some(quiet)).await {
+        Ok(_) => return Ok(true),
+        Err(StoreError::ConditionFailed) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let renew = vec![
+        UpdateAction::Set("again".into(), Value::Bool(false)),
+        UpdateAction::Set("until_ms".into(), Value::from(now_ms + lease_ms)),
+    ];
+    match store
+        .update(&lease_key(), renew, Some(Condition::Equals("holder".into(), Value::from(holder))))
+        .await
+    {
+        Ok(_) => Ok(false),
+        // The lease expired and passed on: the new holder routes.
+        Err(StoreError::ConditionFailed) => Ok(true),
+        Err(other) => Err(other.into()),
     }
 }

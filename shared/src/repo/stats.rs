@@ -37,8 +37,8 @@ pub enum Change {
     Created,
     /// A closed session waits again.
     Reopened,
-    /// A waiting session got an agent.
-    Assigned,
+    /// Waiting sessions got an agent.
+    Assigned { sessions: i64 },
     /// A session was closed from `was` (waiting or active), after `handle_seconds` with agents.
     Closed { was_active: bool, handle_seconds: Option<i64> },
     /// A session moved between agents.
@@ -68,9 +68,9 @@ pub async fn count(store: &dyn ItemStore, at: OffsetDateTime, change: Change) {
             live.push(add("waiting", 1));
             day.push(add("reopened", 1));
         }
-        Change::Assigned => {
-            live.extend([add("waiting", -1), add("active", 1)]);
-            day.push(add("assigned", 1));
+        Change::Assigned { sessions } => {
+            live.extend([add("waiting", -sessions), add("active", sessions)]);
+            day.push(add("assigned", sessions));
         }
         Change::Closed { was_active, handle_seconds } => {
             live.push(add(if was_active { "active" } else { "waiting" }, -1));
