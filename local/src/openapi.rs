@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Switchboard API",
         description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard and notification preferences. \
-Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
+Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1", description = "Relative to the API's base URL (stage URL in AWS)")),
@@ -29,6 +29,14 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
         switchboard_chat::list_rooms,
         switchboard_chat::create_room,
         switchboard_dashboard::assign_session,
+        switchboard_dashboard::overview,
+        switchboard_dashboard::agent_performance,
+        switchboard_dashboard::active_sessions,
+        switchboard_dashboard::waiting_sessions,
+        switchboard_dashboard::satisfaction,
+        switchboard_dashboard::message_analytics,
+        switchboard_dashboard::health,
+        switchboard_dashboard::audit_log,
         switchboard_notifications::get_preferences,
         switchboard_notifications::put_preferences,
         switchboard_notifications::register_device,
@@ -40,7 +48,7 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
-        (name = "dashboard", description = "The support floor: assignment"),
+        (name = "dashboard", description = "The support floor: assignment, live lists, reports, health and the audit log"),
         (name = "notifications", description = "Push notifications: devices and preferences"))
 )]
 struct ApiDoc;
