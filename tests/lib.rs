@@ -538,8 +538,19 @@ pub struct AssignedSession {
     pub agent_message: String,
 }
 
-/// Customer A opens a session, agent X takes it, and each sends a message in it.
+/// `agent` comes on duty as `away` with room for 50 sessions: they may take sessions and be
+/// given them, while routing leaves the queue alone, so the test decides who gets what.
+pub async fn on_duty(api: &TestApi, agent: &str) {
+    let body = json!({"status": "away", "capacity": 50});
+    let reply = api.as_user(agent, Role::Agent, Method::PUT, "/agent/status", Some(body)).await;
+    arranged(reply, 200, "an agent comes on duty");
+}
+
+/// Customer A opens a session, agent X takes it, and each sends a message in it (agents X and
+/// Y are on duty, see [`on_duty`]).
 pub async fn assigned_session(api: &TestApi) -> AssignedSession {
+    on_duty(api, Caller::AgentX.id()).await;
+    on_duty(api, Caller::AgentY.id()).await;
     let session = open_session(api, Caller::CustomerA, "my parcel is late").await;
     let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
     arranged(Caller::AgentX.call(api, Method::POST, &take, Some(json!({}))).await, 200, "agent X takes it");

@@ -32,6 +32,11 @@ pub const WAITING_SESSION: &str = "01JD0000000000000000000004";
 pub const CUSTOMER_CONNECTION: &str = "L0SM9cOFvHcCIhw=";
 /// The agent's open WebSocket connection, subscribed to the active session.
 pub const AGENT_CONNECTION: &str = "L0SNbdLEvHcCFaQ=";
+/// The second agent (away, no sessions), whom sessions can be transferred to.
+pub const SECOND_AGENT: &str = "agent-cy";
+/// The customer's session that the agent closed an hour before seeding (it may still be
+/// reopened and rated).
+pub const CLOSED_SESSION: &str = "01JD0000000000000000000007";
 /// The device token of the customer's registered phone.
 pub const CUSTOMER_DEVICE_TOKEN: &str = "fixture-fcm-token-cust-ada-pixel-8";
 
@@ -161,9 +166,56 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         away_until: None,
         version: 1,
     };
-    store.transact_write(vec![agents::put(&bob_state, None)?]).await?;
+    let cy_state = AgentState {
+        agent_id: user(SECOND_AGENT)?,
+        name: Some("Cy".into()),
+        status: AgentStatus::Away,
+        capacity: Capacity::new(3)?,
+        active_sessions: 0,
+        rooms: Vec::new(),
+        status_changed_at: assigned,
+        last_assigned_at: None,
+        away_until: None,
+        version: 1,
+    };
+    store.transact_write(vec![agents::put(&bob_state, None)?, agents::put(&cy_state, None)?]).await?;
 
     let at = now();
+    let closed_at = at - time::Duration::hours(1);
+    let closed = Session {
+        id: id(CLOSED_SESSION)?,
+        customer_id: user(CUSTOMER)?,
+        customer_name: Some("Ada".into()),
+        agent_id: Some(user(AGENT)?),
+        room_id: None,
+        subject: "Reset my password".into(),
+        priority: Priority::Normal,
+        status: SessionStatus::Closed,
+        created_at: closed_at - time::Duration::minutes(20),
+        assigned_at: Some(closed_at - time::Duration::minutes(18)),
+        closed_at: Some(closed_at),
+        closed_by: Some(user(AGENT)?),
+        queue_position: None,
+        last_message_at: None,
+        message_count: 0,
+        queued_at: Some(closed_at - time::Duration::minutes(20)),
+        estimated_wait_seconds: None,
+        first_response_at: None,
+        transfer_count: 0,
+        reopen_count: 0,
+        rating: None,
+    };
+    let closed_customer = Participant {
+        session_id: closed.id,
+        user_id: user(CUSTOMER)?,
+        role: Role::Customer,
+        name: Some("Ada".into()),
+        joined_at: closed.created_at,
+    };
+    store
+        .transact_write(vec![sessions::put_new(&closed)?, sessions::put_participant(&closed_customer)?])
+        .await?;
+
     let ada = Principal { user_id: user(CUSTOMER)?, role: Role::Customer, name: Some("Ada".into()) };
     let bob = Principal { user_id: user(AGENT)?, role: Role::Agent, name: Some("Bob".into()) };
     let ada_connection = ConnectionId::parse(CUSTOMER_CONNECTION)?;

@@ -49,6 +49,7 @@ pub fn functions() -> HashMap<&'static str, HttpFunction> {
         .iter()
         .chain(switchboard_dashboard::FUNCTIONS)
         .chain(switchboard_notifications::FUNCTIONS)
+        .chain(switchboard_agent::FUNCTIONS)
         .map(|function| (function.name, *function))
         .collect()
 }

@@ -366,6 +366,7 @@ mod tests {
             ("ping", "realtime-ping", true),
             ("send_message", "realtime-send-message", true),
             ("subscribe", "realtime-subscribe", true),
+            ("subscribe_dashboard", "realtime-subscribe-dashboard", true),
             ("typing", "realtime-typing", true),
         ]
         .map(|(route_key, binary, two_way)| WsRoute {

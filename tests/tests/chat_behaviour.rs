@@ -54,6 +54,7 @@ async fn open_session(api: &TestApi, customer: &str, priority: &str) -> String {
 }
 
 async fn take(api: &TestApi, agent: &str, session: &str) -> Reply {
+    switchboard_tests::on_duty(api, agent).await;
     api.as_user(
         agent,
         Role::Agent,

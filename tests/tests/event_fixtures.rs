@@ -16,13 +16,15 @@ use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
+use switchboard_local::fixtures::{CLOSED_SESSION, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
-    Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus, UserId,
+    AgentState, AgentStatus, Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus,
+    UserId,
 };
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
 use switchboard_shared::push::DeviceToken;
@@ -30,7 +32,7 @@ use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
 use switchboard_shared::repo::messages::MessageWindow;
-use switchboard_shared::repo::{blocks, devices, messages, preferences, rooms, sessions};
+use switchboard_shared::repo::{agents, blocks, devices, messages, preferences, rooms, sessions};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -176,6 +178,13 @@ impl World {
             .await
             .expect("read a session")
             .expect("the session exists")
+    }
+
+    async fn agent(&self, id: &str) -> AgentState {
+        agents::get(self.store(), &user(id))
+            .await
+            .expect("read an agent's state")
+            .expect("the agent has a state")
     }
 
     async fn message(&self, session: &str, id: &str) -> Message {
@@ -458,8 +467,8 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             );
         }
         "dashboard-overview" => {
-            // Bob is away in the seeded world; its records were written directly, not counted.
-            ensure!(answer["agents_away"] == 1, "the overview shows {} agents away", answer["agents_away"]);
+            // Bob and Cy are away in the seeded world.
+            ensure!(answer["agents_away"] == 2, "the overview shows {} agents away", answer["agents_away"]);
             ensure!(answer["generated_at"].is_string(), "the overview has no generated_at: {answer}");
         }
         "dashboard-agent-performance" => {
@@ -515,6 +524,56 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             ensure!(
                 participants.iter().any(|p| p.user_id.as_str() == AGENT && p.role == Role::Agent),
                 "{AGENT} is not a participant of {WAITING_SESSION}"
+            );
+        }
+        "dashboard-transfer-session" => {
+            let stored = world.session(ACTIVE_SESSION).await;
+            ensure!(
+                stored.agent_id.as_ref().map(UserId::as_str) == Some(SECOND_AGENT)
+                    && stored.transfer_count == 1,
+                "session {ACTIVE_SESSION} is with {:?} after {} transfers",
+                stored.agent_id,
+                stored.transfer_count
+            );
+            let loads =
+                (world.agent(AGENT).await.active_sessions, world.agent(SECOND_AGENT).await.active_sessions);
+            ensure!(loads == (0, 1), "the agents' loads are {loads:?}, expected bob 0 and cy 1");
+        }
+        "chat-reopen-session" => {
+            let stored = world.session(CLOSED_SESSION).await;
+            ensure!(
+                stored.status == SessionStatus::Waiting
+                    && stored.agent_id.is_none()
+                    && stored.reopen_count == 1,
+                "session {CLOSED_SESSION} is {:?} with {:?}, reopened {} times",
+                stored.status,
+                stored.agent_id,
+                stored.reopen_count
+            );
+            ensure!(
+                answer["queue_position"].as_u64().is_some(),
+                "the answer has no queue position: {answer}"
+            );
+        }
+        "chat-rate-session" => {
+            let stored = world.session(CLOSED_SESSION).await;
+            let rating = stored.rating.ok_or("the rating was not stored")?;
+            ensure!(
+                Some(rating.score) == request["score"].as_u64().and_then(|s| u8::try_from(s).ok()),
+                "stored score {}",
+                rating.score
+            );
+        }
+        "agent-get-status" => {
+            ensure!(answer["status"] == "away" && answer["active_sessions"] == 1, "answered {answer}");
+        }
+        "agent-set-status" => {
+            let bob = world.agent(AGENT).await;
+            ensure!(bob.status == AgentStatus::Online && bob.active_sessions == 2, "bob is {bob:?}");
+            let routed = world.session(WAITING_SESSION).await;
+            ensure!(
+                routed.agent_id.as_ref().map(UserId::as_str) == Some(AGENT),
+                "the waiting session was not routed to bob: {routed:?}"
             );
         }
         _ => {}
@@ -853,6 +912,17 @@ async fn check_ws_effect(binary: &str, world: &World, frame: &Value, event: &Val
         }
         "realtime-ping" => {
             ensure!(frame["type"] == "pong" && frame["ref"] == body["ref"], "replied {frame}");
+        }
+        "realtime-subscribe-dashboard" => {
+            ensure!(frame["type"] == "dashboard.metrics" && frame["ref"] == body["ref"], "replied {frame}");
+            ensure!(frame["metrics"]["agents_away"] == 2, "replied {frame}");
+            let listeners = connections::dashboard_subscribers(store, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure!(
+                listeners.iter().any(|l| l.connection_id.as_str() == connection_id),
+                "no dashboard subscription was stored"
+            );
         }
         other => return Err(format!("no expected effect is written down for {other}")),
     }

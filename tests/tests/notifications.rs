@@ -409,6 +409,7 @@ async fn new_messages_push_participants_who_are_not_connected_at_most_once_a_min
 
     // Once the agent is connected (the app is open), nothing is pushed to them.
     let other = switchboard_tests::open_session(&api, Caller::CustomerA, "another question").await;
+    switchboard_tests::on_duty(&api, Caller::AgentX.id()).await;
     let take = format!("/admin/chat-dashboard/sessions/{other}/assign");
     switchboard_tests::arranged(
         Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await,
@@ -453,6 +454,7 @@ async fn assignment_and_closing_push_the_other_participant(backend: Backend) {
     let api = TestApi::start(backend).await;
     let session = switchboard_tests::open_session(&api, Caller::CustomerA, "help").await;
     register(&api, Caller::CustomerA, "tok-customer").await;
+    switchboard_tests::on_duty(&api, Caller::AgentX.id()).await;
     let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
     switchboard_tests::arranged(
         Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await,

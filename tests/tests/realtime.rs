@@ -408,6 +408,7 @@ async fn rest_changes_fan_out_to_subscribers(backend: Backend, posting: Posting)
     let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
     assert_eq!(customer.subscribe(&session).await["session"]["status"], "waiting");
 
+    switchboard_tests::on_duty(&api, Caller::AgentX.id()).await;
     let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
     arranged(Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await, 200, "assign");
     let updated = customer.expect("session.updated").await;
@@ -448,6 +449,7 @@ async fn an_agent_who_loses_a_session_stops_receiving_it(backend: Backend, posti
     let mut yuri = api.connect(&Caller::AgentY.token(&api)).await;
     assert_eq!(xena.subscribe(&session).await["type"], "subscribed");
     assert_eq!(yuri.subscribe(&session).await["type"], "subscribed");
+    switchboard_tests::on_duty(&api, Caller::AgentX.id()).await;
     let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
     arranged(Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await, 200, "assign");
     // Yuri learns it is taken, then hears nothing more of it.
@@ -509,6 +511,7 @@ async fn two_hundred_clients_times_twenty_messages_lose_duplicate_and_reorder_no
             )
             .await;
         let session = id_of(&arranged(reply, 201, "open"));
+        switchboard_tests::on_duty(&api, &format!("agent-{pair}")).await;
         let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
         let reply =
             api.as_user(&format!("agent-{pair}"), Role::Agent, Method::POST, &take, Some(json!({}))).await;

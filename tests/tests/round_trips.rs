@@ -164,6 +164,7 @@ async fn open_session(api: &TestApi) -> String {
 /// A session of the customer, taken by the agent.
 async fn active_session(api: &TestApi) -> String {
     let session = open_session(api).await;
+    switchboard_tests::on_duty(api, AGENT).await;
     let path = format!("/admin/chat-dashboard/sessions/{session}/assign");
     arrange(api, agent(), Method::POST, &path, Some(json!({})), 200).await;
     session
@@ -280,6 +281,7 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
         }
         "dashboard-assign-session" => {
             let session = open_session(api).await;
+            switchboard_tests::on_duty(api, AGENT).await;
             let path = format!("/admin/chat-dashboard/sessions/{session}/assign");
             measure(api, agent(), Method::POST, &path, Some(json!({}))).await
         }

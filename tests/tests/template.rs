@@ -40,6 +40,11 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-close-session",
     "chat-mark-read",
     "dashboard-assign-session",
+    "dashboard-transfer-session",
+    "chat-create-session",
+    "chat-reopen-session",
+    "chat-rate-session",
+    "agent-set-status",
 ];
 
 fn workspace_root() -> PathBuf {
@@ -1229,6 +1234,11 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("realtime-send-message", &["sns:Publish"]),
     ("chat-close-session", &["sns:Publish"]),
     ("dashboard-assign-session", &["sns:Publish"]),
+    ("dashboard-transfer-session", &["sns:Publish"]),
+    ("chat-create-session", &["sns:Publish"]),
+    ("chat-reopen-session", &["sns:Publish"]),
+    ("agent-set-status", &["sns:Publish"]),
+    ("realtime-connect", &["sns:Publish"]),
 ];
 
 #[test]

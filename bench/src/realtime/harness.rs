@@ -100,9 +100,21 @@ impl BenchGateway {
     }
 
     async fn call(&self, user: &str, role: Role, path: &str, body: Value, status: u16) -> Result<Value> {
+        self.send(reqwest::Method::POST, user, role, path, body, status).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        user: &str,
+        role: Role,
+        path: &str,
+        body: Value,
+        status: u16,
+    ) -> Result<Value> {
         let response = self
             .rest
-            .post(format!("{}/api/v1{path}", self.root))
+            .request(method.clone(), format!("{}/api/v1{path}", self.root))
             .bearer_auth(self.token(user, role)?)
             .json(&body)
             .send()
@@ -111,11 +123,11 @@ impl BenchGateway {
         let text = response.text().await?;
         if got != status {
             return Err(BenchError::Protocol(format!(
-                "POST {path} as {user}: HTTP {got} (wanted {status}): {text}"
+                "{method} {path} as {user}: HTTP {got} (wanted {status}): {text}"
             )));
         }
         serde_json::from_str(&text)
-            .map_err(|e| BenchError::Protocol(format!("POST {path}: not JSON ({e}): {text}")))
+            .map_err(|e| BenchError::Protocol(format!("{method} {path}: not JSON ({e}): {text}")))
     }
 
     /// `customer` opens a session (REST); returns its id.
@@ -131,6 +143,9 @@ impl BenchGateway {
 
     /// `agent` takes the waiting session `session` (REST).
     pub async fn assign(&self, agent: &str, session: &str) -> Result<()> {
+        // On duty as away (room for 50): they may take sessions, routing leaves the queue alone.
+        let duty = json!({"status": "away", "capacity": 50});
+        self.send(reqwest::Method::PUT, agent, Role::Agent, "/agent/status", duty, 200).await?;
         let path = format!("/admin/chat-dashboard/sessions/{session}/assign");
         self.call(agent, Role::Agent, &path, json!({}), 200).await.map(drop)
     }

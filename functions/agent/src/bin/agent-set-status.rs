@@ -1,0 +1,2 @@
+//! The `agent-set-status` Lambda function.
+switchboard_shared::http_main!(switchboard_agent::SET_STATUS);
