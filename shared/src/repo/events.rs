@@ -82,12 +82,12 @@ impl Span {
         KeyRange::Between(format!("{prefix}{low}"), format!("{prefix}{high}"))
     }
 
-    /// The filter keeping the events with `from <= at < to`.
-    fn filter(&self) -> Result<Condition, ApiError> {
-        Ok(Condition::And(vec![
+    /// The conditions keeping the events with `from <= at < to`.
+    fn filters(&self) -> Result<Vec<Condition>, ApiError> {
+        Ok(vec![
             Condition::Not(Box::new(Condition::LessThan("at".into(), super::ts(self.from)?))),
             Condition::LessThan("at".into(), super::ts(self.to)?),
-        ]))
+        ])
     }
 }
 
@@ -99,8 +99,9 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// One flat conjunction (DynamoDB refuses the redundant parentheses of a nested one).
     fn condition(&self, span: &Span) -> Result<Condition, ApiError> {
-        let mut all = vec![span.filter()?];
+        let mut all = span.filters()?;
         if let Some(actor) = &self.actor {
             all.push(Condition::Equals("actor_id".into(), s(actor)));
         }
