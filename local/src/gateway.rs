@@ -231,19 +231,33 @@ async fn handle(
         "methodArn": format!("arn:aws:execute-api:local:000000000000:local/local/{}{}", parts.method, path),
         "headers": header_map(&parts.headers),
     });
-    let context = match switchboard_authorizer::authorize(&gateway.verifier, &authorizer_event) {
-        Ok(answer) => answer.context,
-        Err(refusal) => {
-            tracing::info!(reason = %refusal, "token refused");
-            return gateway_error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid bearer token is required",
-            );
+    // As API Gateway: a route with `Authorizer: NONE` in the template runs without a token and
+    // without an authorizer context, whatever the request carries.
+    let context = if bound.route.authorized {
+        match switchboard_authorizer::authorize(&gateway.verifier, &authorizer_event) {
+            Ok(answer) => Some(answer.context),
+            Err(refusal) => {
+                tracing::info!(reason = %refusal, "token refused");
+                return gateway_error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "a valid bearer token is required",
+                );
+            }
         }
+    } else {
+        None
     };
-    let event =
-        proxy_event(&parts.method, &parts.uri, &parts.headers, &bound.route, params, &body, peer, &context);
+    let event = proxy_event(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &bound.route,
+        params,
+        &body,
+        peer,
+        context.as_ref(),
+    );
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(request) => request,
         Err(error) => {
@@ -290,7 +304,7 @@ fn proxy_event(
     params: Vec<(String, String)>,
     body: &[u8],
     peer: SocketAddr,
-    context: &switchboard_authorizer::AuthorizerContext,
+    context: Option<&switchboard_authorizer::AuthorizerContext>,
 ) -> Value {
     let (query, multi_query) = query_map(uri);
     let single_headers = header_map(headers);
@@ -306,7 +320,7 @@ fn proxy_event(
             (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true)
         }
     };
-    json!({
+    let mut event = json!({
         "resource": route.path,
         "path": uri.path(),
         "httpMethod": method.as_str(),
@@ -327,16 +341,19 @@ fn proxy_event(
             "requestId": ulid::Ulid::new().to_string(),
             "requestTimeEpoch": time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
             "identity": {"sourceIp": peer.ip().to_string()},
-            "authorizer": {
-                "principalId": context.user_id,
-                "userId": context.user_id,
-                "role": context.role,
-                "name": context.name,
-            },
         },
         "body": body,
         "isBase64Encoded": is_base64,
-    })
+    });
+    if let Some(context) = context {
+        event["requestContext"]["authorizer"] = json!({
+            "principalId": context.user_id,
+            "userId": context.user_id,
+            "role": context.role,
+            "name": context.name,
+        });
+    }
+    event
 }
 
 fn into_axum(response: lambda_http::Response<LambdaBody>) -> Response {

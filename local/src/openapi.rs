@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Switchboard API",
-        description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard, agent tools (canned responses, private notes) and notification preferences. \
-Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
+        description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard, agent tools (status, canned responses, private notes) and notification preferences. \
+Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1", description = "Relative to the API's base URL (stage URL in AWS)")),
@@ -34,6 +34,14 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
         switchboard_dashboard::transfer_session,
         switchboard_agent::get_status,
         switchboard_agent::set_status,
+        switchboard_dashboard::overview,
+        switchboard_dashboard::agent_performance,
+        switchboard_dashboard::active_sessions,
+        switchboard_dashboard::waiting_sessions,
+        switchboard_dashboard::satisfaction,
+        switchboard_dashboard::message_analytics,
+        switchboard_dashboard::health,
+        switchboard_dashboard::audit_log,
         switchboard_notifications::get_preferences,
         switchboard_notifications::put_preferences,
         switchboard_notifications::register_device,
@@ -53,9 +61,9 @@ Every route needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
-        (name = "dashboard", description = "The support floor: assignment"),
+        (name = "dashboard", description = "The support floor: assignment, transfer, live lists, reports, health and the audit log"),
         (name = "notifications", description = "Push notifications: devices and preferences"),
-        (name = "agent", description = "Agent tools: canned responses"))
+        (name = "agent", description = "Agent tools: status and capacity, canned responses"))
 )]
 struct ApiDoc;
 

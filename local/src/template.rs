@@ -15,6 +15,9 @@ pub struct Route {
     pub path: String,
     /// The function's binary.
     pub binary: String,
+    /// Whether the token authorizer runs first (every route but those with
+    /// `Auth: Authorizer: NONE`).
+    pub authorized: bool,
 }
 
 /// One route of the WebSocket API of the template.
@@ -89,10 +92,12 @@ pub fn routes(template: &str) -> Result<Vec<Route>, TemplateError> {
                 str_at(event, &["Properties", "Path"]).ok_or_else(|| problem("an Api event has no Path"))?;
             let method = str_at(event, &["Properties", "Method"])
                 .ok_or_else(|| problem("an Api event has no Method"))?;
+            let authorized = str_at(event, &["Properties", "Auth", "Authorizer"]) != Some("NONE");
             routes.push(Route {
                 method: method.to_uppercase(),
                 path: path.to_owned(),
                 binary: binary.to_owned(),
+                authorized,
             });
         }
     }

@@ -615,6 +615,90 @@ async fn canned_responses_are_rendered_by_everyone_who_may_read_them() {
 }
 
 #[tokio::test]
+async fn the_dashboard_is_read_by_agents_and_admins_and_its_reports_by_admins_only() {
+    check_matrix(|w| {
+        let mut cells = Vec::new();
+        let staff = [
+            "/admin/chat-dashboard/overview".to_owned(),
+            "/admin/chat-dashboard/agent-performance".to_owned(),
+            "/admin/chat-dashboard/active-sessions".to_owned(),
+            "/admin/chat-dashboard/waiting-sessions".to_owned(),
+        ];
+        let admins = [
+            "/admin/chat-dashboard/satisfaction".to_owned(),
+            "/admin/chat-dashboard/message-analytics".to_owned(),
+            "/admin/audit-log".to_owned(),
+            format!("/admin/audit-log?session_id={}", w.assigned),
+            format!("/admin/audit-log?actor={}", Caller::AgentX.id()),
+        ];
+        for caller in Caller::ALL {
+            for path in &staff {
+                let cell = Cell::new(caller, Method::GET, path.clone());
+                cells.push(match caller.role() {
+                    Role::Customer => cell.refused(403, "forbidden"),
+                    Role::Agent | Role::Admin => cell.allowed(200),
+                });
+            }
+            for path in &admins {
+                let cell = Cell::new(caller, Method::GET, path.clone());
+                cells.push(match caller.role() {
+                    Role::Customer | Role::Agent => cell.refused(403, "forbidden"),
+                    Role::Admin => cell.allowed(200),
+                });
+            }
+            cells.push(Cell::new(caller, Method::GET, "/admin/chat-dashboard/health").allowed(200));
+        }
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn agents_see_only_their_own_figures_and_active_sessions() {
+    // Arrange
+    let api = TestApi::start(Backend::Sqlite).await;
+    let w = world(&api).await;
+
+    // Act
+    let x_active =
+        Caller::AgentX.call(&api, Method::GET, "/admin/chat-dashboard/active-sessions", None).await;
+    let y_active =
+        Caller::AgentY.call(&api, Method::GET, "/admin/chat-dashboard/active-sessions", None).await;
+    let y_figures =
+        Caller::AgentY.call(&api, Method::GET, "/admin/chat-dashboard/agent-performance", None).await;
+
+    // Assert
+    let ids = |reply: &Reply| -> Vec<Value> {
+        reply.body["items"].as_array().into_iter().flatten().map(|s| s["id"].clone()).collect()
+    };
+    assert_eq!(ids(&x_active), [json!(w.assigned)], "{x_active:?}");
+    assert_eq!(ids(&y_active), Vec::<Value>::new(), "Y serves nothing: {y_active:?}");
+    let agents: Vec<&Value> =
+        y_figures.body["agents"].as_array().into_iter().flatten().map(|a| &a["agent_id"]).collect();
+    assert_eq!(agents, [&json!(Caller::AgentY.id())], "Y sees only Y, though X was assigned: {y_figures:?}");
+}
+
+#[tokio::test]
+async fn the_health_probe_is_public_whatever_token_comes_with_it() {
+    // Arrange
+    let api = TestApi::start(Backend::Sqlite).await;
+    let mut wrong = Vec::new();
+    for kind in BadToken::ALL {
+        let header = kind.header(Caller::CustomerA);
+
+        // Act
+        let reply =
+            api.call_with_header(Method::GET, "/admin/chat-dashboard/health", header.as_deref(), None).await;
+
+        // Assert
+        if reply.status != 200 || reply.body["status"] != "ok" {
+            wrong.push(format!("  {kind:?} token: {} {}", reply.status, reply.body));
+        }
+    }
+    assert!(wrong.is_empty(), "the health probe judged the token:\n{}", wrong.join("\n"));
+}
+
+#[tokio::test]
 async fn session_lists_hold_only_the_sessions_the_caller_may_see() {
     // Arrange
     let api = TestApi::start(Backend::Sqlite).await;
@@ -712,6 +796,13 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         Cell::new(Caller::AgentX, Method::PUT, "/notifications/preferences")
             .with_body(json!({"announcement": false}))
             .allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, "/admin/chat-dashboard/overview").allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, "/admin/chat-dashboard/agent-performance").allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, "/admin/chat-dashboard/active-sessions").allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, "/admin/chat-dashboard/waiting-sessions").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/chat-dashboard/satisfaction").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/chat-dashboard/message-analytics").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/audit-log").allowed(200),
         Cell::new(Caller::AgentX, Method::GET, format!("/chat/sessions/{}/notes", w.assigned)).allowed(200),
         Cell::new(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/notes", w.assigned))
             .with_body(json!({"body": "called the carrier"}))

@@ -470,6 +470,48 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 listed.iter().map(|room| &room.name).collect::<Vec<_>>()
             );
         }
+        "dashboard-overview" => {
+            // Bob and Cy are away in the seeded world.
+            ensure!(answer["agents_away"] == 2, "the overview shows {} agents away", answer["agents_away"]);
+            ensure!(answer["generated_at"].is_string(), "the overview has no generated_at: {answer}");
+        }
+        "dashboard-agent-performance" => {
+            ensure!(
+                answer["team"]["sessions_closed"] == 0,
+                "a world without events closed sessions: {answer}"
+            );
+            ensure!(answer["agents"] == serde_json::json!([]), "an admin sees no agent without activity");
+        }
+        "dashboard-active-sessions" => {
+            let ids = ids_of(answer, "id");
+            ensure!(ids == BTreeSet::from([ACTIVE_SESSION.to_owned()]), "bob's active sessions are {ids:?}");
+            let item = &answer["items"][0];
+            ensure!(
+                item["handle_seconds_so_far"].as_f64().is_some_and(|s| s > 0.0),
+                "no handle time: {item}"
+            );
+            ensure!(item["waiting_for_agent_reply"] == true, "ada's message is unanswered: {item}");
+        }
+        "dashboard-waiting-sessions" => {
+            let ids = ids_of(answer, "id");
+            ensure!(ids == BTreeSet::from([WAITING_SESSION.to_owned()]), "the queue is {ids:?}");
+            ensure!(answer["items"][0]["queue_position"] == 1, "the only waiting session is not first");
+        }
+        "dashboard-satisfaction" => {
+            ensure!(answer["days"].as_array().map(Vec::len) == Some(7), "7 days are not listed: {answer}");
+        }
+        "dashboard-message-analytics" => {
+            ensure!(
+                answer["by_hour"].as_array().map(Vec::len) == Some(24),
+                "24 hours are not listed: {answer}"
+            );
+        }
+        "dashboard-health" => {
+            ensure!(answer["status"] == "ok" && answer["store"]["reachable"] == true, "unhealthy: {answer}");
+        }
+        "dashboard-audit-log" => {
+            ensure!(answer["items"] == serde_json::json!([]), "the seeded world logged no event: {answer}");
+        }
         "dashboard-assign-session" => {
             let stored = world.session(WAITING_SESSION).await;
             ensure!(
@@ -692,10 +734,11 @@ fn every_rest_fixtures_token_speaks_for_its_authorizer_context() {
     // Arrange
     let verifier = verifier();
     let fixtures = rest_fixtures();
+    let public = public_binaries();
 
     // Act
     let mut problems = Vec::new();
-    for fixture in &fixtures {
+    for fixture in fixtures.iter().filter(|fixture| !public.contains(&fixture.binary)) {
         let event = fixture.event();
         let context = &event["requestContext"]["authorizer"];
         match authorize(&verifier, &event) {
@@ -721,6 +764,38 @@ fn every_rest_fixtures_token_speaks_for_its_authorizer_context() {
 
     // Assert
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The functions whose route runs without the authorizer (`Auth: Authorizer: NONE`).
+fn public_binaries() -> BTreeSet<String> {
+    switchboard_local::template::routes(switchboard_local::template::TEMPLATE)
+        .expect("the template's routes")
+        .into_iter()
+        .filter(|route| !route.authorized)
+        .map(|route| route.binary)
+        .collect()
+}
+
+#[test]
+fn a_public_routes_fixture_carries_no_token_and_no_authorizer_context() {
+    // Arrange
+    let public = public_binaries();
+    assert!(public.contains("dashboard-health"), "the health probe is public: {public:?}");
+
+    // Act
+    let carrying: Vec<String> = rest_fixtures()
+        .into_iter()
+        .filter(|fixture| public.contains(&fixture.binary))
+        .filter(|fixture| {
+            let event = fixture.event();
+            event["headers"].get("Authorization").is_some()
+                || event["requestContext"].get("authorizer").is_some()
+        })
+        .map(|fixture| fixture.file)
+        .collect();
+
+    // Assert: API Gateway hands such a route neither (the handler must not need them).
+    assert!(carrying.is_empty(), "public fixtures with a token or an authorizer context: {carrying:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

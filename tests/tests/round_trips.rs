@@ -175,6 +175,19 @@ async fn send(api: &TestApi, session: &str, client_message_id: &str) -> String {
     id_of(&arrange(api, customer(), Method::POST, "/chat/messages", Some(body), 201).await)
 }
 
+/// The agent answers in their session.
+async fn send_as_agent(api: &TestApi, session: &str) {
+    let body = json!({"session_id": session, "body": "Let me look into it."});
+    arrange(api, agent(), Method::POST, "/chat/messages", Some(body), 201).await;
+}
+
+/// `from=&to=` of today (UTC): a report range of one day, so one day partition is read.
+fn today() -> String {
+    let day = time::OffsetDateTime::now_utc().date();
+    let text = format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day());
+    format!("from={text}&to={text}")
+}
+
 /// Arranges the preconditions of `function`'s request, then measures that request; `None` for
 /// a function this test has no scenario for.
 async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
@@ -305,6 +318,63 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let path = format!("/admin/chat-dashboard/sessions/{session}/transfer");
             let body = json!({"to_agent_id": "agent-cy", "reason": "billing specialist"});
             measure(api, admin(), Method::POST, &path, Some(body)).await
+        }
+        "dashboard-overview" => {
+            active_session(api).await;
+            open_session(api).await;
+            measure(api, admin(), Method::GET, "/admin/chat-dashboard/overview", None).await
+        }
+        "dashboard-agent-performance" => {
+            let session = active_session(api).await;
+            send_as_agent(api, &session).await;
+            measure(
+                api,
+                admin(),
+                Method::GET,
+                &format!("/admin/chat-dashboard/agent-performance?{}", today()),
+                None,
+            )
+            .await
+        }
+        "dashboard-active-sessions" => {
+            active_session(api).await;
+            active_session(api).await;
+            measure(api, admin(), Method::GET, "/admin/chat-dashboard/active-sessions", None).await
+        }
+        "dashboard-waiting-sessions" => {
+            open_session(api).await;
+            open_session(api).await;
+            measure(api, agent(), Method::GET, "/admin/chat-dashboard/waiting-sessions", None).await
+        }
+        "dashboard-satisfaction" => {
+            let session = active_session(api).await;
+            arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;
+            let rating = json!({"score": 4, "comment": "quick and kind"});
+            let path = format!("/chat/sessions/{session}/rating");
+            let reply = api.as_user(CUSTOMER, Role::Customer, Method::POST, &path, Some(rating)).await;
+            assert!(matches!(reply.status, 200 | 201), "arranging a rating: {reply:?}");
+            measure(
+                api,
+                admin(),
+                Method::GET,
+                &format!("/admin/chat-dashboard/satisfaction?{}", today()),
+                None,
+            )
+            .await
+        }
+        "dashboard-message-analytics" => {
+            let session = active_session(api).await;
+            send(api, &session, "first").await;
+            send_as_agent(api, &session).await;
+            let path = format!("/admin/chat-dashboard/message-analytics?{}", today());
+            measure(api, admin(), Method::GET, &path, None).await
+        }
+        "dashboard-health" => {
+            measure(api, customer(), Method::GET, "/admin/chat-dashboard/health", None).await
+        }
+        "dashboard-audit-log" => {
+            let session = active_session(api).await;
+            measure(api, admin(), Method::GET, &format!("/admin/audit-log?session_id={session}"), None).await
         }
         "dashboard-assign-session" => {
             let session = open_session(api).await;

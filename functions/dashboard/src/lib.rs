@@ -1,12 +1,21 @@
-//! Admin dashboard REST handlers (this crate grows with the dashboard; today: assign).
+//! Admin dashboard REST handlers: assignment and transfer, the read-side dashboard (overview,
+//! agent performance, active and waiting lists, satisfaction, message analytics), the health
+//! probe and the audit log.
 
 use lambda_http::Request;
-use switchboard_shared::domain::{Session, SessionId};
+use switchboard_shared::domain::{now, AuditEvent, Overview, Session, SessionId, UserId};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::json_body;
-use switchboard_shared::http::{json, json_body_or_empty, path_param, principal, HandlerResult};
+use switchboard_shared::http::{
+    json, json_body_or_empty, page_request, path_param, principal, query_param, HandlerResult, ListPage,
+};
+use switchboard_shared::ops::audit::{self, AuditQuery};
+use switchboard_shared::ops::insights::{
+    self, ActiveSession, AgentPerformance, Health, HealthStatus, MessageAnalytics, Satisfaction, TimeRange,
+    WaitingSession,
+};
 use switchboard_shared::ops::{self, AssignSession, TransferSession};
-use switchboard_shared::{http_function, App};
+use switchboard_shared::{http_function, ApiError, App};
 
 http_function!(
     /// `POST /admin/chat-dashboard/sessions/{id}/assign`
@@ -17,8 +26,58 @@ http_function!(
     TRANSFER_SESSION = "dashboard-transfer-session" => transfer_session
 );
 
+http_function!(
+    /// `GET /admin/chat-dashboard/overview`
+    OVERVIEW = "dashboard-overview" => overview
+);
+http_function!(
+    /// `GET /admin/chat-dashboard/agent-performance`
+    AGENT_PERFORMANCE = "dashboard-agent-performance" => agent_performance
+);
+http_function!(
+    /// `GET /admin/chat-dashboard/active-sessions`
+    ACTIVE_SESSIONS = "dashboard-active-sessions" => active_sessions
+);
+http_function!(
+    /// `GET /admin/chat-dashboard/waiting-sessions`
+    WAITING_SESSIONS = "dashboard-waiting-sessions" => waiting_sessions
+);
+http_function!(
+    /// `GET /admin/chat-dashboard/satisfaction`
+    SATISFACTION = "dashboard-satisfaction" => satisfaction
+);
+http_function!(
+    /// `GET /admin/chat-dashboard/message-analytics`
+    MESSAGE_ANALYTICS = "dashboard-message-analytics" => message_analytics
+);
+http_function!(
+    /// `GET /admin/chat-dashboard/health` (no token)
+    HEALTH = "dashboard-health" => health
+);
+http_function!(
+    /// `GET /admin/audit-log`
+    AUDIT_LOG = "dashboard-audit-log" => audit_log
+);
+
 /// Every function of this crate, for the local gateway and the tests.
-pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[ASSIGN_SESSION, TRANSFER_SESSION];
+pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
+    ASSIGN_SESSION,
+    TRANSFER_SESSION,
+    OVERVIEW,
+    AGENT_PERFORMANCE,
+    ACTIVE_SESSIONS,
+    WAITING_SESSIONS,
+    SATISFACTION,
+    MESSAGE_ANALYTICS,
+    HEALTH,
+    AUDIT_LOG,
+];
+
+/// `?from=&to=` of a report: RFC 3339 times or `yyyy-mm-dd` dates, the last 7 days by default,
+/// at most 31 days.
+fn range(req: &Request) -> Result<TimeRange, ApiError> {
+    TimeRange::parse(query_param(req, "from").as_deref(), query_param(req, "to").as_deref(), now())
+}
 
 /// An agent takes a waiting session (body `{}`), or an admin assigns it (`{"agent_id"}`); the
 /// agent must be online or away and below capacity. Of concurrent assignments exactly one wins;
@@ -48,4 +107,121 @@ pub async fn transfer_session(app: &App, req: Request) -> HandlerResult {
     let id: SessionId = path_param(&req, "id")?;
     let input: TransferSession = json_body(&req)?;
     json(200, &ops::transfer_session(app, &principal, &id, input).await?)
+}
+
+/// The floor now: queue and active counts, today's closes and ratings, agents online and away,
+/// the longest wait. Agents and admins.
+#[utoipa::path(get, path = "/admin/chat-dashboard/overview", tag = "dashboard",
+    responses((status = 200, body = Overview), (status = 403, body = ErrorBody)))]
+pub async fn overview(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    if principal.role == switchboard_shared::domain::Role::Customer {
+        return Err(ApiError::forbidden("forbidden", "your role may not read the dashboard"));
+    }
+    json(200, &ops::dashboard::overview(app.store.as_ref()).await?)
+}
+
+/// Per-agent figures of the metric engine (`docs/METRICS.md`) and the team's, over a range of
+/// at most 31 days: admins see every agent with activity, agents only themselves.
+#[utoipa::path(get, path = "/admin/chat-dashboard/agent-performance", tag = "dashboard",
+    params(("from" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (UTC); default 7 days before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now")),
+    responses((status = 200, body = AgentPerformance),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn agent_performance(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let range = range(&req)?;
+    json(200, &insights::agent_performance(app.store.as_ref(), &principal, &range).await?)
+}
+
+/// One page of the active sessions (admins: all; agents: their own), each with its handle time so
+/// far and whether the customer awaits an answer.
+#[utoipa::path(get, path = "/admin/chat-dashboard/active-sessions", tag = "dashboard",
+    params(("limit" = Option<usize>, Query, description = "1 to 200, default 50"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<ActiveSession>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn active_sessions(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let page = page_request(&req)?;
+    json(200, &insights::active_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
+}
+
+/// One page of the waiting queue in routing order (urgent to low, then first come first served),
+/// with waits, queue positions and wait estimates. Agents and admins.
+#[utoipa::path(get, path = "/admin/chat-dashboard/waiting-sessions", tag = "dashboard",
+    params(("limit" = Option<usize>, Query, description = "1 to 200, default 50"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<WaitingSession>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn waiting_sessions(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let page = page_request(&req)?;
+    json(200, &insights::waiting_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
+}
+
+/// CSAT over a range: average, distribution, response rate, ratings per day and the latest
+/// comments. Admins only.
+#[utoipa::path(get, path = "/admin/chat-dashboard/satisfaction", tag = "dashboard",
+    params(("from" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (UTC); default 7 days before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now")),
+    responses((status = 200, body = Satisfaction),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn satisfaction(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let range = range(&req)?;
+    json(200, &insights::satisfaction(app.store.as_ref(), &principal, &range).await?)
+}
+
+/// Messages per UTC hour and role over a range, totals, and messages per session. Admins only.
+#[utoipa::path(get, path = "/admin/chat-dashboard/message-analytics", tag = "dashboard",
+    params(("from" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (UTC); default 7 days before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now")),
+    responses((status = 200, body = MessageAnalytics),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn message_analytics(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let range = range(&req)?;
+    json(200, &insights::message_analytics(app.store.as_ref(), &principal, &range).await?)
+}
+
+/// Whether the service and its store answer; needs no token. 503 with `status: degraded` when
+/// the store cannot be read.
+#[utoipa::path(get, path = "/admin/chat-dashboard/health", tag = "dashboard", security(()),
+    responses((status = 200, body = Health), (status = 503, description = "the store cannot be read", body = Health)))]
+pub async fn health(app: &App, _req: Request) -> HandlerResult {
+    let health = insights::health(app.store.as_ref(), env!("CARGO_PKG_VERSION")).await;
+    let status = match health.status {
+        HealthStatus::Ok => 200,
+        HealthStatus::Degraded => 503,
+    };
+    json(status, &health)
+}
+
+/// One page of the event log, newest first, filtered by actor, session and time range (combined).
+/// Admins only.
+#[utoipa::path(get, path = "/admin/audit-log", tag = "dashboard",
+    params(("actor" = Option<String>, Query, description = "only events this user caused"),
+        ("session_id" = Option<SessionId>, Query, description = "only this session's events"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (UTC); default 7 days before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<AuditEvent>),
+        (status = 400, description = "invalid_parameter, invalid_range, range_too_long, invalid_limit or invalid_cursor", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn audit_log(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let invalid = |name: &str, error: switchboard_shared::domain::InvalidValue| {
+        ApiError::bad_request("invalid_parameter", format!("{name}: {}", error.reason))
+    };
+    let actor = query_param(&req, "actor")
+        .map(|raw| UserId::parse(&raw))
+        .transpose()
+        .map_err(|e| invalid("actor", e))?;
+    let session_id = query_param(&req, "session_id")
+        .map(|raw| SessionId::parse(&raw))
+        .transpose()
+        .map_err(|e| invalid("session_id", e))?;
+    let query = AuditQuery { actor, session_id, range: range(&req)? };
+    let page = page_request(&req)?;
+    json(200, &audit::audit_log(app.store.as_ref(), &principal, &query, page.limit, page.cursor).await?)
 }

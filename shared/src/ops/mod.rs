@@ -2,8 +2,10 @@
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
 mod agents;
+pub mod audit;
 mod canned;
 pub mod dashboard;
+pub mod insights;
 pub mod live;
 mod messages;
 mod moderation;

@@ -1,14 +1,19 @@
 //! The append-only event log: every state change (who, what, when, target), stored next to its
-//! target (`<target partition>` / `EVENT#<id>`) and by day in gsi1 (`EVENTS#<yyyy-mm-dd>`), so
-//! a session's history and a day's events are each one Query.
+//! target (`<target partition>` / `EVENT#<id>`), by day in gsi1 (`EVENTS#<yyyy-mm-dd>`) and by
+//! actor in gsi2 (`ACTOR#<user>`), so a session's history, a day's events and one user's actions
+//! are each one Query.
 
 use serde_json::Value;
+use time::{Date, OffsetDateTime};
 
-use crate::domain::{AuditEvent, Principal, SessionId};
+use crate::domain::{AuditEvent, Principal, SessionId, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, Key, TxOp};
+use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp};
 
-use super::to_item;
+use super::{records, s, to_item};
+
+/// Largest page read when a whole partition of events is wanted.
+const PAGE: usize = 1000;
 
 /// A new event by `actor`, now, on `target` (whose partition stores it).
 pub fn record(
@@ -31,8 +36,138 @@ pub fn record(
         at,
         details,
     };
-    let day = format!("{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day());
     let key = Key::new(target_partition, format!("EVENT#{id}"));
-    let item = to_item(&event, &key, &[("gsi1pk", format!("EVENTS#{day}")), ("gsi1sk", id)])?;
+    let attrs = [
+        ("gsi1pk", day_partition(at.date())),
+        ("gsi1sk", id.clone()),
+        ("gsi2pk", actor_partition(&actor.user_id)),
+        ("gsi2sk", id),
+    ];
+    let item = to_item(&event, &key, &attrs)?;
     Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
+}
+
+/// gsi1 partition of the events of a UTC day.
+pub fn day_partition(day: Date) -> String {
+    format!("EVENTS#{}", super::stats::day_text(day))
+}
+
+/// gsi2 partition of the events a user caused (events recorded before this index existed lack it).
+pub fn actor_partition(actor: &UserId) -> String {
+    format!("ACTOR#{actor}")
+}
+
+/// The events of `[from, to)` by the time they were recorded (`at`). Event ids are ULIDs made
+/// just after `at`, so the key range is the ids of that span, widened by [`ID_SLACK`] on both
+/// sides, and the exact bounds are a filter on `at` (stored as fixed-width RFC 3339, which sorts
+/// like the time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Start, inclusive.
+    pub from: OffsetDateTime,
+    /// End, exclusive.
+    pub to: OffsetDateTime,
+}
+
+/// How far an event's id may be from its `at`: the id is made after `at` is read, in the same
+/// request.
+pub const ID_SLACK: time::Duration = time::Duration::minutes(1);
+
+impl Span {
+    /// The smallest and largest ids of events in the span, with `prefix` before each.
+    fn ids(&self, prefix: &str) -> KeyRange {
+        let millis = |at: OffsetDateTime| u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let low = ulid::Ulid::from_parts(millis(self.from - ID_SLACK), 0);
+        let high = ulid::Ulid::from_parts(millis(self.to + ID_SLACK), u128::MAX);
+        KeyRange::Between(format!("{prefix}{low}"), format!("{prefix}{high}"))
+    }
+
+    /// The conditions keeping the events with `from <= at < to`.
+    fn filters(&self) -> Result<Vec<Condition>, ApiError> {
+        Ok(vec![
+            Condition::Not(Box::new(Condition::LessThan("at".into(), super::ts(self.from)?))),
+            Condition::LessThan("at".into(), super::ts(self.to)?),
+        ])
+    }
+}
+
+/// Filters that narrow a listing of events besides its partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only the events this user caused.
+    pub actor: Option<UserId>,
+}
+
+impl EventFilter {
+    /// One flat conjunction (DynamoDB refuses the redundant parentheses of a nested one).
+    fn condition(&self, span: &Span) -> Result<Condition, ApiError> {
+        let mut all = span.filters()?;
+        if let Some(actor) = &self.actor {
+            all.push(Condition::Equals("actor_id".into(), s(actor)));
+        }
+        Ok(Condition::And(all))
+    }
+}
+
+/// Where a listing of events reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSource {
+    /// One session's partition.
+    Session(SessionId),
+    /// One user's actions (gsi2).
+    Actor(UserId),
+    /// One UTC day (gsi1).
+    Day(Date),
+}
+
+/// One page of events of `span` from `source`, newest first when `newest_first`.
+pub async fn page(
+    store: &dyn ItemStore,
+    source: &EventSource,
+    span: &Span,
+    filter: &EventFilter,
+    newest_first: bool,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<AuditEvent>, Option<Cursor>), ApiError> {
+    let query = match source {
+        EventSource::Session(id) => Query::table(super::sessions::partition(id)).range(span.ids("EVENT#")),
+        EventSource::Actor(actor) => Query::index("gsi2", actor_partition(actor)).range(span.ids("")),
+        EventSource::Day(day) => Query::index("gsi1", day_partition(*day)).range(span.ids("")),
+    };
+    let query = query.ascending(!newest_first).limit(limit).cursor(cursor).filter(filter.condition(span)?);
+    records(store.query(query).await?)
+}
+
+/// Every event of one UTC day recorded in `span` (pages of up to 1,000).
+pub async fn of_day(store: &dyn ItemStore, day: Date, span: &Span) -> Result<Vec<AuditEvent>, ApiError> {
+    let source = EventSource::Day(day);
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (events, next) = page(store, &source, span, &EventFilter::default(), false, PAGE, cursor).await?;
+        all.extend(events);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// A session's whole history, oldest first (pages of up to 1,000).
+pub async fn of_session(store: &dyn ItemStore, id: &SessionId) -> Result<Vec<AuditEvent>, ApiError> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = Query::table(super::sessions::partition(id))
+            .range(KeyRange::BeginsWith("EVENT#".into()))
+            .limit(PAGE)
+            .cursor(cursor);
+        let (events, next): (Vec<AuditEvent>, _) = records(store.query(query).await?)?;
+        all.extend(events);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }

@@ -1,0 +1,2 @@
+//! The `dashboard-health` Lambda function.
+switchboard_shared::http_main!(switchboard_dashboard::HEALTH);
