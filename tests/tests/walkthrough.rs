@@ -77,7 +77,7 @@ async fn walkthrough(api: &TestApi) {
     assert_eq!(queue.status, 200);
     assert_eq!(ids(&queue), [session.as_str()], "the queue holds the new session");
 
-    switchboard_tests::on_duty(&api, AGENT).await;
+    switchboard_tests::on_duty(api, AGENT).await;
     let taken = api
         .as_user(
             AGENT,

@@ -282,19 +282,6 @@ pub fn wait_estimate(position: u32, online_capacity: u64, handle_seconds: u64) -
     (online_capacity > 0).then(|| (u64::from(position) * handle_seconds).div_ceil(online_capacity))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::wait_estimate;
-
-    #[test]
-    fn the_wait_estimate_shares_the_queue_among_the_online_capacity() {
-        assert_eq!(wait_estimate(1, 0, 600), None);
-        assert_eq!(wait_estimate(1, 10, 600), Some(60));
-        assert_eq!(wait_estimate(3, 4, 100), Some(75));
-        assert_eq!(wait_estimate(1, 3, 100), Some(34));
-    }
-}
-
 /// Routes what can be routed now and announces each assignment; failures are logged (the
 /// change that triggered it is stored, and the next trigger routes again).
 pub async fn dispatch_and_announce(app: &App, actor: &Principal) {
@@ -324,4 +311,17 @@ pub async fn announce_assignment(app: &App, actor: &crate::domain::UserId, sessi
     }
     super::pushes::session_update(app, session, actor, &reached).await;
     super::dashboard::changed(app).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wait_estimate;
+
+    #[test]
+    fn the_wait_estimate_shares_the_queue_among_the_online_capacity() {
+        assert_eq!(wait_estimate(1, 0, 600), None);
+        assert_eq!(wait_estimate(1, 10, 600), Some(60));
+        assert_eq!(wait_estimate(3, 4, 100), Some(75));
+        assert_eq!(wait_estimate(1, 3, 100), Some(34));
+    }
 }
