@@ -403,6 +403,10 @@ macro_rules! conformance_suite {
             let nested =
                 Condition::And(vec![Condition::Or(vec![no(), yes()]), Condition::Not(Box::new(no()))]);
             assert!(holds(&store, &k, nested).await);
+            // Junctions of one condition, nested: as good as the condition itself.
+            let single = Condition::And(vec![Condition::And(vec![yes()]), Condition::Or(vec![Condition::And(vec![yes()])])]);
+            assert!(holds(&store, &k, single).await);
+            assert!(!holds(&store, &k, Condition::Not(Box::new(Condition::And(vec![yes()])))).await);
         }
 
         #[tokio::test]

@@ -474,6 +474,12 @@ impl Expression {
         if conditions.is_empty() {
             return Err(StoreError::Invalid(format!("empty {operator} condition")));
         }
+        if let [only] = conditions {
+            // One condition: wrapping what is parenthesised already would be redundant
+            // parentheses, which DynamoDB refuses.
+            let text = self.condition(only)?;
+            return Ok(if is_parenthesised(&text) { text } else { format!("({text})") });
+        }
         let parts = conditions.iter().map(|c| self.condition(c)).collect::<Result<Vec<_>, _>>()?;
         Ok(format!("({})", parts.join(&format!(" {operator} "))))
     }
@@ -595,6 +601,27 @@ fn from_attributes(attributes: Attributes) -> Result<Item, StoreError> {
     serde_dynamo::from_item(attributes).map_err(|e| StoreError::Backend(format!("unreadable item: {e}")))
 }
 
+/// Whether an expression is one parenthesised whole: `(a AND b)`, not `(a) AND (b)`.
+fn is_parenthesised(text: &str) -> bool {
+    if !text.starts_with('(') {
+        return false;
+    }
+    let mut depth = 0usize;
+    for (index, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return index == text.len() - 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -657,6 +684,21 @@ mod tests {
              OR (attribute_exists(#n2) AND #n2 = :v2))) OR (NOT (attribute_exists(#n2) AND #n2 = :v3)))"
         );
         assert_eq!(expression.values[":v3"], AttributeValue::Null(true));
+    }
+
+    #[test]
+    fn a_junction_of_one_condition_adds_no_redundant_parentheses() {
+        let one_equals = Condition::And(vec![Condition::Equals("a".into(), json!(1))]);
+        assert_eq!(
+            Expression::default().condition(&one_equals).unwrap(),
+            "(attribute_exists(#n0) AND #n0 = :v0)"
+        );
+        let nested = Condition::And(vec![Condition::Or(vec![Condition::AttributeExists("a".into())])]);
+        assert_eq!(Expression::default().condition(&nested).unwrap(), "(attribute_exists(#n0))");
+        let bare = Condition::Not(Box::new(Condition::And(vec![Condition::NotEquals("a".into(), json!(1))])));
+        assert_eq!(Expression::default().condition(&bare).unwrap(), "(NOT (#n0 <> :v0))");
+        assert!(is_parenthesised("(a AND (b))"));
+        assert!(!is_parenthesised("(a) AND (b)"));
     }
 
     #[test]
