@@ -254,6 +254,25 @@ impl TestApi {
         self.send(request).await
     }
 
+    /// `GET path` with `token`, keeping what a JSON [`Reply`] drops: the body as text and the
+    /// headers (downloads: transcripts, CSV).
+    pub async fn fetch(&self, path: &str, token: &str) -> Fetched {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the gateway answers");
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+        };
+        let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+        let text = response.text().await.expect("read the body");
+        Fetched { status, content_type, disposition, text }
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("the gateway answers");
         let status = response.status().as_u16();
@@ -446,6 +465,19 @@ impl Drop for TestApi {
 // ---------------------------------------------------------------------------------------------
 // The cast of the matrix tests and the steps that arrange their worlds
 // ---------------------------------------------------------------------------------------------
+
+/// A response read as text, with the headers a download has.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// HTTP status.
+    pub status: u16,
+    /// `content-type`.
+    pub content_type: String,
+    /// `content-disposition` (empty when absent).
+    pub disposition: String,
+    /// The body.
+    pub text: String,
+}
 
 /// Everyone who calls in the matrix tests (who may do what, bad input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

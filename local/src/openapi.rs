@@ -32,6 +32,7 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_chat::create_room,
         switchboard_dashboard::assign_session,
         switchboard_dashboard::transfer_session,
+        switchboard_dashboard::transcript,
         switchboard_agent::get_status,
         switchboard_agent::set_status,
         switchboard_dashboard::overview,

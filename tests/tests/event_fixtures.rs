@@ -228,7 +228,8 @@ async fn invoke(world: &World, function: &HttpFunction, fixture: &Fixture) -> Re
     let response = dispatch(&world.app, function, request).await;
     let status = response.status().as_u16();
     let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    // A body that is not JSON (a text or CSV transcript) is handed to the checks as a string.
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
     Ok(Answer { status, text, json })
 }
 
@@ -469,6 +470,11 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 "no room named {wanted:?} by {ADMIN} is listed: {:?}",
                 listed.iter().map(|room| &room.name).collect::<Vec<_>>()
             );
+        }
+        "dashboard-transcript" => {
+            let text = answer.as_str().ok_or("the transcript is not text")?;
+            ensure!(text.contains("Hi, I was charged twice."), "the customer's message is missing");
+            ensure!(!text.contains("[private note]"), "a note is in a transcript asked for without notes");
         }
         "dashboard-overview" => {
             // Bob and Cy are away in the seeded world.

@@ -376,6 +376,12 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let session = active_session(api).await;
             measure(api, admin(), Method::GET, &format!("/admin/audit-log?session_id={session}"), None).await
         }
+        "dashboard-transcript" => {
+            let session = active_session(api).await;
+            send(api, &session, "tx-1").await;
+            let path = format!("/admin/chat-dashboard/sessions/{session}/transcript");
+            measure(api, admin(), Method::GET, &path, None).await
+        }
         "dashboard-assign-session" => {
             let session = open_session(api).await;
             switchboard_tests::on_duty(api, AGENT).await;

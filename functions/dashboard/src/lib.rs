@@ -14,6 +14,7 @@ use switchboard_shared::ops::insights::{
     self, ActiveSession, AgentPerformance, Health, HealthStatus, MessageAnalytics, Satisfaction, TimeRange,
     WaitingSession,
 };
+use switchboard_shared::ops::transcript::{self as transcripts, Format, Transcript};
 use switchboard_shared::ops::{self, AssignSession, TransferSession};
 use switchboard_shared::{http_function, ApiError, App};
 
@@ -26,6 +27,10 @@ http_function!(
     TRANSFER_SESSION = "dashboard-transfer-session" => transfer_session
 );
 
+http_function!(
+    /// `GET /admin/chat-dashboard/sessions/{id}/transcript`
+    TRANSCRIPT = "dashboard-transcript" => transcript
+);
 http_function!(
     /// `GET /admin/chat-dashboard/overview`
     OVERVIEW = "dashboard-overview" => overview
@@ -63,6 +68,7 @@ http_function!(
 pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     ASSIGN_SESSION,
     TRANSFER_SESSION,
+    TRANSCRIPT,
     OVERVIEW,
     AGENT_PERFORMANCE,
     ACTIVE_SESSIONS,
@@ -224,4 +230,42 @@ pub async fn audit_log(app: &App, req: Request) -> HandlerResult {
     let query = AuditQuery { actor, session_id, range: range(&req)? };
     let page = page_request(&req)?;
     json(200, &audit::audit_log(app.store.as_ref(), &principal, &query, page.limit, page.cursor).await?)
+}
+
+/// A session's whole conversation — JSON (default), `?format=text` or `?format=csv` (a download)
+/// — for admins, the session's agent and its customer. Private notes are in it for agents and
+/// admins unless `?include_notes=false` (for a transcript to share); never for a customer.
+#[utoipa::path(get, path = "/admin/chat-dashboard/sessions/{id}/transcript", tag = "dashboard",
+    params(("id" = SessionId, Path),
+        ("format" = Option<String>, Query, description = "json (default) | text | csv"),
+        ("include_notes" = Option<bool>, Query, description = "agents and admins: false leaves the private notes out (default true)")),
+    responses((status = 200, body = Transcript, description = "JSON; text/plain or text/csv for the other formats"),
+        (status = 400, description = "invalid_parameter", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, description = "transcript_too_large", body = ErrorBody)))]
+pub async fn transcript(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let format = Format::parse(query_param(&req, "format").as_deref())?;
+    let include_notes = match query_param(&req, "include_notes").as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("include_notes: must be true or false, got {other:?}"),
+            ))
+        }
+    };
+    let transcript = transcripts::transcript(app.store.as_ref(), &principal, &id, include_notes).await?;
+    let body = transcripts::render(&transcript, format)?;
+    let mut response =
+        lambda_http::Response::builder().status(200).header("content-type", format.content_type());
+    if format != Format::Json {
+        let file = format!("attachment; filename=\"transcript-{id}.{}\"", format.extension());
+        response = response.header("content-disposition", file);
+    }
+    response
+        .body(lambda_http::Body::Text(body))
+        .map_err(|e| ApiError::Internal(format!("building response: {e}")))
 }

@@ -15,6 +15,7 @@ mod pushes;
 mod rooms;
 pub mod routing;
 mod sessions;
+pub mod transcript;
 
 pub use agents::{get_status, set_status, SetStatus};
 pub use canned::{
