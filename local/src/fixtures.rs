@@ -89,6 +89,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         transfer_count: 0,
         reopen_count: 0,
         rating: None,
+        last_sender_role: Some(Role::Customer),
     };
     let customer = Participant {
         session_id: active.id,
@@ -137,6 +138,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         transfer_count: 0,
         reopen_count: 0,
         rating: None,
+        last_sender_role: None,
     };
     let waiting_customer = Participant {
         session_id: waiting.id,
@@ -209,6 +211,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         transfer_count: 0,
         reopen_count: 0,
         rating: None,
+        last_sender_role: None,
     };
     let closed_customer = Participant {
         session_id: closed.id,

@@ -320,6 +320,10 @@ async fn admins_see_every_active_session_and_agents_their_own(backend: Backend) 
     assert_eq!(field(&ys, "id"), [&json!(b)]);
     assert_eq!(field(&xs, "waiting_for_agent_reply"), [&json!(true)], "A's message is unanswered");
     assert_eq!(field(&ys, "waiting_for_agent_reply"), [&json!(false)], "Y answered B");
+    // A follow-up after the first answer waits for an answer again.
+    send(&api, Caller::CustomerB, &b, "one more thing").await;
+    let ys = read(&api, Caller::AgentY, &path).await;
+    assert_eq!(field(&ys, "waiting_for_agent_reply"), [&json!(true)], "B's follow-up is unanswered");
     let handled = xs["items"][0]["handle_seconds_so_far"].as_f64().expect("a handle time");
     assert!(handled >= 0.0, "{xs}");
     assert_eq!(xs["items"][0]["assigned_at"], a_taken["assigned_at"], "the item is the session");

@@ -67,6 +67,9 @@ pub struct Session {
     /// The customer's rating, once given.
     #[serde(default)]
     pub rating: Option<Rating>,
+    /// The role of whoever sent the last message (`customer`: the customer waits for an answer).
+    #[serde(default)]
+    pub last_sender_role: Option<Role>,
 }
 
 /// A customer's satisfaction rating of a closed session (CSAT).

@@ -529,18 +529,14 @@ pub struct ActiveSession {
     pub session: Session,
     /// Seconds since its first assignment in this episode (transfers do not restart it).
     pub handle_seconds_so_far: f64,
-    /// The customer wrote since the session entered the queue and no agent has answered yet.
-    /// (From the session's own fields; a customer's follow-up after the first answer is not
-    /// seen until sessions record their last sender's role.)
+    /// The last message is the customer's: they wait for an answer.
     pub waiting_for_agent_reply: bool,
 }
 
 impl ActiveSession {
     fn of(session: Session, at: OffsetDateTime) -> Self {
         let handle_seconds_so_far = session.assigned_at.map_or(0.0, |assigned| seconds_between(assigned, at));
-        let wait_started = session.queued_at.unwrap_or(session.created_at);
-        let waiting_for_agent_reply = session.first_response_at.is_none()
-            && session.last_message_at.is_some_and(|last| last >= wait_started);
+        let waiting_for_agent_reply = session.last_sender_role == Some(crate::domain::Role::Customer);
         Self { session, handle_seconds_so_far, waiting_for_agent_reply }
     }
 }

@@ -73,6 +73,7 @@ pub async fn create_session(
         transfer_count: 0,
         reopen_count: 0,
         rating: None,
+        last_sender_role: None,
     };
     let participant =
         sessions::participant(session.id, &principal.user_id, Role::Customer, principal.name.clone(), at);

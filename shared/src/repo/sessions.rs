@@ -251,6 +251,7 @@ pub fn touch_for_message(
     };
     let mut actions = vec![
         UpdateAction::Set("last_message_at".into(), ts(at)?),
+        UpdateAction::Set("last_sender_role".into(), s(sender.role.as_str())),
         UpdateAction::Add("message_count".into(), 1),
     ];
     let mut condition = vec![open_condition(), takes_part];
