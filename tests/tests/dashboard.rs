@@ -35,6 +35,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     the_overview_counts_the_floor_after_a_known_sequence,
     agent_performance_matches_the_times_of_an_assigned_answered_transferred_and_closed_session,
+    a_reopened_session_restarts_the_first_response_clock_and_an_unanswered_wait_is_counted,
     the_waiting_list_is_in_routing_order_with_positions_across_pages,
     admins_see_every_active_session_and_agents_their_own,
     satisfaction_shows_the_distribution_response_rate_days_and_comments,
@@ -671,4 +672,48 @@ async fn dashboard_reads_write_nothing(backend: Backend) {
         let writes: Vec<_> = calls.iter().filter(|(op, _)| !matches!(**op, "get" | "query")).collect();
         assert!(writes.is_empty(), "{caller:?} GET {path} wrote: {calls:?}");
     }
+}
+
+async fn a_reopened_session_restarts_the_first_response_clock_and_an_unanswered_wait_is_counted(
+    backend: Backend,
+) {
+    // Arrange: A opens (t0), X takes it and answers (t1), X closes it (t2); A reopens it (t3),
+    // X takes it again, and A gives up: closed before any answer (t4).
+    let api = TestApi::start(backend).await;
+    on_duty(&api, Caller::AgentX.id()).await;
+    let opened = open(&api, Caller::CustomerA.id(), "high").await;
+    let session = id_of(&api_reply(opened.clone()));
+    let t0 = at(&opened["created_at"]);
+    let first_taken = at(&take(&api, Caller::AgentX, &session).await["assigned_at"]);
+    let answer = Caller::AgentX
+        .call(&api, Method::POST, "/chat/messages", Some(json!({"session_id": session, "body": "done"})))
+        .await;
+    let t1 = at(&arranged(answer, 201, "X answers").body["created_at"]);
+    let t2 = at(&close(&api, Caller::AgentX.id(), Caller::AgentX.role(), &session).await["closed_at"]);
+    let reopen = format!("/chat/sessions/{session}/reopen");
+    let reopened =
+        arranged(Caller::CustomerA.call(&api, Method::POST, &reopen, None).await, 200, "A reopens");
+    let t3 = at(&reopened.body["queued_at"]);
+    let retaken = at(&take(&api, Caller::AgentX, &session).await["assigned_at"]);
+    let t4 = at(&close(&api, Caller::CustomerA.id(), Caller::CustomerA.role(), &session).await["closed_at"]);
+
+    // Act
+    let team = read(&api, Caller::Admin, &format!("{DASHBOARD}/agent-performance")).await["team"].clone();
+
+    // Assert: two episodes; one answered wait (from the creation), one unanswered (the reopen).
+    assert_eq!(
+        (&team["sessions_created"], &team["sessions_reopened"], &team["sessions_closed"]),
+        (&json!(1), &json!(1), &json!(2))
+    );
+    assert_eq!(team["first_response"]["count"], 1, "{team}");
+    assert_eq!(team["first_response"]["average_seconds"], seconds(t0, t1), "{team}");
+    assert_eq!(team["unanswered"], 1, "the reopened wait got no answer: {team}");
+    assert_eq!(team["wait"]["count"], 2, "{team}");
+    // Handle time per episode: its first assignment to its close.
+    let handle = team["handle"]["average_seconds"].as_f64().unwrap_or_default();
+    let expected = (seconds(first_taken, t2) + seconds(retaken, t4)) / 2.0;
+    assert!((handle - expected).abs() <= 0.001, "handle {handle}, expected {expected}: {team}");
+    assert_eq!(team["handle"]["count"], 2);
+    assert_eq!(team["resolution"]["reopened"], 1, "the first close was reopened within 7 days: {team}");
+    assert!(t3 >= t2);
 }

@@ -155,9 +155,9 @@ async fn a_full_floor_drains_the_queue_in_priority_then_arrival_order(backend: B
         go_online(&api, agent, *capacity).await;
     }
 
-    // Act: 40 sessions of mixed priorities at once, then, one by one, the first 15 close.
+    // Act: 100 sessions of mixed priorities at once, then, one by one, the first 15 close.
     let priorities = ["low", "normal", "high", "urgent"];
-    let opened = join_all((0..40).map(|n| open(&api, format!("cust-{n}"), priorities[n % 4]))).await;
+    let opened = join_all((0..100).map(|n| open(&api, format!("cust-{n}"), priorities[n % 4]))).await;
 
     // Assert: the floor is full, nobody over capacity, the rest waits.
     let assigned = assignments(&api).await;
@@ -175,7 +175,7 @@ async fn a_full_floor_drains_the_queue_in_priority_then_arrival_order(backend: B
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(queue.len(), 25);
+    assert_eq!(queue.len(), 85);
     let rank = |p: &Value| priorities.iter().rev().position(|x| p == x).unwrap_or(9);
     let mut expected = queue.clone();
     expected.sort_by(|a, b| {
@@ -187,7 +187,7 @@ async fn a_full_floor_drains_the_queue_in_priority_then_arrival_order(backend: B
     });
     assert_eq!(queue, expected, "the queue is in priority, then arrival, order");
     let positions: Vec<u64> = queue.iter().filter_map(|s| s["queue_position"].as_u64()).collect();
-    assert_eq!(positions, (1..=25).collect::<Vec<u64>>());
+    assert_eq!(positions, (1..=85).collect::<Vec<u64>>());
 
     // Each close frees one place: the head of the queue takes it.
     let mut drained = Vec::new();
@@ -206,7 +206,7 @@ async fn a_full_floor_drains_the_queue_in_priority_then_arrival_order(backend: B
     let expected_order: Vec<String> =
         expected.iter().take(15).filter_map(|s| s["id"].as_str().map(str::to_owned)).collect();
     assert_eq!(drained, expected_order, "the queue drained urgent first, then oldest first");
-    assert_eq!(opened.len(), 40);
+    assert_eq!(opened.len(), 100);
 }
 
 async fn of_two_admins_assigning_one_session_at_once_exactly_one_wins(backend: Backend) {
