@@ -21,6 +21,12 @@ use super::{can_read, failed_conditions, role_forbidden};
 /// How long after closing a customer may reopen a session, and after first rating it may
 /// change the rating.
 pub const CHANGE_WINDOW: time::Duration = time::Duration::days(7);
+
+/// Whether something done at `since` may still be changed at `at` (within [`CHANGE_WINDOW`],
+/// its last instant included).
+fn still_changeable(since: time::OffsetDateTime, at: time::OffsetDateTime) -> bool {
+    at - since <= CHANGE_WINDOW
+}
 /// Attempts at a change that lost a race on an agent's state (someone else changed it meanwhile).
 const ATTEMPTS: usize = 8;
 
@@ -455,7 +461,7 @@ pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) ->
         return Err(ApiError::conflict("session_not_closed", "only a closed session is reopened"));
     }
     let at = now();
-    if session.closed_at.is_some_and(|closed| at - closed > CHANGE_WINDOW) {
+    if session.closed_at.is_some_and(|closed| !still_changeable(closed, at)) {
         return Err(ApiError::conflict(
             "reopen_window_passed",
             "a session is reopened within 7 days of closing; open a new one",
@@ -527,7 +533,7 @@ pub async fn rate_session(
     }
     let at = now();
     let first_rated_at = match &session.rating {
-        Some(previous) if at - previous.first_rated_at > CHANGE_WINDOW => {
+        Some(previous) if !still_changeable(previous.first_rated_at, at) => {
             return Err(ApiError::conflict(
                 "rating_locked",
                 "a rating may be changed for 7 days after it was first given",
@@ -565,4 +571,19 @@ pub async fn rate_session(
     stats::count(store, at, Change::Rated { score: rating.score, previous }).await;
     super::dashboard::changed(app).await;
     Ok(if session.rating.is_some() { Rated::Changed(rating) } else { Rated::First(rating) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{still_changeable, CHANGE_WINDOW};
+    use time::{Duration, OffsetDateTime};
+
+    #[test]
+    fn reopening_and_re_rating_end_seven_days_after() {
+        let since = OffsetDateTime::UNIX_EPOCH;
+        assert!(still_changeable(since, since));
+        assert!(still_changeable(since, since + CHANGE_WINDOW));
+        assert!(!still_changeable(since, since + CHANGE_WINDOW + Duration::milliseconds(1)));
+        assert_eq!(CHANGE_WINDOW, Duration::days(7));
+    }
 }
