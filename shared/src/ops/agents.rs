@@ -132,22 +132,23 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
     Err(ApiError::conflict("conflict", "your state kept changing meanwhile; retry"))
 }
 
-/// A connection of an agent came or went: `first` when it is now their only one, `last` when
-/// none is left. Losing the last connection while online shows them away for
-/// [`AWAY_GRACE`]; a first connection within it brings them back online (and routes to them).
-/// Failures are logged: connecting and disconnecting never fail for this.
-pub async fn connection_changed(app: &App, principal: &Principal, connected: bool) {
+/// A connection of an agent came or went (`connected`: it is now their only one; otherwise none
+/// is left). Losing the last connection while online shows them away for [`AWAY_GRACE`]; a
+/// first connection within it brings them back online. Returns their new state when it changed
+/// (the caller routes to an agent back online). Failures are logged: connecting and
+/// disconnecting never fail for this.
+pub async fn connection_changed(app: &App, principal: &Principal, connected: bool) -> Option<AgentState> {
     if principal.role != Role::Agent {
-        return;
+        return None;
     }
     let store = app.store.as_ref();
     for _ in 0..ATTEMPTS {
         let read = match agents::get(store, &principal.user_id).await {
             Ok(Some(read)) => read,
-            Ok(None) => return,
+            Ok(None) => return None,
             Err(error) => {
                 tracing::warn!(%error, "reading an agent's state failed");
-                return;
+                return None;
             }
         };
         let at = now();
@@ -161,31 +162,22 @@ pub async fn connection_changed(app: &App, principal: &Principal, connected: boo
                 next.status = AgentStatus::Online;
                 next.away_until = None;
             }
-            _ => return,
+            _ => return None,
         }
         next.status_changed_at = at;
         next.version += 1;
-        let op = match agents::put(&next, Some(&read)) {
-            Ok(op) => op,
-            Err(error) => {
-                tracing::warn!(%error, "writing an agent's state failed");
-                return;
-            }
-        };
-        match failed_conditions(store.transact_write(vec![op]).await) {
-            Ok(failed) if failed.is_empty() => {
+        match agents::write(store, &next, Some(&read)).await {
+            Ok(true) => {
                 tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent connection changed");
                 super::dashboard::agent_changed(app, &next).await;
-                if next.has_free_capacity(at) {
-                    super::routing::dispatch_and_announce(app, principal).await;
-                }
-                return;
+                return Some(next);
             }
-            Ok(_) => continue,
+            Ok(false) => continue,
             Err(error) => {
                 tracing::warn!(%error, "writing an agent's state failed");
-                return;
+                return None;
             }
         }
     }
+    None
 }

@@ -98,11 +98,19 @@ pub(crate) async fn deliver<'s, T: Target + 's>(
     targets: impl Iterator<Item = &'s T>,
     frame: &ServerFrame,
 ) -> (Delivery, Vec<ConnectionId>) {
+    let posts = targets
+        .map(|t| {
+            let (connection_id, user_id) = t.target();
+            Post { connection_id, user_id }
+        })
+        .collect();
+    post_all(app, posts, frame).await
+}
+
+/// [`deliver`] to a list (one copy of the posting machinery, whatever the targets were).
+async fn post_all(app: &App, posts: Vec<Post>, frame: &ServerFrame) -> (Delivery, Vec<ConnectionId>) {
     let bytes: Arc<[u8]> = frame.to_json().to_string().into_bytes().into();
-    let mut targets = targets.map(|t| {
-        let (connection_id, user_id) = t.target();
-        Post { connection_id, user_id }
-    });
+    let mut targets = posts.into_iter();
     let mut posts = JoinSet::new();
     let mut delivery = Delivery::default();
     let mut gone = Vec::new();
@@ -288,27 +296,33 @@ async fn open_sessions(app: &App, user: &UserId, role: Role) -> Result<Vec<Sessi
 }
 
 /// Tells a user's open sessions that they came online or went offline — if they did: online
-/// when this connection is their only one, offline when no other is left.
-async fn announce_if_changed(app: &App, connection: &connections::Connection, status: PresenceStatus) {
+/// when this connection is their only one, offline when no other is left — and, for an agent,
+/// changes their status for it (returned when it changed).
+async fn announce_if_changed(
+    app: &App,
+    connection: &connections::Connection,
+    status: PresenceStatus,
+) -> Option<crate::domain::AgentState> {
     let user = &connection.user_id;
     let others = match connections::of_user(app.store.as_ref(), user, 2, now()).await {
         Ok(found) => found.into_iter().filter(|c| c.connection_id != connection.connection_id).count(),
         Err(error) => {
             tracing::warn!(%user, %error, "reading a user's connections failed");
-            return;
+            return None;
         }
     };
     if others > 0 {
-        return;
+        return None;
     }
     let principal = Principal { user_id: user.clone(), role: connection.role, name: connection.name.clone() };
     // Boxed: an agent's status change reaches the dashboard, whose gone connections come back here.
-    Box::pin(super::agents::connection_changed(app, &principal, status == PresenceStatus::Online)).await;
+    let agent =
+        Box::pin(super::agents::connection_changed(app, &principal, status == PresenceStatus::Online)).await;
     let sessions = match open_sessions(app, user, connection.role).await {
         Ok(sessions) => sessions,
         Err(error) => {
             tracing::warn!(%user, %error, "reading a user's sessions failed");
-            return;
+            return agent;
         }
     };
     for session in sessions {
@@ -324,14 +338,18 @@ async fn announce_if_changed(app: &App, connection: &connections::Connection, st
         forget_quietly(app, gone).await;
         log_delivery(&session.id, "presence", &delivery);
     }
+    agent
 }
 
 /// `$connect`: stores the connection (with its TTL) and, if it is the user's first, tells their
-/// open sessions they are online.
+/// open sessions they are online; an agent back within the grace period is routed to.
 pub async fn connect(app: &App, principal: &Principal, id: ConnectionId) -> Result<(), ApiError> {
     let connection = connections::new_connection(id, principal, now());
     connections::put(app.store.as_ref(), &connection).await?;
-    announce_if_changed(app, &connection, PresenceStatus::Online).await;
+    let agent = announce_if_changed(app, &connection, PresenceStatus::Online).await;
+    if agent.is_some_and(|state| state.has_free_capacity(now())) {
+        super::routing::dispatch_and_announce(app, principal).await;
+    }
     Ok(())
 }
 

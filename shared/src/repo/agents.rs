@@ -44,6 +44,23 @@ pub fn put(next: &AgentState, read: Option<&AgentState>) -> Result<TxOp, ApiErro
     Ok(TxOp::Put { item, condition: Some(condition) })
 }
 
+/// [`put`] on its own (one conditional PutItem): false when the stored state is no longer the
+/// one read.
+pub async fn write(
+    store: &dyn ItemStore,
+    next: &AgentState,
+    read: Option<&AgentState>,
+) -> Result<bool, ApiError> {
+    let TxOp::Put { item, condition } = put(next, read)? else {
+        return Err(ApiError::Internal("an agent's state is written with a put".into()));
+    };
+    match store.put(item, condition).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// Every agent stored in a status, least loaded and longest idle first.
 pub async fn in_status(store: &dyn ItemStore, status: AgentStatus) -> Result<Vec<AgentState>, ApiError> {
     let mut all = Vec::new();
