@@ -466,6 +466,30 @@ impl Drop for TestApi {
 // The cast of the matrix tests and the steps that arrange their worlds
 // ---------------------------------------------------------------------------------------------
 
+/// Runs each `async fn name(backend: Backend)` of the calling test file as two tests,
+/// `sqlite::name` and `dynamodb::name`: the same behaviour on both stores.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::DynamoDb).await;
+                }
+            )*
+        }
+    };
+}
+
 /// A response read as text, with the headers a download has.
 #[derive(Debug, Clone)]
 pub struct Fetched {

@@ -11,28 +11,7 @@ const CANNED: &str = "/agent/canned-responses";
 /// A well-formed id of nothing.
 const UNKNOWN: &str = "01JD0000000000000000000099";
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::DynamoDb).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+switchboard_tests::on_both_backends!(
     each_role_sees_the_canned_responses_of_the_scopes_it_may_use,
     only_admins_write_global_canned_responses,
     a_shortcode_is_unique_within_its_scope_and_a_rename_frees_the_old_one,

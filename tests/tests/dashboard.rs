@@ -11,28 +11,7 @@ use switchboard_tests::{arranged, id_of, on_duty, open_session, send, Backend, C
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::DynamoDb).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+switchboard_tests::on_both_backends!(
     the_overview_counts_the_floor_after_a_known_sequence,
     agent_performance_matches_the_times_of_an_assigned_answered_transferred_and_closed_session,
     a_reopened_session_restarts_the_first_response_clock_and_an_unanswered_wait_is_counted,

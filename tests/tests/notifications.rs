@@ -11,28 +11,7 @@ fn defaults() -> Value {
     json!({"chat_message": true, "session_update": true, "announcement": true, "quiet_hours": null, "muted_sessions": []})
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::DynamoDb).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+switchboard_tests::on_both_backends!(
     new_messages_push_participants_who_are_not_connected_at_most_once_a_minute,
     chat_pushes_coalesce_to_one_a_minute_carrying_the_count,
     assignment_and_closing_push_the_other_participant,

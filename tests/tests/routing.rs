@@ -13,28 +13,7 @@ use switchboard_tests::{arranged, id_of, on_duty, snapshot, Backend, Caller, Rep
 
 const STATUS: &str = "/agent/status";
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::DynamoDb).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+switchboard_tests::on_both_backends!(
     concurrent_sessions_spread_evenly_and_nobody_goes_over_capacity,
     a_full_floor_drains_the_queue_in_priority_then_arrival_order,
     of_two_admins_assigning_one_session_at_once_exactly_one_wins,

@@ -6,28 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_tests::{arranged, assigned_session, send, Backend, Caller, TestApi};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::DynamoDb).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+switchboard_tests::on_both_backends!(
     notes_reach_the_support_sides_transcript_and_never_a_customers,
     every_format_carries_every_message_exactly,
     transcripts_are_for_the_sessions_readers_and_bad_parameters_are_refused,
