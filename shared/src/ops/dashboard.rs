@@ -103,7 +103,8 @@ pub async fn changed(app: &App) {
 
 async fn send_metrics(app: &App) -> Result<(), ApiError> {
     let store = app.store.as_ref();
-    if connections::dashboard_subscribers(store, now()).await?.is_empty() {
+    let mut listeners = connections::dashboard_subscribers(store, now()).await?;
+    if listeners.is_empty() {
         return Ok(());
     }
     let now_ms = epoch_ms(now());
@@ -116,12 +117,13 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
             if !connections::start_claimed_send(store, at_ms).await? {
                 return Ok(());
             }
+            // Connections may have come and gone while it waited.
+            listeners = connections::dashboard_subscribers(store, now()).await?;
             at_ms
         }
     };
     let slot =
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(slot_ms) * 1_000_000).unwrap_or_else(|_| now());
-    let listeners = connections::dashboard_subscribers(store, now()).await?;
     let frame = ServerFrame::DashboardMetrics { metrics: overview_at(store, slot).await? };
     let (delivery, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
     super::live::forget(app, gone).await;

@@ -93,9 +93,12 @@ const LEASE_MS: i64 = 30_000;
 pub async fn dispatch(app: &App, actor: &Principal) -> Result<Vec<Session>, ApiError> {
     let store = app.store.as_ref();
     let at = now();
-    let anyone_free =
-        agents::in_status(store, AgentStatus::Online).await?.iter().any(|agent| agent.has_free_capacity(at));
-    if !anyone_free {
+    let free: Vec<AgentState> = agents::in_status(store, AgentStatus::Online)
+        .await?
+        .into_iter()
+        .filter(|agent| agent.has_free_capacity(at))
+        .collect();
+    if free.is_empty() {
         return Ok(Vec::new());
     }
     let holder = crate::domain::next_ulid().to_string();
@@ -103,8 +106,10 @@ pub async fn dispatch(app: &App, actor: &Principal) -> Result<Vec<Session>, ApiE
         return Ok(Vec::new());
     }
     let mut assigned = Vec::new();
+    // The first pass starts from the agents just read; a pass asked for again reads them anew.
+    let mut first = Some(free);
     loop {
-        match route_all(app, actor).await {
+        match route_all(app, actor, first.take()).await {
             Ok(routed) => assigned.extend(routed),
             Err(error) => {
                 if let Err(release_error) = agents::release(store, &holder, epoch_ms(), LEASE_MS).await {
@@ -126,13 +131,20 @@ fn epoch_ms() -> i64 {
 /// One routing pass (under the lease): assigns until no (agent, session) pair is left. The
 /// agents and the queue are read once and kept up to date with its own assignments; a failed
 /// assignment (a manual one or a status change got there first) reads them again.
-async fn route_all(app: &App, actor: &Principal) -> Result<Vec<Session>, ApiError> {
+async fn route_all(
+    app: &App,
+    actor: &Principal,
+    free: Option<Vec<AgentState>>,
+) -> Result<Vec<Session>, ApiError> {
     let store = app.store.as_ref();
     let mut assigned = Vec::new();
     let mut lost: BTreeSet<SessionId> = BTreeSet::new();
     let mut failures = 0;
     // The free agents and the queue as last read (and kept up to date since).
-    let mut known: Option<(Vec<AgentState>, Vec<Session>)> = None;
+    let mut known: Option<(Vec<AgentState>, Vec<Session>)> = match free {
+        Some(free) => Some((free, waiting(store, &lost).await?)),
+        None => None,
+    };
     // Agents whose state this pass wrote, so knows exactly.
     let mut exact: BTreeSet<crate::domain::UserId> = BTreeSet::new();
     while failures < MAX_FAILURES {
