@@ -6,7 +6,7 @@ use crate::domain::{AgentState, AgentStatus, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, ItemStore, Key, Query, StoreError, TxOp, UpdateAction};
 
-use super::{from_item, records, to_item};
+use super::{all_records, from_item, to_item};
 
 /// Largest page of agents read at once.
 const PAGE: usize = 200;
@@ -63,17 +63,7 @@ pub async fn write(
 
 /// Every agent stored in a status, least loaded and longest idle first.
 pub async fn in_status(store: &dyn ItemStore, status: AgentStatus) -> Result<Vec<AgentState>, ApiError> {
-    let mut all = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = Query::index("gsi2", status_partition(status)).limit(PAGE).cursor(cursor);
-        let (page, next): (Vec<AgentState>, _) = records(store.query(query).await?)?;
-        all.extend(page);
-        match next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(all),
-        }
-    }
+    all_records(store, Query::index("gsi2", status_partition(status)).limit(PAGE)).await
 }
 
 /// Key of the routing lease (`ROUTING` / `LEASE`): one dispatcher routes at a time.

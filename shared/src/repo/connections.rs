@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{from_item, to_item};
+use super::{all_records, from_item, to_item};
 use crate::domain::{ConnectionId, Principal, Role, SessionId, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, ItemStore, Key, Query, TxOp, UpdateAction, MAX_TRANSACTION_OPS};
@@ -173,22 +173,10 @@ pub async fn subscribers(
     session: &SessionId,
     now: OffsetDateTime,
 ) -> Result<Vec<Subscription>, ApiError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = Query::index("gsi1", format!("SUBS#{session}"))
-            .limit(crate::store::MAX_QUERY_LIMIT)
-            .cursor(cursor)
-            .filter(not_expired(now));
-        let page = store.query(query).await?;
-        for item in page.items {
-            out.push(from_item(item)?);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
+    let query = Query::index("gsi1", format!("SUBS#{session}"))
+        .limit(crate::store::MAX_QUERY_LIMIT)
+        .filter(not_expired(now));
+    all_records(store, query).await
 }
 
 /// Deletes one subscription (the connection lost the right to read the session) and gives its
@@ -318,22 +306,9 @@ pub async fn dashboard_subscribers(
     store: &dyn ItemStore,
     now: OffsetDateTime,
 ) -> Result<Vec<DashboardSubscription>, ApiError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let query = Query::index("gsi1", "DASHBOARD")
-            .limit(crate::store::MAX_QUERY_LIMIT)
-            .cursor(cursor)
-            .filter(not_expired(now));
-        let page = store.query(query).await?;
-        for item in page.items {
-            out.push(from_item(item)?);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
-    }
+    let query =
+        Query::index("gsi1", "DASHBOARD").limit(crate::store::MAX_QUERY_LIMIT).filter(not_expired(now));
+    all_records(store, query).await
 }
 
 /// Key of the dashboard's send window (`DASHBOARD` / `THROTTLE`).

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::store::{Item, Key, Page, PK, SK};
+use crate::store::{Item, ItemStore, Key, Page, Query, PK, SK};
 
 /// A record as an item: its JSON fields plus the key attributes.
 pub(crate) fn to_item<T: Serialize>(
@@ -54,6 +54,23 @@ pub(crate) fn records<T: DeserializeOwned>(
 ) -> Result<(Vec<T>, Option<crate::store::Cursor>), ApiError> {
     let items = page.items.into_iter().map(from_item).collect::<Result<Vec<T>, _>>()?;
     Ok((items, page.next))
+}
+
+/// Every record a query reads, all pages.
+pub(crate) async fn all_records<T: DeserializeOwned>(
+    store: &dyn ItemStore,
+    query: Query,
+) -> Result<Vec<T>, ApiError> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = records(store.query(query.clone().cursor(cursor)).await?)?;
+        all.extend(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }
 
 /// A string value for a condition or an update.
