@@ -50,6 +50,7 @@ pub fn functions() -> HashMap<&'static str, HttpFunction> {
         .chain(switchboard_dashboard::FUNCTIONS)
         .chain(switchboard_notifications::FUNCTIONS)
         .chain(switchboard_agent::FUNCTIONS)
+        .chain(switchboard_reports::FUNCTIONS)
         .map(|function| (function.name, *function))
         .collect()
 }
