@@ -12,6 +12,7 @@ mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
+pub mod rollup;
 mod rooms;
 pub mod routing;
 mod sessions;
