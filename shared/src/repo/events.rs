@@ -25,9 +25,8 @@ pub fn record(
     details: Value,
     at: time::OffsetDateTime,
 ) -> Result<TxOp, ApiError> {
-    let id = crate::domain::next_ulid().to_string();
     let event = AuditEvent {
-        id: id.clone(),
+        id: crate::domain::next_ulid().to_string(),
         kind: kind.to_owned(),
         actor_id: actor.user_id.clone(),
         actor_role: actor.role,
@@ -36,14 +35,21 @@ pub fn record(
         at,
         details,
     };
-    let key = Key::new(target_partition, format!("EVENT#{id}"));
+    put(&event, target_partition)
+}
+
+/// Stores an event whose id is already made, in `target_partition` and the day and actor
+/// indexes: [`record`] for an event of now, and history made elsewhere (the rollup benchmark's
+/// generated log), whose ids must carry their event's time like [`record`]'s (see [`Span`]).
+pub fn put(event: &AuditEvent, target_partition: &str) -> Result<TxOp, ApiError> {
+    let key = Key::new(target_partition, format!("EVENT#{}", event.id));
     let attrs = [
-        ("gsi1pk", day_partition(at.date())),
-        ("gsi1sk", id.clone()),
-        ("gsi2pk", actor_partition(&actor.user_id)),
-        ("gsi2sk", id),
+        ("gsi1pk", day_partition(event.at.date())),
+        ("gsi1sk", event.id.clone()),
+        ("gsi2pk", actor_partition(&event.actor_id)),
+        ("gsi2sk", event.id.clone()),
     ];
-    let item = to_item(&event, &key, &attrs)?;
+    let item = to_item(event, &key, &attrs)?;
     Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
 }
 
