@@ -339,7 +339,7 @@ fn per_second(count: u64, seconds: f64) -> f64 {
 fn print_report(rows: &[Row]) {
     println!("Generation (one process per store; CPU = user + system of the process):\n");
     println!(
-        "| events | sessions | days | events a day | wall (s) | CPU (s) | events/s per core | peak RSS (MiB) \\
+        "| events | sessions | days | events a day | wall (s) | CPU (s) | events/s per core | peak RSS (MiB) \
          | store (MiB) |"
     );
     println!("|---:|---:|---:|---|---:|---:|---:|---:|---:|");
@@ -361,11 +361,11 @@ fn print_report(rows: &[Row]) {
         );
     }
     println!(
-        "\nRollup: `rollup_days` over every day once, current-thread runtime, a fresh process per run; \\
+        "\nRollup: `rollup_days` over every day once, current-thread runtime, a fresh process per run; \
          CPU over the call; peak RSS = `VmHWM` at the end (after opening the store: before).\n"
     );
     println!(
-        "| events | run | days | events read | sessions read | items written | wall (s) | CPU (s) \\
+        "| events | run | days | events read | sessions read | items written | wall (s) | CPU (s) \
          | events/s per core | peak RSS (MiB) | RSS before (MiB) | budget |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -426,8 +426,8 @@ fn print_phases(rows: &[Row]) {
         return;
     }
     println!(
-        "\nWhere the rollup's CPU goes: its reads and computing redone one phase at a time \\
-         (`rollup-throughput phases`), against the fastest rollup; \"writes and the rest\" = rollup − phases. \\
+        "\nWhere the rollup's CPU goes: its reads and computing redone one phase at a time \
+         (`rollup-throughput phases`), against the fastest rollup; \"writes and the rest\" = rollup − phases. \
          µs per event = CPU ÷ events in the day index.\n"
     );
     let header: Vec<String> = timed
