@@ -8,11 +8,12 @@
 #   scripts/bench-rollup.sh [rollup-throughput arguments...]
 #
 #   scripts/bench-rollup.sh                                # 100,000 and 1,000,000 events
-#   scripts/bench-rollup.sh --runs 3 --dir /tmp/rollup     # three rollups each; stores kept and reused
+#   scripts/bench-rollup.sh --runs 3 --dir /var/tmp/rollup # three rollups each; stores kept and reused
+#   scripts/bench-rollup.sh --phases                       # and where the rollup's CPU goes, by phase
 #   scripts/bench-rollup.sh --events 200000                # one size
 #   scripts/bench-rollup.sh --help                         # every option of rollup-throughput
 #
-# The stores take about 1.3 KB of disk per event (1.2 GB for 1,000,000), in a temporary directory
+# The stores take about 1.2 KB of disk per event (1.1 GiB for 1,000,000), in a temporary directory
 # unless --dir is given. The build runs under `nice -n 10`, the benchmark at normal priority.
 # Honours CARGO_TARGET_DIR (default: target/ of the clone). Linux only (it reads /proc).
 set -euo pipefail

@@ -52,8 +52,8 @@ struct Everything {
     /// Also time the rollup's reads and computing apart (`phases`), once per size.
     #[arg(long)]
     phases: bool,
-    /// Where the stores go: kept, and reused by a later run with the same sizes and seed
-    /// (default: a temporary directory, removed at the end).
+    /// Where the stores go: kept, and reused by a later run of the same shape (size, days,
+    /// agents, rooms, seed); default: a temporary directory, removed at the end.
     #[arg(long)]
     dir: Option<PathBuf>,
     #[command(flatten)]
@@ -157,10 +157,15 @@ fn main() -> Result<(), BoxError> {
     }
 }
 
-fn manifest_path(db: &Path) -> PathBuf {
+/// `db` with `suffix` after its name: its manifest (`.json`) or SQLite's files beside it.
+fn beside(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
-    name.push(".json");
+    name.push(suffix);
     PathBuf::from(name)
+}
+
+fn manifest_path(db: &Path) -> PathBuf {
+    beside(db, ".json")
 }
 
 async fn generate(db: &Path, shape: &Shape) -> Result<(), BoxError> {
@@ -199,9 +204,7 @@ async fn generate(db: &Path, shape: &Shape) -> Result<(), BoxError> {
 /// The size of the store's file and its write-ahead log.
 fn store_bytes(db: &Path) -> u64 {
     let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    size(db) + size(Path::new(&wal))
+    size(db) + size(&beside(db, "-wal"))
 }
 
 /// The shape of a generated store, from its manifest.
@@ -290,7 +293,8 @@ fn everything(all: &Everything) -> Result<(), BoxError> {
                 (generated, false)
             }
             None => {
-                for stale in [db.clone(), manifest_path(&db)] {
+                let stale_files = [db.clone(), beside(&db, "-wal"), beside(&db, "-shm"), manifest_path(&db)];
+                for stale in stale_files {
                     if stale.exists() {
                         std::fs::remove_file(stale)?;
                     }

