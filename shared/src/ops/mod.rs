@@ -12,6 +12,7 @@ mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
+pub mod reports;
 mod rooms;
 pub mod routing;
 mod sessions;
