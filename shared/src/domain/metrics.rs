@@ -9,6 +9,9 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
+use base64::engine::general_purpose::STANDARD_NO_PAD as BASE64;
+use base64::Engine;
+
 use super::{AuditEvent, SessionId, UserId};
 
 /// How long after a close a reopen still makes it unresolved, and a rating may still change.
@@ -473,8 +476,11 @@ pub fn facts_by_session(events: &[AuditEvent]) -> Vec<SessionFacts> {
 }
 
 /// Duration samples in whole milliseconds: exact sum and count, and every sample kept sorted so
-/// percentiles stay exact when partial results are merged.
+/// percentiles stay exact when partial results are merged. Serialised compactly for the stored
+/// rollups: `{"sum_ms", "samples"}`, the samples as the base64 of their LEB128-encoded gaps
+/// (ascending samples have small gaps: about two bytes a sample instead of eight).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "PackedDurations", try_from = "PackedDurations")]
 pub struct Durations {
     /// Sum of the samples, ms.
     pub sum_ms: u64,
@@ -542,6 +548,61 @@ impl Durations {
     }
 }
 
+/// The stored form of [`Durations`].
+#[derive(Serialize, Deserialize)]
+struct PackedDurations {
+    sum_ms: u64,
+    samples: String,
+}
+
+impl From<Durations> for PackedDurations {
+    fn from(durations: Durations) -> Self {
+        let mut bytes = Vec::with_capacity(durations.samples_ms.len() * 2);
+        let mut previous = 0;
+        for &sample in &durations.samples_ms {
+            let mut gap = sample - previous;
+            previous = sample;
+            loop {
+                let low = (gap & 0x7f) as u8;
+                gap >>= 7;
+                if gap == 0 {
+                    bytes.push(low);
+                    break;
+                }
+                bytes.push(low | 0x80);
+            }
+        }
+        Self { sum_ms: durations.sum_ms, samples: BASE64.encode(bytes) }
+    }
+}
+
+impl TryFrom<PackedDurations> for Durations {
+    type Error = String;
+
+    fn try_from(packed: PackedDurations) -> Result<Self, String> {
+        let bytes = BASE64.decode(packed.samples.as_bytes()).map_err(|e| format!("samples: {e}"))?;
+        let mut samples_ms = Vec::with_capacity(bytes.len() / 2);
+        let (mut previous, mut gap, mut shift) = (0u64, 0u64, 0u32);
+        for byte in bytes {
+            if shift > 63 {
+                return Err("samples: a gap longer than 64 bits".into());
+            }
+            gap |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                previous = previous.checked_add(gap).ok_or("samples: overflow")?;
+                samples_ms.push(previous);
+                (gap, shift) = (0, 0);
+            } else {
+                shift += 7;
+            }
+        }
+        if shift != 0 {
+            return Err("samples: truncated".into());
+        }
+        Ok(Self { sum_ms: packed.sum_ms, samples_ms })
+    }
+}
+
 /// Per-agent partial figures; every field merges by addition (samples by sorted merge).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentSummary {
@@ -560,7 +621,8 @@ pub struct AgentSummary {
 }
 
 impl AgentSummary {
-    fn merge(&mut self, other: &AgentSummary) {
+    /// Adds another partial's figures.
+    pub fn merge(&mut self, other: &AgentSummary) {
         self.assigned += other.assigned;
         self.transfers_in += other.transfers_in;
         self.transfers_out += other.transfers_out;
@@ -1310,6 +1372,29 @@ mod tests {
         assert_eq!(merged.report(), whole.report());
         assert_eq!((whole.created, whole.closed, whole.reopened, whole.transfers), (5, 4, 1, 1));
         assert_eq!(whole.wait.samples_ms, vec![60_000, 120_000, 120_000, 900_000]);
+    }
+
+    #[test]
+    fn stored_samples_read_back_exactly_in_about_two_bytes_each() {
+        let mut durations = Durations::default();
+        for ms in [0, 1, 127, 128, 16_383, 16_384, 35_000, 35_000, 86_400_000, u64::from(u32::MAX) * 4] {
+            durations.push(Duration::milliseconds(i64::try_from(ms).unwrap()));
+        }
+        let stored = serde_json::to_value(&durations).unwrap();
+        assert_eq!(stored["sum_ms"], json!(durations.sum_ms));
+        assert_eq!(serde_json::from_value::<Durations>(stored).unwrap(), durations);
+
+        let mut day = Durations::default();
+        for n in 0..5_000u32 {
+            day.push(Duration::milliseconds(i64::from(n % 600) * 1_000 + i64::from(n * 7 % 1_000)));
+        }
+        let packed = serde_json::to_string(&day).unwrap();
+        assert!(packed.len() < 5_000 * 3, "{} bytes for 5,000 samples", packed.len());
+        assert_eq!(serde_json::from_str::<Durations>(&packed).unwrap(), day);
+
+        for broken in [json!({"sum_ms": 1, "samples": "gA"}), json!({"sum_ms": 1, "samples": "!!"})] {
+            assert!(serde_json::from_value::<Durations>(broken).is_err());
+        }
     }
 
     #[test]

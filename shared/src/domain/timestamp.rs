@@ -65,3 +65,23 @@ mod tests {
         );
     }
 }
+
+/// `serde(with)` for a UTC day as `yyyy-mm-dd`.
+pub mod day {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::macros::format_description;
+    use time::Date;
+
+    /// Serialises a day.
+    pub fn serialize<S: Serializer>(day: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        let text =
+            day.format(format_description!("[year]-[month]-[day]")).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&text)
+    }
+
+    /// Deserialises a day.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Date::parse(&text, format_description!("[year]-[month]-[day]")).map_err(serde::de::Error::custom)
+    }
+}

@@ -13,6 +13,7 @@ mod notes;
 mod notifications;
 mod pushes;
 pub mod reports;
+pub mod rollup;
 mod rooms;
 pub mod routing;
 mod sessions;

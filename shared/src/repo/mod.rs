@@ -12,6 +12,7 @@ pub mod events;
 pub mod messages;
 pub mod notes;
 pub mod preferences;
+pub mod rollups;
 pub mod rooms;
 pub mod sessions;
 pub mod stats;

@@ -1,0 +1,518 @@
+//! The analytics rollup: turns the session event log into the stored per-day and per-hour
+//! summaries of `repo::rollups` (overall, per agent, per room), so reports over long ranges read
+//! a few items per day instead of every session. Figures are the metric engine's
+//! (`docs/METRICS.md`), from each touched session's whole history.
+//!
+//! A day is always rebuilt whole: its sessions are the ones with a `session.*` event in the day
+//! index (gsi1 `EVENTS#<day>`, paged; never a Scan), each read from its own partition, and
+//! every item of the day is overwritten. So a rerun over the same events writes the same items,
+//! and a run cut off half-way is repaired by the next (the day's marker is written last).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+use time::{Date, Duration, OffsetDateTime, Time};
+use utoipa::ToSchema;
+
+use crate::domain::metrics::{DurationReport, Durations, MetricsReport, SessionFacts, Summary};
+use crate::domain::{AuditEvent, Role, SessionId};
+use crate::error::ApiError;
+use crate::ops::insights::RoleCounts;
+use crate::repo::events::{self, EventFilter, EventSource, Span};
+use crate::repo::rollups::{self, Built, Period};
+use crate::repo::stats::{self, day_text};
+use crate::store::ItemStore;
+
+/// Days the scheduled run always rebuilds: today and the two before (late events still land).
+pub const OPEN_DAYS: i64 = 3;
+/// How far back a reopen or rating can change a day's figures: a close's follow-up window is 7
+/// days, so a day is final 8 days after it ends; the run rebuilds such days when touched, and
+/// once more when they become final.
+pub const SETTLE_DAYS: i64 = 9;
+/// How far back the scheduled run fills days never built (a new deployment's history).
+pub const CATCH_UP_HORIZON: i64 = 366;
+/// Most never-built days one scheduled run fills, newest first.
+pub const CATCH_UP_PER_RUN: usize = 31;
+/// Sessions whose histories are read at once.
+const CONCURRENT_READS: usize = 8;
+/// Sessions whose facts are summarised per batch (bounds memory on busy days).
+const BATCH: usize = 256;
+/// Page size of the day index reads.
+const PAGE: usize = 1000;
+
+/// Where a rollup of several days stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RollupProgress {
+    /// The day just built, `yyyy-mm-dd`.
+    pub day: String,
+    /// Days built so far.
+    pub days_done: u64,
+    /// Days to build.
+    pub days_total: u64,
+    /// Events of the built days read from the day index so far.
+    pub events_read: u64,
+}
+
+/// What a rollup of several days did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RollupTotals {
+    /// Days built.
+    pub days: u64,
+    /// Events of those days read from the day index (each event once).
+    pub events_read: u64,
+    /// Session histories read (a session with events on two days is read for each).
+    pub sessions: u64,
+    /// Items written.
+    pub items_written: u64,
+}
+
+impl RollupTotals {
+    fn add(&mut self, day: &DayBuild) {
+        self.days += 1;
+        self.events_read += day.events;
+        self.sessions += day.sessions;
+        self.items_written += day.items;
+    }
+}
+
+/// One day built.
+#[derive(Debug, Clone, Default)]
+struct DayBuild {
+    events: u64,
+    sessions: u64,
+    items: u64,
+    /// The days of the closes of the sessions read (a reopen or a rating of theirs may have
+    /// changed those days' figures).
+    close_days: BTreeSet<Date>,
+}
+
+/// `[start, end)` of a UTC day.
+pub fn day_bounds(day: Date) -> (OffsetDateTime, OffsetDateTime) {
+    let start = day.with_time(Time::MIDNIGHT).assume_utc();
+    (start, start + Duration::DAY)
+}
+
+/// The summaries one day's build accumulates: the day's and each hour's, overall and per room.
+struct Accumulator {
+    day: Summary,
+    hours: BTreeMap<u8, Summary>,
+    rooms: BTreeMap<String, Summary>,
+    room_hours: BTreeMap<(String, u8), Summary>,
+    as_of: OffsetDateTime,
+    start: OffsetDateTime,
+}
+
+impl Accumulator {
+    fn new(day: Date, as_of: OffsetDateTime) -> Self {
+        let (start, end) = day_bounds(day);
+        Self {
+            day: Summary::new(start, end, as_of),
+            hours: BTreeMap::new(),
+            rooms: BTreeMap::new(),
+            room_hours: BTreeMap::new(),
+            as_of,
+            start,
+        }
+    }
+
+    fn hour(&self, hour: u8) -> Summary {
+        let from = self.start + Duration::hours(i64::from(hour));
+        Summary::new(from, from + Duration::HOUR, self.as_of)
+    }
+
+    /// Adds one session: to the day, and to the hours in which it has events that day (its
+    /// figures are counted at its events, so no other hour can hold any of them).
+    fn add(&mut self, facts: &SessionFacts, room: &str, hours: &BTreeSet<u8>) {
+        self.day.add(facts);
+        let start = self.start;
+        let as_of = self.as_of;
+        self.rooms
+            .entry(room.to_owned())
+            .or_insert_with(|| Summary::new(start, start + Duration::DAY, as_of));
+        if let Some(summary) = self.rooms.get_mut(room) {
+            summary.add(facts);
+        }
+        for &hour in hours {
+            let empty = self.hour(hour);
+            self.hours.entry(hour).or_insert_with(|| empty.clone()).add(facts);
+            self.room_hours.entry((room.to_owned(), hour)).or_insert(empty).add(facts);
+        }
+    }
+}
+
+/// The room of a session, from its `session.created` details.
+fn room_of(history: &[AuditEvent]) -> String {
+    history
+        .iter()
+        .find(|event| event.kind == "session.created")
+        .and_then(|event| event.details.get("room_id"))
+        .and_then(serde_json::Value::as_str)
+        .map_or_else(|| rollups::NO_ROOM.to_owned(), ToOwned::to_owned)
+}
+
+/// The ids of the sessions with a `session.*` event on `day`, and how many events the day has
+/// (the day index, page by page: only the ids are kept).
+async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<SessionId>, u64), ApiError> {
+    let (from, to) = day_bounds(day);
+    let span = Span { from, to };
+    let source = EventSource::Day(day);
+    let filter = EventFilter::default();
+    let mut sessions = BTreeSet::new();
+    let mut events = 0;
+    let mut cursor = None;
+    loop {
+        let (page, next) = events::page(store, &source, &span, &filter, false, PAGE, cursor).await?;
+        events += page.len() as u64;
+        sessions.extend(
+            page.iter()
+                .filter(|event| event.kind.starts_with("session."))
+                .filter_map(|event| event.session_id),
+        );
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok((sessions, events)),
+        }
+    }
+}
+
+/// Builds one day: reads it, summarises it, overwrites its items, then marks it built.
+async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> Result<DayBuild, ApiError> {
+    let (sessions, events) = sessions_of_day(store, day).await?;
+    let mut acc = Accumulator::new(day, as_of);
+    let mut close_days = BTreeSet::new();
+    let ids: Vec<SessionId> = sessions.into_iter().collect();
+    for batch in ids.chunks(BATCH) {
+        let histories: Vec<(SessionId, Vec<AuditEvent>)> = stream::iter(batch.iter().copied())
+            .map(|id| async move { events::of_session(store, &id).await.map(|history| (id, history)) })
+            .buffer_unordered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        for (id, history) in &histories {
+            let facts = SessionFacts::from_events(*id, history);
+            let hours: BTreeSet<u8> =
+                history.iter().filter(|event| event.at.date() == day).map(|event| event.at.hour()).collect();
+            acc.add(&facts, &room_of(history), &hours);
+            close_days.extend(
+                facts.episodes.iter().filter_map(|episode| episode.closed_at).map(|closed| closed.date()),
+            );
+        }
+    }
+    let items = write_day(store, day, acc).await?;
+    rollups::put_built(store, &Built { day: day_text(day), as_of, events, sessions: ids.len() as u64 })
+        .await?;
+    Ok(DayBuild { events, sessions: ids.len() as u64, items: items + 1, close_days })
+}
+
+/// Writes a day's items (overall, per agent, per room; the day and each hour with figures).
+async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result<u64, ApiError> {
+    let mut writes: Vec<(Period, Write)> = Vec::new();
+    let mut periods: Vec<(Period, Summary)> = vec![(Period::Day(day), acc.day)];
+    periods.extend(acc.hours.into_iter().map(|(hour, summary)| (Period::Hour(day, hour), summary)));
+    for (period, mut summary) in periods {
+        for (agent_id, figures) in std::mem::take(&mut summary.agents) {
+            writes.push((period, Write::Agent(agent_id, figures)));
+        }
+        writes.push((period, Write::Overall(summary)));
+    }
+    for (room, mut summary) in acc.rooms {
+        summary.agents.clear();
+        writes.push((Period::Day(day), Write::Room(room, summary)));
+    }
+    for ((room, hour), mut summary) in acc.room_hours {
+        summary.agents.clear();
+        writes.push((Period::Hour(day, hour), Write::Room(room, summary)));
+    }
+    let count = writes.len() as u64;
+    stream::iter(writes)
+        .map(|(period, write)| async move {
+            match write {
+                Write::Overall(summary) => rollups::put_overall(store, period, &summary).await,
+                Write::Agent(agent_id, figures) => {
+                    rollups::put_agent(store, period, &agent_id, &figures).await
+                }
+                Write::Room(room, summary) => rollups::put_room(store, period, &room, &summary).await,
+            }
+        })
+        .buffer_unordered(CONCURRENT_READS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(count)
+}
+
+enum Write {
+    Overall(Summary),
+    Agent(crate::domain::UserId, crate::domain::metrics::AgentSummary),
+    Room(String, Summary),
+}
+
+/// Builds every day from `from` to `to` (both included), oldest first, as of `as_of`, calling
+/// `progress` after each day. The backfill.
+pub async fn rollup_days(
+    store: &dyn ItemStore,
+    from: Date,
+    to: Date,
+    as_of: OffsetDateTime,
+    progress: &mut (dyn FnMut(&RollupProgress) + Send),
+) -> Result<RollupTotals, ApiError> {
+    let days = days_between(from, to);
+    let mut totals = RollupTotals::default();
+    for &day in &days {
+        let built = build_day(store, day, as_of).await?;
+        totals.add(&built);
+        progress(&RollupProgress {
+            day: day_text(day),
+            days_done: totals.days,
+            days_total: days.len() as u64,
+            events_read: totals.events_read,
+        });
+    }
+    Ok(totals)
+}
+
+/// The days from `from` to `to`, both included (none if `to` is earlier).
+pub fn days_between(from: Date, to: Date) -> Vec<Date> {
+    let mut days = Vec::new();
+    let mut day = from;
+    while day <= to {
+        days.push(day);
+        match day.next_day() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    days
+}
+
+/// Why the scheduled run built a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildReason {
+    /// Today or one of the two days before.
+    Open,
+    /// A session read in the open days closed on it (a reopen or rating may have changed it).
+    Touched,
+    /// Its follow-up windows have all ended since it was last built: now final.
+    Settled,
+    /// Never built before.
+    CatchUp,
+}
+
+/// One scheduled run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RunReport {
+    /// The days built, oldest first, and why.
+    pub days: Vec<(String, BuildReason)>,
+    /// The totals.
+    pub totals: RollupTotals,
+}
+
+/// The scheduled run (`analytics-rollup`, every 15 minutes): rebuilds the open days (today and
+/// the two before), the earlier days a session read in them closed on (up to 9 days back), the
+/// days that became final since they were built, and up to 31 days never built in the last 366
+/// (newest first: a new deployment fills its history within a few runs).
+pub async fn run(store: &dyn ItemStore, now: OffsetDateTime) -> Result<RunReport, ApiError> {
+    let today = now.date();
+    let back = |days: i64| today - Duration::days(days);
+    let built: BTreeMap<String, Built> = rollups::built(store, back(CATCH_UP_HORIZON), today)
+        .await?
+        .into_iter()
+        .map(|built| (built.day.clone(), built))
+        .collect();
+    let mut report = RunReport::default();
+    let mut plan: BTreeMap<Date, BuildReason> = BTreeMap::new();
+    let mut touched = BTreeSet::new();
+    for day in days_between(back(OPEN_DAYS - 1), today) {
+        let build = build_day(store, day, now).await?;
+        report.totals.add(&build);
+        touched.extend(build.close_days.iter().copied());
+        plan.insert(day, BuildReason::Open);
+    }
+    for day in touched.into_iter().filter(|day| (back(SETTLE_DAYS)..back(OPEN_DAYS - 1)).contains(day)) {
+        plan.entry(day).or_insert(BuildReason::Touched);
+    }
+    for day in days_between(back(SETTLE_DAYS + OPEN_DAYS), back(OPEN_DAYS)) {
+        let final_at = day_bounds(day).1 + Duration::days(SETTLE_DAYS - 1);
+        let unsettled = built.get(&day_text(day)).is_some_and(|built| built.as_of < final_at);
+        if unsettled && now >= final_at {
+            plan.entry(day).or_insert(BuildReason::Settled);
+        }
+    }
+    let missing = days_between(back(CATCH_UP_HORIZON), back(OPEN_DAYS))
+        .into_iter()
+        .rev()
+        .filter(|day| !built.contains_key(&day_text(*day)) && !plan.contains_key(day))
+        .take(CATCH_UP_PER_RUN)
+        .collect::<Vec<_>>();
+    for day in missing {
+        plan.insert(day, BuildReason::CatchUp);
+    }
+    for (&day, &reason) in &plan {
+        if reason != BuildReason::Open {
+            let build = build_day(store, day, now).await?;
+            report.totals.add(&build);
+        }
+        report.days.push((day_text(day), reason));
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/// How a range is read: the whole past days the rollup has built, from their items; the rest
+/// (today, partial days at the ends, days not built) from the event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// Built whole days, oldest first.
+    pub built: Vec<Date>,
+    /// Spans `[from, to)` to read from the event log, oldest first.
+    pub live: Vec<(OffsetDateTime, OffsetDateTime)>,
+}
+
+impl ReadPlan {
+    /// How many UTC days the live spans touch.
+    pub fn live_days(&self) -> usize {
+        self.live
+            .iter()
+            .map(|(from, to)| days_between(from.date(), (*to - Duration::nanoseconds(1)).date()).len())
+            .sum()
+    }
+}
+
+/// Plans the read of `[from, to)` at `now`: one Query of the built markers.
+pub async fn plan(
+    store: &dyn ItemStore,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<ReadPlan, ApiError> {
+    let today = now.date();
+    let whole: Vec<Date> = days_between(from.date(), (to - Duration::nanoseconds(1)).date())
+        .into_iter()
+        .filter(|&day| {
+            let (start, end) = day_bounds(day);
+            from <= start && end <= to && day < today
+        })
+        .collect();
+    let built: BTreeSet<String> = match (whole.first(), whole.last()) {
+        (Some(first), Some(last)) => {
+            rollups::built(store, *first, *last).await?.into_iter().map(|built| built.day).collect()
+        }
+        _ => BTreeSet::new(),
+    };
+    let mut plan = ReadPlan::default();
+    let mut cursor = from;
+    for day in whole {
+        if !built.contains(&day_text(day)) {
+            continue;
+        }
+        let (start, end) = day_bounds(day);
+        if cursor < start {
+            plan.live.push((cursor, start));
+        }
+        plan.built.push(day);
+        cursor = end;
+    }
+    if cursor < to {
+        plan.live.push((cursor, to));
+    }
+    Ok(plan)
+}
+
+/// The merged summary of built days (`days` sorted, as [`plan`] gives them), with every agent's
+/// figures, or only `agent`'s: two Queries (overall days, agent days).
+pub async fn built_summary(
+    store: &dyn ItemStore,
+    days: &[Date],
+    as_of: OffsetDateTime,
+    agent: Option<&crate::domain::UserId>,
+) -> Result<Option<Summary>, ApiError> {
+    let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(None) };
+    let wanted: BTreeSet<String> = days.iter().map(|day| rollups::day_sk(*day)).collect();
+    let in_plan = |summary: &Summary| wanted.contains(&rollups::day_sk(summary.from.date()));
+    let (from, to) = (day_bounds(first).0, day_bounds(last).1);
+    let mut total = Summary::new(from, to, as_of);
+    for day in rollups::overall_days(store, first, last).await?.iter().filter(|day| in_plan(day)) {
+        total.merge(day);
+    }
+    let agents = match agent {
+        Some(agent) => rollups::agent_days_of(store, agent, first, last).await?,
+        None => rollups::agent_days(store, first, last).await?,
+    };
+    for figures in agents {
+        total.agents.entry(figures.agent_id).or_default().merge(&figures.figures);
+    }
+    Ok(Some(total))
+}
+
+/// One hour of a built day.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HourRollup {
+    /// Start of the hour.
+    #[serde(with = "crate::domain::timestamp")]
+    pub hour: OffsetDateTime,
+    /// Sessions created.
+    pub sessions_created: u64,
+    /// Episodes closed.
+    pub sessions_closed: u64,
+    /// First responses given in the hour.
+    pub first_response: DurationReport,
+    /// Messages sent in the hour (day counters).
+    pub messages: RoleCounts,
+}
+
+/// A built day: its figures (with every agent) and its 24 hours.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DayRollup {
+    /// The UTC day.
+    #[serde(with = "crate::domain::timestamp::day")]
+    #[schema(value_type = String, format = Date)]
+    pub day: Date,
+    /// When the rollup built it (its figures are as of then).
+    #[serde(with = "crate::domain::timestamp")]
+    pub built_at: OffsetDateTime,
+    /// The day's figures.
+    pub figures: MetricsReport,
+    /// Messages sent that day (day counters).
+    pub messages: RoleCounts,
+    /// Hours 0 to 23.
+    pub hours: Vec<HourRollup>,
+}
+
+/// The stored rollup of one UTC day; `None` if the rollup has not built it yet. Four reads:
+/// the marker, the day's items (overall, agents), its hours, its counters.
+pub async fn day(store: &dyn ItemStore, day: Date) -> Result<Option<DayRollup>, ApiError> {
+    let Some(built) = rollups::built(store, day, day).await?.into_iter().next() else { return Ok(None) };
+    let Some(summary) = built_summary(store, &[day], built.as_of, None).await? else { return Ok(None) };
+    let hours: BTreeMap<u8, Summary> = rollups::overall_hours(store, day).await?.into_iter().collect();
+    let counters = stats::day(store, day).await?;
+    let messages_in = |hour: Option<u8>| {
+        let count = |role: Role| match hour {
+            Some(hour) => counters.get(&format!("messages_h{hour:02}_{}", role.as_str())),
+            None => counters.get(&format!("messages_{}", role.as_str())),
+        };
+        RoleCounts { customer: count(Role::Customer), agent: count(Role::Agent), admin: count(Role::Admin) }
+    };
+    let start = day_bounds(day).0;
+    let hours = (0..24u8)
+        .map(|hour| {
+            let report = hours.get(&hour).map(Summary::report);
+            HourRollup {
+                hour: start + Duration::hours(i64::from(hour)),
+                sessions_created: report.as_ref().map_or(0, |r| r.sessions_created),
+                sessions_closed: report.as_ref().map_or(0, |r| r.sessions_closed),
+                first_response: report.map_or_else(|| Durations::default().report(), |r| r.first_response),
+                messages: messages_in(Some(hour)),
+            }
+        })
+        .collect();
+    Ok(Some(DayRollup {
+        day,
+        built_at: built.as_of,
+        figures: summary.report(),
+        messages: messages_in(None),
+        hours,
+    }))
+}

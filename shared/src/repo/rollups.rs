@@ -1,0 +1,198 @@
+//! The analytics rollups: the metric engine's partial summaries (`domain::metrics::Summary`,
+//! mergeable) stored per UTC day and per UTC hour, overall (`ROLLUP#ALL`), per agent
+//! (`ROLLUP#AGENTS`) and per room (`ROLLUP#ROOMS`), plus one small marker per built day
+//! (`ROLLUP#BUILT`) and the backfill jobs (`ROLLUP#BACKFILL`). A range of days is one Query per
+//! partition. Written only by the rollup (`ops::rollup`), which recomputes whole days and
+//! overwrites them, so writing a day twice leaves the same items.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::metrics::{AgentSummary, Summary};
+use crate::domain::{RoomId, UserId};
+use crate::error::ApiError;
+use crate::store::{Condition, ItemStore, Key, KeyRange, Query};
+
+use super::stats::day_text;
+use super::{all_records, from_item, to_item};
+
+/// Partition of the overall summaries.
+pub const ALL: &str = "ROLLUP#ALL";
+/// Partition of the per-agent summaries.
+pub const AGENTS: &str = "ROLLUP#AGENTS";
+/// Partition of the per-room summaries.
+pub const ROOMS: &str = "ROLLUP#ROOMS";
+/// Partition of the built-day markers.
+pub const BUILT: &str = "ROLLUP#BUILT";
+/// Partition of the backfill jobs.
+pub const BACKFILL: &str = "ROLLUP#BACKFILL";
+/// The room key of sessions opened without a room.
+pub const NO_ROOM: &str = "-";
+
+/// Sort key of a day's item: `D#<yyyy-mm-dd>`.
+pub fn day_sk(day: Date) -> String {
+    format!("D#{}", day_text(day))
+}
+
+/// Sort key of an hour's item: `H#<yyyy-mm-dd>T<hh>`.
+pub fn hour_sk(day: Date, hour: u8) -> String {
+    format!("H#{}T{hour:02}", day_text(day))
+}
+
+/// What a rollup item covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// A UTC day.
+    Day(Date),
+    /// One hour (0–23) of a UTC day.
+    Hour(Date, u8),
+}
+
+impl Period {
+    fn sk(self) -> String {
+        match self {
+            Period::Day(day) => day_sk(day),
+            Period::Hour(day, hour) => hour_sk(day, hour),
+        }
+    }
+}
+
+/// The overall summary of a period (its `agents` map is stored apart, in [`AGENTS`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overall {
+    /// The figures.
+    pub summary: Summary,
+}
+
+/// One agent's figures in a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentFigures {
+    /// The agent.
+    pub agent_id: UserId,
+    /// Their figures.
+    pub figures: AgentSummary,
+}
+
+/// One room's summary in a period (its `agents` map left empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomFigures {
+    /// The room, or `-` for sessions without one.
+    pub room_id: String,
+    /// The figures.
+    pub summary: Summary,
+}
+
+/// The marker of a built day: written after all of the day's items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Built {
+    /// `yyyy-mm-dd`.
+    pub day: String,
+    /// The time the day's figures are as of (it decides which resolutions are still pending).
+    #[serde(with = "crate::domain::timestamp")]
+    pub as_of: OffsetDateTime,
+    /// Events of the day read from the day index.
+    pub events: u64,
+    /// Sessions whose history was read.
+    pub sessions: u64,
+}
+
+/// The room key of a session's room.
+pub fn room_key(room: Option<&RoomId>) -> String {
+    room.map_or_else(|| NO_ROOM.to_owned(), ToString::to_string)
+}
+
+/// Writes (replaces) the overall summary of a period.
+pub async fn put_overall(store: &dyn ItemStore, period: Period, summary: &Summary) -> Result<(), ApiError> {
+    let record = Overall { summary: summary.clone() };
+    store.put(to_item(&record, &Key::new(ALL, period.sk()), &[])?, None).await?;
+    Ok(())
+}
+
+/// Writes (replaces) an agent's figures of a period.
+pub async fn put_agent(
+    store: &dyn ItemStore,
+    period: Period,
+    agent_id: &UserId,
+    figures: &AgentSummary,
+) -> Result<(), ApiError> {
+    let record = AgentFigures { agent_id: agent_id.clone(), figures: figures.clone() };
+    let key = Key::new(AGENTS, format!("{}#{agent_id}", period.sk()));
+    store.put(to_item(&record, &key, &[])?, None).await?;
+    Ok(())
+}
+
+/// Writes (replaces) a room's summary of a period.
+pub async fn put_room(
+    store: &dyn ItemStore,
+    period: Period,
+    room_id: &str,
+    summary: &Summary,
+) -> Result<(), ApiError> {
+    let record = RoomFigures { room_id: room_id.to_owned(), summary: summary.clone() };
+    let key = Key::new(ROOMS, format!("{}#{room_id}", period.sk()));
+    store.put(to_item(&record, &key, &[])?, None).await?;
+    Ok(())
+}
+
+/// Marks a day built (after all its items are written).
+pub async fn put_built(store: &dyn ItemStore, built: &Built) -> Result<(), ApiError> {
+    store.put(to_item(built, &Key::new(BUILT, built.day.clone()), &[])?, None).await?;
+    Ok(())
+}
+
+/// The built markers of the days from `from` to `to` (both included): one Query.
+pub async fn built(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<Built>, ApiError> {
+    let query = Query::table(BUILT).range(KeyRange::Between(day_text(from), day_text(to))).limit(400);
+    all_records(store, query).await
+}
+
+/// The overall day summaries of the days from `from` to `to` (both included), oldest first.
+pub async fn overall_days(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<Summary>, ApiError> {
+    let query = Query::table(ALL).range(KeyRange::Between(day_sk(from), day_sk(to))).limit(100);
+    let days: Vec<Overall> = all_records(store, query).await?;
+    Ok(days.into_iter().map(|day| day.summary).collect())
+}
+
+/// The overall hour summaries of one day, by hour.
+pub async fn overall_hours(store: &dyn ItemStore, day: Date) -> Result<Vec<(u8, Summary)>, ApiError> {
+    let query = Query::table(ALL).range(KeyRange::BeginsWith(format!("H#{}T", day_text(day)))).limit(24);
+    let mut page = store.query(query).await?;
+    let mut hours = Vec::with_capacity(page.items.len());
+    for item in std::mem::take(&mut page.items) {
+        let hour = item
+            .get(crate::store::SK)
+            .and_then(Value::as_str)
+            .and_then(|sk| sk.rsplit('T').next())
+            .and_then(|hh| hh.parse::<u8>().ok())
+            .ok_or_else(|| ApiError::Internal("an hour rollup has an unreadable key".into()))?;
+        let overall: Overall = from_item(item)?;
+        hours.push((hour, overall.summary));
+    }
+    Ok(hours)
+}
+
+/// Every agent's day figures of the days from `from` to `to` (both included).
+pub async fn agent_days(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<AgentFigures>, ApiError> {
+    let range = KeyRange::Between(format!("{}#", day_sk(from)), format!("{}#~", day_sk(to)));
+    all_records(store, Query::table(AGENTS).range(range).limit(400)).await
+}
+
+/// One agent's day figures of the days from `from` to `to` (both included): the same Query as
+/// [`agent_days`], filtered to the agent.
+pub async fn agent_days_of(
+    store: &dyn ItemStore,
+    agent_id: &UserId,
+    from: Date,
+    to: Date,
+) -> Result<Vec<AgentFigures>, ApiError> {
+    let range = KeyRange::Between(format!("{}#", day_sk(from)), format!("{}#~", day_sk(to)));
+    let filter = Condition::Equals("agent_id".into(), super::s(agent_id));
+    all_records(store, Query::table(AGENTS).range(range).limit(400).filter(filter)).await
+}
+
+/// Every room's day summaries of the days from `from` to `to` (both included).
+pub async fn room_days(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<RoomFigures>, ApiError> {
+    let range = KeyRange::Between(format!("{}#", day_sk(from)), format!("{}#~", day_sk(to)));
+    all_records(store, Query::table(ROOMS).range(range).limit(100)).await
+}
