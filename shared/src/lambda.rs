@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::config::ConfigError;
 use crate::domain::{ConnectionId, Principal};
 use crate::error::ApiError;
 use crate::http::{error_response, request_id, HandlerResult};
@@ -64,18 +65,27 @@ pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Respo
 /// The whole `main` of an HTTP function: tracing, `App::from_env()` (exits with the reason if
 /// the configuration is unusable), then the Lambda runtime loop.
 pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> {
-    run(move |app, req| async move { dispatch(&app, &function, req).await }).await
+    run_http_with(function, Ok).await
 }
 
-/// Tracing, `App::from_env()` (exiting with the reason if the configuration is unusable), then
-/// the Lambda runtime loop answering each event with `answer`.
-async fn run<F, Fut>(answer: F) -> Result<(), lambda_http::Error>
+/// [`run_http`] for a function whose app needs more than `App::from_env()` builds: `configure`
+/// adds it (the reports functions add their report store), so no other function links it.
+pub async fn run_http_with(
+    function: HttpFunction,
+    configure: fn(App) -> Result<App, ConfigError>,
+) -> Result<(), lambda_http::Error> {
+    run(configure, move |app, req| async move { dispatch(&app, &function, req).await }).await
+}
+
+/// Tracing, `App::from_env()` and `configure` (exiting with the reason if the configuration is
+/// unusable), then the Lambda runtime loop answering each event with `answer`.
+async fn run<F, Fut>(configure: fn(App) -> Result<App, ConfigError>, answer: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Arc<App>, Request) -> Fut,
     Fut: std::future::Future<Output = Response<Body>> + Send,
 {
     crate::telemetry::init();
-    let app = match App::from_env().await {
+    let app = match App::from_env().await.and_then(configure) {
         Ok(app) => Arc::new(app),
         Err(error) => {
             tracing::error!(%error, "configuration is unusable");
@@ -89,13 +99,20 @@ where
     .await
 }
 
-/// Expands to the `main` of an HTTP function binary.
+/// Expands to the `main` of an HTTP function binary; `configure = f` adds to its app what
+/// `App::from_env()` does not build (see [`run_http_with`]).
 #[macro_export]
 macro_rules! http_main {
     ($function:path) => {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_http($function).await
+        }
+    };
+    ($function:path, configure = $configure:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_http_with($function, $configure).await
         }
     };
 }
@@ -278,7 +295,7 @@ pub async fn dispatch_ws(app: &App, function: &WsFunction, req: Request) -> Resp
 
 /// The whole `main` of a WebSocket function.
 pub async fn run_ws(function: WsFunction) -> Result<(), lambda_http::Error> {
-    run(move |app, req| async move { dispatch_ws(&app, &function, req).await }).await
+    run(Ok, move |app, req| async move { dispatch_ws(&app, &function, req).await }).await
 }
 
 /// Expands to the `main` of a WebSocket function binary.

@@ -1,7 +1,7 @@
 //! Reports: the stored ones listed and handed out as download links (admins only), and a day's
 //! PDF built and stored.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::http::ListPage;
-use crate::reports::{format_day, DownloadLink, ReportId, ReportKind, ReportStore, StoredReport};
+use crate::reports::{DownloadLink, ReportId, ReportKind, ReportStore, StoredReport};
 use crate::store::Cursor;
 
 /// The cursor attribute holding the last report of a page.
@@ -22,7 +22,7 @@ pub struct ReportSummary {
     #[schema(value_type = String, example = "daily-2026-01-05")]
     pub id: ReportId,
     /// The UTC day it covers.
-    #[serde(serialize_with = "day")]
+    #[serde(with = "crate::domain::timestamp::day")]
     #[schema(value_type = String, format = Date, example = "2026-01-05")]
     pub day: Date,
     /// `daily`.
@@ -32,10 +32,6 @@ pub struct ReportSummary {
     /// When it was built (a rebuild of the day replaces it).
     #[serde(with = "crate::domain::timestamp")]
     pub created_at: OffsetDateTime,
-}
-
-fn day<S: Serializer>(day: &Date, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_day(*day))
 }
 
 impl From<StoredReport> for ReportSummary {
@@ -100,19 +96,59 @@ pub async fn download_report(
     Ok(reports.download_link(id, now).await?)
 }
 
-/// Renders `report` and stores it as its day's daily report, replacing an earlier one.
 #[cfg(feature = "pdf")]
-pub async fn store_daily_report(
-    reports: &dyn ReportStore,
-    report: &crate::reports::daily::DailyReport,
-) -> Result<StoredReport, ApiError> {
-    let id = ReportId::daily(report.day);
-    let bytes = crate::reports::pdf::render(report);
-    reports.put(&id, bytes, crate::reports::PDF_CONTENT_TYPE).await?;
-    reports
-        .info(&id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("report {id} was stored but cannot be read")))
+pub use building::{build_daily_report, build_missing_daily_reports, MISSING_REPORTS_LOOKBACK_DAYS};
+
+/// Building reports (with the PDF renderer: the `pdf` feature).
+#[cfg(feature = "pdf")]
+mod building {
+    use time::{Date, Duration, OffsetDateTime, Time};
+
+    use crate::error::ApiError;
+    use crate::ops::rollup;
+    use crate::reports::{ReportId, ReportStore, StoredReport};
+    use crate::store::ItemStore;
+
+    /// How far back [`build_missing_daily_reports`] looks.
+    pub const MISSING_REPORTS_LOOKBACK_DAYS: i64 = 7;
+
+    /// Builds the daily report of `day` from its rollup and stores it (replacing an earlier one);
+    /// `None` while the rollup has not built the whole day (not at all, or before the day ended).
+    pub async fn build_daily_report(
+        store: &dyn ItemStore,
+        reports: &dyn ReportStore,
+        day: Date,
+    ) -> Result<Option<StoredReport>, ApiError> {
+        let Some(rollup) = rollup::day(store, day).await? else { return Ok(None) };
+        let ended = day.next_day().map(|next| OffsetDateTime::new_utc(next, Time::MIDNIGHT));
+        if ended.is_none_or(|ended| rollup.built_at < ended) {
+            return Ok(None);
+        }
+        let id = ReportId::daily(day);
+        reports.put(&id, crate::reports::pdf::render(&rollup), crate::reports::PDF_CONTENT_TYPE).await?;
+        let stored = reports.info(&id).await?;
+        stored
+            .map(Some)
+            .ok_or_else(|| ApiError::Internal(format!("report {id} was stored but cannot be read")))
+    }
+
+    /// Builds the daily reports of the last [`MISSING_REPORTS_LOOKBACK_DAYS`] days before `today`
+    /// that have none yet and whose rollup is complete (the local gateway, at start and after
+    /// each rollup run); returns the reports built.
+    pub async fn build_missing_daily_reports(
+        store: &dyn ItemStore,
+        reports: &dyn ReportStore,
+        today: Date,
+    ) -> Result<Vec<StoredReport>, ApiError> {
+        let mut built = Vec::new();
+        for back in (1..=MISSING_REPORTS_LOOKBACK_DAYS).rev() {
+            let day = today - Duration::days(back);
+            if reports.info(&ReportId::daily(day)).await?.is_none() {
+                built.extend(build_daily_report(store, reports, day).await?);
+            }
+        }
+        Ok(built)
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-use super::daily::{AgentRow, DailyReport, HourFigures, Section, AGENT_COLUMNS};
+use super::daily::{self, AgentRow, HourBars, Section, AGENT_COLUMNS};
 use super::format_day;
+use crate::ops::rollup::DayRollup;
 
 const PAGE_WIDTH: f32 = 595.0;
 const PAGE_HEIGHT: f32 = 842.0;
@@ -37,10 +38,10 @@ const HELVETICA_WIDTHS: [u16; 95] = [
     556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584, // p to ~
 ];
 
-/// The PDF of a daily report.
-pub fn render(report: &DailyReport) -> Vec<u8> {
+/// The daily report of a built day, as a PDF.
+pub fn render(report: &DayRollup) -> Vec<u8> {
     let mut page = Page { content: Content::new() };
-    let title = report.title();
+    let title = daily::title(report);
     page.text(BOLD, 18.0, MARGIN, 790.0, INK, &title);
     let subtitle = format!(
         "UTC day {day}, 00:00 to 24:00. Figures as of {as_of} UTC; resolution and CSAT settle 8 days after the day.",
@@ -50,9 +51,9 @@ pub fn render(report: &DailyReport) -> Vec<u8> {
     page.text(REGULAR, 9.0, MARGIN, 774.0, MUTED, &subtitle);
     page.rule(MARGIN, 764.0, PAGE_WIDTH - MARGIN);
 
-    page.sections(&report.sections(), 746.0);
-    page.agents(&report.top_agents(), 600.0);
-    let hours = report.hourly();
+    page.sections(&daily::sections(report), 746.0);
+    page.agents(&daily::top_agents(report), 600.0);
+    let hours = daily::hourly(report);
     page.chart(
         "Sessions per hour (UTC)",
         450.0,
@@ -78,7 +79,7 @@ pub fn render(report: &DailyReport) -> Vec<u8> {
     document(&title, &page.content.finish())
 }
 
-fn message_values(hour: &HourFigures) -> Vec<f32> {
+fn message_values(hour: &HourBars) -> Vec<f32> {
     [hour.messages.customer, hour.messages.agent, hour.messages.admin].map(|n| n.max(0) as f32).to_vec()
 }
 
