@@ -1,5 +1,135 @@
-//! Analytics and reports REST handlers: daily figures from the rollups, the conversations CSV,
-//! the stored daily PDF reports, and the rollup backfill.
+//! Analytics and reports handlers: the scheduled rollup, its backfill, and the daily figures
+//! read from the rollups.
+
+use std::time::{Duration, Instant};
+
+use lambda_http::Request;
+use lambda_http::RequestExt;
+use serde_json::{json, Value};
+use switchboard_shared::domain::now;
+use switchboard_shared::error::ErrorBody;
+use switchboard_shared::http::{json, json_body, principal, query_param, HandlerResult};
+use switchboard_shared::lambda::ScheduledEvent;
+use switchboard_shared::ops::analytics::{self, DailyReport, DayRange, StartBackfill};
+use switchboard_shared::ops::rollup;
+use switchboard_shared::repo::rollups::Job;
+use switchboard_shared::{http_function, scheduled_function, ApiError, App};
+
+scheduled_function!(
+    /// EventBridge `rate(15 minutes)`
+    ANALYTICS_ROLLUP = "analytics-rollup" => analytics_rollup
+);
+http_function!(
+    /// `POST /admin/analytics/backfill`
+    START_BACKFILL = "analytics-start-backfill" => start_backfill
+);
+http_function!(
+    /// `GET /admin/analytics/backfill/{id}`
+    GET_BACKFILL = "analytics-get-backfill" => get_backfill
+);
+http_function!(
+    /// `GET /admin/reports/daily`
+    DAILY_FIGURES = "reports-daily-figures" => daily_figures
+);
 
 /// Every HTTP function of this crate, for the local gateway and the tests.
-pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[];
+pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] =
+    &[START_BACKFILL, GET_BACKFILL, DAILY_FIGURES];
+
+/// Every scheduled function of this crate.
+pub const SCHEDULED: &[switchboard_shared::lambda::ScheduledFunction] = &[ANALYTICS_ROLLUP];
+
+/// How long one scheduled run carries on backfill jobs after the rollup (its Lambda timeout is
+/// 5 minutes).
+pub const BACKFILL_BUDGET: Duration = Duration::from_secs(180);
+
+/// The scheduled rollup: rebuilds the open days (and the days they change), then carries on
+/// running backfill jobs.
+pub async fn analytics_rollup(app: &App, event: ScheduledEvent) -> Result<Value, ApiError> {
+    let started = Instant::now();
+    let report = rollup::run(app.store.as_ref(), now()).await?;
+    let jobs = analytics::continue_backfills(app.store.as_ref(), started + BACKFILL_BUDGET).await?;
+    Ok(json!({
+        "fired_at": switchboard_shared::domain::timestamp::format(event.time).unwrap_or_default(),
+        "days": report.days,
+        "totals": report.totals,
+        "backfills": jobs.iter().map(|job| json!({"id": job.id, "days_done": job.days_done, "days_total": job.days_total})).collect::<Vec<_>>(),
+    }))
+}
+
+/// An admin starts building the rollups of a range of days (at most 366, today at the latest).
+/// The request builds days for up to 10 seconds: 201 with the job done, or 202 with it still
+/// running (the scheduled rollup carries on; poll `GET .../backfill/{id}`). The same range asked
+/// again while its job runs returns that job (200).
+#[utoipa::path(post, path = "/admin/analytics/backfill", tag = "analytics", request_body = StartBackfill,
+    responses((status = 201, description = "built", body = Job), (status = 202, description = "still running", body = Job),
+        (status = 200, description = "the job already running for these days", body = Job),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn start_backfill(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let input: StartBackfill = json_body(&req)?;
+    let (job, created) = analytics::start_backfill(app.store.as_ref(), &principal, input).await?;
+    let status = match (created, job.status) {
+        (false, _) => 200,
+        (true, switchboard_shared::repo::rollups::JobStatus::Done) => 201,
+        (true, switchboard_shared::repo::rollups::JobStatus::Running) => 202,
+    };
+    json(status, &job)
+}
+
+/// A backfill job's progress. Admins.
+#[utoipa::path(get, path = "/admin/analytics/backfill/{id}", tag = "analytics",
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 403, body = ErrorBody),
+        (status = 400, description = "invalid_id", body = ErrorBody), (status = 404, description = "backfill_not_found", body = ErrorBody)))]
+pub async fn get_backfill(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id = req.path_parameters_ref().and_then(|params| params.first("id")).unwrap_or_default().to_owned();
+    json(200, &analytics::get_backfill(app.store.as_ref(), &principal, &id).await?)
+}
+
+/// The figures of each day of a range (dates, today at the latest, at most 366 days; default the
+/// last 7 days), and of the whole range: JSON, or CSV with `?format=csv` (one row per day and a
+/// `total` row). Whole past days come from the rollups. Admins.
+#[utoipa::path(get, path = "/admin/reports/daily", tag = "analytics",
+    params(("from" = Option<String>, Query, description = "yyyy-mm-dd"), ("to" = Option<String>, Query, description = "yyyy-mm-dd, included"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = DailyReport, content_type = "application/json"),
+        (status = 200, description = "format=csv", content_type = "text/csv"),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
+pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let csv = match query_param(&req, "format").as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("format: must be json or csv, got {other:?}"),
+            ))
+        }
+    };
+    let range = DayRange::parse(
+        query_param(&req, "from").as_deref(),
+        query_param(&req, "to").as_deref(),
+        now().date(),
+    )?;
+    let report = analytics::daily(app.store.as_ref(), &principal, &range).await?;
+    if !csv {
+        return json(200, &report);
+    }
+    let file = format!(
+        "attachment; filename=\"daily-{}-{}.csv\"",
+        switchboard_shared::repo::stats::day_text(range.from),
+        switchboard_shared::repo::stats::day_text(range.to)
+    );
+    lambda_http::Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", file)
+        .body(lambda_http::Body::Text(analytics::daily_csv(&report)?))
+        .map_err(|e| ApiError::Internal(format!("building response: {e}")))
+}
