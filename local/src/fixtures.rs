@@ -10,7 +10,7 @@ use switchboard_shared::domain::{
 };
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
-use switchboard_shared::repo::{agents, canned, connections, messages, notes, rooms, sessions};
+use switchboard_shared::repo::{agents, canned, connections, messages, notes, rollups, rooms, sessions};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;
 use time::macros::datetime;
@@ -44,6 +44,8 @@ pub const CUSTOMER_DEVICE_TOKEN: &str = "fixture-fcm-token-cust-ada-pixel-8";
 pub const CANNED_RESPONSE: &str = "01JD0000000000000000000005";
 /// The agent's private note on the active session.
 pub const NOTE: &str = "01JD0000000000000000000006";
+/// A finished analytics backfill (of 2026-01-01) started by the admin.
+pub const BACKFILL_JOB: &str = "01JD0000000000000000000008";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -271,5 +273,10 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     let mut ops = Vec::from(canned::put_new(&refund)?);
     ops.push(notes::put_new(&note)?);
     store.transact_write(ops).await?;
+
+    let day = written.date();
+    let started =
+        rollups::Job { id: BACKFILL_JOB.to_owned(), ..rollups::Job::new(day, day, user(ADMIN)?, written) };
+    rollups::create_job(store, &started.advanced(0, written)).await?;
     Ok(())
 }

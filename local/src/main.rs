@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use switchboard_local::ws::{Connections, LocalRealtime};
-use switchboard_local::{secret, Gateway};
+use switchboard_local::{scheduler, secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::ops::analytics::DayRange;
+use switchboard_shared::ops::rollup;
 use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
@@ -45,6 +47,21 @@ enum Command {
         /// created when missing.
         #[arg(long)]
         sns_endpoint: Option<String>,
+        /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
+        #[arg(long)]
+        no_schedules: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Build the analytics rollups: of the days from --from to --to (a backfill, with progress
+    /// per day), or, without them, what one scheduled run builds.
+    Rollup {
+        /// First day, yyyy-mm-dd.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day, yyyy-mm-dd (today at the latest).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -143,7 +160,7 @@ fn audience() -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { port, host, realtime, sns_endpoint, store } => {
+        Command::Serve { port, host, realtime, sns_endpoint, no_schedules, store } => {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let store = open_store(store).await?;
@@ -163,6 +180,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut app = App::new(store, realtime);
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
+            }
+            let schedules = scheduler::bind(switchboard_reports::SCHEDULED)?;
+            if !no_schedules {
+                tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
             }
             let gateway = Gateway::with_connections(app, verifier, connections).map_err(|e| e.to_string())?;
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
@@ -189,6 +210,43 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("seeding the fixture world (is it seeded already?): {e}"))?;
             println!("seeded the fixture world of events/README.md");
+            Ok(())
+        }
+        Command::Rollup { from, to, store } => {
+            let store = open_store(store).await?;
+            let at = switchboard_shared::domain::now();
+            match (from, to) {
+                (Some(from), Some(to)) => {
+                    let range =
+                        DayRange::parse(Some(&from), Some(&to), at.date()).map_err(|e| e.to_string())?;
+                    let totals =
+                        rollup::rollup_days(store.as_ref(), range.from, range.to, at, &mut |progress| {
+                            eprintln!(
+                                "built {} ({}/{} days, {} events read)",
+                                progress.day, progress.days_done, progress.days_total, progress.events_read
+                            );
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!(
+                        "{} days built: {} events, {} session histories read, {} items written",
+                        totals.days, totals.events_read, totals.sessions, totals.items_written
+                    );
+                }
+                _ => {
+                    let report = rollup::run(store.as_ref(), at).await.map_err(|e| e.to_string())?;
+                    for (day, reason) in &report.days {
+                        eprintln!("built {day} ({reason:?})");
+                    }
+                    println!(
+                        "{} days built: {} events, {} session histories read, {} items written",
+                        report.totals.days,
+                        report.totals.events_read,
+                        report.totals.sessions,
+                        report.totals.items_written
+                    );
+                }
+            }
             Ok(())
         }
         Command::Openapi => {

@@ -79,7 +79,10 @@ pub async fn run_http_with(
 
 /// Tracing, `App::from_env()` and `configure` (exiting with the reason if the configuration is
 /// unusable), then the Lambda runtime loop answering each event with `answer`.
-async fn run<F, Fut>(configure: fn(App) -> Result<App, ConfigError>, answer: F) -> Result<(), lambda_http::Error>
+async fn run<F, Fut>(
+    configure: fn(App) -> Result<App, ConfigError>,
+    answer: F,
+) -> Result<(), lambda_http::Error>
 where
     F: Fn(Arc<App>, Request) -> Fut,
     Fut: std::future::Future<Output = Response<Body>> + Send,
@@ -113,6 +116,119 @@ macro_rules! http_main {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_http_with($function, $configure).await
+        }
+    };
+}
+
+/// A scheduled handler: gets the EventBridge scheduled event and the time it fired, returns a
+/// JSON account of what it did (logged, and the invocation's result).
+pub type ScheduledHandler = for<'a> fn(&'a App, ScheduledEvent) -> BoxFuture<'a, Result<Value, ApiError>>;
+
+/// One scheduled Lambda function (an EventBridge rule invokes it).
+#[derive(Clone, Copy)]
+pub struct ScheduledFunction {
+    /// Binary and function name (`analytics-rollup`).
+    pub name: &'static str,
+    /// The handler.
+    pub handler: ScheduledHandler,
+}
+
+/// The fields of an EventBridge scheduled event the handlers use.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ScheduledEvent {
+    /// `Scheduled Event`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// `aws.events` (or `aws.scheduler`).
+    pub source: String,
+    /// When the rule fired.
+    #[serde(with = "crate::domain::timestamp")]
+    pub time: time::OffsetDateTime,
+}
+
+/// Declares a [`ScheduledFunction`] constant for an
+/// `async fn(&App, ScheduledEvent) -> Result<Value, ApiError>`.
+#[macro_export]
+macro_rules! scheduled_function {
+    ($(#[$doc:meta])* $constant:ident = $name:literal => $handler:path) => {
+        $(#[$doc])*
+        pub const $constant: $crate::lambda::ScheduledFunction = $crate::lambda::ScheduledFunction {
+            name: $name,
+            handler: |app, event| Box::pin($handler(app, event)),
+        };
+    };
+}
+
+/// Runs a scheduled handler for one event inside a span. A failure is logged and returned, so
+/// the invocation fails and Lambda retries it (scheduled work is written to be repeated).
+pub async fn dispatch_scheduled(
+    app: &App,
+    function: &ScheduledFunction,
+    event: Value,
+) -> Result<Value, ApiError> {
+    let span = tracing::info_span!("scheduled", function = function.name);
+    async {
+        let event: ScheduledEvent = serde_json::from_value(event)
+            .map_err(|e| ApiError::bad_request("invalid_event", format!("not a scheduled event: {e}")))?;
+        match (function.handler)(app, event).await {
+            Ok(done) => {
+                tracing::info!(%done, "scheduled run done");
+                Ok(done)
+            }
+            Err(error) => {
+                tracing::error!(%error, "scheduled run failed");
+                Err(error)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// The whole `main` of a scheduled function: tracing, `App::from_env()`, then the Lambda
+/// runtime loop.
+pub async fn run_scheduled(function: ScheduledFunction) -> Result<(), lambda_http::Error> {
+    run_scheduled_with(function, Ok).await
+}
+
+/// [`run_scheduled`] for a function whose app needs more than `App::from_env()` builds
+/// (`configure` adds it, as for [`run_http_with`]).
+pub async fn run_scheduled_with(
+    function: ScheduledFunction,
+    configure: fn(App) -> Result<App, ConfigError>,
+) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = match App::from_env().await.and_then(configure) {
+        Ok(app) => Arc::new(app),
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
+            let app = Arc::clone(&app);
+            async move {
+                dispatch_scheduled(&app, &function, event.payload).await.map_err(lambda_http::Error::from)
+            }
+        },
+    ))
+    .await
+}
+
+/// Expands to the `main` of a scheduled function binary; `configure = f` as for [`http_main!`].
+#[macro_export]
+macro_rules! scheduled_main {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_scheduled($function).await
+        }
+    };
+    ($function:path, configure = $configure:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_scheduled_with($function, $configure).await
         }
     };
 }

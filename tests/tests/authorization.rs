@@ -654,6 +654,39 @@ async fn the_dashboard_is_read_by_agents_and_admins_and_its_reports_by_admins_on
 }
 
 #[tokio::test]
+async fn analytics_reports_and_backfills_are_for_admins_only() {
+    check_matrix(|_| {
+        let mut cells = Vec::new();
+        let today = time::OffsetDateTime::now_utc().date();
+        let day = format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day());
+        let unknown_job = "/admin/analytics/backfill/01JD00000000000000000000ZZ";
+        for caller in Caller::ALL {
+            let daily = Cell::new(caller, Method::GET, "/admin/reports/daily");
+            let csv = Cell::new(caller, Method::GET, "/admin/reports/daily?format=csv");
+            let backfill = Cell::new(caller, Method::POST, "/admin/analytics/backfill")
+                .with_body(json!({"from": day, "to": day}));
+            let job = Cell::new(caller, Method::GET, unknown_job);
+            match caller.role() {
+                Role::Customer | Role::Agent => cells.extend([
+                    daily.refused(403, "forbidden"),
+                    csv.refused(403, "forbidden"),
+                    backfill.refused(403, "forbidden"),
+                    job.refused(403, "forbidden"),
+                ]),
+                Role::Admin => cells.extend([
+                    daily.allowed(200),
+                    csv.allowed(200),
+                    backfill.allowed(201),
+                    job.refused(404, "backfill_not_found"),
+                ]),
+            }
+        }
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn agents_see_only_their_own_figures_and_active_sessions() {
     // Arrange
     let api = TestApi::start(Backend::Sqlite).await;
@@ -803,6 +836,12 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         Cell::new(Caller::Admin, Method::GET, "/admin/chat-dashboard/satisfaction").allowed(200),
         Cell::new(Caller::Admin, Method::GET, "/admin/chat-dashboard/message-analytics").allowed(200),
         Cell::new(Caller::Admin, Method::GET, "/admin/audit-log").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports/daily").allowed(200),
+        Cell::new(Caller::Admin, Method::POST, "/admin/analytics/backfill")
+            .with_body(json!({"from": "2026-01-01", "to": "2026-01-01"}))
+            .allowed(201),
+        Cell::new(Caller::Admin, Method::GET, "/admin/analytics/backfill/01JD00000000000000000000ZZ")
+            .refused(404, "backfill_not_found"),
         Cell::new(Caller::AgentX, Method::GET, format!("/chat/sessions/{}/notes", w.assigned)).allowed(200),
         Cell::new(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/notes", w.assigned))
             .with_body(json!({"body": "called the carrier"}))

@@ -188,6 +188,12 @@ fn today() -> String {
     format!("from={text}&to={text}")
 }
 
+/// Yesterday, `yyyy-mm-dd`.
+fn yesterday() -> String {
+    let day = time::OffsetDateTime::now_utc().date() - time::Duration::DAY;
+    format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
+}
+
 /// Arranges the preconditions of `function`'s request, then measures that request; `None` for
 /// a function this test has no scenario for.
 async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
@@ -371,6 +377,24 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
         }
         "dashboard-health" => {
             measure(api, customer(), Method::GET, "/admin/chat-dashboard/health", None).await
+        }
+        "analytics-start-backfill" => {
+            active_session(api).await;
+            let body = json!({"from": yesterday(), "to": yesterday()});
+            measure(api, admin(), Method::POST, "/admin/analytics/backfill", Some(body)).await
+        }
+        "analytics-get-backfill" => {
+            let body = json!({"from": yesterday(), "to": yesterday()});
+            let reply =
+                api.as_user(ADMIN, Role::Admin, Method::POST, "/admin/analytics/backfill", Some(body)).await;
+            assert_eq!(reply.status, 201, "arranging a backfill: {reply:?}");
+            let id = reply.body["id"].as_str().expect("a job id").to_owned();
+            measure(api, admin(), Method::GET, &format!("/admin/analytics/backfill/{id}"), None).await
+        }
+        "reports-daily-figures" => {
+            let session = active_session(api).await;
+            arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;
+            measure(api, admin(), Method::GET, &format!("/admin/reports/daily?{}", today()), None).await
         }
         "dashboard-audit-log" => {
             let session = active_session(api).await;

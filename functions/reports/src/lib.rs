@@ -1,23 +1,47 @@
-//! Reports: the stored daily PDF reports listed and handed out as download links (admins), and
-//! the scheduled function that builds yesterday's from the analytics rollup.
+//! Analytics and reports handlers: the scheduled rollup, its backfill, the daily figures read
+//! from the rollups, and the daily PDF reports (built on schedule, listed, downloaded).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use lambda_http::Request;
-use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer};
+use lambda_http::RequestExt;
+use serde_json::{json, Value};
 use switchboard_shared::config::ConfigError;
-use switchboard_shared::domain::{now, timestamp};
+use switchboard_shared::domain::now;
 use switchboard_shared::error::ErrorBody;
-use switchboard_shared::http::{json, page_request, path_param, principal, HandlerResult, ListPage};
+use switchboard_shared::http::{
+    json, json_body, page_request, path_param, principal, query_param, HandlerResult, ListPage,
+};
+use switchboard_shared::lambda::ScheduledEvent;
+use switchboard_shared::ops::analytics::{self, DailyReport, DayRange, StartBackfill};
 use switchboard_shared::ops::reports::{self, ReportSummary};
+use switchboard_shared::ops::rollup;
+use switchboard_shared::repo::rollups::Job;
 use switchboard_shared::reports::s3::S3ReportStore;
-use switchboard_shared::reports::{format_day, parse_day, DownloadLink, ReportId, ReportStore};
-use switchboard_shared::store::ItemStore;
-use switchboard_shared::{http_function, ApiError, App};
-use time::{Date, Duration, OffsetDateTime};
+use switchboard_shared::reports::{DownloadLink, ReportId};
+use switchboard_shared::{http_function, scheduled_function, ApiError, App};
 
+scheduled_function!(
+    /// EventBridge `rate(15 minutes)`
+    ANALYTICS_ROLLUP = "analytics-rollup" => analytics_rollup
+);
+http_function!(
+    /// `POST /admin/analytics/backfill`
+    START_BACKFILL = "analytics-start-backfill" => start_backfill
+);
+http_function!(
+    /// `GET /admin/analytics/backfill/{id}`
+    GET_BACKFILL = "analytics-get-backfill" => get_backfill
+);
+http_function!(
+    /// `GET /admin/reports/daily`
+    DAILY_FIGURES = "reports-daily-figures" => daily_figures
+);
+scheduled_function!(
+    /// EventBridge `cron(15 0 * * ? *)`: 00:15 UTC
+    DAILY_REPORT = "reports-daily" => daily_report
+);
 http_function!(
     /// `GET /admin/reports`
     LIST_REPORTS = "reports-list" => list_reports
@@ -28,18 +52,127 @@ http_function!(
 );
 
 /// Every HTTP function of this crate, for the local gateway and the tests.
-pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[LIST_REPORTS, DOWNLOAD_REPORT];
+pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] =
+    &[START_BACKFILL, GET_BACKFILL, DAILY_FIGURES, LIST_REPORTS, DOWNLOAD_REPORT];
 
-/// The scheduled function that builds yesterday's daily report.
-pub const DAILY_FUNCTION: &str = "reports-daily";
+/// Every scheduled function of this crate.
+pub const SCHEDULED: &[switchboard_shared::lambda::ScheduledFunction] = &[ANALYTICS_ROLLUP, DAILY_REPORT];
 
-/// Adds the reports bucket (`REPORTS_BUCKET`) to a function's app: the reports functions' mains
-/// run with it, so no other function links the S3 client.
+/// Adds the reports bucket (`REPORTS_BUCKET`) to a function's app: the mains of the functions
+/// that store or hand out reports run with it, so no other function links the S3 client.
 pub fn with_s3_reports(app: App) -> Result<App, ConfigError> {
     Ok(app.with_reports(Arc::new(S3ReportStore::from_env()?)))
 }
 
-/// The stored reports, newest first: their ids, days, sizes and build times. Admins only.
+/// How long one scheduled run carries on backfill jobs after the rollup (its Lambda timeout is
+/// 5 minutes).
+pub const BACKFILL_BUDGET: Duration = Duration::from_secs(180);
+
+/// The scheduled rollup: rebuilds the open days (and the days they change), then carries on
+/// running backfill jobs.
+pub async fn analytics_rollup(app: &App, event: ScheduledEvent) -> Result<Value, ApiError> {
+    let started = Instant::now();
+    let report = rollup::run(app.store.as_ref(), now()).await?;
+    let jobs = analytics::continue_backfills(app.store.as_ref(), started + BACKFILL_BUDGET).await?;
+    Ok(json!({
+        "fired_at": switchboard_shared::domain::timestamp::format(event.time).unwrap_or_default(),
+        "days": report.days,
+        "totals": report.totals,
+        "backfills": jobs.iter().map(|job| json!({"id": job.id, "days_done": job.days_done, "days_total": job.days_total})).collect::<Vec<_>>(),
+    }))
+}
+
+/// An admin starts building the rollups of a range of days (at most 366, today at the latest).
+/// The request builds days for up to 10 seconds: 201 with the job done, or 202 with it still
+/// running (the scheduled rollup carries on; poll `GET .../backfill/{id}`). The same range asked
+/// again while its job runs returns that job (200).
+#[utoipa::path(post, path = "/admin/analytics/backfill", tag = "analytics", request_body = StartBackfill,
+    responses((status = 201, description = "built", body = Job), (status = 202, description = "still running", body = Job),
+        (status = 200, description = "the job already running for these days", body = Job),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn start_backfill(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let input: StartBackfill = json_body(&req)?;
+    let (job, created) = analytics::start_backfill(app.store.as_ref(), &principal, input).await?;
+    let status = match (created, job.status) {
+        (false, _) => 200,
+        (true, switchboard_shared::repo::rollups::JobStatus::Done) => 201,
+        (true, switchboard_shared::repo::rollups::JobStatus::Running) => 202,
+    };
+    json(status, &job)
+}
+
+/// A backfill job's progress. Admins.
+#[utoipa::path(get, path = "/admin/analytics/backfill/{id}", tag = "analytics",
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 403, body = ErrorBody),
+        (status = 400, description = "invalid_id", body = ErrorBody), (status = 404, description = "backfill_not_found", body = ErrorBody)))]
+pub async fn get_backfill(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id = req.path_parameters_ref().and_then(|params| params.first("id")).unwrap_or_default().to_owned();
+    json(200, &analytics::get_backfill(app.store.as_ref(), &principal, &id).await?)
+}
+
+/// The figures of each day of a range (dates, today at the latest, at most 366 days; default the
+/// last 7 days), and of the whole range: JSON, or CSV with `?format=csv` (one row per day and a
+/// `total` row). Whole past days come from the rollups. Admins.
+#[utoipa::path(get, path = "/admin/reports/daily", tag = "analytics",
+    params(("from" = Option<String>, Query, description = "yyyy-mm-dd"), ("to" = Option<String>, Query, description = "yyyy-mm-dd, included"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = DailyReport, content_type = "application/json"),
+        (status = 200, description = "format=csv", content_type = "text/csv"),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
+pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let csv = match query_param(&req, "format").as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("format: must be json or csv, got {other:?}"),
+            ))
+        }
+    };
+    let range = DayRange::parse(
+        query_param(&req, "from").as_deref(),
+        query_param(&req, "to").as_deref(),
+        now().date(),
+    )?;
+    let report = analytics::daily(app.store.as_ref(), &principal, &range).await?;
+    if !csv {
+        return json(200, &report);
+    }
+    let file = format!(
+        "attachment; filename=\"daily-{}-{}.csv\"",
+        switchboard_shared::repo::stats::day_text(range.from),
+        switchboard_shared::repo::stats::day_text(range.to)
+    );
+    lambda_http::Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", file)
+        .body(lambda_http::Body::Text(analytics::daily_csv(&report)?))
+        .map_err(|e| ApiError::Internal(format!("building response: {e}")))
+}
+
+/// The daily PDF report (00:15 UTC): builds the report of the day before the event's time —
+/// from its rollup, rolling the day up first if the scheduled rollup has not built it whole yet
+/// — and stores it as `daily/<day>.pdf`, replacing an earlier one, so a retry or a rerun writes
+/// the same report. Days of the week before without a report (a failed run) are built too.
+pub async fn daily_report(app: &App, event: ScheduledEvent) -> Result<Value, ApiError> {
+    let built =
+        reports::build_daily_reports(app.store.as_ref(), app.reports()?, event.time.date(), now()).await?;
+    Ok(json!({
+        "fired_at": switchboard_shared::domain::timestamp::format(event.time).unwrap_or_default(),
+        "built": built.into_iter().map(ReportSummary::from).collect::<Vec<_>>(),
+    }))
+}
+
+/// The stored daily reports, newest first: their ids, days, sizes and build times. Admins only.
 #[utoipa::path(get, path = "/admin/reports", tag = "reports",
     params(("limit" = Option<usize>, Query, description = "1 to 200, default 50"), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ListPage<ReportSummary>),
@@ -63,81 +196,4 @@ pub async fn download_report(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: ReportId = path_param(&req, "report_id")?;
     json(200, &reports::download_report(app.reports()?, &principal, &id, now()).await?)
-}
-
-/// The EventBridge scheduled event (`detail-type: Scheduled Event`, `source: aws.events`): only
-/// its time counts. A `detail.day` (`yyyy-mm-dd`) rebuilds that day instead, for an invocation
-/// by hand.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScheduledEvent {
-    /// When the schedule fired.
-    #[serde(deserialize_with = "timestamp::deserialize")]
-    pub time: OffsetDateTime,
-    /// Empty for the schedule.
-    #[serde(default)]
-    pub detail: DailyDetail,
-}
-
-/// The `detail` of a [`ScheduledEvent`].
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DailyDetail {
-    /// The day to build instead of the one before the event's.
-    #[serde(default, deserialize_with = "optional_day")]
-    pub day: Option<Date>,
-}
-
-fn optional_day<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
-    Option::<String>::deserialize(deserializer)?
-        .map(|text| {
-            parse_day(&text).ok_or_else(|| D::Error::custom(format!("day: {text:?} is not yyyy-mm-dd")))
-        })
-        .transpose()
-}
-
-/// Why `reports-daily` failed; the invocation fails, so Lambda retries it (twice, minutes apart).
-#[derive(Debug, thiserror::Error)]
-pub enum DailyError {
-    /// The rollup has not built the whole day yet.
-    #[error("the rollup of {day} is not built (or was built before the day ended); the report is not built")]
-    RollupNotReady {
-        /// The day.
-        day: String,
-    },
-    /// Reading the rollup or storing the report failed.
-    #[error("building the daily report failed: {0}")]
-    Failed(#[from] ApiError),
-}
-
-impl From<DailyError> for Diagnostic {
-    fn from(error: DailyError) -> Self {
-        let error_type = match error {
-            DailyError::RollupNotReady { .. } => "RollupNotReady",
-            DailyError::Failed(_) => "ReportFailed",
-        };
-        Diagnostic { error_type: error_type.to_owned(), error_message: error.to_string() }
-    }
-}
-
-/// `reports-daily` (EventBridge, 00:15 UTC): builds the daily report of the day before the
-/// event's time from that day's rollup and stores it as `daily/<day>.pdf`, replacing an earlier
-/// one, so a retry or a rerun writes the same report. Fails while the rollup has not built the
-/// whole day.
-pub async fn build_daily(
-    store: &dyn ItemStore,
-    reports: &dyn ReportStore,
-    event: LambdaEvent<ScheduledEvent>,
-) -> Result<ReportSummary, DailyError> {
-    let day = event.payload.detail.day.unwrap_or_else(|| event.payload.time.date() - Duration::days(1));
-    let id = ReportId::daily(day);
-    match reports::build_daily_report(store, reports, day).await? {
-        Some(stored) => {
-            tracing::info!(report = %id, size_bytes = stored.size_bytes, "daily report stored");
-            Ok(stored.into())
-        }
-        None => {
-            tracing::error!(report = %id, "the rollup has not built the whole day; no report");
-            Err(DailyError::RollupNotReady { day: format_day(day) })
-        }
-    }
 }

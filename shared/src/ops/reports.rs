@@ -97,7 +97,7 @@ pub async fn download_report(
 }
 
 #[cfg(feature = "pdf")]
-pub use building::{build_daily_report, build_missing_daily_reports, MISSING_REPORTS_LOOKBACK_DAYS};
+pub use building::{build_daily_report, build_daily_reports, MISSING_REPORTS_LOOKBACK_DAYS};
 
 /// Building reports (with the PDF renderer: the `pdf` feature).
 #[cfg(feature = "pdf")]
@@ -105,48 +105,80 @@ mod building {
     use time::{Date, Duration, OffsetDateTime, Time};
 
     use crate::error::ApiError;
-    use crate::ops::rollup;
-    use crate::reports::{ReportId, ReportStore, StoredReport};
+    use crate::ops::rollup::{self, DayRollup};
+    use crate::reports::{ReportId, ReportStore, StoredReport, PDF_CONTENT_TYPE};
     use crate::store::ItemStore;
 
-    /// How far back [`build_missing_daily_reports`] looks.
-    pub const MISSING_REPORTS_LOOKBACK_DAYS: i64 = 7;
+    /// How many days before the scheduled one a run checks for missing reports.
+    pub const MISSING_REPORTS_LOOKBACK_DAYS: i64 = 6;
 
-    /// Builds the daily report of `day` from its rollup and stores it (replacing an earlier one);
-    /// `None` while the rollup has not built the whole day (not at all, or before the day ended).
+    /// The end of a UTC day (`None` for the last day `time` knows).
+    fn end_of(day: Date) -> Option<OffsetDateTime> {
+        day.next_day().map(|next| OffsetDateTime::new_utc(next, Time::MIDNIGHT))
+    }
+
+    /// The day's rollup built after the day ended: the stored one, or the day rolled up now.
+    async fn complete_rollup(
+        store: &dyn ItemStore,
+        day: Date,
+        now: OffsetDateTime,
+    ) -> Result<DayRollup, ApiError> {
+        let ended = end_of(day);
+        if let Some(stored) = rollup::day(store, day).await? {
+            if ended.is_some_and(|ended| stored.built_at >= ended) {
+                return Ok(stored);
+            }
+        }
+        rollup::rollup_days(store, day, day, now, &mut |_| {}).await?;
+        rollup::day(store, day)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("the rollup of {day} was built but cannot be read")))
+    }
+
+    /// Builds the daily report of `day` from its rollup (rolling the day up first when the
+    /// stored rollup is from before the day ended) and stores it, replacing an earlier one.
+    /// 409 `day_not_over` for a day that has not ended at `now`.
     pub async fn build_daily_report(
         store: &dyn ItemStore,
         reports: &dyn ReportStore,
         day: Date,
-    ) -> Result<Option<StoredReport>, ApiError> {
-        let Some(rollup) = rollup::day(store, day).await? else { return Ok(None) };
-        let ended = day.next_day().map(|next| OffsetDateTime::new_utc(next, Time::MIDNIGHT));
-        if ended.is_none_or(|ended| rollup.built_at < ended) {
-            return Ok(None);
-        }
+        now: OffsetDateTime,
+    ) -> Result<StoredReport, ApiError> {
         let id = ReportId::daily(day);
-        reports.put(&id, crate::reports::pdf::render(&rollup), crate::reports::PDF_CONTENT_TYPE).await?;
-        let stored = reports.info(&id).await?;
-        stored
-            .map(Some)
-            .ok_or_else(|| ApiError::Internal(format!("report {id} was stored but cannot be read")))
+        if end_of(day).is_none_or(|ended| now < ended) {
+            return Err(ApiError::conflict(
+                "day_not_over",
+                format!("report {id} can be built once the day is over"),
+            ));
+        }
+        let rollup = complete_rollup(store, day, now).await?;
+        let bytes = crate::reports::pdf::render(&rollup);
+        let size_bytes = bytes.len() as u64;
+        reports.put(&id, bytes, PDF_CONTENT_TYPE).await?;
+        tracing::info!(report = %id, size_bytes, "daily report stored");
+        Ok(StoredReport { id, size_bytes, created_at: now })
     }
 
-    /// Builds the daily reports of the last [`MISSING_REPORTS_LOOKBACK_DAYS`] days before `today`
-    /// that have none yet and whose rollup is complete (the local gateway, at start and after
-    /// each rollup run); returns the reports built.
-    pub async fn build_missing_daily_reports(
+    /// The scheduled run on `today`: the report of the day before, always (a rerun replaces
+    /// it), and those of the [`MISSING_REPORTS_LOOKBACK_DAYS`] days before it that have none
+    /// (a run that failed, a gateway that was not running). Returns what it built, oldest first.
+    pub async fn build_daily_reports(
         store: &dyn ItemStore,
         reports: &dyn ReportStore,
         today: Date,
+        now: OffsetDateTime,
     ) -> Result<Vec<StoredReport>, ApiError> {
+        let yesterday = today - Duration::days(1);
+        let window = usize::try_from(MISSING_REPORTS_LOOKBACK_DAYS + 1).unwrap_or(1);
+        let (stored, _) = reports.list(window, Some(ReportId::daily(today))).await?;
         let mut built = Vec::new();
         for back in (1..=MISSING_REPORTS_LOOKBACK_DAYS).rev() {
-            let day = today - Duration::days(back);
-            if reports.info(&ReportId::daily(day)).await?.is_none() {
-                built.extend(build_daily_report(store, reports, day).await?);
+            let day = yesterday - Duration::days(back);
+            if !stored.iter().any(|report| report.id.day() == day) {
+                built.push(build_daily_report(store, reports, day, now).await?);
             }
         }
+        built.push(build_daily_report(store, reports, yesterday, now).await?);
         Ok(built)
     }
 }
