@@ -87,7 +87,7 @@ pub fn sections(day: &DayRollup) -> [Section; 3] {
     duration_rows(&mut times, "First response", &f.first_response);
     duration_rows(&mut times, "Handle time", &f.handle);
     duration_rows(&mut times, "Wait", &f.wait);
-    let distribution = f.csat.distribution.map(|n| n.to_string()).join(" / ");
+    let distribution = f.csat.distribution.map(|n| n.to_string()).join("/");
     let quality = vec![
         ("Resolution rate".to_owned(), percent(f.resolution.rate)),
         ("Resolved".to_owned(), f.resolution.resolved.to_string()),
@@ -246,7 +246,7 @@ pub(crate) mod tests {
         assert_eq!(value(&sections, "Handle time average"), "620.2 s");
         assert_eq!(value(&sections, "Resolution rate"), "0.0 %");
         assert_eq!(value(&sections, "CSAT average"), "\u{2014}");
-        assert_eq!(value(&sections, "Scores 1 to 5"), "0 / 0 / 0 / 0 / 0");
+        assert_eq!(value(&sections, "Scores 1 to 5"), "0/0/0/0/0");
         assert_eq!(value(&sections, "Messages from admins"), "1");
         assert_eq!(score(Some(4.25)), "4.25 / 5");
         assert_eq!(percent(Some(0.8333)), "83.3 %");
