@@ -194,7 +194,7 @@ pub fn page_newest_first(
     after: Option<ReportId>,
 ) -> (Vec<StoredReport>, Option<ReportId>) {
     reports.retain(|report| after.is_none_or(|after| report.id < after));
-    reports.sort_by(|a, b| b.id.cmp(&a.id));
+    reports.sort_by_key(|report| std::cmp::Reverse(report.id));
     let more = reports.len() > limit;
     reports.truncate(limit);
     let next = if more { reports.last().map(|report| report.id) } else { None };
