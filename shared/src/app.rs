@@ -21,8 +21,9 @@ pub struct App {
     pub realtime: Arc<dyn Realtime>,
     /// Push notification endpoints and publishing.
     pub push: Arc<dyn Push>,
-    /// Stored reports: only the reports functions have them (`App::with_reports`), so no other
-    /// function links their S3 client.
+    /// Stored reports, for the reports handlers in the local gateway (`App::with_reports`); in
+    /// Lambda the reports functions run on their report store without an `App`, so no other
+    /// function links the S3 client.
     pub reports: Option<Arc<dyn ReportStore>>,
 }
 
@@ -43,7 +44,7 @@ impl App {
         Self { reports: Some(reports), ..self }
     }
 
-    /// The report store; a function built without one fails the request (a deployment error).
+    /// The report store; an app built without one fails the request (a set-up error).
     pub fn reports(&self) -> Result<&dyn ReportStore, ApiError> {
         self.reports
             .as_deref()

@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::app::App;
-use crate::config::ConfigError;
 use crate::domain::{ConnectionId, Principal};
 use crate::error::ApiError;
 use crate::http::{error_response, request_id, HandlerResult};
@@ -45,15 +44,25 @@ macro_rules! http_function {
 
 /// Runs a handler for one request inside a span, turning failures into JSON error responses.
 pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Response<Body> {
+    respond(function.name, req, |req| (function.handler)(app, req)).await
+}
+
+/// What [`dispatch`] does, for a function that runs its handler `handle` without an [`App`]: a
+/// span with the function and request id, failures turned into JSON error responses.
+pub async fn respond<F, Fut>(name: &'static str, req: Request, handle: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = HandlerResult>,
+{
     let request_id = request_id(&req);
     let span = tracing::info_span!(
         "request",
-        function = function.name,
+        function = name,
         method = %req.method(),
         request_id = request_id.as_deref().unwrap_or("-"),
     );
     async {
-        match (function.handler)(app, req).await {
+        match handle(req).await {
             Ok(response) => response,
             Err(error) => error_response(&error, request_id.as_deref()),
         }
@@ -65,30 +74,18 @@ pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Respo
 /// The whole `main` of an HTTP function: tracing, `App::from_env()` (exits with the reason if
 /// the configuration is unusable), then the Lambda runtime loop.
 pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> {
-    run_http_with(function, Ok).await
+    run(move |app, req| async move { dispatch(&app, &function, req).await }).await
 }
 
-/// [`run_http`] for a function whose app needs more than `App::from_env()` builds: `configure`
-/// adds it (the reports functions add their report store), so no other function links it.
-pub async fn run_http_with(
-    function: HttpFunction,
-    configure: fn(App) -> Result<App, ConfigError>,
-) -> Result<(), lambda_http::Error> {
-    run(configure, move |app, req| async move { dispatch(&app, &function, req).await }).await
-}
-
-/// Tracing, `App::from_env()` and `configure` (exiting with the reason if the configuration is
-/// unusable), then the Lambda runtime loop answering each event with `answer`.
-async fn run<F, Fut>(
-    configure: fn(App) -> Result<App, ConfigError>,
-    answer: F,
-) -> Result<(), lambda_http::Error>
+/// Tracing, `App::from_env()` (exiting with the reason if the configuration is unusable), then
+/// the Lambda runtime loop answering each event with `answer`.
+async fn run<F, Fut>(answer: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Arc<App>, Request) -> Fut,
     Fut: std::future::Future<Output = Response<Body>> + Send,
 {
     crate::telemetry::init();
-    let app = match App::from_env().await.and_then(configure) {
+    let app = match App::from_env().await {
         Ok(app) => Arc::new(app),
         Err(error) => {
             tracing::error!(%error, "configuration is unusable");
@@ -102,20 +99,13 @@ where
     .await
 }
 
-/// Expands to the `main` of an HTTP function binary; `configure = f` adds to its app what
-/// `App::from_env()` does not build (see [`run_http_with`]).
+/// Expands to the `main` of an HTTP function binary.
 #[macro_export]
 macro_rules! http_main {
     ($function:path) => {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_http($function).await
-        }
-    };
-    ($function:path, configure = $configure:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_http::Error> {
-            $crate::lambda::run_http_with($function, $configure).await
         }
     };
 }
@@ -166,11 +156,25 @@ pub async fn dispatch_scheduled(
     function: &ScheduledFunction,
     event: Value,
 ) -> Result<Value, ApiError> {
-    let span = tracing::info_span!("scheduled", function = function.name);
+    run_scheduled_event(function.name, event, |event| (function.handler)(app, event)).await
+}
+
+/// What [`dispatch_scheduled`] does, for a function that runs its handler `handle` without an
+/// [`App`].
+pub async fn run_scheduled_event<F, Fut>(
+    name: &'static str,
+    event: Value,
+    handle: F,
+) -> Result<Value, ApiError>
+where
+    F: FnOnce(ScheduledEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    let span = tracing::info_span!("scheduled", function = name);
     async {
         let event: ScheduledEvent = serde_json::from_value(event)
             .map_err(|e| ApiError::bad_request("invalid_event", format!("not a scheduled event: {e}")))?;
-        match (function.handler)(app, event).await {
+        match handle(event).await {
             Ok(done) => {
                 tracing::info!(%done, "scheduled run done");
                 Ok(done)
@@ -188,17 +192,8 @@ pub async fn dispatch_scheduled(
 /// The whole `main` of a scheduled function: tracing, `App::from_env()`, then the Lambda
 /// runtime loop.
 pub async fn run_scheduled(function: ScheduledFunction) -> Result<(), lambda_http::Error> {
-    run_scheduled_with(function, Ok).await
-}
-
-/// [`run_scheduled`] for a function whose app needs more than `App::from_env()` builds
-/// (`configure` adds it, as for [`run_http_with`]).
-pub async fn run_scheduled_with(
-    function: ScheduledFunction,
-    configure: fn(App) -> Result<App, ConfigError>,
-) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let app = match App::from_env().await.and_then(configure) {
+    let app = match App::from_env().await {
         Ok(app) => Arc::new(app),
         Err(error) => {
             tracing::error!(%error, "configuration is unusable");
@@ -216,19 +211,13 @@ pub async fn run_scheduled_with(
     .await
 }
 
-/// Expands to the `main` of a scheduled function binary; `configure = f` as for [`http_main!`].
+/// Expands to the `main` of a scheduled function binary.
 #[macro_export]
 macro_rules! scheduled_main {
     ($function:path) => {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_scheduled($function).await
-        }
-    };
-    ($function:path, configure = $configure:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_http::Error> {
-            $crate::lambda::run_scheduled_with($function, $configure).await
         }
     };
 }
@@ -411,7 +400,7 @@ pub async fn dispatch_ws(app: &App, function: &WsFunction, req: Request) -> Resp
 
 /// The whole `main` of a WebSocket function.
 pub async fn run_ws(function: WsFunction) -> Result<(), lambda_http::Error> {
-    run(Ok, move |app, req| async move { dispatch_ws(&app, &function, req).await }).await
+    run(move |app, req| async move { dispatch_ws(&app, &function, req).await }).await
 }
 
 /// Expands to the `main` of a WebSocket function binary.

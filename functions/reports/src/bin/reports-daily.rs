@@ -1,5 +1,5 @@
 //! The `reports-daily` Lambda function (scheduled).
-switchboard_shared::scheduled_main!(
-    switchboard_reports::DAILY_REPORT,
-    configure = switchboard_reports::with_s3_reports
-);
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchboard_reports::run_daily().await
+}

@@ -1,5 +1,8 @@
 //! The `reports-download` Lambda function.
-switchboard_shared::http_main!(
-    switchboard_reports::DOWNLOAD_REPORT,
-    configure = switchboard_reports::with_s3_reports
-);
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchboard_reports::run_http(switchboard_reports::DOWNLOAD_REPORT.name, |reports, req| {
+        Box::pin(switchboard_reports::download(reports, req))
+    })
+    .await
+}

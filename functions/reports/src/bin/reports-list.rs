@@ -1,5 +1,8 @@
 //! The `reports-list` Lambda function.
-switchboard_shared::http_main!(
-    switchboard_reports::LIST_REPORTS,
-    configure = switchboard_reports::with_s3_reports
-);
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchboard_reports::run_http(switchboard_reports::LIST_REPORTS.name, |reports, req| {
+        Box::pin(switchboard_reports::list(reports, req))
+    })
+    .await
+}
