@@ -213,15 +213,19 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result
         for (agent_id, figures) in std::mem::take(&mut summary.agents) {
             writes.push((period, Write::Agent(agent_id, figures)));
         }
-        writes.push((period, Write::Overall(summary)));
+        // The day's item is always written (a built day reads as zeros); an hour only with figures.
+        if matches!(period, Period::Day(_)) || !is_empty(&summary) {
+            writes.push((period, Write::Overall(summary)));
+        }
     }
-    for (room, mut summary) in acc.rooms {
+    let rooms = acc.rooms.into_iter().map(|(room, summary)| (Period::Day(day), room, summary));
+    let room_hours =
+        acc.room_hours.into_iter().map(|((room, hour), summary)| (Period::Hour(day, hour), room, summary));
+    for (period, room, mut summary) in rooms.chain(room_hours) {
         summary.agents.clear();
-        writes.push((Period::Day(day), Write::Room(room, summary)));
-    }
-    for ((room, hour), mut summary) in acc.room_hours {
-        summary.agents.clear();
-        writes.push((Period::Hour(day, hour), Write::Room(room, summary)));
+        if !is_empty(&summary) {
+            writes.push((period, Write::Room(room, summary)));
+        }
     }
     let count = writes.len() as u64;
     stream::iter(writes)
@@ -238,6 +242,12 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result
         .try_collect::<Vec<()>>()
         .await?;
     Ok(count)
+}
+
+/// Whether a summary holds no figure (a session whose events in the period end none of them,
+/// e.g. a rating counted at its close).
+fn is_empty(summary: &Summary) -> bool {
+    *summary == Summary::new(summary.from, summary.to, summary.as_of)
 }
 
 enum Write {
