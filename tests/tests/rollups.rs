@@ -299,6 +299,10 @@ async fn a_rerun_writes_the_same_items_and_a_cut_off_day_is_read_live_then_rebui
     assert!(once.keys().any(|(pk, sk)| pk == rollups::ALL && sk == &rollups::hour_sk(DAY_A, 23)));
 
     // Arrange: a run cut off before day A's marker.
+    let performance =
+        format!("/admin/chat-dashboard/agent-performance?from={}&to={}", text(DAY_A), text(DAY_B));
+    let from_rollups = Caller::Admin.call(&api, Method::GET, &performance, None).await;
+    assert_eq!(from_rollups.body["sessions_read"], 0);
     let built = rollups::built(api.store.as_ref(), DAY_A, DAY_A).await.expect("markers");
     assert_eq!(built.len(), 1);
     api.store.delete(&Key::new(rollups::BUILT, text(DAY_A)), None).await.expect("drop the marker");
@@ -307,6 +311,9 @@ async fn a_rerun_writes_the_same_items_and_a_cut_off_day_is_read_live_then_rebui
     // Assert: read live, with the same figures as the rollup (as of now, so all resolved).
     assert_eq!(rebuilt["days"][0]["source"], "live");
     assert_eq!(durations(&rebuilt["days"][0]["figures"]["handle"]), json!([3, 1640.0, 1500.0, 2340.0]));
+    let mixed = Caller::Admin.call(&api, Method::GET, &performance, None).await;
+    assert_eq!(mixed.body["sessions_read"], 5, "day A is read from the event log");
+    assert_eq!(mixed.body["agents"], from_rollups.body["agents"], "day A's agent items were counted too");
 
     // Act: the next run builds the day again.
     rollup::run(api.store.as_ref(), at).await.expect("the next run");

@@ -440,8 +440,8 @@ pub async fn built_summary(
     agent: Option<&crate::domain::UserId>,
 ) -> Result<Option<Summary>, ApiError> {
     let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(None) };
-    let wanted: BTreeSet<String> = days.iter().map(|day| rollups::day_sk(*day)).collect();
-    let in_plan = |summary: &Summary| wanted.contains(&rollups::day_sk(summary.from.date()));
+    let wanted: BTreeSet<String> = days.iter().map(|day| day_text(*day)).collect();
+    let in_plan = |summary: &Summary| wanted.contains(&day_text(summary.from.date()));
     let (from, to) = (day_bounds(first).0, day_bounds(last).1);
     let mut total = Summary::new(from, to, as_of);
     for day in rollups::overall_days(store, first, last).await?.iter().filter(|day| in_plan(day)) {
@@ -451,7 +451,7 @@ pub async fn built_summary(
         Some(agent) => rollups::agent_days_of(store, agent, first, last).await?,
         None => rollups::agent_days(store, first, last).await?,
     };
-    for figures in agents {
+    for figures in agents.into_iter().filter(|figures| wanted.contains(&figures.day)) {
         total.agents.entry(figures.agent_id).or_default().merge(&figures.figures);
     }
     Ok(Some(total))
