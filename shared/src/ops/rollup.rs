@@ -3,8 +3,8 @@
 //! a few items per day instead of every session. Figures are the metric engine's
 //! (`docs/METRICS.md`), from each touched session's whole history.
 //!
-//! A day is always rebuilt whole: its sessions are the ones with a `session.*` event in the day
-//! index (gsi1 `EVENTS#<day>`, paged; never a Scan), each read from its own partition, and
+//! A day is always rebuilt whole: its sessions are the ones with an event in the day index (gsi1
+//! `EVENTS#<day>`, keys only, paged; never a Scan), each read from its own partition, and
 //! every item of the day is overwritten. So a rerun over the same events writes the same items,
 //! and a run cut off half-way is repaired by the next (the day's marker is written last).
 
@@ -19,10 +19,10 @@ use crate::domain::metrics::{DurationReport, Durations, MetricsReport, SessionFa
 use crate::domain::{AuditEvent, Role, SessionId};
 use crate::error::ApiError;
 use crate::ops::insights::RoleCounts;
-use crate::repo::events::{self, EventFilter, EventSource, Span};
+use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
-use crate::store::ItemStore;
+use crate::store::{ItemStore, Query, PK};
 
 /// Days the scheduled run always rebuilds: today and the two before (late events still land).
 pub const OPEN_DAYS: i64 = 3;
@@ -151,25 +151,25 @@ fn room_of(history: &[AuditEvent]) -> String {
         .map_or_else(|| rollups::NO_ROOM.to_owned(), ToOwned::to_owned)
 }
 
-/// The ids of the sessions with a `session.*` event on `day`, and how many events the day has
-/// (the day index, page by page: only the ids are kept).
+/// The ids of the sessions with an event on `day`, and how many events the day has: the day
+/// index, keys only, page by page (a session's events are stored in its partition, so the key
+/// names the session; only the ids are kept).
 async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<SessionId>, u64), ApiError> {
-    let (from, to) = day_bounds(day);
-    let span = Span { from, to };
-    let source = EventSource::Day(day);
-    let filter = EventFilter::default();
+    let prefix = format!("{}#", crate::repo::sessions::PARTITION_PREFIX);
     let mut sessions = BTreeSet::new();
     let mut events = 0;
     let mut cursor = None;
     loop {
-        let (page, next) = events::page(store, &source, &span, &filter, false, PAGE, cursor).await?;
-        events += page.len() as u64;
-        sessions.extend(
-            page.iter()
-                .filter(|event| event.kind.starts_with("session."))
-                .filter_map(|event| event.session_id),
-        );
-        match next {
+        let query = Query::index("gsi1", events::day_partition(day)).keys_only().limit(PAGE).cursor(cursor);
+        let page = store.query(query).await?;
+        events += page.items.len() as u64;
+        for item in &page.items {
+            let partition = item.get(PK).and_then(serde_json::Value::as_str).unwrap_or_default();
+            if let Some(id) = partition.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
+                sessions.insert(id);
+            }
+        }
+        match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok((sessions, events)),
         }

@@ -8,9 +8,12 @@ use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp, Upd
 
 use super::{from_item, records, s, to_item, ts};
 
+/// Prefix of the partitions of sessions.
+pub const PARTITION_PREFIX: &str = "SESSION";
+
 /// Partition of everything that belongs to a session.
 pub fn partition(id: &SessionId) -> String {
-    format!("SESSION#{id}")
+    format!("{PARTITION_PREFIX}#{id}")
 }
 
 /// Key of the session record.
