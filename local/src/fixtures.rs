@@ -90,6 +90,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: Some(Role::Customer),
+        messages_customer: 1,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let customer = Participant {
         session_id: active.id,
@@ -139,6 +142,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let waiting_customer = Participant {
         session_id: waiting.id,
@@ -212,6 +218,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let closed_customer = Participant {
         session_id: closed.id,

@@ -235,7 +235,8 @@ pub fn readable_by(id: &SessionId, reader: &Principal) -> TxOp {
     TxOp::Check { key: key(id), condition: rule }
 }
 
-/// Records a new message by `sender` on the session (last message time, count); fails unless
+/// Records a new message by `sender` on the session (last message time, count, count by the
+/// sender's role: `messages_customer`, `messages_agent`, `messages_admin`); fails unless
 /// the session is open and the sender takes part in it (its customer, or its agent).
 /// With `first_response`, it also records the agent's first answer of the current wait, and
 /// fails unless none is recorded yet.
@@ -253,6 +254,7 @@ pub fn touch_for_message(
         UpdateAction::Set("last_message_at".into(), ts(at)?),
         UpdateAction::Set("last_sender_role".into(), s(sender.role.as_str())),
         UpdateAction::Add("message_count".into(), 1),
+        UpdateAction::Add(format!("messages_{}", sender.role.as_str()), 1),
     ];
     let mut condition = vec![open_condition(), takes_part];
     if first_response {
