@@ -4,6 +4,7 @@
 mod agents;
 pub mod audit;
 mod canned;
+pub mod conversations;
 pub mod dashboard;
 pub mod insights;
 pub mod live;
