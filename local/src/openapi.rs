@@ -61,6 +61,7 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_reports::start_backfill,
         switchboard_reports::get_backfill,
         switchboard_reports::daily_figures,
+        switchboard_reports::conversations_csv,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -68,7 +69,8 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         (name = "dashboard", description = "The support floor: assignment, transfer, live lists, reports, health and the audit log"),
         (name = "notifications", description = "Push notifications: devices and preferences"),
         (name = "agent", description = "Agent tools: status and capacity, canned responses"),
-        (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"))
+        (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"),
+        (name = "reports", description = "Reports for admins: the conversations CSV"))
 )]
 struct ApiDoc;
 

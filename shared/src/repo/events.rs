@@ -102,6 +102,8 @@ impl Span {
 pub struct EventFilter {
     /// Only the events this user caused.
     pub actor: Option<UserId>,
+    /// Only the events of this kind (`session.created`).
+    pub kind: Option<&'static str>,
 }
 
 impl EventFilter {
@@ -110,6 +112,9 @@ impl EventFilter {
         let mut all = span.filters()?;
         if let Some(actor) = &self.actor {
             all.push(Condition::Equals("actor_id".into(), s(actor)));
+        }
+        if let Some(kind) = self.kind {
+            all.push(Condition::Equals("kind".into(), s(kind)));
         }
         Ok(Condition::And(all))
     }
