@@ -101,6 +101,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: Some(Role::Customer),
+        messages_customer: 1,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let customer = Participant {
         session_id: active.id,
@@ -150,6 +153,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let waiting_customer = Participant {
         session_id: waiting.id,
@@ -223,6 +229,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let closed_customer = Participant {
         session_id: closed.id,

@@ -15,7 +15,7 @@ use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
 use switchboard_shared::auth::TokenVerifier;
-use switchboard_shared::lambda::{dispatch, HttpFunction, WsFunction};
+use switchboard_shared::lambda::{dispatch, dispatch_streaming, HttpFunction, WsFunction};
 use switchboard_shared::reports::folder::{FolderReportStore, LinkRefusal};
 use switchboard_shared::reports::{ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::App;
@@ -323,6 +323,12 @@ async fn handle(
             return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the gateway failed");
         }
     };
+    if bound.function.streaming.is_some() {
+        // As API Gateway with `ResponseTransferMode: STREAM`: the body goes out chunked, as the
+        // handler writes it.
+        let (parts, chunks) = dispatch_streaming(&gateway.app, &bound.function, request).await.into_parts();
+        return Response::from_parts(parts, AxumBody::from_stream(chunks));
+    }
     into_axum(dispatch(&gateway.app, &bound.function, request).await)
 }
 

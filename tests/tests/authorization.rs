@@ -630,6 +630,7 @@ async fn the_dashboard_is_read_by_agents_and_admins_and_its_reports_by_admins_on
             "/admin/audit-log".to_owned(),
             format!("/admin/audit-log?session_id={}", w.assigned),
             format!("/admin/audit-log?actor={}", Caller::AgentX.id()),
+            "/admin/reports/conversations.csv".to_owned(),
         ];
         for caller in Caller::ALL {
             for path in &staff {
@@ -865,6 +866,7 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         Cell::new(Caller::Admin, Method::GET, "/admin/reports").allowed(200),
         Cell::new(Caller::Admin, Method::GET, "/admin/reports/daily-2026-01-01/download")
             .refused(404, "report_not_found"),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports/conversations.csv").allowed(200),
         Cell::new(Caller::AgentX, Method::GET, format!("/chat/sessions/{}/notes", w.assigned)).allowed(200),
         Cell::new(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/notes", w.assigned))
             .with_body(json!({"body": "called the carrier"}))

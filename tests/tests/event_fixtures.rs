@@ -545,6 +545,11 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         "dashboard-health" => {
             ensure!(answer["status"] == "ok" && answer["store"]["reachable"] == true, "unhealthy: {answer}");
         }
+        "reports-conversations" => {
+            let text = answer.as_str().ok_or("the export is not text")?;
+            let header = switchboard_shared::ops::conversations::COLUMNS.join(",");
+            ensure!(text == format!("{header}\r\n"), "a world without events exports rows: {text:?}");
+        }
         "dashboard-audit-log" => {
             ensure!(answer["items"] == serde_json::json!([]), "the seeded world logged no event: {answer}");
         }

@@ -405,6 +405,13 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let id = store_report(api).await;
             measure(api, admin(), Method::GET, &format!("/admin/reports/{id}/download"), None).await
         }
+        "reports-conversations" => {
+            let session = active_session(api).await;
+            send(api, &session, "csv-1").await;
+            send_as_agent(api, &session).await;
+            let path = format!("/admin/reports/conversations.csv?{}", today());
+            measure(api, admin(), Method::GET, &path, None).await
+        }
         "dashboard-audit-log" => {
             let session = active_session(api).await;
             measure(api, admin(), Method::GET, &format!("/admin/audit-log?session_id={session}"), None).await

@@ -15,16 +15,18 @@ use switchboard_shared::domain::now;
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
     json, json_body, page_request, path_param, principal, query_param, HandlerResult, ListPage,
+    StreamingResult,
 };
 use switchboard_shared::lambda::{respond, run_scheduled_event, ScheduledEvent};
 use switchboard_shared::ops::analytics::{self, DailyReport, DayRange, StartBackfill};
+use switchboard_shared::ops::conversations;
 use switchboard_shared::ops::reports::{self, ReportSummary};
 use switchboard_shared::ops::rollup;
 use switchboard_shared::repo::rollups::Job;
 use switchboard_shared::reports::s3::S3ReportStore;
 use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore};
 use switchboard_shared::store::ItemStore;
-use switchboard_shared::{http_function, scheduled_function, ApiError, App};
+use switchboard_shared::{http_function, scheduled_function, streaming_http_function, ApiError, App};
 
 scheduled_function!(
     /// EventBridge `rate(15 minutes)`
@@ -42,6 +44,10 @@ http_function!(
     /// `GET /admin/reports/daily`
     DAILY_FIGURES = "reports-daily-figures" => daily_figures
 );
+streaming_http_function!(
+    /// `GET /admin/reports/conversations.csv`
+    CONVERSATIONS_CSV = "reports-conversations" => conversations_csv
+);
 scheduled_function!(
     /// EventBridge `cron(15 0 * * ? *)`: 00:15 UTC
     DAILY_REPORT = "reports-daily" => daily_report
@@ -57,7 +63,7 @@ http_function!(
 
 /// Every HTTP function of this crate, for the local gateway and the tests.
 pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] =
-    &[START_BACKFILL, GET_BACKFILL, DAILY_FIGURES, LIST_REPORTS, DOWNLOAD_REPORT];
+    &[START_BACKFILL, GET_BACKFILL, DAILY_FIGURES, CONVERSATIONS_CSV, LIST_REPORTS, DOWNLOAD_REPORT];
 
 /// Every scheduled function of this crate.
 pub const SCHEDULED: &[switchboard_shared::lambda::ScheduledFunction] = &[ANALYTICS_ROLLUP, DAILY_REPORT];
@@ -194,6 +200,35 @@ pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
         .header("content-type", "text/csv; charset=utf-8")
         .header("content-disposition", file)
         .body(lambda_http::Body::Text(analytics::daily_csv(&report)?))
+        .map_err(|e| ApiError::Internal(format!("building response: {e}")))
+}
+
+/// One row per session created in the range, with its agents, figures (`docs/METRICS.md`,
+/// section 10) and messages by role, as a CSV download written as it is read (streamed). Admins
+/// only.
+#[utoipa::path(get, path = "/admin/reports/conversations.csv", tag = "reports",
+    params(("from" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (UTC); default 7 days before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now; at most 366 days after `from`")),
+    responses((status = 200, content_type = "text/csv", body = String,
+            description = "a header row, then one row per session created in [from, to), by created_at then id; `Content-Disposition: attachment; filename=\"conversations-<from>-<to>.csv\"`"),
+        (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn conversations_csv(app: &App, req: Request) -> StreamingResult {
+    let principal = principal(&req)?;
+    let (from, to) = (query_param(&req, "from"), query_param(&req, "to"));
+    let export = conversations::export(
+        Arc::clone(&app.store),
+        &principal,
+        from.as_deref(),
+        to.as_deref(),
+        conversations::DAY_PAGE,
+    )
+    .await?;
+    lambda_http::Response::builder()
+        .status(200)
+        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-disposition", format!("attachment; filename=\"{}\"", export.file_name))
+        .body(export.chunks)
         .map_err(|e| ApiError::Internal(format!("building response: {e}")))
 }
 

@@ -5,6 +5,7 @@ mod agents;
 pub mod analytics;
 pub mod audit;
 mod canned;
+pub mod conversations;
 pub mod dashboard;
 pub mod insights;
 pub mod live;

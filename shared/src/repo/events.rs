@@ -25,9 +25,8 @@ pub fn record(
     details: Value,
     at: time::OffsetDateTime,
 ) -> Result<TxOp, ApiError> {
-    let id = crate::domain::next_ulid().to_string();
     let event = AuditEvent {
-        id: id.clone(),
+        id: crate::domain::next_ulid().to_string(),
         kind: kind.to_owned(),
         actor_id: actor.user_id.clone(),
         actor_role: actor.role,
@@ -36,14 +35,21 @@ pub fn record(
         at,
         details,
     };
-    let key = Key::new(target_partition, format!("EVENT#{id}"));
+    put(&event, target_partition)
+}
+
+/// The write of an event as given, in `target_partition`: its id must be a ULID whose time is
+/// its `at` (give or take [`ID_SLACK`]), as the reads by time assume. [`record`] makes such ids;
+/// imported history, tests and benchmarks give their own.
+pub fn put(event: &AuditEvent, target_partition: &str) -> Result<TxOp, ApiError> {
+    let key = Key::new(target_partition, format!("EVENT#{}", event.id));
     let attrs = [
-        ("gsi1pk", day_partition(at.date())),
-        ("gsi1sk", id.clone()),
-        ("gsi2pk", actor_partition(&actor.user_id)),
-        ("gsi2sk", id),
+        ("gsi1pk", day_partition(event.at.date())),
+        ("gsi1sk", event.id.clone()),
+        ("gsi2pk", actor_partition(&event.actor_id)),
+        ("gsi2sk", event.id.clone()),
     ];
-    let item = to_item(&event, &key, &attrs)?;
+    let item = to_item(event, &key, &attrs)?;
     Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
 }
 
@@ -96,6 +102,8 @@ impl Span {
 pub struct EventFilter {
     /// Only the events this user caused.
     pub actor: Option<UserId>,
+    /// Only the events of this kind (`session.created`).
+    pub kind: Option<&'static str>,
 }
 
 impl EventFilter {
@@ -104,6 +112,9 @@ impl EventFilter {
         let mut all = span.filters()?;
         if let Some(actor) = &self.actor {
             all.push(Condition::Equals("actor_id".into(), s(actor)));
+        }
+        if let Some(kind) = self.kind {
+            all.push(Condition::Equals("kind".into(), s(kind)));
         }
         Ok(Condition::And(all))
     }

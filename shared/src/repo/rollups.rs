@@ -50,6 +50,12 @@ pub enum Period {
 }
 
 impl Period {
+    fn day(self) -> Date {
+        match self {
+            Period::Day(day) | Period::Hour(day, _) => day,
+        }
+    }
+
     fn sk(self) -> String {
         match self {
             Period::Day(day) => day_sk(day),
@@ -68,6 +74,8 @@ pub struct Overall {
 /// One agent's figures in a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentFigures {
+    /// The UTC day of the period, `yyyy-mm-dd`.
+    pub day: String,
     /// The agent.
     pub agent_id: UserId,
     /// Their figures.
@@ -77,6 +85,8 @@ pub struct AgentFigures {
 /// One room's summary in a period (its `agents` map left empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomFigures {
+    /// The UTC day of the period, `yyyy-mm-dd`.
+    pub day: String,
     /// The room, or `-` for sessions without one.
     pub room_id: String,
     /// The figures.
@@ -116,7 +126,8 @@ pub async fn put_agent(
     agent_id: &UserId,
     figures: &AgentSummary,
 ) -> Result<(), ApiError> {
-    let record = AgentFigures { agent_id: agent_id.clone(), figures: figures.clone() };
+    let record =
+        AgentFigures { day: day_text(period.day()), agent_id: agent_id.clone(), figures: figures.clone() };
     let key = Key::new(AGENTS, format!("{}#{agent_id}", period.sk()));
     store.put(to_item(&record, &key, &[])?, None).await?;
     Ok(())
@@ -129,7 +140,8 @@ pub async fn put_room(
     room_id: &str,
     summary: &Summary,
 ) -> Result<(), ApiError> {
-    let record = RoomFigures { room_id: room_id.to_owned(), summary: summary.clone() };
+    let record =
+        RoomFigures { day: day_text(period.day()), room_id: room_id.to_owned(), summary: summary.clone() };
     let key = Key::new(ROOMS, format!("{}#{room_id}", period.sk()));
     store.put(to_item(&record, &key, &[])?, None).await?;
     Ok(())
