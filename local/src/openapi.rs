@@ -62,6 +62,8 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_reports::get_backfill,
         switchboard_reports::daily_figures,
         switchboard_reports::conversations_csv,
+        switchboard_reports::list,
+        switchboard_reports::download,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
@@ -70,7 +72,7 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         (name = "notifications", description = "Push notifications: devices and preferences"),
         (name = "agent", description = "Agent tools: status and capacity, canned responses"),
         (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"),
-        (name = "reports", description = "Reports for admins: the conversations CSV"))
+        (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"))
 )]
 struct ApiDoc;
 

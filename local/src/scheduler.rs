@@ -1,6 +1,8 @@
 //! EventBridge's schedules on localhost: the `Schedule` events of `infra/template.yaml` invoke
 //! their functions in process, with the scheduled event Lambda would get. `rate(...)` schedules
-//! fire at start-up and then every period; `cron(M H * * ? *)` ones at that UTC time each day.
+//! fire at start-up and then every period; `cron(M H * * ? *)` ones at start-up too (catching up
+//! on what the gateway missed while it was not running: the daily report of yesterday and the
+//! days before without one) and then at that UTC time each day.
 //! Between runs, backfill jobs started through the API are carried on every few seconds.
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ const BACKFILL_SLICE: StdDuration = StdDuration::from_secs(4);
 pub enum Schedule {
     /// Every period, the first time at start-up.
     Rate(Duration),
-    /// Every day at this UTC time.
+    /// Every day at this UTC time (and once at start-up).
     Daily(Time),
 }
 
@@ -93,10 +95,7 @@ pub async fn run(app: Arc<App>, schedules: Vec<(ScheduledFunction, Schedule)>) {
     for (function, schedule) in schedules {
         let app = Arc::clone(&app);
         tokio::spawn(async move {
-            let mut at = match schedule {
-                Schedule::Rate(_) => now(),
-                Schedule::Daily(_) => schedule.next_after(now()),
-            };
+            let mut at = now();
             loop {
                 let wait = (at - now()).max(Duration::ZERO);
                 tokio::time::sleep(StdDuration::try_from(wait).unwrap_or_default()).await;

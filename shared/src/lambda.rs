@@ -80,15 +80,25 @@ pub async fn gathered(response: impl std::future::Future<Output = StreamingResul
 
 /// Runs a handler for one request inside a span, turning failures into JSON error responses.
 pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Response<Body> {
+    respond(function.name, req, |req| (function.handler)(app, req)).await
+}
+
+/// What [`dispatch`] does, for a function that runs its handler `handle` without an [`App`]: a
+/// span with the function and request id, failures turned into JSON error responses.
+pub async fn respond<F, Fut>(name: &'static str, req: Request, handle: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = HandlerResult>,
+{
     let request_id = request_id(&req);
     let span = tracing::info_span!(
         "request",
-        function = function.name,
+        function = name,
         method = %req.method(),
         request_id = request_id.as_deref().unwrap_or("-"),
     );
     async {
-        match (function.handler)(app, req).await {
+        match handle(req).await {
             Ok(response) => response,
             Err(error) => error_response(&error, request_id.as_deref()),
         }
@@ -237,11 +247,25 @@ pub async fn dispatch_scheduled(
     function: &ScheduledFunction,
     event: Value,
 ) -> Result<Value, ApiError> {
-    let span = tracing::info_span!("scheduled", function = function.name);
+    run_scheduled_event(function.name, event, |event| (function.handler)(app, event)).await
+}
+
+/// What [`dispatch_scheduled`] does, for a function that runs its handler `handle` without an
+/// [`App`].
+pub async fn run_scheduled_event<F, Fut>(
+    name: &'static str,
+    event: Value,
+    handle: F,
+) -> Result<Value, ApiError>
+where
+    F: FnOnce(ScheduledEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    let span = tracing::info_span!("scheduled", function = name);
     async {
         let event: ScheduledEvent = serde_json::from_value(event)
             .map_err(|e| ApiError::bad_request("invalid_event", format!("not a scheduled event: {e}")))?;
-        match (function.handler)(app, event).await {
+        match handle(event).await {
             Ok(done) => {
                 tracing::info!(%done, "scheduled run done");
                 Ok(done)

@@ -688,6 +688,26 @@ async fn analytics_reports_and_backfills_are_for_admins_only() {
 }
 
 #[tokio::test]
+async fn the_stored_pdf_reports_are_listed_and_downloaded_by_admins_only() {
+    check_matrix(|_| {
+        let mut cells = Vec::new();
+        for caller in Caller::ALL {
+            let list = Cell::new(caller, Method::GET, "/admin/reports");
+            // No report is built in this world: an admin gets past the role check to the 404.
+            let download = Cell::new(caller, Method::GET, "/admin/reports/daily-2026-01-01/download");
+            match caller.role() {
+                Role::Customer | Role::Agent => {
+                    cells.extend([list.refused(403, "forbidden"), download.refused(403, "forbidden")])
+                }
+                Role::Admin => cells.extend([list.allowed(200), download.refused(404, "report_not_found")]),
+            }
+        }
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn agents_see_only_their_own_figures_and_active_sessions() {
     // Arrange
     let api = TestApi::start(Backend::Sqlite).await;
@@ -843,6 +863,9 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
             .allowed(201),
         Cell::new(Caller::Admin, Method::GET, "/admin/analytics/backfill/01JD00000000000000000000ZZ")
             .refused(404, "backfill_not_found"),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports/daily-2026-01-01/download")
+            .refused(404, "report_not_found"),
         Cell::new(Caller::Admin, Method::GET, "/admin/reports/conversations.csv").allowed(200),
         Cell::new(Caller::AgentX, Method::GET, format!("/chat/sessions/{}/notes", w.assigned)).allowed(200),
         Cell::new(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/notes", w.assigned))

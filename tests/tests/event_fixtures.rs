@@ -14,6 +14,7 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
+use switchboard_local::fixtures::DAILY_REPORT;
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
@@ -23,12 +24,12 @@ use switchboard_reports::SCHEDULED;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
-use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
     AgentState, AgentStatus, Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus,
     UserId,
 };
 use switchboard_shared::domain::{CannedResponseId, NoteId, RoomId};
+use switchboard_shared::domain::{ConnectionId, InvalidValue};
 use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
 use switchboard_shared::push::DeviceToken;
@@ -40,6 +41,8 @@ use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::notes;
 use switchboard_shared::repo::rollups;
 use switchboard_shared::repo::{agents, blocks, devices, messages, preferences, rooms, sessions};
+use switchboard_shared::reports::folder::FolderReportStore;
+use switchboard_shared::reports::{ReportId, ReportStore};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -164,6 +167,7 @@ fn message_id(id: &str) -> MessageId {
 /// gateway over it whose Management API the handlers post WebSocket frames to.
 struct World {
     store: Arc<SqliteItemStore>,
+    reports: Arc<FolderReportStore>,
     app: App,
     _gateway: tokio::sync::oneshot::Sender<()>,
     _dir: TempDir,
@@ -178,13 +182,25 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
         let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://127.0.0.1:{port}")));
-        let app = App::new(store.clone(), realtime);
-        let gateway = Gateway::new(app.clone(), verifier()).expect("gateway routes");
+        let reports = FolderReportStore::new(
+            dir.path().join("reports"),
+            &format!("http://127.0.0.1:{port}"),
+            FIXTURE_SECRET,
+        )
+        .expect("a report folder");
+        let reports = Arc::new(reports);
+        switchboard_local::fixtures::seed_reports(reports.as_ref())
+            .await
+            .expect("store the fixture world's report");
+        let app = App::new(store.clone(), realtime).with_reports(reports.clone());
+        let gateway = Gateway::new(app.clone(), verifier())
+            .expect("gateway routes")
+            .serving_report_files(reports.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { store, app, _gateway: stop, _dir: dir }
+        Self { store, reports, app, _gateway: stop, _dir: dir }
     }
 
     fn store(&self) -> &dyn ItemStore {
@@ -1126,6 +1142,21 @@ async fn check_scheduled_effect(binary: &str, world: &World, answer: &Value) -> 
                 answer["days"].as_array().is_some_and(|days| days.len() >= 3),
                 "days not reported: {answer}"
             );
+        }
+        "reports-daily" => {
+            // Fired 2026-01-02 00:15: the day before is built again, the six before it for the first time.
+            let built: Vec<&str> = answer["built"]
+                .as_array()
+                .map(|built| built.iter().filter_map(|report| report["id"].as_str()).collect())
+                .unwrap_or_default();
+            ensure!(built.len() == 7 && built.last() == Some(&DAILY_REPORT), "built {built:?}: {answer}");
+            let id: ReportId = DAILY_REPORT.parse().map_err(|e: InvalidValue| e.to_string())?;
+            let bytes =
+                world.reports.get(&id).await.map_err(|e| e.to_string())?.ok_or("the report is not stored")?;
+            ensure!(bytes.starts_with(b"%PDF-"), "the stored report is not a PDF");
+            let rollup =
+                rollups::built(world.store(), id.day(), id.day()).await.map_err(|e| e.to_string())?;
+            ensure!(rollup.len() == 1, "the day was not rolled up before its report");
         }
         other => return Err(format!("no check for the scheduled function {other}")),
     }

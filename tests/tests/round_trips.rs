@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use switchboard_local::gateway::functions;
 use switchboard_local::template::{match_path, routes, Route, TEMPLATE};
 use switchboard_shared::domain::Role;
+use switchboard_shared::reports::{ReportId, PDF_CONTENT_TYPE};
 use switchboard_tests::{Backend, Reply, TestApi};
 
 const TABLE_START: &str = "<!-- calls-per-endpoint:start -->";
@@ -396,6 +397,14 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;
             measure(api, admin(), Method::GET, &format!("/admin/reports/daily?{}", today()), None).await
         }
+        "reports-list" => {
+            store_report(api).await;
+            measure(api, admin(), Method::GET, "/admin/reports", None).await
+        }
+        "reports-download" => {
+            let id = store_report(api).await;
+            measure(api, admin(), Method::GET, &format!("/admin/reports/{id}/download"), None).await
+        }
         "reports-conversations" => {
             let session = active_session(api).await;
             send(api, &session, "csv-1").await;
@@ -469,6 +478,13 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
         _ => return None,
     };
     Some(measured)
+}
+
+/// A stored daily report (as the daily run leaves it); returns its id.
+async fn store_report(api: &TestApi) -> String {
+    let id = ReportId::daily(time::macros::date!(2026 - 01 - 01));
+    api.reports.put(&id, b"%PDF-1.7 a stand-in".to_vec(), PDF_CONTENT_TYPE).await.expect("store a report");
+    id.to_string()
 }
 
 /// The agent's note on `session`.

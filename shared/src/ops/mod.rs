@@ -14,6 +14,7 @@ mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
+pub mod reports;
 pub mod rollup;
 mod rooms;
 pub mod routing;
