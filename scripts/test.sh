@@ -40,6 +40,17 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
   printf '%s\n' "$wanted" > "$STAMP"
 fi
 
+# --- 1b. pdftotext (poppler-utils), which the report tests read the PDFs back with -----------------
+if ! command -v pdftotext >/dev/null; then
+  log "installing poppler-utils (pdftotext) for the report tests"
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; } \
+      || die "apt-get could not install poppler-utils; install it (it provides pdftotext) and run again"
+  else
+    die "pdftotext is needed by the report tests: install poppler-utils (Debian/Ubuntu: sudo apt-get install poppler-utils; macOS: brew install poppler)"
+  fi
+fi
+
 # --- 2. Cargo target dir kept outside the clone, when there is one --------------------------------
 if [[ -z "${CARGO_TARGET_DIR:-}" && -n "${HOME:-}" && -d "$HOME/.cache/switchboard/target" ]]; then
   export CARGO_TARGET_DIR="$HOME/.cache/switchboard/target"

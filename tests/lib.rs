@@ -16,6 +16,9 @@ use switchboard_shared::config::{dynamodb_client_for_endpoint, TEST_DYNAMODB_END
 use switchboard_shared::domain::Role;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
+use switchboard_shared::reports::folder::FolderReportStore;
+use switchboard_shared::reports::s3::S3ReportStore;
+use switchboard_shared::reports::ReportStore;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::{
@@ -41,12 +44,13 @@ pub enum Posting {
     InProcess,
 }
 
-/// Which database a test gateway runs on.
+/// Which storage a test gateway runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// A fresh SQLite file.
+    /// A fresh SQLite file, reports in a folder (the local gateway's storage).
     Sqlite,
-    /// A fresh table on the moto server named by `SWITCHBOARD_TEST_DYNAMODB_ENDPOINT`.
+    /// A fresh table and reports bucket on the moto server named by
+    /// `SWITCHBOARD_TEST_DYNAMODB_ENDPOINT` (AWS's storage).
     DynamoDb,
 }
 
@@ -128,6 +132,9 @@ pub struct TestApi {
     pub store: Arc<CountingStore>,
     /// `http://127.0.0.1:<port>`: the gateway's root, where `/ws` and `/@connections` live.
     pub root: String,
+    /// Where the gateway's functions keep reports: a folder whose signed links the gateway
+    /// serves (SQLite), or a fresh bucket on the moto server (DynamoDB).
+    pub reports: Arc<dyn ReportStore>,
     minter: TokenMinter,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -149,6 +156,21 @@ impl Reply {
     }
 }
 
+/// The endpoint of the moto server the DynamoDB backend uses; fails the test saying how to start it.
+pub fn moto_endpoint() -> String {
+    std::env::var(TEST_DYNAMODB_ENDPOINT).unwrap_or_else(|_| {
+        panic!("{TEST_DYNAMODB_ENDPOINT} is not set: run the tests with scripts/test.sh, which starts a moto server")
+    })
+}
+
+/// A fresh, empty reports bucket on the moto server.
+pub async fn test_bucket() -> S3ReportStore {
+    let bucket = format!("reports-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let store = S3ReportStore::for_endpoint(&moto_endpoint(), &bucket);
+    store.ensure_bucket().await.expect("create a bucket on the moto server");
+    store
+}
+
 impl TestApi {
     /// Starts a gateway on `backend` with fresh, empty storage; its functions post to WebSockets
     /// through its own Management API with the production SDK client.
@@ -166,11 +188,7 @@ impl TestApi {
                 (Arc::new(store), Some(dir))
             }
             Backend::DynamoDb => {
-                let endpoint = std::env::var(TEST_DYNAMODB_ENDPOINT).unwrap_or_else(|_| {
-                    panic!(
-                        "{TEST_DYNAMODB_ENDPOINT} is not set: run the tests with scripts/test.sh, which starts a moto server"
-                    )
-                });
+                let endpoint = moto_endpoint();
                 let table = format!("api-{}", ulid::Ulid::new().to_string().to_lowercase());
                 let store = DynamoItemStore::new(
                     dynamodb_client_for_endpoint(&endpoint).expect("a DynamoDB client"),
@@ -191,17 +209,32 @@ impl TestApi {
             }
             Posting::InProcess => Arc::new(LocalRealtime::new(Arc::clone(&connections))),
         };
-        let gateway = Gateway::with_connections(App::new(store.clone(), realtime), verifier, connections)
-            .expect("gateway routes");
+        let root = format!("http://127.0.0.1:{port}");
+        let (reports, report_files) = match (&dir, backend) {
+            (Some(dir), Backend::Sqlite) => {
+                let folder =
+                    FolderReportStore::new(dir.path().join("reports"), &root, TEST_SECRET.as_bytes())
+                        .expect("a report folder");
+                let folder = Arc::new(folder);
+                (folder.clone() as Arc<dyn ReportStore>, Some(folder))
+            }
+            _ => (Arc::new(test_bucket().await) as Arc<dyn ReportStore>, None),
+        };
+        let app = App::new(store.clone(), realtime).with_reports(reports.clone());
+        let mut gateway = Gateway::with_connections(app, verifier, connections).expect("gateway routes");
+        if let Some(files) = report_files {
+            gateway = gateway.serving_report_files(files);
+        }
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
         }));
         Self {
-            base: format!("http://127.0.0.1:{port}/api/v1"),
-            root: format!("http://127.0.0.1:{port}"),
+            base: format!("{root}/api/v1"),
+            root,
             client: reqwest::Client::new(),
             store,
+            reports,
             minter: TokenMinter::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE),
             shutdown: Some(shutdown),
             _dir: dir,
@@ -640,4 +673,32 @@ pub async fn snapshot(api: &TestApi, sessions: &[impl AsRef<str>]) -> Vec<Value>
         seen.push(json!({"path": path, "body": reply.body}));
     }
     seen
+}
+
+/// The text of a PDF as `pdftotext -layout` reads it (poppler-utils; `scripts/test.sh` installs
+/// it), each line with its runs of spaces collapsed to one: `First response median 35.0 s`.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("pdftotext cannot run ({error}): install poppler-utils (scripts/test.sh does)")
+        });
+    child.stdin.take().expect("pdftotext's stdin").write_all(pdf).expect("write the PDF to pdftotext");
+    let output = child.wait_with_output().expect("pdftotext finishes");
+    assert!(
+        output.status.success(),
+        "pdftotext could not read the PDF: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -3,17 +3,23 @@
 
 use std::str::FromStr;
 
+use switchboard_shared::domain::metrics::Summary;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::{
     now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
     Priority, Role, Room, Session, SessionStatus, UserId,
 };
+use switchboard_shared::ops::insights::RoleCounts;
+use switchboard_shared::ops::rollup::DayRollup;
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
-use switchboard_shared::repo::{agents, canned, connections, messages, notes, rooms, sessions};
+use switchboard_shared::repo::{agents, canned, connections, messages, notes, rollups, rooms, sessions};
+use switchboard_shared::reports::pdf::render;
+use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;
 use time::macros::datetime;
+use time::Duration;
 
 /// The customer of the fixtures.
 pub const CUSTOMER: &str = "cust-ada";
@@ -44,6 +50,11 @@ pub const CUSTOMER_DEVICE_TOKEN: &str = "fixture-fcm-token-cust-ada-pixel-8";
 pub const CANNED_RESPONSE: &str = "01JD0000000000000000000005";
 /// The agent's private note on the active session.
 pub const NOTE: &str = "01JD0000000000000000000006";
+/// A finished analytics backfill (of 2026-01-01) started by the admin.
+pub const BACKFILL_JOB: &str = "01JD0000000000000000000008";
+
+/// The stored daily report (of 2026-01-01, a day without activity).
+pub const DAILY_REPORT: &str = "daily-2026-01-01";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -90,6 +101,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: Some(Role::Customer),
+        messages_customer: 1,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let customer = Participant {
         session_id: active.id,
@@ -139,6 +153,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let waiting_customer = Participant {
         session_id: waiting.id,
@@ -212,6 +229,9 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let closed_customer = Participant {
         session_id: closed.id,
@@ -271,5 +291,27 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     let mut ops = Vec::from(canned::put_new(&refund)?);
     ops.push(notes::put_new(&note)?);
     store.transact_write(ops).await?;
+
+    let day = written.date();
+    let started =
+        rollups::Job { id: BACKFILL_JOB.to_owned(), ..rollups::Job::new(day, day, user(ADMIN)?, written) };
+    rollups::create_job(store, &started.advanced(0, written)).await?;
+    Ok(())
+}
+
+/// Stores the fixture world's daily report ([`DAILY_REPORT`]: a day without activity, as the
+/// seeded world logged no event) in `reports`, for the report download fixture.
+pub async fn seed_reports(reports: &dyn ReportStore) -> Result<(), ApiError> {
+    let id: ReportId = id(DAILY_REPORT)?;
+    let start = datetime!(2026-01-01 00:00 UTC);
+    let built_at = datetime!(2026-01-02 00:15 UTC);
+    let day = DayRollup {
+        day: id.day(),
+        built_at,
+        figures: Summary::new(start, start + Duration::DAY, built_at).report(),
+        messages: RoleCounts::default(),
+        hours: Vec::new(),
+    };
+    reports.put(&id, render(&day), PDF_CONTENT_TYPE).await?;
     Ok(())
 }

@@ -15,7 +15,9 @@ use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
 use switchboard_shared::auth::TokenVerifier;
-use switchboard_shared::lambda::{dispatch, HttpFunction, WsFunction};
+use switchboard_shared::lambda::{dispatch, dispatch_streaming, HttpFunction, WsFunction};
+use switchboard_shared::reports::folder::{FolderReportStore, LinkRefusal};
+use switchboard_shared::reports::{ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::App;
 use tokio::net::TcpListener;
 
@@ -69,6 +71,7 @@ pub struct Gateway {
     ws_routes: Arc<HashMap<String, WsBound>>,
     connections: Arc<Connections>,
     openapi: Arc<String>,
+    report_files: Option<Arc<FolderReportStore>>,
 }
 
 impl Gateway {
@@ -117,7 +120,14 @@ impl Gateway {
             ws_routes: Arc::new(ws_routes),
             connections,
             openapi: Arc::new(crate::openapi::json()),
+            report_files: None,
         })
+    }
+
+    /// The same gateway serving the signed download links of a folder of reports (the local
+    /// stand-in for S3's presigned URLs) on [`switchboard_shared::reports::folder::LINK_PATH`].
+    pub fn serving_report_files(self, files: Arc<FolderReportStore>) -> Self {
+        Self { report_files: Some(files), ..self }
     }
 
     /// The axum router: REST under `/api/v1`, the WebSocket API on `/ws`, its Management API on
@@ -126,6 +136,7 @@ impl Gateway {
         Router::new()
             .route("/api/v1/openapi.json", get(openapi))
             .route("/ws", get(ws::upgrade))
+            .route("/reports/{*object}", get(report_file))
             .route(
                 "/@connections/{id}",
                 post(ws::post_to_connection)
@@ -178,6 +189,52 @@ impl Gateway {
 
 async fn openapi(State(gateway): State<Gateway>) -> Response {
     ([("content-type", "application/json")], gateway.openapi.as_str().to_owned()).into_response()
+}
+
+/// A report's PDF for a link the gateway signed and that has not expired (what a presigned S3
+/// URL does in AWS): 403 for a bad or expired signature, 404 for no such report.
+async fn report_file(
+    State(gateway): State<Gateway>,
+    axum::extract::Path(object): axum::extract::Path<String>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let not_found = || gateway_error(StatusCode::NOT_FOUND, "report_not_found", "no such report");
+    let Some(files) = gateway.report_files.as_ref() else { return not_found() };
+    let verified = files.verify_link(
+        &object,
+        query.get("expires").map(String::as_str),
+        query.get("signature").map(String::as_str),
+        switchboard_shared::domain::now(),
+    );
+    let id = match verified {
+        Ok(id) => id,
+        Err(LinkRefusal::NotFound) => return not_found(),
+        Err(LinkRefusal::InvalidSignature) => {
+            return gateway_error(
+                StatusCode::FORBIDDEN,
+                "invalid_signature",
+                "the link's signature is not valid",
+            )
+        }
+        Err(LinkRefusal::Expired) => {
+            return gateway_error(StatusCode::FORBIDDEN, "link_expired", "the link has expired")
+        }
+    };
+    match files.get(&id).await {
+        Ok(Some(bytes)) => (
+            [
+                ("content-type", PDF_CONTENT_TYPE.to_owned()),
+                ("content-disposition", format!("attachment; filename=\"{}\"", id.file_name())),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => not_found(),
+        Err(error) => {
+            tracing::error!(%error, "reading a report failed");
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the gateway failed")
+        }
+    }
 }
 
 /// A JSON error of the gateway itself, shaped like the handlers' (and the template's gateway
@@ -266,6 +323,12 @@ async fn handle(
             return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the gateway failed");
         }
     };
+    if bound.function.streaming.is_some() {
+        // As API Gateway with `ResponseTransferMode: STREAM`: the body goes out chunked, as the
+        // handler writes it.
+        let (parts, chunks) = dispatch_streaming(&gateway.app, &bound.function, request).await.into_parts();
+        return Response::from_parts(parts, AxumBody::from_stream(chunks));
+    }
     into_axum(dispatch(&gateway.app, &bound.function, request).await)
 }
 

@@ -4,6 +4,7 @@
 pub mod fixtures;
 pub mod gateway;
 pub mod openapi;
+pub mod scheduler;
 pub mod secret;
 pub mod template;
 pub mod ws;

@@ -7,13 +7,19 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use switchboard_local::ws::{Connections, LocalRealtime};
-use switchboard_local::{secret, Gateway};
+use switchboard_local::{scheduler, secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::ops::analytics::DayRange;
+use switchboard_shared::ops::reports::build_daily_report;
+use switchboard_shared::ops::rollup;
 use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
+use switchboard_shared::reports::folder::FolderReportStore;
+use switchboard_shared::reports::s3::S3ReportStore;
+use switchboard_shared::reports::{parse_day, ReportStore};
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
@@ -45,6 +51,34 @@ enum Command {
         /// created when missing.
         #[arg(long)]
         sns_endpoint: Option<String>,
+        /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
+        #[arg(long)]
+        no_schedules: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        reports: ReportArgs,
+    },
+    /// Build the daily PDF report of a day now (replacing an earlier one), from its rollup
+    /// (rolling the day up first when needed).
+    Report {
+        /// The UTC day, yyyy-mm-dd (before today).
+        #[arg(long)]
+        day: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        reports: ReportArgs,
+    },
+    /// Build the analytics rollups: of the days from --from to --to (a backfill, with progress
+    /// per day), or, without them, what one scheduled run builds.
+    Rollup {
+        /// First day, yyyy-mm-dd.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day, yyyy-mm-dd (today at the latest).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -71,6 +105,8 @@ enum Command {
     SeedFixtures {
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        reports: ReportArgs,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -97,6 +133,40 @@ struct StoreArgs {
     /// The table on that server (created when missing).
     #[arg(long, default_value = "switchboard")]
     table: String,
+}
+
+/// Where the daily PDF reports go: `<data dir>/reports`, or a bucket on an S3-compatible server.
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Keep reports in a bucket on an S3-compatible server (moto) instead of the data directory,
+    /// downloaded through its presigned URLs.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    /// The bucket on that server (created when missing).
+    #[arg(long, default_value = "switchboard-reports")]
+    reports_bucket: String,
+}
+
+/// The report store, and the folder whose links the gateway serves when it is one.
+async fn open_reports(
+    args: ReportArgs,
+    data_dir: &std::path::Path,
+    gateway_url: &str,
+    secret: &str,
+) -> Result<(Arc<dyn ReportStore>, Option<Arc<FolderReportStore>>), String> {
+    match args.s3_endpoint {
+        Some(endpoint) => {
+            let store = S3ReportStore::for_endpoint(&endpoint, &args.reports_bucket);
+            store.ensure_bucket().await.map_err(|e| format!("S3 at {endpoint}: {e}"))?;
+            Ok((Arc::new(store), None))
+        }
+        None => {
+            let folder = FolderReportStore::new(data_dir.join("reports"), gateway_url, secret.as_bytes())
+                .map_err(|e| e.to_string())?;
+            let folder = Arc::new(folder);
+            Ok((folder.clone(), Some(folder)))
+        }
+    }
 }
 
 #[tokio::main]
@@ -143,9 +213,10 @@ fn audience() -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { port, host, realtime, sns_endpoint, store } => {
+        Command::Serve { port, host, realtime, sns_endpoint, no_schedules, store, reports } => {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let data_dir = store.data_dir.clone();
             let store = open_store(store).await?;
             let verifier = TokenVerifier::hs256(secret.as_bytes(), &issuer(), &audience());
             let address = SocketAddr::new(host, port);
@@ -160,11 +231,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://{bound}")))
                 }
             };
-            let mut app = App::new(store, realtime);
+            let (reports, report_files) =
+                open_reports(reports, &data_dir, &format!("http://{bound}"), &secret).await?;
+            let mut app = App::new(store, realtime).with_reports(reports);
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }
-            let gateway = Gateway::with_connections(app, verifier, connections).map_err(|e| e.to_string())?;
+            let schedules = scheduler::bind(switchboard_reports::SCHEDULED)?;
+            if !no_schedules {
+                tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
+            }
+            let mut gateway =
+                Gateway::with_connections(app, verifier, connections).map_err(|e| e.to_string())?;
+            if let Some(files) = report_files {
+                gateway = gateway.serving_report_files(files);
+            }
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
             println!(
                 "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws)"
@@ -183,12 +264,75 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::SeedFixtures { store } => {
+        Command::Report { day, store, reports } => {
+            let day = parse_day(&day).ok_or_else(|| format!("--day {day:?} is not yyyy-mm-dd"))?;
+            let secret =
+                secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let data_dir = store.data_dir.clone();
+            let store = open_store(store).await?;
+            let (reports, folder) =
+                open_reports(reports, &data_dir, "http://127.0.0.1:3000", &secret).await?;
+            let at = switchboard_shared::domain::now();
+            let built = build_daily_report(store.as_ref(), reports.as_ref(), day, at)
+                .await
+                .map_err(|e| e.to_string())?;
+            let place = match folder {
+                Some(folder) => folder.dir().join(built.id.object_name()).display().to_string(),
+                None => built.id.object_name(),
+            };
+            println!("built report {} ({} bytes): {place}", built.id, built.size_bytes);
+            Ok(())
+        }
+        Command::SeedFixtures { store, reports } => {
+            let secret =
+                secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let data_dir = store.data_dir.clone();
             let store = open_store(store).await?;
             switchboard_local::fixtures::seed(store.as_ref())
                 .await
                 .map_err(|e| format!("seeding the fixture world (is it seeded already?): {e}"))?;
+            let (reports, _) = open_reports(reports, &data_dir, "http://127.0.0.1:3000", &secret).await?;
+            switchboard_local::fixtures::seed_reports(reports.as_ref())
+                .await
+                .map_err(|e| format!("storing the fixture world's report: {e}"))?;
             println!("seeded the fixture world of events/README.md");
+            Ok(())
+        }
+        Command::Rollup { from, to, store } => {
+            let store = open_store(store).await?;
+            let at = switchboard_shared::domain::now();
+            match (from, to) {
+                (Some(from), Some(to)) => {
+                    let range =
+                        DayRange::parse(Some(&from), Some(&to), at.date()).map_err(|e| e.to_string())?;
+                    let totals =
+                        rollup::rollup_days(store.as_ref(), range.from, range.to, at, &mut |progress| {
+                            eprintln!(
+                                "built {} ({}/{} days, {} events read)",
+                                progress.day, progress.days_done, progress.days_total, progress.events_read
+                            );
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!(
+                        "{} days built: {} events, {} session histories read, {} items written",
+                        totals.days, totals.events_read, totals.sessions, totals.items_written
+                    );
+                }
+                _ => {
+                    let report = rollup::run(store.as_ref(), at).await.map_err(|e| e.to_string())?;
+                    for (day, reason) in &report.days {
+                        eprintln!("built {day} ({reason:?})");
+                    }
+                    println!(
+                        "{} days built: {} events, {} session histories read, {} items written",
+                        report.totals.days,
+                        report.totals.events_read,
+                        report.totals.sessions,
+                        report.totals.items_written
+                    );
+                }
+            }
             Ok(())
         }
         Command::Openapi => {

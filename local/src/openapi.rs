@@ -58,13 +58,21 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_agent::update_canned_response,
         switchboard_agent::delete_canned_response,
         switchboard_agent::render_canned_response,
+        switchboard_reports::start_backfill,
+        switchboard_reports::get_backfill,
+        switchboard_reports::daily_figures,
+        switchboard_reports::conversations_csv,
+        switchboard_reports::list,
+        switchboard_reports::download,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags((name = "chat", description = "Sessions, messages, rooms and blocks"),
         (name = "dashboard", description = "The support floor: assignment, transfer, live lists, reports, health and the audit log"),
         (name = "notifications", description = "Push notifications: devices and preferences"),
-        (name = "agent", description = "Agent tools: status and capacity, canned responses"))
+        (name = "agent", description = "Agent tools: status and capacity, canned responses"),
+        (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"),
+        (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"))
 )]
 struct ApiDoc;
 

@@ -104,6 +104,46 @@ pub fn routes(template: &str) -> Result<Vec<Route>, TemplateError> {
     Ok(routes)
 }
 
+/// One `Schedule` event of a function of the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleRoute {
+    /// The function's binary.
+    pub binary: String,
+    /// The EventBridge expression: `rate(15 minutes)`, `cron(15 0 * * ? *)`.
+    pub expression: String,
+}
+
+/// Every `Schedule` event of every `AWS::Serverless::Function`, with its binary.
+pub fn schedules(template: &str) -> Result<Vec<ScheduleRoute>, TemplateError> {
+    let doc: Value = serde_yaml::from_str(template)?;
+    let mut schedules = Vec::new();
+    let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
+        return Ok(schedules);
+    };
+    for (logical_id, resource) in resources {
+        if str_at(resource, &["Type"]) != Some(FUNCTION) {
+            continue;
+        }
+        let events =
+            untag(resource).get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+        for event in events.into_iter().flat_map(|events| events.values()) {
+            if str_at(event, &["Type"]) != Some("Schedule") {
+                continue;
+            }
+            let problem = |problem: &str| TemplateError::Function {
+                function: logical_id.as_str().unwrap_or("?").to_owned(),
+                problem: problem.into(),
+            };
+            let binary = str_at(resource, &["Metadata", "BuildProperties", "Binary"])
+                .ok_or_else(|| problem("Metadata.BuildProperties.Binary is missing"))?;
+            let expression = str_at(event, &["Properties", "Schedule"])
+                .ok_or_else(|| problem("a Schedule event has no Schedule expression"))?;
+            schedules.push(ScheduleRoute { binary: binary.to_owned(), expression: expression.to_owned() });
+        }
+    }
+    Ok(schedules)
+}
+
 const WS_API: &str = "AWS::ApiGatewayV2::Api";
 const WS_ROUTE: &str = "AWS::ApiGatewayV2::Route";
 const WS_INTEGRATION: &str = "AWS::ApiGatewayV2::Integration";

@@ -8,7 +8,9 @@ use crate::push::sns::SnsPush;
 use crate::push::Push;
 use crate::realtime::apigw::ApiGatewayRealtime;
 use crate::realtime::Realtime;
+use crate::reports::ReportStore;
 use crate::store::ItemStore;
+use crate::ApiError;
 
 /// Clients and configuration shared by the requests of one function instance.
 #[derive(Clone)]
@@ -19,18 +21,34 @@ pub struct App {
     pub realtime: Arc<dyn Realtime>,
     /// Push notification endpoints and publishing.
     pub push: Arc<dyn Push>,
+    /// Stored reports, for the reports handlers in the local gateway (`App::with_reports`); in
+    /// Lambda the reports functions run on their report store without an `App`, so no other
+    /// function links the S3 client.
+    pub reports: Option<Arc<dyn ReportStore>>,
 }
 
 impl App {
     /// An app over the given store and realtime port, pushing through in-memory endpoints (the
     /// local gateway and tests; see [`App::with_push`]).
     pub fn new(store: Arc<dyn ItemStore>, realtime: Arc<dyn Realtime>) -> Self {
-        Self { store, realtime, push: Arc::new(LocalPush::default()) }
+        Self { store, realtime, push: Arc::new(LocalPush::default()), reports: None }
     }
 
     /// The same app pushing through `push`.
     pub fn with_push(self, push: Arc<dyn Push>) -> Self {
         Self { push, ..self }
+    }
+
+    /// The same app with a report store.
+    pub fn with_reports(self, reports: Arc<dyn ReportStore>) -> Self {
+        Self { reports: Some(reports), ..self }
+    }
+
+    /// The report store; an app built without one fails the request (a set-up error).
+    pub fn reports(&self) -> Result<&dyn ReportStore, ApiError> {
+        self.reports
+            .as_deref()
+            .ok_or_else(|| ApiError::Internal("this function was started without a report store".into()))
     }
 
     /// The app a Lambda function runs with, from the environment.

@@ -28,7 +28,7 @@ pub const DEFAULT_AUDIENCE: &str = "switchboard-api";
 /// Shortest HS256 secret accepted: shorter ones can be brute-forced.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-fn var(name: &'static str) -> Option<String> {
+pub(crate) fn var(name: &'static str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 

@@ -22,6 +22,14 @@ pub const MAX_PAGE_SIZE: usize = 200;
 /// What a handler returns: a response, or a failure `dispatch` turns into the JSON error body.
 pub type HandlerResult = Result<Response<Body>, ApiError>;
 
+/// A response body written chunk by chunk, for downloads too large to hold in memory. A failure
+/// after the first chunk cannot change the status any more: it cuts the body off.
+pub type Chunks = futures::stream::BoxStream<'static, Result<bytes::Bytes, ApiError>>;
+
+/// What a streaming handler returns: the status and headers with the body's chunks, or a failure
+/// (before anything was sent) that becomes the JSON error body.
+pub type StreamingResult = Result<Response<Chunks>, ApiError>;
+
 /// The caller, from the authorizer's context in the request (`userId`, `role`, `name`).
 /// Handlers trust only this, never a user id in the body.
 pub fn principal(req: &Request) -> Result<Principal, ApiError> {

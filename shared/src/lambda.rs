@@ -3,7 +3,9 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::{service_fn, Body, Request, Response};
 use tracing::Instrument;
 
@@ -15,19 +17,25 @@ use serde_json::Value;
 use crate::app::App;
 use crate::domain::{ConnectionId, Principal};
 use crate::error::ApiError;
-use crate::http::{error_response, request_id, HandlerResult};
+use crate::http::{error_response, request_id, Chunks, HandlerResult, StreamingResult};
 use crate::realtime::frames::{ServerFrame, MAX_MESSAGE_BYTES, MAX_REF_CHARS};
 
 /// A handler: parses, authorizes, calls one operation, shapes the response.
 pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, HandlerResult>;
+
+/// A handler whose response body is written chunk by chunk (a download).
+pub type StreamingHandler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, StreamingResult>;
 
 /// One Lambda function: its binary name (= function name) and its handler.
 #[derive(Clone, Copy)]
 pub struct HttpFunction {
     /// Binary and function name (`chat-create-session`).
     pub name: &'static str,
-    /// The handler.
+    /// The handler (for a streaming function: the same one with its body gathered in memory).
     pub handler: Handler,
+    /// For a function whose response is streamed (API Gateway's `ResponseTransferMode: STREAM`
+    /// in Lambda, a chunked body locally): its streaming handler.
+    pub streaming: Option<StreamingHandler>,
 }
 
 /// Declares an [`HttpFunction`] constant for an `async fn(&App, Request) -> HandlerResult`.
@@ -38,21 +46,59 @@ macro_rules! http_function {
         pub const $constant: $crate::lambda::HttpFunction = $crate::lambda::HttpFunction {
             name: $name,
             handler: |app, req| Box::pin($handler(app, req)),
+            streaming: None,
         };
     };
 }
 
+/// Declares a streaming [`HttpFunction`] constant for an
+/// `async fn(&App, Request) -> StreamingResult`.
+#[macro_export]
+macro_rules! streaming_http_function {
+    ($(#[$doc:meta])* $constant:ident = $name:literal => $handler:path) => {
+        $(#[$doc])*
+        pub const $constant: $crate::lambda::HttpFunction = $crate::lambda::HttpFunction {
+            name: $name,
+            handler: |app, req| Box::pin($crate::lambda::gathered($handler(app, req))),
+            streaming: Some(|app, req| Box::pin($handler(app, req))),
+        };
+    };
+}
+
+/// A streaming handler's response with its body gathered in memory (for [`dispatch`]); a failure
+/// midway is the handler's failure.
+pub async fn gathered(response: impl std::future::Future<Output = StreamingResult>) -> HandlerResult {
+    let (parts, chunks) = response.await?.into_parts();
+    let body = chunks
+        .try_fold(Vec::new(), |mut body, chunk| async move {
+            body.extend_from_slice(&chunk);
+            Ok(body)
+        })
+        .await?;
+    Ok(Response::from_parts(parts, if body.is_empty() { Body::Empty } else { Body::Binary(body) }))
+}
+
 /// Runs a handler for one request inside a span, turning failures into JSON error responses.
 pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Response<Body> {
+    respond(function.name, req, |req| (function.handler)(app, req)).await
+}
+
+/// What [`dispatch`] does, for a function that runs its handler `handle` without an [`App`]: a
+/// span with the function and request id, failures turned into JSON error responses.
+pub async fn respond<F, Fut>(name: &'static str, req: Request, handle: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = HandlerResult>,
+{
     let request_id = request_id(&req);
     let span = tracing::info_span!(
         "request",
-        function = function.name,
+        function = name,
         method = %req.method(),
         request_id = request_id.as_deref().unwrap_or("-"),
     );
     async {
-        match (function.handler)(app, req).await {
+        match handle(req).await {
             Ok(response) => response,
             Err(error) => error_response(&error, request_id.as_deref()),
         }
@@ -61,27 +107,82 @@ pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Respo
     .await
 }
 
-/// The whole `main` of an HTTP function: tracing, `App::from_env()` (exits with the reason if
-/// the configuration is unusable), then the Lambda runtime loop.
-pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> {
-    run(move |app, req| async move { dispatch(&app, &function, req).await }).await
+/// Runs a function for one request with its body streamed: a streaming function's chunks as
+/// they come (a failure midway is logged and cuts the body off), any other function's body as one
+/// chunk. Failures before the first chunk are JSON error responses, as in [`dispatch`].
+pub async fn dispatch_streaming(app: &App, function: &HttpFunction, req: Request) -> Response<Chunks> {
+    let Some(streaming) = function.streaming else {
+        return dispatch(app, function, req).await.map(|body| one_chunk(body.as_ref().to_vec()));
+    };
+    let request_id = request_id(&req);
+    let span = tracing::info_span!(
+        "request",
+        function = function.name,
+        method = %req.method(),
+        request_id = request_id.as_deref().unwrap_or("-"),
+    );
+    async {
+        match streaming(app, req).await {
+            Ok(response) => response.map(|chunks| {
+                let (name, request_id) = (function.name, request_id.clone().unwrap_or_default());
+                chunks
+                    .inspect_err(move |error| {
+                        tracing::error!(function = name, request_id, %error, "the response failed midway");
+                    })
+                    .boxed()
+            }),
+            Err(error) => {
+                error_response(&error, request_id.as_deref()).map(|body| one_chunk(body.as_ref().to_vec()))
+            }
+        }
+    }
+    .instrument(span)
+    .await
 }
 
-/// Tracing, `App::from_env()` (exiting with the reason if the configuration is unusable), then
-/// the Lambda runtime loop answering each event with `answer`.
+fn one_chunk(body: Vec<u8>) -> Chunks {
+    stream::iter((!body.is_empty()).then(|| Ok(Bytes::from(body)))).boxed()
+}
+
+/// The whole `main` of an HTTP function: tracing, `App::from_env()` (exits with the reason if
+/// the configuration is unusable), then the Lambda runtime loop — with response streaming for a
+/// streaming function (its route has `ResponseTransferMode: RESPONSE_STREAM` in the template).
+pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    if function.streaming.is_none() {
+        return run(move |app, req| async move { dispatch(&app, &function, req).await }).await;
+    }
+    let app = start().await?;
+    lambda_http::run_with_streaming_response(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move {
+            let response = dispatch_streaming(&app, &function, req).await;
+            Ok::<_, Infallible>(
+                response.map(|chunks| http_body_util::StreamBody::new(chunks.map_ok(http_body::Frame::data))),
+            )
+        }
+    }))
+    .await
+}
+
+/// Tracing and `App::from_env()`, exiting with the reason if the configuration is unusable.
+async fn start() -> Result<Arc<App>, lambda_http::Error> {
+    crate::telemetry::init();
+    match App::from_env().await {
+        Ok(app) => Ok(Arc::new(app)),
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            Err(error.into())
+        }
+    }
+}
+
+/// [`start`], then the Lambda runtime loop answering each event with `answer`.
 async fn run<F, Fut>(answer: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Arc<App>, Request) -> Fut,
     Fut: std::future::Future<Output = Response<Body>> + Send,
 {
-    crate::telemetry::init();
-    let app = match App::from_env().await {
-        Ok(app) => Arc::new(app),
-        Err(error) => {
-            tracing::error!(%error, "configuration is unusable");
-            return Err(error.into());
-        }
-    };
+    let app = start().await?;
     lambda_http::run(service_fn(move |req: Request| {
         let answered = answer(Arc::clone(&app), req);
         async move { Ok::<_, Infallible>(answered.await) }
@@ -96,6 +197,118 @@ macro_rules! http_main {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_http($function).await
+        }
+    };
+}
+
+/// A scheduled handler: gets the EventBridge scheduled event and the time it fired, returns a
+/// JSON account of what it did (logged, and the invocation's result).
+pub type ScheduledHandler = for<'a> fn(&'a App, ScheduledEvent) -> BoxFuture<'a, Result<Value, ApiError>>;
+
+/// One scheduled Lambda function (an EventBridge rule invokes it).
+#[derive(Clone, Copy)]
+pub struct ScheduledFunction {
+    /// Binary and function name (`analytics-rollup`).
+    pub name: &'static str,
+    /// The handler.
+    pub handler: ScheduledHandler,
+}
+
+/// The fields of an EventBridge scheduled event the handlers use.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ScheduledEvent {
+    /// `Scheduled Event`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// `aws.events` (or `aws.scheduler`).
+    pub source: String,
+    /// When the rule fired.
+    #[serde(with = "crate::domain::timestamp")]
+    pub time: time::OffsetDateTime,
+}
+
+/// Declares a [`ScheduledFunction`] constant for an
+/// `async fn(&App, ScheduledEvent) -> Result<Value, ApiError>`.
+#[macro_export]
+macro_rules! scheduled_function {
+    ($(#[$doc:meta])* $constant:ident = $name:literal => $handler:path) => {
+        $(#[$doc])*
+        pub const $constant: $crate::lambda::ScheduledFunction = $crate::lambda::ScheduledFunction {
+            name: $name,
+            handler: |app, event| Box::pin($handler(app, event)),
+        };
+    };
+}
+
+/// Runs a scheduled handler for one event inside a span. A failure is logged and returned, so
+/// the invocation fails and Lambda retries it (scheduled work is written to be repeated).
+pub async fn dispatch_scheduled(
+    app: &App,
+    function: &ScheduledFunction,
+    event: Value,
+) -> Result<Value, ApiError> {
+    run_scheduled_event(function.name, event, |event| (function.handler)(app, event)).await
+}
+
+/// What [`dispatch_scheduled`] does, for a function that runs its handler `handle` without an
+/// [`App`].
+pub async fn run_scheduled_event<F, Fut>(
+    name: &'static str,
+    event: Value,
+    handle: F,
+) -> Result<Value, ApiError>
+where
+    F: FnOnce(ScheduledEvent) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ApiError>>,
+{
+    let span = tracing::info_span!("scheduled", function = name);
+    async {
+        let event: ScheduledEvent = serde_json::from_value(event)
+            .map_err(|e| ApiError::bad_request("invalid_event", format!("not a scheduled event: {e}")))?;
+        match handle(event).await {
+            Ok(done) => {
+                tracing::info!(%done, "scheduled run done");
+                Ok(done)
+            }
+            Err(error) => {
+                tracing::error!(%error, "scheduled run failed");
+                Err(error)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// The whole `main` of a scheduled function: tracing, `App::from_env()`, then the Lambda
+/// runtime loop.
+pub async fn run_scheduled(function: ScheduledFunction) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = match App::from_env().await {
+        Ok(app) => Arc::new(app),
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
+            let app = Arc::clone(&app);
+            async move {
+                dispatch_scheduled(&app, &function, event.payload).await.map_err(lambda_http::Error::from)
+            }
+        },
+    ))
+    .await
+}
+
+/// Expands to the `main` of a scheduled function binary.
+#[macro_export]
+macro_rules! scheduled_main {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_scheduled($function).await
         }
     };
 }

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod push;
 pub mod realtime;
 pub mod repo;
+pub mod reports;
 pub mod store;
 pub mod telemetry;
 

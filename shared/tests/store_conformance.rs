@@ -793,6 +793,31 @@ macro_rules! conformance_suite {
         }
 
         #[tokio::test]
+        async fn a_keys_only_query_returns_only_the_keys_page_by_page_and_after_its_filter() {
+            let store = $fresh.await;
+            for (n, kind) in [(1, "a"), (2, "b"), (3, "a"), (4, "a"), (5, "b")] {
+                let body = json!({"pk": format!("S#{n}"), "sk": "E", "gsi1pk": "DAY", "gsi1sk": format!("{n}"),
+                    "kind": kind, "details": {"text": "x".repeat(100)}});
+                put(&store, body).await;
+            }
+            let keys = |n: u32| json!({"pk": format!("S#{n}"), "sk": "E", "gsi1pk": "DAY", "gsi1sk": format!("{n}")});
+
+            let first = store.query(Query::index("gsi1", "DAY").keys_only().limit(3)).await.unwrap();
+            let rest = store.query(Query::index("gsi1", "DAY").keys_only().limit(3).cursor(first.next.clone())).await.unwrap();
+            let filtered = store
+                .query(Query::index("gsi1", "DAY").keys_only().filter(Condition::Equals("kind".into(), json!("b"))))
+                .await
+                .unwrap();
+            let table = store.query(Query::table("S#2").keys_only()).await.unwrap();
+
+            assert_eq!(first.items, [1, 2, 3].map(|n| item(keys(n))));
+            assert_eq!(rest.items, [4, 5].map(|n| item(keys(n))));
+            assert_eq!(rest.next, None);
+            assert_eq!(filtered.items, [2, 5].map(|n| item(keys(n))), "the filter sees the whole item");
+            assert_eq!(table.items, [item(json!({"pk": "S#2", "sk": "E"}))]);
+        }
+
+        #[tokio::test]
         async fn an_item_leaves_and_joins_an_index_as_its_index_attributes_change() {
             let store = $fresh.await;
             put(&store, json!({"pk": "P", "sk": "S", "gsi1pk": "G", "gsi1sk": "1"})).await;

@@ -630,6 +630,7 @@ async fn the_dashboard_is_read_by_agents_and_admins_and_its_reports_by_admins_on
             "/admin/audit-log".to_owned(),
             format!("/admin/audit-log?session_id={}", w.assigned),
             format!("/admin/audit-log?actor={}", Caller::AgentX.id()),
+            "/admin/reports/conversations.csv".to_owned(),
         ];
         for caller in Caller::ALL {
             for path in &staff {
@@ -647,6 +648,59 @@ async fn the_dashboard_is_read_by_agents_and_admins_and_its_reports_by_admins_on
                 });
             }
             cells.push(Cell::new(caller, Method::GET, "/admin/chat-dashboard/health").allowed(200));
+        }
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn analytics_reports_and_backfills_are_for_admins_only() {
+    check_matrix(|_| {
+        let mut cells = Vec::new();
+        let today = time::OffsetDateTime::now_utc().date();
+        let day = format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day());
+        let unknown_job = "/admin/analytics/backfill/01JD00000000000000000000ZZ";
+        for caller in Caller::ALL {
+            let daily = Cell::new(caller, Method::GET, "/admin/reports/daily");
+            let csv = Cell::new(caller, Method::GET, "/admin/reports/daily?format=csv");
+            let backfill = Cell::new(caller, Method::POST, "/admin/analytics/backfill")
+                .with_body(json!({"from": day, "to": day}));
+            let job = Cell::new(caller, Method::GET, unknown_job);
+            match caller.role() {
+                Role::Customer | Role::Agent => cells.extend([
+                    daily.refused(403, "forbidden"),
+                    csv.refused(403, "forbidden"),
+                    backfill.refused(403, "forbidden"),
+                    job.refused(403, "forbidden"),
+                ]),
+                Role::Admin => cells.extend([
+                    daily.allowed(200),
+                    csv.allowed(200),
+                    backfill.allowed(201),
+                    job.refused(404, "backfill_not_found"),
+                ]),
+            }
+        }
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_stored_pdf_reports_are_listed_and_downloaded_by_admins_only() {
+    check_matrix(|_| {
+        let mut cells = Vec::new();
+        for caller in Caller::ALL {
+            let list = Cell::new(caller, Method::GET, "/admin/reports");
+            // No report is built in this world: an admin gets past the role check to the 404.
+            let download = Cell::new(caller, Method::GET, "/admin/reports/daily-2026-01-01/download");
+            match caller.role() {
+                Role::Customer | Role::Agent => {
+                    cells.extend([list.refused(403, "forbidden"), download.refused(403, "forbidden")])
+                }
+                Role::Admin => cells.extend([list.allowed(200), download.refused(404, "report_not_found")]),
+            }
         }
         cells
     })
@@ -803,6 +857,16 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         Cell::new(Caller::Admin, Method::GET, "/admin/chat-dashboard/satisfaction").allowed(200),
         Cell::new(Caller::Admin, Method::GET, "/admin/chat-dashboard/message-analytics").allowed(200),
         Cell::new(Caller::Admin, Method::GET, "/admin/audit-log").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports/daily").allowed(200),
+        Cell::new(Caller::Admin, Method::POST, "/admin/analytics/backfill")
+            .with_body(json!({"from": "2026-01-01", "to": "2026-01-01"}))
+            .allowed(201),
+        Cell::new(Caller::Admin, Method::GET, "/admin/analytics/backfill/01JD00000000000000000000ZZ")
+            .refused(404, "backfill_not_found"),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports").allowed(200),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports/daily-2026-01-01/download")
+            .refused(404, "report_not_found"),
+        Cell::new(Caller::Admin, Method::GET, "/admin/reports/conversations.csv").allowed(200),
         Cell::new(Caller::AgentX, Method::GET, format!("/chat/sessions/{}/notes", w.assigned)).allowed(200),
         Cell::new(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/notes", w.assigned))
             .with_body(json!({"body": "called the carrier"}))

@@ -526,8 +526,8 @@ async fn bad_ranges_limits_cursors_and_filters_are_refused_with_their_code(backe
     let ranges = [
         ("from=2026-03-10&to=2026-03-01", "invalid_range"),
         ("from=2026-03-01T10:00:00Z&to=2026-03-01T10:00:00Z", "invalid_range"),
-        ("from=2026-01-01&to=2026-02-01", "range_too_long"),
-        ("from=2026-01-01", "range_too_long"),
+        ("from=2025-01-01&to=2026-01-03", "range_too_long"),
+        ("from=2024-01-01", "range_too_long"),
         ("from=yesterday", "invalid_parameter"),
         ("to=2026-02-30", "invalid_parameter"),
         ("from=2026-03-01T25:00:00Z", "invalid_parameter"),

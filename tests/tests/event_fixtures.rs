@@ -14,20 +14,23 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
+use switchboard_local::fixtures::DAILY_REPORT;
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
-use switchboard_local::fixtures::{CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
+use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::Gateway;
+use switchboard_reports::SCHEDULED;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
-use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::domain::{
     AgentState, AgentStatus, Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus,
     UserId,
 };
 use switchboard_shared::domain::{CannedResponseId, NoteId, RoomId};
+use switchboard_shared::domain::{ConnectionId, InvalidValue};
+use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
 use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
@@ -36,7 +39,10 @@ use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::notes;
+use switchboard_shared::repo::rollups;
 use switchboard_shared::repo::{agents, blocks, devices, messages, preferences, rooms, sessions};
+use switchboard_shared::reports::folder::FolderReportStore;
+use switchboard_shared::reports::{ReportId, ReportStore};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -107,8 +113,19 @@ fn is_websocket(fixture: &Fixture) -> bool {
     ws_functions().contains_key(fixture.binary.as_str())
 }
 
+fn is_scheduled(fixture: &Fixture) -> bool {
+    SCHEDULED.iter().any(|function| function.name == fixture.binary)
+}
+
 fn rest_fixtures() -> Vec<Fixture> {
-    fixtures().into_iter().filter(|fixture| fixture.binary != AUTHORIZER && !is_websocket(fixture)).collect()
+    fixtures()
+        .into_iter()
+        .filter(|fixture| fixture.binary != AUTHORIZER && !is_websocket(fixture) && !is_scheduled(fixture))
+        .collect()
+}
+
+fn scheduled_fixtures() -> Vec<Fixture> {
+    fixtures().into_iter().filter(is_scheduled).collect()
 }
 
 fn websocket_fixtures() -> Vec<Fixture> {
@@ -150,6 +167,7 @@ fn message_id(id: &str) -> MessageId {
 /// gateway over it whose Management API the handlers post WebSocket frames to.
 struct World {
     store: Arc<SqliteItemStore>,
+    reports: Arc<FolderReportStore>,
     app: App,
     _gateway: tokio::sync::oneshot::Sender<()>,
     _dir: TempDir,
@@ -164,13 +182,25 @@ impl World {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
         let realtime = Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://127.0.0.1:{port}")));
-        let app = App::new(store.clone(), realtime);
-        let gateway = Gateway::new(app.clone(), verifier()).expect("gateway routes");
+        let reports = FolderReportStore::new(
+            dir.path().join("reports"),
+            &format!("http://127.0.0.1:{port}"),
+            FIXTURE_SECRET,
+        )
+        .expect("a report folder");
+        let reports = Arc::new(reports);
+        switchboard_local::fixtures::seed_reports(reports.as_ref())
+            .await
+            .expect("store the fixture world's report");
+        let app = App::new(store.clone(), realtime).with_reports(reports.clone());
+        let gateway = Gateway::new(app.clone(), verifier())
+            .expect("gateway routes")
+            .serving_report_files(reports.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { store, app, _gateway: stop, _dir: dir }
+        Self { store, reports, app, _gateway: stop, _dir: dir }
     }
 
     fn store(&self) -> &dyn ItemStore {
@@ -515,6 +545,11 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         "dashboard-health" => {
             ensure!(answer["status"] == "ok" && answer["store"]["reachable"] == true, "unhealthy: {answer}");
         }
+        "reports-conversations" => {
+            let text = answer.as_str().ok_or("the export is not text")?;
+            let header = switchboard_shared::ops::conversations::COLUMNS.join(",");
+            ensure!(text == format!("{header}\r\n"), "a world without events exports rows: {text:?}");
+        }
         "dashboard-audit-log" => {
             ensure!(answer["items"] == serde_json::json!([]), "the seeded world logged no event: {answer}");
         }
@@ -658,10 +693,39 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             ensure!(stored.body == request["body"].as_str().unwrap_or_default(), "stored {:?}", stored.body);
             ensure!(stored.edited_at.is_some(), "the note has no edited_at");
         }
+        "analytics-start-backfill" => {
+            ensure!(
+                answer["status"] == "done" && answer["days_done"] == 7,
+                "the backfill did not finish: {answer}"
+            );
+            let day = |text: &str| request[text].as_str().and_then(|d| time::Date::parse(d, DAY).ok());
+            let (Some(from), Some(to)) = (day("from"), day("to")) else {
+                return Err("the request has no days".into());
+            };
+            let built = rollups::built(world.store(), from, to).await.map_err(|e| e.to_string())?;
+            ensure!(built.len() == 7, "{} of the 7 days are marked built", built.len());
+        }
+        "analytics-get-backfill" => {
+            ensure!(
+                answer["id"] == BACKFILL_JOB && answer["status"] == "done",
+                "not the seeded job: {answer}"
+            );
+        }
+        "reports-daily-figures" => {
+            let csv = answer.as_str().ok_or("the answer is not CSV text")?;
+            let lines: Vec<&str> = csv.split("\r\n").filter(|line| !line.is_empty()).collect();
+            ensure!(lines.len() == 9, "not a header, 7 days and a total: {csv}");
+            ensure!(lines[1].starts_with("\"2026-01-01\",live,"), "the first day is not 2026-01-01: {csv}");
+            ensure!(lines[8].starts_with("\"total\""), "no total row: {csv}");
+        }
         _ => {}
     }
     Ok(())
 }
+
+/// `yyyy-mm-dd`.
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
 
 /// The fixture world's canned response as stored now.
 async fn canned_response(
@@ -1060,4 +1124,78 @@ async fn the_seeded_world_holds_the_connections_the_websocket_fixtures_name() {
         let stored = connections::get(world.store(), &connection(id)).await.expect("read a connection");
         assert_eq!(stored.map(|c| c.user_id), Some(user(owner)), "connection {id}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled fixtures (EventBridge scheduled events)
+// ---------------------------------------------------------------------------------------------
+
+/// Whether a scheduled run did its work.
+async fn check_scheduled_effect(binary: &str, world: &World, answer: &Value) -> Result<(), String> {
+    match binary {
+        "analytics-rollup" => {
+            let today = switchboard_shared::domain::now().date();
+            let from = today - time::Duration::days(2);
+            let built = rollups::built(world.store(), from, today).await.map_err(|e| e.to_string())?;
+            ensure!(built.len() == 3, "{} of today and the two days before are built", built.len());
+            ensure!(
+                answer["days"].as_array().is_some_and(|days| days.len() >= 3),
+                "days not reported: {answer}"
+            );
+        }
+        "reports-daily" => {
+            // Fired 2026-01-02 00:15: the day before is built again, the six before it for the first time.
+            let built: Vec<&str> = answer["built"]
+                .as_array()
+                .map(|built| built.iter().filter_map(|report| report["id"].as_str()).collect())
+                .unwrap_or_default();
+            ensure!(built.len() == 7 && built.last() == Some(&DAILY_REPORT), "built {built:?}: {answer}");
+            let id: ReportId = DAILY_REPORT.parse().map_err(|e: InvalidValue| e.to_string())?;
+            let bytes =
+                world.reports.get(&id).await.map_err(|e| e.to_string())?.ok_or("the report is not stored")?;
+            ensure!(bytes.starts_with(b"%PDF-"), "the stored report is not a PDF");
+            let rollup =
+                rollups::built(world.store(), id.day(), id.day()).await.map_err(|e| e.to_string())?;
+            ensure!(rollup.len() == 1, "the day was not rolled up before its report");
+        }
+        other => return Err(format!("no check for the scheduled function {other}")),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_scheduled_fixture_is_an_eventbridge_scheduled_event_and_its_run_does_its_work() {
+    // Arrange
+    let fixtures = scheduled_fixtures();
+    assert!(!fixtures.is_empty(), "no scheduled fixture");
+
+    // Act
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        let event = fixture.event();
+        let shape = event["detail-type"] == "Scheduled Event" && event["source"] == "aws.events";
+        let Some(function) = SCHEDULED.iter().find(|function| function.name == fixture.binary) else {
+            continue;
+        };
+        let world = World::seeded().await;
+        let outcome = match dispatch_scheduled(&world.app, function, event.clone()).await {
+            Ok(answer) if shape => check_scheduled_effect(&fixture.binary, &world, &answer).await,
+            Ok(_) => Err("is not an EventBridge scheduled event".to_owned()),
+            Err(error) => Err(format!("failed: {error}")),
+        };
+        if let Err(problem) = outcome {
+            failures.push(format!("events/{}: {problem}", fixture.file));
+        }
+    }
+
+    // Assert
+    assert!(failures.is_empty(), "scheduled fixtures failed:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_scheduled_function_has_a_fixture() {
+    let covered: BTreeSet<String> = scheduled_fixtures().into_iter().map(|fixture| fixture.binary).collect();
+    let missing: Vec<&str> =
+        SCHEDULED.iter().map(|f| f.name).filter(|name| !covered.contains(*name)).collect();
+    assert!(missing.is_empty(), "scheduled functions without an events/<binary>.json fixture: {missing:?}");
 }

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use switchboard_local::gateway::functions;
 use switchboard_local::template::{match_path, routes, Route, TEMPLATE};
 use switchboard_shared::domain::Role;
+use switchboard_shared::reports::{ReportId, PDF_CONTENT_TYPE};
 use switchboard_tests::{Backend, Reply, TestApi};
 
 const TABLE_START: &str = "<!-- calls-per-endpoint:start -->";
@@ -186,6 +187,12 @@ fn today() -> String {
     let day = time::OffsetDateTime::now_utc().date();
     let text = format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day());
     format!("from={text}&to={text}")
+}
+
+/// Yesterday, `yyyy-mm-dd`.
+fn yesterday() -> String {
+    let day = time::OffsetDateTime::now_utc().date() - time::Duration::DAY;
+    format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
 }
 
 /// Arranges the preconditions of `function`'s request, then measures that request; `None` for
@@ -372,6 +379,39 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
         "dashboard-health" => {
             measure(api, customer(), Method::GET, "/admin/chat-dashboard/health", None).await
         }
+        "analytics-start-backfill" => {
+            active_session(api).await;
+            let body = json!({"from": yesterday(), "to": yesterday()});
+            measure(api, admin(), Method::POST, "/admin/analytics/backfill", Some(body)).await
+        }
+        "analytics-get-backfill" => {
+            let body = json!({"from": yesterday(), "to": yesterday()});
+            let reply =
+                api.as_user(ADMIN, Role::Admin, Method::POST, "/admin/analytics/backfill", Some(body)).await;
+            assert_eq!(reply.status, 201, "arranging a backfill: {reply:?}");
+            let id = reply.body["id"].as_str().expect("a job id").to_owned();
+            measure(api, admin(), Method::GET, &format!("/admin/analytics/backfill/{id}"), None).await
+        }
+        "reports-daily-figures" => {
+            let session = active_session(api).await;
+            arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;
+            measure(api, admin(), Method::GET, &format!("/admin/reports/daily?{}", today()), None).await
+        }
+        "reports-list" => {
+            store_report(api).await;
+            measure(api, admin(), Method::GET, "/admin/reports", None).await
+        }
+        "reports-download" => {
+            let id = store_report(api).await;
+            measure(api, admin(), Method::GET, &format!("/admin/reports/{id}/download"), None).await
+        }
+        "reports-conversations" => {
+            let session = active_session(api).await;
+            send(api, &session, "csv-1").await;
+            send_as_agent(api, &session).await;
+            let path = format!("/admin/reports/conversations.csv?{}", today());
+            measure(api, admin(), Method::GET, &path, None).await
+        }
         "dashboard-audit-log" => {
             let session = active_session(api).await;
             measure(api, admin(), Method::GET, &format!("/admin/audit-log?session_id={session}"), None).await
@@ -438,6 +478,13 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
         _ => return None,
     };
     Some(measured)
+}
+
+/// A stored daily report (as the daily run leaves it); returns its id.
+async fn store_report(api: &TestApi) -> String {
+    let id = ReportId::daily(time::macros::date!(2026 - 01 - 01));
+    api.reports.put(&id, b"%PDF-1.7 a stand-in".to_vec(), PDF_CONTENT_TYPE).await.expect("store a report");
+    id.to_string()
 }
 
 /// The agent's note on `session`.

@@ -177,6 +177,8 @@ struct Function {
     build_method: Option<String>,
     binary: Result<String, String>,
     api_events: Vec<ApiEvent>,
+    /// The expressions of its `Schedule` events (EventBridge rules).
+    schedules: Vec<String>,
     /// `Properties.Environment.Variables`, values with their tags.
     environment: BTreeMap<String, Yaml>,
     /// The statements of the inline policy documents of `Properties.Policies`.
@@ -420,6 +422,17 @@ impl Function {
             None => Err(format!("{what} has no Metadata.BuildProperties")),
         };
         let events = resource_events(resource);
+        let schedules = events
+            .iter()
+            .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Schedule"))
+            .map(|(_, event)| {
+                field(event, "Properties")
+                    .and_then(|p| field(p, "Schedule"))
+                    .and_then(Yaml::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
         let api_events = events
             .into_iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Api"))
@@ -445,7 +458,15 @@ impl Function {
             .flat_map(|policy| one_or_many(field(policy, "Statement")))
             .cloned()
             .collect();
-        Self { logical_id: logical_id.to_owned(), build_method, binary, api_events, environment, statements }
+        Self {
+            logical_id: logical_id.to_owned(),
+            build_method,
+            binary,
+            api_events,
+            schedules,
+            environment,
+            statements,
+        }
     }
 }
 
@@ -664,9 +685,18 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
     let mut problems = Vec::new();
     for function in &template.functions {
         let id = &function.logical_id;
-        if template.is_authorizer(function) || websocket.contains(id.as_str()) {
+        if template.is_authorizer(function)
+            || websocket.contains(id.as_str())
+            || !function.schedules.is_empty()
+        {
             if !function.api_events.is_empty() {
-                let kind = if websocket.contains(id.as_str()) { "WebSocket function" } else { "authorizer" };
+                let kind = if websocket.contains(id.as_str()) {
+                    "WebSocket function"
+                } else if function.schedules.is_empty() {
+                    "authorizer"
+                } else {
+                    "scheduled function"
+                };
                 problems.push(format!("{kind} {id} also has Api events"));
             }
             continue;
@@ -698,6 +728,30 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
         }
     }
     assert_no_problems(&problems, "route functions without exactly one well-formed route");
+}
+
+#[test]
+fn every_scheduled_function_runs_on_one_schedule_the_local_gateway_can_run() {
+    let template = Template::load();
+    let mut problems = Vec::new();
+    let mut scheduled = 0;
+    for function in template.functions.iter().filter(|f| !f.schedules.is_empty()) {
+        scheduled += 1;
+        if function.schedules.len() != 1 {
+            problems.push(format!(
+                "{} has {} Schedule events",
+                function.logical_id,
+                function.schedules.len()
+            ));
+        }
+        for expression in &function.schedules {
+            if let Err(problem) = switchboard_local::scheduler::Schedule::parse(expression) {
+                problems.push(format!("{}: {problem}", function.logical_id));
+            }
+        }
+    }
+    assert!(scheduled > 0, "no function of the template is scheduled");
+    assert_no_problems(&problems, "scheduled functions");
 }
 
 #[test]

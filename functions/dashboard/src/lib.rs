@@ -80,7 +80,7 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
 ];
 
 /// `?from=&to=` of a report: RFC 3339 times or `yyyy-mm-dd` dates, the last 7 days by default,
-/// at most 31 days.
+/// at most 366 days.
 fn range(req: &Request) -> Result<TimeRange, ApiError> {
     TimeRange::parse(query_param(req, "from").as_deref(), query_param(req, "to").as_deref(), now())
 }
@@ -128,13 +128,15 @@ pub async fn overview(app: &App, req: Request) -> HandlerResult {
 }
 
 /// Per-agent figures of the metric engine (`docs/METRICS.md`) and the team's, over a range of
-/// at most 31 days: admins see every agent with activity, agents only themselves.
+/// at most 366 days (whole past days from the analytics rollups, the rest from the event log):
+/// admins see every agent with activity, agents only themselves.
 #[utoipa::path(get, path = "/admin/chat-dashboard/agent-performance", tag = "dashboard",
     params(("from" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (UTC); default 7 days before `to`"),
         ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now")),
     responses((status = 200, body = AgentPerformance),
         (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
 pub async fn agent_performance(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let range = range(&req)?;
@@ -170,7 +172,8 @@ pub async fn waiting_sessions(app: &App, req: Request) -> HandlerResult {
         ("to" = Option<String>, Query, description = "RFC 3339 time or yyyy-mm-dd (the end of that day); default now")),
     responses((status = 200, body = Satisfaction),
         (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
 pub async fn satisfaction(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let range = range(&req)?;

@@ -70,6 +70,15 @@ pub struct Session {
     /// The role of whoever sent the last message (`customer`: the customer waits for an answer).
     #[serde(default)]
     pub last_sender_role: Option<Role>,
+    /// Messages its customer sent (tombstones included; counted since the counters exist).
+    #[serde(default)]
+    pub messages_customer: u64,
+    /// Messages agents sent in it.
+    #[serde(default)]
+    pub messages_agent: u64,
+    /// Messages admins sent in it.
+    #[serde(default)]
+    pub messages_admin: u64,
 }
 
 /// A customer's satisfaction rating of a closed session (CSAT).

@@ -70,6 +70,16 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// The priority as the API writes it (`low`, `normal`, `high`, `urgent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
     /// Sort rank in the queue: lower is served first.
     pub fn queue_rank(self) -> u8 {
         match self {

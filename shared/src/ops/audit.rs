@@ -41,7 +41,9 @@ pub async fn audit_log(
     }
     let span = query.range.span();
     let (source, filter) = match (&query.session_id, &query.actor) {
-        (Some(session), actor) => (EventSource::Session(*session), EventFilter { actor: actor.clone() }),
+        (Some(session), actor) => {
+            (EventSource::Session(*session), EventFilter { actor: actor.clone(), ..EventFilter::default() })
+        }
         (None, Some(actor)) => (EventSource::Actor(actor.clone()), EventFilter::default()),
         (None, None) => return by_day(store, &query.range, limit, cursor).await,
     };

@@ -15,17 +15,20 @@ use crate::domain::metrics::{AgentReport, CsatReport, DurationReport, MetricsRep
 use crate::domain::{now, AuditEvent, Principal, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
 use crate::http::ListPage;
-use crate::repo::events::{self, Span};
+use crate::repo::events::{self, EventFilter, EventSource, Span};
 use crate::repo::sessions::{self, SessionListing};
 use crate::repo::stats;
 use crate::store::{Cursor, ItemStore, KeyRange, Query};
 
-use super::role_forbidden;
+use super::{role_forbidden, rollup};
 
 /// The range read when `from` and `to` are both left out: the last 7 days.
 pub const DEFAULT_RANGE: Duration = Duration::days(7);
-/// The longest range read from the event log in one request.
-pub const MAX_RANGE: Duration = Duration::days(31);
+/// The longest range of a report.
+pub const MAX_RANGE: Duration = Duration::days(366);
+/// The most days of a range read from the event log (today, partial days at its ends, days the
+/// rollup has not built); beyond, 409 `rollup_not_built`.
+pub const MAX_LIVE_DAYS: usize = 31;
 /// Sessions whose events (or messages) are read at once.
 const CONCURRENT_READS: usize = 8;
 /// Most rating comments a satisfaction report lists.
@@ -58,7 +61,7 @@ impl TimeRange {
     /// Reads `?from=` and `?to=`: RFC 3339 times or `yyyy-mm-dd` dates (UTC; a date `to` means the
     /// end of that day). `to` defaults to now and `from` to 7 days before `to`. 400
     /// `invalid_parameter` for an unreadable value, `invalid_range` unless `from < to`,
-    /// `range_too_long` beyond 31 days.
+    /// `range_too_long` beyond 366 days.
     pub fn parse(from: Option<&str>, to: Option<&str>, now: OffsetDateTime) -> Result<Self, ApiError> {
         let to = match to {
             Some(text) => parse_end("to", text, End::To)?,
@@ -159,18 +162,58 @@ async fn histories(
         .await
 }
 
-/// The summary of the range from the full histories of the sessions it touched, and those
-/// histories.
-async fn summary(
+/// The summary of a span read from the event log: the full histories of the sessions it
+/// touched; and how many sessions were read.
+pub(crate) async fn live_summary(
     store: &dyn ItemStore,
     range: &TimeRange,
     as_of: OffsetDateTime,
-) -> Result<(Summary, Vec<(SessionId, Vec<AuditEvent>)>), ApiError> {
+) -> Result<(Summary, usize), ApiError> {
     let touched = sessions_touched(store, range, is_session_lifecycle).await?;
     let histories = histories(store, touched).await?;
     let facts: Vec<SessionFacts> =
         histories.iter().map(|(id, history)| SessionFacts::from_events(*id, history)).collect();
-    Ok((Summary::of(range.from, range.to, as_of, &facts), histories))
+    Ok((Summary::of(range.from, range.to, as_of, &facts), histories.len()))
+}
+
+/// The summary of the range: whole past days from the rollups (`ops::rollup`), the rest (today,
+/// partial days, days not built yet) from the event log; with every agent, or only `agent`.
+/// Also how many sessions were read from the event log. 409 `rollup_not_built` when more than
+/// 31 days would have to be read from the event log.
+async fn summary(
+    store: &dyn ItemStore,
+    range: &TimeRange,
+    as_of: OffsetDateTime,
+    agent: Option<&UserId>,
+) -> Result<(Summary, usize), ApiError> {
+    let plan = rollup::plan(store, range.from, range.to, as_of).await?;
+    if plan.live_days() > MAX_LIVE_DAYS {
+        return Err(rollup_not_built(&plan));
+    }
+    let mut total = Summary::new(range.from, range.to, as_of);
+    if let Some(built) = rollup::built_summary(store, &plan.built, as_of, agent).await? {
+        total.merge(&built);
+    }
+    let mut sessions_read = 0;
+    for (from, to) in plan.live {
+        let (live, read) = live_summary(store, &TimeRange { from, to }, as_of).await?;
+        total.merge(&live);
+        sessions_read += read;
+    }
+    Ok((total, sessions_read))
+}
+
+/// 409: too much of a range is not rolled up.
+pub fn rollup_not_built(plan: &rollup::ReadPlan) -> ApiError {
+    let first = plan.live.first().map(|(from, _)| stats::day_text(from.date())).unwrap_or_default();
+    ApiError::conflict(
+        "rollup_not_built",
+        format!(
+            "{} days of the range (from {first}) have no analytics rollup yet and at most {MAX_LIVE_DAYS} \
+             are read from the event log; build them with POST /admin/analytics/backfill",
+            plan.live_days()
+        ),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,7 +244,8 @@ pub async fn agent_performance(
     if principal.role == Role::Customer {
         return Err(role_forbidden("read agent performance"));
     }
-    let (summary, histories) = summary(store, range, now()).await?;
+    let only = (principal.role == Role::Agent).then_some(&principal.user_id);
+    let (summary, sessions_read) = summary(store, range, now(), only).await?;
     let mut team = summary.report();
     let mut agents = std::mem::take(&mut team.agents);
     if principal.role == Role::Agent {
@@ -210,7 +254,7 @@ pub async fn agent_performance(
             agents.push(idle_agent(principal.user_id.clone()));
         }
     }
-    Ok(AgentPerformance { team, agents, sessions_read: histories.len() })
+    Ok(AgentPerformance { team, agents, sessions_read })
 }
 
 fn idle_agent(agent_id: UserId) -> AgentReport {
@@ -295,7 +339,7 @@ pub async fn satisfaction(
         return Err(role_forbidden("read satisfaction; admins do"));
     }
     let as_of = now();
-    let (summary, histories) = summary(store, range, as_of).await?;
+    let (summary, _) = summary(store, range, as_of, None).await?;
     let report = summary.report();
     let days = range.days();
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
@@ -321,34 +365,49 @@ pub async fn satisfaction(
         sessions_closed: report.sessions_closed,
         csat: report.csat,
         days,
-        recent_comments: recent_comments(range, &histories),
+        recent_comments: recent_comments(store, range).await?,
     })
 }
 
-/// The latest `session.rated` of each session in the range, if it has a comment; newest first.
-fn recent_comments(range: &TimeRange, histories: &[(SessionId, Vec<AuditEvent>)]) -> Vec<CsatComment> {
-    let mut comments: Vec<CsatComment> = histories
-        .iter()
-        .filter_map(|(id, history)| {
-            let latest = history
-                .iter()
-                .filter(|event| {
-                    event.kind == "session.rated" && range.from <= event.at && event.at < range.to
-                })
-                .max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)))?;
-            let comment = latest.details.get("comment")?.as_str()?.to_owned();
-            Some(CsatComment {
-                session_id: *id,
-                customer_id: latest.actor_id.clone(),
-                score: latest.details.get("score")?.as_u64()?,
-                comment,
-                rated_at: latest.at,
-            })
-        })
-        .collect();
-    comments.sort_by(|a, b| b.rated_at.cmp(&a.rated_at).then_with(|| b.session_id.cmp(&a.session_id)));
-    comments.truncate(MAX_COMMENTS);
-    comments
+/// The latest `session.rated` of each session in the range, if it has a comment; newest first,
+/// at most 50: the day index read newest day first, and no further than the 50th comment.
+async fn recent_comments(store: &dyn ItemStore, range: &TimeRange) -> Result<Vec<CsatComment>, ApiError> {
+    let span = range.span();
+    let mut seen = BTreeSet::new();
+    let mut comments = Vec::new();
+    for day in range.days().into_iter().rev() {
+        let source = EventSource::Day(day);
+        let mut cursor = None;
+        loop {
+            let (page, next) =
+                events::page(store, &source, &span, &EventFilter::default(), true, PAGE, cursor).await?;
+            for event in page.into_iter().filter(|event| event.kind == "session.rated") {
+                let Some(session_id) = event.session_id else { continue };
+                if !seen.insert(session_id) {
+                    continue;
+                }
+                let comment = event.details.get("comment").and_then(|c| c.as_str()).map(ToOwned::to_owned);
+                let score = event.details.get("score").and_then(|c| c.as_u64());
+                if let (Some(comment), Some(score)) = (comment, score) {
+                    comments.push(CsatComment {
+                        session_id,
+                        customer_id: event.actor_id,
+                        score,
+                        comment,
+                        rated_at: event.at,
+                    });
+                    if comments.len() == MAX_COMMENTS {
+                        return Ok(comments);
+                    }
+                }
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(comments)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,8 +428,9 @@ pub struct MessageAnalytics {
     pub by_hour: Vec<HourVolume>,
     /// The sums of `by_hour`.
     pub totals: RoleCounts,
-    /// Messages per session in the range.
-    pub per_session: MessagesPerSession,
+    /// Messages per session in the range; null for ranges longer than 31 days (it reads every
+    /// session's messages).
+    pub per_session: Option<MessagesPerSession>,
 }
 
 /// Messages sent, by the sender's role.
@@ -410,10 +470,10 @@ pub struct MessagesPerSession {
     pub p90: Option<u64>,
 }
 
-/// Volumes by hour and role from the day counters (one Query for the range), and messages per
-/// session: the sessions with an event in the range (one Query per day) or open now (gsi3
-/// `QUEUE#active` and `QUEUE#waiting`), each counted with one Query of its messages in the range.
-/// Admins only.
+/// Volumes by hour and role from the day counters (one Query for the range), and, for ranges of
+/// up to 31 days, messages per session: the sessions with an event in the range (one Query per
+/// day) or open now (gsi3 `QUEUE#active` and `QUEUE#waiting`), each counted with one Query of
+/// its messages in the range. Admins only.
 pub async fn message_analytics(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -448,6 +508,20 @@ pub async fn message_analytics(
         hour += Duration::HOUR;
     }
 
+    let per_session = if range.to - range.from <= Duration::days(MAX_LIVE_DAYS as i64) {
+        Some(messages_per_session(store, range).await?)
+    } else {
+        None
+    };
+    Ok(MessageAnalytics { from: range.from, to: range.to, by_hour, totals, per_session })
+}
+
+/// Messages per session: the sessions with an event in the range (one Query per day) or open
+/// now, each counted with one Query of its messages in the range.
+async fn messages_per_session(
+    store: &dyn ItemStore,
+    range: &TimeRange,
+) -> Result<MessagesPerSession, ApiError> {
     let mut sessions = sessions_touched(store, range, |event| event.session_id.is_some()).await?;
     for status in [SessionStatus::Active, SessionStatus::Waiting] {
         sessions.extend(open_sessions(store, status).await?);
@@ -459,13 +533,7 @@ pub async fn message_analytics(
         .await?;
     let mut counts: Vec<u64> = counts.into_iter().filter(|&count| count > 0).collect();
     counts.sort_unstable();
-    Ok(MessageAnalytics {
-        from: range.from,
-        to: range.to,
-        by_hour,
-        totals,
-        per_session: per_session(&counts),
-    })
+    Ok(per_session(&counts))
 }
 
 /// Per-session figures of sorted, non-zero counts.
@@ -691,8 +759,8 @@ mod tests {
         assert_eq!(code(TimeRange::parse(Some("2026-11-05"), Some("2026-11-04"), NOW)), "invalid_range");
         let same = "2026-11-05T00:00:00Z";
         assert_eq!(code(TimeRange::parse(Some(same), Some(same), NOW)), "invalid_range");
-        assert_eq!(code(TimeRange::parse(Some("2026-10-01"), Some("2026-10-31"), NOW)), "ok");
-        assert_eq!(code(TimeRange::parse(Some("2026-10-01"), Some("2026-11-01"), NOW)), "range_too_long");
+        assert_eq!(code(TimeRange::parse(Some("2024-01-01"), Some("2024-12-31"), NOW)), "ok");
+        assert_eq!(code(TimeRange::parse(Some("2024-01-01"), Some("2025-01-01"), NOW)), "range_too_long");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! a few items per day instead of every session. Figures are the metric engine's
 //! (`docs/METRICS.md`), from each touched session's whole history.
 //!
-//! A day is always rebuilt whole: its sessions are the ones with a `session.*` event in the day
-//! index (gsi1 `EVENTS#<day>`, paged; never a Scan), each read from its own partition, and
+//! A day is always rebuilt whole: its sessions are the ones with an event in the day index (gsi1
+//! `EVENTS#<day>`, keys only, paged; never a Scan), each read from its own partition, and
 //! every item of the day is overwritten. So a rerun over the same events writes the same items,
 //! and a run cut off half-way is repaired by the next (the day's marker is written last).
 
@@ -19,10 +19,10 @@ use crate::domain::metrics::{DurationReport, Durations, MetricsReport, SessionFa
 use crate::domain::{AuditEvent, Role, SessionId};
 use crate::error::ApiError;
 use crate::ops::insights::RoleCounts;
-use crate::repo::events::{self, EventFilter, EventSource, Span};
+use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
-use crate::store::ItemStore;
+use crate::store::{ItemStore, Query, PK};
 
 /// Days the scheduled run always rebuilds: today and the two before (late events still land).
 pub const OPEN_DAYS: i64 = 3;
@@ -151,25 +151,25 @@ fn room_of(history: &[AuditEvent]) -> String {
         .map_or_else(|| rollups::NO_ROOM.to_owned(), ToOwned::to_owned)
 }
 
-/// The ids of the sessions with a `session.*` event on `day`, and how many events the day has
-/// (the day index, page by page: only the ids are kept).
+/// The ids of the sessions with an event on `day`, and how many events the day has: the day
+/// index, keys only, page by page (a session's events are stored in its partition, so the key
+/// names the session; only the ids are kept).
 async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<SessionId>, u64), ApiError> {
-    let (from, to) = day_bounds(day);
-    let span = Span { from, to };
-    let source = EventSource::Day(day);
-    let filter = EventFilter::default();
+    let prefix = format!("{}#", crate::repo::sessions::PARTITION_PREFIX);
     let mut sessions = BTreeSet::new();
     let mut events = 0;
     let mut cursor = None;
     loop {
-        let (page, next) = events::page(store, &source, &span, &filter, false, PAGE, cursor).await?;
-        events += page.len() as u64;
-        sessions.extend(
-            page.iter()
-                .filter(|event| event.kind.starts_with("session."))
-                .filter_map(|event| event.session_id),
-        );
-        match next {
+        let query = Query::index("gsi1", events::day_partition(day)).keys_only().limit(PAGE).cursor(cursor);
+        let page = store.query(query).await?;
+        events += page.items.len() as u64;
+        for item in &page.items {
+            let partition = item.get(PK).and_then(serde_json::Value::as_str).unwrap_or_default();
+            if let Some(id) = partition.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
+                sessions.insert(id);
+            }
+        }
+        match page.next {
             Some(next) => cursor = Some(next),
             None => return Ok((sessions, events)),
         }
@@ -213,15 +213,19 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result
         for (agent_id, figures) in std::mem::take(&mut summary.agents) {
             writes.push((period, Write::Agent(agent_id, figures)));
         }
-        writes.push((period, Write::Overall(summary)));
+        // The day's item is always written (a built day reads as zeros); an hour only with figures.
+        if matches!(period, Period::Day(_)) || !is_empty(&summary) {
+            writes.push((period, Write::Overall(summary)));
+        }
     }
-    for (room, mut summary) in acc.rooms {
+    let rooms = acc.rooms.into_iter().map(|(room, summary)| (Period::Day(day), room, summary));
+    let room_hours =
+        acc.room_hours.into_iter().map(|((room, hour), summary)| (Period::Hour(day, hour), room, summary));
+    for (period, room, mut summary) in rooms.chain(room_hours) {
         summary.agents.clear();
-        writes.push((Period::Day(day), Write::Room(room, summary)));
-    }
-    for ((room, hour), mut summary) in acc.room_hours {
-        summary.agents.clear();
-        writes.push((Period::Hour(day, hour), Write::Room(room, summary)));
+        if !is_empty(&summary) {
+            writes.push((period, Write::Room(room, summary)));
+        }
     }
     let count = writes.len() as u64;
     stream::iter(writes)
@@ -238,6 +242,12 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result
         .try_collect::<Vec<()>>()
         .await?;
     Ok(count)
+}
+
+/// Whether a summary holds no figure (a session whose events in the period end none of them,
+/// e.g. a rating counted at its close).
+fn is_empty(summary: &Summary) -> bool {
+    *summary == Summary::new(summary.from, summary.to, summary.as_of)
 }
 
 enum Write {
@@ -430,8 +440,8 @@ pub async fn built_summary(
     agent: Option<&crate::domain::UserId>,
 ) -> Result<Option<Summary>, ApiError> {
     let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(None) };
-    let wanted: BTreeSet<String> = days.iter().map(|day| rollups::day_sk(*day)).collect();
-    let in_plan = |summary: &Summary| wanted.contains(&rollups::day_sk(summary.from.date()));
+    let wanted: BTreeSet<String> = days.iter().map(|day| day_text(*day)).collect();
+    let in_plan = |summary: &Summary| wanted.contains(&day_text(summary.from.date()));
     let (from, to) = (day_bounds(first).0, day_bounds(last).1);
     let mut total = Summary::new(from, to, as_of);
     for day in rollups::overall_days(store, first, last).await?.iter().filter(|day| in_plan(day)) {
@@ -441,7 +451,7 @@ pub async fn built_summary(
         Some(agent) => rollups::agent_days_of(store, agent, first, last).await?,
         None => rollups::agent_days(store, first, last).await?,
     };
-    for figures in agents {
+    for figures in agents.into_iter().filter(|figures| wanted.contains(&figures.day)) {
         total.agents.entry(figures.agent_id).or_default().merge(&figures.figures);
     }
     Ok(Some(total))

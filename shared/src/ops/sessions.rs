@@ -80,6 +80,9 @@ pub async fn create_session(
         reopen_count: 0,
         rating: None,
         last_sender_role: None,
+        messages_customer: 0,
+        messages_agent: 0,
+        messages_admin: 0,
     };
     let participant =
         sessions::participant(session.id, &principal.user_id, Role::Customer, principal.name.clone(), at);

@@ -38,9 +38,9 @@ pub fn record(
     put(&event, target_partition)
 }
 
-/// Stores an event whose id is already made, in `target_partition` and the day and actor
-/// indexes: [`record`] for an event of now, and history made elsewhere (the rollup benchmark's
-/// generated log), whose ids must carry their event's time like [`record`]'s (see [`Span`]).
+/// The write of an event as given, in `target_partition`: its id must be a ULID whose time is
+/// its `at` (give or take [`ID_SLACK`]), as the reads by time assume. [`record`] makes such ids;
+/// imported history, tests and benchmarks give their own.
 pub fn put(event: &AuditEvent, target_partition: &str) -> Result<TxOp, ApiError> {
     let key = Key::new(target_partition, format!("EVENT#{}", event.id));
     let attrs = [
@@ -102,6 +102,8 @@ impl Span {
 pub struct EventFilter {
     /// Only the events this user caused.
     pub actor: Option<UserId>,
+    /// Only the events of this kind (`session.created`).
+    pub kind: Option<&'static str>,
 }
 
 impl EventFilter {
@@ -110,6 +112,9 @@ impl EventFilter {
         let mut all = span.filters()?;
         if let Some(actor) = &self.actor {
             all.push(Condition::Equals("actor_id".into(), s(actor)));
+        }
+        if let Some(kind) = self.kind {
+            all.push(Condition::Equals("kind".into(), s(kind)));
         }
         Ok(Condition::And(all))
     }

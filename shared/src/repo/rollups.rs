@@ -50,6 +50,12 @@ pub enum Period {
 }
 
 impl Period {
+    fn day(self) -> Date {
+        match self {
+            Period::Day(day) | Period::Hour(day, _) => day,
+        }
+    }
+
     fn sk(self) -> String {
         match self {
             Period::Day(day) => day_sk(day),
@@ -68,6 +74,8 @@ pub struct Overall {
 /// One agent's figures in a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentFigures {
+    /// The UTC day of the period, `yyyy-mm-dd`.
+    pub day: String,
     /// The agent.
     pub agent_id: UserId,
     /// Their figures.
@@ -77,6 +85,8 @@ pub struct AgentFigures {
 /// One room's summary in a period (its `agents` map left empty).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomFigures {
+    /// The UTC day of the period, `yyyy-mm-dd`.
+    pub day: String,
     /// The room, or `-` for sessions without one.
     pub room_id: String,
     /// The figures.
@@ -116,7 +126,8 @@ pub async fn put_agent(
     agent_id: &UserId,
     figures: &AgentSummary,
 ) -> Result<(), ApiError> {
-    let record = AgentFigures { agent_id: agent_id.clone(), figures: figures.clone() };
+    let record =
+        AgentFigures { day: day_text(period.day()), agent_id: agent_id.clone(), figures: figures.clone() };
     let key = Key::new(AGENTS, format!("{}#{agent_id}", period.sk()));
     store.put(to_item(&record, &key, &[])?, None).await?;
     Ok(())
@@ -129,7 +140,8 @@ pub async fn put_room(
     room_id: &str,
     summary: &Summary,
 ) -> Result<(), ApiError> {
-    let record = RoomFigures { room_id: room_id.to_owned(), summary: summary.clone() };
+    let record =
+        RoomFigures { day: day_text(period.day()), room_id: room_id.to_owned(), summary: summary.clone() };
     let key = Key::new(ROOMS, format!("{}#{room_id}", period.sk()));
     store.put(to_item(&record, &key, &[])?, None).await?;
     Ok(())
@@ -195,4 +207,120 @@ pub async fn agent_days_of(
 pub async fn room_days(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<RoomFigures>, ApiError> {
     let range = KeyRange::Between(format!("{}#", day_sk(from)), format!("{}#~", day_sk(to)));
     all_records(store, Query::table(ROOMS).range(range).limit(100)).await
+}
+
+/// Where a backfill job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Days are left to build.
+    Running,
+    /// Every day is built.
+    Done,
+}
+
+/// A backfill: build the rollups of the days from `from` to `to`, one day after the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Job {
+    /// Job id (a ULID).
+    pub id: String,
+    /// First day.
+    #[serde(with = "crate::domain::timestamp::day")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    /// Last day, included.
+    #[serde(with = "crate::domain::timestamp::day")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+    /// The next day to build (after `to` once done).
+    #[serde(with = "crate::domain::timestamp::day")]
+    #[schema(value_type = String, format = Date)]
+    pub next: Date,
+    /// Days in the range.
+    pub days_total: u64,
+    /// Days built.
+    pub days_done: u64,
+    /// Events of the built days read from the day index.
+    pub events_read: u64,
+    /// Running or done.
+    pub status: JobStatus,
+    /// The admin who started it.
+    pub created_by: UserId,
+    /// When it was started.
+    #[serde(with = "crate::domain::timestamp")]
+    pub created_at: OffsetDateTime,
+    /// When it last moved on.
+    #[serde(with = "crate::domain::timestamp")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Job {
+    /// A new job for the days from `from` to `to` (`from <= to`).
+    pub fn new(from: Date, to: Date, created_by: UserId, at: OffsetDateTime) -> Self {
+        let days_total = u64::try_from((to - from).whole_days() + 1).unwrap_or(0);
+        Self {
+            id: crate::domain::next_ulid().to_string(),
+            from,
+            to,
+            next: from,
+            days_total,
+            days_done: 0,
+            events_read: 0,
+            status: JobStatus::Running,
+            created_by,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// The job after its next day was built with `events` events.
+    pub fn advanced(&self, events: u64, at: OffsetDateTime) -> Self {
+        let days_done = self.days_done + 1;
+        let next = self.next.next_day().unwrap_or(self.next);
+        let status = if days_done >= self.days_total { JobStatus::Done } else { JobStatus::Running };
+        Self {
+            next,
+            days_done,
+            events_read: self.events_read + events,
+            status,
+            updated_at: at,
+            ..self.clone()
+        }
+    }
+}
+
+fn job_key(id: &str) -> Key {
+    Key::new(BACKFILL, id)
+}
+
+/// Stores a new job.
+pub async fn create_job(store: &dyn ItemStore, job: &Job) -> Result<(), ApiError> {
+    store.put(to_item(job, &job_key(&job.id), &[])?, Some(Condition::NotExists)).await?;
+    Ok(())
+}
+
+/// Saves a job's progress if it still has `days_done` days done as read; `false` if another
+/// worker moved it on first.
+pub async fn save_job(store: &dyn ItemStore, job: &Job, days_done: u64) -> Result<bool, ApiError> {
+    let item = to_item(job, &job_key(&job.id), &[])?;
+    let condition = Condition::Equals("days_done".into(), Value::from(days_done));
+    match store.put(item, Some(condition)).await {
+        Ok(()) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A job by id (`None` for an unknown or malformed id).
+pub async fn job(store: &dyn ItemStore, id: &str) -> Result<Option<Job>, ApiError> {
+    if id.parse::<ulid::Ulid>().is_err() {
+        return Ok(None);
+    }
+    store.get(&job_key(id)).await?.map(from_item).transpose()
+}
+
+/// The jobs still running, oldest first (one Query of the jobs partition).
+pub async fn running_jobs(store: &dyn ItemStore) -> Result<Vec<Job>, ApiError> {
+    let filter = Condition::Equals("status".into(), Value::from("running"));
+    all_records(store, Query::table(BACKFILL).limit(100).filter(filter)).await
 }

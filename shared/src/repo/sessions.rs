@@ -2,20 +2,27 @@
 //! (`READ#<user>`), and the indexes that list them: by customer (gsi1), by agent (gsi2) and by
 //! status — the waiting queue in priority order — (gsi3).
 
-use crate::domain::{Participant, Principal, ReadMarker, Role, Session, SessionId, SessionStatus, UserId};
+use crate::domain::{
+    AuditEvent, Participant, Principal, ReadMarker, Role, Session, SessionId, SessionStatus, UserId,
+};
 use crate::error::ApiError;
-use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp, UpdateAction};
+use crate::store::{
+    Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp, UpdateAction, MAX_QUERY_LIMIT, SK,
+};
 
 use super::{from_item, records, s, to_item, ts};
 
+/// Prefix of the partitions of sessions.
+pub const PARTITION_PREFIX: &str = "SESSION";
+
 /// Partition of everything that belongs to a session.
 pub fn partition(id: &SessionId) -> String {
-    format!("SESSION#{id}")
+    format!("{PARTITION_PREFIX}#{id}")
 }
 
 /// Key of the session record.
 pub fn key(id: &SessionId) -> Key {
-    Key::new(partition(id), "META")
+    Key::new(partition(id), RECORD_SORT_KEY)
 }
 
 /// Key of a participant record.
@@ -85,6 +92,42 @@ pub fn put_participant(participant: &Participant) -> Result<TxOp, ApiError> {
 pub async fn get(store: &dyn ItemStore, id: &SessionId) -> Result<Option<Session>, ApiError> {
     store.get(&key(id)).await?.map(from_item).transpose()
 }
+
+/// A session and its whole event history (in key order, i.e. oldest first), with one Query per
+/// 1,000 items: the session's `EVENT#<id>` items sort right before its `META` record, and nothing
+/// else of the partition sorts between them (`CMID#` < `EVENT#` < `META` < `MSG#` < `NOTE#` <
+/// `PART#` < `READ#`), so the range `EVENT#` to `META` holds exactly those. `None` if there is no
+/// session record.
+pub async fn with_history(
+    store: &dyn ItemStore,
+    id: &SessionId,
+) -> Result<Option<(Session, Vec<AuditEvent>)>, ApiError> {
+    let query = Query::table(partition(id))
+        .range(KeyRange::Between(HISTORY_START.into(), RECORD_SORT_KEY.into()))
+        .limit(MAX_QUERY_LIMIT);
+    let mut session = None;
+    let mut history = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.query(query.clone().cursor(cursor)).await?;
+        for item in page.items {
+            if item.get(SK).and_then(|sk| sk.as_str()) == Some(RECORD_SORT_KEY) {
+                session = Some(from_item(item)?);
+            } else {
+                history.push(from_item(item)?);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(session.map(|session| (session, history))),
+        }
+    }
+}
+
+/// Sort key of the session record in its partition.
+const RECORD_SORT_KEY: &str = "META";
+/// Sort-key prefix of a session's events.
+const HISTORY_START: &str = "EVENT#";
 
 /// Condition: the session exists and is not closed.
 pub fn open_condition() -> Condition {
@@ -235,7 +278,8 @@ pub fn readable_by(id: &SessionId, reader: &Principal) -> TxOp {
     TxOp::Check { key: key(id), condition: rule }
 }
 
-/// Records a new message by `sender` on the session (last message time, count); fails unless
+/// Records a new message by `sender` on the session (last message time, count, count by the
+/// sender's role: `messages_customer`, `messages_agent`, `messages_admin`); fails unless
 /// the session is open and the sender takes part in it (its customer, or its agent).
 /// With `first_response`, it also records the agent's first answer of the current wait, and
 /// fails unless none is recorded yet.
@@ -253,6 +297,7 @@ pub fn touch_for_message(
         UpdateAction::Set("last_message_at".into(), ts(at)?),
         UpdateAction::Set("last_sender_role".into(), s(sender.role.as_str())),
         UpdateAction::Add("message_count".into(), 1),
+        UpdateAction::Add(format!("messages_{}", sender.role.as_str()), 1),
     ];
     let mut condition = vec![open_condition(), takes_part];
     if first_response {
@@ -360,5 +405,17 @@ pub async fn waiting_ahead(store: &dyn ItemStore, session: &Session) -> Result<u
             Some(next) => cursor = Some(next),
             None => return Ok(ahead),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HISTORY_START, RECORD_SORT_KEY};
+
+    #[test]
+    fn only_events_sort_between_the_history_start_and_the_session_record() {
+        // Every sort-key prefix of a session's partition, in key order.
+        let prefixes = ["CMID#", HISTORY_START, RECORD_SORT_KEY, "MSG#", "NOTE#", "PART#", "READ#"];
+        assert!(prefixes.windows(2).all(|pair| pair[0] < pair[1]), "{prefixes:?}");
     }
 }

@@ -296,6 +296,14 @@ impl ItemStore for DynamoItemStore {
         let mut expression = Expression::default();
         let key_condition = expression.key_condition(pk_name, sk_name, &query.partition, &query.range);
         let filter = expression.optional_condition(query.filter.as_ref())?;
+        let projection = query.keys_only.then(|| {
+            query
+                .key_attributes()
+                .into_iter()
+                .map(|name| expression.name(name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let (names, values) = expression.into_parts();
         let request = self
             .client
@@ -304,6 +312,7 @@ impl ItemStore for DynamoItemStore {
             .set_index_name(query.index.map(str::to_owned))
             .key_condition_expression(key_condition)
             .set_filter_expression(filter)
+            .set_projection_expression(projection)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .scan_index_forward(query.ascending)

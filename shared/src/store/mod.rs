@@ -146,6 +146,9 @@ pub struct Query {
     /// adapter keeps reading until the page is full or the range ends. A filter may not name the
     /// queried key attributes nor use `Exists`/`NotExists` (DynamoDB refuses both).
     pub filter: Option<Condition>,
+    /// Items carry only their keys: `pk`, `sk` and the queried index's attributes (DynamoDB's
+    /// `ProjectionExpression`; SQLite then reads no item body unless a filter needs it).
+    pub keys_only: bool,
 }
 
 impl Query {
@@ -159,6 +162,7 @@ impl Query {
             limit: 50,
             cursor: None,
             filter: None,
+            keys_only: false,
         }
     }
 
@@ -195,6 +199,21 @@ impl Query {
     pub fn filter(mut self, filter: Condition) -> Self {
         self.filter = Some(filter);
         self
+    }
+
+    /// Returns only the items' key attributes.
+    pub fn keys_only(mut self) -> Self {
+        self.keys_only = true;
+        self
+    }
+
+    /// The attributes a keys-only page carries: the table's key, then the index's.
+    pub fn key_attributes(&self) -> Vec<&'static str> {
+        let mut names = vec![PK, SK];
+        if let Some(def) = self.index.and_then(index) {
+            names.extend([def.pk, def.sk]);
+        }
+        names
     }
 }
 

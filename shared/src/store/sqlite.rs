@@ -541,7 +541,13 @@ impl QueryPlan {
     fn new(query: &Query) -> Result<Self, StoreError> {
         let (pk_col, sk_col) = check_query(query)?;
 
-        let mut sql = format!("SELECT item FROM items WHERE \"{pk_col}\" = ?");
+        // Keys only, with no filter to judge: the key columns, not the item's JSON.
+        let columns = if query.keys_only && query.filter.is_none() {
+            query.key_attributes().iter().map(|name| format!("\"{name}\"")).collect::<Vec<_>>().join(", ")
+        } else {
+            "item".to_owned()
+        };
+        let mut sql = format!("SELECT {columns} FROM items WHERE \"{pk_col}\" = ?");
         let mut params = vec![SqlValue::Text(query.partition.clone())];
         let mut bound = |sql: &mut String, op: &str, value: &str| {
             let _ = write!(sql, " AND \"{sk_col}\" {op} ?");
@@ -606,9 +612,24 @@ impl QueryPlan {
                 more = true;
                 break;
             }
-            let item = decode(&row.get::<_, String>(0).map_err(backend)?)?;
+            let item = match (query.keys_only, &query.filter) {
+                (true, None) => {
+                    let mut item = Item::new();
+                    for (i, name) in query.key_attributes().into_iter().enumerate() {
+                        item.insert(
+                            name.to_owned(),
+                            Value::String(row.get::<_, String>(i).map_err(backend)?),
+                        );
+                    }
+                    item
+                }
+                _ => decode(&row.get::<_, String>(0).map_err(backend)?)?,
+            };
             if query.filter.as_ref().is_none_or(|f| holds(f, Some(&item))) {
-                items.push(item);
+                items.push(match query.keys_only {
+                    true => keys_of(item, query),
+                    false => item,
+                });
             }
         }
         let next = match items.last() {
@@ -617,6 +638,13 @@ impl QueryPlan {
         };
         Ok(Page { items, next })
     }
+}
+
+/// Only the key attributes of an item, as a keys-only query returns them.
+fn keys_of(mut item: Item, query: &Query) -> Item {
+    let names = query.key_attributes();
+    item.retain(|name, _| names.contains(&name.as_str()));
+    item
 }
 
 /// The smallest string above every string that begins with `prefix`, if any.

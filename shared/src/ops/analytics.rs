@@ -1,0 +1,381 @@
+//! Reports over the rollups: the daily figures of a range (JSON or CSV) and the backfill jobs
+//! that build the rollups of any range of days.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use time::macros::format_description;
+use time::{Date, Duration};
+use utoipa::ToSchema;
+
+use crate::domain::metrics::{DurationReport, MetricsReport, Summary};
+use crate::domain::{now, Principal, Role};
+use crate::error::ApiError;
+use crate::ops::insights::{self, RoleCounts, TimeRange, MAX_LIVE_DAYS};
+use crate::ops::rollup::{self, day_bounds, days_between};
+use crate::ops::transcript::csv_field;
+use crate::repo::rollups::{self as stored, Job, JobStatus};
+use crate::repo::stats::{self, day_text};
+use crate::store::ItemStore;
+
+use super::role_forbidden;
+
+/// The longest range of days of a daily report or a backfill.
+pub const MAX_DAYS: i64 = 366;
+/// Days of a daily report when `from` and `to` are left out: the last 7, today included.
+pub const DEFAULT_DAYS: i64 = 7;
+
+fn admins_only(principal: &Principal, what: &str) -> Result<(), ApiError> {
+    if principal.role != Role::Admin {
+        return Err(role_forbidden(&format!("{what}; admins do")));
+    }
+    Ok(())
+}
+
+/// A `yyyy-mm-dd` parameter; 400 `invalid_parameter` otherwise.
+fn parse_day(name: &str, text: &str) -> Result<Date, ApiError> {
+    Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("{name}: must be a date (2026-11-25), got {text:?}"),
+        )
+    })
+}
+
+/// A range of whole UTC days, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DayRange {
+    /// First day, `yyyy-mm-dd`.
+    #[serde(with = "crate::domain::timestamp::day")]
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    /// Last day, `yyyy-mm-dd`, included.
+    #[serde(with = "crate::domain::timestamp::day")]
+    #[schema(value_type = String, format = Date)]
+    pub to: Date,
+}
+
+impl DayRange {
+    /// Reads `from` and `to` (dates); `to` defaults to today and `from` to 6 days before `to`.
+    /// 400 `invalid_parameter` for a bad date, `invalid_range` if `from` is after `to` or `to` is
+    /// after today (no figures exist yet), `range_too_long` beyond 366 days.
+    pub fn parse(from: Option<&str>, to: Option<&str>, today: Date) -> Result<Self, ApiError> {
+        let to = to.map(|text| parse_day("to", text)).transpose()?.unwrap_or(today);
+        let from = match from {
+            Some(text) => parse_day("from", text)?,
+            None => to - Duration::days(DEFAULT_DAYS - 1),
+        };
+        Self::checked(from, to, today)
+    }
+
+    fn checked(from: Date, to: Date, today: Date) -> Result<Self, ApiError> {
+        if from > to {
+            return Err(ApiError::bad_request("invalid_range", "from must not be after to"));
+        }
+        if to > today {
+            return Err(ApiError::bad_request(
+                "invalid_range",
+                format!(
+                    "to: {} is after today ({}): its figures do not exist yet",
+                    day_text(to),
+                    day_text(today)
+                ),
+            ));
+        }
+        if (to - from).whole_days() + 1 > MAX_DAYS {
+            return Err(ApiError::bad_request(
+                "range_too_long",
+                format!("a range spans at most {MAX_DAYS} days"),
+            ));
+        }
+        Ok(Self { from, to })
+    }
+
+    /// The days, oldest first.
+    pub fn days(&self) -> Vec<Date> {
+        days_between(self.from, self.to)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daily figures
+// ---------------------------------------------------------------------------------------------
+
+/// Where a day's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The stored rollup (as of its `as_of`).
+    Rollup,
+    /// Read from the event log now (today, or a day the rollup has not built yet).
+    Live,
+}
+
+/// One day of a daily report.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DailyRow {
+    /// The UTC day, `yyyy-mm-dd`.
+    pub day: String,
+    /// Where its figures come from.
+    pub source: Source,
+    /// The team's figures (its `agents` list is empty; see agent-performance).
+    pub figures: MetricsReport,
+    /// Messages sent that day, by role (day counters).
+    pub messages: RoleCounts,
+}
+
+/// `GET /admin/reports/daily`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DailyReport {
+    /// The days.
+    pub range: DayRange,
+    /// One row per day, oldest first.
+    pub days: Vec<DailyRow>,
+    /// The whole range (percentiles over every sample of the range, not an average of days).
+    pub total: DailyRow,
+}
+
+/// The daily figures of a range: built days from the rollups (one Query), the others (today,
+/// days not built yet: at most 31, else 409 `rollup_not_built`) from the event log; messages from
+/// the day counters (one Query). Admins only.
+pub async fn daily(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    range: &DayRange,
+) -> Result<DailyReport, ApiError> {
+    admins_only(principal, "read reports")?;
+    let as_of = now();
+    let (from, to) = (day_bounds(range.from).0, day_bounds(range.to).1.min(as_of));
+    let plan = rollup::plan(store, from, to, as_of).await?;
+    if plan.live_days() > MAX_LIVE_DAYS {
+        return Err(insights::rollup_not_built(&plan));
+    }
+    let mut by_day: BTreeMap<Date, (Source, Summary)> = BTreeMap::new();
+    if let (Some(&first), Some(&last)) = (plan.built.first(), plan.built.last()) {
+        for summary in stored::overall_days(store, first, last).await? {
+            let day = summary.from.date();
+            if plan.built.binary_search(&day).is_ok() {
+                by_day.insert(day, (Source::Rollup, summary));
+            }
+        }
+    }
+    for (from, to) in &plan.live {
+        for day in days_between(from.date(), (*to - Duration::nanoseconds(1)).date()) {
+            let (start, end) = day_bounds(day);
+            let span = TimeRange { from: start.max(*from), to: end.min(*to) };
+            let (summary, _) = insights::live_summary(store, &span, as_of).await?;
+            by_day.insert(day, (Source::Live, summary));
+        }
+    }
+    let counters: BTreeMap<String, stats::Day> = stats::days(store, range.from, range.to)
+        .await?
+        .into_iter()
+        .map(|day| (day.day.clone(), day))
+        .collect();
+    let messages_of = |day: Date| {
+        let counters = counters.get(&day_text(day));
+        let count = |role: Role| counters.map_or(0, |c| c.get(&format!("messages_{}", role.as_str())));
+        RoleCounts { customer: count(Role::Customer), agent: count(Role::Agent), admin: count(Role::Admin) }
+    };
+    let mut total = Summary::new(from, to, as_of);
+    let mut total_messages = RoleCounts::default();
+    let mut days = Vec::new();
+    for day in range.days() {
+        let (source, summary) = by_day.remove(&day).ok_or_else(|| {
+            ApiError::Internal(format!("day {} is neither built nor read live", day_text(day)))
+        })?;
+        total.merge(&summary);
+        let messages = messages_of(day);
+        total_messages.customer += messages.customer;
+        total_messages.agent += messages.agent;
+        total_messages.admin += messages.admin;
+        let mut figures = summary.report();
+        figures.agents.clear();
+        days.push(DailyRow { day: day_text(day), source, figures, messages });
+    }
+    let mut figures = total.report();
+    figures.agents.clear();
+    let source =
+        if days.iter().all(|row| row.source == Source::Rollup) { Source::Rollup } else { Source::Live };
+    let total = DailyRow { day: "total".to_owned(), source, figures, messages: total_messages };
+    Ok(DailyReport { range: *range, days, total })
+}
+
+/// The CSV columns of a daily report, in order.
+pub const DAILY_CSV_COLUMNS: &[&str] = &[
+    "day",
+    "source",
+    "as_of",
+    "sessions_created",
+    "sessions_reopened",
+    "sessions_closed",
+    "wait_count",
+    "wait_average_seconds",
+    "wait_median_seconds",
+    "wait_p90_seconds",
+    "abandoned",
+    "first_response_count",
+    "first_response_average_seconds",
+    "first_response_median_seconds",
+    "first_response_p90_seconds",
+    "unanswered",
+    "handle_count",
+    "handle_average_seconds",
+    "handle_median_seconds",
+    "handle_p90_seconds",
+    "resolved",
+    "reopened_within_7_days",
+    "resolution_pending",
+    "resolution_rate",
+    "csat_average",
+    "csat_rated",
+    "csat_response_rate",
+    "csat_1",
+    "csat_2",
+    "csat_3",
+    "csat_4",
+    "csat_5",
+    "transfers",
+    "messages_customer",
+    "messages_agent",
+    "messages_admin",
+];
+
+/// The report as CSV (RFC 4180, CRLF): a header, one row per day, and a `total` row. Empty
+/// cells for figures with nothing to measure.
+pub fn daily_csv(report: &DailyReport) -> Result<String, ApiError> {
+    let mut out = DAILY_CSV_COLUMNS.join(",");
+    out.push_str("\r\n");
+    for row in report.days.iter().chain(std::iter::once(&report.total)) {
+        out.push_str(&csv_row(row)?.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(out)
+}
+
+fn csv_row(row: &DailyRow) -> Result<Vec<String>, ApiError> {
+    let f = &row.figures;
+    let opt = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
+    let durations = |d: &DurationReport| {
+        vec![d.count.to_string(), opt(d.average_seconds), opt(d.median_seconds), opt(d.p90_seconds)]
+    };
+    let as_of = crate::domain::timestamp::format(f.as_of)
+        .map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))?;
+    let mut cells = vec![
+        csv_field(&row.day),
+        match row.source {
+            Source::Rollup => "rollup".to_owned(),
+            Source::Live => "live".to_owned(),
+        },
+        as_of,
+        f.sessions_created.to_string(),
+        f.sessions_reopened.to_string(),
+        f.sessions_closed.to_string(),
+    ];
+    cells.extend(durations(&f.wait));
+    cells.push(f.abandoned.count.to_string());
+    cells.extend(durations(&f.first_response));
+    cells.push(f.unanswered.to_string());
+    cells.extend(durations(&f.handle));
+    cells.extend([
+        f.resolution.resolved.to_string(),
+        f.resolution.reopened.to_string(),
+        f.resolution.pending.to_string(),
+        opt(f.resolution.rate),
+        opt(f.csat.average),
+        f.csat.rated.to_string(),
+        opt(f.csat.response_rate),
+    ]);
+    cells.extend(f.csat.distribution.iter().map(ToString::to_string));
+    cells.extend([
+        f.transfers.to_string(),
+        row.messages.customer.to_string(),
+        row.messages.agent.to_string(),
+        row.messages.admin.to_string(),
+    ]);
+    Ok(cells)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backfill
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /admin/analytics/backfill`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartBackfill {
+    /// First day to build, `yyyy-mm-dd`.
+    pub from: String,
+    /// Last day to build, `yyyy-mm-dd` (today at the latest).
+    pub to: String,
+}
+
+/// How long a request keeps building days before it answers with the job still running (the
+/// scheduled rollup, or the local gateway's scheduler, carries on).
+pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Starts a backfill of the days from `from` to `to` and builds as many as fit in
+/// [`REQUEST_BUDGET`]. A second request for the same days while a job for them runs returns that
+/// job (`false`: not created). Admins only.
+pub async fn start_backfill(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    input: StartBackfill,
+) -> Result<(Job, bool), ApiError> {
+    admins_only(principal, "run the analytics backfill")?;
+    let at = now();
+    let range = DayRange::checked(parse_day("from", &input.from)?, parse_day("to", &input.to)?, at.date())?;
+    if let Some(running) = stored::running_jobs(store)
+        .await?
+        .into_iter()
+        .find(|job| job.from == range.from && job.to == range.to)
+    {
+        return Ok((running, false));
+    }
+    let job = Job::new(range.from, range.to, principal.user_id.clone(), at);
+    stored::create_job(store, &job).await?;
+    let job = work_on(store, job, Instant::now() + REQUEST_BUDGET).await?;
+    Ok((job, true))
+}
+
+/// A backfill job. Admins only; 400 `invalid_id` for an id that is not a ULID, 404
+/// `backfill_not_found`.
+pub async fn get_backfill(store: &dyn ItemStore, principal: &Principal, id: &str) -> Result<Job, ApiError> {
+    admins_only(principal, "read the analytics backfill")?;
+    if id.parse::<ulid::Ulid>().is_err() {
+        return Err(ApiError::bad_request("invalid_id", format!("{id:?} is not a backfill id")));
+    }
+    stored::job(store, id).await?.ok_or_else(|| ApiError::not_found("backfill_not_found", "no such backfill"))
+}
+
+/// Builds the next days of a job until it is done or `deadline` passes, saving its progress after
+/// each day (conditionally: if another worker moved it on, this one stops).
+pub async fn work_on(store: &dyn ItemStore, mut job: Job, deadline: Instant) -> Result<Job, ApiError> {
+    while job.status == JobStatus::Running && Instant::now() < deadline {
+        let day = job.next;
+        let totals = rollup::rollup_days(store, day, day, now(), &mut |_| {}).await?;
+        let moved = job.advanced(totals.events_read, now());
+        if !stored::save_job(store, &moved, job.days_done).await? {
+            return stored::job(store, &job.id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("a job vanished".into()));
+        }
+        tracing::info!(job = %job.id, day = %day_text(day), done = moved.days_done, total = moved.days_total, "backfill day built");
+        job = moved;
+    }
+    Ok(job)
+}
+
+/// Carries on every running backfill job until `deadline` (the scheduled rollup and the local
+/// gateway's scheduler).
+pub async fn continue_backfills(store: &dyn ItemStore, deadline: Instant) -> Result<Vec<Job>, ApiError> {
+    let mut worked = Vec::new();
+    for job in stored::running_jobs(store).await? {
+        if Instant::now() >= deadline {
+            break;
+        }
+        worked.push(work_on(store, job, deadline).await?);
+    }
+    Ok(worked)
+}
