@@ -5,6 +5,7 @@
 //!   the API stores them.
 //! - [`phases`] times the parts of a rollup's reading and computing apart (a profile).
 //! - [`usage`] reads this process's CPU time and peak resident memory.
+//! - [`writes`] meters the CPU time a rollup spends writing (an item store wrapper).
 //!
 //! `rollup-throughput` (the binary, behind the `rollup` feature) drives it, each step in a fresh
 //! process; `docs/BENCHMARKS.md` ("Rollup") has the figures.
@@ -12,3 +13,4 @@
 pub mod history;
 pub mod phases;
 pub mod usage;
+pub mod writes;
