@@ -230,6 +230,12 @@ async fn the_rollup_gives_the_hand_computed_figures_of_each_day_and_hour_and_res
     assert_eq!((hour(10).sessions_created, hour(10).sessions_closed), (1, 1));
     assert_eq!((hour(23).sessions_created, hour(23).sessions_closed), (1, 0));
     assert_eq!((hour(13).sessions_created, hour(13).sessions_closed), (0, 0));
+    let hours: BTreeMap<u8, _> =
+        rollups::overall_hours(api.store.as_ref(), DAY_A).await.expect("hour items").into_iter().collect();
+    let ten = &hours[&10].agents;
+    let (alice, bob) = (&ten[&user("agent-alice")], &ten[&user("agent-bob")]);
+    assert_eq!((alice.assigned, alice.transfers_out, bob.transfers_in, bob.closed), (1, 1, 1, 1));
+    assert_eq!(bob.held.samples_ms, vec![1_800_000], "bob held the 10:00 session from 10:10 to 10:40");
     let rooms = rollups::room_days(api.store.as_ref(), DAY_A, DAY_A).await.expect("room days");
     let room = rooms.iter().find(|r| r.room_id == ROOM).expect("room R1 has figures");
     assert_eq!(

@@ -210,8 +210,12 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result
     let mut periods: Vec<(Period, Summary)> = vec![(Period::Day(day), acc.day)];
     periods.extend(acc.hours.into_iter().map(|(hour, summary)| (Period::Hour(day, hour), summary)));
     for (period, mut summary) in periods {
-        for (agent_id, figures) in std::mem::take(&mut summary.agents) {
-            writes.push((period, Write::Agent(agent_id, figures)));
+        // A day's agents get an item each (an agent's history is one Query); an hour's stay in
+        // its overall item (an hour's figures are read whole: the PDF, the hourly charts).
+        if let Period::Day(_) = period {
+            for (agent_id, figures) in std::mem::take(&mut summary.agents) {
+                writes.push((period, Write::Agent(agent_id, figures)));
+            }
         }
         // The day's item is always written (a built day reads as zeros); an hour only with figures.
         if matches!(period, Period::Day(_)) || !is_empty(&summary) {

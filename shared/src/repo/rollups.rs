@@ -1,6 +1,7 @@
 //! The analytics rollups: the metric engine's partial summaries (`domain::metrics::Summary`,
-//! mergeable) stored per UTC day and per UTC hour, overall (`ROLLUP#ALL`), per agent
-//! (`ROLLUP#AGENTS`) and per room (`ROLLUP#ROOMS`), plus one small marker per built day
+//! mergeable) stored per UTC day and per UTC hour, overall (`ROLLUP#ALL`; an hour's item keeps
+//! its agents' figures), per agent and day (`ROLLUP#AGENTS`) and per room (`ROLLUP#ROOMS`),
+//! plus one small marker per built day
 //! (`ROLLUP#BUILT`) and the backfill jobs (`ROLLUP#BACKFILL`). A range of days is one Query per
 //! partition. Written only by the rollup (`ops::rollup`), which recomputes whole days and
 //! overwrites them, so writing a day twice leaves the same items.
@@ -64,7 +65,8 @@ impl Period {
     }
 }
 
-/// The overall summary of a period (its `agents` map is stored apart, in [`AGENTS`]).
+/// The overall summary of a period (a day's `agents` map is stored apart, in [`AGENTS`]; an
+/// hour's stays in it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overall {
     /// The figures.
