@@ -1,5 +1,5 @@
 //! Where a rollup's CPU time goes: the reads and the computing a rollup of each day does
-//! (`ops::rollup`), done again in phases and timed apart (process CPU, [`usage::cpu_time`]):
+//! (`ops::rollup`), done again in phases and timed apart (process CPU, [`cpu_time`]):
 //!
 //! 1. the day index, keys only, page by page (the store's work);
 //! 2. those keys to session ids;
@@ -8,8 +8,8 @@
 //! 5. each session's facts (`SessionFacts::from_events`);
 //! 6. the summaries: the day's, its hours', its rooms' and their hours' (`Summary::add`).
 //!
-//! The writes are not redone: a rollup's CPU time less these phases is its writes and what it
-//! does besides. Like the rollup, the histories are read 256 sessions at a time, eight at once.
+//! The writes are not redone: [`super::writes`] meters them in the rollup itself. Like the
+//! rollup, the histories are read 256 sessions at a time, eight at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
