@@ -6,9 +6,14 @@
 //!
 //! With the `realtime` feature, [`realtime`] is the real-time benchmark of the local gateway's
 //! WebSocket API, driven by `realtime-bench` (`scripts/bench-realtime.sh`).
+//!
+//! With the `rollup` feature, [`rollup`] is the throughput benchmark of the analytics rollup over a
+//! generated event log, driven by `rollup-throughput` (`scripts/bench-rollup.sh`).
 
 pub mod emulator;
 #[cfg(feature = "realtime")]
 pub mod realtime;
 pub mod report;
+#[cfg(feature = "rollup")]
+pub mod rollup;
 pub mod stats;
