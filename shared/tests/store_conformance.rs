@@ -793,6 +793,37 @@ macro_rules! conformance_suite {
         }
 
         #[tokio::test]
+        async fn query_many_gives_each_querys_first_page_in_order() {
+            let store = $fresh.await;
+            for (partition, n) in [("A", 3), ("B", 1), ("C", 2)] {
+                for i in 0..n {
+                    put(&store, json!({"pk": partition, "sk": format!("E#{i}"), "n": i})).await;
+                }
+            }
+            let queries = vec![
+                Query::table("C"),
+                Query::table("A").limit(2),
+                Query::table("EMPTY"),
+                Query::table("B").range(KeyRange::BeginsWith("E#".into())),
+            ];
+            let one_by_one = {
+                let mut pages = Vec::new();
+                for query in queries.clone() {
+                    pages.push(store.query(query).await.unwrap());
+                }
+                pages
+            };
+
+            let pages = store.query_many(queries).await.unwrap();
+
+            assert_eq!(pages, one_by_one);
+            assert_eq!(pages.iter().map(|p| p.items.len()).collect::<Vec<_>>(), [2, 2, 0, 1]);
+            assert!(pages[1].next.is_some(), "the limited page says where to continue");
+            let bad = store.query_many(vec![Query::table("A"), Query::table("")]).await;
+            assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+        }
+
+        #[tokio::test]
         async fn a_keys_only_query_returns_only_the_keys_page_by_page_and_after_its_filter() {
             let store = $fresh.await;
             for (n, kind) in [(1, "a"), (2, "b"), (3, "a"), (4, "a"), (5, "b")] {

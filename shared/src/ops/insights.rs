@@ -33,6 +33,8 @@ pub const MAX_LIVE_DAYS: usize = 31;
 const CONCURRENT_READS: usize = 8;
 /// Most rating comments a satisfaction report lists.
 pub const MAX_COMMENTS: usize = 50;
+/// Session histories asked for at once.
+const HISTORY_BATCH: usize = 256;
 /// Page size of the reads that want a whole partition.
 const PAGE: usize = 1000;
 
@@ -150,16 +152,17 @@ fn is_session_lifecycle(event: &AuditEvent) -> bool {
     event.kind.starts_with("session.")
 }
 
-/// Each touched session's whole history (one Query of its partition each, a few at a time).
+/// Each touched session's whole history (one Query of its partition each, batched).
 async fn histories(
     store: &dyn ItemStore,
     sessions: BTreeSet<SessionId>,
 ) -> Result<Vec<(SessionId, Vec<AuditEvent>)>, ApiError> {
-    stream::iter(sessions)
-        .map(|id| async move { events::of_session(store, &id).await.map(|history| (id, history)) })
-        .buffer_unordered(CONCURRENT_READS)
-        .try_collect()
-        .await
+    let ids: Vec<SessionId> = sessions.into_iter().collect();
+    let mut all = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(HISTORY_BATCH) {
+        all.extend(events::of_sessions(store, batch).await?);
+    }
+    Ok(all)
 }
 
 /// The summary of a span read from the event log: the full histories of the sessions it

@@ -183,11 +183,7 @@ async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> R
     let mut close_days = BTreeSet::new();
     let ids: Vec<SessionId> = sessions.into_iter().collect();
     for batch in ids.chunks(BATCH) {
-        let histories: Vec<(SessionId, Vec<AuditEvent>)> = stream::iter(batch.iter().copied())
-            .map(|id| async move { events::of_session(store, &id).await.map(|history| (id, history)) })
-            .buffer_unordered(CONCURRENT_READS)
-            .try_collect()
-            .await?;
+        let histories = events::of_sessions(store, batch).await?;
         for (id, history) in &histories {
             let facts = SessionFacts::from_events(*id, history);
             let hours: BTreeSet<u8> =

@@ -165,6 +165,29 @@ pub async fn of_day(store: &dyn ItemStore, day: Date, span: &Span) -> Result<Vec
     }
 }
 
+/// The whole histories of several sessions, in their order: one `query_many` for the first pages
+/// (on SQLite one hand-off for all), then the rare longer histories page by page.
+pub async fn of_sessions(
+    store: &dyn ItemStore,
+    ids: &[SessionId],
+) -> Result<Vec<(SessionId, Vec<AuditEvent>)>, ApiError> {
+    let history = |id: &SessionId| {
+        Query::table(super::sessions::partition(id)).range(KeyRange::BeginsWith("EVENT#".into())).limit(PAGE)
+    };
+    let pages = store.query_many(ids.iter().map(history).collect()).await?;
+    let mut all = Vec::with_capacity(ids.len());
+    for (id, page) in ids.iter().zip(pages) {
+        let (mut events, mut next): (Vec<AuditEvent>, _) = records(page)?;
+        while let Some(cursor) = next {
+            let (more, after) = records(store.query(history(id).cursor(Some(cursor))).await?)?;
+            events.extend(more);
+            next = after;
+        }
+        all.push((*id, events));
+    }
+    Ok(all)
+}
+
 /// A session's whole history, oldest first (pages of up to 1,000).
 pub async fn of_session(store: &dyn ItemStore, id: &SessionId) -> Result<Vec<AuditEvent>, ApiError> {
     let mut all = Vec::new();

@@ -11,6 +11,7 @@ pub mod sqlite;
 mod validate;
 
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value};
 
 pub use cursor::Cursor;
@@ -282,6 +283,13 @@ pub trait ItemStore: Send + Sync {
 
     /// Reads one page of a partition.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+
+    /// Reads the first page of each query, in their order: one request per query, as `query`
+    /// would make, run eight at a time; an adapter may run them together (SQLite: one hand-off
+    /// to its thread for all of them instead of one each).
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        futures::stream::iter(queries).map(|query| self.query(query)).buffered(8).try_collect().await
+    }
 
     /// Applies all operations or none. At most [`MAX_TRANSACTION_OPS`], each key at most once.
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;

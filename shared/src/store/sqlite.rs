@@ -158,6 +158,14 @@ impl ItemStore for SqliteItemStore {
         self.run(move |conn| plan.run(conn, &query)).await
     }
 
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
+        self.run(move |conn| {
+            plans.into_iter().zip(&queries).map(|(plan, query)| plan.run(conn, query)).collect()
+        })
+        .await
+    }
+
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
             return Err(StoreError::Invalid(format!(
