@@ -58,6 +58,8 @@ export class LiveClient {
   /** Counts changes a view may want to refetch on (queue, sessions). */
   sessionEvents = 0;
   lastError: string | undefined;
+  /** Moves with every change, for React's useSyncExternalStore. */
+  version = 0;
 
   private socket: SocketLike | undefined;
   private attempt = 0;
@@ -165,6 +167,7 @@ export class LiveClient {
   }
 
   private emit(): void {
+    this.version += 1;
     for (const listener of this.listeners) listener();
   }
 
