@@ -163,13 +163,11 @@ function SignIn({ onSignIn }: { onSignIn: (identity: Identity) => void }) {
       <h1>Switchboard</h1>
       <form onSubmit={devSignIn} aria-labelledby="dev-title">
         <h2 id="dev-title">Development sign-in (local gateway)</h2>
-        <label>
-          Role
-          <select value={role} onChange={(e) => setRole(e.target.value as "admin" | "agent")}>
-            <option value="admin">Admin</option>
-            <option value="agent">Agent</option>
-          </select>
-        </label>
+        <label htmlFor="signin-role">Role</label>
+        <select id="signin-role" value={role} onChange={(e) => setRole(e.target.value as "admin" | "agent")}>
+          <option value="admin">Admin</option>
+          <option value="agent">Agent</option>
+        </select>
         <label>
           User id
           <input value={sub} onChange={(e) => setSub(e.target.value)} required autoComplete="username" />

@@ -69,19 +69,15 @@ function StatusForm({ api }: { api: Api }) {
     }
   };
   return (
-    <form className="status" onSubmit={save} aria-label="My status">
-      <label>
-        Status
-        <select value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
+    <form className="status" onSubmit={save} aria-label="Availability">
+      <label htmlFor="agent-status">Status</label>
+      <select id="agent-status" value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
           <option value="online">Online</option>
           <option value="away">Away</option>
           <option value="offline">Offline</option>
-        </select>
-      </label>
-      <label>
-        Capacity
-        <input type="number" min={1} max={50} value={capacity} onChange={(e) => setCapacity(Number(e.target.value))} />
-      </label>
+      </select>
+      <label htmlFor="agent-capacity">Capacity</label>
+      <input id="agent-capacity" type="number" min={1} max={50} value={capacity} onChange={(e) => setCapacity(Number(e.target.value))} />
       <button type="submit">Save status</button>
       {note && <p role="status" className="small">{note}</p>}
     </form>
