@@ -43,6 +43,8 @@ async function shoot(page, name) {
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: join(dir, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize(PHONE);
+  // Let the layout (and Chart.js's resize observer) settle at the new width.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await page.screenshot({ path: join(dir, `${name}-phone.png`), fullPage: true });
   await page.setViewportSize(DESKTOP);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../api/client";
-import { LiveClient, type LiveDeps, type MessagePage, type SocketLike } from "./live";
+import { LiveClient, type LiveDeps, type MessagePage, type SocketLike, webSocketUrl } from "./live";
 import { MessageStore } from "./messages";
 
 const SESSION = "01JD0000000000000000000002";
@@ -220,5 +220,14 @@ describe("LiveClient", () => {
     sockets[0].serverSends({ type: "session.updated", session: { ...base, status: "closed" } });
     sockets[0].serverSends({ type: "session.updated", session: base });
     expect(client.view(SESSION)?.session?.status).toBe("closed");
+  });
+});
+
+describe("webSocketUrl", () => {
+  it("uses the page's origin locally and the configured API in AWS, with the token", () => {
+    expect(webSocketUrl("a.b.c", undefined, { protocol: "http:", host: "127.0.0.1:3000" })).toBe("ws://127.0.0.1:3000/ws?token=a.b.c");
+    expect(webSocketUrl("t", "wss://x.execute-api.eu-west-1.amazonaws.com/prod", { protocol: "https:", host: "d.cloudfront.net" })).toBe(
+      "wss://x.execute-api.eu-west-1.amazonaws.com/prod?token=t",
+    );
   });
 });

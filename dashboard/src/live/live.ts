@@ -284,12 +284,20 @@ export class LiveClient {
   }
 }
 
-/** The browser's dependencies: the page's own origin, the token in the query. */
+/**
+ * Where the WebSocket API is: `VITE_WS_URL` at build time (in AWS, the stack's WebSocketUrl
+ * output), else `/ws` on the page's own origin (the local gateway).
+ */
+export function webSocketUrl(token: string, configured: string | undefined, location: { protocol: string; host: string }): string {
+  const base = configured || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+  return `${base}${base.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
+}
+
+/** The browser's dependencies: the configured WebSocket URL, the token in the query. */
 export function browserDeps(token: string, fetchMessages: LiveDeps["fetchMessages"]): LiveDeps {
   return {
     open: () => {
-      const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-      const url = `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(token)}`;
+      const url = webSocketUrl(token, import.meta.env.VITE_WS_URL as string | undefined, window.location);
       return new WebSocket(url) as unknown as SocketLike;
     },
     fetchMessages,
