@@ -24,6 +24,7 @@ after(async () => {
   await browser?.close();
   await gateway?.stop();
   writeFileSync(join(ensureArtifacts(), "figures.json"), JSON.stringify(figures, null, 2) + "\n");
+  console.log(`dashboard figures: ${JSON.stringify(figures)}`);
 });
 
 async function signIn(context, role, sub, name) {

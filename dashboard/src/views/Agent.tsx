@@ -68,17 +68,22 @@ function StatusForm({ api }: { api: Api }) {
       setNote(`Could not save: ${errorText(caught)}`);
     }
   };
+  // Until the saved status is read, the form would show (and could save) defaults.
+  const loading = current.state === "loading";
   return (
-    <form className="status" onSubmit={save} aria-label="Availability">
+    <form className="status" onSubmit={save} aria-label="Availability" aria-busy={loading}>
+      {current.state === "error" && <p role="alert" className="error small">Could not read your status: {current.message}</p>}
       <label htmlFor="agent-status">Status</label>
-      <select id="agent-status" value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
+      <select id="agent-status" disabled={loading} value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
           <option value="online">Online</option>
           <option value="away">Away</option>
           <option value="offline">Offline</option>
       </select>
       <label htmlFor="agent-capacity">Capacity</label>
-      <input id="agent-capacity" type="number" min={1} max={50} value={capacity} onChange={(e) => setCapacity(Number(e.target.value))} />
-      <button type="submit">Save status</button>
+      <input id="agent-capacity" disabled={loading} type="number" min={1} max={50} value={capacity} onChange={(e) => setCapacity(Number(e.target.value))} />
+      <button type="submit" disabled={loading}>
+        Save status
+      </button>
       {note && <p role="status" className="small">{note}</p>}
     </form>
   );
