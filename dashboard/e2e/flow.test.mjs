@@ -156,6 +156,8 @@ test("admin and agent handle a session live, end to end", async () => {
   const counts = await volume.locator("table td").allTextContents();
   assert.ok(counts.some((count) => Number(count) > 0), `message volume has data: ${counts}`);
   await admin.getByTestId("chart-agents").locator("canvas").waitFor();
+  const daily = await admin.getByTestId("chart-daily").locator("tbody tr").last().locator("td").allTextContents();
+  assert.equal(daily[0], "1", `today's row shows the session created: ${daily}`);
   await shoot(admin, "analytics");
 
   // The conversations CSV downloads and parses.

@@ -39,6 +39,7 @@ export function Analytics({ api }: { api: Api }) {
   const [performance] = useLoad(() => api.get("/admin/chat-dashboard/agent-performance", { query: { from, to } }), [api, from, to]);
   const [satisfaction] = useLoad(() => api.get("/admin/chat-dashboard/satisfaction", { query: { from, to } }), [api, from, to]);
   const [messages] = useLoad(() => api.get("/admin/chat-dashboard/message-analytics", { query: { from, to } }), [api, from, to]);
+  const [daily] = useLoad(() => api.get("/admin/reports/daily", { query: { from, to } }), [api, from, to]);
   return (
     <section aria-labelledby="analytics-title">
       <h1 id="analytics-title">Analytics</h1>
@@ -61,6 +62,21 @@ export function Analytics({ api }: { api: Api }) {
               </Suspense>
             )}
           </>
+        )}
+      </LoadState>
+      <h2>Daily figures</h2>
+      <LoadState load={daily} empty={(report) => report.days.length === 0}>
+        {(report) => (
+          <Suspense fallback={<p role="status">Loading chart…</p>}>
+            <DailyChart
+              days={report.days.map((d) => ({
+                day: d.day,
+                created: d.figures.sessions_created,
+                closed: d.figures.sessions_closed,
+                response: d.figures.first_response.median_seconds ?? null,
+              }))}
+            />
+          </Suspense>
         )}
       </LoadState>
       <h2>Satisfaction</h2>
@@ -119,6 +135,25 @@ function RankingChart({ agents }: { agents: { id: string; handled: number; respo
     };
   }, [agents]);
   return <ChartView testId="chart-agents" label="Agents ranked by sessions handled, with median first response" config={config} />;
+}
+
+function DailyChart({ days }: { days: { day: string; created: number; closed: number; response: number | null }[] }) {
+  const config = useMemo<ChartConfiguration>(
+    () => ({
+      type: "bar",
+      data: {
+        labels: days.map((d) => d.day),
+        datasets: [
+          { type: "bar", label: "Sessions created", data: days.map((d) => d.created), backgroundColor: "#1f5fa8", yAxisID: "y" },
+          { type: "bar", label: "Sessions closed", data: days.map((d) => d.closed), backgroundColor: "#5b6b2d", yAxisID: "y" },
+          { type: "line", label: "Median first response (s)", data: days.map((d) => d.response), borderColor: "#b5470b", yAxisID: "seconds", spanGaps: true },
+        ],
+      },
+      options: { scales: { y: { beginAtZero: true }, seconds: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } } } },
+    }),
+    [days],
+  );
+  return <ChartView testId="chart-daily" label="Sessions per day and the median first response time" config={config} />;
 }
 
 function VolumeChart({ hours }: { hours: { hour: string; customer: number; agent: number; admin: number }[] }) {
