@@ -208,6 +208,8 @@ describe("LiveClient", () => {
     expect(client.view(SESSION)?.readBy.get("01A")?.has("cust-ada")).toBe(true);
     sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "cust-ada", state: "stop" });
     expect(client.view(SESSION)?.typing.size).toBe(0);
+    sockets[0].serverSends({ type: "presence", session_id: SESSION, user_id: "cust-ada", status: "offline" });
+    expect(client.view(SESSION)?.presence.get("cust-ada")).toBe("offline");
     expect(view).toBe(client.view(SESSION));
   });
 

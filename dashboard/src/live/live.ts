@@ -46,6 +46,8 @@ export interface SessionView {
   /** Message id → users who read it. */
   readBy: Map<string, Set<string>>;
   delivered: Set<string>;
+  /** Participants' online status from `presence` frames, by user id. */
+  presence: Map<string, string>;
 }
 
 type Listener = () => void;
@@ -109,7 +111,7 @@ export class LiveClient {
     if (!entry) {
       entry = {
         store: new MessageStore(),
-        view: { messages: [], typing: new Set(), readBy: new Map(), delivered: new Set() },
+        view: { messages: [], typing: new Set(), readBy: new Map(), delivered: new Set(), presence: new Map() },
       };
       this.sessions.set(sessionId, entry);
       if (this.state === "open") {
@@ -270,9 +272,12 @@ export class LiveClient {
         this.metrics = frame.metrics;
         this.sessionEvents += 1;
         break;
-      case "presence":
+      case "presence": {
         if (frame.agent) this.agents.set(frame.agent.agent_id, frame.agent);
+        const entry = frame.session_id ? this.sessions.get(frame.session_id) : undefined;
+        if (entry) entry.view.presence = new Map(entry.view.presence).set(frame.user_id, frame.status);
         break;
+      }
       case "error":
         this.lastError = `${frame.code}: ${frame.message}`;
         break;

@@ -79,9 +79,9 @@ function FloorOverview({ api, live }: { api: Api; live: LiveClient }) {
             <tbody>
               {agents.map((agent) => (
                 <tr key={agent.agent_id}>
-                  <td>{agent.name ?? agent.agent_id}</td>
-                  <td>{agent.status}</td>
-                  <td>
+                  <td data-label="Agent">{agent.name ?? agent.agent_id}</td>
+                  <td data-label="Status">{agent.status}</td>
+                  <td data-label="Load">
                     {agent.active_sessions} / {agent.capacity}
                   </td>
                 </tr>
@@ -160,13 +160,13 @@ function QueueRow({ api, session, agents, onDone }: { api: Api; session: Waiting
   const listId = `agents-${session.id}`;
   return (
     <tr data-session={session.id}>
-      <td>{session.customer_name ?? session.customer_id}</td>
-      <td>{session.subject}</td>
-      <td>
+      <td data-label="Customer">{session.customer_name ?? session.customer_id}</td>
+      <td data-label="Subject">{session.subject}</td>
+      <td data-label="Priority">
         <span className={`priority ${session.priority}`}>{session.priority}</span>
       </td>
-      <td>{duration(session.wait_seconds)}</td>
-      <td>
+      <td data-label="Waiting">{duration(session.wait_seconds)}</td>
+      <td data-label="Assign to">
         <form className="inline" onSubmit={assign}>
           <label className="sr-only" htmlFor={`assign-${session.id}`}>
             Agent for “{session.subject}”
@@ -217,12 +217,12 @@ function ActiveSessions({ api, live, go }: { api: Api; live: LiveClient; go: (p:
             <tbody>
               {page.items.map((session) => (
                 <tr key={session.id}>
-                  <td>{session.customer_name ?? session.customer_id}</td>
-                  <td>{session.subject}</td>
-                  <td>{session.agent_id}</td>
-                  <td>{duration(session.handle_seconds_so_far)}</td>
-                  <td>{session.waiting_for_agent_reply ? "Yes" : "No"}</td>
-                  <td>
+                  <td data-label="Customer">{session.customer_name ?? session.customer_id}</td>
+                  <td data-label="Subject">{session.subject}</td>
+                  <td data-label="Agent">{session.agent_id}</td>
+                  <td data-label="Handled for">{duration(session.handle_seconds_so_far)}</td>
+                  <td data-label="Waiting for reply">{session.waiting_for_agent_reply ? "Yes" : "No"}</td>
+                  <td data-label="Actions">
                     <TransferForm api={api} sessionId={session.id} onDone={reload} />
                     <button type="button" className="link" onClick={() => go(`/admin/transcripts/${session.id}`)}>
                       Transcript

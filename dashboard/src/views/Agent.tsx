@@ -19,6 +19,7 @@ export function AgentConsole({ api, live, identity }: Props) {
     <div className="console">
       <aside aria-labelledby="mine-title">
         <StatusForm api={api} />
+        <AgentQueue api={api} live={live} onTaken={(id) => { setSelected(id); reload(); }} />
         <h2 id="mine-title">My sessions</h2>
         <LoadState load={sessions} empty={(page) => page.items.length === 0}>
           {(page) => (
@@ -45,6 +46,47 @@ export function AgentConsole({ api, live, identity }: Props) {
         <p className="muted">Choose a session to answer.</p>
       )}
     </div>
+  );
+}
+
+/** The waiting queue, from which an agent takes a session themselves. */
+function AgentQueue({ api, live, onTaken }: { api: Api; live: LiveClient; onTaken: (id: string) => void }) {
+  const [queue, reload] = useLoad(
+    () => api.get("/chat/sessions", { query: { status: "waiting", limit: 20 } }),
+    [api, live.sessionEvents],
+  );
+  const [error, setError] = useState<string>();
+  const take = async (id: string) => {
+    setError(undefined);
+    try {
+      await api.post("/admin/chat-dashboard/sessions/{id}/assign", { path: { id }, body: {} });
+      onTaken(id);
+    } catch (caught) {
+      setError(errorText(caught));
+      reload();
+    }
+  };
+  return (
+    <>
+      <h2 id="agent-queue-title">Waiting</h2>
+      <LoadState load={queue} empty={(page) => page.items.length === 0}>
+        {(page) => (
+          <ul className="session-list" aria-labelledby="agent-queue-title">
+            {page.items.map((session) => (
+              <li key={session.id}>
+                <button type="button" onClick={() => void take(session.id)} aria-label={`Take “${session.subject}” (${session.priority})`}>
+                  <strong>{session.customer_name ?? session.customer_id}</strong>
+                  <span>
+                    {session.subject} · {session.priority}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </LoadState>
+      {error && <p role="alert" className="error small">{error}</p>}
+    </>
   );
 }
 
@@ -107,7 +149,12 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
       <h1 id="conv-title">
         {current ? `${current.customer_name ?? current.customer_id}: ${current.subject}` : "Conversation"}
       </h1>
-      {current && <p className="muted small">Status: {current.status}</p>}
+      {current && (
+        <p className="muted small">
+          Status: {current.status}
+          {view.presence.has(current.customer_id) && ` · customer ${view.presence.get(current.customer_id)}`}
+        </p>
+      )}
       <ol className="messages" aria-live="polite" aria-label="Messages" data-testid="messages">
         {messages.length === 0 && <li className="muted">No messages yet.</li>}
         {messages.map((message) => (
