@@ -36,3 +36,13 @@ export function useLive(live: LiveClient): number {
     () => live.version,
   );
 }
+
+/** The time now, moving every `everyMs` (waits tick between server updates). */
+export function useNow(everyMs = 1_000): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), everyMs);
+    return () => window.clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}

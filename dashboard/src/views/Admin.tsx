@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { Api, Overview, WaitingSession } from "../api/client";
 import { duration, number, time } from "../format";
-import { errorText, type Load, useLive, useLoad } from "../hooks";
+import { errorText, type Load, useLive, useLoad, useNow } from "../hooks";
 import type { LiveClient } from "../live/live";
 import { Analytics, Reports } from "./Analytics";
 import { Transcript } from "./Transcript";
@@ -35,6 +35,8 @@ function FloorOverview({ api, live }: { api: Api; live: LiveClient }) {
   const [initial] = useLoad(() => api.get("/admin/chat-dashboard/overview"), [api]);
   const figures: Overview | undefined = live.metrics ?? (initial.state === "ready" ? initial.data : undefined);
   const agents = [...live.agents.values()];
+  const now = useNow();
+  const since = (at: string) => Math.max(0, (now - Date.parse(at)) / 1000);
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Floor overview</h1>
@@ -52,7 +54,10 @@ function FloorOverview({ api, live }: { api: Api; live: LiveClient }) {
             <Card label="Closed today" value={String(figures.closed_today)} />
             <Card label="Agents online" value={String(figures.agents_online)} />
             <Card label="Agents away" value={String(figures.agents_away)} />
-            <Card label="Longest wait" value={duration(figures.longest_wait_seconds)} />
+            <Card
+              label="Longest wait"
+              value={duration(figures.longest_wait_seconds == null ? null : figures.longest_wait_seconds + since(figures.generated_at))}
+            />
             <Card
               label="CSAT today"
               value={figures.csat_today.average == null ? "—" : `${number(figures.csat_today.average, 2)} / 5`}
@@ -108,10 +113,11 @@ function Card({ label, value, note, testId }: { label: string; value: string; no
 export function Queue({ api, live, headingLevel = 1 }: { api: Api; live: LiveClient; headingLevel?: 1 | 2 }) {
   useLive(live);
   const [load, reload] = useLoad(
-    () => api.get("/admin/chat-dashboard/waiting-sessions", { query: { limit: 50 } }),
+    async () => ({ ...(await api.get("/admin/chat-dashboard/waiting-sessions", { query: { limit: 50 } })), readAt: Date.now() }),
     [api, live.sessionEvents],
   );
   const Heading = headingLevel === 1 ? "h1" : "h2";
+  const now = useNow();
   return (
     <section aria-labelledby="queue-title">
       <Heading id="queue-title">Waiting queue</Heading>
@@ -130,7 +136,7 @@ export function Queue({ api, live, headingLevel = 1 }: { api: Api; live: LiveCli
             </thead>
             <tbody>
               {page.items.map((session) => (
-                <QueueRow key={session.id} api={api} session={session} agents={[...live.agents.keys()]} onDone={reload} />
+                <QueueRow key={session.id} api={api} session={session} agents={[...live.agents.keys()]} onDone={reload} waitedSince={(now - page.readAt) / 1000} />
               ))}
             </tbody>
           </table>
@@ -140,7 +146,9 @@ export function Queue({ api, live, headingLevel = 1 }: { api: Api; live: LiveCli
   );
 }
 
-function QueueRow({ api, session, agents, onDone }: { api: Api; session: WaitingSession; agents: string[]; onDone: () => void }) {
+/** A waiting session; `waitedSince` is how long ago the server measured its wait. */
+function QueueRow(props: { api: Api; session: WaitingSession; agents: string[]; onDone: () => void; waitedSince: number }) {
+  const { api, session, agents, onDone, waitedSince } = props;
   const [agent, setAgent] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -165,7 +173,7 @@ function QueueRow({ api, session, agents, onDone }: { api: Api; session: Waiting
       <td data-label="Priority">
         <span className={`priority ${session.priority}`}>{session.priority}</span>
       </td>
-      <td data-label="Waiting">{duration(session.wait_seconds)}</td>
+      <td data-label="Waiting">{duration(session.wait_seconds + Math.max(0, waitedSince))}</td>
       <td data-label="Assign to">
         <form className="inline" onSubmit={assign}>
           <label className="sr-only" htmlFor={`assign-${session.id}`}>
