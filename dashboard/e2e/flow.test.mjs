@@ -9,6 +9,7 @@ import { gzipSync } from "node:zlib";
 import { api, dashboardDir, devToken, ensureArtifacts, launchBrowser, rollupToday, startGateway } from "./harness.mjs";
 
 const DESKTOP = { width: 1280, height: 800 };
+const TABLET = { width: 820, height: 1180 };
 const PHONE = { width: 390, height: 844 };
 let gateway;
 let browser;
@@ -43,10 +44,12 @@ async function shoot(page, name) {
   const dir = ensureArtifacts();
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: join(dir, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  // Let the layout (and Chart.js's resize observer) settle at the new width.
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  await page.screenshot({ path: join(dir, `${name}-phone.png`), fullPage: true });
+  for (const [label, size] of [["tablet", TABLET], ["phone", PHONE]]) {
+    await page.setViewportSize(size);
+    // Let the layout (and Chart.js's resize observer) settle at the new width.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.screenshot({ path: join(dir, `${name}-${label}.png`), fullPage: true });
+  }
   await page.setViewportSize(DESKTOP);
 }
 
@@ -108,9 +111,24 @@ test("admin and agent handle a session live, end to end", async () => {
   const assigned = await api(origin, customer, "GET", `/chat/sessions/${sessionId}`);
   assert.equal(assigned.body.agent_id, "agent-bob");
 
-  // The console shows it; the customer's message arrives live.
+  // The console shows it; the customer's typing and message arrive live.
   const entry = agent.getByTestId("my-sessions").getByRole("button", { name: /Charged twice/ });
   await entry.click();
+  const customerContext = await browser.newContext();
+  const customerPage = await customerContext.newPage();
+  await customerPage.goto(origin + "/");
+  await customerPage.evaluate(
+    ({ token, sessionId }) =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(`ws://${location.host}/ws?token=${token}`);
+        window.customerSocket = socket;
+        socket.onopen = () => socket.send(JSON.stringify({ action: "typing", session_id: sessionId, state: "start", ref: "t-1" }));
+        socket.onmessage = (event) => (JSON.parse(event.data).type === "ack" ? resolve() : reject(new Error(event.data)));
+        socket.onerror = () => reject(new Error("the customer's socket failed"));
+      }),
+    { token: customer, sessionId },
+  );
+  await agent.getByText("cust-ada is typing…").waitFor();
   const sent = await api(origin, customer, "POST", "/chat/messages", { session_id: sessionId, body: "I was charged twice for one order." });
   assert.equal(sent.status, 201);
   await agent.getByTestId("messages").getByText("I was charged twice for one order.").waitFor();
@@ -124,6 +142,9 @@ test("admin and agent handle a session live, end to end", async () => {
   await reply.press("Enter");
   await agent.getByTestId("messages").getByText("Thank you for waiting, I am looking into it now.").waitFor();
   const customerView = await api(origin, customer, "GET", `/chat/messages/${sessionId}`);
+  const read = await api(origin, customer, "POST", `/chat/sessions/${sessionId}/read`, { message_id: customerView.body.items[1].id });
+  assert.equal(read.status, 200);
+  await agent.locator(`[data-message="${customerView.body.items[1].id}"]`).getByText("Read").waitFor();
   assert.deepEqual(
     customerView.body.items.map((m) => m.body),
     ["I was charged twice for one order.", "Thank you for waiting, I am looking into it now."],
@@ -172,6 +193,7 @@ test("admin and agent handle a session live, end to end", async () => {
   assert.ok(csv.slice(1).some((line) => line.includes(sessionId)), "the session is in the export");
   assert.ok(csv.slice(1).every((line) => line.split(",").length >= header.length), "every row has every column");
 
+  await customerContext.close();
   await adminContext.close();
   await agentContext.close();
 });
