@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { api, dashboardDir, devToken, ensureArtifacts, launchBrowser, rollupToday, startGateway } from "./harness.mjs";
+import { api, dashboardDir, devToken, ensureArtifacts, launchBrowser, reportYesterday, rollupToday, startGateway } from "./harness.mjs";
 
 const DESKTOP = { width: 1280, height: 800 };
 const TABLET = { width: 820, height: 1180 };
@@ -169,6 +169,12 @@ test("admin and agent handle a session live, end to end", async () => {
   assert.equal(transferred.body.agent_id, "agent-cy");
   assert.equal(transferred.body.transfer_count, 1);
 
+  // The transcript has the conversation and the private note.
+  await admin.getByRole("link", { name: "Active sessions" }).click();
+  await admin.getByRole("button", { name: "Transcript" }).click();
+  await admin.getByText("I was charged twice for one order.").waitFor();
+  await admin.getByText("**Refund** the second charge").waitFor();
+
   // Charts have data after a rollup.
   rollupToday(gateway.binary, gateway.dataDir);
   await admin.getByRole("link", { name: "Analytics" }).click();
@@ -192,6 +198,15 @@ test("admin and agent handle a session live, end to end", async () => {
   assert.ok(header.length > 3, `a CSV header: ${csv[0]}`);
   assert.ok(csv.slice(1).some((line) => line.includes(sessionId)), "the session is in the export");
   assert.ok(csv.slice(1).every((line) => line.split(",").length >= header.length), "every row has every column");
+
+  // The daily PDF reports are listed and download.
+  const day = reportYesterday(gateway.binary, gateway.dataDir);
+  await admin.reload();
+  const [pdf] = await Promise.all([
+    admin.waitForEvent("download"),
+    admin.getByRole("button", { name: new RegExp(`^${day}`) }).click(),
+  ]);
+  assert.equal(readFileSync(await pdf.path()).subarray(0, 5).toString(), "%PDF-");
 
   await customerContext.close();
   await adminContext.close();

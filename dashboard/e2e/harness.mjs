@@ -111,3 +111,10 @@ export function rollupToday(binary, dataDir) {
   const today = new Date().toISOString().slice(0, 10);
   execFileSync(binary, ["rollup", "--from", today, "--to", today, "--data-dir", dataDir], { stdio: "pipe" });
 }
+
+/** Runs the gateway's `report` command: yesterday's daily PDF into the data directory. */
+export function reportYesterday(binary, dataDir) {
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  execFileSync(binary, ["report", "--day", yesterday, "--data-dir", dataDir], { stdio: "pipe" });
+  return yesterday;
+}
