@@ -40,7 +40,18 @@ async function signIn(context, role, sub, name) {
   return { page, started };
 }
 
+/** Every form control of the page has an accessible name (a label or aria-label). */
+async function assertLabelled(page, where) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
+      .map((el) => el.outerHTML),
+  );
+  assert.deepEqual(unlabelled, [], `unlabelled controls on ${where}`);
+}
+
 async function shoot(page, name) {
+  await assertLabelled(page, name);
   const dir = ensureArtifacts();
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: join(dir, `${name}-desktop.png`), fullPage: true });

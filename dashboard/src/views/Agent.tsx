@@ -144,9 +144,12 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
     if (lastOtherId) live.send({ action: "mark_read", session_id: sessionId, message_id: lastOtherId });
   }, [live, sessionId, lastOtherId]);
   const typing = [...view.typing].filter((user) => user !== identity.sub);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Choosing a session moves the keyboard's focus to it.
+  useEffect(() => heading.current?.focus(), []);
   return (
     <section className="conversation" aria-labelledby="conv-title">
-      <h1 id="conv-title">
+      <h1 id="conv-title" ref={heading} tabIndex={-1}>
         {current ? `${current.customer_name ?? current.customer_id}: ${current.subject}` : "Conversation"}
       </h1>
       {current && (
