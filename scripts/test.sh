@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, clippy, every test of the workspace (with a moto
-# server standing in for AWS), and the template lint. Runnable from any directory.
+# server standing in for AWS), the template lint, and the web dashboard's build, unit and
+# browser tests (scripts/test-dashboard.sh: npm ci, Debian's chromium when missing). Runnable
+# from any directory.
 #
 #   scripts/test.sh
 #
@@ -113,7 +115,9 @@ log "cargo test"
 cargo test --workspace --all-features
 log "template lint"
 "$VENV/bin/python" scripts/lint-template.py
+# The gateway binary `cargo test` just built (the switchboard-local CLI tests need it).
+SWITCHBOARD_LOCAL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/switchboard-local" scripts/test-dashboard.sh
 
 # --- 5. Summary -----------------------------------------------------------------------------------
-printf 'test.sh: OK: fmt, clippy, tests (moto on %s), template lint in %ss\n' \
+printf 'test.sh: OK: fmt, clippy, tests (moto on %s), template lint, dashboard in %ss\n' \
   "$MOTO_URL" "$((SECONDS - started_at))"

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body as AxumBody};
@@ -14,7 +15,7 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
-use switchboard_shared::auth::TokenVerifier;
+use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::lambda::{dispatch, dispatch_streaming, HttpFunction, WsFunction};
 use switchboard_shared::reports::folder::{FolderReportStore, LinkRefusal};
 use switchboard_shared::reports::{ReportStore, PDF_CONTENT_TYPE};
@@ -72,6 +73,8 @@ pub struct Gateway {
     connections: Arc<Connections>,
     openapi: Arc<String>,
     report_files: Option<Arc<FolderReportStore>>,
+    dev_tokens: Option<Arc<TokenMinter>>,
+    app_dir: Option<Arc<PathBuf>>,
 }
 
 impl Gateway {
@@ -121,6 +124,8 @@ impl Gateway {
             connections,
             openapi: Arc::new(crate::openapi::json()),
             report_files: None,
+            dev_tokens: None,
+            app_dir: None,
         })
     }
 
@@ -128,6 +133,18 @@ impl Gateway {
     /// stand-in for S3's presigned URLs) on [`switchboard_shared::reports::folder::LINK_PATH`].
     pub fn serving_report_files(self, files: Arc<FolderReportStore>) -> Self {
         Self { report_files: Some(files), ..self }
+    }
+
+    /// The same gateway answering the web dashboard's development sign-in
+    /// ([`crate::dashboard::DEV_TOKEN_PATH`]) with tokens of this minter.
+    pub fn minting_dev_tokens(self, minter: TokenMinter) -> Self {
+        Self { dev_tokens: Some(Arc::new(minter)), ..self }
+    }
+
+    /// The same gateway serving the built web dashboard in `dir` at `/` (every `GET` outside
+    /// the API that names no file gets its `index.html`).
+    pub fn serving_app(self, dir: PathBuf) -> Self {
+        Self { app_dir: Some(Arc::new(dir)), ..self }
     }
 
     /// The axum router: REST under `/api/v1`, the WebSocket API on `/ws`, its Management API on
@@ -255,6 +272,25 @@ async fn handle(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    if path == crate::dashboard::DEV_TOKEN_PATH {
+        if let Some(minter) = gateway.dev_tokens.as_ref() {
+            if parts.method != Method::POST {
+                return gateway_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "this path does not take that method",
+                );
+            }
+            let Ok(body) = to_bytes(body, MAX_GATEWAY_BODY).await else {
+                return gateway_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is too large",
+                );
+            };
+            return crate::dashboard::dev_token(minter, &body);
+        }
+    }
     let mut path_matched = false;
     let mut found = None;
     for bound in gateway.routes.iter() {
@@ -267,6 +303,13 @@ async fn handle(
         }
     }
     let Some((bound, params)) = found else {
+        if let Some(dir) = gateway.app_dir.as_ref() {
+            if !path_matched && parts.method == Method::GET && !path.starts_with("/api/") {
+                if let Some(file) = crate::dashboard::app_file(dir, &path).await {
+                    return file;
+                }
+            }
+        }
         return if path_matched {
             gateway_error(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -54,6 +54,9 @@ enum Command {
         /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
         #[arg(long)]
         no_schedules: bool,
+        /// The built web dashboard (`npm run build` in dashboard/), served at `/`.
+        #[arg(long, default_value = "dashboard/dist")]
+        dashboard_dir: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]
@@ -213,7 +216,16 @@ fn audience() -> String {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { port, host, realtime, sns_endpoint, no_schedules, store, reports } => {
+        Command::Serve {
+            port,
+            host,
+            realtime,
+            sns_endpoint,
+            no_schedules,
+            dashboard_dir,
+            store,
+            reports,
+        } => {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let data_dir = store.data_dir.clone();
@@ -241,14 +253,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !no_schedules {
                 tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
             }
-            let mut gateway =
-                Gateway::with_connections(app, verifier, connections).map_err(|e| e.to_string())?;
+            let minter = TokenMinter::hs256(secret.as_bytes(), &issuer(), &audience());
+            let mut gateway = Gateway::with_connections(app, verifier, connections)
+                .map_err(|e| e.to_string())?
+                .minting_dev_tokens(minter)
+                .serving_app(dashboard_dir);
             if let Some(files) = report_files {
                 gateway = gateway.serving_report_files(files);
             }
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
             println!(
-                "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws)"
+                "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws, dashboard at http://{bound}/)"
             );
             gateway.serve(listener, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
             tracing::info!("stopped");

@@ -251,3 +251,58 @@ async fn serve_with_sns_endpoint_publishes_pushes_to_that_server() {
     assert!(message["GCM"].as_str().is_some_and(|g| g.contains("From the CLI test")), "{message}");
     assert!(server.interrupt().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_hands_out_the_dashboard_and_its_development_sign_in() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let app = dir.path().join("dist");
+    std::fs::create_dir_all(app.join("assets")).expect("create the app folder");
+    std::fs::write(app.join("index.html"), "<!doctype html><title>Switchboard</title>").expect("write");
+    std::fs::write(app.join("assets/app-1234.js"), "console.log(1)").expect("write");
+    let app_arg = app.to_str().expect("a UTF-8 path");
+    let server = Server::start_with(dir.path(), &["--dashboard-dir", app_arg]);
+    let origin = server.base.trim_end_matches("/api/v1").to_owned();
+    let client = client();
+
+    for page in ["/", "/agent", "/admin/queue"] {
+        let response = client.get(format!("{origin}{page}")).send().await.expect("GET a page");
+        assert_eq!(response.status().as_u16(), 200, "{page}");
+        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(response.text().await.expect("body").contains("<title>Switchboard</title>"));
+    }
+    let script = client.get(format!("{origin}/assets/app-1234.js")).send().await.expect("GET a bundle");
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(script.headers()["cache-control"].to_str().is_ok_and(|v| v.contains("immutable")));
+    let stale = client.get(format!("{origin}/assets/gone.js")).send().await.expect("GET a stale bundle");
+    assert_eq!(stale.status().as_u16(), 404, "a missing file is not the page");
+    let api = client.get(format!("{}/no-such-route", server.base)).send().await.expect("GET");
+    assert_eq!(api.status().as_u16(), 404, "the API keeps its own 404");
+
+    let minted = client
+        .post(format!("{origin}/local/dev-token"))
+        .body(r#"{"sub":"agent-bob","role":"agent","name":"Bob"}"#)
+        .send()
+        .await
+        .expect("POST /local/dev-token");
+    assert_eq!(minted.status().as_u16(), 200);
+    let minted: serde_json::Value = minted.json().await.expect("token JSON");
+    let token = minted["token"].as_str().expect("a token");
+    let status = client
+        .get(format!("{}/agent/status", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /agent/status");
+    assert_eq!(status.status().as_u16(), 200, "the API accepts a development token");
+
+    let refused = client
+        .post(format!("{origin}/local/dev-token"))
+        .body(r#"{"sub":"agent-bob","role":"superuser"}"#)
+        .send()
+        .await
+        .expect("POST a bad role");
+    assert_eq!(refused.status().as_u16(), 400);
+    let refused: serde_json::Value = refused.json().await.expect("error JSON");
+    assert_eq!(refused["error"]["code"], "invalid_request");
+    assert!(server.interrupt().success());
+}

@@ -164,8 +164,8 @@ pub async fn get_backfill(app: &App, req: Request) -> HandlerResult {
 #[utoipa::path(get, path = "/admin/reports/daily", tag = "analytics",
     params(("from" = Option<String>, Query, description = "yyyy-mm-dd"), ("to" = Option<String>, Query, description = "yyyy-mm-dd, included"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, body = DailyReport, content_type = "application/json"),
-        (status = 200, description = "format=csv", content_type = "text/csv"),
+    responses((status = 200, description = "JSON, or CSV with format=csv",
+            content((DailyReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]

@@ -1,0 +1,235 @@
+import { describe, expect, it } from "vitest";
+import type { Message } from "../api/client";
+import { LiveClient, type LiveDeps, type MessagePage, type SocketLike, webSocketUrl } from "./live";
+import { MessageStore } from "./messages";
+
+const SESSION = "01JD0000000000000000000002";
+
+function message(id: string, at: string, extra: Partial<Message> = {}): Message {
+  return {
+    id,
+    session_id: SESSION,
+    sender_id: "cust-ada",
+    sender_role: "customer",
+    body: `body ${id}`,
+    client_message_id: null,
+    created_at: at,
+    edited_at: null,
+    deleted: false,
+    ...extra,
+  };
+}
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  onopen: SocketLike["onopen"] = null;
+  onclose: SocketLike["onclose"] = null;
+  onmessage: SocketLike["onmessage"] = null;
+  onerror: SocketLike["onerror"] = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close() {
+    this.readyState = 3;
+  }
+  serverOpens() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  serverSends(frame: object) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  drops() {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006 });
+  }
+}
+
+function harness(pages: (after: string | undefined, cursor: string | undefined) => MessagePage) {
+  const sockets: FakeSocket[] = [];
+  const timers: { fn: () => void; ms: number; id: number }[] = [];
+  const fetches: { after?: string; cursor?: string }[] = [];
+  let next = 0;
+  const deps: LiveDeps = {
+    open: () => {
+      const socket = new FakeSocket();
+      sockets.push(socket);
+      return socket;
+    },
+    fetchMessages: async (_id, after, cursor) => {
+      fetches.push({ after, cursor });
+      return pages(after, cursor);
+    },
+    setTimeout: (fn, ms) => {
+      next += 1;
+      timers.push({ fn, ms, id: next });
+      return next;
+    },
+    clearTimeout: (handle) => {
+      const index = timers.findIndex((t) => t.id === handle);
+      if (index >= 0) timers.splice(index, 1);
+    },
+    random: () => 0.5,
+  };
+  const runTimer = (ms: number) => {
+    const index = timers.findIndex((t) => t.ms === ms);
+    expect(index, `a timer of ${ms} ms`).toBeGreaterThanOrEqual(0);
+    const [timer] = timers.splice(index, 1);
+    timer.fn();
+  };
+  return { client: new LiveClient(deps), sockets, timers, fetches, runTimer };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("MessageStore", () => {
+  it("keeps messages by id in id order and ignores a frame applied twice", () => {
+    const store = new MessageStore();
+    expect(store.apply(message("01B", "2026-11-25T10:00:02.000Z"))).toBe(true);
+    expect(store.apply(message("01A", "2026-11-25T10:00:01.000Z"))).toBe(true);
+    expect(store.apply(message("01B", "2026-11-25T10:00:02.000Z"))).toBe(false);
+    expect(store.list().map((m) => m.id)).toEqual(["01A", "01B"]);
+  });
+
+  it("takes an edit only when newer, and a tombstone always wins", () => {
+    const store = new MessageStore();
+    store.apply(message("01A", "2026-11-25T10:00:01.000Z", { body: "v2", edited_at: "2026-11-25T10:00:05.000Z" }));
+    store.apply(message("01A", "2026-11-25T10:00:01.000Z", { body: "v1" }));
+    expect(store.list()[0].body).toBe("v2");
+    store.apply(message("01A", "2026-11-25T10:00:01.000Z", { body: null, deleted: true }));
+    store.apply(message("01A", "2026-11-25T10:00:01.000Z", { body: "v3", edited_at: "2026-11-25T10:00:09.000Z" }));
+    expect(store.list()[0]).toMatchObject({ deleted: true, body: null });
+  });
+
+  it("resyncs from a message at least 10 s older than the newest, or from the start", () => {
+    const store = new MessageStore();
+    expect(store.resyncAfter()).toBeUndefined();
+    store.apply(message("01A", "2026-11-25T10:00:00.000Z"));
+    store.apply(message("01B", "2026-11-25T10:00:05.000Z"));
+    expect(store.resyncAfter()).toBeUndefined();
+    store.apply(message("01C", "2026-11-25T10:00:12.000Z"));
+    expect(store.resyncAfter()).toBe("01A");
+    store.apply(message("01D", "2026-11-25T10:00:30.000Z"));
+    expect(store.resyncAfter()).toBe("01C");
+  });
+});
+
+describe("LiveClient", () => {
+  it("backs off 1 s, 2 s, 4 s… up to 60 s", () => {
+    expect([0, 1, 2, 6, 10].map((n) => LiveClient.backoff(n, 0.5))).toEqual([1000, 2000, 4000, 60000, 60000]);
+    expect(LiveClient.backoff(0, 0)).toBe(800);
+    expect(LiveClient.backoff(0, 1)).toBe(1200);
+  });
+
+  it("reconnects after a drop, subscribes again and resyncs what it missed, without duplicates", async () => {
+    const history = [
+      message("01A", "2026-11-25T10:00:00.000Z"),
+      message("01B", "2026-11-25T10:00:20.000Z"),
+    ];
+    const missed = message("01C", "2026-11-25T10:00:40.000Z");
+    let serverHas = history;
+    const { client, sockets, fetches, runTimer } = harness((after) => ({
+      items: serverHas.filter((m) => after === undefined || m.id > after),
+      next_cursor: null,
+    }));
+    const states: string[] = [];
+    client.subscribe(() => states.push(client.state));
+    client.start();
+    client.followDashboard();
+    const view = client.followSession(SESSION);
+    await settle();
+    expect(view.messages.map((m) => m.id)).toEqual(["01A", "01B"]);
+
+    sockets[0].serverOpens();
+    expect(sockets[0].sent.map((f) => f.action)).toEqual(["subscribe_dashboard", "subscribe"]);
+    sockets[0].serverSends({ type: "message.created", message: history[1] });
+    expect(client.view(SESSION)?.messages).toHaveLength(2);
+
+    sockets[0].drops();
+    expect(client.state).toBe("reconnecting");
+    serverHas = [...history, missed];
+    runTimer(1000);
+    sockets[1].serverOpens();
+    expect(sockets[1].sent.map((f) => f.action)).toEqual(["subscribe_dashboard", "subscribe"]);
+    await settle();
+    expect(fetches.at(-1)?.after).toBe("01A");
+    expect(client.view(SESSION)?.messages.map((m) => m.id)).toEqual(["01A", "01B", "01C"]);
+    sockets[1].serverSends({ type: "message.created", message: missed });
+    expect(client.view(SESSION)?.messages).toHaveLength(3);
+    expect(states).toContain("reconnecting");
+    expect(client.state).toBe("open");
+  });
+
+  it("pages a resync through next_cursor", async () => {
+    const { client, fetches } = harness((_after, cursor) =>
+      cursor === undefined
+        ? { items: [message("01A", "2026-11-25T10:00:00.000Z")], next_cursor: "page-2" }
+        : { items: [message("01B", "2026-11-25T10:00:01.000Z")], next_cursor: null },
+    );
+    client.start();
+    const view = client.followSession(SESSION);
+    await settle();
+    await settle();
+    expect(fetches.map((f) => f.cursor)).toEqual([undefined, "page-2"]);
+    expect(view.messages.map((m) => m.id)).toEqual(["01A", "01B"]);
+  });
+
+  it("grows the backoff while the server stays away and resets it after a connection", () => {
+    const { client, sockets, runTimer } = harness(() => ({ items: [] }));
+    client.start();
+    sockets[0].drops();
+    runTimer(1000);
+    sockets[1].drops();
+    runTimer(2000);
+    sockets[2].drops();
+    runTimer(4000);
+    sockets[3].serverOpens();
+    sockets[3].drops();
+    runTimer(1000);
+    expect(sockets).toHaveLength(5);
+  });
+
+  it("keeps live figures, typing and receipts, and ignores unknown frames", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    const view = client.followSession(SESSION);
+    sockets[0].serverOpens();
+    sockets[0].serverSends({ type: "something.new", x: 1 });
+    sockets[0].onmessage?.({ data: "not json" });
+    sockets[0].serverSends({
+      type: "dashboard.metrics",
+      metrics: { waiting: 3, active: 1, closed_today: 0, agents_online: 1, agents_away: 0, longest_wait_seconds: 5, csat_today: { ratings: 0, average: null }, generated_at: "2026-11-25T10:00:00.000Z" },
+    });
+    sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "cust-ada", state: "start" });
+    sockets[0].serverSends({ type: "receipt", session_id: SESSION, message_id: "01A", status: "read", user_ids: ["cust-ada"] });
+    expect(client.metrics?.waiting).toBe(3);
+    expect(client.view(SESSION)?.typing.has("cust-ada")).toBe(true);
+    expect(client.view(SESSION)?.readBy.get("01A")?.has("cust-ada")).toBe(true);
+    sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "cust-ada", state: "stop" });
+    expect(client.view(SESSION)?.typing.size).toBe(0);
+    sockets[0].serverSends({ type: "presence", session_id: SESSION, user_id: "cust-ada", status: "offline" });
+    expect(client.view(SESSION)?.presence.get("cust-ada")).toBe("offline");
+    expect(view).toBe(client.view(SESSION));
+  });
+
+  it("keeps the session further along when updates arrive out of order", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    client.followSession(SESSION);
+    sockets[0].serverOpens();
+    const base = { id: SESSION, status: "active", assigned_at: "2026-11-25T10:00:00.000Z" };
+    sockets[0].serverSends({ type: "session.updated", session: { ...base, status: "closed" } });
+    sockets[0].serverSends({ type: "session.updated", session: base });
+    expect(client.view(SESSION)?.session?.status).toBe("closed");
+  });
+});
+
+describe("webSocketUrl", () => {
+  it("uses the page's origin locally and the configured API in AWS, with the token", () => {
+    expect(webSocketUrl("a.b.c", undefined, { protocol: "http:", host: "127.0.0.1:3000" })).toBe("ws://127.0.0.1:3000/ws?token=a.b.c");
+    expect(webSocketUrl("t", "wss://x.execute-api.eu-west-1.amazonaws.com/prod", { protocol: "https:", host: "d.cloudfront.net" })).toBe(
+      "wss://x.execute-api.eu-west-1.amazonaws.com/prod?token=t",
+    );
+  });
+});
