@@ -104,6 +104,10 @@ test("admin and agent handle a session live, end to end", async () => {
   await admin.goto(origin + "/admin");
   await admin.locator('[data-testid="overview"][data-live="yes"]').waitFor();
   figures.navigation_to_live_overview_ms = Math.round(await admin.evaluate(() => performance.now()));
+  // Both agents went away before this page opened: the live figures themselves list them.
+  const floor = admin.getByRole("table", { name: "Agents and their load" });
+  await floor.getByRole("row", { name: /Bob\s+away\s+0 \/ 4/ }).waitFor();
+  await floor.getByRole("row", { name: /Cy\s+away\s+0 \/ 5/ }).waitFor();
   const created = await api(origin, customer, "POST", "/chat/sessions", { subject: "Charged twice", priority: "high" });
   assert.equal(created.status, 201);
   const sessionId = created.body.id;

@@ -1,7 +1,7 @@
 // The server frames of docs/websocket.md the dashboard uses, with the REST records they carry.
 import type { AgentState, Message, Overview, Session } from "../api/client";
 
-export type DashboardMetrics = Omit<Overview, "agents">;
+export type DashboardMetrics = Overview;
 
 export type ServerFrame =
   | { type: "subscribed"; ref?: string; session: Session }

@@ -199,7 +199,7 @@ describe("LiveClient", () => {
     sockets[0].onmessage?.({ data: "not json" });
     sockets[0].serverSends({
       type: "dashboard.metrics",
-      metrics: { waiting: 3, active: 1, closed_today: 0, agents_online: 1, agents_away: 0, longest_wait_seconds: 5, csat_today: { ratings: 0, average: null }, generated_at: "2026-11-25T10:00:00.000Z" },
+      metrics: { waiting: 3, active: 1, closed_today: 0, agents_online: 1, agents_away: 0, longest_wait_seconds: 5, csat_today: { ratings: 0, average: null }, agents: [], generated_at: "2026-11-25T10:00:00.000Z" },
     });
     sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "cust-ada", state: "start" });
     sockets[0].serverSends({ type: "receipt", session_id: SESSION, message_id: "01A", status: "read", user_ids: ["cust-ada"] });
@@ -211,6 +211,25 @@ describe("LiveClient", () => {
     sockets[0].serverSends({ type: "presence", session_id: SESSION, user_id: "cust-ada", status: "offline" });
     expect(client.view(SESSION)?.presence.get("cust-ada")).toBe("offline");
     expect(view).toBe(client.view(SESSION));
+  });
+
+  it("takes the agents on the floor from each dashboard.metrics, then its presence frames", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    sockets[0].serverOpens();
+    const agent = (id: string, status: string, load: number) => ({
+      agent_id: id, status, capacity: 3, active_sessions: load, rooms: [], status_changed_at: "2026-11-25T09:00:00.000Z", version: 1,
+    });
+    const metrics = (agents: unknown[]) => ({
+      type: "dashboard.metrics",
+      metrics: { waiting: 0, active: 1, closed_today: 0, agents_online: 1, agents_away: 1, longest_wait_seconds: null, csat_today: { ratings: 0, average: null }, agents, generated_at: "2026-11-25T10:00:00.000Z" },
+    });
+    sockets[0].serverSends(metrics([agent("agent-bob", "online", 1), agent("agent-cy", "away", 0)]));
+    expect([...client.agents.keys()]).toEqual(["agent-bob", "agent-cy"]);
+    sockets[0].serverSends({ type: "presence", user_id: "agent-cy", status: "online", agent: agent("agent-cy", "online", 0) });
+    expect(client.agents.get("agent-cy")?.status).toBe("online");
+    sockets[0].serverSends(metrics([agent("agent-cy", "online", 2)]));
+    expect([...client.agents.values()].map((a) => [a.agent_id, a.active_sessions])).toEqual([["agent-cy", 2]]);
   });
 
   it("keeps the session further along when updates arrive out of order", () => {

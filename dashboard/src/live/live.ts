@@ -55,7 +55,7 @@ type Listener = () => void;
 export class LiveClient {
   state: ConnectionState = "connecting";
   metrics: Extract<ServerFrame, { type: "dashboard.metrics" }>["metrics"] | undefined;
-  /** Agent states from dashboard `presence` frames, by agent id. */
+  /** Agents on the floor, by id: from the last `dashboard.metrics`, then its `presence` frames. */
   readonly agents = new Map<string, NonNullable<Extract<ServerFrame, { type: "presence" }>["agent"]>>();
   /** Counts changes a view may want to refetch on (queue, sessions). */
   sessionEvents = 0;
@@ -270,6 +270,9 @@ export class LiveClient {
       }
       case "dashboard.metrics":
         this.metrics = frame.metrics;
+        // The figures list every agent on the floor: they replace what presence frames said.
+        this.agents.clear();
+        for (const agent of frame.metrics.agents) this.agents.set(agent.agent_id, agent);
         this.sessionEvents += 1;
         break;
       case "presence": {

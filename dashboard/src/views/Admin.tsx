@@ -34,7 +34,7 @@ function FloorOverview({ api, live }: { api: Api; live: LiveClient }) {
   useLive(live);
   const [initial] = useLoad(() => api.get("/admin/chat-dashboard/overview"), [api]);
   const figures: Overview | undefined = live.metrics ?? (initial.state === "ready" ? initial.data : undefined);
-  const agents = [...live.agents.values()];
+  const agents = live.agents.size > 0 ? [...live.agents.values()] : (figures?.agents ?? []);
   const now = useNow();
   const since = (at: string) => Math.max(0, (now - Date.parse(at)) / 1000);
   return (

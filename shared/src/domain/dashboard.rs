@@ -22,6 +22,9 @@ pub struct Overview {
     pub longest_wait_seconds: Option<f64>,
     /// Today's satisfaction: ratings given today and their average.
     pub csat_today: CsatToday,
+    /// The agents online or away now (their status as of `generated_at`), with their load;
+    /// online first, then by load as routing orders them.
+    pub agents: Vec<crate::domain::AgentState>,
     /// When the figures were read.
     #[serde(with = "crate::domain::timestamp")]
     pub generated_at: OffsetDateTime,

@@ -39,13 +39,16 @@ async fn overview_at(store: &dyn ItemStore, at: OffsetDateTime) -> Result<Overvi
     let today = stats::day(store, at.date()).await?;
     let mut agents_online = 0;
     let mut agents_away = 0;
+    let mut on_floor = Vec::new();
     for status in [AgentStatus::Online, AgentStatus::Away] {
-        for agent in agents::in_status(store, status).await? {
+        for mut agent in agents::in_status(store, status).await? {
             match agent.status_at(at) {
                 AgentStatus::Online => agents_online += 1,
                 AgentStatus::Away => agents_away += 1,
-                AgentStatus::Offline => {}
+                AgentStatus::Offline => continue,
             }
+            agent.status = agent.status_at(at);
+            on_floor.push(agent);
         }
     }
     let mut longest: Option<OffsetDateTime> = None;
@@ -71,6 +74,7 @@ async fn overview_at(store: &dyn ItemStore, at: OffsetDateTime) -> Result<Overvi
             ratings,
             average: (ratings > 0).then(|| today.get("rating_sum") as f64 / ratings as f64),
         },
+        agents: on_floor,
         generated_at: at,
     })
 }
