@@ -50,8 +50,21 @@ async function assertLabelled(page, where) {
   assert.deepEqual(unlabelled, [], `unlabelled controls on ${where}`);
 }
 
+const AXE = readFileSync(join(dashboardDir, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** axe-core's WCAG 2 A and AA rules (labels, names, roles, colour contrast…) on the page as it is. */
+async function assertAccessible(page, where) {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  });
+  assert.deepEqual(violations, [], `accessibility problems on ${where}`);
+}
+
 async function shoot(page, name) {
   await assertLabelled(page, name);
+  await assertAccessible(page, `${name} (desktop)`);
   const dir = ensureArtifacts();
   await page.setViewportSize(DESKTOP);
   await page.screenshot({ path: join(dir, `${name}-desktop.png`), fullPage: true });
@@ -60,6 +73,7 @@ async function shoot(page, name) {
     // Let the layout (and Chart.js's resize observer) settle at the new width.
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     await page.screenshot({ path: join(dir, `${name}-${label}.png`), fullPage: true });
+    await assertAccessible(page, `${name} (${label})`);
   }
   await page.setViewportSize(DESKTOP);
 }
