@@ -27,10 +27,6 @@ fn durations(count: u64, average: f64, median: f64, p90: f64) -> DurationReport 
     }
 }
 
-fn nothing() -> DurationReport {
-    DurationReport { count: 0, average_seconds: None, median_seconds: None, p90_seconds: None }
-}
-
 fn agent(id: &str, handled: u64, closed: u64) -> AgentReport {
     AgentReport {
         agent_id: UserId::parse(id).expect("an agent id"),
@@ -40,7 +36,7 @@ fn agent(id: &str, handled: u64, closed: u64) -> AgentReport {
         transfers_out: 0,
         first_responses: handled,
         first_response: durations(handled, 30.0, 30.0, 45.0),
-        handle: nothing(),
+        handle: DurationReport::none(),
         closed,
     }
 }
@@ -52,7 +48,7 @@ fn known_day(day: Date) -> DayRollup {
         hour: start + Duration::hours(h),
         sessions_created: created,
         sessions_closed: closed,
-        first_response: nothing(),
+        first_response: DurationReport::none(),
         messages: RoleCounts { customer, agent, admin: 0 },
     };
     DayRollup {
@@ -153,7 +149,7 @@ fn a_daily_report_reads_back_with_its_day_figures_agents_and_hourly_charts() {
 fn a_day_without_ratings_or_replies_shows_dashes_for_what_cannot_be_measured() {
     // Arrange
     let mut day = known_day(date!(2026 - 01 - 06));
-    day.figures.first_response = nothing();
+    day.figures.first_response = DurationReport::none();
     day.figures.csat = CsatReport { average: None, distribution: [0; 5], rated: 0, response_rate: None };
     day.figures.agents.clear();
 

@@ -884,6 +884,13 @@ pub struct DurationReport {
     pub p90_seconds: Option<f64>,
 }
 
+impl DurationReport {
+    /// The report of no samples: a count of 0, every figure null.
+    pub fn none() -> Self {
+        Self { count: 0, average_seconds: None, median_seconds: None, p90_seconds: None }
+    }
+}
+
 /// Resolution of the episodes closed in the range.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ResolutionReport {

@@ -261,7 +261,7 @@ pub async fn agent_performance(
 }
 
 fn idle_agent(agent_id: UserId) -> AgentReport {
-    let none = || DurationReport { count: 0, average_seconds: None, median_seconds: None, p90_seconds: None };
+    let none = DurationReport::none;
     AgentReport {
         agent_id,
         handled: 0,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 use utoipa::ToSchema;
 
-use crate::domain::metrics::{DurationReport, Durations, MetricsReport, SessionFacts, Summary};
+use crate::domain::metrics::{DurationReport, MetricsReport, SessionFacts, Summary};
 use crate::domain::{AuditEvent, Role, SessionId};
 use crate::error::ApiError;
 use crate::ops::insights::RoleCounts;
@@ -513,7 +513,7 @@ pub async fn day(store: &dyn ItemStore, day: Date) -> Result<Option<DayRollup>, 
                 hour: start + Duration::hours(i64::from(hour)),
                 sessions_created: report.as_ref().map_or(0, |r| r.sessions_created),
                 sessions_closed: report.as_ref().map_or(0, |r| r.sessions_closed),
-                first_response: report.map_or_else(|| Durations::default().report(), |r| r.first_response),
+                first_response: report.map_or_else(DurationReport::none, |r| r.first_response),
                 messages: messages_in(Some(hour)),
             }
         })

@@ -170,10 +170,6 @@ pub(crate) mod tests {
         }
     }
 
-    fn none() -> DurationReport {
-        DurationReport { count: 0, average_seconds: None, median_seconds: None, p90_seconds: None }
-    }
-
     fn agent(id: &str, handled: u64) -> AgentReport {
         AgentReport {
             agent_id: UserId::parse(id).unwrap(),
@@ -183,7 +179,7 @@ pub(crate) mod tests {
             transfers_out: 0,
             first_responses: handled,
             first_response: durations(handled, 30.0, 30.0, 30.0),
-            handle: none(),
+            handle: DurationReport::none(),
             closed: 0,
         }
     }
@@ -193,7 +189,7 @@ pub(crate) mod tests {
             hour: datetime!(2026-01-05 00:00 UTC) + time::Duration::hours(hour),
             sessions_created: created,
             sessions_closed: closed,
-            first_response: none(),
+            first_response: DurationReport::none(),
             messages,
         }
     }
