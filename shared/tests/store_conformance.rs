@@ -31,8 +31,8 @@ mod support {
     pub use serde_json::{json, Value};
     pub use std::sync::Arc;
     pub use switchboard_shared::store::{
-        Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction,
-        MAX_ITEM_BYTES, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPS,
+        Condition, Cursor, Item, ItemStore, JsonPage, Key, KeyRange, Page, Query, StoreError, TxOp,
+        UpdateAction, MAX_ITEM_BYTES, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPS,
     };
 
     /// A fresh store, plus whatever must live as long as it (a temporary directory, a table).
@@ -79,6 +79,19 @@ mod support {
 
         async fn query(&self, query: Query) -> Result<Page, StoreError> {
             self.store.query(query).await
+        }
+
+        // The adapters' own batched calls, not the trait's defaults.
+        async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+            self.store.query_many(queries).await
+        }
+
+        async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
+            self.store.query_many_json(queries).await
+        }
+
+        async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+            self.store.put_many(items).await
         }
 
         async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
@@ -821,6 +834,60 @@ macro_rules! conformance_suite {
             assert!(pages[1].next.is_some(), "the limited page says where to continue");
             let bad = store.query_many(vec![Query::table("A"), Query::table("")]).await;
             assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+        }
+
+        #[tokio::test]
+        async fn query_many_json_gives_the_same_pages_as_json_text() {
+            let store = $fresh.await;
+            for n in 0..3 {
+                let body = json!({"pk": "A", "sk": format!("E#{n}"), "gsi1pk": "DAY", "gsi1sk": format!("{n}"),
+                    "text": "quote \" and ünïcode", "n": n, "nested": {"list": [1, 2.5, null, true]}});
+                put(&store, body).await;
+            }
+            let queries = || {
+                vec![
+                    Query::table("A").limit(2),
+                    Query::table("EMPTY"),
+                    Query::index("gsi1", "DAY").keys_only().ascending(false),
+                    Query::table("A").filter(Condition::Equals("n".into(), json!(1))),
+                ]
+            };
+            let decoded = |page: JsonPage| {
+                let items = page.items.iter().map(|json| serde_json::from_str::<Item>(json).unwrap()).collect();
+                Page { items, next: page.next }
+            };
+
+            let expected = store.query_many(queries()).await.unwrap();
+            let pages = store.query_many_json(queries()).await.unwrap();
+            let rest = store.query_many_json(vec![Query::table("A").limit(2).cursor(pages[0].next.clone())]).await.unwrap();
+
+            assert_eq!(pages.into_iter().map(decoded).collect::<Vec<_>>(), expected);
+            assert_eq!(expected[0].items.len(), 2);
+            assert_eq!(expected[2].items[0], item(json!({"pk": "A", "sk": "E#2", "gsi1pk": "DAY", "gsi1sk": "2"})));
+            assert_eq!(strings(&decoded(rest[0].clone()).items, "sk"), ["E#2"], "its cursor continues the page");
+            let bad = store.query_many_json(vec![Query::table("")]).await;
+            assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+        }
+
+        #[tokio::test]
+        async fn put_many_writes_and_replaces_every_item_and_refuses_a_key_twice() {
+            let store = $fresh.await;
+            put(&store, json!({"pk": "B", "sk": "00", "old": true})).await;
+            let items: Vec<Item> = (0..30)
+                .map(|n| item(json!({"pk": "B", "sk": format!("{n:02}"), "n": n, "gsi1pk": "G", "gsi1sk": format!("{n:02}")})))
+                .collect();
+
+            store.put_many(items.clone()).await.unwrap();
+            store.put_many(Vec::new()).await.unwrap();
+            let twice = store.put_many(vec![items[0].clone(), items[0].clone()]).await;
+            let keyless = store.put_many(vec![item(json!({"pk": "B"}))]).await;
+
+            let table = store.query(Query::table("B").limit(100)).await.unwrap();
+            let index = store.query(Query::index("gsi1", "G").limit(100)).await.unwrap();
+            assert_eq!(table.items, items, "the item of key 00 replaced, not merged");
+            assert_eq!(index.items, items, "in the index too");
+            assert!(matches!(twice, Err(StoreError::Invalid(_))), "{twice:?}");
+            assert!(matches!(keyless, Err(StoreError::Invalid(_))), "{keyless:?}");
         }
 
         #[tokio::test]

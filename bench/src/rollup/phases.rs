@@ -3,34 +3,31 @@
 //!
 //! 1. the day index, keys only, page by page (the store's work);
 //! 2. those keys to session ids;
-//! 3. the whole history of each session with an event that day, one Query each;
-//! 4. those items to events;
-//! 5. each session's facts (`SessionFacts::from_events`);
-//! 6. the summaries: the day's, its hours', its rooms' and their hours' (`Summary::add`).
+//! 3. the whole history of each session with an event that day, one Query each, as JSON text;
+//! 4. that JSON to events (`LifecycleEvent`, as the rollup decodes them);
+//! 5. each session's facts (`SessionFacts::from_lifecycle`);
+//! 6. the summaries: the day's, its hours', its rooms' and their hours' (`DaySummaries`, the
+//!    rollup's own).
 //!
 //! The writes are not redone: [`super::writes`] meters them in the rollup itself. Like the
-//! rollup, the histories are read 256 sessions at a time, eight at once.
+//! rollup, the histories are read 256 sessions at a time, in one `query_many_json`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use switchboard_shared::domain::metrics::{SessionFacts, Summary};
-use switchboard_shared::domain::{AuditEvent, SessionId};
+use switchboard_shared::domain::metrics::{LifecycleEvent, SessionFacts};
+use switchboard_shared::domain::SessionId;
 use switchboard_shared::error::ApiError;
-use switchboard_shared::ops::rollup::{day_bounds, days_between};
+use switchboard_shared::ops::rollup::{days_between, DaySummaries};
 use switchboard_shared::repo::{events, sessions};
-use switchboard_shared::store::{Item, ItemStore, KeyRange, Query, MAX_QUERY_LIMIT, PK};
+use switchboard_shared::store::{Cursor, ItemStore, KeyRange, Query, MAX_QUERY_LIMIT};
 use time::{Date, OffsetDateTime};
 
 use super::usage::cpu_time;
 
 /// Sessions read and summarised at a time, as the rollup does (`ops::rollup`'s `BATCH`).
 const BATCH: usize = 256;
-/// Histories read at once, as the rollup does (`ops::rollup`'s `CONCURRENT_READS`).
-const CONCURRENT_READS: usize = 8;
 
 /// CPU seconds of each phase, summed over the days, and what they handled.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -63,8 +60,8 @@ impl Phases {
         [
             ("day index: store reads, keys only", self.day_index_read_s),
             ("day index: keys → session ids", self.day_index_decode_s),
-            ("histories: store reads (SQLite, JSON text → item)", self.history_read_s),
-            ("histories: items → events", self.history_decode_s),
+            ("histories: store reads (SQLite, as JSON text)", self.history_read_s),
+            ("histories: JSON → events", self.history_decode_s),
             ("session facts", self.facts_s),
             ("summaries (day, hours, rooms)", self.summaries_s),
         ]
@@ -87,16 +84,16 @@ pub async fn measure(
     for day in days_between(first, last) {
         let mut clock = Clock::start();
 
-        let mut items = Vec::new();
+        let mut keys = Vec::new();
         let mut cursor = None;
         loop {
             let query = Query::index("gsi1", events::day_partition(day))
                 .keys_only()
                 .limit(MAX_QUERY_LIMIT)
                 .cursor(cursor);
-            let page = store.query(query).await?;
+            let page = store.query_many_json(vec![query]).await?.pop().unwrap_or_default();
             phases.store_calls += 1;
-            items.extend(page.items);
+            keys.extend(page.items);
             match page.next {
                 Some(next) => cursor = Some(next),
                 None => break,
@@ -104,72 +101,76 @@ pub async fn measure(
         }
         phases.day_index_read_s += clock.lap();
 
-        phases.day_index_events += items.len() as u64;
+        phases.day_index_events += keys.len() as u64;
         let prefix = format!("{}#", sessions::PARTITION_PREFIX);
-        let ids: BTreeSet<SessionId> = items
-            .iter()
-            .filter_map(|item| item.get(PK).and_then(Value::as_str))
-            .filter_map(|partition| partition.strip_prefix(&prefix))
-            .filter_map(|id| SessionId::parse(id).ok())
-            .collect();
-        drop(items);
+        let mut ids = BTreeSet::new();
+        for json in &keys {
+            let key: EventKey<'_> = serde_json::from_str(json)
+                .map_err(|e| ApiError::Internal(format!("a day index key is unreadable: {e}")))?;
+            if let Some(id) = key.pk.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
+                ids.insert(id);
+            }
+        }
+        drop(keys);
         phases.day_index_decode_s += clock.lap();
 
-        let mut summaries = Summaries::new(day, as_of);
+        let mut summaries = DaySummaries::new(day, as_of);
         let ids: Vec<SessionId> = ids.into_iter().collect();
         // In batches of sessions, as the rollup reads them (its memory stays bounded).
         for batch in ids.chunks(BATCH) {
-            let raw: Vec<(SessionId, Vec<Item>, u64)> =
-                stream::iter(batch.iter().copied())
-                    .map(|id| async move {
-                        history_items(store, id).await.map(|(items, calls)| (id, items, calls))
-                    })
-                    .buffer_unordered(CONCURRENT_READS)
-                    .try_collect()
-                    .await?;
-            phases.store_calls += raw.iter().map(|(_, _, calls)| calls).sum::<u64>();
+            let queries = batch.iter().map(|id| history_query(id, None)).collect();
+            let mut raw = Vec::with_capacity(batch.len());
+            for (id, page) in batch.iter().zip(store.query_many_json(queries).await?) {
+                phases.store_calls += 1;
+                let (mut items, mut next) = (page.items, page.next);
+                while let Some(cursor) = next.take() {
+                    let page = store.query_many_json(vec![history_query(id, Some(cursor))]).await?;
+                    for page in page {
+                        phases.store_calls += 1;
+                        items.extend(page.items);
+                        next = page.next;
+                    }
+                }
+                raw.push((*id, items));
+            }
             phases.history_read_s += clock.lap();
 
             let histories = raw
                 .into_iter()
-                .map(|(id, items, _)| decode(items).map(|history| (id, history)))
+                .map(|(id, items)| decode(&items).map(|history| (id, history)))
                 .collect::<Result<Vec<_>, _>>()?;
             phases.histories += histories.len() as u64;
             phases.history_events += histories.iter().map(|(_, history)| history.len() as u64).sum::<u64>();
             phases.history_decode_s += clock.lap();
 
             let facts: Vec<SessionFacts> =
-                histories.iter().map(|(id, history)| SessionFacts::from_events(*id, history)).collect();
+                histories.iter().map(|(id, history)| SessionFacts::from_lifecycle(*id, history)).collect();
             phases.facts_s += clock.lap();
 
             for ((_, history), facts) in histories.iter().zip(&facts) {
-                summaries.add(history, facts);
+                summaries.add(facts, history);
             }
+            summaries.end_batch();
             phases.summaries_s += clock.lap();
         }
-        std::hint::black_box(summaries.count());
+        std::hint::black_box(&summaries);
     }
     Ok(phases)
 }
 
-/// A session's whole history as stored items, and the Queries it took.
-async fn history_items(store: &dyn ItemStore, id: SessionId) -> Result<(Vec<Item>, u64), ApiError> {
-    let mut items = Vec::new();
-    let mut calls = 0;
-    let mut cursor = None;
-    loop {
-        let query = Query::table(sessions::partition(&id))
-            .range(KeyRange::BeginsWith("EVENT#".into()))
-            .limit(MAX_QUERY_LIMIT)
-            .cursor(cursor);
-        let page = store.query(query).await?;
-        calls += 1;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok((items, calls)),
-        }
-    }
+/// A page of a session's whole history.
+fn history_query(id: &SessionId, cursor: Option<Cursor>) -> Query {
+    Query::table(sessions::partition(id))
+        .range(KeyRange::BeginsWith("EVENT#".into()))
+        .limit(MAX_QUERY_LIMIT)
+        .cursor(cursor)
+}
+
+/// The table key of an event of the day index, as the rollup reads it.
+#[derive(Deserialize)]
+struct EventKey<'a> {
+    #[serde(borrow)]
+    pk: std::borrow::Cow<'a, str>,
 }
 
 /// The CPU time since the last lap.
@@ -188,66 +189,12 @@ impl Clock {
     }
 }
 
-fn decode(items: Vec<Item>) -> Result<Vec<AuditEvent>, ApiError> {
+fn decode(items: &[String]) -> Result<Vec<LifecycleEvent>, ApiError> {
     items
-        .into_iter()
-        .map(|item| {
-            serde_json::from_value(Value::Object(item))
+        .iter()
+        .map(|json| {
+            serde_json::from_str(json)
                 .map_err(|e| ApiError::Internal(format!("a stored event is unreadable: {e}")))
         })
         .collect()
-}
-
-/// The summaries a rollup keeps for a day: the day's, each hour's, each room's and each room's
-/// hours'; a session is added to the day, its room and the hours in which it has events.
-struct Summaries {
-    day: Date,
-    as_of: OffsetDateTime,
-    whole: Summary,
-    hours: BTreeMap<u8, Summary>,
-    rooms: BTreeMap<String, Summary>,
-    room_hours: BTreeMap<(String, u8), Summary>,
-}
-
-impl Summaries {
-    fn new(day: Date, as_of: OffsetDateTime) -> Self {
-        let (start, end) = day_bounds(day);
-        Self {
-            day,
-            as_of,
-            whole: Summary::new(start, end, as_of),
-            hours: BTreeMap::new(),
-            rooms: BTreeMap::new(),
-            room_hours: BTreeMap::new(),
-        }
-    }
-
-    fn add(&mut self, history: &[AuditEvent], facts: &SessionFacts) {
-        let (start, end) = day_bounds(self.day);
-        let as_of = self.as_of;
-        let hour = |hour: u8| {
-            let from = start + time::Duration::hours(i64::from(hour));
-            Summary::new(from, from + time::Duration::HOUR, as_of)
-        };
-        let room = history
-            .iter()
-            .find(|event| event.kind == "session.created")
-            .and_then(|event| event.details.get("room_id"))
-            .and_then(Value::as_str)
-            .unwrap_or("-")
-            .to_owned();
-        self.whole.add(facts);
-        self.rooms.entry(room.clone()).or_insert_with(|| Summary::new(start, end, as_of)).add(facts);
-        let touched: BTreeSet<u8> =
-            history.iter().filter(|event| event.at.date() == self.day).map(|event| event.at.hour()).collect();
-        for h in touched {
-            self.hours.entry(h).or_insert_with(|| hour(h)).add(facts);
-            self.room_hours.entry((room.clone(), h)).or_insert_with(|| hour(h)).add(facts);
-        }
-    }
-
-    /// How many summaries there are (the day's always).
-    fn count(&self) -> usize {
-        1 + self.hours.len() + self.rooms.len() + self.room_hours.len()
-    }
 }

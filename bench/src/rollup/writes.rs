@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use switchboard_shared::store::{
-    Condition, Item, ItemStore, Key, Page, Query, StoreError, TxOp, UpdateAction,
+    Condition, Item, ItemStore, JsonPage, Key, Page, Query, StoreError, TxOp, UpdateAction,
 };
 
 use super::usage::cpu_time;
@@ -17,7 +17,7 @@ use super::usage::cpu_time;
 pub struct WriteUsage {
     /// Process CPU time while a write was in flight.
     pub cpu: Duration,
-    /// Writes made.
+    /// Items written (a batch or a transaction counts its items).
     pub writes: u64,
 }
 
@@ -45,13 +45,13 @@ impl<S: ItemStore> MeteredWrites<S> {
         self.meter.lock().map(|meter| meter.usage).unwrap_or_default()
     }
 
-    fn start(&self) -> InFlight<'_> {
+    fn start(&self, items: usize) -> InFlight<'_> {
         if let Ok(mut meter) = self.meter.lock() {
             if meter.in_flight == 0 {
                 meter.since = cpu_time();
             }
             meter.in_flight += 1;
-            meter.usage.writes += 1;
+            meter.usage.writes += items as u64;
         }
         InFlight(&self.meter)
     }
@@ -79,7 +79,7 @@ impl<S: ItemStore> ItemStore for MeteredWrites<S> {
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        let _in_flight = self.start();
+        let _in_flight = self.start(1);
         self.inner.put(item, condition).await
     }
 
@@ -89,12 +89,12 @@ impl<S: ItemStore> ItemStore for MeteredWrites<S> {
         actions: Vec<UpdateAction>,
         condition: Option<Condition>,
     ) -> Result<Item, StoreError> {
-        let _in_flight = self.start();
+        let _in_flight = self.start(1);
         self.inner.update(key, actions, condition).await
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        let _in_flight = self.start();
+        let _in_flight = self.start(1);
         self.inner.delete(key, condition).await
     }
 
@@ -102,8 +102,21 @@ impl<S: ItemStore> ItemStore for MeteredWrites<S> {
         self.inner.query(query).await
     }
 
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        self.inner.query_many(queries).await
+    }
+
+    async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
+        self.inner.query_many_json(queries).await
+    }
+
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let _in_flight = self.start(items.len());
+        self.inner.put_many(items).await
+    }
+
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
-        let _in_flight = self.start();
+        let _in_flight = self.start(ops.len());
         self.inner.transact_write(ops).await
     }
 }
@@ -119,10 +132,14 @@ mod tests {
         let store = MeteredWrites::new(SqliteItemStore::in_memory().unwrap());
         let serde_json::Value::Object(item) = json!({"pk": "P", "sk": "S", "n": 1}) else { unreachable!() };
 
-        store.put(item, None).await.unwrap();
+        let serde_json::Value::Object(other) = json!({"pk": "P", "sk": "T"}) else { unreachable!() };
+
+        store.put(item.clone(), None).await.unwrap();
+        store.put_many(vec![item, other]).await.unwrap();
         store.get(&Key::new("P", "S")).await.unwrap();
         store.query(Query::table("P")).await.unwrap();
+        store.query_many_json(vec![Query::table("P")]).await.unwrap();
 
-        assert_eq!(store.usage().writes, 1);
+        assert_eq!(store.usage().writes, 3);
     }
 }

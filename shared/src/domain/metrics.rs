@@ -32,8 +32,8 @@ pub enum QueueReason {
 }
 
 impl QueueReason {
-    fn parse(details: &Value) -> Self {
-        match details.get("reason").and_then(Value::as_str) {
+    fn parse(reason: Option<&str>) -> Self {
+        match reason {
             Some("created") => Self::Created,
             Some("reopened") => Self::Reopened,
             Some("transferred_back") => Self::TransferredBack,
@@ -291,17 +291,166 @@ pub struct SessionFacts {
     pub ignored_events: u32,
 }
 
+/// The session lifecycle events the engine reads (`kind`); any other kind is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum LifecycleKind {
+    /// `session.created`.
+    #[serde(rename = "session.created")]
+    Created,
+    /// `session.reopened`.
+    #[serde(rename = "session.reopened")]
+    Reopened,
+    /// `session.queued`.
+    #[serde(rename = "session.queued")]
+    Queued,
+    /// `session.assigned`.
+    #[serde(rename = "session.assigned")]
+    Assigned,
+    /// `session.transferred`.
+    #[serde(rename = "session.transferred")]
+    Transferred,
+    /// `session.first_response`.
+    #[serde(rename = "session.first_response")]
+    FirstResponse,
+    /// `session.closed`.
+    #[serde(rename = "session.closed")]
+    Closed,
+    /// `session.rated`.
+    #[serde(rename = "session.rated")]
+    Rated,
+    /// Any other kind.
+    #[serde(other)]
+    Other,
+}
+
+impl LifecycleKind {
+    fn parse(kind: &str) -> Self {
+        match kind {
+            "session.created" => Self::Created,
+            "session.reopened" => Self::Reopened,
+            "session.queued" => Self::Queued,
+            "session.assigned" => Self::Assigned,
+            "session.transferred" => Self::Transferred,
+            "session.first_response" => Self::FirstResponse,
+            "session.closed" => Self::Closed,
+            "session.rated" => Self::Rated,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A stored event as the engine reads it, decoded straight from its JSON with only the fields
+/// the metrics use (an [`AuditEvent`] decodes all of them, its details into a map): what the
+/// rollup reads for every session of a day. Details of an unexpected type read as absent, as
+/// they do from an [`AuditEvent`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct LifecycleEvent {
+    /// Event id.
+    pub id: String,
+    /// Its kind.
+    pub kind: LifecycleKind,
+    /// Who did it.
+    pub actor_id: UserId,
+    /// The session it concerns.
+    pub session_id: Option<SessionId>,
+    /// When.
+    #[serde(with = "crate::domain::timestamp")]
+    pub at: OffsetDateTime,
+    /// The details the metrics read.
+    #[serde(default)]
+    pub details: LifecycleDetails,
+}
+
+/// The details of a lifecycle event the metrics (and the rollup's rooms) read.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LifecycleDetails {
+    /// `session.queued`: why.
+    pub reason: Option<Value>,
+    /// `session.assigned`, `session.first_response`: the agent.
+    pub agent_id: Option<Value>,
+    /// `session.transferred`: to whom.
+    pub to_agent_id: Option<Value>,
+    /// `session.transferred`: from whom.
+    pub from_agent_id: Option<Value>,
+    /// `session.rated`: the score.
+    pub score: Option<Value>,
+    /// `session.created`: the room.
+    pub room_id: Option<Value>,
+}
+
+/// One event as [`SessionFacts`] applies it, from either kind of event.
+struct Step<'a> {
+    id: &'a str,
+    kind: LifecycleKind,
+    at: OffsetDateTime,
+    actor_id: &'a UserId,
+    reason: Option<&'a str>,
+    agent_id: Option<&'a str>,
+    to_agent_id: Option<&'a str>,
+    from_agent_id: Option<&'a str>,
+    score: Option<u64>,
+}
+
+impl<'a> Step<'a> {
+    fn of_audit(event: &'a AuditEvent) -> Self {
+        let text = |field: &str| event.details.get(field).and_then(Value::as_str);
+        Step {
+            id: &event.id,
+            kind: LifecycleKind::parse(&event.kind),
+            at: event.at,
+            actor_id: &event.actor_id,
+            reason: text("reason"),
+            agent_id: text("agent_id"),
+            to_agent_id: text("to_agent_id"),
+            from_agent_id: text("from_agent_id"),
+            score: event.details.get("score").and_then(Value::as_u64),
+        }
+    }
+
+    fn of_lifecycle(event: &'a LifecycleEvent) -> Self {
+        let details = &event.details;
+        let text = |value: &'a Option<Value>| value.as_ref().and_then(Value::as_str);
+        Step {
+            id: &event.id,
+            kind: event.kind,
+            at: event.at,
+            actor_id: &event.actor_id,
+            reason: text(&details.reason),
+            agent_id: text(&details.agent_id),
+            to_agent_id: text(&details.to_agent_id),
+            from_agent_id: text(&details.from_agent_id),
+            score: details.score.as_ref().and_then(Value::as_u64),
+        }
+    }
+}
+
 impl SessionFacts {
     /// Reads a session's facts from its events, in any order: sorted by `at` then id, a repeated id
     /// counted once, other sessions' events and kinds other than the `session.*` lifecycle ignored.
     pub fn from_events(session_id: SessionId, events: &[AuditEvent]) -> SessionFacts {
+        Self::from_steps(
+            session_id,
+            events.iter().filter(|event| event.session_id == Some(session_id)).map(Step::of_audit).collect(),
+        )
+    }
+
+    /// [`from_events`](Self::from_events) from events decoded as [`LifecycleEvent`]s: the same
+    /// facts.
+    pub fn from_lifecycle(session_id: SessionId, events: &[LifecycleEvent]) -> SessionFacts {
+        Self::from_steps(
+            session_id,
+            events
+                .iter()
+                .filter(|event| event.session_id == Some(session_id))
+                .map(Step::of_lifecycle)
+                .collect(),
+        )
+    }
+
+    fn from_steps(session_id: SessionId, steps: Vec<Step<'_>>) -> SessionFacts {
         let mut seen = HashSet::new();
-        let mut mine: Vec<&AuditEvent> = events
-            .iter()
-            .filter(|event| event.session_id == Some(session_id))
-            .filter(|event| seen.insert(event.id.as_str()))
-            .collect();
-        mine.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        let mut mine: Vec<Step<'_>> = steps.into_iter().filter(|step| seen.insert(step.id)).collect();
+        mine.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(b.id)));
         let mut facts = SessionFacts {
             session_id,
             created_at: None,
@@ -309,8 +458,8 @@ impl SessionFacts {
             reopen_count: 0,
             ignored_events: 0,
         };
-        for event in mine {
-            if !facts.apply(event) {
+        for step in &mine {
+            if !facts.apply(step) {
                 facts.ignored_events += 1;
             }
         }
@@ -345,11 +494,10 @@ impl SessionFacts {
     }
 
     /// Applies one event; `false` if it was ignored.
-    fn apply(&mut self, event: &AuditEvent) -> bool {
-        let at = event.at;
-        let details = &event.details;
-        match event.kind.as_str() {
-            "session.created" => {
+    fn apply(&mut self, step: &Step<'_>) -> bool {
+        let at = step.at;
+        match step.kind {
+            LifecycleKind::Created => {
                 if self.created_at.is_none() {
                     self.created_at = Some(at);
                 }
@@ -358,7 +506,7 @@ impl SessionFacts {
                 }
                 true
             }
-            "session.reopened" => {
+            LifecycleKind::Reopened => {
                 if self.open_episode().is_some() {
                     // Already opened by its `session.queued` (same instant, sorted first).
                     return true;
@@ -366,8 +514,8 @@ impl SessionFacts {
                 self.start_episode(EpisodeOrigin::Reopened, at, QueueReason::Reopened);
                 true
             }
-            "session.queued" => {
-                let reason = QueueReason::parse(details);
+            LifecycleKind::Queued => {
+                let reason = QueueReason::parse(step.reason);
                 match self.open_episode() {
                     None => {
                         let origin = match reason {
@@ -387,8 +535,8 @@ impl SessionFacts {
                     }
                 }
             }
-            "session.assigned" => {
-                let agent_id = user(details, "agent_id").unwrap_or_else(|| event.actor_id.clone());
+            LifecycleKind::Assigned => {
+                let agent_id = user(step.agent_id).unwrap_or_else(|| step.actor_id.clone());
                 let Some(episode) = self.episode_for_update() else { return false };
                 if episode.holder().is_some() {
                     // Assigning an active session is refused by the API.
@@ -401,10 +549,10 @@ impl SessionFacts {
                 episode.holds.push(Hold { agent_id, from: Some(at), until: None });
                 true
             }
-            "session.transferred" => {
-                let Some(to_agent_id) = user(details, "to_agent_id") else { return false };
+            LifecycleKind::Transferred => {
+                let Some(to_agent_id) = user(step.to_agent_id) else { return false };
                 let Some(episode) = self.episode_for_update() else { return false };
-                let from_agent_id = user(details, "from_agent_id").or_else(|| episode.holder().cloned());
+                let from_agent_id = user(step.from_agent_id).or_else(|| episode.holder().cloned());
                 let known_from = episode.holder().is_some();
                 episode.end_hold(at);
                 if !known_from {
@@ -417,8 +565,8 @@ impl SessionFacts {
                 episode.transfers.push(Transfer { at, from_agent_id, to_agent_id });
                 true
             }
-            "session.first_response" => {
-                let sender = user(details, "agent_id").unwrap_or_else(|| event.actor_id.clone());
+            LifecycleKind::FirstResponse => {
+                let sender = user(step.agent_id).unwrap_or_else(|| step.actor_id.clone());
                 let Some(episode) = self.episode_for_update() else { return false };
                 let agent_id = episode.holder().cloned().unwrap_or(sender);
                 match episode.waits.last_mut() {
@@ -430,7 +578,7 @@ impl SessionFacts {
                     _ => false,
                 }
             }
-            "session.closed" => {
+            LifecycleKind::Closed => {
                 let Some(episode) = self.episode_for_update() else { return false };
                 if let Some(wait) = episode.waiting() {
                     wait.end = Some(WaitEnd::Abandoned { at });
@@ -441,8 +589,8 @@ impl SessionFacts {
                 episode.closed_at = Some(at);
                 true
             }
-            "session.rated" => {
-                let score = details.get("score").and_then(Value::as_u64).and_then(|s| u8::try_from(s).ok());
+            LifecycleKind::Rated => {
+                let score = step.score.and_then(|s| u8::try_from(s).ok());
                 let Some(score) = score.filter(|s| (1..=5).contains(s)) else { return false };
                 // Rates the last close, if the session is still closed and within the window.
                 let Some(episode) = self.episodes.last_mut() else { return false };
@@ -454,14 +602,14 @@ impl SessionFacts {
                 episode.rating = Some(Rating { score, at, times_given });
                 true
             }
-            _ => false,
+            LifecycleKind::Other => false,
         }
     }
 }
 
 /// A user id from a details field, if present and valid.
-fn user(details: &Value, field: &str) -> Option<UserId> {
-    details.get(field).and_then(Value::as_str).and_then(|s| UserId::parse(s).ok())
+fn user(field: Option<&str>) -> Option<UserId> {
+    field.and_then(|s| UserId::parse(s).ok())
 }
 
 /// Groups a stream of events (e.g. a day's) by session and reads each session's facts.
@@ -1069,9 +1217,38 @@ mod tests {
             self.push("session.rated", at, json!({"score": score, "comment": null, "previous_score": null}))
         }
 
+        /// The facts from the events; every test also checks that the rollup's path (the stored
+        /// JSON decoded as lifecycle events) gives the same.
         fn facts(&self) -> SessionFacts {
-            SessionFacts::from_events(self.session_id, &self.events)
+            let facts = SessionFacts::from_events(self.session_id, &self.events);
+            assert_eq!(SessionFacts::from_lifecycle(self.session_id, &as_stored(&self.events)), facts);
+            facts
         }
+    }
+
+    /// Events as the rollup reads them back from the store.
+    fn as_stored(events: &[AuditEvent]) -> Vec<LifecycleEvent> {
+        let json = serde_json::to_string(events).unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn lifecycle_events_read_like_audit_events_with_odd_details_unknown_kinds_and_repeats() {
+        let mut log = plain(1).push("message.edited", at(0, 10, 5), json!({"agent_id": "bob"}));
+        // A transfer whose target is not a string, a score out of range, a repeated close.
+        log = log.push("session.transferred", at(0, 10, 6), json!({"to_agent_id": 42}));
+        log = log.rated(at(0, 10, 30), 9).rated(at(0, 10, 31), 4);
+        let repeat = log.events[3].clone();
+        log.events.push(repeat);
+        let mut other = plain(2).events;
+        log.events.append(&mut other);
+
+        let facts = log.facts();
+
+        assert_eq!(facts.episodes.len(), 1);
+        assert_eq!(facts.episodes[0].transfers.len(), 0);
+        assert_eq!(facts.episodes[0].rating.as_ref().map(|rating| rating.score), Some(4));
+        assert_eq!(facts.ignored_events, 3, "the edit, the odd transfer and the score of 9");
     }
 
     fn seconds(s: i64) -> Option<Duration> {

@@ -160,7 +160,7 @@ async fn histories(
     let ids: Vec<SessionId> = sessions.into_iter().collect();
     let mut all = Vec::with_capacity(ids.len());
     for batch in ids.chunks(HISTORY_BATCH) {
-        all.extend(events::of_sessions(store, batch).await?);
+        all.extend(events::of_sessions::<AuditEvent>(store, batch).await?);
     }
     Ok(all)
 }

@@ -10,19 +10,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 use utoipa::ToSchema;
 
-use crate::domain::metrics::{DurationReport, MetricsReport, SessionFacts, Summary};
-use crate::domain::{AuditEvent, Role, SessionId};
+use crate::domain::metrics::{
+    DurationReport, LifecycleEvent, LifecycleKind, MetricsReport, SessionFacts, Summary,
+};
+use crate::domain::{Role, SessionId};
 use crate::error::ApiError;
 use crate::ops::insights::RoleCounts;
 use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
-use crate::store::{ItemStore, Query, PK};
+use crate::store::{ItemStore, Query};
 
 /// Days the scheduled run always rebuilds: today and the two before (late events still land).
 pub const OPEN_DAYS: i64 = 3;
@@ -34,8 +35,6 @@ pub const SETTLE_DAYS: i64 = 9;
 pub const CATCH_UP_HORIZON: i64 = 366;
 /// Most never-built days one scheduled run fills, newest first.
 pub const CATCH_UP_PER_RUN: usize = 31;
-/// Sessions whose histories are read at once.
-const CONCURRENT_READS: usize = 8;
 /// Sessions whose facts are summarised per batch (bounds memory on busy days).
 const BATCH: usize = 256;
 /// Page size of the day index reads.
@@ -94,23 +93,30 @@ pub fn day_bounds(day: Date) -> (OffsetDateTime, OffsetDateTime) {
 }
 
 /// The summaries one day's build accumulates: the day's and each hour's, overall and per room.
-struct Accumulator {
+/// A batch of sessions goes into summaries of its own, merged into the day's and the rooms' at
+/// its end: their samples stay sorted by a merge per batch, not an insertion per session.
+pub struct DaySummaries {
     day: Summary,
     hours: BTreeMap<u8, Summary>,
     rooms: BTreeMap<String, Summary>,
     room_hours: BTreeMap<(String, u8), Summary>,
+    batch: Summary,
+    batch_rooms: BTreeMap<String, Summary>,
     as_of: OffsetDateTime,
     start: OffsetDateTime,
 }
 
-impl Accumulator {
-    fn new(day: Date, as_of: OffsetDateTime) -> Self {
+impl DaySummaries {
+    /// The empty summaries of `day`, as of `as_of`.
+    pub fn new(day: Date, as_of: OffsetDateTime) -> Self {
         let (start, end) = day_bounds(day);
         Self {
             day: Summary::new(start, end, as_of),
             hours: BTreeMap::new(),
             rooms: BTreeMap::new(),
             room_hours: BTreeMap::new(),
+            batch: Summary::new(start, end, as_of),
+            batch_rooms: BTreeMap::new(),
             as_of,
             start,
         }
@@ -121,32 +127,53 @@ impl Accumulator {
         Summary::new(from, from + Duration::HOUR, self.as_of)
     }
 
-    /// Adds one session: to the day, and to the hours in which it has events that day (its
-    /// figures are counted at its events, so no other hour can hold any of them).
-    fn add(&mut self, facts: &SessionFacts, room: &str, hours: &BTreeSet<u8>) {
-        self.day.add(facts);
-        let start = self.start;
-        let as_of = self.as_of;
-        self.rooms
-            .entry(room.to_owned())
-            .or_insert_with(|| Summary::new(start, start + Duration::DAY, as_of));
-        if let Some(summary) = self.rooms.get_mut(room) {
+    /// Adds one session (its facts and whole history): to the day, its room, and the hours in
+    /// which it has events that day (its figures are counted at its events, so no other hour can
+    /// hold any of them).
+    pub fn add(&mut self, facts: &SessionFacts, history: &[LifecycleEvent]) {
+        let day = self.start.date();
+        let hours: BTreeSet<u8> =
+            history.iter().filter(|event| event.at.date() == day).map(|event| event.at.hour()).collect();
+        let room = room_of(history);
+        let room = room.as_str();
+        self.batch.add(facts);
+        let whole_day = || Summary::new(self.start, self.start + Duration::DAY, self.as_of);
+        if !self.batch_rooms.contains_key(room) {
+            self.batch_rooms.insert(room.to_owned(), whole_day());
+        }
+        if let Some(summary) = self.batch_rooms.get_mut(room) {
             summary.add(facts);
         }
-        for &hour in hours {
+        for hour in hours {
             let empty = self.hour(hour);
             self.hours.entry(hour).or_insert_with(|| empty.clone()).add(facts);
             self.room_hours.entry((room.to_owned(), hour)).or_insert(empty).add(facts);
         }
     }
+
+    /// Merges the batch's summaries into the day's and the rooms' (after each batch of
+    /// sessions, and before the summaries are read).
+    pub fn end_batch(&mut self) {
+        let (start, as_of) = (self.start, self.as_of);
+        let batch = std::mem::replace(&mut self.batch, Summary::new(start, start + Duration::DAY, as_of));
+        self.day.merge(&batch);
+        for (room, summary) in std::mem::take(&mut self.batch_rooms) {
+            match self.rooms.get_mut(&room) {
+                Some(total) => total.merge(&summary),
+                None => {
+                    self.rooms.insert(room, summary);
+                }
+            }
+        }
+    }
 }
 
 /// The room of a session, from its `session.created` details.
-fn room_of(history: &[AuditEvent]) -> String {
+fn room_of(history: &[LifecycleEvent]) -> String {
     history
         .iter()
-        .find(|event| event.kind == "session.created")
-        .and_then(|event| event.details.get("room_id"))
+        .find(|event| event.kind == LifecycleKind::Created)
+        .and_then(|event| event.details.room_id.as_ref())
         .and_then(serde_json::Value::as_str)
         .map_or_else(|| rollups::NO_ROOM.to_owned(), ToOwned::to_owned)
 }
@@ -155,17 +182,25 @@ fn room_of(history: &[AuditEvent]) -> String {
 /// index, keys only, page by page (a session's events are stored in its partition, so the key
 /// names the session; only the ids are kept).
 async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<SessionId>, u64), ApiError> {
+    /// The table key of an event of the day index (the rest of its keys are not read).
+    #[derive(serde::Deserialize)]
+    struct EventKey<'a> {
+        #[serde(borrow)]
+        pk: std::borrow::Cow<'a, str>,
+    }
     let prefix = format!("{}#", crate::repo::sessions::PARTITION_PREFIX);
     let mut sessions = BTreeSet::new();
     let mut events = 0;
     let mut cursor = None;
     loop {
         let query = Query::index("gsi1", events::day_partition(day)).keys_only().limit(PAGE).cursor(cursor);
-        let page = store.query(query).await?;
+        let mut pages = store.query_many_json(vec![query]).await?;
+        let page = pages.pop().unwrap_or_default();
         events += page.items.len() as u64;
-        for item in &page.items {
-            let partition = item.get(PK).and_then(serde_json::Value::as_str).unwrap_or_default();
-            if let Some(id) = partition.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
+        for json in &page.items {
+            let key: EventKey<'_> = serde_json::from_str(json)
+                .map_err(|e| ApiError::Internal(format!("a day index key is unreadable: {e}")))?;
+            if let Some(id) = key.pk.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
                 sessions.insert(id);
             }
         }
@@ -179,20 +214,19 @@ async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<S
 /// Builds one day: reads it, summarises it, overwrites its items, then marks it built.
 async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> Result<DayBuild, ApiError> {
     let (sessions, events) = sessions_of_day(store, day).await?;
-    let mut acc = Accumulator::new(day, as_of);
+    let mut acc = DaySummaries::new(day, as_of);
     let mut close_days = BTreeSet::new();
     let ids: Vec<SessionId> = sessions.into_iter().collect();
     for batch in ids.chunks(BATCH) {
-        let histories = events::of_sessions(store, batch).await?;
+        let histories = events::of_sessions::<LifecycleEvent>(store, batch).await?;
         for (id, history) in &histories {
-            let facts = SessionFacts::from_events(*id, history);
-            let hours: BTreeSet<u8> =
-                history.iter().filter(|event| event.at.date() == day).map(|event| event.at.hour()).collect();
-            acc.add(&facts, &room_of(history), &hours);
+            let facts = SessionFacts::from_lifecycle(*id, history);
+            acc.add(&facts, history);
             close_days.extend(
                 facts.episodes.iter().filter_map(|episode| episode.closed_at).map(|closed| closed.date()),
             );
         }
+        acc.end_batch();
     }
     let items = write_day(store, day, acc).await?;
     rollups::put_built(store, &Built { day: day_text(day), as_of, events, sessions: ids.len() as u64 })
@@ -201,7 +235,7 @@ async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> R
 }
 
 /// Writes a day's items (overall, per agent, per room; the day and each hour with figures).
-async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result<u64, ApiError> {
+async fn write_day(store: &dyn ItemStore, day: Date, acc: DaySummaries) -> Result<u64, ApiError> {
     let mut writes: Vec<(Period, Write)> = Vec::new();
     let mut periods: Vec<(Period, Summary)> = vec![(Period::Day(day), acc.day)];
     periods.extend(acc.hours.into_iter().map(|(hour, summary)| (Period::Hour(day, hour), summary)));
@@ -227,20 +261,16 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: Accumulator) -> Result
             writes.push((period, Write::Room(room, summary)));
         }
     }
-    let count = writes.len() as u64;
-    stream::iter(writes)
-        .map(|(period, write)| async move {
-            match write {
-                Write::Overall(summary) => rollups::put_overall(store, period, &summary).await,
-                Write::Agent(agent_id, figures) => {
-                    rollups::put_agent(store, period, &agent_id, &figures).await
-                }
-                Write::Room(room, summary) => rollups::put_room(store, period, &room, &summary).await,
-            }
+    let items = writes
+        .into_iter()
+        .map(|(period, write)| match write {
+            Write::Overall(summary) => rollups::overall_item(period, &summary),
+            Write::Agent(agent_id, figures) => rollups::agent_item(period, &agent_id, &figures),
+            Write::Room(room, summary) => rollups::room_item(period, &room, &summary),
         })
-        .buffer_unordered(CONCURRENT_READS)
-        .try_collect::<Vec<()>>()
-        .await?;
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = items.len() as u64;
+    rollups::put_all(store, items).await?;
     Ok(count)
 }
 

@@ -10,7 +10,7 @@ use crate::domain::{AuditEvent, Principal, SessionId, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp};
 
-use super::{records, s, to_item};
+use super::{json_records, records, s, to_item};
 
 /// Largest page read when a whole partition of events is wanted.
 const PAGE: usize = 1000;
@@ -165,23 +165,29 @@ pub async fn of_day(store: &dyn ItemStore, day: Date, span: &Span) -> Result<Vec
     }
 }
 
-/// The whole histories of several sessions, in their order: one `query_many` for the first pages
-/// (on SQLite one hand-off for all), then the rare longer histories page by page.
-pub async fn of_sessions(
+/// The whole histories of several sessions, in their order, as `T` ([`AuditEvent`], or the
+/// metric engine's leaner `LifecycleEvent`): one `query_many_json` for the first pages (on SQLite
+/// one hand-off for all, the stored JSON decoded straight into `T`), then the rare longer
+/// histories page by page.
+pub async fn of_sessions<T: serde::de::DeserializeOwned>(
     store: &dyn ItemStore,
     ids: &[SessionId],
-) -> Result<Vec<(SessionId, Vec<AuditEvent>)>, ApiError> {
+) -> Result<Vec<(SessionId, Vec<T>)>, ApiError> {
     let history = |id: &SessionId| {
         Query::table(super::sessions::partition(id)).range(KeyRange::BeginsWith("EVENT#".into())).limit(PAGE)
     };
-    let pages = store.query_many(ids.iter().map(history).collect()).await?;
+    let pages = store.query_many_json(ids.iter().map(history).collect()).await?;
     let mut all = Vec::with_capacity(ids.len());
     for (id, page) in ids.iter().zip(pages) {
-        let (mut events, mut next): (Vec<AuditEvent>, _) = records(page)?;
+        let (mut events, mut next): (Vec<T>, _) = json_records(page)?;
         while let Some(cursor) = next {
-            let (more, after) = records(store.query(history(id).cursor(Some(cursor))).await?)?;
-            events.extend(more);
-            next = after;
+            let pages = store.query_many_json(vec![history(id).cursor(Some(cursor))]).await?;
+            next = None;
+            for page in pages {
+                let (more, after) = json_records(page)?;
+                events.extend(more);
+                next = after;
+            }
         }
         all.push((*id, events));
     }

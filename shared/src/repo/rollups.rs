@@ -13,7 +13,7 @@ use time::{Date, OffsetDateTime};
 use crate::domain::metrics::{AgentSummary, Summary};
 use crate::domain::{RoomId, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, ItemStore, Key, KeyRange, Query};
+use crate::store::{Condition, Item, ItemStore, Key, KeyRange, Query};
 
 use super::stats::day_text;
 use super::{all_records, from_item, to_item};
@@ -114,38 +114,29 @@ pub fn room_key(room: Option<&RoomId>) -> String {
     room.map_or_else(|| NO_ROOM.to_owned(), ToString::to_string)
 }
 
-/// Writes (replaces) the overall summary of a period.
-pub async fn put_overall(store: &dyn ItemStore, period: Period, summary: &Summary) -> Result<(), ApiError> {
+/// The item of the overall summary of a period.
+pub fn overall_item(period: Period, summary: &Summary) -> Result<Item, ApiError> {
     let record = Overall { summary: summary.clone() };
-    store.put(to_item(&record, &Key::new(ALL, period.sk()), &[])?, None).await?;
-    Ok(())
+    to_item(&record, &Key::new(ALL, period.sk()), &[])
 }
 
-/// Writes (replaces) an agent's figures of a period.
-pub async fn put_agent(
-    store: &dyn ItemStore,
-    period: Period,
-    agent_id: &UserId,
-    figures: &AgentSummary,
-) -> Result<(), ApiError> {
+/// The item of an agent's figures of a period.
+pub fn agent_item(period: Period, agent_id: &UserId, figures: &AgentSummary) -> Result<Item, ApiError> {
     let record =
         AgentFigures { day: day_text(period.day()), agent_id: agent_id.clone(), figures: figures.clone() };
-    let key = Key::new(AGENTS, format!("{}#{agent_id}", period.sk()));
-    store.put(to_item(&record, &key, &[])?, None).await?;
-    Ok(())
+    to_item(&record, &Key::new(AGENTS, format!("{}#{agent_id}", period.sk())), &[])
 }
 
-/// Writes (replaces) a room's summary of a period.
-pub async fn put_room(
-    store: &dyn ItemStore,
-    period: Period,
-    room_id: &str,
-    summary: &Summary,
-) -> Result<(), ApiError> {
+/// The item of a room's summary of a period.
+pub fn room_item(period: Period, room_id: &str, summary: &Summary) -> Result<Item, ApiError> {
     let record =
         RoomFigures { day: day_text(period.day()), room_id: room_id.to_owned(), summary: summary.clone() };
-    let key = Key::new(ROOMS, format!("{}#{room_id}", period.sk()));
-    store.put(to_item(&record, &key, &[])?, None).await?;
+    to_item(&record, &Key::new(ROOMS, format!("{}#{room_id}", period.sk())), &[])
+}
+
+/// Writes (replaces) summary items ([`overall_item`], [`agent_item`], [`room_item`]).
+pub async fn put_all(store: &dyn ItemStore, items: Vec<Item>) -> Result<(), ApiError> {
+    store.put_many(items).await?;
     Ok(())
 }
 

@@ -227,6 +227,29 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// One page of a query with each item as JSON text: an object of its attributes, as an [`Item`]
+/// holds them. For readers that decode many items straight into their own types.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JsonPage {
+    /// The items' JSON, in sort-key order.
+    pub items: Vec<String>,
+    /// Where to continue, or `None` when the range is exhausted.
+    pub next: Option<Cursor>,
+}
+
+impl JsonPage {
+    /// The page of `page`'s items encoded.
+    pub fn encode(page: Page) -> Result<Self, StoreError> {
+        let items = page
+            .items
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Backend(format!("encode item: {e}")))?;
+        Ok(Self { items, next: page.next })
+    }
+}
+
 /// One operation of a transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TxOp {
@@ -289,6 +312,28 @@ pub trait ItemStore: Send + Sync {
     /// to its thread for all of them instead of one each).
     async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
         futures::stream::iter(queries).map(|query| self.query(query)).buffered(8).try_collect().await
+    }
+
+    /// [`query_many`](Self::query_many) with the items as JSON text ([`JsonPage`]): a reader of
+    /// many items decodes them into its own types without building an [`Item`] each. An adapter
+    /// that stores JSON hands it over as stored (SQLite); the default encodes the items.
+    async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
+        self.query_many(queries).await?.into_iter().map(JsonPage::encode).collect()
+    }
+
+    /// Puts several items unconditionally, each replacing any item with its key, each checked as
+    /// [`put`](Self::put) checks it, no key twice. Not one transaction: after an error some may
+    /// be written, so write only what a rerun rewrites the same. The default puts eight at a
+    /// time (on DynamoDB `PutItem`s: the write units of a `BatchWriteItem`, without its code in
+    /// every function); SQLite writes them all in one transaction.
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        validate::check_distinct_keys(&items)?;
+        futures::stream::iter(items)
+            .map(|item| self.put(item, None))
+            .buffer_unordered(8)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(drop)
     }
 
     /// Applies all operations or none. At most [`MAX_TRANSACTION_OPS`], each key at most once.

@@ -9,18 +9,20 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Number, Value};
+use tokio::sync::oneshot;
 
 use super::validate::{check_condition, check_index_keys, check_key, check_name, check_query};
 use super::{
-    Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction, INDEXES,
-    MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
+    Condition, Cursor, Item, ItemStore, JsonPage, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction,
+    INDEXES, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
 };
 
 /// How long a write waits for another connection's lock on the file before giving up.
@@ -29,10 +31,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The item store on an embedded SQLite database (the local gateway and tests use it).
 #[derive(Debug, Clone)]
 pub struct SqliteItemStore {
-    // One connection behind a mutex: operations in this process are serialised, and
-    // `BEGIN IMMEDIATE` serialises them against other processes sharing the file.
-    conn: Arc<Mutex<Connection>>,
+    // The connection lives on its own thread, which runs the operations one at a time in the
+    // order they arrive (`BEGIN IMMEDIATE` serialises them against other processes sharing the
+    // file). One thread, not a pool's: the runtime never blocks on SQLite, and the rows the
+    // store allocates come from one malloc arena, not one per pool thread it happened to use.
+    jobs: mpsc::Sender<Job>,
 }
+
+/// An operation for the connection's thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 impl SqliteItemStore {
     /// Opens the database file at `path`, creating the file and its schema when missing.
@@ -50,28 +57,39 @@ impl SqliteItemStore {
         Self::init(Connection::open_in_memory().map_err(backend)?)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         conn.execute_batch(&schema_sql()).map_err(backend)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let (jobs, queue) = mpsc::channel::<Job>();
+        // The thread ends (closing the connection) when the last clone of the store is dropped.
+        std::thread::Builder::new()
+            .name("sqlite-store".into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("start the sqlite thread: {e}")))?;
+        Ok(Self { jobs })
     }
 
-    /// Runs `work` on the connection on a blocking thread, so SQLite never stalls the runtime.
+    /// Runs `work` on the connection's thread and waits for it without blocking the runtime.
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            // A poisoned mutex means an earlier operation panicked mid-way; SQLite rolled its
-            // transaction back, but we report rather than guess that the connection is sound.
-            let mut conn =
-                conn.lock().map_err(|_| StoreError::Backend("sqlite connection mutex poisoned".into()))?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("sqlite task failed: {e}")))?
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // A panic mid-way drops its transaction (SQLite rolls it back) and fails this
+            // operation alone; the thread carries on with the next.
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+                .unwrap_or_else(|_| Err(StoreError::Backend("a sqlite operation panicked".into())));
+            // The caller may have stopped waiting (its request was cancelled): nothing to do.
+            let _ = done.send(outcome);
+        });
+        self.jobs.send(job).map_err(|_| StoreError::Backend("the sqlite thread has stopped".into()))?;
+        result.await.map_err(|_| StoreError::Backend("the sqlite thread dropped an operation".into()))?
     }
 }
 
@@ -161,7 +179,46 @@ impl ItemStore for SqliteItemStore {
     async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
         let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
         self.run(move |conn| {
-            plans.into_iter().zip(&queries).map(|(plan, query)| plan.run(conn, query)).collect()
+            let tx = conn.transaction().map_err(backend)?;
+            let pages = plans
+                .into_iter()
+                .zip(&queries)
+                .map(|(plan, query)| plan.run(&tx, query))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.commit().map_err(backend)?;
+            Ok(pages)
+        })
+        .await
+    }
+
+    async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
+        let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
+        self.run(move |conn| {
+            // One read transaction: one snapshot, and the file's locks taken once for all.
+            let tx = conn.transaction().map_err(backend)?;
+            let pages = plans
+                .into_iter()
+                .zip(&queries)
+                .map(|(plan, query)| plan.run_json(&tx, query))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.commit().map_err(backend)?;
+            Ok(pages)
+        })
+        .await
+    }
+
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        super::validate::check_distinct_keys(&items)?;
+        let rows = items.into_iter().map(Row::new).collect::<Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            for row in &rows {
+                save(&tx, row)?;
+            }
+            tx.commit().map_err(backend)
         })
         .await
     }
@@ -549,12 +606,13 @@ impl QueryPlan {
     fn new(query: &Query) -> Result<Self, StoreError> {
         let (pk_col, sk_col) = check_query(query)?;
 
-        // Keys only, with no filter to judge: the key columns, not the item's JSON.
-        let columns = if query.keys_only && query.filter.is_none() {
-            query.key_attributes().iter().map(|name| format!("\"{name}\"")).collect::<Vec<_>>().join(", ")
-        } else {
-            "item".to_owned()
-        };
+        // The key columns (a keys-only page, the cursor), then the item's JSON unless the page
+        // is keys only with no filter to judge.
+        let mut columns =
+            query.key_attributes().iter().map(|name| format!("\"{name}\"")).collect::<Vec<_>>().join(", ");
+        if !query.keys_only || query.filter.is_some() {
+            columns.push_str(", item");
+        }
         let mut sql = format!("SELECT {columns} FROM items WHERE \"{pk_col}\" = ?");
         let mut params = vec![SqlValue::Text(query.partition.clone())];
         let mut bound = |sql: &mut String, op: &str, value: &str| {
@@ -609,50 +667,95 @@ impl QueryPlan {
         Ok(Self { sql, params })
     }
 
-    fn run(self, conn: &mut Connection, query: &Query) -> Result<Page, StoreError> {
+    fn run(self, conn: &Connection, query: &Query) -> Result<Page, StoreError> {
+        let names = query.key_attributes();
+        let (items, next) = self.scan(conn, query, |row, decoded| match (query.keys_only, decoded) {
+            (true, _) => key_item(row, &names),
+            (false, Some(item)) => Ok(item),
+            (false, None) => decode(body(row, &names)?),
+        })?;
+        Ok(Page { items, next })
+    }
+
+    /// [`run`](Self::run) with the items' JSON as stored (keys-only pages: the key attributes).
+    fn run_json(self, conn: &Connection, query: &Query) -> Result<JsonPage, StoreError> {
+        let names = query.key_attributes();
+        let (items, next) = self.scan(conn, query, |row, _| match query.keys_only {
+            true => keys_json(row, &names),
+            false => Ok(body(row, &names)?.to_owned()),
+        })?;
+        Ok(JsonPage { items, next })
+    }
+
+    /// Streams the rows in order, hands each one that passes the filter to `emit` (with the item
+    /// when judging the filter decoded it) until the page is full, and gives the cursor after the
+    /// last when one more row proves there is more.
+    fn scan<T>(
+        self,
+        conn: &Connection,
+        query: &Query,
+        mut emit: impl FnMut(&rusqlite::Row<'_>, Option<Item>) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, Option<Cursor>), StoreError> {
+        let names = query.key_attributes();
         let mut stmt = conn.prepare_cached(&self.sql).map_err(backend)?;
         let mut rows = stmt.query(params_from_iter(self.params)).map_err(backend)?;
-        let mut items = Vec::new();
-        let mut more = false;
-        // Rows stream in order; stop once the page is full and one more row proves there is more.
+        let mut out = Vec::new();
+        let mut last = None;
         while let Some(row) = rows.next().map_err(backend)? {
-            if items.len() == query.limit {
-                more = true;
-                break;
+            if let Some(last) = last.take() {
+                return Ok((out, Some(Cursor::after_item(&last, query.index)?)));
             }
-            let item = match (query.keys_only, &query.filter) {
-                (true, None) => {
-                    let mut item = Item::new();
-                    for (i, name) in query.key_attributes().into_iter().enumerate() {
-                        item.insert(
-                            name.to_owned(),
-                            Value::String(row.get::<_, String>(i).map_err(backend)?),
-                        );
+            let decoded = match &query.filter {
+                Some(filter) => {
+                    let item = decode(body(row, &names)?)?;
+                    if !holds(filter, Some(&item)) {
+                        continue;
                     }
-                    item
+                    Some(item)
                 }
-                _ => decode(&row.get::<_, String>(0).map_err(backend)?)?,
+                None => None,
             };
-            if query.filter.as_ref().is_none_or(|f| holds(f, Some(&item))) {
-                items.push(match query.keys_only {
-                    true => keys_of(item, query),
-                    false => item,
-                });
+            out.push(emit(row, decoded)?);
+            if out.len() == query.limit {
+                last = Some(key_item(row, &names)?);
             }
         }
-        let next = match items.last() {
-            Some(last) if more => Some(Cursor::after_item(last, query.index)?),
-            _ => None,
-        };
-        Ok(Page { items, next })
+        Ok((out, None))
     }
 }
 
-/// Only the key attributes of an item, as a keys-only query returns them.
-fn keys_of(mut item: Item, query: &Query) -> Item {
-    let names = query.key_attributes();
-    item.retain(|name, _| names.contains(&name.as_str()));
-    item
+/// The key attributes of a row (its first columns), as an item.
+fn key_item(row: &rusqlite::Row<'_>, names: &[&str]) -> Result<Item, StoreError> {
+    let mut item = Item::new();
+    for (i, name) in names.iter().enumerate() {
+        item.insert((*name).to_owned(), Value::String(row.get::<_, String>(i).map_err(backend)?));
+    }
+    Ok(item)
+}
+
+/// The key attributes of a row as a JSON object.
+fn keys_json(row: &rusqlite::Row<'_>, names: &[&str]) -> Result<String, StoreError> {
+    let mut json = Vec::with_capacity(160);
+    json.push(b'{');
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            json.push(b',');
+        }
+        let value = row.get_ref(i).and_then(|value| Ok(value.as_str()?)).map_err(backend)?;
+        // Attribute names are the schema's plain identifiers; values are escaped.
+        json.push(b'"');
+        json.extend_from_slice(name.as_bytes());
+        json.extend_from_slice(b"\":");
+        serde_json::to_writer(&mut json, value)
+            .map_err(|e| StoreError::Backend(format!("encode key: {e}")))?;
+    }
+    json.push(b'}');
+    String::from_utf8(json).map_err(|e| StoreError::Backend(format!("encode key: {e}")))
+}
+
+/// The stored JSON of a row: the column after the keys.
+fn body<'row>(row: &'row rusqlite::Row<'_>, names: &[&str]) -> Result<&'row str, StoreError> {
+    row.get_ref(names.len()).and_then(|value| Ok(value.as_str()?)).map_err(backend)
 }
 
 /// The smallest string above every string that begins with `prefix`, if any.

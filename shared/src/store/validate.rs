@@ -149,3 +149,15 @@ pub(crate) fn check_query(query: &Query) -> Result<(&'static str, &'static str),
     }
     Ok((pk, sk))
 }
+
+/// Refuses two items with one key (DynamoDB refuses them in one batch).
+pub(super) fn check_distinct_keys(items: &[Item]) -> Result<(), StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        let key = (item.get(PK), item.get(SK));
+        if !seen.insert(key) {
+            return Err(StoreError::Invalid("two items with one key in a batch".into()));
+        }
+    }
+    Ok(())
+}
