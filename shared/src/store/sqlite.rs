@@ -8,8 +8,8 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::Path;
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
