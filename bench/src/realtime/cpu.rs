@@ -1,5 +1,5 @@
 //! CPU time of the benchmark's threads, from `/proc/self/task/*/stat`, split by who they work
-//! for: the gateway's runtime (threads named `gateway`, its SQLite blocking threads included),
+//! for: the gateway (its runtime's threads, named `gateway`, and its SQLite store's thread),
 //! the client's runtime (`client`), and the rest (the main thread). Kernel time is counted
 //! apart: on loopback, the kernel's TCP work for both ends of a connection is mostly charged to
 //! the thread that writes. Context switches (from `status`) count how often threads slept and
@@ -9,6 +9,8 @@
 //! are rough. Linux only: elsewhere every figure is zero.
 
 use std::time::{Duration, Instant};
+
+use switchboard_shared::store::sqlite;
 
 /// The name prefix of the gateway runtime's threads.
 pub const GATEWAY_THREADS: &str = "gateway";
@@ -103,7 +105,7 @@ pub fn snapshot() -> CpuSnapshot {
     for task in tasks.flatten() {
         let Ok(text) = std::fs::read_to_string(task.path().join("stat")) else { continue };
         let Some((name, user, system)) = parse_stat(&text) else { continue };
-        let owner = if name.starts_with(GATEWAY_THREADS) {
+        let owner = if name.starts_with(GATEWAY_THREADS) || name.starts_with(sqlite::THREAD_NAME) {
             &mut snapshot.gateway
         } else if name.starts_with(CLIENT_THREADS) {
             &mut snapshot.client

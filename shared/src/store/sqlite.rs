@@ -38,6 +38,9 @@ pub struct SqliteItemStore {
     jobs: mpsc::Sender<Job>,
 }
 
+/// The name of the connection's thread (one per store).
+pub const THREAD_NAME: &str = "sqlite-store";
+
 /// An operation for the connection's thread.
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -63,7 +66,7 @@ impl SqliteItemStore {
         let (jobs, queue) = mpsc::channel::<Job>();
         // The thread ends (closing the connection) when the last clone of the store is dropped.
         std::thread::Builder::new()
-            .name("sqlite-store".into())
+            .name(THREAD_NAME.into())
             .spawn(move || {
                 while let Ok(job) = queue.recv() {
                     job(&mut conn);
