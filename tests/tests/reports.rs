@@ -10,7 +10,7 @@ use switchboard_shared::domain::metrics::{
 };
 use switchboard_shared::domain::UserId;
 use switchboard_shared::ops::insights::RoleCounts;
-use switchboard_shared::ops::reports::build_daily_report;
+use switchboard_shared::ops::reports::{build_daily_report, build_daily_reports};
 use switchboard_shared::ops::rollup::{DayRollup, HourRollup};
 use switchboard_shared::reports::pdf::render;
 use switchboard_shared::reports::{ReportId, PDF_CONTENT_TYPE};
@@ -318,8 +318,54 @@ async fn only_admins_list_and_download_reports(backend: Backend) {
     }
 }
 
+/// The text of the stored report of `day`.
+async fn stored_text(api: &TestApi, day: Date) -> String {
+    let bytes = api.reports.get(&ReportId::daily(day)).await.expect("read the store").expect("a report");
+    pdf_text(&bytes)
+}
+
+async fn a_days_report_is_built_again_with_final_figures_when_its_follow_up_window_is_over(backend: Backend) {
+    // Arrange: today, a session handled and closed (its resolution pending for 7 days), reported
+    // by the run after midnight.
+    let api = TestApi::start(backend).await;
+    let assigned = assigned_session(&api).await;
+    let close = format!("/chat/sessions/{}/close", assigned.session);
+    arranged(Caller::AgentX.call(&api, Method::POST, &close, None).await, 200, "agent X closes it");
+    let today = OffsetDateTime::now_utc().date();
+    let run_on = |days: i64| {
+        let day = today + Duration::days(days);
+        (day, OffsetDateTime::new_utc(day, time::Time::MIDNIGHT) + Duration::minutes(15))
+    };
+    let (first_day, first_at) = run_on(1);
+    build_daily_reports(api.store.as_ref(), api.reports.as_ref(), first_day, first_at)
+        .await
+        .expect("the first report is built");
+    let first = stored_text(&api, today).await;
+
+    // Act: the scheduled runs 9 and 10 days after the day.
+    let (settled_day, settled_at) = run_on(9);
+    let settled = build_daily_reports(api.store.as_ref(), api.reports.as_ref(), settled_day, settled_at)
+        .await
+        .expect("the run 9 days later");
+    let again = stored_text(&api, today).await;
+    let (next_day, next_at) = run_on(10);
+    let next = build_daily_reports(api.store.as_ref(), api.reports.as_ref(), next_day, next_at)
+        .await
+        .expect("the run 10 days later");
+
+    // Assert
+    assert!(mentions(&first, "Pending (under 7 days) 1"), "{first}");
+    assert!(mentions(&first, "Resolved 0"), "{first}");
+    assert_eq!(settled.first().map(|report| report.id), Some(ReportId::daily(today)), "oldest first");
+    assert!(mentions(&again, "Pending (under 7 days) 0"), "{again}");
+    assert!(mentions(&again, "Resolved 1"), "{again}");
+    assert!(mentions(&again, "Resolution rate 100.0 %"), "{again}");
+    assert!(!next.iter().any(|report| report.id == ReportId::daily(today)), "built once: {next:?}");
+}
+
 switchboard_tests::on_both_backends!(
     the_daily_run_reports_a_days_sessions_once_the_day_is_over,
+    a_days_report_is_built_again_with_final_figures_when_its_follow_up_window_is_over,
     admins_list_reports_newest_first_a_page_at_a_time,
     a_download_link_fetches_the_pdf_without_credentials_for_fifteen_minutes,
     a_day_without_a_report_is_not_found_and_a_malformed_id_a_bad_request,

@@ -241,7 +241,8 @@ pub async fn daily_report(app: &App, event: ScheduledEvent) -> Result<Value, Api
 /// `reports-daily`: builds the report of the day before the event's time — from its rollup,
 /// rolling the day up first if the scheduled rollup has not built it whole yet — and stores it
 /// as `daily/<day>.pdf`, replacing an earlier one, so a retry or a rerun writes the same report.
-/// Days of the week before without a report (a failed run) are built too.
+/// Days of the week before without a report (a failed run) are built too, and the report of
+/// the day whose figures became final at midnight (9 days before) again, with them.
 pub async fn build_daily_reports(
     store: &dyn ItemStore,
     reports: &dyn ReportStore,

@@ -117,15 +117,25 @@ mod building {
         day.next_day().map(|next| OffsetDateTime::new_utc(next, Time::MIDNIGHT))
     }
 
-    /// The day's rollup built after the day ended: the stored one, or the day rolled up now.
+    /// When a day's figures are final: its end plus the follow-up window and a day
+    /// ([`rollup::SETTLE_DAYS`] − 1 days); no reopen or rating can change them after.
+    fn final_at(day: Date) -> Option<OffsetDateTime> {
+        end_of(day).map(|ended| ended + Duration::days(rollup::SETTLE_DAYS - 1))
+    }
+
+    /// The day's rollup as settled as it can be at `now`: built after the day ended, and after
+    /// its figures became final once they have. The stored one, or the day rolled up now.
     async fn complete_rollup(
         store: &dyn ItemStore,
         day: Date,
         now: OffsetDateTime,
     ) -> Result<DayRollup, ApiError> {
-        let ended = end_of(day);
+        let wanted = match final_at(day) {
+            Some(settled) if now >= settled => Some(settled),
+            _ => end_of(day),
+        };
         if let Some(stored) = rollup::day(store, day).await? {
-            if ended.is_some_and(|ended| stored.built_at >= ended) {
+            if wanted.is_some_and(|wanted| stored.built_at >= wanted) {
                 return Ok(stored);
             }
         }
@@ -136,7 +146,8 @@ mod building {
     }
 
     /// Builds the daily report of `day` from its rollup (rolling the day up first when the
-    /// stored rollup is from before the day ended) and stores it, replacing an earlier one.
+    /// stored rollup is from before the day ended, or before its figures became final once they
+    /// have) and stores it, replacing an earlier one.
     /// 409 `day_not_over` for a day that has not ended at `now`.
     pub async fn build_daily_report(
         store: &dyn ItemStore,
@@ -160,8 +171,10 @@ mod building {
     }
 
     /// The scheduled run on `today`: the report of the day before, always (a rerun replaces
-    /// it), and those of the [`MISSING_REPORTS_LOOKBACK_DAYS`] days before it that have none
-    /// (a run that failed, a gateway that was not running). Returns what it built, oldest first.
+    /// it); those of the [`MISSING_REPORTS_LOOKBACK_DAYS`] days before it that have none (a run
+    /// that failed, a gateway that was not running); and again the report of the day whose
+    /// figures became final at midnight ([`rollup::SETTLE_DAYS`] days ago), which was built
+    /// with its resolutions and ratings still open. Returns what it built, oldest first.
     pub async fn build_daily_reports(
         store: &dyn ItemStore,
         reports: &dyn ReportStore,
@@ -171,7 +184,8 @@ mod building {
         let yesterday = today - Duration::days(1);
         let window = usize::try_from(MISSING_REPORTS_LOOKBACK_DAYS + 1).unwrap_or(1);
         let (stored, _) = reports.list(window, Some(ReportId::daily(today))).await?;
-        let mut built = Vec::new();
+        let mut built =
+            vec![build_daily_report(store, reports, today - Duration::days(rollup::SETTLE_DAYS), now).await?];
         for back in (1..=MISSING_REPORTS_LOOKBACK_DAYS).rev() {
             let day = yesterday - Duration::days(back);
             if !stored.iter().any(|report| report.id.day() == day) {
