@@ -1144,12 +1144,18 @@ async fn check_scheduled_effect(binary: &str, world: &World, answer: &Value) -> 
             );
         }
         "reports-daily" => {
-            // Fired 2026-01-02 00:15: the day before is built again, the six before it for the first time.
+            // Fired 2026-01-02 00:15: the day before is built again, the six before it for the
+            // first time, and first of all the day whose figures became final (9 days before).
             let built: Vec<&str> = answer["built"]
                 .as_array()
                 .map(|built| built.iter().filter_map(|report| report["id"].as_str()).collect())
                 .unwrap_or_default();
-            ensure!(built.len() == 7 && built.last() == Some(&DAILY_REPORT), "built {built:?}: {answer}");
+            ensure!(
+                built.len() == 8
+                    && built.first() == Some(&"daily-2025-12-24")
+                    && built.last() == Some(&DAILY_REPORT),
+                "built {built:?}: {answer}"
+            );
             let id: ReportId = DAILY_REPORT.parse().map_err(|e: InvalidValue| e.to_string())?;
             let bytes =
                 world.reports.get(&id).await.map_err(|e| e.to_string())?.ok_or("the report is not stored")?;
