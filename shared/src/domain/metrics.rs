@@ -866,8 +866,17 @@ impl Summary {
         self.from <= at && at < self.to
     }
 
-    fn agent(&mut self, agent_id: &UserId) -> &mut AgentSummary {
-        self.agents.entry(agent_id.clone()).or_default()
+    /// Updates an agent's figures, adding the agent first if new (the id is cloned only then:
+    /// this runs for every sample).
+    fn agent(&mut self, agent_id: &UserId, update: impl FnOnce(&mut AgentSummary)) {
+        match self.agents.get_mut(agent_id) {
+            Some(agent) => update(agent),
+            None => {
+                let mut agent = AgentSummary::default();
+                update(&mut agent);
+                self.agents.insert(agent_id.clone(), agent);
+            }
+        }
     }
 
     /// Adds one session's facts that fall in the range.
@@ -889,7 +898,7 @@ impl Summary {
             match &wait.end {
                 Some(WaitEnd::Assigned { at, agent_id }) if self.in_range(*at) => {
                     self.wait.push(*at - wait.started_at);
-                    self.agent(agent_id).assigned += 1;
+                    self.agent(agent_id, |agent| agent.assigned += 1);
                 }
                 Some(WaitEnd::Abandoned { at }) if self.in_range(*at) => {
                     self.abandoned.push(*at - wait.started_at)
@@ -898,7 +907,7 @@ impl Summary {
             }
             if let Some(reply) = wait.first_response.as_ref().filter(|reply| self.in_range(reply.at)) {
                 self.first_response.push(reply.at - wait.started_at);
-                self.agent(&reply.agent_id).first_response.push(reply.at - wait.started_at);
+                self.agent(&reply.agent_id, |agent| agent.first_response.push(reply.at - wait.started_at));
             }
             if wait.unanswered_at.is_some_and(|at| self.in_range(at)) {
                 self.unanswered += 1;
@@ -909,9 +918,9 @@ impl Summary {
                 continue;
             }
             self.transfers += 1;
-            self.agent(&transfer.to_agent_id).transfers_in += 1;
+            self.agent(&transfer.to_agent_id, |agent| agent.transfers_in += 1);
             if let Some(from) = &transfer.from_agent_id {
-                self.agent(from).transfers_out += 1;
+                self.agent(from, |agent| agent.transfers_out += 1);
             }
         }
         if !episode.closed_at.is_some_and(|at| self.in_range(at)) {
@@ -922,10 +931,10 @@ impl Summary {
             self.handle.push(handle);
         }
         for (agent_id, held) in episode.held_by_agent() {
-            self.agent(agent_id).held.push(held);
+            self.agent(agent_id, |agent| agent.held.push(held));
         }
         if let Some(agent_id) = &episode.closed_with_agent_id {
-            self.agent(agent_id).closed += 1;
+            self.agent(agent_id, |agent| agent.closed += 1);
         }
         match episode.resolved(self.as_of) {
             Some(true) => self.resolved += 1,
@@ -961,7 +970,7 @@ impl Summary {
         }
         self.transfers += other.transfers;
         for (agent_id, figures) in &other.agents {
-            self.agent(agent_id).merge(figures);
+            self.agent(agent_id, |agent| agent.merge(figures));
         }
     }
 

@@ -99,7 +99,7 @@ pub struct DaySummaries {
     day: Summary,
     hours: BTreeMap<u8, Summary>,
     rooms: BTreeMap<String, Summary>,
-    room_hours: BTreeMap<(String, u8), Summary>,
+    room_hours: BTreeMap<String, BTreeMap<u8, Summary>>,
     batch: Summary,
     batch_rooms: BTreeMap<String, Summary>,
     as_of: OffsetDateTime,
@@ -131,11 +131,13 @@ impl DaySummaries {
     /// which it has events that day (its figures are counted at its events, so no other hour can
     /// hold any of them).
     pub fn add(&mut self, facts: &SessionFacts, history: &[LifecycleEvent]) {
-        let day = self.start.date();
-        let hours: BTreeSet<u8> =
-            history.iter().filter(|event| event.at.date() == day).map(|event| event.at.hour()).collect();
+        let (start, end) = (self.start, self.start + Duration::DAY);
+        // The hours of the day it has events in, as bits 0 to 23.
+        let hours = history
+            .iter()
+            .filter(|event| start <= event.at && event.at < end)
+            .fold(0u32, |hours, event| hours | 1 << event.at.hour());
         let room = room_of(history);
-        let room = room.as_str();
         self.batch.add(facts);
         let whole_day = || Summary::new(self.start, self.start + Duration::DAY, self.as_of);
         if !self.batch_rooms.contains_key(room) {
@@ -144,10 +146,15 @@ impl DaySummaries {
         if let Some(summary) = self.batch_rooms.get_mut(room) {
             summary.add(facts);
         }
-        for hour in hours {
+        if !self.room_hours.contains_key(room) {
+            self.room_hours.insert(room.to_owned(), BTreeMap::new());
+        }
+        for hour in (0..24u8).filter(|hour| hours & 1 << hour != 0) {
             let empty = self.hour(hour);
             self.hours.entry(hour).or_insert_with(|| empty.clone()).add(facts);
-            self.room_hours.entry((room.to_owned(), hour)).or_insert(empty).add(facts);
+            if let Some(room_hours) = self.room_hours.get_mut(room) {
+                room_hours.entry(hour).or_insert(empty).add(facts);
+            }
         }
     }
 
@@ -169,13 +176,13 @@ impl DaySummaries {
 }
 
 /// The room of a session, from its `session.created` details.
-fn room_of(history: &[LifecycleEvent]) -> String {
+fn room_of(history: &[LifecycleEvent]) -> &str {
     history
         .iter()
         .find(|event| event.kind == LifecycleKind::Created)
         .and_then(|event| event.details.room_id.as_ref())
         .and_then(serde_json::Value::as_str)
-        .map_or_else(|| rollups::NO_ROOM.to_owned(), ToOwned::to_owned)
+        .unwrap_or(rollups::NO_ROOM)
 }
 
 /// The ids of the sessions with an event on `day`, and how many events the day has: the day
@@ -253,8 +260,9 @@ async fn write_day(store: &dyn ItemStore, day: Date, acc: DaySummaries) -> Resul
         }
     }
     let rooms = acc.rooms.into_iter().map(|(room, summary)| (Period::Day(day), room, summary));
-    let room_hours =
-        acc.room_hours.into_iter().map(|((room, hour), summary)| (Period::Hour(day, hour), room, summary));
+    let room_hours = acc.room_hours.into_iter().flat_map(|(room, hours)| {
+        hours.into_iter().map(move |(hour, summary)| (Period::Hour(day, hour), room.clone(), summary))
+    });
     for (period, room, mut summary) in rooms.chain(room_hours) {
         summary.agents.clear();
         if !is_empty(&summary) {
