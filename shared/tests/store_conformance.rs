@@ -31,7 +31,7 @@ mod support {
     pub use serde_json::{json, Value};
     pub use std::sync::Arc;
     pub use switchboard_shared::store::{
-        Condition, Cursor, Item, ItemStore, JsonPage, Key, KeyRange, Page, Query, StoreError, TxOp,
+        Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, RawPage, StoreError, TxOp,
         UpdateAction, MAX_ITEM_BYTES, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPS,
     };
 
@@ -86,8 +86,8 @@ mod support {
             self.store.query_many(queries).await
         }
 
-        async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
-            self.store.query_many_json(queries).await
+        async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
+            self.store.query_many_raw(queries).await
         }
 
         async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
@@ -837,7 +837,7 @@ macro_rules! conformance_suite {
         }
 
         #[tokio::test]
-        async fn query_many_json_gives_the_same_pages_as_json_text() {
+        async fn query_many_raw_gives_the_same_pages_and_items() {
             let store = $fresh.await;
             for n in 0..3 {
                 let body = json!({"pk": "A", "sk": format!("E#{n}"), "gsi1pk": "DAY", "gsi1sk": format!("{n}"),
@@ -852,20 +852,30 @@ macro_rules! conformance_suite {
                     Query::table("A").filter(Condition::Equals("n".into(), json!(1))),
                 ]
             };
-            let decoded = |page: JsonPage| {
-                let items = page.items.iter().map(|json| serde_json::from_str::<Item>(json).unwrap()).collect();
+            let decoded = |page: RawPage| {
+                let items = page.items.into_iter().map(|raw| raw.into_item().unwrap()).collect();
                 Page { items, next: page.next }
             };
 
             let expected = store.query_many(queries()).await.unwrap();
-            let pages = store.query_many_json(queries()).await.unwrap();
-            let rest = store.query_many_json(vec![Query::table("A").limit(2).cursor(pages[0].next.clone())]).await.unwrap();
+            let pages = store.query_many_raw(queries()).await.unwrap();
+            let rest = store.query_many_raw(vec![Query::table("A").limit(2).cursor(pages[0].next.clone())]).await.unwrap();
 
             assert_eq!(pages.into_iter().map(decoded).collect::<Vec<_>>(), expected);
             assert_eq!(expected[0].items.len(), 2);
             assert_eq!(expected[2].items[0], item(json!({"pk": "A", "sk": "E#2", "gsi1pk": "DAY", "gsi1sk": "2"})));
             assert_eq!(strings(&decoded(rest[0].clone()).items, "sk"), ["E#2"], "its cursor continues the page");
-            let bad = store.query_many_json(vec![Query::table("")]).await;
+            #[derive(Debug, serde::Deserialize)]
+            struct Record {
+                n: i64,
+                text: String,
+            }
+            let mut typed = store.query_many_raw(vec![Query::table("A")]).await.unwrap();
+            let typed: Vec<Record> =
+                typed.remove(0).items.into_iter().map(|raw| raw.decode().unwrap()).collect();
+            assert_eq!(typed.iter().map(|record| record.n).collect::<Vec<_>>(), [0, 1, 2], "decoded into a type");
+            assert_eq!(typed[0].text, "quote \" and ünïcode");
+            let bad = store.query_many_raw(vec![Query::table("")]).await;
             assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
         }
 

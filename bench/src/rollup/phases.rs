@@ -3,14 +3,15 @@
 //!
 //! 1. the day index, keys only, page by page (the store's work);
 //! 2. those keys to session ids;
-//! 3. the whole history of each session with an event that day, one Query each, as JSON text;
-//! 4. that JSON to events (`LifecycleEvent`, as the rollup decodes them);
+//! 3. the whole history of each session with an event that day, one Query each, as raw items
+//!    (on SQLite the stored JSON text);
+//! 4. those to events (`LifecycleEvent`, as the rollup decodes them);
 //! 5. each session's facts (`SessionFacts::from_lifecycle`);
 //! 6. the summaries: the day's, its hours', its rooms' and their hours' (`DaySummaries`, the
 //!    rollup's own).
 //!
 //! The writes are not redone: [`super::writes`] meters them in the rollup itself. Like the
-//! rollup, the histories are read 256 sessions at a time, in one `query_many_json`.
+//! rollup, the histories are read 256 sessions at a time, in one `query_many_raw`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -19,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use switchboard_shared::domain::metrics::{LifecycleEvent, SessionFacts};
 use switchboard_shared::domain::SessionId;
 use switchboard_shared::error::ApiError;
-use switchboard_shared::ops::rollup::{days_between, DaySummaries};
+use switchboard_shared::ops::rollup::{days_between, partition_of, DaySummaries};
 use switchboard_shared::repo::{events, sessions};
-use switchboard_shared::store::{Cursor, ItemStore, KeyRange, Query, MAX_QUERY_LIMIT};
+use switchboard_shared::store::{Cursor, ItemStore, KeyRange, Query, RawItem, MAX_QUERY_LIMIT};
 use time::{Date, OffsetDateTime};
 
 use super::usage::cpu_time;
@@ -91,7 +92,7 @@ pub async fn measure(
                 .keys_only()
                 .limit(MAX_QUERY_LIMIT)
                 .cursor(cursor);
-            let page = store.query_many_json(vec![query]).await?.pop().unwrap_or_default();
+            let page = store.query_many_raw(vec![query]).await?.pop().unwrap_or_default();
             phases.store_calls += 1;
             keys.extend(page.items);
             match page.next {
@@ -104,10 +105,10 @@ pub async fn measure(
         phases.day_index_events += keys.len() as u64;
         let prefix = format!("{}#", sessions::PARTITION_PREFIX);
         let mut ids = BTreeSet::new();
-        for json in &keys {
-            let key: EventKey<'_> = serde_json::from_str(json)
-                .map_err(|e| ApiError::Internal(format!("a day index key is unreadable: {e}")))?;
-            if let Some(id) = key.pk.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
+        for key in &keys {
+            if let Some(id) =
+                partition_of(key)?.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok())
+            {
                 ids.insert(id);
             }
         }
@@ -120,11 +121,11 @@ pub async fn measure(
         for batch in ids.chunks(BATCH) {
             let queries = batch.iter().map(|id| history_query(id, None)).collect();
             let mut raw = Vec::with_capacity(batch.len());
-            for (id, page) in batch.iter().zip(store.query_many_json(queries).await?) {
+            for (id, page) in batch.iter().zip(store.query_many_raw(queries).await?) {
                 phases.store_calls += 1;
                 let (mut items, mut next) = (page.items, page.next);
                 while let Some(cursor) = next.take() {
-                    let page = store.query_many_json(vec![history_query(id, Some(cursor))]).await?;
+                    let page = store.query_many_raw(vec![history_query(id, Some(cursor))]).await?;
                     for page in page {
                         phases.store_calls += 1;
                         items.extend(page.items);
@@ -137,7 +138,7 @@ pub async fn measure(
 
             let histories = raw
                 .into_iter()
-                .map(|(id, items)| decode(&items).map(|history| (id, history)))
+                .map(|(id, items)| decode(items).map(|history| (id, history)))
                 .collect::<Result<Vec<_>, _>>()?;
             phases.histories += histories.len() as u64;
             phases.history_events += histories.iter().map(|(_, history)| history.len() as u64).sum::<u64>();
@@ -166,13 +167,6 @@ fn history_query(id: &SessionId, cursor: Option<Cursor>) -> Query {
         .cursor(cursor)
 }
 
-/// The table key of an event of the day index, as the rollup reads it.
-#[derive(Deserialize)]
-struct EventKey<'a> {
-    #[serde(borrow)]
-    pk: std::borrow::Cow<'a, str>,
-}
-
 /// The CPU time since the last lap.
 struct Clock(Duration);
 
@@ -189,12 +183,11 @@ impl Clock {
     }
 }
 
-fn decode(items: &[String]) -> Result<Vec<LifecycleEvent>, ApiError> {
+fn decode(items: Vec<RawItem>) -> Result<Vec<LifecycleEvent>, ApiError> {
     items
-        .iter()
-        .map(|json| {
-            serde_json::from_str(json)
-                .map_err(|e| ApiError::Internal(format!("a stored event is unreadable: {e}")))
+        .into_iter()
+        .map(|item| {
+            item.decode().map_err(|e| ApiError::Internal(format!("a stored event is unreadable: {e}")))
         })
         .collect()
 }

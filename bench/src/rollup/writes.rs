@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use switchboard_shared::store::{
-    Condition, Item, ItemStore, JsonPage, Key, Page, Query, StoreError, TxOp, UpdateAction,
+    Condition, Item, ItemStore, Key, Page, Query, RawPage, StoreError, TxOp, UpdateAction,
 };
 
 use super::usage::cpu_time;
@@ -106,8 +106,8 @@ impl<S: ItemStore> ItemStore for MeteredWrites<S> {
         self.inner.query_many(queries).await
     }
 
-    async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
-        self.inner.query_many_json(queries).await
+    async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
+        self.inner.query_many_raw(queries).await
     }
 
     async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
@@ -138,7 +138,7 @@ mod tests {
         store.put_many(vec![item, other]).await.unwrap();
         store.get(&Key::new("P", "S")).await.unwrap();
         store.query(Query::table("P")).await.unwrap();
-        store.query_many_json(vec![Query::table("P")]).await.unwrap();
+        store.query_many_raw(vec![Query::table("P")]).await.unwrap();
 
         assert_eq!(store.usage().writes, 3);
     }

@@ -8,6 +8,7 @@
 //! every item of the day is overwritten. So a rerun over the same events writes the same items,
 //! and a run cut off half-way is repaired by the next (the day's marker is written last).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -23,7 +24,7 @@ use crate::ops::insights::RoleCounts;
 use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
-use crate::store::{ItemStore, Query};
+use crate::store::{ItemStore, Query, RawItem, PK};
 
 /// Days the scheduled run always rebuilds: today and the two before (late events still land).
 pub const OPEN_DAYS: i64 = 3;
@@ -189,25 +190,18 @@ fn room_of(history: &[LifecycleEvent]) -> &str {
 /// index, keys only, page by page (a session's events are stored in its partition, so the key
 /// names the session; only the ids are kept).
 async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<SessionId>, u64), ApiError> {
-    /// The table key of an event of the day index (the rest of its keys are not read).
-    #[derive(serde::Deserialize)]
-    struct EventKey<'a> {
-        #[serde(borrow)]
-        pk: std::borrow::Cow<'a, str>,
-    }
     let prefix = format!("{}#", crate::repo::sessions::PARTITION_PREFIX);
     let mut sessions = BTreeSet::new();
     let mut events = 0;
     let mut cursor = None;
     loop {
         let query = Query::index("gsi1", events::day_partition(day)).keys_only().limit(PAGE).cursor(cursor);
-        let mut pages = store.query_many_json(vec![query]).await?;
-        let page = pages.pop().unwrap_or_default();
+        let page = store.query_many_raw(vec![query]).await?.pop().unwrap_or_default();
         events += page.items.len() as u64;
-        for json in &page.items {
-            let key: EventKey<'_> = serde_json::from_str(json)
-                .map_err(|e| ApiError::Internal(format!("a day index key is unreadable: {e}")))?;
-            if let Some(id) = key.pk.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok()) {
+        for key in &page.items {
+            if let Some(id) =
+                partition_of(key)?.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok())
+            {
                 sessions.insert(id);
             }
         }
@@ -216,6 +210,23 @@ async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<S
             None => return Ok((sessions, events)),
         }
     }
+}
+
+/// The table partition key of an item of a keys-only page, read without a copy.
+pub fn partition_of(key: &RawItem) -> Result<Cow<'_, str>, ApiError> {
+    /// The table key of an item (the rest of its keys are not read).
+    #[cfg(feature = "sqlite")]
+    #[derive(serde::Deserialize)]
+    struct TableKey<'a> {
+        #[serde(borrow)]
+        pk: Cow<'a, str>,
+    }
+    let partition = match key {
+        #[cfg(feature = "sqlite")]
+        RawItem::Json(text) => serde_json::from_str::<TableKey<'_>>(text).ok().map(|key| key.pk),
+        RawItem::Decoded(item) => item.get(PK).and_then(serde_json::Value::as_str).map(Cow::Borrowed),
+    };
+    partition.ok_or_else(|| ApiError::Internal("a key of the day index is unreadable".into()))
 }
 
 /// Builds one day: reads it, summarises it, overwrites its items, then marks it built.

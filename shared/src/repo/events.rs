@@ -10,7 +10,7 @@ use crate::domain::{AuditEvent, Principal, SessionId, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp};
 
-use super::{json_records, records, s, to_item};
+use super::{raw_records, records, s, to_item};
 
 /// Largest page read when a whole partition of events is wanted.
 const PAGE: usize = 1000;
@@ -166,7 +166,7 @@ pub async fn of_day(store: &dyn ItemStore, day: Date, span: &Span) -> Result<Vec
 }
 
 /// The whole histories of several sessions, in their order, as `T` ([`AuditEvent`], or the
-/// metric engine's leaner `LifecycleEvent`): one `query_many_json` for the first pages (on SQLite
+/// metric engine's leaner `LifecycleEvent`): one `query_many_raw` for the first pages (on SQLite
 /// one hand-off for all, the stored JSON decoded straight into `T`), then the rare longer
 /// histories page by page.
 pub async fn of_sessions<T: serde::de::DeserializeOwned>(
@@ -176,15 +176,15 @@ pub async fn of_sessions<T: serde::de::DeserializeOwned>(
     let history = |id: &SessionId| {
         Query::table(super::sessions::partition(id)).range(KeyRange::BeginsWith("EVENT#".into())).limit(PAGE)
     };
-    let pages = store.query_many_json(ids.iter().map(history).collect()).await?;
+    let pages = store.query_many_raw(ids.iter().map(history).collect()).await?;
     let mut all = Vec::with_capacity(ids.len());
     for (id, page) in ids.iter().zip(pages) {
-        let (mut events, mut next): (Vec<T>, _) = json_records(page)?;
+        let (mut events, mut next): (Vec<T>, _) = raw_records(page)?;
         while let Some(cursor) = next {
-            let pages = store.query_many_json(vec![history(id).cursor(Some(cursor))]).await?;
+            let pages = store.query_many_raw(vec![history(id).cursor(Some(cursor))]).await?;
             next = None;
             for page in pages {
-                let (more, after) = json_records(page)?;
+                let (more, after) = raw_records(page)?;
                 events.extend(more);
                 next = after;
             }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::store::{Item, ItemStore, JsonPage, Key, Page, Query, PK, SK};
+use crate::store::{Item, ItemStore, Key, Page, Query, RawItem, RawPage, PK, SK};
 
 /// A record as an item: its JSON fields plus the key attributes.
 pub(crate) fn to_item<T: Serialize>(
@@ -57,15 +57,15 @@ pub(crate) fn records<T: DeserializeOwned>(
     Ok((items, page.next))
 }
 
-/// The records of a page of JSON text ([`ItemStore::query_many_json`]), decoded straight into
-/// their type, and its cursor.
-pub(crate) fn json_records<T: DeserializeOwned>(
-    page: JsonPage,
+/// The records of a page of raw items ([`ItemStore::query_many_raw`]), each decoded straight
+/// into its type, and its cursor.
+pub(crate) fn raw_records<T: DeserializeOwned>(
+    page: RawPage,
 ) -> Result<(Vec<T>, Option<crate::store::Cursor>), ApiError> {
     let items = page
         .items
-        .iter()
-        .map(|json| serde_json::from_str(json))
+        .into_iter()
+        .map(RawItem::decode)
         .collect::<Result<Vec<T>, _>>()
         .map_err(|e| ApiError::Internal(format!("a stored record is unreadable: {e}")))?;
     Ok((items, page.next))

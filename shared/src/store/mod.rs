@@ -227,27 +227,47 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-/// One page of a query with each item as JSON text: an object of its attributes, as an [`Item`]
-/// holds them. For readers that decode many items straight into their own types.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct JsonPage {
-    /// The items' JSON, in sort-key order.
-    pub items: Vec<String>,
-    /// Where to continue, or `None` when the range is exhausted.
-    pub next: Option<Cursor>,
+/// An item as an adapter hands it over to be decoded into a record: the JSON text it stores
+/// (SQLite), or the item it has already decoded (DynamoDB, from its attribute values). Decoding
+/// either skips building what the other would need: no [`Item`] for stored text, no text for an
+/// item. The text exists only in builds with the SQLite store (the `sqlite` feature): the
+/// functions, on DynamoDB alone, carry no decoder for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawItem {
+    /// The item's JSON object, as stored.
+    #[cfg(feature = "sqlite")]
+    Json(String),
+    /// The item.
+    Decoded(Item),
 }
 
-impl JsonPage {
-    /// The page of `page`'s items encoded.
-    pub fn encode(page: Page) -> Result<Self, StoreError> {
-        let items = page
-            .items
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Backend(format!("encode item: {e}")))?;
-        Ok(Self { items, next: page.next })
+impl RawItem {
+    /// The item decoded into `T` (attributes `T` does not name are skipped).
+    pub fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawItem::Json(text) => serde_json::from_str(&text),
+            RawItem::Decoded(item) => serde_json::from_value(Value::Object(item)),
+        }
     }
+
+    /// The item, decoded if it was text.
+    pub fn into_item(self) -> Result<Item, serde_json::Error> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            RawItem::Json(text) => serde_json::from_str(&text),
+            RawItem::Decoded(item) => Ok(item),
+        }
+    }
+}
+
+/// One page of a query, its items as [`RawItem`]s.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawPage {
+    /// The items, in sort-key order.
+    pub items: Vec<RawItem>,
+    /// Where to continue, or `None` when the range is exhausted.
+    pub next: Option<Cursor>,
 }
 
 /// One operation of a transaction.
@@ -314,11 +334,18 @@ pub trait ItemStore: Send + Sync {
         futures::stream::iter(queries).map(|query| self.query(query)).buffered(8).try_collect().await
     }
 
-    /// [`query_many`](Self::query_many) with the items as JSON text ([`JsonPage`]): a reader of
-    /// many items decodes them into its own types without building an [`Item`] each. An adapter
-    /// that stores JSON hands it over as stored (SQLite); the default encodes the items.
-    async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
-        self.query_many(queries).await?.into_iter().map(JsonPage::encode).collect()
+    /// [`query_many`](Self::query_many) with the items as the adapter holds them ([`RawItem`]):
+    /// a reader of many items decodes each straight into its own type. SQLite hands over the
+    /// stored JSON; the default, DynamoDB's, the items it decoded.
+    async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
+        let pages = self.query_many(queries).await?;
+        Ok(pages
+            .into_iter()
+            .map(|page| RawPage {
+                items: page.items.into_iter().map(RawItem::Decoded).collect(),
+                next: page.next,
+            })
+            .collect())
     }
 
     /// Puts several items unconditionally, each replacing any item with its key, each checked as

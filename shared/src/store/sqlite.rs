@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 
 use super::validate::{check_condition, check_index_keys, check_key, check_name, check_query};
 use super::{
-    Condition, Cursor, Item, ItemStore, JsonPage, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction,
-    INDEXES, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
+    Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, RawItem, RawPage, StoreError, TxOp,
+    UpdateAction, INDEXES, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
 };
 
 /// How long a write waits for another connection's lock on the file before giving up.
@@ -194,7 +194,7 @@ impl ItemStore for SqliteItemStore {
         .await
     }
 
-    async fn query_many_json(&self, queries: Vec<Query>) -> Result<Vec<JsonPage>, StoreError> {
+    async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
         let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
         self.run(move |conn| {
             // One read transaction: one snapshot, and the file's locks taken once for all.
@@ -202,7 +202,7 @@ impl ItemStore for SqliteItemStore {
             let pages = plans
                 .into_iter()
                 .zip(&queries)
-                .map(|(plan, query)| plan.run_json(&tx, query))
+                .map(|(plan, query)| plan.run_raw(&tx, query))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit().map_err(backend)?;
             Ok(pages)
@@ -681,13 +681,13 @@ impl QueryPlan {
     }
 
     /// [`run`](Self::run) with the items' JSON as stored (keys-only pages: the key attributes).
-    fn run_json(self, conn: &Connection, query: &Query) -> Result<JsonPage, StoreError> {
+    fn run_raw(self, conn: &Connection, query: &Query) -> Result<RawPage, StoreError> {
         let names = query.key_attributes();
         let (items, next) = self.scan(conn, query, |row, _| match query.keys_only {
-            true => keys_json(row, &names),
-            false => Ok(body(row, &names)?.to_owned()),
+            true => keys_json(row, &names).map(RawItem::Json),
+            false => Ok(RawItem::Json(body(row, &names)?.to_owned())),
         })?;
-        Ok(JsonPage { items, next })
+        Ok(RawPage { items, next })
     }
 
     /// Streams the rows in order, hands each one that passes the filter to `emit` (with the item

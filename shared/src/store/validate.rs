@@ -154,7 +154,7 @@ pub(crate) fn check_query(query: &Query) -> Result<(&'static str, &'static str),
 pub(super) fn check_distinct_keys(items: &[Item]) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
     for item in items {
-        let key = (item.get(PK), item.get(SK));
+        let key = (item.get(PK).and_then(Value::as_str), item.get(SK).and_then(Value::as_str));
         if !seen.insert(key) {
             return Err(StoreError::Invalid("two items with one key in a batch".into()));
         }
