@@ -76,6 +76,27 @@ impl SqliteItemStore {
         Ok(Self { jobs })
     }
 
+    /// Runs several queries in one hand-off and one read transaction (one snapshot, the file's
+    /// locks taken once for all), each page made by `page`.
+    async fn run_queries<P: Send + 'static>(
+        &self,
+        queries: Vec<Query>,
+        page: fn(QueryPlan, &Connection, &Query) -> Result<P, StoreError>,
+    ) -> Result<Vec<P>, StoreError> {
+        let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let pages = plans
+                .into_iter()
+                .zip(&queries)
+                .map(|(plan, query)| page(plan, &tx, query))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.commit().map_err(backend)?;
+            Ok(pages)
+        })
+        .await
+    }
+
     /// Runs `work` on the connection's thread and waits for it without blocking the runtime.
     async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
@@ -180,34 +201,11 @@ impl ItemStore for SqliteItemStore {
     }
 
     async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
-        let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
-        self.run(move |conn| {
-            let tx = conn.transaction().map_err(backend)?;
-            let pages = plans
-                .into_iter()
-                .zip(&queries)
-                .map(|(plan, query)| plan.run(&tx, query))
-                .collect::<Result<Vec<_>, _>>()?;
-            tx.commit().map_err(backend)?;
-            Ok(pages)
-        })
-        .await
+        self.run_queries(queries, QueryPlan::run).await
     }
 
     async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
-        let plans = queries.iter().map(QueryPlan::new).collect::<Result<Vec<_>, _>>()?;
-        self.run(move |conn| {
-            // One read transaction: one snapshot, and the file's locks taken once for all.
-            let tx = conn.transaction().map_err(backend)?;
-            let pages = plans
-                .into_iter()
-                .zip(&queries)
-                .map(|(plan, query)| plan.run_raw(&tx, query))
-                .collect::<Result<Vec<_>, _>>()?;
-            tx.commit().map_err(backend)?;
-            Ok(pages)
-        })
-        .await
+        self.run_queries(queries, QueryPlan::run_raw).await
     }
 
     async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
