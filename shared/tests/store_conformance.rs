@@ -853,7 +853,7 @@ macro_rules! conformance_suite {
                 ]
             };
             let decoded = |page: RawPage| {
-                let items = page.items.into_iter().map(|raw| raw.into_item().unwrap()).collect();
+                let items = page.items.into_iter().map(|raw| raw.decode::<Item>().unwrap()).collect();
                 Page { items, next: page.next }
             };
 

@@ -324,18 +324,10 @@ pub enum LifecycleKind {
 }
 
 impl LifecycleKind {
+    /// The kind named `kind`, by the names its deserializer reads (any other is `Other`).
     fn parse(kind: &str) -> Self {
-        match kind {
-            "session.created" => Self::Created,
-            "session.reopened" => Self::Reopened,
-            "session.queued" => Self::Queued,
-            "session.assigned" => Self::Assigned,
-            "session.transferred" => Self::Transferred,
-            "session.first_response" => Self::FirstResponse,
-            "session.closed" => Self::Closed,
-            "session.rated" => Self::Rated,
-            _ => Self::Other,
-        }
+        let name = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(kind);
+        Self::deserialize(name).unwrap_or(Self::Other)
     }
 }
 

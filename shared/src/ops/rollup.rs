@@ -123,6 +123,10 @@ impl DaySummaries {
         }
     }
 
+    fn whole_day(&self) -> Summary {
+        Summary::new(self.start, self.start + Duration::DAY, self.as_of)
+    }
+
     fn hour(&self, hour: u8) -> Summary {
         let from = self.start + Duration::hours(i64::from(hour));
         Summary::new(from, from + Duration::HOUR, self.as_of)
@@ -140,9 +144,8 @@ impl DaySummaries {
             .fold(0u32, |hours, event| hours | 1 << event.at.hour());
         let room = room_of(history);
         self.batch.add(facts);
-        let whole_day = || Summary::new(self.start, self.start + Duration::DAY, self.as_of);
         if !self.batch_rooms.contains_key(room) {
-            self.batch_rooms.insert(room.to_owned(), whole_day());
+            self.batch_rooms.insert(room.to_owned(), self.whole_day());
         }
         if let Some(summary) = self.batch_rooms.get_mut(room) {
             summary.add(facts);
@@ -162,8 +165,8 @@ impl DaySummaries {
     /// Merges the batch's summaries into the day's and the rooms' (after each batch of
     /// sessions, and before the summaries are read).
     pub fn end_batch(&mut self) {
-        let (start, as_of) = (self.start, self.as_of);
-        let batch = std::mem::replace(&mut self.batch, Summary::new(start, start + Duration::DAY, as_of));
+        let fresh = self.whole_day();
+        let batch = std::mem::replace(&mut self.batch, fresh);
         self.day.merge(&batch);
         for (room, summary) in std::mem::take(&mut self.batch_rooms) {
             match self.rooms.get_mut(&room) {

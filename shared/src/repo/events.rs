@@ -181,13 +181,10 @@ pub async fn of_sessions<T: serde::de::DeserializeOwned>(
     for (id, page) in ids.iter().zip(pages) {
         let (mut events, mut next): (Vec<T>, _) = raw_records(page)?;
         while let Some(cursor) = next {
-            let pages = store.query_many_raw(vec![history(id).cursor(Some(cursor))]).await?;
-            next = None;
-            for page in pages {
-                let (more, after) = raw_records(page)?;
-                events.extend(more);
-                next = after;
-            }
+            let page = store.query_many_raw(vec![history(id).cursor(Some(cursor))]).await?.pop();
+            let (more, after) = raw_records(page.unwrap_or_default())?;
+            events.extend(more);
+            next = after;
         }
         all.push((*id, events));
     }

@@ -250,15 +250,6 @@ impl RawItem {
             RawItem::Decoded(item) => serde_json::from_value(Value::Object(item)),
         }
     }
-
-    /// The item, decoded if it was text.
-    pub fn into_item(self) -> Result<Item, serde_json::Error> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            RawItem::Json(text) => serde_json::from_str(&text),
-            RawItem::Decoded(item) => Ok(item),
-        }
-    }
 }
 
 /// One page of a query, its items as [`RawItem`]s.
