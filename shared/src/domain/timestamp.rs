@@ -7,7 +7,19 @@ use serde::{Deserialize, Deserializer, Serializer};
 use time::format_description::well_known::Rfc3339;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime, UtcOffset};
+
+/// The first year a range of the API may name: ids (ULIDs), counters and the event log start at
+/// the Unix epoch.
+pub const FIRST_YEAR: i32 = 1970;
+/// The last year a range of the API may name: one short of the last year `time` knows, so a
+/// range's own arithmetic (the day after its end, 366 days before it) never leaves the calendar.
+pub const LAST_YEAR: i32 = 9998;
+
+/// Whether a day lies in the years a range may name, [`FIRST_YEAR`] to [`LAST_YEAR`].
+pub fn is_accepted_day(day: Date) -> bool {
+    (FIRST_YEAR..=LAST_YEAR).contains(&day.year())
+}
 
 const FORMAT: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");

@@ -10,7 +10,7 @@ use time::{Date, Duration};
 use utoipa::ToSchema;
 
 use crate::domain::metrics::{DurationReport, MetricsReport, Summary};
-use crate::domain::{now, Principal, Role};
+use crate::domain::{now, timestamp, Principal, Role};
 use crate::error::ApiError;
 use crate::ops::insights::{self, RoleCounts, TimeRange, MAX_LIVE_DAYS};
 use crate::ops::rollup::{self, day_bounds, days_between};
@@ -33,14 +33,19 @@ fn admins_only(principal: &Principal, what: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A `yyyy-mm-dd` parameter; 400 `invalid_parameter` otherwise.
+/// A `yyyy-mm-dd` parameter; 400 `invalid_parameter` otherwise, `invalid_range` outside the
+/// years a range may name (1970 to 9998).
 fn parse_day(name: &str, text: &str) -> Result<Date, ApiError> {
-    Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
+    let day = Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
         ApiError::bad_request(
             "invalid_parameter",
             format!("{name}: must be a date (2026-11-25), got {text:?}"),
         )
-    })
+    })?;
+    if !timestamp::is_accepted_day(day) {
+        return Err(insights::outside_accepted_years(name));
+    }
+    Ok(day)
 }
 
 /// A range of whole UTC days, both ends included.
@@ -58,8 +63,9 @@ pub struct DayRange {
 
 impl DayRange {
     /// Reads `from` and `to` (dates); `to` defaults to today and `from` to 6 days before `to`.
-    /// 400 `invalid_parameter` for a bad date, `invalid_range` if `from` is after `to` or `to` is
-    /// after today (no figures exist yet), `range_too_long` beyond 366 days.
+    /// 400 `invalid_parameter` for a bad date, `invalid_range` if `from` is after `to`, `to` is
+    /// after today (no figures exist yet) or a day lies outside the years 1970 to 9998,
+    /// `range_too_long` beyond 366 days.
     pub fn parse(from: Option<&str>, to: Option<&str>, today: Date) -> Result<Self, ApiError> {
         let to = to.map(|text| parse_day("to", text)).transpose()?.unwrap_or(today);
         let from = match from {
@@ -378,4 +384,24 @@ pub async fn continue_backfills(store: &dyn ItemStore, deadline: Instant) -> Res
         worked.push(work_on(store, job, deadline).await?);
     }
     Ok(worked)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::DayRange;
+
+    #[test]
+    fn days_outside_the_accepted_years_are_an_invalid_range_not_a_panic() {
+        let today = date!(2026 - 11 - 25);
+        for text in ["-9999-01-01", "0000-01-01", "1969-12-31", "9999-12-31"] {
+            let to = DayRange::parse(None, Some(text), today).map(|_| ()).unwrap_err();
+            assert_eq!(to.code(), "invalid_range", "to={text}");
+            let from = DayRange::parse(Some(text), Some("2026-11-01"), today).map(|_| ()).unwrap_err();
+            assert_eq!(from.code(), "invalid_range", "from={text}");
+        }
+        let first = DayRange::parse(None, Some("1970-01-01"), today).unwrap();
+        assert_eq!(first.days().len(), 7);
+    }
 }

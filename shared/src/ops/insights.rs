@@ -12,7 +12,7 @@ use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 use utoipa::ToSchema;
 
 use crate::domain::metrics::{AgentReport, CsatReport, DurationReport, MetricsReport, SessionFacts, Summary};
-use crate::domain::{now, AuditEvent, Principal, Role, Session, SessionId, SessionStatus, UserId};
+use crate::domain::{now, timestamp, AuditEvent, Principal, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
 use crate::http::ListPage;
 use crate::repo::events::{self, EventFilter, EventSource, Span};
@@ -62,7 +62,8 @@ enum End {
 impl TimeRange {
     /// Reads `?from=` and `?to=`: RFC 3339 times or `yyyy-mm-dd` dates (UTC; a date `to` means the
     /// end of that day). `to` defaults to now and `from` to 7 days before `to`. 400
-    /// `invalid_parameter` for an unreadable value, `invalid_range` unless `from < to`,
+    /// `invalid_parameter` for an unreadable value, `invalid_range` unless `from < to` and both
+    /// lie in the years 1970 to 9998 ([`timestamp::FIRST_YEAR`], [`timestamp::LAST_YEAR`]),
     /// `range_too_long` beyond 366 days.
     pub fn parse(from: Option<&str>, to: Option<&str>, now: OffsetDateTime) -> Result<Self, ApiError> {
         let to = match to {
@@ -108,7 +109,11 @@ impl TimeRange {
 
 fn parse_end(name: &'static str, text: &str, end: End) -> Result<OffsetDateTime, ApiError> {
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok(at.to_offset(UtcOffset::UTC));
+        // A time at the calendar's edge may have no UTC form (`9999-12-31T23:59:59-01:00`).
+        return match at.checked_to_offset(UtcOffset::UTC) {
+            Some(utc) if timestamp::is_accepted_day(utc.date()) => Ok(utc),
+            _ => Err(outside_accepted_years(name)),
+        };
     }
     let invalid = || {
         ApiError::bad_request(
@@ -117,11 +122,22 @@ fn parse_end(name: &'static str, text: &str, end: End) -> Result<OffsetDateTime,
         )
     };
     let day = Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| invalid())?;
+    if !timestamp::is_accepted_day(day) {
+        return Err(outside_accepted_years(name));
+    }
     let day = match end {
         End::From => day,
         End::To => day.next_day().ok_or_else(invalid)?,
     };
     Ok(day.with_time(Time::MIDNIGHT).assume_utc())
+}
+
+/// 400 `invalid_range` for a range end outside the years a range may name.
+pub(crate) fn outside_accepted_years(name: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_range",
+        format!("{name}: must lie in the years {} to {}", timestamp::FIRST_YEAR, timestamp::LAST_YEAR),
+    )
 }
 
 /// Seconds between two times, to the millisecond (0 when `since` is later).
@@ -764,6 +780,26 @@ mod tests {
         assert_eq!(code(TimeRange::parse(Some(same), Some(same), NOW)), "invalid_range");
         assert_eq!(code(TimeRange::parse(Some("2024-01-01"), Some("2024-12-31"), NOW)), "ok");
         assert_eq!(code(TimeRange::parse(Some("2024-01-01"), Some("2025-01-01"), NOW)), "range_too_long");
+    }
+
+    #[test]
+    fn ends_outside_the_accepted_years_are_an_invalid_range_not_a_panic() {
+        let edges = [
+            "9999-12-31T23:59:59-01:00",
+            "9999-12-31T23:59:59Z",
+            "-9999-01-01",
+            "0000-01-01",
+            "1969-12-31T23:59:59Z",
+            "9999-01-01",
+        ];
+        for text in edges {
+            assert_eq!(code(TimeRange::parse(None, Some(text), NOW)), "invalid_range", "to={text}");
+            assert_eq!(code(TimeRange::parse(Some(text), None, NOW)), "invalid_range", "from={text}");
+        }
+        let last = TimeRange::parse(Some("9998-12-30"), Some("9998-12-31"), NOW).unwrap();
+        assert_eq!(last.to, datetime!(9999-01-01 0:00 UTC));
+        let first = TimeRange::parse(None, Some("1970-01-01T00:00:01Z"), NOW).unwrap();
+        assert_eq!(first.days().len(), 8);
     }
 
     #[test]
