@@ -1080,3 +1080,39 @@ fn hs256(claims: &Value) -> String {
 fn segment(json: &Value) -> String {
     URL_SAFE_NO_PAD.encode(json.to_string())
 }
+
+#[tokio::test]
+async fn a_role_that_may_not_use_an_endpoint_gets_403_whatever_its_request_carries() {
+    check_matrix(|w| {
+        let bad_range = "?from=yesterday&to=-9999-01-01";
+        let dashboard = "/admin/chat-dashboard";
+        let junk = json!({"no": "such field", "status": 7});
+        let forbidden = |caller, method, path: String| Cell::new(caller, method, path).refused(403, "forbidden");
+        let with_junk = |cell: Cell| cell.with_body(junk.clone());
+        vec![
+            forbidden(Caller::CustomerA, Method::GET, format!("{dashboard}/agent-performance{bad_range}")),
+            forbidden(Caller::AgentX, Method::GET, format!("{dashboard}/satisfaction{bad_range}")),
+            forbidden(Caller::AgentX, Method::GET, format!("{dashboard}/message-analytics{bad_range}")),
+            forbidden(Caller::CustomerA, Method::GET, format!("{dashboard}/active-sessions?limit=-1")),
+            forbidden(Caller::CustomerA, Method::GET, format!("{dashboard}/waiting-sessions?cursor=%ZZ")),
+            forbidden(Caller::AgentX, Method::GET, format!("/admin/audit-log{bad_range}&actor=%00")),
+            forbidden(Caller::AgentX, Method::GET, format!("/admin/reports/daily{bad_range}&format=pdf")),
+            forbidden(Caller::CustomerA, Method::GET, format!("/admin/reports/conversations.csv{bad_range}")),
+            forbidden(Caller::AgentX, Method::GET, "/admin/reports/not-a-report/download".into()),
+            forbidden(Caller::AgentX, Method::GET, "/admin/reports?limit=0".into()),
+            forbidden(Caller::AgentX, Method::GET, "/admin/analytics/backfill/not-a-job".into()),
+            with_junk(forbidden(Caller::AgentX, Method::POST, "/admin/analytics/backfill".into())),
+            with_junk(forbidden(Caller::CustomerA, Method::POST, format!("{dashboard}/sessions/nope/assign"))),
+            with_junk(forbidden(Caller::CustomerA, Method::POST, format!("{dashboard}/sessions/nope/transfer"))),
+            with_junk(forbidden(Caller::AgentX, Method::POST, "/chat/sessions".into())),
+            with_junk(forbidden(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/rating", w.assigned))),
+            with_junk(forbidden(Caller::CustomerA, Method::POST, "/chat/users/%20/block".into())),
+            forbidden(Caller::CustomerA, Method::POST, "/chat/users/%20/unblock".into()),
+            with_junk(forbidden(Caller::AgentX, Method::POST, "/chat/rooms".into())),
+            with_junk(forbidden(Caller::Admin, Method::PUT, "/agent/status".into())),
+            with_junk(forbidden(Caller::AgentX, Method::POST, "/notifications/send".into())),
+            with_junk(forbidden(Caller::AgentX, Method::POST, "/notifications/bulk-send".into())),
+        ]
+    })
+    .await;
+}

@@ -4,7 +4,7 @@
 
 use lambda_http::Request;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Shortcode};
-use switchboard_shared::domain::{AgentState, CannedResponseId, Principal, RoomId};
+use switchboard_shared::domain::{AgentState, CannedResponseId, Principal, Role, RoomId};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
     json, json_body, no_content, page_request, path_param, principal, query_param, HandlerResult, ListPage,
@@ -162,6 +162,7 @@ pub async fn get_status(app: &App, req: Request) -> HandlerResult {
         (status = 422, description = "unknown status, capacity outside 1-50, too many rooms", body = ErrorBody)))]
 pub async fn set_status(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Agent], "set an agent status; only agents do")?;
     let input: SetStatus = json_body(&req)?;
     json(200, &ops::set_status(app, &principal, input).await?)
 }

@@ -5,8 +5,8 @@
 use lambda_http::Request;
 use switchboard_shared::domain::tools::Note;
 use switchboard_shared::domain::{
-    Message, MessageId, NoteId, Participant, Rating, ReadMarker, Room, Session, SessionId, SessionStatus,
-    UserId,
+    Message, MessageId, NoteId, Participant, Rating, ReadMarker, Role, Room, Session, SessionId,
+    SessionStatus, UserId,
 };
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
@@ -126,6 +126,7 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
         (status = 404, description = "no such room", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Customer], "open sessions; only customers do")?;
     let input: CreateSession = json_body(&req)?;
     json(201, &ops::create_session(app, &principal, input).await?)
 }
@@ -190,6 +191,7 @@ pub async fn reopen_session(app: &App, req: Request) -> HandlerResult {
         (status = 422, description = "score outside 1-5, comment too long", body = ErrorBody)))]
 pub async fn rate_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Customer], "rate sessions; the session's customer does")?;
     let id: SessionId = path_param(&req, "id")?;
     let input: RateSession = json_body(&req)?;
     match ops::rate_session(app, &principal, &id, input).await? {
@@ -293,6 +295,7 @@ pub async fn delete_message(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = BlockStatus), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn block_user(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Agent, Role::Admin], "block users")?;
     let user: UserId = path_param(&req, "id")?;
     let input: BlockUser = json_body_or_empty(&req)?;
     json(200, &ops::block_user(app.store.as_ref(), &principal, &user, input).await?)
@@ -303,6 +306,7 @@ pub async fn block_user(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = BlockStatus), (status = 403, body = ErrorBody)))]
 pub async fn unblock_user(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Agent, Role::Admin], "unblock users")?;
     let user: UserId = path_param(&req, "id")?;
     json(200, &ops::unblock_user(app.store.as_ref(), &principal, &user).await?)
 }
@@ -323,6 +327,7 @@ pub async fn list_rooms(app: &App, req: Request) -> HandlerResult {
     responses((status = 201, body = Room), (status = 403, body = ErrorBody), (status = 409, description = "room_name_taken", body = ErrorBody)))]
 pub async fn create_room(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "create rooms; only admins do")?;
     let input: CreateRoom = json_body(&req)?;
     json(201, &ops::create_room(app.store.as_ref(), &principal, input).await?)
 }

@@ -3,7 +3,7 @@
 //! probe and the audit log.
 
 use lambda_http::Request;
-use switchboard_shared::domain::{now, AuditEvent, Overview, Session, SessionId, UserId};
+use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::json_body;
 use switchboard_shared::http::{
@@ -79,6 +79,9 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     AUDIT_LOG,
 ];
 
+/// The roles of the support floor, who may use the dashboard's agent-facing endpoints.
+const STAFF: &[Role] = &[Role::Agent, Role::Admin];
+
 /// `?from=&to=` of a report: RFC 3339 times or `yyyy-mm-dd` dates, the last 7 days by default,
 /// at most 366 days.
 fn range(req: &Request) -> Result<TimeRange, ApiError> {
@@ -95,6 +98,7 @@ fn range(req: &Request) -> Result<TimeRange, ApiError> {
         (status = 422, body = ErrorBody)))]
 pub async fn assign_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, STAFF, "assign sessions")?;
     let id: SessionId = path_param(&req, "id")?;
     let input: AssignSession = json_body_or_empty(&req)?;
     json(200, &ops::assign_session(app, &principal, &id, input).await?)
@@ -110,6 +114,7 @@ pub async fn assign_session(app: &App, req: Request) -> HandlerResult {
         (status = 422, description = "transfer_to_self, or a bad reason", body = ErrorBody)))]
 pub async fn transfer_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, STAFF, "transfer sessions")?;
     let id: SessionId = path_param(&req, "id")?;
     let input: TransferSession = json_body(&req)?;
     json(200, &ops::transfer_session(app, &principal, &id, input).await?)
@@ -121,9 +126,7 @@ pub async fn transfer_session(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = Overview), (status = 403, body = ErrorBody)))]
 pub async fn overview(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
-    if principal.role == switchboard_shared::domain::Role::Customer {
-        return Err(ApiError::forbidden("forbidden", "your role may not read the dashboard"));
-    }
+    ops::require_role(&principal, STAFF, "read the dashboard")?;
     json(200, &ops::dashboard::overview(app.store.as_ref()).await?)
 }
 
@@ -139,6 +142,7 @@ pub async fn overview(app: &App, req: Request) -> HandlerResult {
         (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
 pub async fn agent_performance(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, STAFF, "read agent performance")?;
     let range = range(&req)?;
     json(200, &insights::agent_performance(app.store.as_ref(), &principal, &range).await?)
 }
@@ -150,6 +154,7 @@ pub async fn agent_performance(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = ListPage<ActiveSession>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn active_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, STAFF, "read the dashboard")?;
     let page = page_request(&req)?;
     json(200, &insights::active_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
 }
@@ -161,6 +166,7 @@ pub async fn active_sessions(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = ListPage<WaitingSession>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn waiting_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, STAFF, "read the dashboard")?;
     let page = page_request(&req)?;
     json(200, &insights::waiting_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
 }
@@ -176,6 +182,7 @@ pub async fn waiting_sessions(app: &App, req: Request) -> HandlerResult {
         (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
 pub async fn satisfaction(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "read satisfaction; admins do")?;
     let range = range(&req)?;
     json(200, &insights::satisfaction(app.store.as_ref(), &principal, &range).await?)
 }
@@ -189,6 +196,7 @@ pub async fn satisfaction(app: &App, req: Request) -> HandlerResult {
         (status = 403, body = ErrorBody)))]
 pub async fn message_analytics(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "read message analytics; admins do")?;
     let range = range(&req)?;
     json(200, &insights::message_analytics(app.store.as_ref(), &principal, &range).await?)
 }
@@ -219,6 +227,7 @@ pub async fn health(app: &App, _req: Request) -> HandlerResult {
         (status = 403, body = ErrorBody)))]
 pub async fn audit_log(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "read the audit log; admins do")?;
     let invalid = |name: &str, error: switchboard_shared::domain::InvalidValue| {
         ApiError::bad_request("invalid_parameter", format!("{name}: {}", error.reason))
     };

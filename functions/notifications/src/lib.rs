@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 use switchboard_shared::domain::push::Preferences;
-use switchboard_shared::domain::UserId;
+use switchboard_shared::domain::{Role, UserId};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{json, json_body, principal, HandlerResult};
 use switchboard_shared::http::{page_request, query_param, ListPage};
@@ -105,6 +105,7 @@ pub async fn unregister_device(app: &App, req: Request) -> HandlerResult {
         (status = 422, description = "bad title, body or data; too large for a platform", body = ErrorBody)))]
 pub async fn send(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "send notifications; only admins do")?;
     let (recipients, notification) = json_body::<SendNotification>(&req)?.split();
     json(200, &ops::send_notification(app, &principal, recipients, notification).await?)
 }
@@ -116,6 +117,7 @@ pub async fn send(app: &App, req: Request) -> HandlerResult {
         (status = 422, description = "no or more than 10,000 recipients, bad title, body or data", body = ErrorBody)))]
 pub async fn bulk_send(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "send notifications; only admins do")?;
     let (recipients, notification) = json_body::<BulkSend>(&req)?.split();
     json(200, &ops::send_notification(app, &principal, recipients, notification).await?)
 }

@@ -2,7 +2,7 @@
 //! Each parses the frame, calls one operation — the same ones the REST handlers call — and
 //! returns the reply frame; failures become `error` frames and the socket stays open.
 
-use switchboard_shared::domain::now;
+use switchboard_shared::domain::{now, Role};
 use switchboard_shared::lambda::{WsFunction, WsRequest, WsResult};
 use switchboard_shared::ops::{self, live, MarkRead, SendMessage, Sent};
 use switchboard_shared::realtime::frames::{
@@ -87,6 +87,7 @@ async fn subscribe(app: &App, req: WsRequest) -> WsResult {
 
 async fn subscribe_dashboard(app: &App, req: WsRequest) -> WsResult {
     let principal = req.principal()?;
+    ops::require_role(&principal, &[Role::Agent, Role::Admin], "watch the dashboard")?;
     let _: SubscribeDashboard = req.payload()?;
     Ok(Some(ops::dashboard::subscribe(app, &principal, &req.connection_id).await?))
 }

@@ -11,7 +11,7 @@ use lambda_http::Request;
 use lambda_http::RequestExt;
 use serde_json::{json, Value};
 use switchboard_shared::config::{store_from_env, ConfigError};
-use switchboard_shared::domain::now;
+use switchboard_shared::domain::{now, Principal, Role};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
     json, json_body, page_request, path_param, principal, query_param, HandlerResult, ListPage,
@@ -21,7 +21,7 @@ use switchboard_shared::lambda::{respond, run_scheduled_event, ScheduledEvent};
 use switchboard_shared::ops::analytics::{self, DailyReport, DayRange, StartBackfill};
 use switchboard_shared::ops::conversations;
 use switchboard_shared::ops::reports::{self, ReportSummary};
-use switchboard_shared::ops::rollup;
+use switchboard_shared::ops::{self, rollup};
 use switchboard_shared::repo::rollups::Job;
 use switchboard_shared::reports::s3::S3ReportStore;
 use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore};
@@ -136,7 +136,7 @@ pub async fn analytics_rollup(app: &App, event: ScheduledEvent) -> Result<Value,
         (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn start_backfill(app: &App, req: Request) -> HandlerResult {
-    let principal = principal(&req)?;
+    let principal = admin(&req)?;
     let input: StartBackfill = json_body(&req)?;
     let (job, created) = analytics::start_backfill(app.store.as_ref(), &principal, input).await?;
     let status = match (created, job.status) {
@@ -153,7 +153,7 @@ pub async fn start_backfill(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = Job), (status = 403, body = ErrorBody),
         (status = 400, description = "invalid_id", body = ErrorBody), (status = 404, description = "backfill_not_found", body = ErrorBody)))]
 pub async fn get_backfill(app: &App, req: Request) -> HandlerResult {
-    let principal = principal(&req)?;
+    let principal = admin(&req)?;
     let id = req.path_parameters_ref().and_then(|params| params.first("id")).unwrap_or_default().to_owned();
     json(200, &analytics::get_backfill(app.store.as_ref(), &principal, &id).await?)
 }
@@ -170,7 +170,7 @@ pub async fn get_backfill(app: &App, req: Request) -> HandlerResult {
         (status = 403, body = ErrorBody),
         (status = 409, description = "rollup_not_built: more than 31 days of the range are not rolled up", body = ErrorBody)))]
 pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
-    let principal = principal(&req)?;
+    let principal = admin(&req)?;
     let csv = match query_param(&req, "format").as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -214,7 +214,7 @@ pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
         (status = 400, description = "invalid_parameter, invalid_range or range_too_long", body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn conversations_csv(app: &App, req: Request) -> StreamingResult {
-    let principal = principal(&req)?;
+    let principal = admin(&req)?;
     let (from, to) = (query_param(&req, "from"), query_param(&req, "to"));
     let export = conversations::export(
         Arc::clone(&app.store),
@@ -230,6 +230,14 @@ pub async fn conversations_csv(app: &App, req: Request) -> StreamingResult {
         .header("content-disposition", format!("attachment; filename=\"{}\"", export.file_name))
         .body(export.chunks)
         .map_err(|e| ApiError::Internal(format!("building response: {e}")))
+}
+
+/// The caller, if an admin: every endpoint of this crate is theirs, and anyone else gets 403
+/// before the request is read further.
+fn admin(req: &Request) -> Result<Principal, ApiError> {
+    let principal = principal(req)?;
+    ops::require_role(&principal, &[Role::Admin], "read analytics or reports; admins do")?;
+    Ok(principal)
 }
 
 /// The daily PDF report (00:15 UTC), in the local gateway: [`build_daily_reports`] with the
@@ -272,7 +280,7 @@ pub async fn download_report(app: &App, req: Request) -> HandlerResult {
         (status = 400, description = "invalid_limit or invalid_cursor", body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn list(reports: &dyn ReportStore, req: Request) -> HandlerResult {
-    let principal = principal(&req)?;
+    let principal = admin(&req)?;
     let page = page_request(&req)?;
     json(200, &reports::list_reports(reports, &principal, page.limit, page.cursor).await?)
 }
@@ -286,7 +294,7 @@ pub async fn list(reports: &dyn ReportStore, req: Request) -> HandlerResult {
         (status = 403, body = ErrorBody),
         (status = 404, description = "report_not_found: the day's report is not built (yet)", body = ErrorBody)))]
 pub async fn download(reports: &dyn ReportStore, req: Request) -> HandlerResult {
-    let principal = principal(&req)?;
+    let principal = admin(&req)?;
     let id: ReportId = path_param(&req, "report_id")?;
     json(200, &reports::download_report(reports, &principal, &id, now()).await?)
 }

@@ -84,3 +84,14 @@ pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<us
 pub(crate) fn role_forbidden(what: &str) -> ApiError {
     ApiError::forbidden("forbidden", format!("your role may not {what}"))
 }
+
+/// 403 unless the caller's role is one of `roles`. A handler calls it before it reads anything
+/// else of the request, so a role that may not use an endpoint gets 403 whatever it sends, and
+/// no parser ever runs on its input.
+pub fn require_role(principal: &Principal, roles: &[Role], what: &str) -> Result<(), ApiError> {
+    if roles.contains(&principal.role) {
+        Ok(())
+    } else {
+        Err(role_forbidden(what))
+    }
+}
