@@ -1,10 +1,12 @@
 //! Running a function: the same dispatch in Lambda and in the local gateway.
 
+use std::any::Any;
 use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use lambda_http::{service_fn, Body, Request, Response};
 use tracing::Instrument;
@@ -98,13 +100,30 @@ where
         request_id = request_id.as_deref().unwrap_or("-"),
     );
     async {
-        match handle(req).await {
+        match caught(handle(req)).await {
             Ok(response) => response,
             Err(error) => error_response(&error, request_id.as_deref()),
         }
     }
     .instrument(span)
     .await
+}
+
+/// A handler's outcome with a panic in it turned into the internal error it is: the caller
+/// gets the JSON 500 with its request id, never a dropped connection (local gateway) or the
+/// runtime's unshaped error (Lambda), and the panic's message goes to the logs.
+async fn caught<T>(handling: impl std::future::Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+    AssertUnwindSafe(handling).catch_unwind().await.unwrap_or_else(|panic| Err(panicked(panic.as_ref())))
+}
+
+/// The internal error of a panic, with its message when it has one.
+fn panicked(panic: &(dyn Any + Send)) -> ApiError {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    ApiError::Internal(format!("the handler panicked: {message}"))
 }
 
 /// Runs a function for one request with its body streamed: a streaming function's chunks as
@@ -122,10 +141,12 @@ pub async fn dispatch_streaming(app: &App, function: &HttpFunction, req: Request
         request_id = request_id.as_deref().unwrap_or("-"),
     );
     async {
-        match streaming(app, req).await {
+        match caught(streaming(app, req)).await {
             Ok(response) => response.map(|chunks| {
                 let (name, request_id) = (function.name, request_id.clone().unwrap_or_default());
-                chunks
+                AssertUnwindSafe(chunks)
+                    .catch_unwind()
+                    .map(|chunk| chunk.unwrap_or_else(|panic| Err(panicked(panic.as_ref()))))
                     .inspect_err(move |error| {
                         tracing::error!(function = name, request_id, %error, "the response failed midway");
                     })
@@ -446,7 +467,7 @@ pub async fn dispatch_ws(app: &App, function: &WsFunction, req: Request) -> Resp
             Some("CONNECT") | Some("DISCONNECT") => {
                 let connecting = event_type.as_deref() == Some("CONNECT");
                 let ws = WsRequest { request: req, connection_id, action: None, payload: Value::Null };
-                match (function.handler)(app, ws).await {
+                match caught((function.handler)(app, ws)).await {
                     Ok(_) => frame_response(None),
                     Err(error) if connecting => error_response(&error, request_id.as_deref()),
                     Err(error) => {
@@ -464,7 +485,7 @@ pub async fn dispatch_ws(app: &App, function: &WsFunction, req: Request) -> Resp
                     }
                 };
                 let ws = WsRequest { request: req, connection_id, action: action.clone(), payload };
-                let reply = match (function.handler)(app, ws).await {
+                let reply = match caught((function.handler)(app, ws)).await {
                     Ok(reply) => reply,
                     Err(error) => {
                         if let ApiError::Internal(detail) = &error {
