@@ -18,6 +18,7 @@ switchboard_tests::on_both_backends!(
     the_waiting_list_is_in_routing_order_with_positions_across_pages,
     admins_see_every_active_session_and_agents_their_own,
     satisfaction_shows_the_distribution_response_rate_days_and_comments,
+    a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls,
     message_analytics_counts_each_hour_by_role_and_messages_per_session,
     the_health_probe_answers_without_a_token,
     the_audit_log_filters_by_session_actor_and_range_and_pages_newest_first,
@@ -351,6 +352,49 @@ async fn satisfaction_shows_the_distribution_response_rate_days_and_comments(bac
         comments,
         [(&json!(rated[2].0), &json!(2), &json!("slow")), (&json!(rated[0].0), &json!(5), &json!("great"))],
         "the latest comments first; a rating without words is left out"
+    );
+}
+
+async fn a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls(backend: Backend) {
+    // Arrange: three sessions rated today — "too slow" then changed to 5 without words, 4 "kind",
+    // 2 "lost" — and the year of days before rolled up (none had a rating).
+    let api = TestApi::start(backend).await;
+    let customer = switchboard_shared::domain::Role::Customer;
+    let mut sessions = Vec::new();
+    for who in ["cust-1", "cust-2", "cust-3"] {
+        let session = id_of(&api_reply(open(&api, who, "normal").await));
+        close(&api, who, customer, &session).await;
+        sessions.push(session);
+    }
+    rate(&api, "cust-1", &sessions[0], 1, Some("too slow")).await;
+    rate(&api, "cust-1", &sessions[0], 5, None).await;
+    rate(&api, "cust-2", &sessions[1], 4, Some("kind")).await;
+    rate(&api, "cust-3", &sessions[2], 2, Some("lost")).await;
+    let today = OffsetDateTime::now_utc().date();
+    let first = today - time::Duration::days(365);
+    let yesterday = today - time::Duration::days(1);
+    switchboard_shared::ops::rollup::rollup_days(api.store.as_ref(), first, yesterday, OffsetDateTime::now_utc(), &mut |_| {})
+        .await
+        .expect("roll the year up");
+    api.store.reset();
+
+    // Act
+    let report = read(&api, Caller::Admin, &format!("{DASHBOARD}/satisfaction?from={first}&to={today}")).await;
+
+    // Assert
+    let calls = api.store.calls();
+    let comments: Vec<(&Value, &Value, &Value)> = items_of(&report["recent_comments"])
+        .iter()
+        .map(|c| (&c["session_id"], &c["score"], &c["comment"]))
+        .collect();
+    assert_eq!(
+        comments,
+        [(&json!(sessions[2]), &json!(2), &json!("lost")), (&json!(sessions[1]), &json!(4), &json!("kind"))],
+        "the latest comments first; words a later rating dropped are gone"
+    );
+    assert!(
+        api.store.total() <= 12,
+        "a year's comments are one Query, not one per day: {calls:?}"
     );
 }
 

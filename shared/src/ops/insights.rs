@@ -15,9 +15,9 @@ use crate::domain::metrics::{AgentReport, CsatReport, DurationReport, MetricsRep
 use crate::domain::{now, timestamp, AuditEvent, Principal, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
 use crate::http::ListPage;
-use crate::repo::events::{self, EventFilter, EventSource, Span};
+use crate::repo::events::{self, Span};
 use crate::repo::sessions::{self, SessionListing};
-use crate::repo::stats;
+use crate::repo::{comments, stats};
 use crate::store::{Cursor, ItemStore, KeyRange, Query};
 
 use super::{role_forbidden, rollup};
@@ -315,7 +315,7 @@ pub struct Satisfaction {
     /// Per UTC day of the range, the ratings given that day (day counters: each session's latest
     /// rating given that day) and their average.
     pub days: Vec<SatisfactionDay>,
-    /// The latest rating of each session rated in the range, when it carries a comment, newest
+    /// Each session's latest rating, when it was given in the range and carries a comment, newest
     /// first, at most 50.
     pub recent_comments: Vec<CsatComment>,
 }
@@ -388,45 +388,20 @@ pub async fn satisfaction(
     })
 }
 
-/// The latest `session.rated` of each session in the range, if it has a comment; newest first,
-/// at most 50: the day index read newest day first, and no further than the 50th comment.
+/// Each session's latest rating when it was given in the range and carries a comment, newest
+/// first, at most 50: one Query of the rated comments' index (`repo::comments`).
 async fn recent_comments(store: &dyn ItemStore, range: &TimeRange) -> Result<Vec<CsatComment>, ApiError> {
-    let span = range.span();
-    let mut seen = BTreeSet::new();
-    let mut comments = Vec::new();
-    for day in range.days().into_iter().rev() {
-        let source = EventSource::Day(day);
-        let mut cursor = None;
-        loop {
-            let (page, next) =
-                events::page(store, &source, &span, &EventFilter::default(), true, PAGE, cursor).await?;
-            for event in page.into_iter().filter(|event| event.kind == "session.rated") {
-                let Some(session_id) = event.session_id else { continue };
-                if !seen.insert(session_id) {
-                    continue;
-                }
-                let comment = event.details.get("comment").and_then(|c| c.as_str()).map(ToOwned::to_owned);
-                let score = event.details.get("score").and_then(|c| c.as_u64());
-                if let (Some(comment), Some(score)) = (comment, score) {
-                    comments.push(CsatComment {
-                        session_id,
-                        customer_id: event.actor_id,
-                        score,
-                        comment,
-                        rated_at: event.at,
-                    });
-                    if comments.len() == MAX_COMMENTS {
-                        return Ok(comments);
-                    }
-                }
-            }
-            match next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-    }
-    Ok(comments)
+    let latest = comments::latest(store, range.from, range.to, MAX_COMMENTS).await?;
+    Ok(latest
+        .into_iter()
+        .map(|entry| CsatComment {
+            session_id: entry.session_id,
+            customer_id: entry.customer_id,
+            score: u64::from(entry.score),
+            comment: entry.comment,
+            rated_at: entry.rated_at,
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------

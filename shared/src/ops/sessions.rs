@@ -12,7 +12,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::repo::sessions::{self, SessionListing};
 use crate::repo::stats::{self, Change};
-use crate::repo::{agents, blocks, events, rooms};
+use crate::repo::{agents, blocks, comments, events, rooms};
 use crate::store::{Cursor, ItemStore};
 
 use super::routing::{self, AssignedBy};
@@ -551,7 +551,7 @@ pub async fn rate_session(
         rated_at: at,
         first_rated_at,
     };
-    let ops = vec![
+    let mut ops = vec![
         sessions::rate(&session, &rating, &principal.user_id)?,
         events::record(
             principal,
@@ -564,6 +564,7 @@ pub async fn rate_session(
             at,
         )?,
     ];
+    ops.extend(comments::keep_in_step(id, &principal.user_id, &rating, session.rating.as_ref())?);
     if !failed_conditions(store.transact_write(ops).await)?.is_empty() {
         return Err(ApiError::conflict(
             "conflict",

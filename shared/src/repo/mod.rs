@@ -5,6 +5,7 @@ pub mod agents;
 pub mod blocks;
 pub mod canned;
 pub mod coalesce;
+pub mod comments;
 pub mod connections;
 pub mod deliveries;
 pub mod devices;
