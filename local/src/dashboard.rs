@@ -60,9 +60,47 @@ pub fn dev_token(minter: &TokenMinter, body: &[u8]) -> Response {
     }
 }
 
+/// The command that builds the dashboard into `dir` (`dashboard/dist` by default: its project is
+/// the folder above).
+pub fn build_command(dir: &Path) -> String {
+    let project = match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.display().to_string(),
+        _ => ".".to_owned(),
+    };
+    format!("(cd {project} && npm ci && npm run build)")
+}
+
+/// Whether `dir` holds a built dashboard.
+pub fn is_built(dir: &Path) -> bool {
+    dir.join("index.html").is_file()
+}
+
+/// The page every page path gets while the dashboard is not built (a fresh clone): the exact
+/// command that builds it, instead of an API 404 that leaves a new user guessing. 503: it is
+/// there once built, without a restart.
+fn not_built_page(dir: &Path) -> Response {
+    let command = build_command(dir);
+    let escaped = command.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><meta charset=\"utf-8\"><title>Switchboard: build the dashboard</title>\n\
+         <body style=\"font-family: sans-serif; max-width: 40em; margin: 3em auto\">\n\
+         <h1>The web dashboard is not built yet</h1>\n\
+         <p>The API runs (<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>). To get the dashboard, \
+         build it once with Node.js 20 or later, from the project's folder:</p>\n\
+         <pre>{escaped}</pre>\n<p>then reload this page; the gateway need not restart.</p>\n</body></html>\n"
+    );
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [("content-type", "text/html; charset=utf-8"), ("cache-control", "no-store")],
+        page,
+    )
+        .into_response()
+}
+
 /// The dashboard's files for a `GET` of `path`: the file itself when there is one, otherwise
-/// `index.html` for a page path (the app routes on the client). `None` for a path that leaves
-/// the folder, or a missing file.
+/// `index.html` for a page path (the app routes on the client), or, before the dashboard is
+/// built, the page that says how to build it. `None` for a path that leaves the folder, or a
+/// missing file.
 pub async fn app_file(dir: &Path, path: &str) -> Option<Response> {
     let relative = PathBuf::from(path.trim_start_matches('/'));
     if relative.components().any(|part| !matches!(part, Component::Normal(_))) {
@@ -75,8 +113,10 @@ pub async fn app_file(dir: &Path, path: &str) -> Option<Response> {
         Err(_) if relative.extension().is_some() => return None,
         _ => {
             let index = dir.join("index.html");
-            let bytes = tokio::fs::read(&index).await.ok()?;
-            (index, bytes)
+            match tokio::fs::read(&index).await {
+                Ok(bytes) => (index, bytes),
+                Err(_) => return Some(not_built_page(dir)),
+            }
         }
     };
     let extension = file.extension().and_then(|e| e.to_str()).unwrap_or_default();

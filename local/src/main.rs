@@ -254,12 +254,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
             }
             let minter = TokenMinter::hs256(secret.as_bytes(), &issuer(), &audience());
+            let dashboard_built = switchboard_local::dashboard::is_built(&dashboard_dir);
+            let build_dashboard = switchboard_local::dashboard::build_command(&dashboard_dir);
             let mut gateway = Gateway::with_connections(app, verifier, connections)
                 .map_err(|e| e.to_string())?
                 .minting_dev_tokens(minter)
                 .serving_app(dashboard_dir);
             if let Some(files) = report_files {
                 gateway = gateway.serving_report_files(files);
+            }
+            // Before the address line, which scripts and tests wait for (and may stop reading at).
+            if !dashboard_built {
+                println!(
+                    "The web dashboard is not built yet: run {build_dashboard} (Node.js 20 or later), then open http://{bound}/"
+                );
             }
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
             println!(

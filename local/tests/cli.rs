@@ -306,3 +306,68 @@ async fn serve_hands_out_the_dashboard_and_its_development_sign_in() {
     assert_eq!(refused["error"]["code"], "invalid_request");
     assert!(server.interrupt().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_the_dashboard_is_built_its_pages_say_the_command_that_builds_it() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let app = dir.path().join("web").join("dist");
+    let app_arg = app.to_str().expect("a UTF-8 path");
+    let server = Server::start_with(dir.path(), &["--dashboard-dir", app_arg]);
+    let origin = server.base.trim_end_matches("/api/v1").to_owned();
+    let command = format!("(cd {} &amp;&amp; npm ci &amp;&amp; npm run build)", dir.path().join("web").display());
+
+    for page in ["/", "/agent"] {
+        let response = client().get(format!("{origin}{page}")).send().await.expect("GET a page");
+        assert_eq!(response.status().as_u16(), 503, "{page}");
+        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+        let text = response.text().await.expect("body");
+        assert!(text.contains("not built yet") && text.contains(&command), "{page}: {text}");
+    }
+    let api = client().get(format!("{}/no-such-route", server.base)).send().await.expect("GET");
+    assert_eq!(api.status().as_u16(), 404, "the API keeps its own 404");
+
+    std::fs::create_dir_all(&app).expect("create the app folder");
+    std::fs::write(app.join("index.html"), "<!doctype html><title>Switchboard</title>").expect("write");
+    let built = client().get(format!("{origin}/")).send().await.expect("GET / once built");
+    assert_eq!(built.status().as_u16(), 200, "the build is served without a restart");
+    assert!(server.interrupt().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--no-schedules", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("JWT_SECRET")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start switchboard-local serve");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let base = loop {
+        let line = lines.recv().expect("the server printed its address");
+        if let Some(rest) = line.strip_prefix("Switchboard API on ") {
+            break rest.split_whitespace().next().expect("an address").to_owned();
+        }
+    };
+
+    let refused = client().get(format!("{base}/chat/rooms")).send().await.expect("GET without a token");
+    assert_eq!(refused.status().as_u16(), 401);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("run kill").success());
+    assert!(child.wait().expect("wait for the server").success());
+
+    let logged: Vec<String> = lines.iter().collect();
+    assert!(logged.iter().any(|line| line.contains("token refused")), "the refusal is logged: {logged:?}");
+    assert!(logged.iter().all(|line| !line.contains('\u{1b}')), "no colour codes in a pipe: {logged:?}");
+}

@@ -1,4 +1,7 @@
-//! Tracing set-up: JSON lines in Lambda (CloudWatch), readable lines on a terminal.
+//! Tracing set-up: JSON lines in Lambda (CloudWatch), readable lines elsewhere, in colour only on
+//! a terminal.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
@@ -20,7 +23,9 @@ pub fn init() {
         let layer = tracing_subscriber::fmt::layer().json().with_current_span(true).without_time();
         tracing_subscriber::registry().with(layer).with(filter).try_init()
     } else {
-        let layer = tracing_subscriber::fmt::layer().with_target(false);
+        // Colour codes only for a person at a terminal: in a file or a pipe they are noise.
+        let colour = std::io::stdout().is_terminal();
+        let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(colour);
         tracing_subscriber::registry().with(layer).with(filter).try_init()
     };
 }
