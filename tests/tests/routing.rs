@@ -18,6 +18,7 @@ switchboard_tests::on_both_backends!(
     a_full_floor_drains_the_queue_in_priority_then_arrival_order,
     of_two_admins_assigning_one_session_at_once_exactly_one_wins,
     away_and_offline_agents_are_never_routed_and_manual_assignment_respects_capacity,
+    an_agent_who_never_set_a_status_is_told_to_go_online_or_away_to_take_a_session,
     agents_route_only_sessions_of_rooms_they_serve,
     a_transfer_moves_the_session_tells_everyone_and_moves_the_load,
     waiting_customers_see_their_place_in_the_queue_and_an_estimate,
@@ -223,6 +224,23 @@ async fn of_two_admins_assigning_one_session_at_once_exactly_one_wins(backend: B
 
 async fn session_agent(api: &TestApi, id: &str) -> Value {
     session(api, id).await["agent_id"].clone()
+}
+
+async fn an_agent_who_never_set_a_status_is_told_to_go_online_or_away_to_take_a_session(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let waiting = open(&api, "cust-1", "normal").await;
+    let id = waiting["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/admin/chat-dashboard/sessions/{id}/assign");
+
+    let refused = agent_call(&api, "agent-new", Method::POST, &path, Some(json!({}))).await;
+
+    assert_eq!((refused.status, refused.error_code()), (409, "agent_offline"), "{refused:?}");
+    let message = refused.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("online or away"), "the message says what to do: {message}");
+    assert_eq!(session(&api, &id).await["status"], "waiting");
+    set_status(&api, "agent-new", json!({"status": "away"})).await;
+    let taken = agent_call(&api, "agent-new", Method::POST, &path, Some(json!({}))).await;
+    assert_eq!((taken.status, &taken.body["agent_id"]), (200, &json!("agent-new")), "{taken:?}");
 }
 
 async fn away_and_offline_agents_are_never_routed_and_manual_assignment_respects_capacity(backend: Backend) {

@@ -221,13 +221,31 @@ pub struct AssignSession {
     pub agent_id: Option<UserId>,
 }
 
-/// The agent a session may be given to now: known, not offline, below capacity.
-async fn available_agent(store: &dyn ItemStore, agent: &UserId) -> Result<AgentState, ApiError> {
-    let state = agents::get(store, agent)
-        .await?
-        .ok_or_else(|| ApiError::not_found("agent_not_found", "no such agent: they never set a status"))?;
+/// The agent a session may be given to now: known, not offline, below capacity. An agent who
+/// asks for themselves and never set a status is offline (as `GET /agent/status` says), not
+/// unknown: 409 `agent_offline` telling them what to do, where someone else naming them gets
+/// 404 `agent_not_found`.
+async fn available_agent(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    agent: &UserId,
+) -> Result<AgentState, ApiError> {
+    let themselves = principal.role == Role::Agent && &principal.user_id == agent;
+    let offline = || {
+        let message = if themselves {
+            "you are offline: set your status to online or away (PUT /agent/status) to take sessions"
+        } else {
+            "the agent is offline: they must go online or away before they take sessions"
+        };
+        ApiError::conflict("agent_offline", message)
+    };
+    let state = match agents::get(store, agent).await? {
+        Some(state) => state,
+        None if themselves => return Err(offline()),
+        None => return Err(ApiError::not_found("agent_not_found", "no such agent: they never set a status")),
+    };
     if state.status_at(now()) == AgentStatus::Offline {
-        return Err(ApiError::conflict("agent_offline", "the agent is offline"));
+        return Err(offline());
     }
     if state.active_sessions >= state.capacity.get() {
         return Err(ApiError::conflict(
@@ -269,7 +287,7 @@ pub async fn assign_session(
             SessionStatus::Closed => return Err(ApiError::session_closed()),
             SessionStatus::Active => return Err(ApiError::session_not_waiting()),
         }
-        let state = available_agent(store, &agent).await?;
+        let state = available_agent(store, principal, &agent).await?;
         let at = now();
         let (ops, assigned, _) = routing::assignment(principal, &session, &state, AssignedBy::Manual, at)?;
         let failed = failed_conditions(store.transact_write(ops).await)?;
@@ -340,7 +358,7 @@ pub async fn transfer_session(
                 "to_agent_id: the session is with that agent already",
             ));
         }
-        let to_state = available_agent(store, &input.to_agent_id).await?;
+        let to_state = available_agent(store, principal, &input.to_agent_id).await?;
         let at = now();
         let (transfer, moved) = sessions::transfer(&session, &input.to_agent_id)?;
         let mut to_next = to_state.clone();
