@@ -340,6 +340,15 @@ pub async fn list(
     records(store.query(query).await?)
 }
 
+/// A user's participant record in a session (present once they took part in it).
+pub async fn participant_record(
+    store: &dyn ItemStore,
+    id: &SessionId,
+    user: &UserId,
+) -> Result<Option<Participant>, ApiError> {
+    store.get(&participant_key(id, user)).await?.map(from_item).transpose()
+}
+
 /// One page of a session's participants.
 pub async fn participants(
     store: &dyn ItemStore,
