@@ -614,6 +614,23 @@ pub async fn open_session(api: &TestApi, customer: Caller, subject: &str) -> Str
     id_of(&arranged(reply, 201, "a customer opens a session"))
 }
 
+/// The priority a customer asks for: `urgent`, which only staff set, becomes `high` (and
+/// [`raise_to_urgent`] follows).
+pub fn customer_priority(priority: &str) -> &str {
+    if priority == "urgent" {
+        "high"
+    } else {
+        priority
+    }
+}
+
+/// An admin raises a session to `urgent`, as only staff may; returns the session as it is then.
+pub async fn raise_to_urgent(api: &TestApi, session: &Value) -> Value {
+    let path = format!("/chat/sessions/{}", session["id"].as_str().unwrap_or_default());
+    let reply = Caller::Admin.call(api, Method::PATCH, &path, Some(json!({"priority": "urgent"}))).await;
+    arranged(reply, 200, "an admin raises a session to urgent").body
+}
+
 /// `sender` sends `body` to `session`; returns the message's id.
 pub async fn send(api: &TestApi, sender: Caller, session: &str, body: &str) -> String {
     let reply = sender

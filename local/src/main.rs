@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::{scheduler, secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
-use switchboard_shared::config::{dynamodb_client_for_endpoint, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use switchboard_shared::config::{
+    dynamodb_client_for_endpoint, max_open_sessions_from_env, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
+};
 use switchboard_shared::domain::{Role, UserId};
 use switchboard_shared::ops::analytics::DayRange;
 use switchboard_shared::ops::reports::build_daily_report;
@@ -245,7 +247,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let (reports, report_files) =
                 open_reports(reports, &data_dir, &format!("http://{bound}"), &secret).await?;
-            let mut app = App::new(store, realtime).with_reports(reports);
+            let max_open_sessions = max_open_sessions_from_env().map_err(|e| e.to_string())?;
+            let mut app =
+                App::new(store, realtime).with_reports(reports).with_max_open_sessions(max_open_sessions);
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }

@@ -17,6 +17,7 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_chat::create_session,
         switchboard_chat::list_sessions,
         switchboard_chat::get_session,
+        switchboard_chat::update_session,
         switchboard_chat::close_session,
         switchboard_chat::reopen_session,
         switchboard_chat::rate_session,

@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::config::{store_from_env, ConfigError};
+use crate::config::{max_open_sessions_from_env, store_from_env, ConfigError, DEFAULT_MAX_OPEN_SESSIONS};
 use crate::push::local::LocalPush;
 use crate::push::sns::SnsPush;
 use crate::push::Push;
 use crate::realtime::apigw::ApiGatewayRealtime;
 use crate::realtime::Realtime;
+use crate::repo::connections::SendLimit;
 use crate::reports::ReportStore;
 use crate::store::ItemStore;
 use crate::ApiError;
@@ -25,13 +26,24 @@ pub struct App {
     /// Lambda the reports functions run on their report store without an `App`, so no other
     /// function links the S3 client.
     pub reports: Option<Arc<dyn ReportStore>>,
+    /// Most open (waiting or active) sessions one customer may have at once.
+    pub max_open_sessions: u32,
+    /// How many `send_message` frames one WebSocket connection may send.
+    pub send_limit: SendLimit,
 }
 
 impl App {
     /// An app over the given store and realtime port, pushing through in-memory endpoints (the
     /// local gateway and tests; see [`App::with_push`]).
     pub fn new(store: Arc<dyn ItemStore>, realtime: Arc<dyn Realtime>) -> Self {
-        Self { store, realtime, push: Arc::new(LocalPush::default()), reports: None }
+        Self {
+            store,
+            realtime,
+            push: Arc::new(LocalPush::default()),
+            reports: None,
+            max_open_sessions: DEFAULT_MAX_OPEN_SESSIONS,
+            send_limit: SendLimit::default(),
+        }
     }
 
     /// The same app pushing through `push`.
@@ -44,6 +56,16 @@ impl App {
         Self { reports: Some(reports), ..self }
     }
 
+    /// The same app with another cap on one customer's open sessions.
+    pub fn with_max_open_sessions(self, max_open_sessions: u32) -> Self {
+        Self { max_open_sessions, ..self }
+    }
+
+    /// The same app with another WebSocket send limit (benchmarks that flood on purpose).
+    pub fn with_send_limit(self, send_limit: SendLimit) -> Self {
+        Self { send_limit, ..self }
+    }
+
     /// The report store; an app built without one fails the request (a set-up error).
     pub fn reports(&self) -> Result<&dyn ReportStore, ApiError> {
         self.reports
@@ -54,6 +76,7 @@ impl App {
     /// The app a Lambda function runs with, from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         Ok(Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
-            .with_push(Arc::new(SnsPush::from_env()?)))
+            .with_push(Arc::new(SnsPush::from_env()?))
+            .with_max_open_sessions(max_open_sessions_from_env()?))
     }
 }

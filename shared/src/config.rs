@@ -28,6 +28,28 @@ pub const DEFAULT_AUDIENCE: &str = "switchboard-api";
 /// Shortest HS256 secret accepted: shorter ones can be brute-forced.
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Environment variable capping the open (waiting or active) sessions of one customer.
+pub const MAX_OPEN_SESSIONS_VAR: &str = "MAX_OPEN_SESSIONS_PER_CUSTOMER";
+/// Open sessions one customer may have unless [`MAX_OPEN_SESSIONS_VAR`] says otherwise.
+pub const DEFAULT_MAX_OPEN_SESSIONS: u32 = 3;
+
+/// The cap on one customer's open sessions from `MAX_OPEN_SESSIONS_PER_CUSTOMER` (default 3).
+pub fn max_open_sessions_from_env() -> Result<u32, ConfigError> {
+    parse_max_open_sessions(var(MAX_OPEN_SESSIONS_VAR).as_deref())
+}
+
+/// The cap from the variable's value: a whole number from 1 (0 would lock every customer out).
+fn parse_max_open_sessions(value: Option<&str>) -> Result<u32, ConfigError> {
+    let Some(text) = value else { return Ok(DEFAULT_MAX_OPEN_SESSIONS) };
+    match text.trim().parse::<u32>() {
+        Ok(cap) if cap >= 1 => Ok(cap),
+        _ => Err(ConfigError::Invalid {
+            name: MAX_OPEN_SESSIONS_VAR,
+            reason: format!("must be a whole number from 1, got {text:?}"),
+        }),
+    }
+}
+
 pub(crate) fn var(name: &'static str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -164,6 +186,14 @@ pub const TEST_DYNAMODB_ENDPOINT: &str = "SWITCHBOARD_TEST_DYNAMODB_ENDPOINT";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_session_cap_defaults_to_three_and_refuses_zero_and_words() {
+        assert_eq!(parse_max_open_sessions(None).unwrap(), DEFAULT_MAX_OPEN_SESSIONS);
+        assert_eq!(parse_max_open_sessions(Some(" 5 ")).unwrap(), 5);
+        assert!(parse_max_open_sessions(Some("0")).is_err());
+        assert!(parse_max_open_sessions(Some("three")).is_err());
+    }
 
     #[test]
     fn the_embedded_aws_root_certificates_are_five_parseable_roots() {

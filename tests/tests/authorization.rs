@@ -505,9 +505,12 @@ async fn notes_are_read_and_written_by_agents_who_may_read_the_session_and_admin
                 let read = Cell::new(caller, Method::GET, path.clone());
                 let write = Cell::new(caller, Method::POST, path.clone())
                     .with_body(json!({"body": "from the matrix"}));
-                for (cell, status) in [(read, 200), (write, 201)] {
+                // Agents read the queue's sessions, but the notes only of sessions they handled.
+                let never_handled = caller.role() == Role::Agent && session == &w.waiting;
+                for (cell, status, reads) in [(read, 200, true), (write, 201, false)] {
                     cells.push(match caller.role() {
                         Role::Customer => cell.refused(403, "forbidden"),
+                        _ if reads && never_handled => cell.refused(403, "session_not_handled"),
                         _ if can_see(w, session, caller) => cell.allowed(status),
                         _ => cell.refused(404, "session_not_found"),
                     });
@@ -515,6 +518,27 @@ async fn notes_are_read_and_written_by_agents_who_may_read_the_session_and_admin
             }
         }
         cells
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sessions_priority_is_changed_only_by_its_agent_or_an_admin() {
+    check_matrix(|w| {
+        let patch = |caller, session: &str| {
+            Cell::new(caller, Method::PATCH, format!("/chat/sessions/{session}"))
+                .with_body(json!({"priority": "urgent"}))
+        };
+        vec![
+            patch(Caller::AgentX, &w.assigned).allowed(200),
+            patch(Caller::Admin, &w.assigned).allowed(200),
+            patch(Caller::Admin, &w.waiting).allowed(200),
+            patch(Caller::CustomerA, &w.assigned).refused(403, "forbidden"),
+            patch(Caller::CustomerB, &w.waiting).refused(403, "forbidden"),
+            patch(Caller::AgentY, &w.assigned).refused(404, "session_not_found"),
+            patch(Caller::AgentX, &w.waiting).refused(403, "forbidden"),
+            patch(Caller::AgentY, &w.waiting).refused(403, "forbidden"),
+        ]
     })
     .await;
 }
@@ -806,6 +830,9 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
             .allowed(201),
         Cell::new(Caller::CustomerA, Method::GET, "/chat/sessions").allowed(200),
         Cell::new(Caller::CustomerA, Method::GET, format!("/chat/sessions/{}", w.assigned)).allowed(200),
+        Cell::new(Caller::AgentX, Method::PATCH, format!("/chat/sessions/{}", w.assigned))
+            .with_body(json!({"priority": "high"}))
+            .allowed(200),
         Cell::new(Caller::CustomerA, Method::GET, format!("/chat/sessions/{}/participants", w.assigned))
             .allowed(200),
         Cell::new(Caller::CustomerA, Method::GET, format!("/chat/messages/{}", w.assigned)).allowed(200),

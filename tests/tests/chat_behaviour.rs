@@ -46,10 +46,13 @@ async fn open_session(api: &TestApi, customer: &str, priority: &str) -> String {
     let opened = open_session_with(
         api,
         customer,
-        json!({"subject": format!("help at {priority}"), "priority": priority}),
+        json!({"subject": format!("help at {priority}"), "priority": switchboard_tests::customer_priority(priority)}),
     )
     .await;
     assert_eq!(opened.status, 201, "{customer} opens a session: {:?}", opened.body);
+    if priority == "urgent" {
+        switchboard_tests::raise_to_urgent(api, &opened.body).await;
+    }
     id_of(&opened)
 }
 

@@ -69,9 +69,13 @@ async fn as_named(
 
 /// `customer` opens a session; returns the reply's session.
 async fn open(api: &TestApi, customer: &str, subject: &str, priority: &str) -> Value {
-    let body = json!({"subject": subject, "priority": priority});
+    let body = json!({"subject": subject, "priority": switchboard_tests::customer_priority(priority)});
     let reply = as_named(api, customer, Role::Customer, customer, Method::POST, "/chat/sessions", body).await;
-    arranged(reply, 201, "a customer opens a session").body
+    let opened = arranged(reply, 201, "a customer opens a session").body;
+    if priority == "urgent" {
+        return switchboard_tests::raise_to_urgent(api, &opened).await;
+    }
+    opened
 }
 
 /// `caller` (a user in a role) posts to `path`; returns the reply's body.

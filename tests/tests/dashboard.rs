@@ -54,7 +54,8 @@ async fn set_status(api: &TestApi, agent: &str, status: &str, capacity: u32) {
 
 /// A customer (any id) opens a session of a priority; returns the reply's body.
 async fn open(api: &TestApi, customer: &str, priority: &str) -> Value {
-    let body = json!({"subject": format!("{priority} question from {customer}"), "priority": priority});
+    let body = json!({"subject": format!("{priority} question from {customer}"),
+        "priority": switchboard_tests::customer_priority(priority)});
     let reply = api.as_user(
         customer,
         switchboard_shared::domain::Role::Customer,
@@ -62,7 +63,11 @@ async fn open(api: &TestApi, customer: &str, priority: &str) -> Value {
         "/chat/sessions",
         Some(body),
     );
-    arranged(reply.await, 201, "a customer opens a session").body
+    let opened = arranged(reply.await, 201, "a customer opens a session").body;
+    if priority == "urgent" {
+        return switchboard_tests::raise_to_urgent(api, &opened).await;
+    }
+    opened
 }
 
 /// `agent` takes the waiting `session`; returns the session.

@@ -389,6 +389,24 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             ensure!(answer["id"] == ACTIVE_SESSION, "the answer is session {}", answer["id"]);
             ensure!(answer["customer_id"] == CUSTOMER, "the answer's customer is {}", answer["customer_id"]);
         }
+        "chat-update-session" => {
+            let stored = world.session(ACTIVE_SESSION).await;
+            ensure!(
+                serde_json::to_value(stored.priority).ok().as_ref() == Some(&request["priority"]),
+                "session {ACTIVE_SESSION} has priority {:?}, the request asked {}",
+                stored.priority,
+                request["priority"]
+            );
+            let history =
+                switchboard_shared::repo::events::of_session(world.store(), &session_id(ACTIVE_SESSION))
+                    .await
+                    .map_err(|error| error.to_string())?;
+            ensure!(
+                history.iter().any(|event| event.kind == switchboard_shared::ops::PRIORITY_CHANGED
+                    && event.actor_id.as_str() == AGENT),
+                "the event log of {ACTIVE_SESSION} does not record the change"
+            );
+        }
         "chat-close-session" => {
             let stored = world.session(ACTIVE_SESSION).await;
             ensure!(

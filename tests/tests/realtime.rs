@@ -473,20 +473,25 @@ async fn a_message_over_128_kb_closes_the_socket_with_1009() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_subscribes_to_at_most_one_hundred_sessions() {
     let api = TestApi::start(Backend::Sqlite).await;
+    // 101 customers' sessions (one customer has at most three open), watched by an admin.
     let mut sessions = Vec::new();
     for n in 0..101 {
-        sessions.push(open_session(&api, Caller::CustomerA, &format!("question {n}")).await);
+        let body = json!({"subject": format!("question {n}")});
+        let reply = api
+            .as_user(&format!("cust-{n}"), Role::Customer, Method::POST, "/chat/sessions", Some(body))
+            .await;
+        sessions.push(id_of(&arranged(reply, 201, "a customer opens a session")));
     }
-    let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
+    let mut admin = api.connect(&Caller::Admin.token(&api)).await;
     for session in &sessions[..100] {
-        assert_eq!(customer.subscribe(session).await["type"], "subscribed");
+        assert_eq!(admin.subscribe(session).await["type"], "subscribed");
     }
     // Subscribing again to one of them changes nothing and is fine.
-    assert_eq!(customer.subscribe(&sessions[0]).await["type"], "subscribed");
-    let refused = customer.subscribe(&sessions[100]).await;
+    assert_eq!(admin.subscribe(&sessions[0]).await["type"], "subscribed");
+    let refused = admin.subscribe(&sessions[100]).await;
     assert_eq!(refused["code"], "too_many_subscriptions", "{refused}");
     // A new connection starts over.
-    let mut again = api.connect(&Caller::CustomerA.token(&api)).await;
+    let mut again = api.connect(&Caller::Admin.token(&api)).await;
     assert_eq!(again.subscribe(&sessions[100]).await["type"], "subscribed");
 }
 

@@ -213,6 +213,11 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let session = active_session(api).await;
             measure(api, customer(), Method::GET, &format!("/chat/sessions/{session}"), None).await
         }
+        "chat-update-session" => {
+            let session = active_session(api).await;
+            let body = json!({"priority": "urgent"});
+            measure(api, agent(), Method::PATCH, &format!("/chat/sessions/{session}"), Some(body)).await
+        }
         "chat-close-session" => {
             let session = active_session(api).await;
             measure(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None).await

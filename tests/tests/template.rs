@@ -45,6 +45,7 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-reopen-session",
     "chat-rate-session",
     "agent-set-status",
+    "chat-update-session",
 ];
 
 fn workspace_root() -> PathBuf {

@@ -31,7 +31,9 @@ use switchboard_shared::realtime::frames::{
     ClientFrame, Ping, ServerFrame, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_REF_CHARS,
 };
 use switchboard_shared::realtime::{PostError, Realtime};
-use switchboard_shared::repo::connections::{CONNECTION_TTL_SECONDS, MAX_SUBSCRIPTIONS, TYPING_INTERVAL_MS};
+use switchboard_shared::repo::connections::{
+    CONNECTION_TTL_SECONDS, MAX_SUBSCRIPTIONS, SEND_BURST, SEND_INTERVAL_MS, TYPING_INTERVAL_MS,
+};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::{ws_function, ApiError, App};
 
@@ -361,6 +363,8 @@ fn the_limits_the_document_states_are_the_codes() {
         ("body: 4,000 characters", MessageBody::MAX_CHARS as i64, 4000),
         ("100 subscriptions per connection", MAX_SUBSCRIPTIONS, 100),
         ("one typing start and one stop per 2 s", TYPING_INTERVAL_MS, 2000),
+        ("bursts of 20 send_message frames", SEND_BURST, 20),
+        ("then one send_message frame a second", SEND_INTERVAL_MS, 1000),
         ("presence to the 50 newest open sessions", PRESENCE_SESSIONS as i64, 50),
         ("connections forgotten 2 h 10 min after they opened", CONNECTION_TTL_SECONDS, 2 * 3600 + 600),
     ];
@@ -370,9 +374,17 @@ fn the_limits_the_document_states_are_the_codes() {
         .map(|(what, code, stated)| format!("{DOC} says {what} ({stated}), the code has {code}"))
         .collect();
     assert_no_problems(&problems, "limits");
-    for phrase in
-        ["32 KB", "128 KB", "1 to 64 characters", "4,000 characters", "100", "2 seconds", "2 h 10 min"]
-    {
+    for phrase in [
+        "32 KB",
+        "128 KB",
+        "1 to 64 characters",
+        "4,000 characters",
+        "100",
+        "2 seconds",
+        "2 h 10 min",
+        "bursts of 20",
+        "10 every 10 seconds",
+    ] {
         assert!(doc.contains(phrase), "{DOC} no longer says {phrase:?}");
     }
 }

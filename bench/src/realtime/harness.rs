@@ -10,6 +10,7 @@ use switchboard_local::ws::Connections;
 use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::domain::Role;
+use switchboard_shared::repo::connections::SendLimit;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::App;
 use tokio::runtime::Handle;
@@ -68,7 +69,11 @@ impl BenchGateway {
         let realtime =
             ProbedRealtime::new(options.post_via, &root, Arc::clone(&connections), Arc::clone(&probe));
         let verifier = TokenVerifier::hs256(SECRET, ISSUER, AUDIENCE);
-        let gateway = Gateway::with_connections(App::new(store, Arc::new(realtime)), verifier, connections)
+        // The scenarios send as fast as replies come, from one connection: far beyond a
+        // customer's send limit, which would measure the refusals instead of the fan-out.
+        let unlimited = SendLimit { burst: i64::from(u32::MAX), interval_ms: 1 };
+        let app = App::new(store, Arc::new(realtime)).with_send_limit(unlimited);
+        let gateway = Gateway::with_connections(app, verifier, connections)
             .map_err(|e| BenchError::Setup(format!("building the gateway: {e}")))?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let serving = gateway.clone();

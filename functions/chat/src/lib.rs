@@ -15,7 +15,7 @@ use switchboard_shared::http::{
 };
 use switchboard_shared::ops::{
     self, BlockStatus, BlockUser, CreateRoom, CreateSession, EditMessage, MarkRead, RateSession, Rated,
-    SendMessage, Sent, WriteNote,
+    SendMessage, Sent, UpdateSession, WriteNote,
 };
 use switchboard_shared::{http_function, ApiError, App};
 
@@ -30,6 +30,10 @@ http_function!(
 http_function!(
     /// `GET /chat/sessions/{id}`
     GET_SESSION = "chat-get-session" => get_session
+);
+http_function!(
+    /// `PATCH /chat/sessions/{id}`
+    UPDATE_SESSION = "chat-update-session" => update_session
 );
 http_function!(
     /// `POST /chat/sessions/{id}/close`
@@ -101,6 +105,7 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     CREATE_SESSION,
     LIST_SESSIONS,
     GET_SESSION,
+    UPDATE_SESSION,
     CLOSE_SESSION,
     REOPEN_SESSION,
     RATE_SESSION,
@@ -123,7 +128,9 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
 /// waits in the queue (the reply then carries `queue_position` and `estimated_wait_seconds`).
 #[utoipa::path(post, path = "/chat/sessions", tag = "chat", request_body = CreateSession,
     responses((status = 201, body = Session), (status = 403, description = "not a customer, or blocked", body = ErrorBody),
-        (status = 404, description = "no such room", body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, description = "no such room", body = ErrorBody),
+        (status = 409, description = "too_many_open_sessions", body = ErrorBody),
+        (status = 422, description = "priority urgent (customers choose at most high), or a bad field", body = ErrorBody)))]
 pub async fn create_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, &[Role::Customer], "open sessions; only customers do")?;
@@ -159,6 +166,20 @@ pub async fn get_session(app: &App, req: Request) -> HandlerResult {
     json(200, &ops::get_session(app.store.as_ref(), &principal, &id).await?)
 }
 
+/// Staff change an open session's priority: its agent, or an admin. Logged in the event log.
+#[utoipa::path(patch, path = "/chat/sessions/{id}", tag = "chat", params(("id" = SessionId, Path)),
+    request_body = UpdateSession,
+    responses((status = 200, body = Session),
+        (status = 403, description = "a customer, or an agent whose session it is not", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "session_closed", body = ErrorBody),
+        (status = 422, description = "an unknown priority", body = ErrorBody)))]
+pub async fn update_session(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    let id: SessionId = path_param(&req, "id")?;
+    let input: UpdateSession = json_body(&req)?;
+    json(200, &ops::update_session(app, &principal, &id, input).await?)
+}
+
 /// Closes a session (its customer, its agent or an admin); closing twice is 409.
 #[utoipa::path(post, path = "/chat/sessions/{id}/close", tag = "chat", params(("id" = SessionId, Path)),
     responses((status = 200, body = Session), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -174,7 +195,7 @@ pub async fn close_session(app: &App, req: Request) -> HandlerResult {
 #[utoipa::path(post, path = "/chat/sessions/{id}/reopen", tag = "chat", params(("id" = SessionId, Path)),
     responses((status = 200, body = Session), (status = 403, description = "agents, or a blocked customer", body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "session_not_closed or reopen_window_passed", body = ErrorBody)))]
+        (status = 409, description = "session_not_closed, reopen_window_passed or too_many_open_sessions", body = ErrorBody)))]
 pub async fn reopen_session(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: SessionId = path_param(&req, "id")?;
@@ -267,7 +288,9 @@ pub async fn list_messages(app: &App, req: Request) -> HandlerResult {
 /// The sender edits a message.
 #[utoipa::path(patch, path = "/chat/messages/{session_id}/{message_id}", tag = "chat",
     params(("session_id" = SessionId, Path), ("message_id" = MessageId, Path)), request_body = EditMessage,
-    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = Message),
+        (status = 403, description = "not the sender, or a blocked customer (user_blocked)", body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, description = "session_closed or message_deleted", body = ErrorBody)))]
 pub async fn edit_message(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
@@ -280,7 +303,9 @@ pub async fn edit_message(app: &App, req: Request) -> HandlerResult {
 /// The sender deletes a message; a tombstone (`deleted: true`, no body) remains.
 #[utoipa::path(delete, path = "/chat/messages/{session_id}/{message_id}", tag = "chat",
     params(("session_id" = SessionId, Path), ("message_id" = MessageId, Path)),
-    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = Message),
+        (status = 403, description = "not the sender, or a blocked customer (user_blocked)", body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn delete_message(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
@@ -289,10 +314,13 @@ pub async fn delete_message(app: &App, req: Request) -> HandlerResult {
     json(200, &ops::delete_message(app, &principal, &session_id, &message_id).await?)
 }
 
-/// An agent or admin blocks a user from opening sessions and sending messages.
+/// An agent or admin blocks a customer from opening sessions and sending, editing or deleting
+/// messages; agents and admins are not blocked.
 #[utoipa::path(post, path = "/chat/users/{id}/block", tag = "chat", params(("id" = UserId, Path)),
     request_body(content = BlockUser, description = "optional"),
-    responses((status = 200, body = BlockStatus), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BlockStatus),
+        (status = 403, description = "a customer, or the user is an agent or admin (cannot_block_staff)", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn block_user(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, &[Role::Agent, Role::Admin], "block users")?;
@@ -301,9 +329,11 @@ pub async fn block_user(app: &App, req: Request) -> HandlerResult {
     json(200, &ops::block_user(app.store.as_ref(), &principal, &user, input).await?)
 }
 
-/// An agent or admin lifts a block.
+/// An admin, or the agent who blocked the user, lifts a block.
 #[utoipa::path(post, path = "/chat/users/{id}/unblock", tag = "chat", params(("id" = UserId, Path)),
-    responses((status = 200, body = BlockStatus), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = BlockStatus),
+        (status = 403, description = "a customer, or an agent who did not block the user (not_blocker)", body = ErrorBody),
+        (status = 409, description = "the block changed meanwhile", body = ErrorBody)))]
 pub async fn unblock_user(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, &[Role::Agent, Role::Admin], "unblock users")?;
@@ -332,11 +362,12 @@ pub async fn create_room(app: &App, req: Request) -> HandlerResult {
     json(201, &ops::create_room(app.store.as_ref(), &principal, input).await?)
 }
 
-/// The session's private notes, oldest first: agents who may read the session and admins;
-/// customers get 403.
+/// The session's private notes, oldest first: admins, the session's agent and agents who
+/// handled it before; customers and other agents get 403.
 #[utoipa::path(get, path = "/chat/sessions/{id}/notes", tag = "chat",
     params(("id" = SessionId, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = ListPage<Note>), (status = 403, description = "a customer", body = ErrorBody),
+    responses((status = 200, body = ListPage<Note>),
+        (status = 403, description = "a customer, or an agent who never handled the session (session_not_handled)", body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub async fn list_notes(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;

@@ -245,14 +245,17 @@ pub async fn audit_log(app: &App, req: Request) -> HandlerResult {
 }
 
 /// A session's whole conversation — JSON (default), `?format=text` or `?format=csv` (a download)
-/// — for admins, the session's agent and its customer. Private notes are in it for agents and
-/// admins unless `?include_notes=false` (for a transcript to share); never for a customer.
+/// — for admins, the session's agent, agents who handled it before and its customer. Private
+/// notes are in it for agents and admins unless `?include_notes=false` (for a transcript to
+/// share); never for a customer.
 #[utoipa::path(get, path = "/admin/chat-dashboard/sessions/{id}/transcript", tag = "dashboard",
     params(("id" = SessionId, Path),
         ("format" = Option<String>, Query, description = "json (default) | text | csv"),
         ("include_notes" = Option<bool>, Query, description = "agents and admins: false leaves the private notes out (default true)")),
     responses((status = 200, body = Transcript, description = "JSON; text/plain or text/csv for the other formats"),
-        (status = 400, description = "invalid_parameter", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, description = "invalid_parameter", body = ErrorBody),
+        (status = 403, description = "session_not_handled: an agent who never handled the waiting session", body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 422, description = "transcript_too_large", body = ErrorBody)))]
 pub async fn transcript(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;

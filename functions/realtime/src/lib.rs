@@ -100,7 +100,7 @@ async fn send_message(app: &App, req: WsRequest) -> WsResult {
         body: frame.body,
         client_message_id: frame.client_message_id,
     };
-    let message = match ops::send_message(app, &principal, input, Some(&req.connection_id)).await? {
+    let message = match live::send_message(app, &principal, &req.connection_id, input).await? {
         Sent::Created(message) | Sent::Replayed(message) => message,
     };
     Ok(Some(ServerFrame::MessageCreated { message }))

@@ -401,6 +401,30 @@ pub async fn subscribe(
     Ok(ServerFrame::Subscribed { session, online })
 }
 
+/// A `send_message` frame: counted against the connection's limit (`app.send_limit`, by
+/// default bursts of [`connections::SEND_BURST`], then one per [`connections::SEND_INTERVAL_MS`];
+/// beyond it 429 `rate_limited` and nothing is stored), then sent as `POST /chat/messages`
+/// sends, its reply going to `connection`.
+pub async fn send_message(
+    app: &App,
+    principal: &Principal,
+    connection: &ConnectionId,
+    input: super::SendMessage,
+) -> Result<super::Sent, ApiError> {
+    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let limit = app.send_limit;
+    if !connections::allow_send(app.store.as_ref(), connection, limit, now_ms).await? {
+        return Err(ApiError::TooManyRequests {
+            code: "rate_limited",
+            message: format!(
+                "too many messages on this connection: bursts of {}, then one per {} ms; wait and send again",
+                limit.burst, limit.interval_ms
+            ),
+        });
+    }
+    super::send_message(app, principal, input, Some(connection)).await
+}
+
 /// `typing`: a participant's typing state goes to the session's other participants' connections
 /// (never back to the typist's), unstored. At most one frame of each state per connection every
 /// [`connections::TYPING_INTERVAL_MS`].

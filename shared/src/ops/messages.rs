@@ -277,8 +277,9 @@ pub async fn delete_message(
     Ok(tombstone)
 }
 
-/// Applies a change to a message with its event, if the session is still open (409 if not);
-/// returns whether the change's own condition failed (the message changed meanwhile).
+/// Applies a change to a message with its event, if the session is still open (409 if not) and
+/// a customer changing it is not blocked (403 `user_blocked`); returns whether the change's own
+/// condition failed (the message changed meanwhile).
 async fn change_message(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -288,7 +289,7 @@ async fn change_message(
     at: time::OffsetDateTime,
 ) -> Result<bool, ApiError> {
     let session_id = message.session_id;
-    let ops = vec![
+    let mut ops = vec![
         change,
         TxOp::Check { key: sessions::key(&session_id), condition: sessions::open_condition() },
         events::record(
@@ -301,7 +302,14 @@ async fn change_message(
             at,
         )?,
     ];
+    let block_check = (principal.role == Role::Customer).then(|| {
+        ops.push(blocks::not_blocked(&principal.user_id));
+        ops.len() - 1
+    });
     let failed = failed_conditions(store.transact_write(ops).await)?;
+    if block_check.is_some_and(|index| failed.contains(&index)) {
+        return Err(ApiError::forbidden("user_blocked", "you are blocked from changing messages"));
+    }
     if failed.contains(&1) {
         return Err(ApiError::session_closed());
     }

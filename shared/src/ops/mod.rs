@@ -43,8 +43,8 @@ pub use pushes::{
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
     assign_session, close_session, create_session, get_session, list_participants, list_sessions,
-    rate_session, reopen_session, transfer_session, AssignSession, CreateSession, RateSession, Rated,
-    TransferSession,
+    rate_session, reopen_session, transfer_session, update_session, AssignSession, CreateSession,
+    RateSession, Rated, TransferSession, UpdateSession, PRIORITY_CHANGED,
 };
 
 use crate::domain::{Principal, Role, Session, SessionStatus};
@@ -61,6 +61,35 @@ pub(crate) fn can_read(principal: &Principal, session: &Session) -> bool {
             session.agent_id.as_ref() == Some(&principal.user_id) || session.status == SessionStatus::Waiting
         }
     }
+}
+
+/// Whether a caller may read a session's private notes and its transcript: admins; its agent;
+/// an agent who handled it before (a waiting or reopened session is readable by every agent, to
+/// pick it up, but what was said about it only by those who served it: one read of their
+/// participant record). Customers read their own transcript, without notes. The caller must
+/// be able to read the session itself (`can_read`).
+pub(crate) async fn may_read_history(
+    store: &dyn crate::store::ItemStore,
+    principal: &Principal,
+    session: &Session,
+) -> Result<bool, ApiError> {
+    match principal.role {
+        Role::Admin | Role::Customer => Ok(true),
+        Role::Agent if session.agent_id.as_ref() == Some(&principal.user_id) => Ok(true),
+        Role::Agent => {
+            let participant =
+                crate::repo::sessions::participant_record(store, &session.id, &principal.user_id).await?;
+            Ok(participant.is_some_and(|p| p.role == Role::Agent))
+        }
+    }
+}
+
+/// 403 for an agent reading the notes or transcript of a session they never handled.
+pub(crate) fn never_handled() -> ApiError {
+    ApiError::forbidden(
+        "session_not_handled",
+        "an agent reads a waiting session's notes and transcript only if they handled it before",
+    )
 }
 
 /// Whether a caller takes part in a session (and so may write to it).

@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::domain::{now, Block, Principal, UserId};
+use crate::domain::{now, Block, Principal, Role, UserId};
 use crate::error::ApiError;
 use crate::repo::{blocks, events};
 use crate::store::{ItemStore, Key};
@@ -57,8 +57,10 @@ fn user_partition(user: &UserId) -> String {
     pk
 }
 
-/// An agent or admin blocks a user from opening sessions and sending messages. Blocking a
-/// blocked user changes nothing and returns the existing block.
+/// An agent or admin blocks a customer from opening sessions and sending, editing or deleting
+/// messages. Only customers are blocked: a user whose latest logged action was taken as an agent
+/// or admin is 403 `cannot_block_staff`, so no one can silence a colleague's pushes. Blocking a
+/// blocked customer changes nothing and returns the existing block.
 pub async fn block_user(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -76,6 +78,12 @@ pub async fn block_user(
         return Err(ApiError::unprocessable(
             "validation_failed",
             format!("reason: must be at most {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    if events::latest_actor_role(store, user).await?.is_some_and(Role::is_staff) {
+        return Err(ApiError::forbidden(
+            "cannot_block_staff",
+            "only customers are blocked, not agents or admins",
         ));
     }
     let at = now();
@@ -99,7 +107,8 @@ pub async fn block_user(
     Ok(block.into())
 }
 
-/// An agent or admin lifts a block. Unblocking a user who is not blocked changes nothing.
+/// An admin, or the agent who blocked the user, lifts a block (other agents get 403
+/// `not_blocker`). Unblocking a user who is not blocked changes nothing.
 pub async fn unblock_user(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -107,6 +116,13 @@ pub async fn unblock_user(
 ) -> Result<BlockStatus, ApiError> {
     if !principal.role.is_staff() {
         return Err(role_forbidden("unblock users"));
+    }
+    let Some(block) = blocks::get(store, user).await? else { return Ok(unblocked(user)) };
+    if principal.role == Role::Agent && block.blocked_by != principal.user_id {
+        return Err(ApiError::forbidden(
+            "not_blocker",
+            "only the agent who blocked this user or an admin lifts the block",
+        ));
     }
     let event = events::record(
         principal,
@@ -117,13 +133,18 @@ pub async fn unblock_user(
         json!({}),
         now(),
     )?;
-    // A failed condition means there was no block: the user is unblocked either way.
-    failed_conditions(store.transact_write(vec![blocks::remove(user), event]).await)?;
-    Ok(BlockStatus {
-        user_id: user.clone(),
-        blocked: false,
-        blocked_by: None,
-        reason: None,
-        blocked_at: None,
-    })
+    // The block must still be the one checked: a failed condition means it was lifted (or
+    // lifted and set again by someone else) meanwhile.
+    if !failed_conditions(store.transact_write(vec![blocks::remove_by(&block)?, event]).await)?.is_empty() {
+        return match blocks::get(store, user).await? {
+            None => Ok(unblocked(user)),
+            Some(_) => Err(ApiError::conflict("conflict", "the block changed meanwhile; retry")),
+        };
+    }
+    Ok(unblocked(user))
+}
+
+/// The status of a user who is not blocked.
+fn unblocked(user: &UserId) -> BlockStatus {
+    BlockStatus { user_id: user.clone(), blocked: false, blocked_by: None, reason: None, blocked_at: None }
 }

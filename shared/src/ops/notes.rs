@@ -67,7 +67,9 @@ pub async fn create_note(
     Ok(note)
 }
 
-/// One page of a session's notes, oldest first, for agents who may read the session and admins.
+/// One page of a session's notes, oldest first, for admins, the session's agent and agents who
+/// handled it before (403 `session_not_handled` for other agents, who may still read a waiting
+/// session's messages).
 pub async fn list_notes(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -76,7 +78,10 @@ pub async fn list_notes(
     cursor: Option<Cursor>,
 ) -> Result<(Vec<Note>, Option<Cursor>), ApiError> {
     require_staff(principal)?;
-    super::get_session(store, principal, session_id).await?;
+    let session = super::get_session(store, principal, session_id).await?;
+    if !super::may_read_history(store, principal, &session).await? {
+        return Err(super::never_handled());
+    }
     notes::list(store, session_id, limit, cursor).await
 }
 

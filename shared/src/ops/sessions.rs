@@ -45,8 +45,10 @@ pub struct CreateSession {
 }
 
 /// A customer opens a session; it waits in the queue and is routed at once to an online agent
-/// with room for it, if there is one. Blocked customers cannot open sessions. The reply shows
-/// the session as routing left it: active, or waiting with its queue position and estimate.
+/// with room for it, if there is one. Blocked customers cannot open sessions; customers choose
+/// at most `high` (staff raise a session to `urgent`), and have at most `app.max_open_sessions`
+/// open at once (409 `too_many_open_sessions`, checked in the create transaction). The reply
+/// shows the session as routing left it: active, or waiting with its queue position and estimate.
 pub async fn create_session(
     app: &App,
     principal: &Principal,
@@ -55,6 +57,12 @@ pub async fn create_session(
     let store = app.store.as_ref();
     if principal.role != Role::Customer {
         return Err(role_forbidden("open sessions; only customers do"));
+    }
+    if input.priority == Priority::Urgent {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "priority: customers choose low, normal or high; the support team raises a session to urgent",
+        ));
     }
     let at = now();
     let session = Session {
@@ -100,7 +108,9 @@ pub async fn create_session(
             at,
         )?,
         queued(principal, &session.id, "created", at)?,
+        sessions::claim_open_place(&principal.user_id, app.max_open_sessions),
     ];
+    let place_check = ops.len() - 1;
     if let Some(room) = &input.room_id {
         ops.push(rooms::exists(room));
     }
@@ -108,6 +118,9 @@ pub async fn create_session(
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.contains(&0) {
         return Err(ApiError::forbidden("user_blocked", "you are blocked from opening sessions"));
+    }
+    if failed.contains(&place_check) {
+        return Err(too_many_open_sessions(app.max_open_sessions));
     }
     if input.room_id.is_some() && failed.contains(&room_check) {
         return Err(ApiError::not_found("room_not_found", "no such room"));
@@ -118,6 +131,14 @@ pub async fn create_session(
     tracing::info!(session_id = %session.id, "session created");
     stats::count(store, at, Change::Created).await;
     enqueued(app, principal, session).await
+}
+
+/// 409 for a customer who has `cap` open sessions already.
+fn too_many_open_sessions(cap: u32) -> ApiError {
+    ApiError::conflict(
+        "too_many_open_sessions",
+        format!("a customer has at most {cap} open sessions; close one first"),
+    )
 }
 
 /// The event of a session entering the queue (a customer's wait starts).
@@ -440,6 +461,7 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
                 json!({"previous_status": session.status, "agent_id": session.agent_id}),
                 at,
             )?,
+            sessions::release_open_place(&session.customer_id),
         ];
         if let Some(agent) = &session.agent_id {
             if let Some(op) = released(agents::get(store, agent).await?.as_ref())? {
@@ -471,7 +493,8 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
 }
 
 /// The session's customer (or an admin) reopens a session closed less than 7 days ago: it waits
-/// in the queue again (a new wait: the first-response clock restarts) and is routed.
+/// in the queue again (a new wait: the first-response clock restarts) and is routed. It takes
+/// one of the customer's open-session places: 409 `too_many_open_sessions` when none is left.
 pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) -> Result<Session, ApiError> {
     let store = app.store.as_ref();
     if principal.role == Role::Agent {
@@ -502,6 +525,7 @@ pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) ->
             at,
         )?,
         queued(principal, id, "reopened", at)?,
+        sessions::claim_open_place(&session.customer_id, app.max_open_sessions),
     ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.contains(&0) {
@@ -510,11 +534,85 @@ pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) ->
     if failed.contains(&1) {
         return Err(ApiError::forbidden("user_blocked", "the customer is blocked from opening sessions"));
     }
+    if failed.contains(&4) {
+        return Err(too_many_open_sessions(app.max_open_sessions));
+    }
     tracing::info!(session_id = %id, "session reopened");
     stats::count(store, at, Change::Reopened).await;
     super::live::session_updated(app, &reopened).await;
     enqueued(app, principal, reopened).await
 }
+
+/// Body of `PATCH /chat/sessions/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSession {
+    /// The new queue priority.
+    pub priority: Priority,
+}
+
+/// Staff change an open session's priority: its agent, or an admin (any agent may read a
+/// waiting session, but changing its place in the queue is for admins). The event log records
+/// who changed it from what to what; subscribers get `session.updated`. Setting the priority it
+/// has changes nothing and records nothing.
+pub async fn update_session(
+    app: &App,
+    principal: &Principal,
+    id: &SessionId,
+    input: UpdateSession,
+) -> Result<Session, ApiError> {
+    let store = app.store.as_ref();
+    if principal.role == Role::Customer {
+        return Err(role_forbidden("change a session's priority; its agent or an admin does"));
+    }
+    for _ in 0..ATTEMPTS {
+        // Not `get_session`: the queue position is read once, for the reply.
+        let session = match sessions::get(store, id).await? {
+            Some(session) if can_read(principal, &session) => session,
+            _ => return Err(ApiError::session_not_found()),
+        };
+        if principal.role == Role::Agent && session.agent_id.as_ref() != Some(&principal.user_id) {
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only the session's agent or an admin changes its priority",
+            ));
+        }
+        if session.status == SessionStatus::Closed {
+            return Err(ApiError::session_closed());
+        }
+        if session.priority == input.priority {
+            let mut unchanged = session;
+            routing::annotate(store, &mut unchanged).await?;
+            return Ok(unchanged);
+        }
+        let at = now();
+        let (change, mut changed) = sessions::set_priority(&session, input.priority)?;
+        let ops = vec![
+            change,
+            events::record(
+                principal,
+                PRIORITY_CHANGED,
+                &sessions::partition(id),
+                format!("session:{id}"),
+                Some(*id),
+                json!({"from": session.priority, "to": input.priority}),
+                at,
+            )?,
+        ];
+        if !failed_conditions(store.transact_write(ops).await)?.is_empty() {
+            continue;
+        }
+        tracing::info!(session_id = %id, priority = input.priority.as_str(), "session priority changed");
+        routing::annotate(store, &mut changed).await?;
+        super::live::session_updated(app, &changed).await;
+        super::dashboard::changed(app).await;
+        return Ok(changed);
+    }
+    Err(ApiError::conflict("conflict", "the session kept changing meanwhile; retry"))
+}
+
+/// Event kind of a change of a session's priority.
+pub const PRIORITY_CHANGED: &str = "session.priority_changed";
 
 /// Body of `POST /chat/sessions/{id}/rating`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -82,8 +82,9 @@ pub struct Transcript {
     pub generated_at: OffsetDateTime,
 }
 
-/// The transcript of a session the caller may read: its customer (never with notes), its agent
-/// and admins (with notes unless `include_notes` is false).
+/// The transcript of a session the caller may read: its customer (never with notes), its agent,
+/// agents who handled it before, and admins (with notes unless `include_notes` is false). Other
+/// agents, who may read a waiting session to pick it up, get 403 `session_not_handled`.
 pub async fn transcript(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -91,6 +92,9 @@ pub async fn transcript(
     include_notes: Option<bool>,
 ) -> Result<Transcript, ApiError> {
     let session = super::get_session(store, principal, id).await?;
+    if !super::may_read_history(store, principal, &session).await? {
+        return Err(super::never_handled());
+    }
     let with_notes = principal.role != Role::Customer && include_notes.unwrap_or(true);
     let mut participants = Vec::new();
     let mut cursor = None;

@@ -16,9 +16,13 @@ pub fn put_new(block: &Block) -> Result<TxOp, ApiError> {
     Ok(TxOp::Put { item: to_item(block, &key(&block.user_id), &[])?, condition: Some(Condition::NotExists) })
 }
 
-/// Removes a block; fails if there is none.
-pub fn remove(user: &UserId) -> TxOp {
-    TxOp::Delete { key: key(user), condition: Some(Condition::Exists) }
+/// Removes a block; fails unless it is still the one given (same blocker, same time).
+pub fn remove_by(block: &Block) -> Result<TxOp, ApiError> {
+    let condition = Condition::And(vec![
+        Condition::Equals("blocked_by".into(), super::s(&block.blocked_by)),
+        Condition::Equals("blocked_at".into(), super::ts(block.blocked_at)?),
+    ]);
+    Ok(TxOp::Delete { key: key(&block.user_id), condition: Some(condition) })
 }
 
 /// Condition check inside a write: the user is not blocked.

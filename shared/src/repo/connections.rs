@@ -21,6 +21,29 @@ pub const CONNECTION_TTL_SECONDS: i64 = 2 * 3600 + 10 * 60;
 pub const MAX_SUBSCRIPTIONS: i64 = 100;
 /// Shortest time between two `typing` frames of one state from one connection.
 pub const TYPING_INTERVAL_MS: i64 = 2_000;
+/// One `send_message` frame per this many ms per connection, sustained (10 per 10 s).
+pub const SEND_INTERVAL_MS: i64 = 1_000;
+/// `send_message` frames a connection may send at once after a quiet spell.
+pub const SEND_BURST: i64 = 20;
+
+/// How many `send_message` frames one connection may send: bursts of `burst`, then one every
+/// `interval_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimit {
+    /// Frames at once after a quiet spell.
+    pub burst: i64,
+    /// Sustained: one frame per this many ms.
+    pub interval_ms: i64,
+}
+
+impl Default for SendLimit {
+    /// The documented limit: bursts of [`SEND_BURST`], then one per [`SEND_INTERVAL_MS`].
+    fn default() -> Self {
+        Self { burst: SEND_BURST, interval_ms: SEND_INTERVAL_MS }
+    }
+}
+/// Tries at counting a frame that lost a race with another frame opening the window.
+const SEND_ATTEMPTS: usize = 3;
 
 /// A live WebSocket connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,6 +272,71 @@ pub async fn allow_typing(
             Some(_) => Ok(false),
             None => Err(unknown_connection()),
         },
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Counts a `send_message` frame on the connection, as a token bucket of `limit.burst` frames
+/// refilled with one every `limit.interval_ms` (kept as GCRA's one number, `send_tat_ms`: when
+/// the bucket will be full again). Returns false for a frame the bucket has no room for, 409
+/// `connection_unknown` when the connection is not registered. The number lives in the
+/// connection's record and changes only by conditional updates, so the limit holds whichever
+/// function instance each frame reaches: one update for a frame after a pause, two in a run.
+pub async fn allow_send(
+    store: &dyn ItemStore,
+    id: &ConnectionId,
+    limit: SendLimit,
+    now_ms: i64,
+) -> Result<bool, ApiError> {
+    let tolerance = (limit.burst - 1) * limit.interval_ms;
+    for _ in 0..SEND_ATTEMPTS {
+        // After a quiet spell (as people chat, and for the first frame): the bucket is full.
+        let rested = Condition::And(vec![
+            Condition::Exists,
+            Condition::Or(vec![
+                Condition::AttributeNotExists(SEND_TAT.into()),
+                Condition::LessThan(SEND_TAT.into(), Value::from(now_ms)),
+            ]),
+        ]);
+        let start = vec![UpdateAction::Set(SEND_TAT.into(), Value::from(now_ms + limit.interval_ms))];
+        if counted(store, id, start, rested).await? {
+            return Ok(true);
+        }
+        // In a run of frames: the bucket is not full and still has room for one.
+        let in_a_run = Condition::And(vec![
+            Condition::AttributeExists(SEND_TAT.into()),
+            Condition::Not(Box::new(Condition::LessThan(SEND_TAT.into(), Value::from(now_ms)))),
+            Condition::Not(Box::new(Condition::GreaterThan(
+                SEND_TAT.into(),
+                Value::from(now_ms + tolerance),
+            ))),
+        ]);
+        if counted(store, id, vec![UpdateAction::Add(SEND_TAT.into(), limit.interval_ms)], in_a_run).await? {
+            return Ok(true);
+        }
+        // Neither held: the bucket is empty, or the connection is gone, or a concurrent frame
+        // moved the number between the two updates (then count again).
+        let Some(item) = store.get(&key(id)).await? else { return Err(unknown_connection()) };
+        if item.get(SEND_TAT).and_then(Value::as_i64).is_some_and(|tat| tat > now_ms + tolerance) {
+            return Ok(false);
+        }
+    }
+    Ok(false)
+}
+
+/// The attribute of a connection's send limit: when its bucket is full again (epoch ms).
+const SEND_TAT: &str = "send_tat_ms";
+
+/// Applies a counting update; false when its condition does not hold.
+async fn counted(
+    store: &dyn ItemStore,
+    id: &ConnectionId,
+    actions: Vec<UpdateAction>,
+    condition: Condition,
+) -> Result<bool, ApiError> {
+    match store.update(&key(id), actions, Some(condition)).await {
+        Ok(_) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
         Err(other) => Err(other.into()),
     }
 }

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::{AuditEvent, Principal, SessionId, UserId};
+use crate::domain::{AuditEvent, Principal, Role, SessionId, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp};
 
@@ -148,6 +148,14 @@ pub async fn page(
     };
     let query = query.ascending(!newest_first).limit(limit).cursor(cursor).filter(filter.condition(span)?);
     records(store.query(query).await?)
+}
+
+/// The role a user last acted in (their newest event, one Query of one item on gsi2), or
+/// `None` for a user with no logged action.
+pub async fn latest_actor_role(store: &dyn ItemStore, user: &UserId) -> Result<Option<Role>, ApiError> {
+    let query = Query::index("gsi2", actor_partition(user)).ascending(false).limit(1);
+    let (events, _): (Vec<AuditEvent>, _) = records(store.query(query).await?)?;
+    Ok(events.first().map(|event| event.actor_role))
 }
 
 /// Every event of one UTC day recorded in `span` (pages of up to 1,000).

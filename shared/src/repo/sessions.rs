@@ -129,6 +129,37 @@ const RECORD_SORT_KEY: &str = "META";
 /// Sort-key prefix of a session's events.
 const HISTORY_START: &str = "EVENT#";
 
+/// Key of a customer's count of open (waiting or active) sessions (`USER#<customer>` /
+/// `OPEN_SESSIONS`, attribute `open`): every write that opens, closes or reopens a session moves
+/// it in the same transaction, so the cap on it holds under concurrent opens.
+pub fn open_count_key(customer: &UserId) -> Key {
+    Key::new(format!("USER#{customer}"), "OPEN_SESSIONS")
+}
+
+/// Takes one of the customer's open-session places; fails when `cap` are taken.
+pub fn claim_open_place(customer: &UserId, cap: u32) -> TxOp {
+    TxOp::Update {
+        key: open_count_key(customer),
+        actions: vec![UpdateAction::Add(OPEN_COUNT.into(), 1)],
+        condition: Some(Condition::Or(vec![
+            Condition::AttributeNotExists(OPEN_COUNT.into()),
+            Condition::LessThan(OPEN_COUNT.into(), serde_json::Value::from(cap)),
+        ])),
+    }
+}
+
+/// Gives back one of the customer's open-session places (a session of theirs closed).
+pub fn release_open_place(customer: &UserId) -> TxOp {
+    TxOp::Update {
+        key: open_count_key(customer),
+        actions: vec![UpdateAction::Add(OPEN_COUNT.into(), -1)],
+        condition: None,
+    }
+}
+
+/// The counter attribute of [`open_count_key`].
+const OPEN_COUNT: &str = "open";
+
 /// Condition: the session exists and is not closed.
 pub fn open_condition() -> Condition {
     Condition::And(vec![Condition::Exists, Condition::NotEquals("status".into(), s("closed"))])
@@ -203,6 +234,25 @@ pub fn transfer(session: &Session, to: &UserId) -> Result<(TxOp, Session), ApiEr
         agent_is(session.agent_id.as_ref()),
     ]);
     Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(condition) }, moved))
+}
+
+/// Changes an open session's priority (and so its place in the queue while it waits); fails
+/// unless its status and agent are still those it was read with.
+pub fn set_priority(
+    session: &Session,
+    priority: crate::domain::Priority,
+) -> Result<(TxOp, Session), ApiError> {
+    let mut changed = session.clone();
+    changed.priority = priority;
+    let actions = vec![
+        UpdateAction::Set("priority".into(), s(priority.as_str())),
+        UpdateAction::Set("gsi3sk".into(), s(status_sort_key(&changed)?)),
+    ];
+    let condition = Condition::And(vec![
+        Condition::Equals("status".into(), s(session.status.as_str())),
+        agent_is(session.agent_id.as_ref()),
+    ]);
+    Ok((TxOp::Update { key: key(&session.id), actions, condition: Some(condition) }, changed))
 }
 
 /// Puts a closed session back in the queue: a new wait starts, without an agent.
@@ -338,6 +388,15 @@ pub async fn list(
         query = query.filter(Condition::Equals("status".into(), s(status.as_str())));
     }
     records(store.query(query).await?)
+}
+
+/// A user's participant record in a session (present once they took part in it).
+pub async fn participant_record(
+    store: &dyn ItemStore,
+    id: &SessionId,
+    user: &UserId,
+) -> Result<Option<Participant>, ApiError> {
+    store.get(&participant_key(id, user)).await?.map(from_item).transpose()
 }
 
 /// One page of a session's participants.
