@@ -10,15 +10,26 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::config::dynamodb_client_for_endpoint;
+use switchboard_shared::domain::{Principal, Role, UserId};
+use switchboard_shared::ops::{
+    list_delivery_logs, register_device, send_notification, Notification, RegisterDevice,
+};
+use switchboard_shared::push::local::LocalPush;
+use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::deliveries::DeliveryStatus;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
+use switchboard_shared::{ApiError, App};
 use switchboard_tests::{moto_endpoint, open_session, Backend, Caller, Posting, TestApi};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -320,4 +331,152 @@ async fn concurrent_writes_to_a_locked_sqlite_file_answer_503_and_pass_after_rel
     assert_eq!(read.body["items"].as_array().map(Vec::len), Some(8), "{read:?}");
     let sessions = answer(&api, Caller::CustomerB, Method::GET, "/chat/sessions", None).await;
     assert_eq!(sessions.body["items"].as_array().map(Vec::len), Some(1), "{sessions:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pushes whose delivery log cannot be written
+
+const TOKEN: &str = "outage-device-token-0123456789";
+
+async fn register_a_device(api: &TestApi, caller: Caller, token: &str) {
+    let reply = answer(
+        api,
+        caller,
+        Method::POST,
+        "/notifications/devices/register",
+        Some(json!({"token": token, "platform": "android"})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+fn push_to(user: &str) -> Value {
+    json!({"user_id": user, "category": "announcement", "title": "Maintenance", "body": "Tonight at ten"})
+}
+
+async fn delivery_logs(api: &TestApi, user: &str) -> Value {
+    let reply = answer(
+        api,
+        Caller::Admin,
+        Method::GET,
+        &format!("/notifications/delivery-logs?user_id={user}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.body["items"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_during_a_dynamodb_outage_is_503_not_a_reported_attempt() {
+    let (api, proxy) = gateway_behind_proxy().await;
+    let user = Caller::CustomerB.id();
+    register_a_device(&api, Caller::CustomerB, &format!("{TOKEN}-{}", ulid::Ulid::new())).await;
+
+    proxy.set(Fault::Refuse);
+    let sent = answer(&api, Caller::Admin, Method::POST, "/notifications/send", Some(push_to(user))).await;
+    assert!(sent.is_store_unavailable(), "{sent:?}");
+
+    proxy.set(Fault::Pass);
+    assert_eq!(delivery_logs(&api, user).await, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_pending_log_cannot_be_written_is_503_and_not_published() {
+    let (api, path) = gateway_on_sqlite_file().await;
+    let user = Caller::CustomerB.id();
+    register_a_device(&api, Caller::CustomerB, TOKEN).await;
+
+    // The reads a send makes go on under another connection's write lock; its first write fails.
+    let lock = lock_file(&path);
+    let sent = answer(&api, Caller::Admin, Method::POST, "/notifications/send", Some(push_to(user))).await;
+    assert!(sent.is_store_unavailable(), "{sent:?}");
+
+    drop(lock);
+    assert_eq!(delivery_logs(&api, user).await, json!([]));
+}
+
+/// The in-memory push service, which locks the store's file right after it publishes: the
+/// delivery log can then not be settled.
+struct LockingPush {
+    inner: LocalPush,
+    path: PathBuf,
+    published: AtomicUsize,
+    lock: Mutex<Option<rusqlite::Connection>>,
+}
+
+#[async_trait]
+impl Push for LockingPush {
+    async fn create_endpoint(
+        &self,
+        platform: Platform,
+        token: &DeviceToken,
+        data: &str,
+    ) -> Result<String, PushError> {
+        self.inner.create_endpoint(platform, token, data).await
+    }
+    async fn endpoint(&self, arn: &str) -> Result<EndpointState, PushError> {
+        self.inner.endpoint(arn).await
+    }
+    async fn enable_endpoint(&self, arn: &str, token: &DeviceToken) -> Result<(), PushError> {
+        self.inner.enable_endpoint(arn, token).await
+    }
+    async fn delete_endpoint(&self, arn: &str) -> Result<(), PushError> {
+        self.inner.delete_endpoint(arn).await
+    }
+    async fn publish(&self, arn: &str, message: &str) -> Result<String, PushError> {
+        let id = self.inner.publish(arn, message).await?;
+        self.published.fetch_add(1, Ordering::SeqCst);
+        *self.lock.lock().expect("the lock's slot") = Some(lock_file(&self.path));
+        Ok(id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_outcome_cannot_be_recorded_is_503_and_its_log_stays_pending() {
+    let dir = tempfile::TempDir::new().expect("a temporary directory");
+    let path = dir.path().join("switchboard.db");
+    let store = Arc::new(SqliteItemStore::open(&path).expect("open the SQLite store"));
+    let push = Arc::new(LockingPush {
+        inner: LocalPush::default(),
+        path: path.clone(),
+        published: AtomicUsize::new(0),
+        lock: Mutex::new(None),
+    });
+    let realtime = Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"));
+    let app = App::new(store, realtime).with_push(push.clone());
+    let customer = Principal {
+        user_id: UserId::parse("outage-customer").expect("a user id"),
+        role: Role::Customer,
+        name: None,
+    };
+    let admin = Principal {
+        user_id: UserId::parse("outage-admin").expect("a user id"),
+        role: Role::Admin,
+        name: None,
+    };
+    let device = RegisterDevice {
+        token: DeviceToken::parse(TOKEN).expect("a device token"),
+        platform: Platform::Android,
+        app_version: None,
+    };
+    register_device(&app, &customer, device).await.expect("register");
+
+    let notification = Notification {
+        category: switchboard_shared::domain::push::Category::Announcement,
+        title: "Maintenance".into(),
+        body: "Tonight at ten".into(),
+        session_id: None,
+        data: Default::default(),
+    };
+    let sent = send_notification(&app, &admin, vec![customer.user_id.clone()], notification).await;
+    assert!(matches!(sent, Err(ApiError::StoreUnavailable(_))), "{sent:?}");
+    assert_eq!(push.published.load(Ordering::SeqCst), 1);
+
+    drop(push.lock.lock().expect("the lock's slot").take());
+    let (logs, _) = list_delivery_logs(&app, &admin, Some(customer.user_id.clone()), None, 10, None)
+        .await
+        .expect("the logs");
+    let statuses: Vec<DeliveryStatus> = logs.iter().map(|log| log.status).collect();
+    assert_eq!(statuses, [DeliveryStatus::Pending]);
 }
