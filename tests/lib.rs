@@ -198,6 +198,17 @@ impl TestApi {
                 (Arc::new(store), None)
             }
         };
+        Self::start_on(backend, posting, inner, dir).await
+    }
+
+    /// Starts a gateway over a store the test built (`backend` says which kind it is, for the
+    /// reports' storage); `dir`, if any, lives as long as the gateway and holds its report folder.
+    pub async fn start_on(
+        backend: Backend,
+        posting: Posting,
+        inner: Arc<dyn ItemStore>,
+        dir: Option<tempfile::TempDir>,
+    ) -> Self {
         let store = Arc::new(CountingStore { inner, calls: Mutex::default(), total: AtomicUsize::new(0) });
         let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");

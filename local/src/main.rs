@@ -23,7 +23,7 @@ use switchboard_shared::reports::folder::FolderReportStore;
 use switchboard_shared::reports::s3::S3ReportStore;
 use switchboard_shared::reports::{parse_day, ReportStore};
 use switchboard_shared::store::dynamo::DynamoItemStore;
-use switchboard_shared::store::sqlite::SqliteItemStore;
+use switchboard_shared::store::sqlite::{SqliteItemStore, SqliteLimits};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
 
@@ -383,7 +383,10 @@ async fn open_store(
         None => {
             std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
             let path = data_dir.join("switchboard.db");
-            Ok(Arc::new(SqliteItemStore::open(&path).map_err(|e| format!("{}: {e}", path.display()))?))
+            let limits = SqliteLimits::from_env().map_err(|e| e.to_string())?;
+            let store =
+                SqliteItemStore::open_with(&path, limits).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Arc::new(store))
         }
     }
 }

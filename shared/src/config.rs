@@ -3,7 +3,10 @@
 
 use std::env;
 use std::sync::Arc;
+use std::time::Duration;
 
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::Credentials;
 
 use crate::auth::TokenVerifier;
@@ -92,7 +95,8 @@ pub async fn store_from_env() -> Result<Arc<dyn ItemStore>, ConfigError> {
     }
     #[cfg(feature = "sqlite")]
     if let Some(path) = kind.strip_prefix("sqlite:") {
-        let store = crate::store::sqlite::SqliteItemStore::open(std::path::Path::new(path))
+        let limits = crate::store::sqlite::SqliteLimits::from_env()?;
+        let store = crate::store::sqlite::SqliteItemStore::open_with(std::path::Path::new(path), limits)
             .map_err(|e| ConfigError::Invalid { name: "SWITCHBOARD_STORE", reason: e.to_string() })?;
         return Ok(Arc::new(store));
     }
@@ -100,6 +104,134 @@ pub async fn store_from_env() -> Result<Arc<dyn ItemStore>, ConfigError> {
         name: "SWITCHBOARD_STORE",
         reason: format!("{kind:?} is not a store this build supports (dynamodb or sqlite:<path>)"),
     })
+}
+
+/// How long the AWS SDK clients (DynamoDB, SNS, S3, Management API) wait and how often they
+/// try, so that a store or service that hangs, refuses, resets or throttles costs a request a
+/// bounded time — well inside API Gateway's 29 s and the functions' 10 s — instead of the SDK's
+/// defaults (no read or operation timeout at all).
+///
+/// Worst case of one call: [`operation`](Self::operation) (the attempts, their backoff and the
+/// connects all count against it). Each value has an environment variable, read at cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsLimits {
+    /// Connecting (TCP and TLS): `SWITCHBOARD_AWS_CONNECT_TIMEOUT_MS`, default 1,000.
+    pub connect: Duration,
+    /// One attempt, sending to the last byte of the answer; also the wait for any byte
+    /// (the read timeout): `SWITCHBOARD_AWS_ATTEMPT_TIMEOUT_MS`, default 2,000.
+    pub attempt: Duration,
+    /// A whole call, every attempt included: `SWITCHBOARD_AWS_OPERATION_TIMEOUT_MS`, default
+    /// 5,000, at most 20,000.
+    pub operation: Duration,
+    /// Attempts of a call, the first included (standard retry mode, which retries timeouts,
+    /// broken connections, throttling and 5xx): `SWITCHBOARD_AWS_MAX_ATTEMPTS`, default 3.
+    pub max_attempts: u32,
+}
+
+/// A duration in milliseconds from the variable `name`, `default` when it is not set; from 1 ms
+/// to `max`.
+pub(crate) fn millis_var(
+    name: &'static str,
+    default: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_millis)
+            .filter(|d| !d.is_zero() && *d <= max)
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!("must be a whole number of milliseconds from 1 to {}", max.as_millis()),
+            }),
+    }
+}
+
+/// Largest operation timeout accepted: a request must still answer well before API Gateway's
+/// 29 s, after its other work.
+pub const MAX_AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// First backoff between attempts (jittered, doubled up to [`MAX_RETRY_BACKOFF`]); DynamoDB
+/// throttling clears in milliseconds, and the SDK's default of a second would spend the budget.
+const INITIAL_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest backoff between attempts.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(1);
+
+impl Default for AwsLimits {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_millis(1_000),
+            attempt: Duration::from_millis(2_000),
+            operation: Duration::from_millis(5_000),
+            max_attempts: 3,
+        }
+    }
+}
+
+impl AwsLimits {
+    /// The limits from the environment, the defaults for what is not set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let millis = millis_var;
+        let limits = Self {
+            connect: millis(
+                "SWITCHBOARD_AWS_CONNECT_TIMEOUT_MS",
+                defaults.connect,
+                MAX_AWS_OPERATION_TIMEOUT,
+            )?,
+            attempt: millis(
+                "SWITCHBOARD_AWS_ATTEMPT_TIMEOUT_MS",
+                defaults.attempt,
+                MAX_AWS_OPERATION_TIMEOUT,
+            )?,
+            operation: millis(
+                "SWITCHBOARD_AWS_OPERATION_TIMEOUT_MS",
+                defaults.operation,
+                MAX_AWS_OPERATION_TIMEOUT,
+            )?,
+            max_attempts: match var("SWITCHBOARD_AWS_MAX_ATTEMPTS") {
+                None => defaults.max_attempts,
+                Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| (1..=5).contains(n)).ok_or(
+                    ConfigError::Invalid {
+                        name: "SWITCHBOARD_AWS_MAX_ATTEMPTS",
+                        reason: "must be a whole number from 1 to 5".into(),
+                    },
+                )?,
+            },
+        };
+        Ok(limits)
+    }
+
+    /// The SDK's timeouts: connect, read (= attempt), attempt, operation.
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .read_timeout(self.attempt)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    /// The SDK's retries: standard mode, [`max_attempts`](Self::max_attempts), short backoff.
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(INITIAL_RETRY_BACKOFF)
+            .with_max_backoff(MAX_RETRY_BACKOFF)
+    }
+
+    /// The limits for transfers of whole files (S3 report uploads): attempts and calls may take
+    /// four times as long, still under [`MAX_AWS_OPERATION_TIMEOUT`].
+    pub fn for_transfers(self) -> Self {
+        Self {
+            attempt: (self.attempt * 4).min(MAX_AWS_OPERATION_TIMEOUT),
+            operation: (self.operation * 4).min(MAX_AWS_OPERATION_TIMEOUT),
+            ..self
+        }
+    }
 }
 
 /// Root certificates of the AWS endpoints (see the file's header).
@@ -151,10 +283,13 @@ fn dynamodb_client(
     credentials: Credentials,
     endpoint: Option<String>,
 ) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let limits = AwsLimits::from_env()?;
     let builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new(region))
         .credentials_provider(credentials)
+        .timeout_config(limits.timeout_config())
+        .retry_config(limits.retry_config())
         .http_client(https_client(endpoint.as_deref().is_some_and(|url| url.starts_with("https://")))?);
     let builder = match endpoint {
         Some(url) => builder.endpoint_url(url),
@@ -193,6 +328,14 @@ mod tests {
         assert_eq!(parse_max_open_sessions(Some(" 5 ")).unwrap(), 5);
         assert!(parse_max_open_sessions(Some("0")).is_err());
         assert!(parse_max_open_sessions(Some("three")).is_err());
+    }
+
+    #[test]
+    fn the_default_aws_limits_bound_a_call_well_inside_the_function_timeout() {
+        let limits = AwsLimits::default();
+        assert!(limits.operation <= Duration::from_secs(5));
+        assert!(limits.attempt < limits.operation && limits.connect < limits.attempt);
+        assert_eq!(limits.for_transfers().operation, MAX_AWS_OPERATION_TIMEOUT);
     }
 
     #[test]

@@ -38,7 +38,16 @@ pub enum ApiError {
     /// 500: the server failed; the detail is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 503: the store did not answer in time, was unreachable or throttled; nothing was written.
+    /// The response carries `Retry-After`; the detail is logged, not sent.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
 }
+
+/// Seconds a client is told to wait (`Retry-After`) before retrying after a 503
+/// `store_unavailable`: long enough for a throttled table or a released SQLite lock, short
+/// enough that a person retrying does not notice.
+pub const STORE_RETRY_AFTER_SECONDS: u32 = 2;
 
 /// The JSON body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,6 +122,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -128,6 +138,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Internal(_) => "internal",
+            ApiError::StoreUnavailable(_) => "store_unavailable",
         }
     }
 
@@ -135,6 +146,9 @@ impl ApiError {
     pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
         let message = match self {
             ApiError::Internal(_) => "the server failed; quote the request id when reporting it".to_owned(),
+            ApiError::StoreUnavailable(_) => format!(
+                "the data store is unavailable; nothing was changed, retry in {STORE_RETRY_AFTER_SECONDS} seconds"
+            ),
             other => other.to_string(),
         };
         ErrorBody {
@@ -164,6 +178,7 @@ impl From<StoreError> for ApiError {
                 ApiError::conflict("conflict", "the resource changed meanwhile; read it again and retry")
             }
             StoreError::Invalid(message) | StoreError::Backend(message) => ApiError::Internal(message),
+            StoreError::Unavailable(message) => ApiError::StoreUnavailable(message),
         }
     }
 }

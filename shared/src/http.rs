@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{InvalidValue, Principal, Role, UserId};
-use crate::error::ApiError;
+use crate::error::{ApiError, STORE_RETRY_AFTER_SECONDS};
 use crate::store::Cursor;
 
 /// Largest request body accepted, in bytes.
@@ -177,6 +177,8 @@ pub fn no_content() -> HandlerResult {
 pub fn error_response(error: &ApiError, request_id: Option<&str>) -> Response<Body> {
     if let ApiError::Internal(detail) = error {
         tracing::error!(error = %detail, "request failed");
+    } else if let ApiError::StoreUnavailable(detail) = error {
+        tracing::warn!(error = %detail, "store unavailable");
     } else {
         tracing::info!(status = error.status().as_u16(), code = error.code(), "request refused");
     }
@@ -185,5 +187,10 @@ pub fn error_response(error: &ApiError, request_id: Option<&str>) -> Response<Bo
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = error.status();
     response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    if let ApiError::StoreUnavailable(_) = error {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(STORE_RETRY_AFTER_SECONDS));
+    }
     response
 }

@@ -4,7 +4,7 @@
 
 use lambda_http::Request;
 use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
-use switchboard_shared::error::ErrorBody;
+use switchboard_shared::error::{ErrorBody, STORE_RETRY_AFTER_SECONDS};
 use switchboard_shared::http::json_body;
 use switchboard_shared::http::{
     json, json_body_or_empty, page_request, path_param, principal, query_param, HandlerResult, ListPage,
@@ -211,7 +211,15 @@ pub async fn health(app: &App, _req: Request) -> HandlerResult {
         HealthStatus::Ok => 200,
         HealthStatus::Degraded => 503,
     };
-    json(status, &health)
+    let mut response = json(status, &health)?;
+    if health.status == HealthStatus::Degraded {
+        // As every other 503 of the store: a monitor or a load balancer knows when to look again.
+        response.headers_mut().insert(
+            lambda_http::http::header::RETRY_AFTER,
+            lambda_http::http::HeaderValue::from(STORE_RETRY_AFTER_SECONDS),
+        );
+    }
+    Ok(response)
 }
 
 /// One page of the event log, newest first, filtered by actor, session and time range (combined).

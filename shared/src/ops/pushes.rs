@@ -233,20 +233,30 @@ pub async fn send_notification(
         SendSummary { job_id: job_id.clone(), recipients: recipients.len(), ..SendSummary::default() };
     let mut pending = recipients.into_iter();
     let mut running = JoinSet::new();
+    let mut unlogged = None;
     loop {
-        while running.len() < RECIPIENT_CONCURRENCY {
+        // After a recipient whose log could not be written, no one else is started: the send
+        // fails, and the logs of the job show who was handled.
+        while running.len() < RECIPIENT_CONCURRENCY && unlogged.is_none() {
             let Some(user) = pending.next() else { break };
             let (app, job, n, message) = (app.clone(), job_id.clone(), notification.clone(), message.clone());
             running.spawn(async move { deliver_to(&app, &job, &user, &n, &message, at, None).await });
         }
         match running.join_next().await {
             None => break,
-            Some(Ok(statuses)) => statuses.into_iter().for_each(|status| count(&mut summary, status)),
+            Some(Ok(Ok(statuses))) => statuses.into_iter().for_each(|status| count(&mut summary, status)),
+            Some(Ok(Err(error))) => {
+                unlogged.get_or_insert(error);
+            }
             Some(Err(error)) => {
                 tracing::error!(%error, "a recipient's task failed");
                 summary.failed += 1;
             }
         }
+    }
+    if let Some(error) = unlogged {
+        tracing::warn!(job_id, sent = summary.sent, %error, "a send stopped: a delivery log could not be written");
+        return Err(error);
     }
     tracing::info!(job_id, sent = summary.sent, failed = summary.failed, "notification sent");
     Ok(summary)
@@ -271,13 +281,19 @@ fn count(summary: &mut SendSummary, status: DeliveryStatus) {
         DeliveryStatus::SkippedMuted => Some("muted"),
         DeliveryStatus::SkippedBlocked => Some("blocked"),
         DeliveryStatus::SkippedNoDevice => Some("no_device"),
+        // `deliver_to` reports only settled attempts.
+        DeliveryStatus::Pending => None,
     };
     if let Some(reason) = reason {
         *summary.skipped.entry(reason).or_default() += 1;
     }
 }
 
-/// Handles one recipient; returns the statuses it logged.
+/// Handles one recipient; returns the statuses it logged. No attempt is reported unless its log
+/// is stored: a decision not to send is logged as it is; a publish is logged `pending` first,
+/// published only once that log is stored, then settled to its outcome. A log that cannot be
+/// written fails the recipient with the store's error (a settle that fails leaves the log
+/// `pending`: the push may have gone out).
 async fn deliver_to(
     app: &App,
     job_id: &str,
@@ -286,74 +302,83 @@ async fn deliver_to(
     message: &str,
     at: OffsetDateTime,
     known_devices: Option<Vec<Device>>,
-) -> Vec<DeliveryStatus> {
+) -> Result<Vec<DeliveryStatus>, ApiError> {
     let store = app.store.as_ref();
-    let log =
-        |status, device: Option<&Device>, error: Option<String>, message_id: Option<String>| DeliveryLog {
-            id: next_ulid().to_string(),
-            job_id: job_id.to_owned(),
-            user_id: user.clone(),
-            device_id: device.map(|d| d.device_id.clone()),
-            platform: device.map(|d| d.platform),
-            category: n.category,
-            status,
-            error,
-            payload: (status == DeliveryStatus::Sent && app.push.keeps_payloads())
-                .then(|| serde_json::from_str(message).unwrap_or(Value::Null)),
-            message_id,
-            at,
-        };
+    let log = |status, device: Option<&Device>, error: Option<String>| DeliveryLog {
+        id: next_ulid().to_string(),
+        job_id: job_id.to_owned(),
+        user_id: user.clone(),
+        device_id: device.map(|d| d.device_id.clone()),
+        platform: device.map(|d| d.platform),
+        category: n.category,
+        status,
+        error,
+        payload: None,
+        message_id: None,
+        at,
+    };
     let read = tokio::try_join!(preferences::get(store, user), blocks::get(store, user), async {
         match known_devices {
             Some(known) => Ok(known),
             None => devices::of_user(store, user).await,
         }
     });
-    let logs = match read {
-        Err(error) => vec![log(DeliveryStatus::Failed, None, Some(error.to_string()), None)],
-        Ok((_, Some(_), _)) => vec![log(DeliveryStatus::SkippedBlocked, None, None, None)],
+    let decided = match read {
+        // Nothing was decided, and no log could be written either: the send fails.
+        Err(error @ ApiError::StoreUnavailable(_)) => return Err(error),
+        Err(error) => Err(log(DeliveryStatus::Failed, None, Some(error.to_string()))),
+        Ok((_, Some(_), _)) => Err(log(DeliveryStatus::SkippedBlocked, None, None)),
         Ok((prefs, None, user_devices)) => {
             let prefs = prefs.map(|r| r.preferences).unwrap_or_default();
             match decide(&prefs, n.category, n.session_id.as_ref(), at) {
-                Decision::SkippedPreference => vec![log(DeliveryStatus::SkippedPreference, None, None, None)],
-                Decision::SkippedMuted => vec![log(DeliveryStatus::SkippedMuted, None, None, None)],
-                Decision::SkippedQuietHours => vec![log(DeliveryStatus::SkippedQuietHours, None, None, None)],
+                Decision::SkippedPreference => Err(log(DeliveryStatus::SkippedPreference, None, None)),
+                Decision::SkippedMuted => Err(log(DeliveryStatus::SkippedMuted, None, None)),
+                Decision::SkippedQuietHours => Err(log(DeliveryStatus::SkippedQuietHours, None, None)),
                 Decision::Send if user_devices.is_empty() => {
-                    vec![log(DeliveryStatus::SkippedNoDevice, None, None, None)]
+                    Err(log(DeliveryStatus::SkippedNoDevice, None, None))
                 }
-                Decision::Send => {
-                    let mut logs = Vec::with_capacity(user_devices.len());
-                    for device in &user_devices {
-                        if !device.enabled {
-                            logs.push(log(DeliveryStatus::EndpointDisabled, Some(device), None, None));
-                            continue;
-                        }
-                        logs.push(match app.push.publish(&device.endpoint_arn, message).await {
-                            Ok(id) => log(DeliveryStatus::Sent, Some(device), None, Some(id)),
-                            Err(PushError::EndpointDisabled) | Err(PushError::NotFound) => {
-                                if let Err(error) = devices::disable(store, device).await {
-                                    tracing::warn!(%error, "marking a device disabled failed");
-                                }
-                                log(DeliveryStatus::EndpointDisabled, Some(device), None, None)
-                            }
-                            Err(error) => {
-                                log(DeliveryStatus::Failed, Some(device), Some(error.to_string()), None)
-                            }
-                        });
-                    }
-                    logs
-                }
+                Decision::Send => Ok(user_devices),
             }
         }
     };
-    let mut statuses = Vec::with_capacity(logs.len());
-    for entry in &logs {
-        if let Err(error) = deliveries::put(store, entry).await {
-            tracing::warn!(%error, user = %entry.user_id, "writing a delivery log failed");
+    let user_devices = match decided {
+        Ok(user_devices) => user_devices,
+        Err(entry) => {
+            deliveries::put(store, &entry).await?;
+            return Ok(vec![entry.status]);
         }
+    };
+    let mut statuses = Vec::with_capacity(user_devices.len());
+    for device in &user_devices {
+        if !device.enabled {
+            deliveries::put(store, &log(DeliveryStatus::EndpointDisabled, Some(device), None)).await?;
+            statuses.push(DeliveryStatus::EndpointDisabled);
+            continue;
+        }
+        let mut entry = log(DeliveryStatus::Pending, Some(device), None);
+        deliveries::put(store, &entry).await?;
+        match app.push.publish(&device.endpoint_arn, message).await {
+            Ok(id) => {
+                entry.status = DeliveryStatus::Sent;
+                entry.message_id = Some(id);
+                entry.payload =
+                    app.push.keeps_payloads().then(|| serde_json::from_str(message).unwrap_or(Value::Null));
+            }
+            Err(PushError::EndpointDisabled) | Err(PushError::NotFound) => {
+                if let Err(error) = devices::disable(store, device).await {
+                    tracing::warn!(%error, "marking a device disabled failed");
+                }
+                entry.status = DeliveryStatus::EndpointDisabled;
+            }
+            Err(error) => {
+                entry.status = DeliveryStatus::Failed;
+                entry.error = Some(error.to_string());
+            }
+        }
+        deliveries::put(store, &entry).await?;
         statuses.push(entry.status);
     }
-    statuses
+    Ok(statuses)
 }
 
 /// One page of delivery logs: a user's own; an admin's own, or any user's (`user_id`), or a
@@ -414,7 +439,7 @@ async fn push_one(
     n: &Notification,
 ) -> Result<(), ApiError> {
     let message = platform_message(job_id, n)?;
-    deliver_to(app, job_id, &user, n, &message, now(), Some(user_devices)).await;
+    deliver_to(app, job_id, &user, n, &message, now(), Some(user_devices)).await?;
     Ok(())
 }
 

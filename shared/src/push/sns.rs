@@ -9,7 +9,7 @@ use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sns::Client;
 
 use super::{DeviceToken, EndpointState, Platform, Push, PushError};
-use crate::config::{aws_environment, https_client, local_environment, ConfigError};
+use crate::config::{aws_environment, https_client, local_environment, AwsLimits, ConfigError};
 
 /// Environment variable with the ARN of the FCM (`GCM`) platform application of Android devices.
 pub const SNS_PLATFORM_APPLICATION_ANDROID: &str = "SNS_PLATFORM_APPLICATION_ANDROID";
@@ -99,10 +99,13 @@ impl SnsPush {
             .get_or_init(|| {
                 let system_roots = self.endpoint.as_deref().is_some_and(|url| url.starts_with("https://"));
                 let http = https_client(system_roots).map_err(|e| e.to_string())?;
+                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?;
                 let builder = aws_sdk_sns::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(self.region.clone()))
                     .credentials_provider(self.credentials.clone())
+                    .timeout_config(limits.timeout_config())
+                    .retry_config(limits.retry_config())
                     .http_client(http);
                 let builder = match &self.endpoint {
                     Some(url) => builder.endpoint_url(url.clone()),

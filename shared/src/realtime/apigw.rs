@@ -9,7 +9,7 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
 
 use super::{PostError, Realtime};
-use crate::config::{aws_environment, https_client, local_environment, ConfigError};
+use crate::config::{aws_environment, https_client, local_environment, AwsLimits, ConfigError};
 use crate::domain::ConnectionId;
 
 /// Environment variable with the Management API endpoint of the WebSocket API:
@@ -59,10 +59,13 @@ impl ApiGatewayRealtime {
         self.client
             .get_or_init(|| {
                 let http = https_client(self.endpoint.starts_with("https://")).map_err(|e| e.to_string())?;
+                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?;
                 let config = aws_sdk_apigatewaymanagement::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(self.region.clone()))
                     .credentials_provider(self.credentials.clone())
+                    .timeout_config(limits.timeout_config())
+                    .retry_config(limits.retry_config())
                     .http_client(http)
                     .endpoint_url(self.endpoint.clone())
                     .build();

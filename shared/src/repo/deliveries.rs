@@ -17,7 +17,8 @@ use crate::store::{Cursor, ItemStore, Key, Query};
 /// How long a delivery log is kept.
 pub const RETENTION_SECONDS: i64 = 30 * 24 * 3600;
 
-/// What became of one push attempt.
+/// What became of one push attempt. A publish is logged `pending` before it is made and then
+/// settled to `sent`, `failed` or `endpoint_disabled`; the other statuses are logged once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
@@ -37,6 +38,9 @@ pub enum DeliveryStatus {
     Failed,
     /// The platform rejected the device's token; the device is disabled until it registers again.
     EndpointDisabled,
+    /// Being published; stays so if the outcome could not be recorded (the store failed after
+    /// the publish: the push may or may not have gone out).
+    Pending,
 }
 
 /// One push attempt.

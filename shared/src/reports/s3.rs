@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::{page_newest_first, DownloadLink, ReportId, ReportStore, ReportStoreError, StoredReport};
 use super::{DOWNLOAD_LINK_LIFETIME, PDF_CONTENT_TYPE};
-use crate::config::{aws_environment, https_client, local_environment, var, ConfigError};
+use crate::config::{aws_environment, https_client, local_environment, var, AwsLimits, ConfigError};
 
 /// Environment variable naming the reports bucket.
 pub const REPORTS_BUCKET: &str = "REPORTS_BUCKET";
@@ -75,10 +75,13 @@ impl S3ReportStore {
             .get_or_init(|| {
                 let system_roots = self.endpoint.as_deref().is_some_and(|url| url.starts_with("https://"));
                 let http = https_client(system_roots).map_err(|e| e.to_string())?;
+                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?.for_transfers();
                 let builder = aws_sdk_s3::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(self.region.clone()))
                     .credentials_provider(self.credentials.clone())
+                    .timeout_config(limits.timeout_config())
+                    .retry_config(limits.retry_config())
                     .http_client(http);
                 let builder = match &self.endpoint {
                     // A local server has no bucket subdomains: bucket names go in the path.

@@ -558,24 +558,47 @@ fn cancellation_error(reasons: &[CancellationReason], message: &str) -> StoreErr
         .map(|(i, _)| i)
         .collect();
     if failed.is_empty() {
-        StoreError::Backend(message.to_owned())
+        // What is left is contention or capacity (`TransactionConflict`, `ThrottlingError`,
+        // `ProvisionedThroughputExceeded`): nothing was written, and a later retry may pass.
+        StoreError::Unavailable(message.to_owned())
     } else {
         StoreError::TransactionCanceled { failed }
     }
 }
 
+/// Error codes with which DynamoDB says "not now": throttling, capacity, its own outage. The
+/// SDK's retries have already been spent when one reaches the adapter.
+const UNAVAILABLE_CODES: [&str; 7] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
 /// Maps an SDK error; `condition_failed` recognises the operation's ConditionalCheckFailed.
+/// Timeouts, connections that fail or break, and throttling are [`StoreError::Unavailable`]:
+/// the client's timeouts and retries (see `config`) bound how long that takes.
 fn store_error<E>(err: &SdkError<E, HttpResponse>, condition_failed: impl FnOnce(&E) -> bool) -> StoreError
 where
     E: ProvideErrorMetadata + Error + 'static,
 {
+    let detail = || DisplayErrorContext(err).to_string();
+    if matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)) {
+        return StoreError::Unavailable(detail());
+    }
     match err.as_service_error() {
         Some(service) if condition_failed(service) => StoreError::ConditionFailed,
         // Not a modelled error: DynamoDB reports bad requests only through the error code.
-        Some(service) if service.code() == Some("ValidationException") => StoreError::Invalid(
-            service.message().map_or_else(|| DisplayErrorContext(err).to_string(), str::to_owned),
-        ),
-        _ => StoreError::Backend(DisplayErrorContext(err).to_string()),
+        Some(service) if service.code() == Some("ValidationException") => {
+            StoreError::Invalid(service.message().map_or_else(detail, str::to_owned))
+        }
+        Some(service) if service.code().is_some_and(|code| UNAVAILABLE_CODES.contains(&code)) => {
+            StoreError::Unavailable(detail())
+        }
+        _ => StoreError::Backend(detail()),
     }
 }
 
@@ -779,7 +802,9 @@ mod tests {
         let failed = cancellation_error(&[reason("None"), reason("ConditionalCheckFailed")], "m");
         assert!(matches!(failed, StoreError::TransactionCanceled { failed } if failed == [1]));
         let conflict = cancellation_error(&[reason("TransactionConflict"), reason("None")], "m");
-        assert!(matches!(conflict, StoreError::Backend(_)));
+        assert!(matches!(conflict, StoreError::Unavailable(_)));
+        let throttled = cancellation_error(&[reason("None"), reason("ThrottlingError")], "m");
+        assert!(matches!(throttled, StoreError::Unavailable(_)));
         let invalid = cancellation_error(&[reason("ConditionalCheckFailed"), reason("ValidationError")], "m");
         assert!(matches!(invalid, StoreError::Invalid(_)));
     }

@@ -290,9 +290,14 @@ pub enum StoreError {
     /// The cursor was not one this query produced.
     #[error("invalid cursor")]
     InvalidCursor,
-    /// The backend failed (network, throttling, disk...).
+    /// The backend failed in a way a retry will not mend (an unreadable item, a bug...).
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The backend did not answer in time, could not be reached, throttled the request, or (SQLite)
+    /// another process holds the file's lock: nothing was written, and the same request may
+    /// succeed a little later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The item store trait: DynamoDB's model, typed.

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{mpsc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
@@ -25,8 +25,48 @@ use super::{
     UpdateAction, INDEXES, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
 };
 
-/// How long a write waits for another connection's lock on the file before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite work may wait, so that a file another process holds locked answers
+/// [`StoreError::Unavailable`] within a bounded time instead of queueing writes behind each
+/// other (each waiting its full busy timeout in turn). Worst case of one operation: the queue
+/// wait plus the busy timeout (1.5 s by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteLimits {
+    /// How long a write waits for another connection's lock on the file before it gives up:
+    /// `SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS`, default 500.
+    pub busy_timeout: Duration,
+    /// How long an operation may wait for the connection's thread (behind operations that wait
+    /// for a lock) before it is refused without running: `SWITCHBOARD_SQLITE_QUEUE_WAIT_MS`,
+    /// default 1,000.
+    pub queue_wait: Duration,
+}
+
+/// Largest busy timeout or queue wait accepted from the environment.
+const MAX_SQLITE_WAIT: Duration = Duration::from_secs(10);
+
+impl Default for SqliteLimits {
+    fn default() -> Self {
+        Self { busy_timeout: Duration::from_millis(500), queue_wait: Duration::from_millis(1_000) }
+    }
+}
+
+impl SqliteLimits {
+    /// The limits from the environment, the defaults for what is not set.
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            busy_timeout: crate::config::millis_var(
+                "SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS",
+                defaults.busy_timeout,
+                MAX_SQLITE_WAIT,
+            )?,
+            queue_wait: crate::config::millis_var(
+                "SWITCHBOARD_SQLITE_QUEUE_WAIT_MS",
+                defaults.queue_wait,
+                MAX_SQLITE_WAIT,
+            )?,
+        })
+    }
+}
 
 /// The item store on an embedded SQLite database (the local gateway and tests use it).
 #[derive(Debug, Clone)]
@@ -36,6 +76,7 @@ pub struct SqliteItemStore {
     // file). One thread, not a pool's: the runtime never blocks on SQLite, and the rows the
     // store allocates come from one malloc arena, not one per pool thread it happened to use.
     jobs: mpsc::Sender<Job>,
+    limits: SqliteLimits,
 }
 
 /// The name of the connection's thread (one per store).
@@ -45,23 +86,29 @@ pub const THREAD_NAME: &str = "sqlite-store";
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 impl SqliteItemStore {
-    /// Opens the database file at `path`, creating the file and its schema when missing.
+    /// Opens the database file at `path`, creating the file and its schema when missing, with
+    /// the default [`SqliteLimits`].
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteLimits::default())
+    }
+
+    /// [`open`](Self::open) with the given limits.
+    pub fn open_with(path: &Path, limits: SqliteLimits) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(backend)?;
         // WAL lets readers proceed while a writer works; NORMAL stays consistent after an
         // application crash, which is all a local development store needs.
         conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(backend)?;
-        Self::init(conn)
+        Self::init(conn, limits)
     }
 
     /// Opens a private database that lives in memory and vanishes with the store.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(backend)?)
+        Self::init(Connection::open_in_memory().map_err(backend)?, SqliteLimits::default())
     }
 
-    fn init(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    fn init(mut conn: Connection, limits: SqliteLimits) -> Result<Self, StoreError> {
+        conn.busy_timeout(limits.busy_timeout).map_err(backend)?;
         conn.execute_batch(&schema_sql()).map_err(backend)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         // The thread ends (closing the connection) when the last clone of the store is dropped.
@@ -73,7 +120,7 @@ impl SqliteItemStore {
                 }
             })
             .map_err(|e| StoreError::Backend(format!("start the sqlite thread: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self { jobs, limits })
     }
 
     /// Runs several queries in one hand-off and one read transaction (one snapshot, the file's
@@ -104,11 +151,21 @@ impl SqliteItemStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (done, result) = oneshot::channel();
+        let (queued, queue_wait) = (Instant::now(), self.limits.queue_wait);
         let job: Job = Box::new(move |conn| {
-            // A panic mid-way drops its transaction (SQLite rolls it back) and fails this
-            // operation alone; the thread carries on with the next.
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
-                .unwrap_or_else(|_| Err(StoreError::Backend("a sqlite operation panicked".into())));
+            // Behind operations that each waited for another process's lock, this one would
+            // wait their sum: refused unrun instead, the caller's answer stays bounded.
+            let outcome = if queued.elapsed() > queue_wait {
+                Err(StoreError::Unavailable(format!(
+                    "sqlite: waited over {} ms for the connection (the file is busy)",
+                    queue_wait.as_millis()
+                )))
+            } else {
+                // A panic mid-way drops its transaction (SQLite rolls it back) and fails this
+                // operation alone; the thread carries on with the next.
+                std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
+                    .unwrap_or_else(|_| Err(StoreError::Backend("a sqlite operation panicked".into())))
+            };
             // The caller may have stopped waiting (its request was cancelled): nothing to do.
             let _ = done.send(outcome);
         });
@@ -396,8 +453,15 @@ fn decode(json: &str) -> Result<Item, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Backend(format!("stored item is not a JSON map: {e}")))
 }
 
+/// Maps a SQLite error: a file another connection holds locked past the busy timeout is
+/// [`StoreError::Unavailable`] (the operation did nothing, and may pass once the lock is gone).
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(format!("sqlite: {e}"))
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(format!("sqlite: {e}"))
+        }
+        _ => StoreError::Backend(format!("sqlite: {e}")),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
