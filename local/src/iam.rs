@@ -768,6 +768,24 @@ Resources:
     }
 
     #[test]
+    fn the_template_grants_sns_only_on_the_platform_applications_and_their_endpoints() {
+        let deployment = Deployment::of(crate::template::TEMPLATE).unwrap();
+        let applications: Vec<&String> = deployment.applications.values().collect();
+        let mut checked = 0;
+        for (binary, function) in &deployment.functions {
+            for grant in function.grants.iter().filter(|g| g.action.starts_with("sns:")) {
+                checked += 1;
+                let under_an_application = applications.iter().any(|application| {
+                    grant.resource == **application
+                        || grant.resource == format!("{}/*", application.replacen(":app/", ":endpoint/", 1))
+                });
+                assert!(under_an_application, "{binary}: {} on {}", grant.action, grant.resource);
+            }
+        }
+        assert!(checked > 0, "the template grants SNS actions");
+    }
+
+    #[test]
     fn the_template_lets_the_functions_reading_a_waiting_session_query_the_queue_indexes() {
         // Reading a waiting session annotates its queue position: agents on duty by status
         // (gsi2) and the waiting queue (gsi3).
