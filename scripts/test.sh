@@ -11,6 +11,9 @@
 # run and stops it on exit, and exports for the tests:
 #   SWITCHBOARD_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:<port>
 #   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+# The tests record every AWS call each function makes into SWITCHBOARD_IAM_RECORDS (emptied
+# first); after them the iam-check binary fails the run on a call the function's policy in
+# infra/template.yaml does not grant, and lists the grants no test used (iam-not-performed.txt).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -112,12 +115,17 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 log "cargo test"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+export SWITCHBOARD_IAM_RECORDS="$TARGET/tmp/iam-records"
+rm -rf "$SWITCHBOARD_IAM_RECORDS"
 cargo test --workspace --all-features
+log "IAM policies against the calls the tests made"
+cargo run --quiet --all-features -p switchboard-tests --bin iam-check
 log "template lint"
 "$VENV/bin/python" scripts/lint-template.py
 # The gateway binary `cargo test` just built (the switchboard-local CLI tests need it).
-SWITCHBOARD_LOCAL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/switchboard-local" scripts/test-dashboard.sh
+SWITCHBOARD_LOCAL_BIN="$TARGET/debug/switchboard-local" scripts/test-dashboard.sh
 
 # --- 5. Summary -----------------------------------------------------------------------------------
-printf 'test.sh: OK: fmt, clippy, tests (moto on %s), template lint, dashboard in %ss\n' \
+printf 'test.sh: OK: fmt, clippy, tests (moto on %s), IAM check, template lint, dashboard in %ss\n' \
   "$MOTO_URL" "$((SECONDS - started_at))"

@@ -27,6 +27,8 @@ use switchboard_shared::store::{
 use switchboard_shared::App;
 use tokio_tungstenite::tungstenite::Message;
 
+pub mod recording;
+
 /// Secret the test gateways sign and verify tokens with.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
 /// Issuer the test gateways check.
@@ -135,6 +137,8 @@ pub struct TestApi {
     /// Where the gateway's functions keep reports: a folder whose signed links the gateway
     /// serves (SQLite), or a fresh bucket on the moto server (DynamoDB).
     pub reports: Arc<dyn ReportStore>,
+    /// The AWS calls the gateway's functions made, each by its function (see [`recording`]).
+    pub accesses: Arc<recording::AccessLog>,
     minter: TokenMinter,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -232,7 +236,10 @@ impl TestApi {
             _ => (Arc::new(test_bucket().await) as Arc<dyn ReportStore>, None),
         };
         let app = App::new(store.clone(), realtime).with_reports(reports.clone());
-        let mut gateway = Gateway::with_connections(app, verifier, connections).expect("gateway routes");
+        let accesses = Arc::new(recording::AccessLog::default());
+        let mut gateway = Gateway::with_connections(app.clone(), verifier, connections)
+            .expect("gateway routes")
+            .with_app_per_function(|function| recording::recording_app(&app, function, &accesses));
         if let Some(files) = report_files {
             gateway = gateway.serving_report_files(files);
         }
@@ -246,6 +253,7 @@ impl TestApi {
             client: reqwest::Client::new(),
             store,
             reports,
+            accesses,
             minter: TokenMinter::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE),
             shutdown: Some(shutdown),
             _dir: dir,

@@ -67,6 +67,7 @@ struct Bound {
 #[derive(Clone)]
 pub struct Gateway {
     app: App,
+    function_apps: Arc<HashMap<&'static str, App>>,
     verifier: TokenVerifier,
     routes: Arc<Vec<Bound>>,
     ws_routes: Arc<HashMap<String, WsBound>>,
@@ -118,6 +119,7 @@ impl Gateway {
             .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(Self {
             app,
+            function_apps: Arc::default(),
             verifier,
             routes: Arc::new(routes),
             ws_routes: Arc::new(ws_routes),
@@ -145,6 +147,25 @@ impl Gateway {
     /// the API that names no file gets its `index.html`).
     pub fn serving_app(self, dir: PathBuf) -> Self {
         Self { app_dir: Some(Arc::new(dir)), ..self }
+    }
+
+    /// The same gateway running each function with its own app, built by `app_for` from the
+    /// function's name (to tell the functions' calls apart: the tests record each function's
+    /// AWS calls to compare them with its IAM policy); functions it was not built for run with
+    /// the shared app.
+    pub fn with_app_per_function(self, app_for: impl Fn(&'static str) -> App) -> Self {
+        let names = self
+            .routes
+            .iter()
+            .map(|bound| bound.function.name)
+            .chain(self.ws_routes.values().map(|bound| bound.function.name));
+        let function_apps = names.map(|name| (name, app_for(name))).collect();
+        Self { function_apps: Arc::new(function_apps), ..self }
+    }
+
+    /// The app the function `name` runs with.
+    pub fn app_for(&self, name: &str) -> &App {
+        self.function_apps.get(name).unwrap_or(&self.app)
     }
 
     /// The axum router: REST under `/api/v1`, the WebSocket API on `/ws`, its Management API on
@@ -369,10 +390,13 @@ async fn handle(
     if bound.function.streaming.is_some() {
         // As API Gateway with `ResponseTransferMode: STREAM`: the body goes out chunked, as the
         // handler writes it.
-        let (parts, chunks) = dispatch_streaming(&gateway.app, &bound.function, request).await.into_parts();
+        let (parts, chunks) =
+            dispatch_streaming(gateway.app_for(bound.function.name), &bound.function, request)
+                .await
+                .into_parts();
         return Response::from_parts(parts, AxumBody::from_stream(chunks));
     }
-    into_axum(dispatch(&gateway.app, &bound.function, request).await)
+    into_axum(dispatch(gateway.app_for(bound.function.name), &bound.function, request).await)
 }
 
 pub(crate) fn header_map(headers: &HeaderMap) -> Map<String, Value> {

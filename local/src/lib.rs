@@ -4,6 +4,7 @@
 pub mod dashboard;
 pub mod fixtures;
 pub mod gateway;
+pub mod iam;
 pub mod openapi;
 pub mod scheduler;
 pub mod secret;

@@ -147,10 +147,10 @@ pub fn schedules(template: &str) -> Result<Vec<ScheduleRoute>, TemplateError> {
 const WS_API: &str = "AWS::ApiGatewayV2::Api";
 const WS_ROUTE: &str = "AWS::ApiGatewayV2::Route";
 const WS_INTEGRATION: &str = "AWS::ApiGatewayV2::Integration";
-const FUNCTION: &str = "AWS::Serverless::Function";
+pub(crate) const FUNCTION: &str = "AWS::Serverless::Function";
 
 /// A plain string: `None` for anything else, intrinsics (`!Sub "..."`) included.
-fn literal(value: Option<&Value>) -> Option<&str> {
+pub(crate) fn literal(value: Option<&Value>) -> Option<&str> {
     match value {
         Some(Value::String(text)) => Some(text),
         _ => None,
@@ -159,7 +159,7 @@ fn literal(value: Option<&Value>) -> Option<&str> {
 
 /// An intrinsic function, short (`!Join [...]`) or long (`Fn::Join: [...]`, `Ref: X`) form: its
 /// name (`Join`, `Ref`, ...) and its argument.
-fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+pub(crate) fn intrinsic(value: &Value) -> Option<(String, &Value)> {
     match value {
         Value::Tagged(tagged) => {
             Some((tagged.tag.to_string().trim_start_matches('!').to_owned(), &tagged.value))

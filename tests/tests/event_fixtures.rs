@@ -46,6 +46,7 @@ use switchboard_shared::reports::{ReportId, ReportStore};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
+use switchboard_tests::recording::{recording_app, AccessLog};
 use tempfile::TempDir;
 use time::macros::datetime;
 
@@ -169,6 +170,7 @@ struct World {
     store: Arc<SqliteItemStore>,
     reports: Arc<FolderReportStore>,
     app: App,
+    accesses: Arc<AccessLog>,
     _gateway: tokio::sync::oneshot::Sender<()>,
     _dir: TempDir,
 }
@@ -200,7 +202,12 @@ impl World {
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { store, reports, app, _gateway: stop, _dir: dir }
+        Self { store, reports, app, accesses: Arc::default(), _gateway: stop, _dir: dir }
+    }
+
+    /// The app as the function `name` runs it, its AWS calls recorded (see `recording.rs`).
+    fn app_for(&self, name: &'static str) -> App {
+        recording_app(&self.app, name, &self.accesses)
     }
 
     fn store(&self) -> &dyn ItemStore {
@@ -255,7 +262,7 @@ struct Answer {
 async fn invoke(world: &World, function: &HttpFunction, fixture: &Fixture) -> Result<Answer, String> {
     let request = lambda_http::request::from_str(&fixture.text)
         .map_err(|error| format!("is not an API Gateway REST proxy event: {error}"))?;
-    let response = dispatch(&world.app, function, request).await;
+    let response = dispatch(&world.app_for(function.name), function, request).await;
     let status = response.status().as_u16();
     let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
     // A body that is not JSON (a text or CSV transcript) is handed to the checks as a string.
@@ -1015,7 +1022,7 @@ fn connection(id: &str) -> ConnectionId {
 async fn invoke_ws(world: &World, function: &WsFunction, fixture: &Fixture) -> Result<(u16, Value), String> {
     let request = lambda_http::request::from_str(&fixture.text)
         .map_err(|error| format!("is not an API Gateway WebSocket event: {error}"))?;
-    let response = dispatch_ws(&world.app, function, request).await;
+    let response = dispatch_ws(&world.app_for(function.name), function, request).await;
     let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
     let frame = if text.is_empty() {
         Value::Null
@@ -1202,7 +1209,7 @@ async fn every_scheduled_fixture_is_an_eventbridge_scheduled_event_and_its_run_d
             continue;
         };
         let world = World::seeded().await;
-        let outcome = match dispatch_scheduled(&world.app, function, event.clone()).await {
+        let outcome = match dispatch_scheduled(&world.app_for(function.name), function, event.clone()).await {
             Ok(answer) if shape => check_scheduled_effect(&fixture.binary, &world, &answer).await,
             Ok(_) => Err("is not an EventBridge scheduled event".to_owned()),
             Err(error) => Err(format!("failed: {error}")),

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use switchboard_shared::config::TEST_DYNAMODB_ENDPOINT;
 use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
+use switchboard_tests::recording::{recording_app, AccessLog};
 use ulid::Ulid;
 
 fn moto_endpoint() -> String {
@@ -252,25 +253,32 @@ async fn device_registration_follows_the_endpoint_routine_on_sns() {
     let push = Arc::new(push);
     let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9")))
         .with_push(push.clone());
+    // The operations as the functions that run them would, their SNS calls recorded.
+    let log = Arc::new(AccessLog::default());
+    let registering = recording_app(&app, "notifications-register-device", &log);
+    let unregistering = recording_app(&app, "notifications-unregister-device", &log);
     let ada = Principal { user_id: UserId::parse("cust-ada").expect("id"), role: Role::Customer, name: None };
     let token = fresh_token("routine");
     let register = || RegisterDevice { token: token.clone(), platform: Platform::Android, app_version: None };
 
-    let device = ops::register_device(&app, &ada, register()).await.expect("register");
+    let device = ops::register_device(&registering, &ada, register()).await.expect("register");
     let state = push.endpoint(&device.endpoint_arn).await.expect("the endpoint exists in SNS");
     assert_eq!(state, EndpointState { token: token.as_str().to_owned(), enabled: true });
 
     disable(&admin, &device.endpoint_arn).await;
-    let again = ops::register_device(&app, &ada, register()).await.expect("register again");
+    let again = ops::register_device(&registering, &ada, register()).await.expect("register again");
     assert_eq!(again.endpoint_arn, device.endpoint_arn);
     assert!(push.endpoint(&device.endpoint_arn).await.expect("endpoint").enabled, "re-enabled");
 
     push.delete_endpoint(&device.endpoint_arn).await.expect("SNS deletes the endpoint");
-    let recreated = ops::register_device(&app, &ada, register()).await.expect("register after a delete");
+    let recreated =
+        ops::register_device(&registering, &ada, register()).await.expect("register after a delete");
     assert_ne!(recreated.endpoint_arn, device.endpoint_arn);
     assert!(push.endpoint(&recreated.endpoint_arn).await.expect("the new endpoint").enabled);
 
-    ops::unregister_device(&app, &ada, UnregisterDevice { token: token.clone() }).await.expect("unregister");
+    ops::unregister_device(&unregistering, &ada, UnregisterDevice { token: token.clone() })
+        .await
+        .expect("unregister");
     assert_eq!(push.endpoint(&recreated.endpoint_arn).await, Err(PushError::NotFound));
 }
 
@@ -294,17 +302,21 @@ async fn a_send_publishes_the_platform_message_and_disables_rejected_devices() {
     let push = Arc::new(push);
     let app = App::new(store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9")))
         .with_push(push.clone());
+    // The operations as the functions that run them would, their SNS calls recorded.
+    let log = Arc::new(AccessLog::default());
+    let registering = recording_app(&app, "notifications-register-device", &log);
+    let sending = recording_app(&app, "notifications-send", &log);
     let ada = Principal { user_id: UserId::parse("cust-ada").expect("id"), role: Role::Customer, name: None };
     let eve = Principal { user_id: UserId::parse("admin-eve").expect("id"), role: Role::Admin, name: None };
     let phone = ops::register_device(
-        &app,
+        &registering,
         &ada,
         RegisterDevice { token: fresh_token("send-phone"), platform: Platform::Android, app_version: None },
     )
     .await
     .expect("register the phone");
     let tablet = ops::register_device(
-        &app,
+        &registering,
         &ada,
         RegisterDevice { token: fresh_apns_token(), platform: Platform::Ios, app_version: None },
     )
@@ -319,8 +331,9 @@ async fn a_send_publishes_the_platform_message_and_disables_rejected_devices() {
         session_id: None,
         data: Default::default(),
     };
-    let summary =
-        ops::send_notification(&app, &eve, vec![ada.user_id.clone()], notification()).await.expect("send");
+    let summary = ops::send_notification(&sending, &eve, vec![ada.user_id.clone()], notification())
+        .await
+        .expect("send");
     assert_eq!((summary.sent, summary.endpoint_disabled, summary.failed), (1, 1, 0));
 
     let expected = ops::platform_message(&summary.job_id, &notification()).expect("the message");
@@ -341,8 +354,9 @@ async fn a_send_publishes_the_platform_message_and_disables_rejected_devices() {
     assert!(!stored.enabled, "the rejected device was not marked disabled");
 
     // The disabled device is not tried again: a second send logs it without publishing.
-    let again =
-        ops::send_notification(&app, &eve, vec![ada.user_id.clone()], notification()).await.expect("send");
+    let again = ops::send_notification(&sending, &eve, vec![ada.user_id.clone()], notification())
+        .await
+        .expect("send");
     assert_eq!((again.sent, again.endpoint_disabled), (1, 1));
     assert_eq!(recorded_messages(&moto_data().await, &tablet.endpoint_arn).len(), 0);
 }

@@ -32,7 +32,11 @@ const REALTIME_BIN_DIR: &str = "functions/realtime/src/bin";
 const WEBSOCKET_ENDPOINT: &str = "WEBSOCKET_ENDPOINT";
 /// The IAM action of `PostToConnection`.
 const MANAGE_CONNECTIONS: &str = "execute-api:ManageConnections";
-/// The REST functions that push events to connected clients; every WebSocket function does too.
+/// The WebSocket functions that answer on their own socket only (two-way routes) and call
+/// nothing: no policy at all.
+const WEBSOCKET_FUNCTIONS_THAT_CALL_NOTHING: &[&str] = &["realtime-ping", "realtime-default"];
+/// The REST functions that push events to connected clients; every other WebSocket function
+/// does too.
 const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-send-message",
     "chat-edit-message",
@@ -405,6 +409,15 @@ fn variables(parent: Option<&Yaml>) -> BTreeMap<String, Yaml> {
         .collect()
 }
 
+/// The statement of `!If [Condition, statement, !Ref AWS::NoValue]` (the SNS grants, present when
+/// a platform application is configured), or the statement itself.
+fn conditional_statement(statement: &Yaml) -> &Yaml {
+    match (tag_name(statement).as_deref(), untag(statement)) {
+        (Some("If"), Yaml::Sequence(branches)) if branches.len() == 3 => &branches[1],
+        _ => statement,
+    }
+}
+
 /// `mapping[key]` with its tag kept (for reading intrinsics).
 fn raw_field<'a>(mapping: &'a Yaml, key: &str) -> Option<&'a Yaml> {
     untag(mapping).as_mapping()?.get(key)
@@ -457,6 +470,7 @@ impl Function {
         let statements = one_or_many(properties.and_then(|p| field(p, "Policies")))
             .into_iter()
             .flat_map(|policy| one_or_many(field(policy, "Statement")))
+            .map(conditional_statement)
             .cloned()
             .collect();
         Self {
@@ -1207,6 +1221,7 @@ fn the_functions_that_post_to_connections_and_only_they_may() {
         .websocket_functions()
         .into_iter()
         .filter_map(|(function, _)| function.binary.clone().ok())
+        .filter(|binary| !WEBSOCKET_FUNCTIONS_THAT_CALL_NOTHING.contains(&binary.as_str()))
         .collect();
     let mut posters: BTreeSet<String> = websocket.clone();
     posters.extend(REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS.iter().map(|b| (*b).to_owned()));
@@ -1320,4 +1335,114 @@ fn sns_calls_are_granted_only_to_the_functions_that_make_them() {
         }
     }
     assert_no_problems(&problems, "SNS actions not granted exactly as needed");
+}
+
+#[test]
+fn the_websocket_functions_that_call_nothing_may_do_nothing() {
+    let template = Template::load();
+    let mut problems = Vec::new();
+    for binary in WEBSOCKET_FUNCTIONS_THAT_CALL_NOTHING {
+        match template.functions.iter().find(|f| f.binary.as_deref() == Ok(*binary)) {
+            None => problems.push(format!("{binary} is not in the template")),
+            Some(function) if !function.statements.is_empty() => problems.push(format!(
+                "{binary} answers on its own socket and calls nothing, yet its policy has {} statement(s)",
+                function.statements.len()
+            )),
+            Some(_) => {}
+        }
+    }
+    assert_no_problems(&problems, "WebSocket functions granted what they never call");
+}
+
+/// The response headers policy every behaviour of the dashboard's distribution answers with.
+fn dashboard_headers_policy(template: &Template) -> Result<&Yaml, Vec<String>> {
+    let (_, distribution) = template
+        .of_type("AWS::CloudFront::Distribution")
+        .into_iter()
+        .next()
+        .ok_or_else(|| vec!["the template has no CloudFront distribution".to_owned()])?;
+    let config = path_of(distribution, &["Properties", "DistributionConfig"]);
+    let mut behaviours: Vec<&Yaml> =
+        config.and_then(|c| field(c, "DefaultCacheBehavior")).into_iter().collect();
+    behaviours.extend(one_or_many(config.and_then(|c| field(c, "CacheBehaviors"))));
+    let mut problems = Vec::new();
+    let mut policies = BTreeSet::new();
+    for behaviour in behaviours {
+        let pattern =
+            field(behaviour, "PathPattern").and_then(Yaml::as_str).unwrap_or("the default").to_owned();
+        match raw_field(behaviour, "ResponseHeadersPolicyId").map(ids_in) {
+            Some(ids) if ids.len() == 1 => policies.extend(ids),
+            _ => problems.push(format!("behaviour {pattern} has no ResponseHeadersPolicyId: !Ref <policy>")),
+        }
+    }
+    match (problems.is_empty(), policies.len()) {
+        (true, 1) => {
+            let id = policies.into_iter().next().unwrap_or_default();
+            template
+                .of_type("AWS::CloudFront::ResponseHeadersPolicy")
+                .into_iter()
+                .find(|(logical_id, _)| *logical_id == id)
+                .map(|(_, policy)| policy)
+                .ok_or_else(|| vec![format!("{id} is not an AWS::CloudFront::ResponseHeadersPolicy")])
+        }
+        (true, _) => Err(vec![format!("the behaviours answer with different policies: {policies:?}")]),
+        (false, _) => Err(problems),
+    }
+}
+
+#[test]
+fn the_dashboard_answers_with_hsts_a_strict_csp_and_no_framing() {
+    let template = Template::load();
+    let policy = dashboard_headers_policy(&template).unwrap_or_else(|problems| {
+        panic!("the dashboard's security headers:\n  - {}", problems.join("\n  - "))
+    });
+    let headers = path_of(policy, &["Properties", "ResponseHeadersPolicyConfig", "SecurityHeadersConfig"]);
+    let header = |path: &[&str]| headers.and_then(|h| path_of(h, path));
+    let text = |path: &[&str]| header(path).and_then(Yaml::as_str).unwrap_or_default().to_owned();
+    let csp = header(&["ContentSecurityPolicy", "ContentSecurityPolicy"])
+        .and_then(|value| sub_text(value).or_else(|| value.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    let directive = |name: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find(|d| d.split_whitespace().next() == Some(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut problems = Vec::new();
+    let max_age = header(&["StrictTransportSecurity", "AccessControlMaxAgeSec"]).and_then(Yaml::as_u64);
+    if max_age.is_none_or(|age| age < 31_536_000) {
+        problems.push(format!("HSTS max-age is {max_age:?}, at least a year (31536000) is wanted"));
+    }
+    if header(&["StrictTransportSecurity", "IncludeSubdomains"]).and_then(Yaml::as_bool) != Some(true) {
+        problems.push("HSTS does not include subdomains".to_owned());
+    }
+    if header(&["ContentTypeOptions", "Override"]).is_none() {
+        problems.push("no X-Content-Type-Options: nosniff".to_owned());
+    }
+    if text(&["FrameOptions", "FrameOption"]) != "DENY" {
+        problems.push("X-Frame-Options is not DENY".to_owned());
+    }
+    if text(&["ReferrerPolicy", "ReferrerPolicy"]).is_empty() {
+        problems.push("no Referrer-Policy".to_owned());
+    }
+    for (name, wanted) in [
+        ("default-src", "default-src 'self'"),
+        ("script-src", "script-src 'self'"),
+        ("style-src", "style-src 'self'"),
+        ("object-src", "object-src 'none'"),
+        ("frame-ancestors", "frame-ancestors 'none'"),
+    ] {
+        if directive(name) != wanted {
+            problems.push(format!("the CSP's {name} is {:?}, expected {wanted:?}", directive(name)));
+        }
+    }
+    let connect = directive("connect-src");
+    for source in ["'self'", "wss://${WebSocketApi}.execute-api.", "https://${Api}.execute-api."] {
+        if !connect.contains(source) {
+            problems.push(format!("the CSP's connect-src ({connect:?}) does not allow {source}"));
+        }
+    }
+    assert_no_problems(&problems, "the dashboard's security headers");
 }

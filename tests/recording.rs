@@ -1,0 +1,333 @@
+//! What each function calls in AWS, recorded while the tests run: ports that pass every call on
+//! and note the IAM action AWS authorizes it by and the resource it names, as the adapters make
+//! the calls (`shared/src/store/dynamo.rs`, `push/sns.rs`, `reports/s3.rs`, `realtime/apigw.rs`).
+//! Each process appends what it saw once to a file in [`records_dir`]; after the tests,
+//! `scripts/test.sh` runs the `iam-check` binary, which compares them with the functions'
+//! policies in `infra/template.yaml` (`switchboard_local::iam`).
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use async_trait::async_trait;
+use switchboard_local::iam::{Access, Resource};
+use switchboard_shared::domain::ConnectionId;
+use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
+use switchboard_shared::realtime::{PostError, Realtime};
+use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore, ReportStoreError, StoredReport};
+use switchboard_shared::store::{
+    Condition, Item, ItemStore, Key, Page, Query, RawPage, StoreError, TxOp, UpdateAction,
+};
+use switchboard_shared::App;
+use time::OffsetDateTime;
+
+/// Environment variable naming the folder the records go to (`scripts/test.sh` sets it and
+/// empties the folder before the tests).
+pub const RECORDS: &str = "SWITCHBOARD_IAM_RECORDS";
+
+/// The folder of the records: [`RECORDS`], or `tmp/iam-records` in the cargo target folder
+/// the running binary was built in.
+pub fn records_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(RECORDS) {
+        return dir.into();
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    let target = exe
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    target.join("tmp").join("iam-records")
+}
+
+/// Every access recorded in `dir` (one JSON [`Access`] a line, in any number of files).
+pub fn read_records(dir: &Path) -> Result<BTreeSet<Access>, String> {
+    let mut accesses = BTreeSet::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+            continue;
+        }
+        let file = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+            let access =
+                serde_json::from_str(&line).map_err(|e| format!("{}: {line}: {e}", path.display()))?;
+            accesses.insert(access);
+        }
+    }
+    Ok(accesses)
+}
+
+/// This process's records file, and what it already holds.
+struct RecordsFile {
+    file: File,
+    written: BTreeSet<Access>,
+}
+
+fn append(access: &Access) {
+    static FILE: OnceLock<Mutex<RecordsFile>> = OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let dir = records_dir();
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create the IAM records folder {}: {e}", dir.display()));
+        let stem = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tests".into());
+        let path = dir.join(format!("{stem}-{}.jsonl", std::process::id()));
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open the IAM records file {}: {e}", path.display()));
+        Mutex::new(RecordsFile { file, written: BTreeSet::new() })
+    });
+    let mut records = file.lock().unwrap_or_else(PoisonError::into_inner);
+    if records.written.insert(access.clone()) {
+        let line = serde_json::to_string(access).expect("an access is JSON");
+        writeln!(records.file, "{line}").expect("append to the IAM records file");
+    }
+}
+
+/// The accesses of one gateway's functions; each is also appended to this process's records.
+#[derive(Debug, Default)]
+pub struct AccessLog {
+    seen: Mutex<BTreeSet<Access>>,
+}
+
+impl AccessLog {
+    fn record(&self, function: &str, action: &str, resource: Resource) {
+        let access = Access::new(function, action, resource);
+        let new = self.seen.lock().unwrap_or_else(PoisonError::into_inner).insert(access.clone());
+        if new {
+            append(&access);
+        }
+    }
+
+    /// Everything recorded so far.
+    pub fn accesses(&self) -> BTreeSet<Access> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// `app` as the function `function` runs it: every port records its calls in `log`.
+pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) -> App {
+    let by = || Recorder { function, log: Arc::clone(log) };
+    let recorded = App::new(
+        Arc::new(RecordingStore { inner: Arc::clone(&app.store), by: by() }),
+        Arc::new(RecordingRealtime { inner: Arc::clone(&app.realtime), by: by() }),
+    )
+    .with_push(Arc::new(RecordingPush { inner: Arc::clone(&app.push), by: by() }));
+    match &app.reports {
+        Some(reports) => {
+            recorded.with_reports(Arc::new(RecordingReports { inner: Arc::clone(reports), by: by() }))
+        }
+        None => recorded,
+    }
+}
+
+struct Recorder {
+    function: &'static str,
+    log: Arc<AccessLog>,
+}
+
+impl Recorder {
+    fn note(&self, action: &str, resource: Resource) {
+        self.log.record(self.function, action, resource);
+    }
+}
+
+/// The table or the index a query reads.
+fn queried(query: &Query) -> Resource {
+    match query.index {
+        Some(index) => Resource::Index(index.to_owned()),
+        None => Resource::Table,
+    }
+}
+
+struct RecordingStore {
+    inner: Arc<dyn ItemStore>,
+    by: Recorder,
+}
+
+#[async_trait]
+impl ItemStore for RecordingStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.by.note("dynamodb:GetItem", Resource::Table);
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        self.by.note("dynamodb:PutItem", Resource::Table);
+        self.inner.put(item, condition).await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        actions: Vec<UpdateAction>,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        self.by.note("dynamodb:UpdateItem", Resource::Table);
+        self.inner.update(key, actions, condition).await
+    }
+
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
+        self.by.note("dynamodb:DeleteItem", Resource::Table);
+        self.inner.delete(key, condition).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.by.note("dynamodb:Query", queried(&query));
+        self.inner.query(query).await
+    }
+
+    // DynamoDB runs these as one Query each (and `put_many` as PutItems): the actions of the
+    // calls underneath.
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        queries.iter().for_each(|query| self.by.note("dynamodb:Query", queried(query)));
+        self.inner.query_many(queries).await
+    }
+
+    async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
+        queries.iter().for_each(|query| self.by.note("dynamodb:Query", queried(query)));
+        self.inner.query_many_raw(queries).await
+    }
+
+    async fn put_many(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        if !items.is_empty() {
+            self.by.note("dynamodb:PutItem", Resource::Table);
+        }
+        self.inner.put_many(items).await
+    }
+
+    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        // TransactWriteItems is authorized by the action of each of its operations.
+        for op in &ops {
+            let action = match op {
+                TxOp::Put { .. } => "dynamodb:PutItem",
+                TxOp::Update { .. } => "dynamodb:UpdateItem",
+                TxOp::Delete { .. } => "dynamodb:DeleteItem",
+                TxOp::Check { .. } => "dynamodb:ConditionCheckItem",
+            };
+            self.by.note(action, Resource::Table);
+        }
+        self.inner.transact_write(ops).await
+    }
+}
+
+struct RecordingRealtime {
+    inner: Arc<dyn Realtime>,
+    by: Recorder,
+}
+
+#[async_trait]
+impl Realtime for RecordingRealtime {
+    async fn post(&self, connection: &ConnectionId, frame: &[u8]) -> Result<(), PostError> {
+        self.by.note("execute-api:ManageConnections", Resource::Connection);
+        self.inner.post(connection, frame).await
+    }
+}
+
+struct RecordingPush {
+    inner: Arc<dyn Push>,
+    by: Recorder,
+}
+
+#[async_trait]
+impl Push for RecordingPush {
+    async fn create_endpoint(
+        &self,
+        platform: Platform,
+        token: &DeviceToken,
+        user_data: &str,
+    ) -> Result<String, PushError> {
+        self.by
+            .note("sns:CreatePlatformEndpoint", Resource::PlatformApplication(platform.as_str().to_owned()));
+        self.inner.create_endpoint(platform, token, user_data).await
+    }
+
+    async fn endpoint(&self, arn: &str) -> Result<EndpointState, PushError> {
+        self.by.note("sns:GetEndpointAttributes", Resource::PlatformEndpoint);
+        self.inner.endpoint(arn).await
+    }
+
+    async fn enable_endpoint(&self, arn: &str, token: &DeviceToken) -> Result<(), PushError> {
+        self.by.note("sns:SetEndpointAttributes", Resource::PlatformEndpoint);
+        self.inner.enable_endpoint(arn, token).await
+    }
+
+    async fn delete_endpoint(&self, arn: &str) -> Result<(), PushError> {
+        self.by.note("sns:DeleteEndpoint", Resource::PlatformEndpoint);
+        self.inner.delete_endpoint(arn).await
+    }
+
+    fn keeps_payloads(&self) -> bool {
+        self.inner.keeps_payloads()
+    }
+
+    async fn publish(&self, arn: &str, message: &str) -> Result<String, PushError> {
+        self.by.note("sns:Publish", Resource::PlatformEndpoint);
+        self.inner.publish(arn, message).await
+    }
+}
+
+struct RecordingReports {
+    inner: Arc<dyn ReportStore>,
+    by: Recorder,
+}
+
+impl RecordingReports {
+    /// A read of an object; S3 answers a missing one 404 only to a caller that may list the
+    /// bucket (403 otherwise), so a miss needs `s3:ListBucket` too.
+    fn read<T>(&self, id: &ReportId, found: &Result<Option<T>, ReportStoreError>) {
+        self.by.note("s3:GetObject", Resource::ReportObject(id.object_name()));
+        if matches!(found, Ok(None)) {
+            self.by.note("s3:ListBucket", Resource::ReportBucket { prefix: None });
+        }
+    }
+}
+
+#[async_trait]
+impl ReportStore for RecordingReports {
+    async fn put(&self, id: &ReportId, bytes: Vec<u8>, content_type: &str) -> Result<(), ReportStoreError> {
+        self.by.note("s3:PutObject", Resource::ReportObject(id.object_name()));
+        self.inner.put(id, bytes, content_type).await
+    }
+
+    async fn get(&self, id: &ReportId) -> Result<Option<Vec<u8>>, ReportStoreError> {
+        let found = self.inner.get(id).await;
+        self.read(id, &found);
+        found
+    }
+
+    async fn info(&self, id: &ReportId) -> Result<Option<StoredReport>, ReportStoreError> {
+        let found = self.inner.info(id).await;
+        self.read(id, &found);
+        found
+    }
+
+    async fn list(
+        &self,
+        limit: usize,
+        after: Option<ReportId>,
+    ) -> Result<(Vec<StoredReport>, Option<ReportId>), ReportStoreError> {
+        // S3ReportStore lists the daily reports' prefix.
+        self.by.note("s3:ListBucket", Resource::ReportBucket { prefix: Some("daily/".into()) });
+        self.inner.list(limit, after).await
+    }
+
+    async fn download_link(
+        &self,
+        id: &ReportId,
+        now: OffsetDateTime,
+    ) -> Result<DownloadLink, ReportStoreError> {
+        // A presigned GET is authorized as this function's GetObject when it is used.
+        self.by.note("s3:GetObject", Resource::ReportObject(id.object_name()));
+        self.inner.download_link(id, now).await
+    }
+}
