@@ -248,12 +248,11 @@ impl Deployment {
             .and_then(Value::as_mapping)
             .cloned()
             .unwrap_or_default();
-        let mut evaluator = Evaluator {
+        let evaluator = Evaluator {
+            parameters: parameters(&doc, &resources),
             resources: resources.clone(),
             conditions: doc.get("Conditions").and_then(Value::as_mapping).cloned().unwrap_or_default(),
-            parameters: BTreeMap::new(),
         };
-        evaluator.parameters = parameters(&doc, &resources);
         let mut functions = BTreeMap::new();
         for (id, resource) in &resources {
             if literal(resource.get("Type")) != Some(FUNCTION) {
