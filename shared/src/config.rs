@@ -223,6 +223,14 @@ impl AwsLimits {
             .with_max_backoff(MAX_RETRY_BACKOFF)
     }
 
+    /// The limits for calls a retry would repeat for their receiver (a frame posted to a
+    /// connection, a push published): an attempt may take the whole operation timeout, so a slow
+    /// answer is not cut short and sent again; connection failures and throttling, where
+    /// nothing was delivered, are still retried.
+    pub fn for_deliveries(self) -> Self {
+        Self { attempt: self.operation, ..self }
+    }
+
     /// The limits for transfers of whole files (S3 report uploads): attempts and calls may take
     /// four times as long, still under [`MAX_AWS_OPERATION_TIMEOUT`].
     pub fn for_transfers(self) -> Self {
@@ -336,6 +344,7 @@ mod tests {
         assert!(limits.operation <= Duration::from_secs(5));
         assert!(limits.attempt < limits.operation && limits.connect < limits.attempt);
         assert_eq!(limits.for_transfers().operation, MAX_AWS_OPERATION_TIMEOUT);
+        assert_eq!(limits.for_deliveries().attempt, limits.operation);
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl SnsPush {
             .get_or_init(|| {
                 let system_roots = self.endpoint.as_deref().is_some_and(|url| url.starts_with("https://"));
                 let http = https_client(system_roots).map_err(|e| e.to_string())?;
-                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?;
+                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?.for_deliveries();
                 let builder = aws_sdk_sns::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(self.region.clone()))

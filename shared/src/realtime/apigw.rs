@@ -59,7 +59,7 @@ impl ApiGatewayRealtime {
         self.client
             .get_or_init(|| {
                 let http = https_client(self.endpoint.starts_with("https://")).map_err(|e| e.to_string())?;
-                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?;
+                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?.for_deliveries();
                 let config = aws_sdk_apigatewaymanagement::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(self.region.clone()))

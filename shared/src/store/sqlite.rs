@@ -34,9 +34,9 @@ pub struct SqliteLimits {
     /// How long a write waits for another connection's lock on the file before it gives up:
     /// `SWITCHBOARD_SQLITE_BUSY_TIMEOUT_MS`, default 500.
     pub busy_timeout: Duration,
-    /// How long an operation may wait for the connection's thread (behind operations that wait
-    /// for a lock) before it is refused without running: `SWITCHBOARD_SQLITE_QUEUE_WAIT_MS`,
-    /// default 1,000.
+    /// How long an operation may wait for the connection's thread, when an operation found the
+    /// file locked meanwhile, before it is refused without running:
+    /// `SWITCHBOARD_SQLITE_QUEUE_WAIT_MS`, default 1,000.
     pub queue_wait: Duration,
 }
 
@@ -83,7 +83,14 @@ pub struct SqliteItemStore {
 pub const THREAD_NAME: &str = "sqlite-store";
 
 /// An operation for the connection's thread.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// What the connection's thread holds: the connection, and when an operation last found the
+/// file locked by another connection past the busy timeout.
+struct Worker {
+    conn: Connection,
+    locked_at: Option<Instant>,
+}
 
 impl SqliteItemStore {
     /// Opens the database file at `path`, creating the file and its schema when missing, with
@@ -107,7 +114,7 @@ impl SqliteItemStore {
         Self::init(Connection::open_in_memory().map_err(backend)?, SqliteLimits::default())
     }
 
-    fn init(mut conn: Connection, limits: SqliteLimits) -> Result<Self, StoreError> {
+    fn init(conn: Connection, limits: SqliteLimits) -> Result<Self, StoreError> {
         conn.busy_timeout(limits.busy_timeout).map_err(backend)?;
         conn.execute_batch(&schema_sql()).map_err(backend)?;
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -115,8 +122,9 @@ impl SqliteItemStore {
         std::thread::Builder::new()
             .name(THREAD_NAME.into())
             .spawn(move || {
+                let mut worker = Worker { conn, locked_at: None };
                 while let Ok(job) = queue.recv() {
-                    job(&mut conn);
+                    job(&mut worker);
                 }
             })
             .map_err(|e| StoreError::Backend(format!("start the sqlite thread: {e}")))?;
@@ -152,19 +160,25 @@ impl SqliteItemStore {
     {
         let (done, result) = oneshot::channel();
         let (queued, queue_wait) = (Instant::now(), self.limits.queue_wait);
-        let job: Job = Box::new(move |conn| {
-            // Behind operations that each waited for another process's lock, this one would
-            // wait their sum: refused unrun instead, the caller's answer stays bounded.
-            let outcome = if queued.elapsed() > queue_wait {
+        let job: Job = Box::new(move |worker| {
+            // Behind operations that each waited out the busy timeout on another process's
+            // lock, this one would wait their sum: refused unrun instead, so the caller's answer
+            // stays bounded. A queue that is merely long (load, no lock) is worked through.
+            let locked_meanwhile = worker.locked_at.is_some_and(|at| at >= queued);
+            let outcome = if locked_meanwhile && queued.elapsed() > queue_wait {
                 Err(StoreError::Unavailable(format!(
-                    "sqlite: waited over {} ms for the connection (the file is busy)",
+                    "sqlite: waited over {} ms for the connection while the file is locked",
                     queue_wait.as_millis()
                 )))
             } else {
                 // A panic mid-way drops its transaction (SQLite rolls it back) and fails this
                 // operation alone; the thread carries on with the next.
-                std::panic::catch_unwind(AssertUnwindSafe(|| work(conn)))
-                    .unwrap_or_else(|_| Err(StoreError::Backend("a sqlite operation panicked".into())))
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut worker.conn)))
+                    .unwrap_or_else(|_| Err(StoreError::Backend("a sqlite operation panicked".into())));
+                if matches!(outcome, Err(StoreError::Unavailable(_))) {
+                    worker.locked_at = Some(Instant::now());
+                }
+                outcome
             };
             // The caller may have stopped waiting (its request was cancelled): nothing to do.
             let _ = done.send(outcome);
