@@ -314,7 +314,8 @@ async fn before_the_dashboard_is_built_its_pages_say_the_command_that_builds_it(
     let app_arg = app.to_str().expect("a UTF-8 path");
     let server = Server::start_with(dir.path(), &["--dashboard-dir", app_arg]);
     let origin = server.base.trim_end_matches("/api/v1").to_owned();
-    let command = format!("(cd {} &amp;&amp; npm ci &amp;&amp; npm run build)", dir.path().join("web").display());
+    let command =
+        format!("(cd {} &amp;&amp; npm ci &amp;&amp; npm run build)", dir.path().join("web").display());
 
     for page in ["/", "/agent"] {
         let response = client().get(format!("{origin}{page}")).send().await.expect("GET a page");

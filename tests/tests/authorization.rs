@@ -1087,7 +1087,8 @@ async fn a_role_that_may_not_use_an_endpoint_gets_403_whatever_its_request_carri
         let bad_range = "?from=yesterday&to=-9999-01-01";
         let dashboard = "/admin/chat-dashboard";
         let junk = json!({"no": "such field", "status": 7});
-        let forbidden = |caller, method, path: String| Cell::new(caller, method, path).refused(403, "forbidden");
+        let forbidden =
+            |caller, method, path: String| Cell::new(caller, method, path).refused(403, "forbidden");
         let with_junk = |cell: Cell| cell.with_body(junk.clone());
         vec![
             forbidden(Caller::CustomerA, Method::GET, format!("{dashboard}/agent-performance{bad_range}")),
@@ -1102,10 +1103,22 @@ async fn a_role_that_may_not_use_an_endpoint_gets_403_whatever_its_request_carri
             forbidden(Caller::AgentX, Method::GET, "/admin/reports?limit=0".into()),
             forbidden(Caller::AgentX, Method::GET, "/admin/analytics/backfill/not-a-job".into()),
             with_junk(forbidden(Caller::AgentX, Method::POST, "/admin/analytics/backfill".into())),
-            with_junk(forbidden(Caller::CustomerA, Method::POST, format!("{dashboard}/sessions/nope/assign"))),
-            with_junk(forbidden(Caller::CustomerA, Method::POST, format!("{dashboard}/sessions/nope/transfer"))),
+            with_junk(forbidden(
+                Caller::CustomerA,
+                Method::POST,
+                format!("{dashboard}/sessions/nope/assign"),
+            )),
+            with_junk(forbidden(
+                Caller::CustomerA,
+                Method::POST,
+                format!("{dashboard}/sessions/nope/transfer"),
+            )),
             with_junk(forbidden(Caller::AgentX, Method::POST, "/chat/sessions".into())),
-            with_junk(forbidden(Caller::AgentX, Method::POST, format!("/chat/sessions/{}/rating", w.assigned))),
+            with_junk(forbidden(
+                Caller::AgentX,
+                Method::POST,
+                format!("/chat/sessions/{}/rating", w.assigned),
+            )),
             with_junk(forbidden(Caller::CustomerA, Method::POST, "/chat/users/%20/block".into())),
             forbidden(Caller::CustomerA, Method::POST, "/chat/users/%20/unblock".into()),
             with_junk(forbidden(Caller::AgentX, Method::POST, "/chat/rooms".into())),

@@ -373,13 +373,20 @@ async fn a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls(ba
     let today = OffsetDateTime::now_utc().date();
     let first = today - time::Duration::days(365);
     let yesterday = today - time::Duration::days(1);
-    switchboard_shared::ops::rollup::rollup_days(api.store.as_ref(), first, yesterday, OffsetDateTime::now_utc(), &mut |_| {})
-        .await
-        .expect("roll the year up");
+    switchboard_shared::ops::rollup::rollup_days(
+        api.store.as_ref(),
+        first,
+        yesterday,
+        OffsetDateTime::now_utc(),
+        &mut |_| {},
+    )
+    .await
+    .expect("roll the year up");
     api.store.reset();
 
     // Act
-    let report = read(&api, Caller::Admin, &format!("{DASHBOARD}/satisfaction?from={first}&to={today}")).await;
+    let report =
+        read(&api, Caller::Admin, &format!("{DASHBOARD}/satisfaction?from={first}&to={today}")).await;
 
     // Assert
     let calls = api.store.calls();
@@ -392,10 +399,7 @@ async fn a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls(ba
         [(&json!(sessions[2]), &json!(2), &json!("lost")), (&json!(sessions[1]), &json!(4), &json!("kind"))],
         "the latest comments first; words a later rating dropped are gone"
     );
-    assert!(
-        api.store.total() <= 12,
-        "a year's comments are one Query, not one per day: {calls:?}"
-    );
+    assert!(api.store.total() <= 12, "a year's comments are one Query, not one per day: {calls:?}");
 }
 
 fn items_of(list: &Value) -> &Vec<Value> {

@@ -97,7 +97,8 @@ fn raw_junk() -> Vec<&'static str> {
 /// Generated values: numbers of every size, years far outside the calendar (with offsets),
 /// arbitrary unicode (NUL and control characters included), ULID-shaped junk.
 fn generated() -> impl Strategy<Value = String> {
-    let dates = (-99_999i32..=99_999, 0u8..=13, 0u8..=32).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
+    let dates =
+        (-99_999i32..=99_999, 0u8..=13, 0u8..=32).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
     let times = (-99_999i32..=99_999, -23i8..=23).prop_map(|(year, hours)| {
         let sign = if hours < 0 { '-' } else { '+' };
         format!("{year:04}-12-31T23:59:59{sign}{:02}:59", hours.unsigned_abs())
@@ -215,7 +216,8 @@ impl World {
 
     /// Sends one request; `Err` says what went wrong for the client.
     async fn probe(&self, method: &Method, url: Url, caller: Caller) -> Result<(), String> {
-        let request = self.api.client.request(method.clone(), url.clone()).bearer_auth(caller.token(&self.api));
+        let request =
+            self.api.client.request(method.clone(), url.clone()).bearer_auth(caller.token(&self.api));
         let what = format!("{caller:?} {method} {url}");
         let response = request.send().await.map_err(|error| format!("{what}: no answer ({error})"))?;
         let status = response.status().as_u16();
@@ -376,8 +378,7 @@ async fn a_streaming_handler_that_panics_answers_a_json_500_with_the_request_id(
 
     let (parts, chunks) = dispatch_streaming(&app, &PANICS_STREAMING, request).await.into_parts();
 
-    let body: Vec<u8> =
-        chunks.map(|chunk| chunk.expect("a chunk").to_vec()).concat().await;
+    let body: Vec<u8> = chunks.map(|chunk| chunk.expect("a chunk").to_vec()).concat().await;
     assert_internal_error(parts.status.as_u16(), &body, &request_id);
 }
 

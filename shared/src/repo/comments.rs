@@ -41,7 +41,8 @@ pub fn key(session: &SessionId) -> Key {
 
 /// gsi1 sort key: the fixed-width time (which sorts like the time), then the session.
 fn index_sort_key(rated_at: OffsetDateTime, session: &SessionId) -> Result<String, ApiError> {
-    let at = timestamp::format(rated_at).map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))?;
+    let at =
+        timestamp::format(rated_at).map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))?;
     Ok(format!("{at}#{session}"))
 }
 
