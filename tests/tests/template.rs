@@ -45,6 +45,7 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-reopen-session",
     "chat-rate-session",
     "agent-set-status",
+    "routing-sweep",
 ];
 
 fn workspace_root() -> PathBuf {
@@ -1293,6 +1294,7 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("chat-reopen-session", &["sns:Publish"]),
     ("agent-set-status", &["sns:Publish"]),
     ("realtime-connect", &["sns:Publish"]),
+    ("routing-sweep", &["sns:Publish"]),
 ];
 
 #[test]
