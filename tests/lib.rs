@@ -14,6 +14,7 @@ use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
+use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
 use switchboard_shared::reports::folder::FolderReportStore;
@@ -56,11 +57,14 @@ pub enum Backend {
     DynamoDb,
 }
 
-/// The item store the gateway uses, counting the calls each operation makes.
+/// The item store the gateway uses, counting the calls each operation makes; it can also be
+/// made to fail every write after the Nth, as a store that goes away in the middle of a request.
 pub struct CountingStore {
     inner: Arc<dyn ItemStore>,
     calls: Mutex<BTreeMap<&'static str, usize>>,
     total: AtomicUsize,
+    /// Writes (put, update, delete, transaction) left before every write fails.
+    writes_left: AtomicUsize,
 }
 
 impl CountingStore {
@@ -82,6 +86,27 @@ impl CountingStore {
         self.total.load(Ordering::SeqCst)
     }
 
+    /// Lets the next `writes` writes through and fails every write after them (with a backend
+    /// error, as a lost connection to the store), until [`CountingStore::heal`].
+    pub fn fail_writes_after(&self, writes: usize) {
+        self.writes_left.store(writes, Ordering::SeqCst);
+    }
+
+    /// Lets every write through again.
+    pub fn heal(&self) {
+        self.writes_left.store(usize::MAX, Ordering::SeqCst);
+    }
+
+    fn write(&self, operation: &'static str) -> Result<(), StoreError> {
+        self.count(operation);
+        let allowed = self.writes_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+            usize::MAX => Some(left),
+            0 => None,
+            _ => Some(left - 1),
+        });
+        allowed.map(|_| ()).map_err(|_| StoreError::Backend("the store failed (injected by the test)".into()))
+    }
+
     /// Starts counting from zero.
     pub fn reset(&self) {
         self.total.store(0, Ordering::SeqCst);
@@ -98,7 +123,7 @@ impl ItemStore for CountingStore {
         self.inner.get(key).await
     }
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        self.count("put");
+        self.write("put")?;
         self.inner.put(item, condition).await
     }
     async fn update(
@@ -107,11 +132,11 @@ impl ItemStore for CountingStore {
         actions: Vec<UpdateAction>,
         condition: Option<Condition>,
     ) -> Result<Item, StoreError> {
-        self.count("update");
+        self.write("update")?;
         self.inner.update(key, actions, condition).await
     }
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
-        self.count("delete");
+        self.write("delete")?;
         self.inner.delete(key, condition).await
     }
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
@@ -119,7 +144,7 @@ impl ItemStore for CountingStore {
         self.inner.query(query).await
     }
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
-        self.count("transact_write");
+        self.write("transact_write")?;
         self.inner.transact_write(ops).await
     }
 }
@@ -213,7 +238,12 @@ impl TestApi {
         inner: Arc<dyn ItemStore>,
         dir: Option<tempfile::TempDir>,
     ) -> Self {
-        let store = Arc::new(CountingStore { inner, calls: Mutex::default(), total: AtomicUsize::new(0) });
+        let store = Arc::new(CountingStore {
+            inner,
+            calls: Mutex::default(),
+            total: AtomicUsize::new(0),
+            writes_left: AtomicUsize::new(usize::MAX),
+        });
         let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
@@ -503,6 +533,23 @@ impl WsClient {
     /// Closes the socket cleanly.
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
+    }
+}
+
+impl TestApi {
+    /// Runs the scheduled routing sweep once, as its Lambda function would: its own clients on
+    /// the gateway's table, posting through the gateway's Management API. Returns its account.
+    pub async fn sweep_routing(&self) -> Value {
+        let functions = switchboard_local::scheduler::functions();
+        let sweep = functions.iter().find(|f| f.name == "routing-sweep").expect("the routing sweep");
+        let store: Arc<dyn ItemStore> = self.store.clone();
+        let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&self.root)));
+        let event = json!({
+            "version": "0", "id": "sweep", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "000000000000", "time": "2026-01-01T12:01:00Z", "region": "local",
+            "resources": [], "detail": {},
+        });
+        dispatch_scheduled(&app, sweep, event).await.expect("the routing sweep runs")
     }
 }
 

@@ -253,7 +253,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }
-            let schedules = scheduler::bind(switchboard_reports::SCHEDULED)?;
+            let schedules = scheduler::bind(&scheduler::functions())?;
             if !no_schedules {
                 tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
             }

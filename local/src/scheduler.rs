@@ -74,6 +74,11 @@ impl Schedule {
     }
 }
 
+/// Every scheduled function of the workspace.
+pub fn functions() -> Vec<ScheduledFunction> {
+    switchboard_reports::SCHEDULED.iter().chain(switchboard_agent::SCHEDULED).copied().collect()
+}
+
 /// The template's schedules bound to their functions; an unknown binary or expression is an
 /// error at start-up.
 pub fn bind(functions: &[ScheduledFunction]) -> Result<Vec<(ScheduledFunction, Schedule)>, String> {
@@ -156,8 +161,10 @@ mod tests {
 
     #[test]
     fn every_schedule_of_the_template_has_a_handler() {
-        let bound = bind(switchboard_reports::SCHEDULED).unwrap();
+        let bound = bind(&functions()).unwrap();
         assert!(bound.iter().any(|(function, schedule)| function.name == "analytics-rollup"
             && *schedule == Schedule::Rate(Duration::minutes(15))));
+        assert!(bound.iter().any(|(function, schedule)| function.name == "routing-sweep"
+            && *schedule == Schedule::Rate(Duration::minutes(1))));
     }
 }

@@ -19,8 +19,8 @@ use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAG
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
+use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
-use switchboard_reports::SCHEDULED;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
@@ -40,6 +40,7 @@ use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::notes;
 use switchboard_shared::repo::rollups;
+use switchboard_shared::repo::stats;
 use switchboard_shared::repo::{agents, blocks, devices, messages, preferences, rooms, sessions};
 use switchboard_shared::reports::folder::FolderReportStore;
 use switchboard_shared::reports::{ReportId, ReportStore};
@@ -115,7 +116,7 @@ fn is_websocket(fixture: &Fixture) -> bool {
 }
 
 fn is_scheduled(fixture: &Fixture) -> bool {
-    SCHEDULED.iter().any(|function| function.name == fixture.binary)
+    scheduled().iter().any(|function| function.name == fixture.binary)
 }
 
 fn rest_fixtures() -> Vec<Fixture> {
@@ -1189,6 +1190,16 @@ async fn check_scheduled_effect(binary: &str, world: &World, answer: &Value) -> 
                 rollups::built(world.store(), id.day(), id.day()).await.map_err(|e| e.to_string())?;
             ensure!(rollup.len() == 1, "the day was not rolled up before its report");
         }
+        "routing-sweep" => {
+            // The seeded world has one waiting and one active session and no counters yet; its
+            // agents are away, so nothing is routed.
+            let live = stats::live(world.store()).await.map_err(|e| e.to_string())?;
+            ensure!(live == stats::Live { waiting: 1, active: 1 }, "live counters {live:?}: {answer}");
+            ensure!(
+                answer["counters_corrected"] == true && answer["routed"] == 0,
+                "not reported as corrected and nothing routed: {answer}"
+            );
+        }
         other => return Err(format!("no check for the scheduled function {other}")),
     }
     Ok(())
@@ -1205,11 +1216,11 @@ async fn every_scheduled_fixture_is_an_eventbridge_scheduled_event_and_its_run_d
     for fixture in &fixtures {
         let event = fixture.event();
         let shape = event["detail-type"] == "Scheduled Event" && event["source"] == "aws.events";
-        let Some(function) = SCHEDULED.iter().find(|function| function.name == fixture.binary) else {
+        let Some(function) = scheduled().into_iter().find(|function| function.name == fixture.binary) else {
             continue;
         };
         let world = World::seeded().await;
-        let outcome = match dispatch_scheduled(&world.app_for(function.name), function, event.clone()).await {
+        let outcome = match dispatch_scheduled(&world.app_for(function.name), &function, event.clone()).await {
             Ok(answer) if shape => check_scheduled_effect(&fixture.binary, &world, &answer).await,
             Ok(_) => Err("is not an EventBridge scheduled event".to_owned()),
             Err(error) => Err(format!("failed: {error}")),
@@ -1227,6 +1238,6 @@ async fn every_scheduled_fixture_is_an_eventbridge_scheduled_event_and_its_run_d
 fn every_scheduled_function_has_a_fixture() {
     let covered: BTreeSet<String> = scheduled_fixtures().into_iter().map(|fixture| fixture.binary).collect();
     let missing: Vec<&str> =
-        SCHEDULED.iter().map(|f| f.name).filter(|name| !covered.contains(*name)).collect();
+        scheduled().iter().map(|f| f.name).filter(|name| !covered.contains(*name)).collect();
     assert!(missing.is_empty(), "scheduled functions without an events/<binary>.json fixture: {missing:?}");
 }

@@ -50,6 +50,7 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-rate-session",
     "agent-set-status",
     "chat-update-session",
+    "routing-sweep",
 ];
 
 fn workspace_root() -> PathBuf {
@@ -1309,6 +1310,7 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("chat-reopen-session", &["sns:Publish"]),
     ("agent-set-status", &["sns:Publish"]),
     ("realtime-connect", &["sns:Publish"]),
+    ("routing-sweep", &["sns:Publish"]),
 ];
 
 #[test]

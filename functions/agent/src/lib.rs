@@ -1,6 +1,6 @@
 //! Agent tools REST handlers: the agent's own status and capacity, and canned responses (list,
 //! create, replace, delete, render for a session). Customers are refused (403) before anything
-//! else is read.
+//! else is read. And the scheduled routing sweep, which keeps the agents' floor routed.
 
 use lambda_http::Request;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Shortcode};
@@ -9,11 +9,13 @@ use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
     json, json_body, no_content, page_request, path_param, principal, query_param, HandlerResult, ListPage,
 };
+use switchboard_shared::lambda::ScheduledEvent;
+use switchboard_shared::ops::routing;
 use switchboard_shared::ops::{
     self, CannedListing, CreateCannedResponse, RenderCannedResponse, RenderedCannedResponse, SetStatus,
     UpdateCannedResponse,
 };
-use switchboard_shared::{http_function, ApiError, App};
+use switchboard_shared::{http_function, scheduled_function, ApiError, App};
 
 http_function!(
     /// `GET /agent/status`
@@ -44,7 +46,23 @@ http_function!(
     RENDER_CANNED_RESPONSE = "agent-render-canned-response" => render_canned_response
 );
 
-/// Every function of this crate, for the local gateway and the tests.
+scheduled_function!(
+    /// EventBridge `rate(1 minute)`
+    ROUTING_SWEEP = "routing-sweep" => routing_sweep
+);
+
+/// Every scheduled function of this crate.
+pub const SCHEDULED: &[switchboard_shared::lambda::ScheduledFunction] = &[ROUTING_SWEEP];
+
+/// The routing sweep: the live counters and the agents' loads set to a recount, then the
+/// waiting sessions routed to the agents with room (`ops::routing::sweep`). Its answer says
+/// what it found and did.
+pub async fn routing_sweep(app: &App, _event: ScheduledEvent) -> Result<serde_json::Value, ApiError> {
+    let swept = routing::sweep(app).await?;
+    serde_json::to_value(swept).map_err(|e| ApiError::Internal(format!("writing the sweep's account: {e}")))
+}
+
+/// Every HTTP function of this crate, for the local gateway and the tests.
 pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     GET_STATUS,
     SET_STATUS,

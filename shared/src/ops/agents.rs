@@ -125,7 +125,7 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
         tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent status set");
         super::dashboard::agent_changed(app, &next).await;
         if next.has_free_capacity(at) {
-            super::routing::dispatch_and_announce(app, principal).await;
+            super::routing::dispatch(app, principal).await;
         }
         return Ok(next);
     }

@@ -1,7 +1,8 @@
 //! Live delivery: connections, subscriptions, presence, typing, and the fan-out of every change
 //! of a session to the connections subscribed to it.
 //!
-//! Fan-out reads the session's subscriptions with one Query on an index, posts to them
+//! Fan-out reads the session's subscriptions with one Query on an index (and, when an agent is
+//! subscribed, the session, to leave out agents who lost it), posts to them
 //! concurrently (at most [`FANOUT_CONCURRENCY`] at a time), deletes the records of exactly the
 //! connections that answered 410 Gone, and logs and counts other failures. It never fails the
 //! request that caused it: the change is stored, and a client that missed a frame resyncs with
@@ -208,9 +209,64 @@ async fn listeners(app: &App, session: &SessionId) -> Vec<Subscription> {
     }
 }
 
-/// Sends a frame to the connections subscribed to a session.
+/// The subscriptions of a session whose users may still read it (`known`: the session as the
+/// caller just read it). A customer's or an admin's never lapses; an agent's does once the
+/// session moved on to another agent, and its deletion after the `session.updated` that said
+/// so may have failed or never run (a crash): so when an agent is subscribed, the session is
+/// read (one GetItem, unless known) and the subscriptions of agents who lost it are deleted and
+/// left out. When it cannot be read, agents are left out (logged).
+async fn readers(app: &App, session_id: &SessionId, known: Option<&Session>) -> Vec<Subscription> {
+    let subscriptions = listeners(app, session_id).await;
+    if !subscriptions.iter().any(|s| s.role == Role::Agent) {
+        return subscriptions;
+    }
+    let read;
+    let session = match known {
+        Some(session) => session,
+        None => match sessions::get(app.store.as_ref(), session_id).await {
+            Ok(Some(session)) => {
+                read = session;
+                &read
+            }
+            Ok(None) => return Vec::new(),
+            Err(error) => {
+                tracing::warn!(session = %session_id, %error, "reading a session to check its readers failed");
+                return subscriptions.into_iter().filter(|s| s.role != Role::Agent).collect();
+            }
+        },
+    };
+    let (readable, lapsed): (Vec<Subscription>, Vec<Subscription>) =
+        subscriptions.into_iter().partition(|s| can_read(&connections::as_principal(s), session));
+    prune(app, session_id, &lapsed).await;
+    readable
+}
+
+/// Deletes subscriptions whose users may no longer read the session (logged when it fails: the
+/// next fan-out leaves them out again).
+async fn prune(app: &App, session: &SessionId, lapsed: &[Subscription]) {
+    for subscription in lapsed {
+        if let Err(error) =
+            connections::unsubscribe(app.store.as_ref(), &subscription.connection_id, session).await
+        {
+            tracing::warn!(%error, "deleting a stale subscription failed");
+        }
+    }
+}
+
+/// Sends a frame to the connections subscribed to a session whose users may still read it.
 pub async fn publish(app: &App, session: &SessionId, frame: &ServerFrame, skip: Skip<'_>) -> Delivery {
-    let subscriptions = listeners(app, session).await;
+    publish_to(app, session, None, frame, skip).await
+}
+
+/// [`publish`], with the session when the caller holds it (saves reading it again).
+async fn publish_to(
+    app: &App,
+    session: &SessionId,
+    known: Option<&Session>,
+    frame: &ServerFrame,
+    skip: Skip<'_>,
+) -> Delivery {
+    let subscriptions = readers(app, session, known).await;
     let (delivery, gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), frame).await;
     forget(app, gone).await;
     log_delivery(session, frame.kind(), &delivery);
@@ -221,7 +277,7 @@ pub async fn publish(app: &App, session: &SessionId, frame: &ServerFrame, skip: 
 /// one `receipt` (`delivered`, listing the other users it reached) to the sender's connections.
 pub async fn message_created(app: &App, message: &Message, origin: Option<&ConnectionId>) -> Delivery {
     let session = &message.session_id;
-    let subscriptions = listeners(app, session).await;
+    let subscriptions = readers(app, session, None).await;
     let skip = origin.map_or(Skip::Nobody, Skip::Connection);
     let frame = ServerFrame::MessageCreated { message: message.clone() };
     let (delivery, mut gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), &frame).await;
@@ -251,17 +307,11 @@ pub async fn session_updated(app: &App, session: &Session) -> Delivery {
     let subscriptions = listeners(app, &session.id).await;
     let frame = ServerFrame::SessionUpdated { session: session.clone() };
     let (delivery, gone) = deliver(app, subscriptions.iter(), &frame).await;
-    for subscription in &subscriptions {
-        if !gone.contains(&subscription.connection_id)
-            && !can_read(&connections::as_principal(subscription), session)
-        {
-            if let Err(error) =
-                connections::unsubscribe(app.store.as_ref(), &subscription.connection_id, &session.id).await
-            {
-                tracing::warn!(%error, "deleting a stale subscription failed");
-            }
-        }
-    }
+    let lapsed: Vec<Subscription> = subscriptions
+        .into_iter()
+        .filter(|s| !gone.contains(&s.connection_id) && !can_read(&connections::as_principal(s), session))
+        .collect();
+    prune(app, &session.id, &lapsed).await;
     forget(app, gone).await;
     log_delivery(&session.id, "session.updated", &delivery);
     delivery
@@ -332,7 +382,7 @@ async fn announce_if_changed(
             status,
             agent: None,
         };
-        let subscriptions = listeners(app, &session.id).await;
+        let subscriptions = readers(app, &session.id, Some(&session)).await;
         let (delivery, gone) =
             deliver(app, subscriptions.iter().filter(|s| s.user_id != *user), &frame).await;
         forget_quietly(app, gone).await;
@@ -348,7 +398,7 @@ pub async fn connect(app: &App, principal: &Principal, id: ConnectionId) -> Resu
     connections::put(app.store.as_ref(), &connection).await?;
     let agent = announce_if_changed(app, &connection, PresenceStatus::Online).await;
     if agent.is_some_and(|state| state.has_free_capacity(now())) {
-        super::routing::dispatch_and_announce(app, principal).await;
+        super::routing::dispatch(app, principal).await;
     }
     Ok(())
 }
@@ -459,5 +509,5 @@ pub async fn typing(
         user_id: principal.user_id.clone(),
         state: input.state,
     };
-    Ok(publish(app, &session.id, &frame, Skip::User(&principal.user_id)).await)
+    Ok(publish_to(app, &session.id, Some(&session), &frame, Skip::User(&principal.user_id)).await)
 }

@@ -164,19 +164,12 @@ fn queued(
 async fn enqueued(app: &App, principal: &Principal, session: Session) -> Result<Session, ApiError> {
     let store = app.store.as_ref();
     let mut current = session;
-    match routing::dispatch(app, principal).await {
-        Ok(routed) => {
-            for assigned in &routed {
-                routing::announce_assignment(app, &principal.user_id, assigned).await;
-                if assigned.id == current.id {
-                    current = assigned.clone();
-                }
-            }
-            if routed.is_empty() {
-                super::dashboard::changed(app).await;
-            }
-        }
-        Err(error) => tracing::warn!(%error, "routing failed"),
+    let routed = routing::dispatch(app, principal).await;
+    if routed.is_empty() {
+        super::dashboard::changed(app).await;
+    }
+    if let Some(assigned) = routed.into_iter().find(|assigned| assigned.id == current.id) {
+        current = assigned;
     }
     routing::annotate(store, &mut current).await?;
     Ok(current)
@@ -416,7 +409,7 @@ pub async fn transfer_session(
         // The former agent's connections learn it left them, subscribed or not.
         let frame = crate::realtime::frames::ServerFrame::SessionUpdated { session: moved.clone() };
         super::live::to_user(app, &from, &frame).await;
-        routing::dispatch_and_announce(app, principal).await;
+        routing::dispatch(app, principal).await;
         return Ok(moved);
     }
     Err(ApiError::conflict("conflict", "the session or the agents kept changing meanwhile; retry"))
@@ -484,7 +477,7 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
         let delivery = super::live::session_updated(app, &closed).await;
         super::pushes::session_update(app, &closed, &principal.user_id, &delivery.reached).await;
         if session.agent_id.is_some() {
-            routing::dispatch_and_announce(app, principal).await;
+            routing::dispatch(app, principal).await;
         }
         super::dashboard::changed(app).await;
         return Ok(closed);

@@ -4,7 +4,7 @@
 
 use crate::domain::{AgentState, AgentStatus, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, ItemStore, Key, Query, StoreError, TxOp, UpdateAction};
+use crate::store::{Condition, ItemStore, Key, KeyRange, Query, StoreError, TxOp, UpdateAction};
 
 use super::{all_records, from_item, to_item};
 
@@ -144,4 +144,26 @@ pub async fn release(
         Err(StoreError::ConditionFailed) => Ok(true),
         Err(other) => Err(other.into()),
     }
+}
+
+/// Releases the lease held by `holder` whatever was asked of it (a dispatcher out of time or
+/// failing: the next trigger takes the lease and routes everything, and the sweep routes within
+/// a minute). A lease already passed on is left alone.
+pub async fn give_up(store: &dyn ItemStore, holder: &str) -> Result<(), ApiError> {
+    let mine = Condition::Equals("holder".into(), serde_json::Value::from(holder));
+    match store.delete(&lease_key(), Some(mine)).await {
+        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Every agent stored in a status who holds at least one session (the sort key of a load of
+/// zero starts `000#`, and `$` sorts right after `#`).
+pub async fn loaded_in_status(
+    store: &dyn ItemStore,
+    status: AgentStatus,
+) -> Result<Vec<AgentState>, ApiError> {
+    let query =
+        Query::index("gsi2", status_partition(status)).range(KeyRange::After("000$".into())).limit(PAGE);
+    all_records(store, query).await
 }

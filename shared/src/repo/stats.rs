@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::store::{ItemStore, Key, KeyRange, Query, UpdateAction};
+use crate::store::{Condition, ItemStore, Key, KeyRange, Query, UpdateAction};
 
 /// Key of the live queue counters.
 pub fn live_key() -> Key {
@@ -142,6 +142,30 @@ pub struct Live {
     pub waiting: i64,
     /// Sessions with an agent.
     pub active: i64,
+}
+
+/// Sets the live counters to `recount` if they still hold `read` (a change counted meanwhile
+/// makes it a no-op, left to the next recount); true when they were set.
+pub async fn correct_live(store: &dyn ItemStore, read: Live, recount: Live) -> Result<bool, ApiError> {
+    // A counter never added to is absent, and reads as zero.
+    let holds = |name: &str, value: i64| {
+        let equals = Condition::Equals(name.into(), Value::from(value));
+        if value == 0 {
+            Condition::Or(vec![Condition::AttributeNotExists(name.into()), equals])
+        } else {
+            equals
+        }
+    };
+    let actions = vec![
+        UpdateAction::Set("waiting".into(), Value::from(recount.waiting)),
+        UpdateAction::Set("active".into(), Value::from(recount.active)),
+    ];
+    let condition = Condition::And(vec![holds("waiting", read.waiting), holds("active", read.active)]);
+    match store.update(&live_key(), actions, Some(condition)).await {
+        Ok(_) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Reads the live counters.
