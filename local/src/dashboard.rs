@@ -183,10 +183,13 @@ mod tests {
 
     #[test]
     fn only_loopback_hosts_count_as_this_machine() {
-        for host in ["localhost", "localhost:3000", "127.0.0.1:8080", "127.1.2.3", "[::1]:3000", "LOCALHOST"] {
+        for host in ["localhost", "localhost:3000", "127.0.0.1:8080", "127.1.2.3", "[::1]:3000", "LOCALHOST"]
+        {
             assert!(is_loopback_authority(host), "{host}");
         }
-        for host in ["evil.example", "evil.example:3000", "localhost.evil.example", "10.0.0.1:3000", "[::2]:80", ""] {
+        for host in
+            ["evil.example", "evil.example:3000", "localhost.evil.example", "10.0.0.1:3000", "[::2]:80", ""]
+        {
             assert!(!is_loopback_authority(host), "{host}");
         }
     }

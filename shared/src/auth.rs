@@ -123,7 +123,9 @@ impl KeySet {
             .filter_map(|jwk| Some((jwk.common.key_id.clone()?, signing_key(&jwk)?)))
             .collect();
         if keys.is_empty() {
-            return Err(AuthError::Config("the JWKS document has no RS256 or ES256 signing key with a kid".into()));
+            return Err(AuthError::Config(
+                "the JWKS document has no RS256 or ES256 signing key with a kid".into(),
+            ));
         }
         let count = keys.len();
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;

@@ -55,12 +55,12 @@ impl TokenSettings {
     pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
         let max_lifetime_seconds = match lookup("JWT_MAX_LIFETIME_SECONDS") {
             None => DEFAULT_MAX_LIFETIME_SECONDS,
-            Some(value) => value.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
-                ConfigError::Invalid {
+            Some(value) => {
+                value.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| ConfigError::Invalid {
                     name: "JWT_MAX_LIFETIME_SECONDS",
                     reason: format!("{value:?} is not a positive number of seconds"),
-                }
-            })?,
+                })?
+            }
         };
         Ok(Self {
             issuer: lookup("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
@@ -178,9 +178,7 @@ fn dynamodb_client(
 
 /// The HTTPS client of the AWS SDK clients: hyper with rustls on ring, trusting the AWS roots
 /// only — plus the system's roots when an `https://` endpoint override may point elsewhere.
-pub fn https_client(
-    system_roots: bool,
-) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
+pub fn https_client(system_roots: bool) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let trust =
         TrustStore::empty().with_native_roots(system_roots).with_pem_certificate(AWS_ROOT_CERTIFICATES);

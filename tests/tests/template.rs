@@ -1324,7 +1324,8 @@ fn sns_calls_are_granted_only_to_the_functions_that_make_them() {
 #[test]
 fn the_authorizer_reads_its_secret_from_ssm_with_access_to_that_parameter_only() {
     let template = Template::load();
-    let authorizers: Vec<&Function> = template.functions.iter().filter(|f| template.is_authorizer(f)).collect();
+    let authorizers: Vec<&Function> =
+        template.functions.iter().filter(|f| template.is_authorizer(f)).collect();
     assert!(!authorizers.is_empty(), "no authorizer function");
     let mut problems = Vec::new();
     for function in authorizers {
@@ -1341,7 +1342,9 @@ fn the_authorizer_reads_its_secret_from_ssm_with_access_to_that_parameter_only()
             let resources: Vec<&str> =
                 one_or_many(field(statement, "Resource")).into_iter().filter_map(Yaml::as_str).collect();
             let scoped = match actions.as_slice() {
-                ["ssm:GetParameter"] => resources.iter().all(|r| r.ends_with(":parameter${JwtSecretParameterName}")),
+                ["ssm:GetParameter"] => {
+                    resources.iter().all(|r| r.ends_with(":parameter${JwtSecretParameterName}"))
+                }
                 ["kms:Decrypt"] => field(statement, "Condition")
                     .and_then(|c| field(c, "StringEquals"))
                     .and_then(|c| field(c, "kms:EncryptionContext:PARAMETER_ARN"))
@@ -1350,7 +1353,9 @@ fn the_authorizer_reads_its_secret_from_ssm_with_access_to_that_parameter_only()
                 _ => false,
             };
             if !scoped || resources.is_empty() {
-                problems.push(format!("{id}: {actions:?} on {resources:?} is more than reading the secret parameter"));
+                problems.push(format!(
+                    "{id}: {actions:?} on {resources:?} is more than reading the secret parameter"
+                ));
             }
         }
     }

@@ -61,7 +61,11 @@ async fn a_token_that_lives_longer_than_a_day_is_refused_even_when_correctly_sig
         a_day["exp"] = json!(now() + 24 * HOUR);
 
         // Act and assert
-        for (what, claims) in [("exp 1000 years", thousand_years), ("no iat", no_iat_thousand_years), ("future iat", backdated_iat)] {
+        for (what, claims) in [
+            ("exp 1000 years", thousand_years),
+            ("no iat", no_iat_thousand_years),
+            ("future iat", backdated_iat),
+        ] {
             assert_eq!(status_with(&api, &hs256(&claims)).await, 401, "{backend:?}: {what}");
         }
         assert_eq!(status_with(&api, &hs256(&a_day)).await, 200, "{backend:?}: exactly a day is allowed");
@@ -217,7 +221,11 @@ struct ProviderKey {
 
 impl ProviderKey {
     fn rsa(kid: &'static str) -> Self {
-        Self { kid, algorithm: Algorithm::RS256, key: EncodingKey::from_rsa_pem(RSA_PRIVATE).expect("RSA key") }
+        Self {
+            kid,
+            algorithm: Algorithm::RS256,
+            key: EncodingKey::from_rsa_pem(RSA_PRIVATE).expect("RSA key"),
+        }
     }
 
     fn ec(kid: &'static str) -> Self {
@@ -286,8 +294,11 @@ async fn unknown_kids_refetch_the_key_set_at_most_once_a_minute() {
     }
     let fetches_within_the_minute = server.fetches();
     server.rotate_to(jwks(&[&published, &unpublished]));
-    let after_a_minute = authorizer.verify(&unpublished.sign(&claims()), started + JWKS_REFRESH_INTERVAL_SECONDS).await;
-    let right_after = authorizer.verify(&ProviderKey::ec("made-up").sign(&claims()), started + JWKS_REFRESH_INTERVAL_SECONDS + 1).await;
+    let after_a_minute =
+        authorizer.verify(&unpublished.sign(&claims()), started + JWKS_REFRESH_INTERVAL_SECONDS).await;
+    let right_after = authorizer
+        .verify(&ProviderKey::ec("made-up").sign(&claims()), started + JWKS_REFRESH_INTERVAL_SECONDS + 1)
+        .await;
 
     // Assert
     assert_eq!(fetches_within_the_minute, 1, "only the start-up fetch");
@@ -309,17 +320,24 @@ async fn alg_none_algorithm_confusion_and_tokens_without_kid_are_refused_by_a_ke
     };
     let mut admin = claims();
     admin["role"] = json!("admin");
-    let alg_none = format!("{}.{}.", segment(&json!({"alg": "none", "typ": "JWT", "kid": "rsa-key"})), segment(&admin));
+    let alg_none =
+        format!("{}.{}.", segment(&json!({"alg": "none", "typ": "JWT", "kid": "rsa-key"})), segment(&admin));
     // HS256 "signed" with the public key the provider publishes: the classic confusion attack.
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some("rsa-key".to_owned());
-    let confused = jsonwebtoken::encode(&hs_header, &admin, &EncodingKey::from_secret(RSA_PUBLIC)).expect("sign");
+    let confused =
+        jsonwebtoken::encode(&hs_header, &admin, &EncodingKey::from_secret(RSA_PUBLIC)).expect("sign");
     // An ES256 token naming the RSA key's kid.
     let wrong_family = ProviderKey::ec("rsa-key").sign(&admin);
     let no_kid = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &admin, &rsa.key).expect("sign");
 
     // Act and assert
-    for (what, token) in [("alg none", alg_none), ("HS256 with the public key", confused), ("ES256 on an RSA kid", wrong_family), ("no kid", no_kid)] {
+    for (what, token) in [
+        ("alg none", alg_none),
+        ("HS256 with the public key", confused),
+        ("ES256 on an RSA kid", wrong_family),
+        ("no kid", no_kid),
+    ] {
         let refused = authorizer.verify(&token, started + 1).await;
         assert!(refused.is_err(), "{what}: {refused:?}");
     }
@@ -336,10 +354,14 @@ async fn an_unreachable_or_empty_key_set_stops_start_up_naming_the_url() {
 
     // Act
     let empty = Authorizer::load(KeySource::JwksUrl(empty.url.clone()), &settings(), 0).await.err();
-    let unreachable_error = Authorizer::load(KeySource::JwksUrl(unreachable.clone()), &settings(), 0).await.err();
+    let unreachable_error =
+        Authorizer::load(KeySource::JwksUrl(unreachable.clone()), &settings(), 0).await.err();
 
     // Assert
-    assert!(matches!(&empty, Some(StartupError::Jwks { .. })), "a symmetric key is not a signing key: {empty:?}");
+    assert!(
+        matches!(&empty, Some(StartupError::Jwks { .. })),
+        "a symmetric key is not a signing key: {empty:?}"
+    );
     assert!(
         matches!(&unreachable_error, Some(StartupError::Jwks { url, .. }) if *url == unreachable),
         "{unreachable_error:?}"

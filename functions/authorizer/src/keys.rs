@@ -58,7 +58,8 @@ impl KeySource {
         lookup: impl Fn(&'static str) -> Option<String>,
         ssm: impl FnOnce() -> Result<aws_sdk_ssm::Client, ConfigError>,
     ) -> Result<Self, ConfigError> {
-        let set: Vec<&'static str> = KEY_VARIABLES.into_iter().filter(|name| lookup(name).is_some()).collect();
+        let set: Vec<&'static str> =
+            KEY_VARIABLES.into_iter().filter(|name| lookup(name).is_some()).collect();
         if set.len() > 1 {
             return Err(ConfigError::Invalid {
                 name: set[1],
@@ -287,7 +288,10 @@ mod tests {
 
     fn source(vars: &[(&'static str, &str)]) -> Result<KeySource, ConfigError> {
         let vars: HashMap<&str, String> = vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        KeySource::from_lookup(|name| vars.get(name).cloned(), || ssm_client_for_endpoint("http://127.0.0.1:9"))
+        KeySource::from_lookup(
+            |name| vars.get(name).cloned(),
+            || ssm_client_for_endpoint("http://127.0.0.1:9"),
+        )
     }
 
     #[test]
