@@ -70,10 +70,12 @@ impl KeySource {
         let source = match (set.first().copied(), algorithm.as_deref()) {
             (Some("JWKS_URL"), None) => {
                 let url = lookup("JWKS_URL").unwrap_or_default();
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                if !(url.starts_with("https://") || is_loopback_http(&url)) {
                     return Err(ConfigError::Invalid {
                         name: "JWKS_URL",
-                        reason: format!("{url:?} is not an http(s) URL"),
+                        reason: format!(
+                            "{url:?} is not an https:// URL (plain http only to localhost): keys fetched in the clear could be swapped"
+                        ),
                     });
                 }
                 KeySource::JwksUrl(url)
@@ -102,6 +104,18 @@ impl KeySource {
         };
         Ok(source)
     }
+}
+
+/// Whether `url` is plain HTTP to this machine (an identity provider run locally, tests).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An SSM client for a region and credentials, on the SDK's HTTPS client (rustls on ring),
@@ -327,7 +341,14 @@ mod tests {
         assert!(mismatch.to_string().contains("JWT_ALGORITHM"), "{mismatch}");
         let none_alg = source(&[("JWT_ALGORITHM", "none"), ("JWKS_URL", "https://idp.example/jwks")]);
         assert!(none_alg.is_err());
-        let url = source(&[("JWKS_URL", "file:///etc/passwd")]).unwrap_err();
-        assert!(url.to_string().contains("JWKS_URL"), "{url}");
+        for url in [
+            "file:///etc/passwd",
+            "http://idp.example/.well-known/jwks.json",
+            "http://localhost.idp.example/jwks",
+        ] {
+            let refused = source(&[("JWKS_URL", url)]).unwrap_err();
+            assert!(refused.to_string().contains("JWKS_URL"), "{refused}");
+        }
+        assert!(source(&[("JWKS_URL", "http://127.0.0.1:8080/.well-known/jwks.json")]).is_ok());
     }
 }
