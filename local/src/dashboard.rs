@@ -2,10 +2,17 @@
 //! at `/`, and the dashboard's development sign-in, `POST /local/dev-token`, which mints a token
 //! with the gateway's own development secret. Neither is in the template: in AWS the dashboard
 //! comes from S3 behind CloudFront and tokens from the identity provider.
+//!
+//! The sign-in mints admin tokens for anyone who asks, so it answers only what a page on the
+//! developer's own machine sends: a loopback `Host` (a DNS-rebinding page names its own host),
+//! a loopback `Origin` when there is one, and an `application/json` body (which a cross-site
+//! form or a "simple" cross-origin request cannot send without a preflight the gateway never
+//! grants).
 
+use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -29,9 +36,64 @@ struct DevTokenRequest {
     name: Option<String>,
 }
 
-/// Mints a token for the user the body names: `{"token": "..."}`, or a 400 for a body that is
-/// not `{sub, role, name?}` with a valid user id and role.
-pub fn dev_token(minter: &TokenMinter, body: &[u8]) -> Response {
+/// Whether `serve` offers the development sign-in: only on a loopback address with the
+/// generated secret, unless `--dev-sign-in` asks for it. On another address anyone on the
+/// network could mint tokens; with `JWT_SECRET` they would be valid wherever that secret is.
+pub fn dev_sign_in_enabled(host: IpAddr, jwt_secret_set: bool, forced: bool) -> bool {
+    forced || (host.is_loopback() && !jwt_secret_set)
+}
+
+/// Whether a `Host` header (or the authority of an `Origin`) names this machine's loopback:
+/// `localhost`, `127.0.0.1` (any `127.x.y.z`) or `[::1]`, with any port.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a request may not use the development sign-in, if it may not.
+fn refusal(headers: &HeaderMap) -> Option<Response> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if !text(header::HOST).is_some_and(is_loopback_authority) {
+        return Some(gateway_error(
+            StatusCode::FORBIDDEN,
+            "forbidden_host",
+            "the development sign-in answers only requests to localhost, 127.0.0.1 or [::1]",
+        ));
+    }
+    let foreign_origin = text(header::ORIGIN).is_some_and(|origin| {
+        let authority = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        !authority.is_some_and(is_loopback_authority)
+    });
+    if foreign_origin || headers.get_all(header::ORIGIN).iter().count() > 1 {
+        return Some(gateway_error(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "the development sign-in answers only pages served from this machine",
+        ));
+    }
+    let json = text(header::CONTENT_TYPE).is_some_and(|value| {
+        value.split(';').next().is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !json {
+        return Some(gateway_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_content_type",
+            "the body must be sent as application/json",
+        ));
+    }
+    None
+}
+
+/// Mints a token for the user the body names: `{"token": "..."}`; a 403 for a request that does
+/// not come from this machine, a 400 for a body that is not JSON `{sub, role, name?}` with a
+/// valid user id and role.
+pub fn dev_token(minter: &TokenMinter, headers: &HeaderMap, body: &[u8]) -> Response {
+    if let Some(refused) = refusal(headers) {
+        return refused;
+    }
     let bad = |message: &str| gateway_error(StatusCode::BAD_REQUEST, "invalid_request", message);
     let Ok(request) = serde_json::from_slice::<DevTokenRequest>(body) else {
         return bad("the body must be {\"sub\", \"role\", \"name\"}");
@@ -139,5 +201,36 @@ fn content_type(extension: &str) -> &'static str {
         "woff2" => "font/woff2",
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sign_in_is_off_on_a_network_address_or_with_a_configured_secret_unless_asked_for() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let everywhere: IpAddr = "0.0.0.0".parse().unwrap();
+        let lan: IpAddr = "192.168.1.20".parse().unwrap();
+        assert!(dev_sign_in_enabled(loopback, false, false));
+        assert!(dev_sign_in_enabled("::1".parse().unwrap(), false, false));
+        assert!(!dev_sign_in_enabled(everywhere, false, false));
+        assert!(!dev_sign_in_enabled(lan, false, false));
+        assert!(!dev_sign_in_enabled(loopback, true, false));
+        assert!(dev_sign_in_enabled(everywhere, true, true));
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_this_machine() {
+        for host in ["localhost", "localhost:3000", "127.0.0.1:8080", "127.1.2.3", "[::1]:3000", "LOCALHOST"]
+        {
+            assert!(is_loopback_authority(host), "{host}");
+        }
+        for host in
+            ["evil.example", "evil.example:3000", "localhost.evil.example", "10.0.0.1:3000", "[::2]:80", ""]
+        {
+            assert!(!is_loopback_authority(host), "{host}");
+        }
     }
 }

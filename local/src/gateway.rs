@@ -309,7 +309,7 @@ async fn handle(
                     "request body is too large",
                 );
             };
-            return crate::dashboard::dev_token(minter, &body);
+            return crate::dashboard::dev_token(minter, &parts.headers, &body);
         }
     }
     let mut path_matched = false;

@@ -7,11 +7,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use switchboard_local::ws::{Connections, LocalRealtime};
-use switchboard_local::{scheduler, secret, Gateway};
+use switchboard_local::{dashboard, scheduler, secret, Gateway};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
-use switchboard_shared::config::{
-    dynamodb_client_for_endpoint, max_open_sessions_from_env, DEFAULT_AUDIENCE, DEFAULT_ISSUER,
-};
+use switchboard_shared::config::{dynamodb_client_for_endpoint, max_open_sessions_from_env, TokenSettings};
 use switchboard_shared::domain::{Role, UserId};
 use switchboard_shared::ops::analytics::DayRange;
 use switchboard_shared::ops::reports::build_daily_report;
@@ -59,6 +57,11 @@ enum Command {
         /// The built web dashboard (`npm run build` in dashboard/), served at `/`.
         #[arg(long, default_value = "dashboard/dist")]
         dashboard_dir: PathBuf,
+        /// Offer the dashboard's development sign-in (`POST /local/dev-token`) even on a
+        /// non-loopback --host or with JWT_SECRET set, where it is off by default: whoever can
+        /// reach the gateway can then mint admin tokens.
+        #[arg(long)]
+        dev_sign_in: bool,
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]
@@ -98,7 +101,7 @@ enum Command {
         /// Display name.
         #[arg(long)]
         name: Option<String>,
-        /// Lifetime in seconds.
+        /// Lifetime in seconds (at most JWT_MAX_LIFETIME_SECONDS, a day by default).
         #[arg(long, default_value_t = 86_400)]
         ttl: u64,
         /// The data directory of the gateway that should accept it.
@@ -208,12 +211,10 @@ async fn sns_push(endpoint: &str) -> Result<SnsPush, String> {
     Ok(SnsPush::for_endpoint(endpoint, PlatformApplications { android, ios, web }))
 }
 
-fn issuer() -> String {
-    std::env::var("JWT_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.to_owned())
-}
-
-fn audience() -> String {
-    std::env::var("JWT_AUDIENCE").unwrap_or_else(|_| DEFAULT_AUDIENCE.to_owned())
+/// The issuer, audience and longest token lifetime the gateway checks (`JWT_ISSUER`,
+/// `JWT_AUDIENCE`, `JWT_MAX_LIFETIME_SECONDS`), as the authorizer in AWS does.
+fn token_settings() -> Result<TokenSettings, String> {
+    TokenSettings::from_env().map_err(|e| e.to_string())
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -225,6 +226,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             sns_endpoint,
             no_schedules,
             dashboard_dir,
+            dev_sign_in,
             store,
             reports,
         } => {
@@ -232,7 +234,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let data_dir = store.data_dir.clone();
             let store = open_store(store).await?;
-            let verifier = TokenVerifier::hs256(secret.as_bytes(), &issuer(), &audience());
+            let settings = token_settings()?;
+            let verifier = TokenVerifier::hs256(secret.as_bytes(), &settings.issuer, &settings.audience)
+                .with_max_lifetime(settings.max_lifetime_seconds);
             let address = SocketAddr::new(host, port);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
@@ -257,13 +261,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !no_schedules {
                 tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
             }
-            let minter = TokenMinter::hs256(secret.as_bytes(), &issuer(), &audience());
             let dashboard_built = switchboard_local::dashboard::is_built(&dashboard_dir);
             let build_dashboard = switchboard_local::dashboard::build_command(&dashboard_dir);
             let mut gateway = Gateway::with_connections(app, verifier, connections)
                 .map_err(|e| e.to_string())?
-                .minting_dev_tokens(minter)
                 .serving_app(dashboard_dir);
+            let jwt_secret_set = std::env::var_os("JWT_SECRET").is_some();
+            if dashboard::dev_sign_in_enabled(host, jwt_secret_set, dev_sign_in) {
+                let minter = TokenMinter::hs256(secret.as_bytes(), &settings.issuer, &settings.audience);
+                gateway = gateway.minting_dev_tokens(minter);
+            } else {
+                eprintln!(
+                    "the dashboard's development sign-in is off (a non-loopback --host or JWT_SECRET is set; --dev-sign-in turns it on)"
+                );
+            }
             if let Some(files) = report_files {
                 gateway = gateway.serving_report_files(files);
             }
@@ -284,8 +295,15 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Token { sub, role, name, ttl, data_dir } => {
             let role = Role::parse(&role).map_err(|e| e.to_string())?;
             UserId::parse(&sub).map_err(|e| e.to_string())?;
+            let settings = token_settings()?;
+            if ttl > settings.max_lifetime_seconds {
+                return Err(format!(
+                    "--ttl {ttl} is longer than the {} seconds the gateway accepts (JWT_MAX_LIFETIME_SECONDS)",
+                    settings.max_lifetime_seconds
+                ));
+            }
             let secret = secret::load_or_create(&data_dir).map_err(|e| format!("signing secret: {e}"))?;
-            let token = TokenMinter::hs256(secret.as_bytes(), &issuer(), &audience())
+            let token = TokenMinter::hs256(secret.as_bytes(), &settings.issuer, &settings.audience)
                 .mint(&sub, role, name.as_deref(), ttl)
                 .map_err(|e| e.to_string())?;
             println!("{token}");

@@ -21,11 +21,18 @@ impl Server {
 
     /// The same with more `serve` arguments.
     fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .env_remove("JWT_SECRET")
+        Self::start_with_secret(data_dir, extra, None)
+    }
+
+    /// The same with `JWT_SECRET` set to `secret` (or unset).
+    fn start_with_secret(data_dir: &Path, extra: &[&str], secret: Option<&str>) -> Self {
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--port", "0", "--data-dir"]).arg(data_dir).args(extra);
+        match secret {
+            Some(secret) => command.env("JWT_SECRET", secret),
+            None => command.env_remove("JWT_SECRET"),
+        };
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -280,6 +287,8 @@ async fn serve_hands_out_the_dashboard_and_its_development_sign_in() {
 
     let minted = client
         .post(format!("{origin}/local/dev-token"))
+        .header("content-type", "application/json")
+        .header("origin", &origin)
         .body(r#"{"sub":"agent-bob","role":"agent","name":"Bob"}"#)
         .send()
         .await
@@ -297,6 +306,7 @@ async fn serve_hands_out_the_dashboard_and_its_development_sign_in() {
 
     let refused = client
         .post(format!("{origin}/local/dev-token"))
+        .header("content-type", "application/json")
         .body(r#"{"sub":"agent-bob","role":"superuser"}"#)
         .send()
         .await
@@ -331,6 +341,46 @@ async fn before_the_dashboard_is_built_its_pages_say_the_command_that_builds_it(
     std::fs::write(app.join("index.html"), "<!doctype html><title>Switchboard</title>").expect("write");
     let built = client().get(format!("{origin}/")).send().await.expect("GET / once built");
     assert_eq!(built.status().as_u16(), 200, "the build is served without a restart");
+    assert!(server.interrupt().success());
+}
+
+/// `POST /local/dev-token` for an admin, with these extra headers; the status and error code.
+async fn dev_sign_in(origin: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = client().post(format!("{origin}/local/dev-token"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.body(r#"{"sub":"admin-eve","role":"admin"}"#).send().await.expect("POST");
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    (status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_development_sign_in_refuses_foreign_hosts_origins_and_non_json_bodies() {
+    // Arrange
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let server = Server::start(dir.path());
+    let origin = server.base.trim_end_matches("/api/v1").to_owned();
+    let port = origin.rsplit(':').next().expect("a port").to_owned();
+    let json = ("content-type", "application/json");
+
+    // Act: what a DNS-rebinding page, a cross-site page and a form post would send.
+    let rebound_host = format!("rebind.attacker.example:{port}");
+    let rebound = dev_sign_in(&origin, &[json, ("host", &rebound_host)]).await;
+    let cross_site = dev_sign_in(&origin, &[json, ("origin", "https://attacker.example")]).await;
+    let text_plain = dev_sign_in(&origin, &[("content-type", "text/plain")]).await;
+    let form = dev_sign_in(&origin, &[("content-type", "application/x-www-form-urlencoded")]).await;
+    let localhost_host = format!("localhost:{port}");
+    let local_page =
+        dev_sign_in(&origin, &[json, ("host", &localhost_host), ("origin", "http://localhost:5173")]).await;
+
+    // Assert
+    assert_eq!(rebound, (403, "forbidden_host".to_owned()));
+    assert_eq!(cross_site, (403, "forbidden_origin".to_owned()));
+    assert_eq!(text_plain, (400, "unsupported_content_type".to_owned()));
+    assert_eq!(form, (400, "unsupported_content_type".to_owned()));
+    assert_eq!(local_page.0, 200, "{local_page:?}");
     assert!(server.interrupt().success());
 }
 
@@ -371,4 +421,38 @@ async fn logs_written_to_a_pipe_carry_no_colour_codes() {
     let logged: Vec<String> = lines.iter().collect();
     assert!(logged.iter().any(|line| line.contains("token refused")), "the refusal is logged: {logged:?}");
     assert!(logged.iter().all(|line| !line.contains('\u{1b}')), "no colour codes in a pipe: {logged:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_development_sign_in_is_off_with_jwt_secret_set_unless_asked_for() {
+    // Arrange
+    let secret = "a-configured-secret-a-configured-secret";
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let json = ("content-type", "application/json");
+
+    // Act
+    let default = Server::start_with_secret(dir.path(), &[], Some(secret));
+    let off = dev_sign_in(default.base.trim_end_matches("/api/v1"), &[json]).await;
+    assert!(default.interrupt().success());
+    let forced = Server::start_with_secret(dir.path(), &["--dev-sign-in"], Some(secret));
+    let on = dev_sign_in(forced.base.trim_end_matches("/api/v1"), &[json]).await;
+    assert!(forced.interrupt().success());
+
+    // Assert
+    assert_eq!(off.0, 404, "{off:?}");
+    assert_eq!(on.0, 200, "{on:?}");
+}
+
+#[test]
+fn the_token_command_refuses_a_lifetime_the_gateway_would_refuse() {
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let output = Command::new(BIN)
+        .args(["token", "--sub", "cust-ada", "--role", "customer", "--ttl", "31536000", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("JWT_SECRET")
+        .env_remove("JWT_MAX_LIFETIME_SECONDS")
+        .output()
+        .expect("run switchboard-local token");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("JWT_MAX_LIFETIME_SECONDS"));
 }

@@ -1,11 +1,23 @@
 //! JWT verification (and minting, for development): the one place tokens are trusted.
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Principal, Role, UserId};
 
-/// Claims Switchboard reads from a token.
+/// Clock skew tolerated on `exp` and `nbf` (and on the lifetime limit), in seconds: the
+/// identity provider's clock and Lambda's are never exactly in step.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+/// Longest token lifetime accepted unless configured otherwise: a day. A stolen token is only
+/// worth as long as it lives, and nothing in Switchboard revokes one.
+pub const DEFAULT_MAX_LIFETIME_SECONDS: u64 = 24 * 3600;
+
+/// Claims Switchboard writes into the tokens it mints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// User id.
@@ -25,62 +37,216 @@ pub struct Claims {
     pub aud: String,
 }
 
+/// The claims read from a token to verify: `iss`, `aud` (a string or an array) and `nbf` are
+/// checked by the JWT library, so only what Switchboard itself uses is decoded here.
+#[derive(Deserialize)]
+struct VerifiedClaims {
+    sub: String,
+    role: String,
+    #[serde(default)]
+    name: Option<String>,
+    exp: u64,
+    /// Optional: identity providers may leave it out; the lifetime is then counted from now.
+    #[serde(default)]
+    iat: Option<u64>,
+}
+
 /// Why a token was refused (said to the client only as 401).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No token in the request.
     #[error("missing bearer token")]
     Missing,
-    /// The token failed verification (signature, expiry, issuer, audience, algorithm).
+    /// The token failed verification (signature, expiry, not-before, issuer, audience,
+    /// algorithm).
     #[error("invalid token: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
     /// The claims are not usable (bad user id or role).
     #[error("invalid token claims: {0}")]
     Claims(String),
+    /// The token lives longer than the configured maximum.
+    #[error("token lifetime of {lifetime} s exceeds the maximum of {max} s")]
+    TooLong {
+        /// `exp − iat`, or `exp − now` without `iat`.
+        lifetime: u64,
+        /// The configured maximum.
+        max: u64,
+    },
+    /// The token names no `kid`, which a key set needs to pick its key.
+    #[error("the token has no kid")]
+    MissingKeyId,
+    /// No key of the key set has the token's `kid` (yet: the set may have rotated).
+    #[error("no key with kid {0:?}")]
+    UnknownKey(String),
     /// The key material in the configuration is unusable.
     #[error("bad key configuration: {0}")]
     Config(String),
 }
 
-/// How tokens are checked: one algorithm, pinned, with its key, issuer and audience.
+/// One verification key with the one algorithm it may verify.
+#[derive(Clone)]
+struct PinnedKey {
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
+
+/// The signing keys of an identity provider's JWKS document (Cognito, Auth0, Okta), by `kid`.
+/// Clones share the keys, so replacing them after a fetch reaches every verifier using the set.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: Arc<RwLock<HashMap<String, PinnedKey>>>,
+}
+
+impl KeySet {
+    /// A key set from a JWKS document (`{"keys": [...]}`).
+    pub fn parse(document: &[u8]) -> Result<Self, AuthError> {
+        let set = Self::default();
+        set.replace(document)?;
+        Ok(set)
+    }
+
+    /// Replaces the keys with those of a newly fetched JWKS document; returns how many it holds.
+    /// A document without a usable key is refused and the keys stay as they were.
+    pub fn replace(&self, document: &[u8]) -> Result<usize, AuthError> {
+        #[derive(Deserialize)]
+        struct Document {
+            keys: Vec<serde_json::Value>,
+        }
+        let document: Document = serde_json::from_slice(document)
+            .map_err(|e| AuthError::Config(format!("not a JWKS document: {e}")))?;
+        // Keys of kinds this verifier does not take are skipped one by one, so a provider that
+        // adds, say, an encryption key does not break sign-in.
+        let keys: HashMap<String, PinnedKey> = document
+            .keys
+            .into_iter()
+            .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
+            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, signing_key(&jwk)?)))
+            .collect();
+        if keys.is_empty() {
+            return Err(AuthError::Config(
+                "the JWKS document has no RS256 or ES256 signing key with a kid".into(),
+            ));
+        }
+        let count = keys.len();
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+        Ok(count)
+    }
+
+    fn get(&self, kid: &str) -> Option<PinnedKey> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).get(kid).cloned()
+    }
+}
+
+/// The key and pinned algorithm of a JWK, when it is an RSA key for RS256 or a P-256 key for
+/// ES256 meant for signatures. The algorithm comes from the key (its `alg`, else its type),
+/// never from a token's header: a symmetric (`oct`) key in a public key set is refused, so an
+/// HS256 token can never be checked against public material.
+fn signing_key(jwk: &Jwk) -> Option<PinnedKey> {
+    if matches!(jwk.common.public_key_use, Some(ref use_) if *use_ != PublicKeyUse::Signature) {
+        return None;
+    }
+    let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
+        (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
+        (AlgorithmParameters::EllipticCurve(ec), None | Some(KeyAlgorithm::ES256))
+            if ec.curve == EllipticCurve::P256 =>
+        {
+            Algorithm::ES256
+        }
+        _ => return None,
+    };
+    Some(PinnedKey { key: DecodingKey::from_jwk(jwk).ok()?, algorithm })
+}
+
+/// Where a verifier's keys come from.
+#[derive(Clone)]
+enum Keys {
+    /// One key from the configuration.
+    Pinned(PinnedKey),
+    /// The identity provider's key set, the key picked by the token's `kid`.
+    Set(KeySet),
+}
+
+/// How tokens are checked: each key with its one pinned algorithm, the issuer, the audience,
+/// `exp` and `nbf` (with [`LEEWAY_SECONDS`]) and a maximum lifetime.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    keys: Keys,
+    issuer: String,
+    audience: String,
+    max_lifetime_seconds: u64,
 }
 
 impl TokenVerifier {
     /// HS256 with a shared secret.
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        Self {
-            key: DecodingKey::from_secret(secret),
-            validation: validation(Algorithm::HS256, issuer, audience),
-        }
+        let key = PinnedKey { key: DecodingKey::from_secret(secret), algorithm: Algorithm::HS256 };
+        Self::with_keys(Keys::Pinned(key), issuer, audience)
     }
 
     /// RS256 with the identity provider's public key (PEM).
     pub fn rs256(public_key_pem: &[u8], issuer: &str, audience: &str) -> Result<Self, AuthError> {
         let key = DecodingKey::from_rsa_pem(public_key_pem).map_err(|e| AuthError::Config(e.to_string()))?;
-        Ok(Self { key, validation: validation(Algorithm::RS256, issuer, audience) })
+        Ok(Self::with_keys(Keys::Pinned(PinnedKey { key, algorithm: Algorithm::RS256 }), issuer, audience))
+    }
+
+    /// RS256 / ES256 with the keys of an identity provider's JWKS document, picked by `kid`.
+    pub fn jwks(keys: KeySet, issuer: &str, audience: &str) -> Self {
+        Self::with_keys(Keys::Set(keys), issuer, audience)
+    }
+
+    fn with_keys(keys: Keys, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            max_lifetime_seconds: DEFAULT_MAX_LIFETIME_SECONDS,
+        }
+    }
+
+    /// The same verifier refusing tokens that live longer than `seconds` (default
+    /// [`DEFAULT_MAX_LIFETIME_SECONDS`]).
+    pub fn with_max_lifetime(self, seconds: u64) -> Self {
+        Self { max_lifetime_seconds: seconds, ..self }
+    }
+
+    /// The longest token lifetime this verifier accepts, in seconds.
+    pub fn max_lifetime_seconds(&self) -> u64 {
+        self.max_lifetime_seconds
     }
 
     /// Verifies a token and returns who it speaks for.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        let claims = decode::<Claims>(token, &self.key, &self.validation)?.claims;
+        let pinned = match &self.keys {
+            Keys::Pinned(key) => key.clone(),
+            Keys::Set(set) => {
+                let kid = decode_header(token)?.kid.ok_or(AuthError::MissingKeyId)?;
+                set.get(&kid).ok_or(AuthError::UnknownKey(kid))?
+            }
+        };
+        let claims = decode::<VerifiedClaims>(token, &pinned.key, &self.validation(pinned.algorithm))?.claims;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        // Counted from now when `iat` is missing or in the future, so a made-up `iat` cannot
+        // stretch a token's life.
+        let lifetime = claims.exp.saturating_sub(claims.iat.map_or(now, |iat| iat.min(now)));
+        if lifetime > self.max_lifetime_seconds + LEEWAY_SECONDS {
+            return Err(AuthError::TooLong { lifetime, max: self.max_lifetime_seconds });
+        }
         let user_id = UserId::parse(&claims.sub).map_err(|e| AuthError::Claims(e.to_string()))?;
         let role = Role::parse(&claims.role).map_err(|e| AuthError::Claims(e.to_string()))?;
         let name = claims.name.filter(|n| !n.trim().is_empty()).map(|n| n.chars().take(100).collect());
         Ok(Principal { user_id, role, name })
     }
-}
 
-fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
-    let mut validation = Validation::new(algorithm);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 30;
-    validation
+    /// The checks for a key of `algorithm`: only that algorithm, whatever the token's header says.
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        validation
+    }
 }
 
 /// Mints HS256 tokens: the local gateway's development tokens and the tests' tokens.
@@ -140,6 +306,20 @@ mod tests {
         TokenVerifier::hs256(SECRET, "switchboard", "switchboard-api")
     }
 
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    /// Valid claims for a customer, an hour long; tests change what they are about.
+    fn claims() -> serde_json::Value {
+        serde_json::json!({"sub": "cust-ada", "role": "customer", "iat": now(), "exp": now() + 3600,
+            "iss": "switchboard", "aud": "switchboard-api"})
+    }
+
+    fn signed(claims: &serde_json::Value) -> String {
+        encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
     #[test]
     fn a_minted_token_verifies_to_its_user_and_role() {
         let token = TokenMinter::hs256(SECRET, "switchboard", "switchboard-api")
@@ -165,29 +345,58 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_refused() {
-        let minter = TokenMinter::hs256(SECRET, "switchboard", "switchboard-api");
-        let mut claims: Claims = serde_json::from_value(serde_json::json!({
-            "sub": "cust-ada", "role": "customer", "exp": 1000, "iat": 900,
-            "iss": "switchboard", "aud": "switchboard-api"
-        }))
-        .unwrap();
-        claims.exp = 1000;
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &minter.key).unwrap();
-        assert!(matches!(verifier().verify(&token), Err(AuthError::Invalid(_))));
+        let mut expired = claims();
+        expired["iat"] = (now() - 7200).into();
+        expired["exp"] = (now() - 3600).into();
+        assert!(matches!(verifier().verify(&signed(&expired)), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
+    fn not_before_is_checked_with_the_leeway() {
+        let mut later = claims();
+        later["nbf"] = (now() + 600).into();
+        let mut within_leeway = claims();
+        within_leeway["nbf"] = (now() + 10).into();
+        assert!(matches!(verifier().verify(&signed(&later)), Err(AuthError::Invalid(_))));
+        assert!(verifier().verify(&signed(&within_leeway)).is_ok());
+    }
+
+    #[test]
+    fn the_audience_may_be_an_array_and_iat_may_be_missing() {
+        let mut array = claims();
+        array["aud"] = serde_json::json!(["other-api", "switchboard-api"]);
+        let mut no_iat = claims();
+        no_iat.as_object_mut().unwrap().remove("iat");
+        assert!(verifier().verify(&signed(&array)).is_ok());
+        assert!(verifier().verify(&signed(&no_iat)).is_ok());
+    }
+
+    #[test]
+    fn tokens_living_longer_than_the_maximum_are_refused() {
+        let mut a_year = claims();
+        a_year["exp"] = (now() + 365 * 86_400).into();
+        let mut a_year_without_iat = a_year.clone();
+        a_year_without_iat.as_object_mut().unwrap().remove("iat");
+        let mut future_iat = a_year.clone();
+        future_iat["iat"] = (now() + 365 * 86_400 - 60).into();
+        for token in [&a_year, &a_year_without_iat, &future_iat] {
+            assert!(matches!(verifier().verify(&signed(token)), Err(AuthError::TooLong { .. })), "{token}");
+        }
+        let two_hours = verifier().with_max_lifetime(7200);
+        let mut three_hours = claims();
+        three_hours["exp"] = (now() + 3 * 3600).into();
+        assert!(matches!(two_hours.verify(&signed(&three_hours)), Err(AuthError::TooLong { .. })));
+        assert!(two_hours.verify(&signed(&claims())).is_ok());
     }
 
     #[test]
     fn the_none_algorithm_and_unknown_roles_are_refused() {
         let header = base64_url(r#"{"alg":"none","typ":"JWT"}"#);
-        let body = base64_url(
-            r#"{"sub":"x","role":"admin","exp":4102444800,"iat":1,"iss":"switchboard","aud":"switchboard-api"}"#,
-        );
+        let body = base64_url(&claims().to_string());
         assert!(verifier().verify(&format!("{header}.{body}.")).is_err());
-        let token = TokenMinter::hs256(SECRET, "switchboard", "switchboard-api");
-        let mut claims = serde_json::json!({"sub":"x","role":"root","exp":4102444800u64,"iat":1,"iss":"switchboard","aud":"switchboard-api"});
-        claims["role"] = "root".into();
-        let forged = encode(&Header::new(Algorithm::HS256), &claims, &token.key).unwrap();
-        assert!(matches!(verifier().verify(&forged), Err(AuthError::Claims(_))));
+        let mut root = claims();
+        root["role"] = "root".into();
+        assert!(matches!(verifier().verify(&signed(&root)), Err(AuthError::Claims(_))));
     }
 
     #[test]
@@ -195,16 +404,39 @@ mod tests {
         let private = include_bytes!("../testdata/rs256-private.pem");
         let public = include_bytes!("../testdata/rs256-public.pem");
         let verifier = TokenVerifier::rs256(public, "switchboard", "switchboard-api").unwrap();
-        let claims = serde_json::json!({"sub": "agent-bob", "role": "agent", "exp": 4102444800u64, "iat": 1,
-            "iss": "switchboard", "aud": "switchboard-api"});
         let key = EncodingKey::from_rsa_pem(private).unwrap();
-        let token = encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
-        assert_eq!(verifier.verify(&token).unwrap().role, Role::Agent);
+        let token = encode(&Header::new(Algorithm::RS256), &claims(), &key).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().role, Role::Customer);
         // An HS256 token "signed" with the public key must not pass as RS256.
         let confused = TokenMinter::hs256(public, "switchboard", "switchboard-api")
             .mint("agent-bob", Role::Admin, None, 60)
             .unwrap();
         assert!(verifier.verify(&confused).is_err());
+    }
+
+    #[test]
+    fn a_key_set_takes_only_rs256_and_es256_signing_keys_with_a_kid() {
+        let rsa = EncodingKey::from_rsa_pem(include_bytes!("../testdata/rs256-private.pem")).unwrap();
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap()).unwrap();
+        jwk["kid"] = "rsa".into();
+        let mut encryption = jwk.clone();
+        encryption["kid"] = "enc".into();
+        encryption["use"] = "enc".into();
+        let mut no_kid = jwk.clone();
+        no_kid.as_object_mut().unwrap().remove("kid");
+        let document = serde_json::json!({"keys": [
+            jwk, encryption, no_kid,
+            {"kty": "oct", "kid": "shared", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"},
+            {"kty": "OKP", "kid": "future", "crv": "X448", "x": "AAAA"}
+        ]});
+        let set = KeySet::parse(document.to_string().as_bytes()).unwrap();
+        assert!(set.get("rsa").is_some());
+        for kid in ["enc", "shared", "future"] {
+            assert!(set.get(kid).is_none(), "{kid}");
+        }
+        assert!(KeySet::parse(br#"{"keys": []}"#).is_err());
+        assert!(set.replace(b"not json").is_err());
+        assert!(set.get("rsa").is_some(), "a bad document keeps the keys");
     }
 
     #[test]

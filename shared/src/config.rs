@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::Credentials;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{KeySet, TokenVerifier, DEFAULT_MAX_LIFETIME_SECONDS};
 use crate::store::dynamo::DynamoItemStore;
 use crate::store::ItemStore;
 
@@ -53,35 +53,70 @@ fn parse_max_open_sessions(value: Option<&str>) -> Result<u32, ConfigError> {
     }
 }
 
-pub(crate) fn var(name: &'static str) -> Option<String> {
+/// A variable's value; unset and blank are the same.
+pub fn var(name: &'static str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// The token verifier from `JWT_ALGORITHM` (HS256 default, or RS256), `JWT_SECRET` or
-/// `JWT_PUBLIC_KEY` (PEM), `JWT_ISSUER`, `JWT_AUDIENCE`.
-pub fn token_verifier_from_env() -> Result<TokenVerifier, ConfigError> {
-    let issuer = var("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
-    let audience = var("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
-    match var("JWT_ALGORITHM").as_deref().unwrap_or("HS256") {
-        "HS256" => {
-            let secret = var("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
-            if secret.len() < MIN_SECRET_BYTES {
-                return Err(ConfigError::Invalid {
-                    name: "JWT_SECRET",
-                    reason: format!("must be at least {MIN_SECRET_BYTES} bytes"),
-                });
+/// What every token verifier checks besides the signature, from `JWT_ISSUER`, `JWT_AUDIENCE`
+/// and `JWT_MAX_LIFETIME_SECONDS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// The `iss` tokens must carry.
+    pub issuer: String,
+    /// The `aud` tokens must carry (alone or in an array).
+    pub audience: String,
+    /// The longest lifetime accepted (`exp − iat`, or `exp − now` without `iat`).
+    pub max_lifetime_seconds: u64,
+}
+
+impl TokenSettings {
+    /// The settings from the environment (see the README's configuration table).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(var)
+    }
+
+    /// The settings from `lookup` (the environment, or a test's map).
+    pub fn from_lookup(lookup: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
+        let max_lifetime_seconds = match lookup("JWT_MAX_LIFETIME_SECONDS") {
+            None => DEFAULT_MAX_LIFETIME_SECONDS,
+            Some(value) => {
+                value.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| ConfigError::Invalid {
+                    name: "JWT_MAX_LIFETIME_SECONDS",
+                    reason: format!("{value:?} is not a positive number of seconds"),
+                })?
             }
-            Ok(TokenVerifier::hs256(secret.as_bytes(), &issuer, &audience))
+        };
+        Ok(Self {
+            issuer: lookup("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_owned()),
+            audience: lookup("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            max_lifetime_seconds,
+        })
+    }
+
+    /// An HS256 verifier with these settings; the secret is refused when shorter than
+    /// [`MIN_SECRET_BYTES`], naming `source` (the variable or parameter it came from).
+    pub fn hs256(&self, secret: &str, source: &'static str) -> Result<TokenVerifier, ConfigError> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: source,
+                reason: format!("the secret must be at least {MIN_SECRET_BYTES} bytes"),
+            });
         }
-        "RS256" => {
-            let pem = var("JWT_PUBLIC_KEY").ok_or(ConfigError::Missing("JWT_PUBLIC_KEY"))?;
-            TokenVerifier::rs256(pem.as_bytes(), &issuer, &audience)
-                .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })
-        }
-        other => Err(ConfigError::Invalid {
-            name: "JWT_ALGORITHM",
-            reason: format!("{other} is not supported; use HS256 or RS256"),
-        }),
+        Ok(TokenVerifier::hs256(secret.as_bytes(), &self.issuer, &self.audience)
+            .with_max_lifetime(self.max_lifetime_seconds))
+    }
+
+    /// An RS256 verifier with these settings and a PEM public key.
+    pub fn rs256(&self, pem: &str) -> Result<TokenVerifier, ConfigError> {
+        TokenVerifier::rs256(pem.as_bytes(), &self.issuer, &self.audience)
+            .map(|verifier| verifier.with_max_lifetime(self.max_lifetime_seconds))
+            .map_err(|e| ConfigError::Invalid { name: "JWT_PUBLIC_KEY", reason: e.to_string() })
+    }
+
+    /// A verifier with these settings over an identity provider's key set.
+    pub fn jwks(&self, keys: KeySet) -> TokenVerifier {
+        TokenVerifier::jwks(keys, &self.issuer, &self.audience).with_max_lifetime(self.max_lifetime_seconds)
     }
 }
 
@@ -255,7 +290,7 @@ pub fn dynamodb_client_from_env() -> Result<aws_sdk_dynamodb::Client, ConfigErro
 }
 
 /// The region and credentials Lambda puts in the environment.
-pub(crate) fn aws_environment() -> Result<(String, Credentials), ConfigError> {
+pub fn aws_environment() -> Result<(String, Credentials), ConfigError> {
     let region =
         var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
     let access_key = var("AWS_ACCESS_KEY_ID").ok_or(ConfigError::Missing("AWS_ACCESS_KEY_ID"))?;
@@ -266,7 +301,7 @@ pub(crate) fn aws_environment() -> Result<(String, Credentials), ConfigError> {
 
 /// The region and credentials for a local AWS-compatible server: the environment's when set,
 /// local placeholders when not.
-pub(crate) fn local_environment() -> (String, Credentials) {
+pub fn local_environment() -> (String, Credentials) {
     let region =
         var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".to_owned());
     let credentials = Credentials::new(
@@ -308,9 +343,7 @@ fn dynamodb_client(
 
 /// The HTTPS client of the AWS SDK clients: hyper with rustls on ring, trusting the AWS roots
 /// only — plus the system's roots when an `https://` endpoint override may point elsewhere.
-pub(crate) fn https_client(
-    system_roots: bool,
-) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
+pub fn https_client(system_roots: bool) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let trust =
         TrustStore::empty().with_native_roots(system_roots).with_pem_certificate(AWS_ROOT_CERTIFICATES);

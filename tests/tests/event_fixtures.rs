@@ -145,8 +145,12 @@ fn fixture_named(file: &str) -> Fixture {
         .unwrap_or_else(|| panic!("events/{file} is missing"))
 }
 
+/// The fixtures' tokens are checked in, so they live until 2100: the fixture environment
+/// (`events/README.md`) raises `JWT_MAX_LIFETIME_SECONDS` to this for them.
+const FIXTURE_MAX_LIFETIME_SECONDS: u64 = 2_400_000_000;
+
 fn verifier() -> TokenVerifier {
-    TokenVerifier::hs256(FIXTURE_SECRET, ISSUER, AUDIENCE)
+    TokenVerifier::hs256(FIXTURE_SECRET, ISSUER, AUDIENCE).with_max_lifetime(FIXTURE_MAX_LIFETIME_SECONDS)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1448,3 +1448,44 @@ fn the_dashboard_answers_with_hsts_a_strict_csp_and_no_framing() {
     }
     assert_no_problems(&problems, "the dashboard's security headers");
 }
+
+#[test]
+fn the_authorizer_reads_its_secret_from_ssm_with_access_to_that_parameter_only() {
+    let template = Template::load();
+    let authorizers: Vec<&Function> =
+        template.functions.iter().filter(|f| template.is_authorizer(f)).collect();
+    assert!(!authorizers.is_empty(), "no authorizer function");
+    let mut problems = Vec::new();
+    for function in authorizers {
+        let id = &function.logical_id;
+        if template.variable(function, "JWT_SECRET").is_some() {
+            problems.push(format!("{id}: the secret is in plain text in its environment (JWT_SECRET)"));
+        }
+        if template.variable(function, "JWT_SECRET_PARAMETER").is_none() {
+            problems.push(format!("{id}: no JWT_SECRET_PARAMETER"));
+        }
+        for statement in &function.statements {
+            let actions: Vec<&str> =
+                one_or_many(field(statement, "Action")).into_iter().filter_map(Yaml::as_str).collect();
+            let resources: Vec<&str> =
+                one_or_many(field(statement, "Resource")).into_iter().filter_map(Yaml::as_str).collect();
+            let scoped = match actions.as_slice() {
+                ["ssm:GetParameter"] => {
+                    resources.iter().all(|r| r.ends_with(":parameter${JwtSecretParameterName}"))
+                }
+                ["kms:Decrypt"] => field(statement, "Condition")
+                    .and_then(|c| field(c, "StringEquals"))
+                    .and_then(|c| field(c, "kms:EncryptionContext:PARAMETER_ARN"))
+                    .and_then(Yaml::as_str)
+                    .is_some_and(|arn| arn.ends_with(":parameter${JwtSecretParameterName}")),
+                _ => false,
+            };
+            if !scoped || resources.is_empty() {
+                problems.push(format!(
+                    "{id}: {actions:?} on {resources:?} is more than reading the secret parameter"
+                ));
+            }
+        }
+    }
+    assert_no_problems(&problems, "the authorizer's secret is not read as agreed");
+}

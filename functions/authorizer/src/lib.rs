@@ -1,11 +1,15 @@
 //! The authorizer: verifies the caller's JWT (REST: `Authorization: Bearer`; WebSocket
 //! `$connect`: `?token=`) and hands `{userId, role, name}` to the handlers as context.
 
+pub mod keys;
+
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
 use switchboard_shared::auth::{bearer_token, TokenVerifier};
 use switchboard_shared::domain::Principal;
+
+use crate::keys::Authorizer;
 
 /// Binary and function name.
 pub const FUNCTION_NAME: &str = "authorizer-verify-token";
@@ -113,9 +117,13 @@ fn stage_wildcard(method_arn: &str) -> String {
 /// Verifies the token and builds the policy; the same code serves Lambda and the local gateway.
 pub fn authorize(verifier: &TokenVerifier, event: &Value) -> Result<AuthorizerResponse, Refusal> {
     let token = token_of(event).ok_or(Refusal::NoToken)?;
-    let Principal { user_id, role, name } = verifier.verify(token)?;
+    Ok(response(verifier.verify(token)?, event))
+}
+
+/// The policy and context for a verified caller.
+fn response(Principal { user_id, role, name }: Principal, event: &Value) -> AuthorizerResponse {
     let method_arn = event.get("methodArn").and_then(Value::as_str).unwrap_or("*");
-    Ok(AuthorizerResponse {
+    AuthorizerResponse {
         principal_id: user_id.to_string(),
         policy_document: PolicyDocument {
             version: "2012-10-17",
@@ -130,15 +138,21 @@ pub fn authorize(verifier: &TokenVerifier, event: &Value) -> Result<AuthorizerRe
             role: role.as_str().to_owned(),
             name: name.unwrap_or_default(),
         },
-    })
+    }
 }
 
-/// The Lambda handler: a refusal becomes the `Unauthorized` error API Gateway maps to 401.
+/// The Lambda handler: verifies as [`authorize`] does, fetching a rotated key set when a token
+/// names a new `kid`; a refusal becomes the `Unauthorized` error API Gateway maps to 401.
 pub async fn handle(
-    verifier: &TokenVerifier,
+    authorizer: &Authorizer,
     event: LambdaEvent<Value>,
 ) -> Result<AuthorizerResponse, Diagnostic> {
-    authorize(verifier, &event.payload).map_err(|refusal| {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    let verified = match token_of(&event.payload) {
+        Some(token) => authorizer.verify(token, now).await.map_err(Refusal::from),
+        None => Err(Refusal::NoToken),
+    };
+    verified.map(|principal| response(principal, &event.payload)).map_err(|refusal| {
         tracing::info!(reason = %refusal, request_id = %event.context.request_id, "token refused");
         Diagnostic { error_type: UNAUTHORIZED.to_owned(), error_message: UNAUTHORIZED.to_owned() }
     })

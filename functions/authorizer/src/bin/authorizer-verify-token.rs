@@ -2,14 +2,17 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use switchboard_authorizer::keys::{Authorizer, KeySource};
+use switchboard_shared::config::TokenSettings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     switchboard_shared::telemetry::init();
-    let verifier = switchboard_shared::config::token_verifier_from_env()?;
-    let verifier = &verifier;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+    let authorizer = Authorizer::load(KeySource::from_env()?, &TokenSettings::from_env()?, now).await?;
+    let authorizer = &authorizer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        switchboard_authorizer::handle(verifier, event)
+        switchboard_authorizer::handle(authorizer, event)
     }))
     .await
 }
