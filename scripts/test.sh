@@ -108,6 +108,14 @@ export SWITCHBOARD_TEST_DYNAMODB_ENDPOINT="$MOTO_URL"
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1
+# moto's server takes one request at a time (see scripts/moto-server.py): while a test file's
+# bursts queue behind each other, one call can wait longer than the production limits allow
+# (a 2 s attempt, a 5 s call), which would turn a slow answer into 503 store_unavailable. The
+# tests give the SDK clients the longest limits accepted (an attempt as long as the call, so a
+# slow write is never sent twice); tests/tests/store_outage.rs holds the production defaults for
+# its own store.
+export SWITCHBOARD_AWS_ATTEMPT_TIMEOUT_MS=20000
+export SWITCHBOARD_AWS_OPERATION_TIMEOUT_MS=20000
 
 # --- 4. The checks --------------------------------------------------------------------------------
 log "cargo fmt --check"

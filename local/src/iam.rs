@@ -399,6 +399,10 @@ fn grants(policies: Option<&Value>) -> Result<Vec<Grant>, String> {
             }
             let prefix = match statement.get("Condition") {
                 None => None,
+                // A condition on what the records do not carry (a KMS encryption context, the
+                // calling service) can only narrow its statement: taking no grant from it keeps
+                // the check from passing a call AWS might deny.
+                Some(condition) if !names_prefix(condition) => continue,
                 Some(condition) => Some(prefix_condition(condition)?),
             };
             let actions = statement.get("Action").map(one_or_many).unwrap_or_default();
@@ -415,6 +419,13 @@ fn grants(policies: Option<&Value>) -> Result<Vec<Grant>, String> {
         }
     }
     Ok(grants)
+}
+
+/// Whether a statement condition tests `s3:prefix`, under any operator.
+fn names_prefix(condition: &Value) -> bool {
+    condition
+        .as_mapping()
+        .is_some_and(|operators| operators.values().any(|keys| keys.get("s3:prefix").is_some()))
 }
 
 /// The patterns of a statement condition on `s3:prefix` (`StringLike` or `StringEquals`), the
@@ -710,6 +721,18 @@ Resources:
                 format!("chat-list-notes dynamodb:Query {table}"),
             ]
         );
+    }
+
+    #[test]
+    fn a_statement_conditioned_on_what_the_records_do_not_carry_grants_nothing() {
+        let template = NOTES_ON_THE_TABLE_ONLY.replace(
+            "              Resource:\n                - !GetAtt Table.Arn\n",
+            "              Resource:\n                - !GetAtt Table.Arn\n              Condition:\n                StringEquals:\n                  aws:SourceVpce: vpce-1\n",
+        );
+        let performed = accesses(&[("chat-list-notes", "dynamodb:GetItem", Resource::Table)]);
+        let comparison = compare(&template, &performed).unwrap();
+        assert_eq!(comparison.not_granted.len(), 1, "{:?}", comparison.not_granted);
+        assert_eq!(comparison.not_performed, []);
     }
 
     #[test]

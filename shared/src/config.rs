@@ -286,7 +286,7 @@ const AWS_ROOT_CERTIFICATES: &[u8] = include_bytes!("../certs/aws-roots.pem");
 /// files, no metadata endpoint, nothing read from disk or the network at cold start.
 pub fn dynamodb_client_from_env() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
     let (region, credentials) = aws_environment()?;
-    dynamodb_client(region, credentials, var("AWS_ENDPOINT_URL"))
+    dynamodb_client(region, credentials, var("AWS_ENDPOINT_URL"), AwsLimits::from_env()?)
 }
 
 /// The region and credentials Lambda puts in the environment.
@@ -317,16 +317,25 @@ pub fn local_environment() -> (String, Credentials) {
 /// A DynamoDB client for a DynamoDB-compatible server on `endpoint` (a moto server, DynamoDB
 /// Local): the region and credentials of the environment when set, local placeholders when not.
 pub fn dynamodb_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    dynamodb_client_for_endpoint_with(endpoint, AwsLimits::from_env()?)
+}
+
+/// The same with these limits instead of the environment's (the fault-injection tests hold the
+/// defaults while the rest of a test run gives a busy moto server longer).
+pub fn dynamodb_client_for_endpoint_with(
+    endpoint: &str,
+    limits: AwsLimits,
+) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
     let (region, credentials) = local_environment();
-    dynamodb_client(region, credentials, Some(endpoint.to_owned()))
+    dynamodb_client(region, credentials, Some(endpoint.to_owned()), limits)
 }
 
 fn dynamodb_client(
     region: String,
     credentials: Credentials,
     endpoint: Option<String>,
+    limits: AwsLimits,
 ) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
-    let limits = AwsLimits::from_env()?;
     let builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new(region))

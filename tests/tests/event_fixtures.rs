@@ -1224,7 +1224,8 @@ async fn every_scheduled_fixture_is_an_eventbridge_scheduled_event_and_its_run_d
             continue;
         };
         let world = World::seeded().await;
-        let outcome = match dispatch_scheduled(&world.app_for(function.name), &function, event.clone()).await {
+        let outcome = match dispatch_scheduled(&world.app_for(function.name), &function, event.clone()).await
+        {
             Ok(answer) if shape => check_scheduled_effect(&fixture.binary, &world, &answer).await,
             Ok(_) => Err("is not an EventBridge scheduled event".to_owned()),
             Err(error) => Err(format!("failed: {error}")),

@@ -19,8 +19,8 @@ async fn reading_a_waiting_session_for_notes_and_canned_responses_is_granted(bac
     let session = open_session(&api, Caller::CustomerA, "my parcel is late").await;
     let notes = format!("/chat/sessions/{session}/notes");
     let reply =
-        Caller::AgentX.call(&api, Method::POST, &notes, Some(json!({"body": "Check the courier."}))).await;
-    let note = id_of(&arranged(reply, 201, "agent X notes the waiting session"));
+        Caller::Admin.call(&api, Method::POST, &notes, Some(json!({"body": "Check the courier."}))).await;
+    let note = id_of(&arranged(reply, 201, "the admin notes the waiting session"));
     let canned =
         json!({"scope": "global", "shortcode": "hello", "title": "Hello", "body": "Hi {{customer.name}}"});
     let reply = Caller::Admin.call(&api, Method::POST, "/agent/canned-responses", Some(canned)).await;
@@ -29,8 +29,10 @@ async fn reading_a_waiting_session_for_notes_and_canned_responses_is_granted(bac
     assert_eq!(waiting.body["status"], "waiting", "the session waits: {waiting:?}");
 
     // Act
-    let listed = Caller::AgentX.call(&api, Method::GET, &notes, None).await;
-    let edited = Caller::AgentX
+    // (A waiting session's notes are for admins and agents who handled it: the admin reads and
+    // edits its own note; agent X, who may pick the session up, renders a reply for it.)
+    let listed = Caller::Admin.call(&api, Method::GET, &notes, None).await;
+    let edited = Caller::Admin
         .call(&api, Method::PATCH, &format!("{notes}/{note}"), Some(json!({"body": "Courier called."})))
         .await;
     let rendered = Caller::AgentX

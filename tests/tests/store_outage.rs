@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_shared::config::dynamodb_client_for_endpoint;
+use switchboard_shared::config::{dynamodb_client_for_endpoint_with, AwsLimits};
 use switchboard_shared::domain::{Principal, Role, UserId};
 use switchboard_shared::ops::{
     list_delivery_logs, register_device, send_notification, Notification, RegisterDevice,
@@ -165,7 +165,9 @@ async fn gateway_behind_proxy() -> (TestApi, FaultProxy) {
     let moto = moto_endpoint();
     let proxy = FaultProxy::start(moto.trim_start_matches("http://").trim_end_matches('/').to_owned()).await;
     let table = format!("outage-{}", ulid::Ulid::new().to_string().to_lowercase());
-    let client = dynamodb_client_for_endpoint(&proxy.endpoint()).expect("a DynamoDB client");
+    // The production defaults, whatever the run gives the busy moto server of the other tests.
+    let client = dynamodb_client_for_endpoint_with(&proxy.endpoint(), AwsLimits::default())
+        .expect("a DynamoDB client");
     let store = DynamoItemStore::new(client, table);
     store.create_table().await.expect("create a table through the proxy");
     let api = TestApi::start_on(Backend::DynamoDb, Posting::InProcess, Arc::new(store), None).await;
