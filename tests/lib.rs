@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
-use switchboard_shared::config::{dynamodb_client_for_endpoint, TEST_DYNAMODB_ENDPOINT};
+use switchboard_shared::config::{dynamodb_client_for_endpoint_with, AwsLimits, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
 use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
@@ -192,6 +192,19 @@ pub fn moto_endpoint() -> String {
     })
 }
 
+/// The AWS limits of a test gateway's DynamoDB client. moto's server answers one request at a
+/// time (`scripts/moto-server.py`), so the calls of a burst of a hundred sessions queue behind each
+/// other for longer than any production limit allows, and would come back as 503
+/// `store_unavailable`; `tests/tests/store_outage.rs` tests the production limits.
+pub fn moto_limits() -> AwsLimits {
+    AwsLimits {
+        connect: std::time::Duration::from_secs(5),
+        attempt: std::time::Duration::from_secs(600),
+        operation: std::time::Duration::from_secs(600),
+        ..AwsLimits::default()
+    }
+}
+
 /// A fresh, empty reports bucket on the moto server.
 pub async fn test_bucket() -> S3ReportStore {
     let bucket = format!("reports-{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -220,7 +233,7 @@ impl TestApi {
                 let endpoint = moto_endpoint();
                 let table = format!("api-{}", ulid::Ulid::new().to_string().to_lowercase());
                 let store = DynamoItemStore::new(
-                    dynamodb_client_for_endpoint(&endpoint).expect("a DynamoDB client"),
+                    dynamodb_client_for_endpoint_with(&endpoint, moto_limits()).expect("a DynamoDB client"),
                     table,
                 );
                 store.create_table().await.expect("create a table on the moto server");
