@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use crate::config::{store_from_env, ConfigError};
+use crate::jobs::local::InProcessJobQueue;
+use crate::jobs::JobQueue;
 use crate::push::local::LocalPush;
 use crate::push::sns::SnsPush;
 use crate::push::Push;
@@ -25,13 +27,23 @@ pub struct App {
     /// Lambda the reports functions run on their report store without an `App`, so no other
     /// function links the S3 client.
     pub reports: Option<Arc<dyn ReportStore>>,
+    /// Where bulk sends are enqueued: in process for the local gateway and tests; in Lambda the
+    /// SQS queue of `BULK_SEND_QUEUE_URL` (feature `sqs`), so only the function that starts bulk
+    /// sends links the SQS client.
+    pub jobs: Option<Arc<dyn JobQueue>>,
 }
 
 impl App {
     /// An app over the given store and realtime port, pushing through in-memory endpoints (the
     /// local gateway and tests; see [`App::with_push`]).
     pub fn new(store: Arc<dyn ItemStore>, realtime: Arc<dyn Realtime>) -> Self {
-        Self { store, realtime, push: Arc::new(LocalPush::default()), reports: None }
+        Self {
+            store,
+            realtime,
+            push: Arc::new(LocalPush::default()),
+            reports: None,
+            jobs: Some(Arc::new(InProcessJobQueue)),
+        }
     }
 
     /// The same app pushing through `push`.
@@ -51,9 +63,28 @@ impl App {
             .ok_or_else(|| ApiError::Internal("this function was started without a report store".into()))
     }
 
-    /// The app a Lambda function runs with, from the environment.
+    /// The same app enqueuing bulk sends on `jobs`.
+    pub fn with_jobs(self, jobs: Arc<dyn JobQueue>) -> Self {
+        Self { jobs: Some(jobs), ..self }
+    }
+
+    /// The job queue; an app built without one fails the request (a set-up error).
+    pub fn jobs(&self) -> Result<&dyn JobQueue, ApiError> {
+        self.jobs
+            .as_deref()
+            .ok_or_else(|| ApiError::Internal("this function was started without a job queue".into()))
+    }
+
+    /// The app a Lambda function runs with, from the environment. Its job queue is SQS when
+    /// this build has it and `BULK_SEND_QUEUE_URL` is set, none otherwise (a Lambda function
+    /// never works on a bulk send in the request's process).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
-            .with_push(Arc::new(SnsPush::from_env()?)))
+        let app = Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
+            .with_push(Arc::new(SnsPush::from_env()?));
+        #[cfg(feature = "sqs")]
+        if let Some(queue) = crate::jobs::sqs::SqsJobQueue::from_env()? {
+            return Ok(app.with_jobs(Arc::new(queue)));
+        }
+        Ok(Self { jobs: None, ..app })
     }
 }

@@ -41,7 +41,7 @@ fn announcement() -> Category {
 }
 
 /// What a push says.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notification {
     /// `chat_message`, `session_update` or `announcement` (the default).
@@ -188,7 +188,7 @@ pub fn platform_message(job_id: &str, n: &Notification) -> Result<String, ApiErr
         .to_string())
 }
 
-fn validate(recipients: &[UserId], n: &Notification) -> Result<Vec<UserId>, ApiError> {
+pub(super) fn validate(recipients: &[UserId], n: &Notification) -> Result<Vec<UserId>, ApiError> {
     text("title", &n.title, MAX_TITLE_CHARS)?;
     text("body", &n.body, MAX_BODY_CHARS)?;
     if n.data.len() > MAX_DATA_ENTRIES
@@ -294,7 +294,7 @@ fn count(summary: &mut SendSummary, status: DeliveryStatus) {
 /// published only once that log is stored, then settled to its outcome. A log that cannot be
 /// written fails the recipient with the store's error (a settle that fails leaves the log
 /// `pending`: the push may have gone out).
-async fn deliver_to(
+pub(super) async fn deliver_to(
     app: &App,
     job_id: &str,
     user: &UserId,
