@@ -6,10 +6,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use switchboard_shared::domain::UserId;
+use switchboard_shared::domain::push::Category;
+use switchboard_shared::domain::{JobId, UserId};
 use switchboard_shared::jobs::BulkChunk;
 use switchboard_shared::ops::bulk::run_chunk;
+use switchboard_shared::ops::Notification;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::jobs::{self, JobRecord};
 use switchboard_shared::App;
 use switchboard_tests::{Backend, Caller, Reply, TestApi};
 
@@ -31,6 +34,7 @@ switchboard_tests::on_both_backends!(
     sending_is_for_admins_and_bad_sends_change_nothing,
     a_retried_bulk_send_with_its_idempotency_key_is_the_same_job_and_pushes_nobody_twice,
     a_chunk_delivered_again_pushes_nobody_twice,
+    the_worker_reads_a_chunks_recipients_in_batches,
     bulk_jobs_are_read_by_admins_only_and_unknown_ones_are_404,
     registering_a_device_is_idempotent_and_a_moved_token_is_re_owned,
     bad_device_requests_are_refused_and_change_nothing,
@@ -430,6 +434,48 @@ async fn a_chunk_delivered_again_pushes_nobody_twice(backend: Backend) {
     assert_eq!(after, before, "the counts did not move");
     assert_eq!(job_logs(&api, &started.body["job_id"]).await.len(), 2, "one log per recipient");
     assert_eq!(logs_of(&api, Caller::CustomerA).await.len(), 1, "cust-ada was pushed once");
+}
+
+async fn the_worker_reads_a_chunks_recipients_in_batches(backend: Backend) {
+    // Arrange: a job of 100 recipients without a device, not yet worked on.
+    let api = TestApi::start(backend).await;
+    let users: Vec<UserId> = (0..100).map(|n| user(&format!("user-{n}"))).collect();
+    let job = JobRecord {
+        job_id: JobId::generate(),
+        created_by: user(Caller::Admin.id()),
+        created_at: switchboard_shared::domain::now(),
+        notification: Notification {
+            category: Category::Announcement,
+            title: "Maintenance".into(),
+            body: "Tonight".into(),
+            session_id: None,
+            data: Default::default(),
+        },
+        total: users.len(),
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+        enqueued: true,
+        request_hash: String::new(),
+    };
+    jobs::create(api.store.as_ref(), &job, None).await.expect("store the job");
+    let app = App::new(api.store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+    let chunk = BulkChunk { job_id: job.job_id.to_string(), user_ids: users };
+    api.store.reset();
+
+    // Act
+    run_chunk(&app, &chunk).await.expect("the chunk");
+
+    // Assert: the job, two BatchGetItem (preferences, blocks) and one devices query each — not
+    // a GetItem of preferences and of block per recipient.
+    let calls = api.store.calls();
+    assert_eq!(
+        (calls.get("get"), calls.get("batch_get"), calls.get("query")),
+        (Some(&1), Some(&2), Some(&100)),
+        "{calls:?}"
+    );
+    let done = jobs::get(api.store.as_ref(), &job.job_id).await.expect("read").expect("the job");
+    assert_eq!((done.skipped, done.sent, done.failed), (100, 0, 0));
 }
 
 async fn bulk_jobs_are_read_by_admins_only_and_unknown_ones_are_404(backend: Backend) {

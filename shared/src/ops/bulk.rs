@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use utoipa::ToSchema;
 
-use super::pushes::{deliver_to, platform_message, validate, Notification, RECIPIENT_CONCURRENCY};
+use super::pushes::{deliver_to, platform_message, validate, Known, Notification, RECIPIENT_CONCURRENCY};
 use super::role_forbidden;
 use crate::app::App;
 use crate::domain::{now, JobId, Principal, Role, UserId};
@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::jobs::{BulkChunk, CHUNK_RECIPIENTS};
 use crate::repo::deliveries::DeliveryStatus;
 use crate::repo::jobs::{self, JobRecord, Outcome};
+use crate::repo::{blocks, devices, preferences};
 
 /// Longest idempotency key.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
@@ -181,7 +182,8 @@ pub async fn get_bulk_job(app: &App, principal: &Principal, job_id: &JobId) -> R
         .ok_or_else(|| ApiError::not_found("job_not_found", format!("no bulk send has the id {job_id}")))
 }
 
-/// The worker: pushes one chunk's recipients, each claimed first so that a chunk delivered
+/// The worker: pushes one chunk's recipients, whose preferences, blocks and devices it reads
+/// in batches, each claimed first so that a chunk delivered
 /// twice pushes nobody twice, and each counted once on the job. A recipient that could not be
 /// handled (the store failed) is counted `failed` and fails the chunk, so the queue delivers it
 /// again for the others.
@@ -195,14 +197,29 @@ pub async fn run_chunk(app: &App, chunk: &BulkChunk) -> Result<(), ApiError> {
     let message: Arc<str> = platform_message(&chunk.job_id, &job.notification)?.into();
     let notification = Arc::new(job.notification);
     let at = now();
-    let mut pending = chunk.user_ids.iter().cloned();
+    // The chunk's preferences and blocks in BatchGetItem calls, its devices in one batch of
+    // queries: not three reads per recipient.
+    let store = app.store.as_ref();
+    let users = &chunk.user_ids;
+    let (prefs, blocked, user_devices) = tokio::try_join!(
+        preferences::get_many(store, users),
+        blocks::get_many(store, users),
+        devices::of_users(store, users)
+    )?;
+    let known = prefs
+        .into_iter()
+        .zip(blocked)
+        .zip(user_devices)
+        .map(|((preferences, block), devices)| Known::All { preferences, block, devices });
+    let mut pending = users.iter().cloned().zip(known);
     let mut running = JoinSet::new();
     let mut failure = None;
     loop {
         while running.len() < RECIPIENT_CONCURRENCY && failure.is_none() {
-            let Some(user) = pending.next() else { break };
+            let Some((user, known)) = pending.next() else { break };
             let (app, n, message) = (app.clone(), notification.clone(), message.clone());
-            running.spawn(async move { handle_recipient(&app, job_id, &user, &n, &message, at).await });
+            running
+                .spawn(async move { handle_recipient(&app, job_id, &user, known, &n, &message, at).await });
         }
         match running.join_next().await {
             None => break,
@@ -222,6 +239,7 @@ async fn handle_recipient(
     app: &App,
     job_id: JobId,
     user: &UserId,
+    known: Known,
     n: &Notification,
     message: &str,
     at: OffsetDateTime,
@@ -230,7 +248,7 @@ async fn handle_recipient(
     if !jobs::claim(store, &job_id, user, at).await? {
         return Ok(());
     }
-    match deliver_to(app, &job_id.to_string(), user, n, message, at, None).await {
+    match deliver_to(app, &job_id.to_string(), user, n, message, at, known).await {
         Ok(statuses) => jobs::count(store, &job_id, outcome(&statuses)).await,
         Err(error) => {
             // The push may have gone out before a log failed: it is not tried again.
