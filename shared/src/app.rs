@@ -28,8 +28,8 @@ pub struct App {
     /// function links the S3 client.
     pub reports: Option<Arc<dyn ReportStore>>,
     /// Where bulk sends are enqueued: in process for the local gateway and tests; in Lambda the
-    /// SQS queue of `BULK_SEND_QUEUE_URL` (feature `sqs`), so only the function that starts bulk
-    /// sends links the SQS client.
+    /// SQS queue of `BULK_SEND_QUEUE_URL` (feature `sqs`) for the function that starts bulk
+    /// sends only, so no other function links the SQS client.
     pub jobs: Option<Arc<dyn JobQueue>>,
 }
 
@@ -75,16 +75,12 @@ impl App {
             .ok_or_else(|| ApiError::Internal("this function was started without a job queue".into()))
     }
 
-    /// The app a Lambda function runs with, from the environment. Its job queue is SQS when
-    /// this build has it and `BULK_SEND_QUEUE_URL` is set, none otherwise (a Lambda function
-    /// never works on a bulk send in the request's process).
+    /// The app a Lambda function runs with, from the environment, without a job queue (a
+    /// Lambda function never works on a bulk send in the request's process; the function that
+    /// starts bulk sends adds the SQS queue: [`crate::lambda::run_http_enqueuing`]).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let app = Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
             .with_push(Arc::new(SnsPush::from_env()?));
-        #[cfg(feature = "sqs")]
-        if let Some(queue) = crate::jobs::sqs::SqsJobQueue::from_env()? {
-            return Ok(app.with_jobs(Arc::new(queue)));
-        }
         Ok(Self { jobs: None, ..app })
     }
 }

@@ -164,6 +164,26 @@ pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> 
     .await
 }
 
+/// [`run_http`] for the function that starts bulk sends: its app enqueues them on the SQS queue
+/// of `BULK_SEND_QUEUE_URL` (only this function's binary links the SQS client).
+#[cfg(feature = "sqs")]
+pub async fn run_http_enqueuing(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    let app = start().await?;
+    let queue = match crate::jobs::sqs::SqsJobQueue::from_env() {
+        Ok(queue) => queue,
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    let app = Arc::new(App::clone(&app).with_jobs(Arc::new(queue)));
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }
+    }))
+    .await
+}
+
 /// Tracing and `App::from_env()`, exiting with the reason if the configuration is unusable.
 async fn start() -> Result<Arc<App>, lambda_http::Error> {
     crate::telemetry::init();

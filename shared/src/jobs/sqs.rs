@@ -28,18 +28,18 @@ pub struct SqsJobQueue {
 }
 
 impl SqsJobQueue {
-    /// From the Lambda environment: the queue of `BULK_SEND_QUEUE_URL` when set (`None`
-    /// otherwise), `AWS_REGION`, the credentials, and `AWS_ENDPOINT_URL` when set.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let Some(queue_url) = var(BULK_SEND_QUEUE_URL) else { return Ok(None) };
+    /// From the Lambda environment: the queue of `BULK_SEND_QUEUE_URL` (required), `AWS_REGION`,
+    /// the credentials, and `AWS_ENDPOINT_URL` when set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let queue_url = var(BULK_SEND_QUEUE_URL).ok_or(ConfigError::Missing(BULK_SEND_QUEUE_URL))?;
         let (region, credentials) = aws_environment()?;
-        Ok(Some(Self {
+        Ok(Self {
             queue_url,
             endpoint: var("AWS_ENDPOINT_URL"),
             region,
             credentials,
             client: OnceLock::new(),
-        }))
+        })
     }
 
     /// For a queue on a local SQS-compatible server (moto).
