@@ -143,6 +143,13 @@ impl ItemStore for CountingStore {
         self.count("query");
         self.inner.query(query).await
     }
+    async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
+        // The BatchGetItem calls DynamoDB needs: 100 keys each.
+        for _ in 0..keys.len().div_ceil(100) {
+            self.count("batch_get");
+        }
+        self.inner.get_many(keys).await
+    }
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
         self.write("transact_write")?;
         self.inner.transact_write(ops).await

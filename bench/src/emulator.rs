@@ -192,6 +192,7 @@ pub fn lambda_environment(function_name: &str, runtime_api: SocketAddr) -> Vec<(
         ("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true".to_owned()),
         ("TABLE_NAME", "bench".to_owned()),
         ("WEBSOCKET_ENDPOINT", format!("http://{runtime_api}")),
+        ("BULK_SEND_QUEUE_URL", format!("http://{runtime_api}/123456789012/bulk-send")),
         ("JWT_SECRET", FIXTURE_JWT_SECRET.to_owned()),
         // The fixtures' checked-in tokens live until 2100 (`events/README.md`).
         ("JWT_MAX_LIFETIME_SECONDS", "2400000000".to_owned()),

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use switchboard_shared::domain::metrics::Summary;
+use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::{
     now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
@@ -11,9 +12,13 @@ use switchboard_shared::domain::{
 };
 use switchboard_shared::ops::insights::RoleCounts;
 use switchboard_shared::ops::rollup::DayRollup;
+use switchboard_shared::ops::Notification;
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
-use switchboard_shared::repo::{agents, canned, connections, messages, notes, rollups, rooms, sessions};
+use switchboard_shared::repo::jobs::JobRecord;
+use switchboard_shared::repo::{
+    agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions,
+};
 use switchboard_shared::reports::pdf::render;
 use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::store::ItemStore;
@@ -52,6 +57,9 @@ pub const CANNED_RESPONSE: &str = "01JD0000000000000000000005";
 pub const NOTE: &str = "01JD0000000000000000000006";
 /// A finished analytics backfill (of 2026-01-01) started by the admin.
 pub const BACKFILL_JOB: &str = "01JD0000000000000000000008";
+/// A bulk send (an announcement to the customer and the agent) started by the admin: the
+/// customer handled (sent), the agent not yet.
+pub const BULK_JOB: &str = "01JD0000000000000000000009";
 
 /// The stored daily report (of 2026-01-01, a day without activity).
 pub const DAILY_REPORT: &str = "daily-2026-01-01";
@@ -296,6 +304,27 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     let started =
         rollups::Job { id: BACKFILL_JOB.to_owned(), ..rollups::Job::new(day, day, user(ADMIN)?, written) };
     rollups::create_job(store, &started.advanced(0, written)).await?;
+
+    let bulk = JobRecord {
+        job_id: id(BULK_JOB)?,
+        created_by: user(ADMIN)?,
+        created_at: written,
+        notification: Notification {
+            category: Category::Announcement,
+            title: "Maintenance".into(),
+            body: "The app is down for maintenance tonight from 02:00 UTC.".into(),
+            session_id: None,
+            data: Default::default(),
+        },
+        total: 2,
+        sent: 1,
+        failed: 0,
+        skipped: 0,
+        enqueued: true,
+        request_hash: String::new(),
+    };
+    jobs::create(store, &bulk, None).await?;
+    jobs::claim(store, &bulk.job_id, &user(CUSTOMER)?, written).await?;
     Ok(())
 }
 

@@ -50,6 +50,7 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_notifications::unregister_device,
         switchboard_notifications::send,
         switchboard_notifications::bulk_send,
+        switchboard_notifications::get_job,
         switchboard_notifications::list_delivery_logs,
         switchboard_chat::list_notes,
         switchboard_chat::create_note,

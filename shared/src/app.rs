@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use crate::config::{max_open_sessions_from_env, store_from_env, ConfigError, DEFAULT_MAX_OPEN_SESSIONS};
+use crate::jobs::local::InProcessJobQueue;
+use crate::jobs::JobQueue;
 use crate::push::local::LocalPush;
 use crate::push::sns::SnsPush;
 use crate::push::Push;
@@ -30,6 +32,10 @@ pub struct App {
     pub max_open_sessions: u32,
     /// How many `send_message` frames one WebSocket connection may send.
     pub send_limit: SendLimit,
+    /// Where bulk sends are enqueued: in process for the local gateway and tests; in Lambda the
+    /// SQS queue of `BULK_SEND_QUEUE_URL` (feature `sqs`) for the function that starts bulk
+    /// sends only, so no other function links the SQS client.
+    pub jobs: Option<Arc<dyn JobQueue>>,
 }
 
 impl App {
@@ -43,6 +49,7 @@ impl App {
             reports: None,
             max_open_sessions: DEFAULT_MAX_OPEN_SESSIONS,
             send_limit: SendLimit::default(),
+            jobs: Some(Arc::new(InProcessJobQueue)),
         }
     }
 
@@ -73,10 +80,25 @@ impl App {
             .ok_or_else(|| ApiError::Internal("this function was started without a report store".into()))
     }
 
-    /// The app a Lambda function runs with, from the environment.
+    /// The same app enqueuing bulk sends on `jobs`.
+    pub fn with_jobs(self, jobs: Arc<dyn JobQueue>) -> Self {
+        Self { jobs: Some(jobs), ..self }
+    }
+
+    /// The job queue; an app built without one fails the request (a set-up error).
+    pub fn jobs(&self) -> Result<&dyn JobQueue, ApiError> {
+        self.jobs
+            .as_deref()
+            .ok_or_else(|| ApiError::Internal("this function was started without a job queue".into()))
+    }
+
+    /// The app a Lambda function runs with, from the environment, without a job queue (a
+    /// Lambda function never works on a bulk send in the request's process; the function that
+    /// starts bulk sends adds the SQS queue: [`crate::lambda::run_http_enqueuing`]).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
+        let app = Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
             .with_push(Arc::new(SnsPush::from_env()?))
-            .with_max_open_sessions(max_open_sessions_from_env()?))
+            .with_max_open_sessions(max_open_sessions_from_env()?);
+        Ok(Self { jobs: None, ..app })
     }
 }

@@ -185,6 +185,26 @@ pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> 
     .await
 }
 
+/// [`run_http`] for the function that starts bulk sends: its app enqueues them on the SQS queue
+/// of `BULK_SEND_QUEUE_URL` (only this function's binary links the SQS client).
+#[cfg(feature = "sqs")]
+pub async fn run_http_enqueuing(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    let app = start().await?;
+    let queue = match crate::jobs::sqs::SqsJobQueue::from_env() {
+        Ok(queue) => queue,
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    let app = Arc::new(App::clone(&app).with_jobs(Arc::new(queue)));
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }
+    }))
+    .await
+}
+
 /// Tracing and `App::from_env()`, exiting with the reason if the configuration is unusable.
 async fn start() -> Result<Arc<App>, lambda_http::Error> {
     crate::telemetry::init();
@@ -330,6 +350,62 @@ macro_rules! scheduled_main {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_scheduled($function).await
+        }
+    };
+}
+
+/// A queue handler: gets an SQS event, returns the batch response (`batchItemFailures`).
+pub type QueueHandler = for<'a> fn(&'a App, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
+
+/// One Lambda function an SQS queue invokes (its event source mapping reports batch item
+/// failures).
+#[derive(Clone, Copy)]
+pub struct QueueFunction {
+    /// Binary and function name (`notifications-bulk-worker`).
+    pub name: &'static str,
+    /// The handler.
+    pub handler: QueueHandler,
+}
+
+/// Declares a [`QueueFunction`] constant for an `async fn(&App, Value) -> Result<Value, ApiError>`.
+#[macro_export]
+macro_rules! queue_function {
+    ($(#[$doc:meta])* $constant:ident = $name:literal => $handler:path) => {
+        $(#[$doc])*
+        pub const $constant: $crate::lambda::QueueFunction = $crate::lambda::QueueFunction {
+            name: $name,
+            handler: |app, event| Box::pin($handler(app, event)),
+        };
+    };
+}
+
+/// The whole `main` of a queue function: tracing, `App::from_env()`, then the Lambda runtime
+/// loop. A handler's error (an event that is not an SQS event) fails the invocation, and with it
+/// the whole batch.
+pub async fn run_queue(function: QueueFunction) -> Result<(), lambda_http::Error> {
+    let app = start().await?;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
+            let app = Arc::clone(&app);
+            async move {
+                let span = tracing::info_span!("queue", function = function.name);
+                (function.handler)(&app, event.payload)
+                    .instrument(span)
+                    .await
+                    .map_err(lambda_http::Error::from)
+            }
+        },
+    ))
+    .await
+}
+
+/// Expands to the `main` of a queue function binary.
+#[macro_export]
+macro_rules! queue_main {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_queue($function).await
         }
     };
 }

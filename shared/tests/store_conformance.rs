@@ -81,6 +81,10 @@ mod support {
             self.store.query(query).await
         }
 
+        async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
+            self.store.get_many(keys).await
+        }
+
         // The adapters' own batched calls, not the trait's defaults.
         async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
             self.store.query_many(queries).await
@@ -803,6 +807,28 @@ macro_rules! conformance_suite {
 
             assert_eq!(page.items, [january, march], "whole items, in index sort key order");
             assert_eq!(page.next, None);
+        }
+
+        #[tokio::test]
+        async fn get_many_answers_each_key_in_order_beyond_one_batch() {
+            let store = $fresh.await;
+            for i in (0..150).step_by(2) {
+                put(&store, json!({"pk": format!("U#{i}"), "sk": "PREFS", "n": i})).await;
+            }
+            let mut keys: Vec<Key> = (0..150).map(|i| Key::new(format!("U#{i}"), "PREFS")).collect();
+            keys.push(Key::new("U#0", "PREFS"));
+
+            let items = store.get_many(keys.clone()).await.unwrap();
+
+            assert_eq!(items.len(), 151);
+            for (key, item) in keys.iter().zip(&items) {
+                let one = store.get(key).await.unwrap();
+                assert_eq!(item, &one, "{key:?} as get reads it");
+            }
+            assert_eq!(items.iter().filter(|i| i.is_some()).count(), 76, "the 75 stored, one asked twice");
+            assert!(store.get_many(Vec::new()).await.unwrap().is_empty());
+            let bad = store.get_many(vec![Key::new("U#0", "PREFS"), Key::new("", "x")]).await;
+            assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
         }
 
         #[tokio::test]

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
+use switchboard_local::fixtures::BULK_JOB;
 use switchboard_local::fixtures::DAILY_REPORT;
 use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
@@ -21,6 +22,7 @@ use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION,
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
+use switchboard_notifications::BULK_WORKER;
 use switchboard_shared::auth::TokenVerifier;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
@@ -28,7 +30,7 @@ use switchboard_shared::domain::{
     AgentState, AgentStatus, Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus,
     UserId,
 };
-use switchboard_shared::domain::{CannedResponseId, NoteId, RoomId};
+use switchboard_shared::domain::{CannedResponseId, JobId, NoteId, RoomId};
 use switchboard_shared::domain::{ConnectionId, InvalidValue};
 use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
@@ -37,6 +39,7 @@ use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::canned::{self, ScopeKey, Segment};
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
+use switchboard_shared::repo::jobs::{self, JobRecord};
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::notes;
 use switchboard_shared::repo::rollups;
@@ -119,10 +122,19 @@ fn is_scheduled(fixture: &Fixture) -> bool {
     scheduled().iter().any(|function| function.name == fixture.binary)
 }
 
+fn is_queue(fixture: &Fixture) -> bool {
+    fixture.binary == BULK_WORKER.name
+}
+
 fn rest_fixtures() -> Vec<Fixture> {
     fixtures()
         .into_iter()
-        .filter(|fixture| fixture.binary != AUTHORIZER && !is_websocket(fixture) && !is_scheduled(fixture))
+        .filter(|fixture| {
+            fixture.binary != AUTHORIZER
+                && !is_websocket(fixture)
+                && !is_scheduled(fixture)
+                && !is_queue(fixture)
+        })
         .collect()
 }
 
@@ -365,11 +377,18 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         "notifications-send" | "notifications-bulk-send" => {
             let job = answer["job_id"].as_str().ok_or("the answer has no job id")?;
             let expected = request.get("user_ids").and_then(Value::as_array).map_or(1, Vec::len);
-            ensure!(
-                answer["recipients"] == expected,
-                "the summary counts {} recipients",
-                answer["recipients"]
-            );
+            if binary == "notifications-send" {
+                ensure!(
+                    answer["recipients"] == expected,
+                    "the summary counts {} recipients",
+                    answer["recipients"]
+                );
+            } else {
+                ensure!(answer["total"] == expected, "the job counts {} recipients", answer["total"]);
+                let id = JobId::parse(job).map_err(|e| e.to_string())?;
+                let done = job_when_done(world.store(), &id).await?;
+                ensure!(done.skipped + done.failed + done.sent == expected, "the job counted {done:?}");
+            }
             let (logs, _) = deliveries::list(world.store(), &LogListing::Job(job.to_owned()), 50, None)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -378,6 +397,15 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 logs.iter()
                     .any(|l| l.user_id.as_str() == CUSTOMER && l.status == DeliveryStatus::EndpointDisabled),
                 "cust-ada's fictitious endpoint was not logged as disabled: {logs:?}"
+            );
+        }
+        "notifications-get-job" => {
+            ensure!(
+                answer["job_id"] == BULK_JOB
+                    && answer["total"] == 2
+                    && answer["sent"] == 1
+                    && answer["done"] == false,
+                "the answer is not the seeded job, 1 of 2 handled: {answer}"
             );
         }
         "notifications-list-delivery-logs" => {
@@ -1154,6 +1182,62 @@ async fn the_seeded_world_holds_the_connections_the_websocket_fixtures_name() {
         let stored = connections::get(world.store(), &connection(id)).await.expect("read a connection");
         assert_eq!(stored.map(|c| c.user_id), Some(user(owner)), "connection {id}");
     }
+}
+
+/// The job once every recipient is counted: polled a bounded number of times while the
+/// in-process queue works on it.
+async fn job_when_done(store: &dyn ItemStore, id: &JobId) -> Result<JobRecord, String> {
+    for _ in 0..200 {
+        let job = jobs::get(store, id).await.map_err(|e| e.to_string())?.ok_or("the job is not stored")?;
+        if job.sent + job.failed + job.skipped >= job.total {
+            return Ok(job);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    Err(format!("job {id} was not done after 200 polls"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue fixtures (SQS events)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bulk_worker_fixture_pushes_its_chunk_once_however_often_it_is_delivered() {
+    // Arrange
+    let fixture = fixture_named("notifications-bulk-worker.json");
+    let world = World::seeded().await;
+    let id = JobId::parse(BULK_JOB).expect("a job id");
+
+    // Act
+    let first = (BULK_WORKER.handler)(&world.app, fixture.event()).await.expect("the first delivery");
+    let again = (BULK_WORKER.handler)(&world.app, fixture.event()).await.expect("the second delivery");
+
+    // Assert
+    assert_eq!(first, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(again, serde_json::json!({"batchItemFailures": []}));
+    let job = jobs::get(world.store(), &id).await.expect("read the job").expect("the job");
+    assert_eq!(
+        (job.sent, job.skipped, job.failed, job.total),
+        (1, 1, 0, 2),
+        "agent-bob counted once, skipped"
+    );
+    let (logs, _) =
+        deliveries::list(world.store(), &LogListing::Job(BULK_JOB.to_owned()), 50, None).await.expect("logs");
+    assert_eq!(logs.len(), 1, "one delivery log for agent-bob: {logs:?}");
+    assert_eq!(logs[0].status, DeliveryStatus::SkippedNoDevice);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bulk_worker_reports_an_unreadable_message_as_a_batch_item_failure() {
+    // Arrange
+    let world = World::seeded().await;
+    let event = serde_json::json!({"Records": [{"messageId": "m-1", "body": "not a chunk"}]});
+
+    // Act
+    let answer = (BULK_WORKER.handler)(&world.app, event).await.expect("an SQS event");
+
+    // Assert
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,24 @@
 //! Notification preferences over real HTTP, on SQLite and on DynamoDB (moto): defaults, replace,
-//! per-user isolation, and every kind of bad input refused with nothing written.
+//! per-user isolation, and every kind of bad input refused with nothing written; sends, and bulk
+//! sends as jobs whose progress is polled.
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_tests::{Backend, Caller, TestApi};
+use std::sync::Arc;
+
+use switchboard_shared::domain::push::Category;
+use switchboard_shared::domain::{JobId, UserId};
+use switchboard_shared::jobs::BulkChunk;
+use switchboard_shared::ops::bulk::run_chunk;
+use switchboard_shared::ops::Notification;
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::jobs::{self, JobRecord};
+use switchboard_shared::App;
+use switchboard_tests::{Backend, Caller, Reply, TestApi};
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).expect("a user id")
+}
 
 const PATH: &str = "/notifications/preferences";
 
@@ -17,6 +32,10 @@ switchboard_tests::on_both_backends!(
     assignment_and_closing_push_the_other_participant,
     an_admins_send_respects_each_recipients_choices_and_logs_every_attempt,
     sending_is_for_admins_and_bad_sends_change_nothing,
+    a_retried_bulk_send_with_its_idempotency_key_is_the_same_job_and_pushes_nobody_twice,
+    a_chunk_delivered_again_pushes_nobody_twice,
+    the_worker_reads_a_chunks_recipients_in_batches,
+    bulk_jobs_are_read_by_admins_only_and_unknown_ones_are_404,
     registering_a_device_is_idempotent_and_a_moved_token_is_re_owned,
     bad_device_requests_are_refused_and_change_nothing,
     a_user_who_never_chose_gets_the_defaults,
@@ -215,14 +234,14 @@ async fn an_admins_send_respects_each_recipients_choices_and_logs_every_attempt(
     let body = json!({"user_ids": everyone, "category": "session_update", "title": "Your session", "body": "An update",
         "session_id": session, "data": {"kind": "test"}});
     let reply = Caller::Admin.call(&api, Method::POST, "/notifications/bulk-send", Some(body)).await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
-    let summary = &reply.body;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    assert_eq!((reply.body["total"].as_u64(), reply.body["done"].as_bool()), (Some(5), Some(false)));
+    let summary = &job_when_done(&api, &reply).await;
     assert_eq!(
-        (summary["recipients"].as_u64(), summary["sent"].as_u64(), summary["failed"].as_u64()),
-        (Some(5), Some(1), Some(0))
+        (summary["sent"].as_u64(), summary["failed"].as_u64(), summary["skipped"].as_u64()),
+        (Some(1), Some(0), Some(4))
     );
-    assert_eq!(summary["skipped"], json!({"muted": 1, "no_device": 1, "preference": 1, "quiet_hours": 1}));
-
+    assert_eq!(summary["status"], "done");
     // Each recipient sees their own log; the sent one carries the exact message published.
     let statuses = [
         (Caller::CustomerA, "sent"),
@@ -329,6 +348,163 @@ async fn sending_is_for_admins_and_bad_sends_change_nothing(backend: Backend) {
     assert_eq!((both.status, both.error_code()), (400, "invalid_filter"));
 }
 
+/// The job of a 202 once every recipient is counted, read through `GET /notifications/jobs/{id}`
+/// a bounded number of times while the worker runs.
+async fn job_when_done(api: &TestApi, started: &Reply) -> Value {
+    let path = format!("/notifications/jobs/{}", started.body["job_id"].as_str().expect("a job id"));
+    for _ in 0..1_200 {
+        let job = Caller::Admin.call(api, Method::GET, &path, None).await;
+        assert_eq!(job.status, 200, "{:?}", job.body);
+        if job.body["done"] == true {
+            return job.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{path} was not done after 1,200 polls");
+}
+
+/// `POST /notifications/bulk-send` as the admin with an `Idempotency-Key`.
+async fn bulk_send_with_key(api: &TestApi, key: &str, body: &Value) -> Reply {
+    let response = api
+        .client
+        .post(format!("{}/notifications/bulk-send", api.base))
+        .bearer_auth(Caller::Admin.token(api))
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("the gateway answers");
+    let status = response.status().as_u16();
+    Reply { status, body: response.json().await.unwrap_or(Value::Null) }
+}
+
+async fn job_logs(api: &TestApi, job: &Value) -> Vec<Value> {
+    let path = format!("/notifications/delivery-logs?job_id={}", job.as_str().expect("a job id"));
+    let reply = Caller::Admin.call(api, Method::GET, &path, None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn a_retried_bulk_send_with_its_idempotency_key_is_the_same_job_and_pushes_nobody_twice(
+    backend: Backend,
+) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    register(&api, Caller::CustomerA, "tok-retry").await;
+    let body = json!({"user_ids": ["cust-ada", "agent-x"], "title": "Maintenance", "body": "Tonight"});
+    let first = bulk_send_with_key(&api, "retry-1", &body).await;
+    assert_eq!(first.status, 202, "{:?}", first.body);
+    job_when_done(&api, &first).await;
+
+    // Act
+    let retry = bulk_send_with_key(&api, "retry-1", &body).await;
+    let other = json!({"user_ids": ["cust-ada"], "title": "Something else", "body": "Tonight"});
+    let reused = bulk_send_with_key(&api, "retry-1", &other).await;
+    let bad_key = bulk_send_with_key(&api, &"k".repeat(65), &body).await;
+
+    // Assert
+    assert_eq!(retry.status, 202, "{:?}", retry.body);
+    assert_eq!(retry.body["job_id"], first.body["job_id"], "a retry is the same job");
+    let done = job_when_done(&api, &retry).await;
+    assert_eq!((done["sent"].as_u64(), done["skipped"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(job_logs(&api, &first.body["job_id"]).await.len(), 2, "one log per recipient");
+    assert_eq!(logs_of(&api, Caller::CustomerA).await.len(), 1, "cust-ada was pushed once");
+    assert_eq!((reused.status, reused.error_code()), (409, "idempotency_key_reused"));
+    assert_eq!((bad_key.status, bad_key.error_code()), (400, "invalid_idempotency_key"));
+}
+
+async fn a_chunk_delivered_again_pushes_nobody_twice(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    register(&api, Caller::CustomerA, "tok-again").await;
+    let body = json!({"user_ids": ["cust-ada", "agent-x"], "title": "Maintenance", "body": "Tonight"});
+    let started = Caller::Admin.call(&api, Method::POST, "/notifications/bulk-send", Some(body)).await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    let before = job_when_done(&api, &started).await;
+    let app = App::new(api.store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+    let job_id = started.body["job_id"].as_str().expect("a job id").to_owned();
+    let chunk = BulkChunk { job_id, user_ids: vec![user("cust-ada"), user("agent-x")] };
+
+    // Act: the queue delivers the chunk twice more.
+    run_chunk(&app, &chunk).await.expect("a second delivery");
+    run_chunk(&app, &chunk).await.expect("a third delivery");
+
+    // Assert
+    let after = job_when_done(&api, &started).await;
+    assert_eq!(after, before, "the counts did not move");
+    assert_eq!(job_logs(&api, &started.body["job_id"]).await.len(), 2, "one log per recipient");
+    assert_eq!(logs_of(&api, Caller::CustomerA).await.len(), 1, "cust-ada was pushed once");
+}
+
+async fn the_worker_reads_a_chunks_recipients_in_batches(backend: Backend) {
+    // Arrange: a job of 100 recipients without a device, not yet worked on.
+    let api = TestApi::start(backend).await;
+    let users: Vec<UserId> = (0..100).map(|n| user(&format!("user-{n}"))).collect();
+    let job = JobRecord {
+        job_id: JobId::generate(),
+        created_by: user(Caller::Admin.id()),
+        created_at: switchboard_shared::domain::now(),
+        notification: Notification {
+            category: Category::Announcement,
+            title: "Maintenance".into(),
+            body: "Tonight".into(),
+            session_id: None,
+            data: Default::default(),
+        },
+        total: users.len(),
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+        enqueued: true,
+        request_hash: String::new(),
+    };
+    jobs::create(api.store.as_ref(), &job, None).await.expect("store the job");
+    let app = App::new(api.store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+    let chunk = BulkChunk { job_id: job.job_id.to_string(), user_ids: users };
+    api.store.reset();
+
+    // Act
+    run_chunk(&app, &chunk).await.expect("the chunk");
+
+    // Assert: the job, two BatchGetItem (preferences, blocks) and one devices query each — not
+    // a GetItem of preferences and of block per recipient.
+    let calls = api.store.calls();
+    assert_eq!(
+        (calls.get("get"), calls.get("batch_get"), calls.get("query")),
+        (Some(&1), Some(&2), Some(&100)),
+        "{calls:?}"
+    );
+    let done = jobs::get(api.store.as_ref(), &job.job_id).await.expect("read").expect("the job");
+    assert_eq!((done.skipped, done.sent, done.failed), (100, 0, 0));
+}
+
+async fn bulk_jobs_are_read_by_admins_only_and_unknown_ones_are_404(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let body = json!({"user_ids": ["cust-ada"], "title": "Maintenance", "body": "Tonight"});
+    let started =
+        Caller::Admin.call(&api, Method::POST, "/notifications/bulk-send", Some(body.clone())).await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    let path = format!("/notifications/jobs/{}", started.body["job_id"].as_str().expect("a job id"));
+
+    // Act
+    let by_customer = Caller::CustomerA.call(&api, Method::GET, &path, None).await;
+    let by_agent = Caller::AgentX.call(&api, Method::GET, &path, None).await;
+    let started_by_agent =
+        Caller::AgentX.call(&api, Method::POST, "/notifications/bulk-send", Some(body)).await;
+    let unknown =
+        Caller::Admin.call(&api, Method::GET, "/notifications/jobs/01JD0000000000000000000099", None).await;
+    let malformed = Caller::Admin.call(&api, Method::GET, "/notifications/jobs/not-a-job", None).await;
+
+    // Assert
+    assert_eq!((by_customer.status, by_customer.error_code()), (403, "forbidden"));
+    assert_eq!((by_agent.status, by_agent.error_code()), (403, "forbidden"));
+    assert_eq!((started_by_agent.status, started_by_agent.error_code()), (403, "forbidden"));
+    assert_eq!((unknown.status, unknown.error_code()), (404, "job_not_found"));
+    assert_eq!((malformed.status, malformed.error_code()), (400, "invalid_id"));
+    assert_eq!(job_when_done(&api, &started).await["skipped"], 1);
+}
+
 /// Ten thousand recipients in one bulk send (a hundred with a phone), each handled and logged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_send_reaches_ten_thousand_recipients() {
@@ -349,9 +525,10 @@ async fn a_bulk_send_reaches_ten_thousand_recipients() {
     let users: Vec<String> = (0..10_000).map(|n| format!("user-{n}")).collect();
     let body = json!({"user_ids": users, "title": "Outage over", "body": "All systems normal"});
     let reply = Caller::Admin.call(&api, Method::POST, "/notifications/bulk-send", Some(body)).await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
-    assert_eq!((reply.body["recipients"].as_u64(), reply.body["sent"].as_u64()), (Some(10_000), Some(100)));
-    assert_eq!(reply.body["skipped"], json!({"no_device": 9_900}));
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    let done = job_when_done(&api, &reply).await;
+    assert_eq!((done["total"].as_u64(), done["sent"].as_u64()), (Some(10_000), Some(100)));
+    assert_eq!((done["skipped"].as_u64(), done["failed"].as_u64()), (Some(9_900), Some(0)));
     let job = format!(
         "/notifications/delivery-logs?job_id={}&limit=200",
         reply.body["job_id"].as_str().unwrap_or_default()

@@ -185,6 +185,8 @@ struct Function {
     api_events: Vec<ApiEvent>,
     /// The expressions of its `Schedule` events (EventBridge rules).
     schedules: Vec<String>,
+    /// The `Properties` of its `SQS` events (queue event sources).
+    queue_events: Vec<Yaml>,
     /// `Properties.Environment.Variables`, values with their tags.
     environment: BTreeMap<String, Yaml>,
     /// The statements of the inline policy documents of `Properties.Policies`.
@@ -448,6 +450,11 @@ impl Function {
                     .to_owned()
             })
             .collect();
+        let queue_events = events
+            .iter()
+            .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("SQS"))
+            .filter_map(|(_, event)| field(event, "Properties").cloned())
+            .collect();
         let api_events = events
             .into_iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Api"))
@@ -480,6 +487,7 @@ impl Function {
             binary,
             api_events,
             schedules,
+            queue_events,
             environment,
             statements,
         }
@@ -704,10 +712,13 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
         if template.is_authorizer(function)
             || websocket.contains(id.as_str())
             || !function.schedules.is_empty()
+            || !function.queue_events.is_empty()
         {
             if !function.api_events.is_empty() {
                 let kind = if websocket.contains(id.as_str()) {
                     "WebSocket function"
+                } else if !function.queue_events.is_empty() {
+                    "queue function"
                 } else if function.schedules.is_empty() {
                     "authorizer"
                 } else {
@@ -768,6 +779,60 @@ fn every_scheduled_function_runs_on_one_schedule_the_local_gateway_can_run() {
     }
     assert!(scheduled > 0, "no function of the template is scheduled");
     assert_no_problems(&problems, "scheduled functions");
+}
+
+#[test]
+fn every_queue_function_reports_batch_item_failures_from_a_queue_with_a_dead_letter_queue() {
+    let template = Template::load();
+    let queues: BTreeMap<&str, &Yaml> = template.of_type("AWS::SQS::Queue").into_iter().collect();
+    let mut problems = Vec::new();
+    let mut consumers = 0;
+    for function in template.functions.iter().filter(|f| !f.queue_events.is_empty()) {
+        consumers += 1;
+        let id = &function.logical_id;
+        for event in &function.queue_events {
+            let responses: Vec<&str> = one_or_many(field(event, "FunctionResponseTypes"))
+                .into_iter()
+                .filter_map(Yaml::as_str)
+                .collect();
+            if !responses.contains(&"ReportBatchItemFailures") {
+                problems.push(format!("{id}: its SQS event does not report batch item failures"));
+            }
+            let queue = raw_field(event, "Queue").map(ids_in).unwrap_or_default();
+            let Some(queue) = queue.iter().find_map(|q| queues.get_key_value(q.as_str())) else {
+                problems.push(format!("{id}: its SQS event names no queue of the template"));
+                continue;
+            };
+            let redrive = field(queue.1, "Properties").and_then(|p| field(p, "RedrivePolicy"));
+            let dead_letter = redrive.and_then(|r| raw_field(r, "deadLetterTargetArn")).map(ids_in);
+            if !dead_letter
+                .is_some_and(|ids| ids.iter().any(|q| queues.contains_key(q.as_str()) && q != queue.0))
+            {
+                problems.push(format!("{id}: queue {} has no dead-letter queue of the template", queue.0));
+            }
+        }
+    }
+    assert!(consumers > 0, "no function of the template reads a queue");
+    assert_no_problems(&problems, "queue functions");
+}
+
+#[test]
+fn only_the_bulk_send_function_may_send_to_the_bulk_send_queue() {
+    let template = Template::load();
+    let senders: Vec<&str> = template
+        .functions
+        .iter()
+        .filter(|function| {
+            function.statements.iter().any(|statement| {
+                one_or_many(field(statement, "Action"))
+                    .into_iter()
+                    .filter_map(Yaml::as_str)
+                    .any(|action| action == "sqs:SendMessage" || action.starts_with("sqs:*"))
+            })
+        })
+        .filter_map(|function| function.binary.as_deref().ok())
+        .collect();
+    assert_eq!(senders, ["notifications-bulk-send"]);
 }
 
 #[test]
@@ -1299,7 +1364,7 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ),
     ("notifications-unregister-device", &["sns:DeleteEndpoint"]),
     ("notifications-send", &["sns:Publish"]),
-    ("notifications-bulk-send", &["sns:Publish"]),
+    ("notifications-bulk-worker", &["sns:Publish"]),
     // Chat pushes to participants who are not connected.
     ("chat-send-message", &["sns:Publish"]),
     ("realtime-send-message", &["sns:Publish"]),

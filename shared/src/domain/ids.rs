@@ -113,6 +113,11 @@ ulid_id!(
     NoteId,
     "note_id"
 );
+ulid_id!(
+    /// Identifies a bulk-send job (its delivery logs carry it as `job_id`).
+    JobId,
+    "job_id"
+);
 
 /// Characters allowed in user and client message ids: they become parts of keys, so the key
 /// separator `#` and anything invisible are refused.

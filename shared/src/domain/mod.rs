@@ -13,7 +13,7 @@ mod values;
 pub use agents::{AgentState, AgentStatus, Capacity};
 pub use dashboard::{CsatToday, Overview};
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
-pub use ids::{CannedResponseId, NoteId};
+pub use ids::{CannedResponseId, JobId, NoteId};
 pub use records::{AuditEvent, Block, Message, Participant, Rating, ReadMarker, Room, Session};
 pub use values::{
     MessageBody, Principal, Priority, RatingComment, Role, RoomName, Score, SessionStatus, Subject,

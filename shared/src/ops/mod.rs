@@ -4,6 +4,7 @@
 mod agents;
 pub mod analytics;
 pub mod audit;
+pub mod bulk;
 mod canned;
 pub mod conversations;
 pub mod dashboard;

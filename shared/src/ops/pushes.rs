@@ -13,11 +13,14 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::push::{decide, Category, Decision};
-use crate::domain::{next_ulid, now, Message, Principal, Role, Session, SessionId, SessionStatus, UserId};
+use crate::domain::{
+    next_ulid, now, Block, Message, Principal, Role, Session, SessionId, SessionStatus, UserId,
+};
 use crate::error::ApiError;
 use crate::push::PushError;
 use crate::repo::deliveries::{self, DeliveryLog, DeliveryStatus, LogListing};
 use crate::repo::devices::{self, Device};
+use crate::repo::preferences::PreferencesRecord;
 use crate::repo::{blocks, coalesce, connections, preferences, sessions};
 use crate::store::Cursor;
 
@@ -41,7 +44,7 @@ fn announcement() -> Category {
 }
 
 /// What a push says.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notification {
     /// `chat_message`, `session_update` or `announcement` (the default).
@@ -188,7 +191,7 @@ pub fn platform_message(job_id: &str, n: &Notification) -> Result<String, ApiErr
         .to_string())
 }
 
-fn validate(recipients: &[UserId], n: &Notification) -> Result<Vec<UserId>, ApiError> {
+pub(super) fn validate(recipients: &[UserId], n: &Notification) -> Result<Vec<UserId>, ApiError> {
     text("title", &n.title, MAX_TITLE_CHARS)?;
     text("body", &n.body, MAX_BODY_CHARS)?;
     if n.data.len() > MAX_DATA_ENTRIES
@@ -240,7 +243,8 @@ pub async fn send_notification(
         while running.len() < RECIPIENT_CONCURRENCY && unlogged.is_none() {
             let Some(user) = pending.next() else { break };
             let (app, job, n, message) = (app.clone(), job_id.clone(), notification.clone(), message.clone());
-            running.spawn(async move { deliver_to(&app, &job, &user, &n, &message, at, None).await });
+            running
+                .spawn(async move { deliver_to(&app, &job, &user, &n, &message, at, Known::Nothing).await });
         }
         match running.join_next().await {
             None => break,
@@ -289,19 +293,36 @@ fn count(summary: &mut SendSummary, status: DeliveryStatus) {
     }
 }
 
+/// What is known of a recipient before a push is decided.
+pub(super) enum Known {
+    /// Nothing: their preferences, block and devices are read.
+    Nothing,
+    /// Their devices (chat pushes read them to find who to push).
+    Devices(Vec<Device>),
+    /// Everything the decision needs (the bulk worker reads a chunk's in batches).
+    All {
+        /// Their preferences, if they chose any.
+        preferences: Option<PreferencesRecord>,
+        /// Their block, if they are blocked.
+        block: Option<Block>,
+        /// Their devices.
+        devices: Vec<Device>,
+    },
+}
+
 /// Handles one recipient; returns the statuses it logged. No attempt is reported unless its log
 /// is stored: a decision not to send is logged as it is; a publish is logged `pending` first,
 /// published only once that log is stored, then settled to its outcome. A log that cannot be
 /// written fails the recipient with the store's error (a settle that fails leaves the log
 /// `pending`: the push may have gone out).
-async fn deliver_to(
+pub(super) async fn deliver_to(
     app: &App,
     job_id: &str,
     user: &UserId,
     n: &Notification,
     message: &str,
     at: OffsetDateTime,
-    known_devices: Option<Vec<Device>>,
+    known: Known,
 ) -> Result<Vec<DeliveryStatus>, ApiError> {
     let store = app.store.as_ref();
     let log = |status, device: Option<&Device>, error: Option<String>| DeliveryLog {
@@ -317,12 +338,19 @@ async fn deliver_to(
         message_id: None,
         at,
     };
-    let read = tokio::try_join!(preferences::get(store, user), blocks::get(store, user), async {
-        match known_devices {
-            Some(known) => Ok(known),
-            None => devices::of_user(store, user).await,
+    let read = match known {
+        Known::All { preferences, block, devices } => Ok((preferences, block, devices)),
+        Known::Devices(known) => {
+            tokio::try_join!(preferences::get(store, user), blocks::get(store, user), async { Ok(known) })
         }
-    });
+        Known::Nothing => {
+            tokio::try_join!(
+                preferences::get(store, user),
+                blocks::get(store, user),
+                devices::of_user(store, user)
+            )
+        }
+    };
     let decided = match read {
         // Nothing was decided, and no log could be written either: the send fails.
         Err(error @ ApiError::StoreUnavailable(_)) => return Err(error),
@@ -439,7 +467,7 @@ async fn push_one(
     n: &Notification,
 ) -> Result<(), ApiError> {
     let message = platform_message(job_id, n)?;
-    deliver_to(app, job_id, &user, n, &message, now(), Some(user_devices)).await?;
+    deliver_to(app, job_id, &user, n, &message, now(), Known::Devices(user_devices)).await?;
     Ok(())
 }
 

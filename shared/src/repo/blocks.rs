@@ -34,3 +34,9 @@ pub fn not_blocked(user: &UserId) -> TxOp {
 pub async fn get(store: &dyn ItemStore, user: &UserId) -> Result<Option<Block>, ApiError> {
     store.get(&key(user)).await?.map(from_item).transpose()
 }
+
+/// Several users' blocks, in their order, in batched reads (`BatchGetItem`).
+pub async fn get_many(store: &dyn ItemStore, users: &[UserId]) -> Result<Vec<Option<Block>>, ApiError> {
+    let items = store.get_many(users.iter().map(key).collect()).await?;
+    items.into_iter().map(|item| item.map(from_item).transpose()).collect()
+}

@@ -71,8 +71,19 @@ pub async fn by_id(store: &dyn ItemStore, device_id: &str) -> Result<Vec<Device>
 
 /// A user's devices (at most 100).
 pub async fn of_user(store: &dyn ItemStore, user: &UserId) -> Result<Vec<Device>, ApiError> {
-    let query = Query::table(format!("USER#{user}")).range(KeyRange::BeginsWith("DEVICE#".into())).limit(100);
-    store.query(query).await?.items.into_iter().map(from_item).collect()
+    store.query(devices_query(user)).await?.items.into_iter().map(from_item).collect()
+}
+
+/// Several users' devices, in their order: one query each, run together
+/// ([`ItemStore::query_many`]).
+pub async fn of_users(store: &dyn ItemStore, users: &[UserId]) -> Result<Vec<Vec<Device>>, ApiError> {
+    let queries = users.iter().map(devices_query).collect();
+    let pages = store.query_many(queries).await?;
+    pages.into_iter().map(|page| page.items.into_iter().map(from_item).collect()).collect()
+}
+
+fn devices_query(user: &UserId) -> Query {
+    Query::table(format!("USER#{user}")).range(KeyRange::BeginsWith("DEVICE#".into())).limit(100)
 }
 
 /// Marks a device disabled (its endpoint refused a push), unless it was deleted meanwhile.

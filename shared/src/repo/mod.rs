@@ -10,6 +10,7 @@ pub mod connections;
 pub mod deliveries;
 pub mod devices;
 pub mod events;
+pub mod jobs;
 pub mod messages;
 pub mod notes;
 pub mod preferences;

@@ -31,6 +31,15 @@ pub async fn get(store: &dyn ItemStore, user: &UserId) -> Result<Option<Preferen
     store.get(&key(user)).await?.map(from_item).transpose()
 }
 
+/// Several users' preferences, in their order, in batched reads (`BatchGetItem`).
+pub async fn get_many(
+    store: &dyn ItemStore,
+    users: &[UserId],
+) -> Result<Vec<Option<PreferencesRecord>>, ApiError> {
+    let items = store.get_many(users.iter().map(key).collect()).await?;
+    items.into_iter().map(|item| item.map(from_item).transpose()).collect()
+}
+
 /// Replaces a user's preferences.
 pub async fn put(store: &dyn ItemStore, record: &PreferencesRecord) -> Result<(), ApiError> {
     store.put(to_item(record, &key(&record.user_id), &[])?, None).await?;

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, ConditionCheck, Delete,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TransactWriteItem, Update,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
+    ReturnValue, ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -25,6 +25,14 @@ use super::{
     Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction, INDEXES,
     MAX_TRANSACTION_OPS, PK, SK,
 };
+
+/// Most keys in one `BatchGetItem`.
+const BATCH_GET_KEYS: usize = 100;
+/// Calls of `BatchGetItem` for one batch of keys before its unprocessed keys are given up on
+/// (the first, then retries after a doubling pause, as AWS advises).
+const BATCH_GET_ATTEMPTS: u32 = 6;
+/// The pause before the first retry of unprocessed keys.
+const BATCH_GET_BACKOFF_MS: u64 = 20;
 
 /// Retries of a transaction cancelled only because another one touched the same item.
 const MAX_CONFLICT_RETRIES: u32 = 3;
@@ -213,6 +221,56 @@ impl ItemStore for DynamoItemStore {
             .await
             .map_err(|e| store_error(&e, |_| false))?;
         output.item.map(from_attributes).transpose()
+    }
+
+    async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
+        keys.iter().try_for_each(check_key)?;
+        // BatchGetItem refuses a key asked twice in one call.
+        let mut seen = HashSet::new();
+        let distinct: Vec<&Key> =
+            keys.iter().filter(|k| seen.insert((k.pk.as_str(), k.sk.as_str()))).collect();
+        let mut found: HashMap<(String, String), Item> = HashMap::with_capacity(distinct.len());
+        for batch in distinct.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<Attributes> = batch.iter().map(|key| key_attributes(key)).collect();
+            for attempt in 0..BATCH_GET_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(BATCH_GET_BACKOFF_MS << attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| store_error(&e, |_| false))?;
+                let items = output.responses.and_then(|mut tables| tables.remove(&self.table));
+                for item in items.unwrap_or_default() {
+                    let item = from_attributes(item)?;
+                    let (pk, sk) = check_item_key(&item)?;
+                    found.insert((pk.to_owned(), sk.to_owned()), item);
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .map(|unprocessed| unprocessed.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable(format!(
+                    "{} keys were still unprocessed after {BATCH_GET_ATTEMPTS} BatchGetItem calls",
+                    pending.len()
+                )));
+            }
+        }
+        Ok(keys.iter().map(|key| found.get(&(key.pk.clone(), key.sk.clone())).cloned()).collect())
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {

@@ -323,6 +323,18 @@ pub trait ItemStore: Send + Sync {
     /// Reads one page of a partition.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
 
+    /// Reads several items by key, strongly consistent, each as [`get`](Self::get) reads it:
+    /// the answers in the keys' order (a key given twice is answered twice). The default gets
+    /// eight at a time; DynamoDB asks `BatchGetItem` (100 keys a call, unprocessed keys asked
+    /// again), SQLite reads them all in one hand-off.
+    async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
+        futures::stream::iter(keys)
+            .map(|key| async move { self.get(&key).await })
+            .buffered(8)
+            .try_collect()
+            .await
+    }
+
     /// Reads the first page of each query, in their order: one request per query, as `query`
     /// would make, run eight at a time; an adapter may run them together (SQLite: one hand-off
     /// to its thread for all of them instead of one each).

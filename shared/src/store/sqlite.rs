@@ -196,6 +196,11 @@ impl ItemStore for SqliteItemStore {
         self.run(move |conn| load(conn, &key)).await
     }
 
+    async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
+        keys.iter().try_for_each(check_key)?;
+        self.run(move |conn| keys.iter().map(|key| load(conn, key)).collect()).await
+    }
+
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         let row = Row::new(item)?;
         if let Some(c) = &condition {

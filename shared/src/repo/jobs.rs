@@ -1,0 +1,149 @@
+//! Bulk-send jobs: the job `BULKJOB#<job id>` / `JOB` (what is sent, to how many, and the
+//! counters the worker adds to), one claim per handled recipient `BULKJOB#<job id>` /
+//! `USER#<user>` (written with a condition, so a recipient is pushed at most once however
+//! often its chunk is delivered), and an admin's idempotency keys `BULKKEY#<admin>` / `<key>`.
+//! Claims and keys are kept as long as delivery logs (TTL `expires_at`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{from_item, to_item};
+use crate::domain::{JobId, UserId};
+use crate::error::ApiError;
+use crate::ops::Notification;
+use crate::repo::deliveries::RETENTION_SECONDS;
+use crate::store::{Condition, ItemStore, Key, StoreError, TxOp, UpdateAction};
+
+/// A stored job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// Its id.
+    pub job_id: JobId,
+    /// The admin who started it.
+    pub created_by: UserId,
+    /// When.
+    #[serde(with = "crate::domain::timestamp")]
+    pub created_at: OffsetDateTime,
+    /// What is sent.
+    pub notification: Notification,
+    /// Distinct recipients.
+    pub total: usize,
+    /// Recipients with at least one push published.
+    #[serde(default)]
+    pub sent: usize,
+    /// Recipients whose pushes all failed (or whose endpoints were disabled).
+    #[serde(default)]
+    pub failed: usize,
+    /// Recipients not pushed (preference, quiet hours, muted, blocked, no device).
+    #[serde(default)]
+    pub skipped: usize,
+    /// Whether all of its chunks were handed to the job queue.
+    #[serde(default)]
+    pub enqueued: bool,
+    /// SHA-256 of the request, to tell a retry from another send under the same key.
+    pub request_hash: String,
+}
+
+/// What an idempotency key points at.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The job the key started.
+    pub job_id: JobId,
+    /// The hash of the request that started it.
+    pub request_hash: String,
+}
+
+/// Which counter a handled recipient adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// At least one push published.
+    Sent,
+    /// Every push failed.
+    Failed,
+    /// Not pushed, by the recipient's settings or for want of a device.
+    Skipped,
+}
+
+fn job_key(job: &JobId) -> Key {
+    Key::new(format!("BULKJOB#{job}"), "JOB")
+}
+
+fn claim_key(job: &JobId, user: &UserId) -> Key {
+    Key::new(format!("BULKJOB#{job}"), format!("USER#{user}"))
+}
+
+fn idempotency_key(admin: &UserId, key: &str) -> Key {
+    Key::new(format!("BULKKEY#{admin}"), key.to_owned())
+}
+
+fn expiring(key: &Key, at: OffsetDateTime) -> Result<crate::store::Item, ApiError> {
+    let mut item = to_item(&serde_json::Map::new(), key, &[])?;
+    item.insert("expires_at".into(), Value::from(at.unix_timestamp() + RETENTION_SECONDS));
+    Ok(item)
+}
+
+/// Stores a new job, and with it its idempotency key if it has one, in one transaction.
+/// `Ok(false)` when the key is taken already (nothing is written).
+pub async fn create(store: &dyn ItemStore, job: &JobRecord, key: Option<&str>) -> Result<bool, ApiError> {
+    let job_item = to_item(job, &job_key(&job.job_id), &[])?;
+    let Some(key) = key else {
+        store.put(job_item, Some(Condition::NotExists)).await?;
+        return Ok(true);
+    };
+    let record = KeyRecord { job_id: job.job_id, request_hash: job.request_hash.clone() };
+    let mut key_item = to_item(&record, &idempotency_key(&job.created_by, key), &[])?;
+    key_item.insert("expires_at".into(), Value::from(job.created_at.unix_timestamp() + RETENTION_SECONDS));
+    let ops = vec![
+        TxOp::Put { item: key_item, condition: Some(Condition::NotExists) },
+        TxOp::Put { item: job_item, condition: Some(Condition::NotExists) },
+    ];
+    match store.transact_write(ops).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::TransactionCanceled { failed }) if failed == [0] => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The job an admin's idempotency key started.
+pub async fn by_key(store: &dyn ItemStore, admin: &UserId, key: &str) -> Result<Option<KeyRecord>, ApiError> {
+    store.get(&idempotency_key(admin, key)).await?.map(from_item).transpose()
+}
+
+/// A job.
+pub async fn get(store: &dyn ItemStore, job: &JobId) -> Result<Option<JobRecord>, ApiError> {
+    store.get(&job_key(job)).await?.map(from_item).transpose()
+}
+
+/// Records that all of a job's chunks were enqueued.
+pub async fn mark_enqueued(store: &dyn ItemStore, job: &JobId) -> Result<(), ApiError> {
+    let actions = vec![UpdateAction::Set("enqueued".into(), Value::Bool(true))];
+    store.update(&job_key(job), actions, Some(Condition::Exists)).await?;
+    Ok(())
+}
+
+/// Claims a recipient of a job: `Ok(false)` when it was claimed before (its chunk was
+/// delivered again), so it is not pushed twice.
+pub async fn claim(
+    store: &dyn ItemStore,
+    job: &JobId,
+    user: &UserId,
+    at: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    match store.put(expiring(&claim_key(job, user), at)?, Some(Condition::NotExists)).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Counts a handled recipient.
+pub async fn count(store: &dyn ItemStore, job: &JobId, outcome: Outcome) -> Result<(), ApiError> {
+    let counter = match outcome {
+        Outcome::Sent => "sent",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+    };
+    store.update(&job_key(job), vec![UpdateAction::Add(counter.into(), 1)], Some(Condition::Exists)).await?;
+    Ok(())
+}
