@@ -257,3 +257,21 @@ test("a dropped connection is shown, and live updates come back", async () => {
   await page.locator(`[data-testid="queue"] tr[data-session="${created.body.id}"]`).waitFor();
   await context.close();
 });
+
+test("an admin sends an announcement to many users and watches it complete", async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(context, "admin", "admin-ann", "Ann");
+  await page.getByRole("link", { name: "Announcements" }).click();
+  await page.getByLabel(/Recipients/).fill("cust-ada\ncust-bo, cust-cy\ncust-ada");
+  await page.getByLabel("Title").fill("Maintenance tonight");
+  await page.getByLabel("Message").fill("Chat is offline from 02:00 to 02:30 UTC.");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  const job = page.locator('[data-testid="bulk-job"][data-done="yes"]');
+  await job.waitFor({ timeout: 15_000 });
+  // Three distinct recipients, none with a phone registered: each is handled, as skipped.
+  assert.match(await job.textContent(), /Done: 3 of 3 recipients handled/);
+  assert.match(await job.textContent(), /0 sent · 0 failed · 3 skipped/);
+  assert.equal(await page.locator("#bulk-progress").getAttribute("value"), "3");
+  await shoot(page, "announcements");
+  await context.close();
+});

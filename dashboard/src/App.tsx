@@ -68,6 +68,7 @@ function SignedIn(props: { identity: Identity; path: string; go: (p: string) => 
         ["/admin/active", "Active sessions"],
         ["/admin/analytics", "Analytics"],
         ["/admin/reports", "Reports"],
+        ["/admin/announcements", "Announcements"],
       ]
     : [["/agent", "Console"]];
   return (

@@ -10,6 +10,7 @@ export type WaitingSession = Schemas["ListPage_WaitingSession"]["items"][number]
 export type ActiveSession = Schemas["ListPage_ActiveSession"]["items"][number];
 export type Overview = Schemas["Overview"];
 export type AgentState = Schemas["AgentState"];
+export type BulkJob = Schemas["BulkJob"];
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
@@ -19,7 +20,9 @@ type Success<O> = O extends { responses: infer R }
     ? JsonOf<R[200]>
     : 201 extends keyof R
       ? JsonOf<R[201]>
-      : undefined
+      : 202 extends keyof R
+        ? JsonOf<R[202]>
+        : undefined
   : never;
 type BodyOf<O> = O extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
 type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? Q : never;
@@ -29,6 +32,8 @@ export type Options<O> = {
   path?: PathParamsOf<O>;
   query?: QueryOf<O>;
   body?: BodyOf<O>;
+  /** Extra request headers (`Idempotency-Key`). */
+  headers?: Record<string, string>;
 };
 
 /** An answer of the API that is not a success: its status and `{"error":{code,message}}`. */
@@ -91,7 +96,7 @@ export class Api {
     const hasBody = options.body !== undefined;
     const response = await this.fetcher(url, {
       method: method.toUpperCase(),
-      headers: this.headers(hasBody),
+      headers: { ...this.headers(hasBody), ...options.headers },
       body: hasBody ? JSON.stringify(options.body) : undefined,
     });
     if (!response.ok) throw await errorOf(response);

@@ -4,6 +4,7 @@ import { duration, number, time } from "../format";
 import { errorText, type Load, useLive, useLoad, useNow } from "../hooks";
 import type { LiveClient } from "../live/live";
 import { Analytics, Reports } from "./Analytics";
+import { BulkSend } from "./Notifications";
 import { Transcript } from "./Transcript";
 
 type Props = { api: Api; live: LiveClient; path: string; go: (path: string) => void };
@@ -13,6 +14,7 @@ export function AdminViews({ api, live, path, go }: Props) {
   if (path === "/admin/active") return <ActiveSessions api={api} live={live} go={go} />;
   if (path === "/admin/analytics") return <Analytics api={api} />;
   if (path === "/admin/reports") return <Reports api={api} />;
+  if (path === "/admin/announcements") return <BulkSend api={api} />;
   const transcript = /^\/admin\/transcripts\/([0-9A-Z]+)$/.exec(path);
   if (transcript) return <Transcript api={api} sessionId={transcript[1]} />;
   return <FloorOverview api={api} live={live} />;
