@@ -866,7 +866,7 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
             .allowed(200),
         Cell::new(Caller::Admin, Method::POST, "/notifications/bulk-send")
             .with_body(json!({"user_ids": ["cust-ada", "cust-bob"], "title": "Hello", "body": "A test"}))
-            .allowed(200),
+            .allowed(202),
         Cell::new(Caller::CustomerA, Method::GET, "/notifications/delivery-logs").allowed(200),
         Cell::new(Caller::CustomerA, Method::POST, "/notifications/devices/register")
             .with_body(json!({"token": "fcm-token-a", "platform": "android"}))
