@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_trait::async_trait;
 use switchboard_local::iam::{Access, Resource};
+use switchboard_notifications::{BULK_SEND, BULK_WORKER};
 use switchboard_shared::domain::ConnectionId;
+use switchboard_shared::jobs::local::InProcessJobQueue;
 use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
 use switchboard_shared::realtime::{PostError, Realtime};
 use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore, ReportStoreError, StoredReport};
@@ -122,6 +124,14 @@ pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) ->
         Arc::new(RecordingRealtime { inner: Arc::clone(&app.realtime), by: by() }),
     )
     .with_push(Arc::new(RecordingPush { inner: Arc::clone(&app.push), by: by() }));
+    // A bulk send's chunks are the worker function's calls in AWS (SQS hands them over), not
+    // the calls of the function that enqueued them.
+    let recorded = if function == BULK_SEND.name {
+        let worker = recording_app(app, BULK_WORKER.name, log);
+        recorded.with_jobs(Arc::new(InProcessJobQueue::with_worker(worker)))
+    } else {
+        recorded
+    };
     match &app.reports {
         Some(reports) => {
             recorded.with_reports(Arc::new(RecordingReports { inner: Arc::clone(reports), by: by() }))

@@ -49,7 +49,7 @@ impl App {
             reports: None,
             max_open_sessions: DEFAULT_MAX_OPEN_SESSIONS,
             send_limit: SendLimit::default(),
-            jobs: Some(Arc::new(InProcessJobQueue)),
+            jobs: Some(Arc::new(InProcessJobQueue::default())),
         }
     }
 
