@@ -324,7 +324,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         request_hash: String::new(),
     };
     jobs::create(store, &bulk, None).await?;
-    jobs::claim(store, &bulk.job_id, &user(CUSTOMER)?, written).await?;
+    jobs::claim_many(store, &bulk.job_id, &[user(CUSTOMER)?], written).await?;
     Ok(())
 }
 

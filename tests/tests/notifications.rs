@@ -7,10 +7,11 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 use switchboard_shared::domain::push::Category;
-use switchboard_shared::domain::{JobId, UserId};
+use switchboard_shared::domain::{JobId, Principal, UserId};
 use switchboard_shared::jobs::BulkChunk;
 use switchboard_shared::ops::bulk::run_chunk;
-use switchboard_shared::ops::Notification;
+use switchboard_shared::ops::{register_device, Notification, RegisterDevice};
+use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::jobs::{self, JobRecord};
 use switchboard_shared::App;
@@ -34,6 +35,7 @@ switchboard_tests::on_both_backends!(
     sending_is_for_admins_and_bad_sends_change_nothing,
     a_retried_bulk_send_with_its_idempotency_key_is_the_same_job_and_pushes_nobody_twice,
     a_chunk_delivered_again_pushes_nobody_twice,
+    a_chunk_redelivered_after_a_crash_pushes_only_the_recipients_not_claimed,
     the_worker_reads_a_chunks_recipients_in_batches,
     bulk_jobs_are_read_by_admins_only_and_unknown_ones_are_404,
     registering_a_device_is_idempotent_and_a_moved_token_is_re_owned,
@@ -436,6 +438,59 @@ async fn a_chunk_delivered_again_pushes_nobody_twice(backend: Backend) {
     assert_eq!(logs_of(&api, Caller::CustomerA).await.len(), 1, "cust-ada was pushed once");
 }
 
+async fn a_chunk_redelivered_after_a_crash_pushes_only_the_recipients_not_claimed(backend: Backend) {
+    // Arrange: a job of two recipients with a phone each; a first delivery of its chunk claimed
+    // the customer and then stopped (the worker crashed).
+    let api = TestApi::start(backend).await;
+    let app = App::new(api.store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+    for caller in [Caller::CustomerA, Caller::AgentX] {
+        let principal = Principal { user_id: user(caller.id()), role: caller.role(), name: None };
+        let phone = RegisterDevice {
+            token: DeviceToken::parse(&format!("tok-crash-{}", caller.id())).expect("a token"),
+            platform: Platform::Android,
+            app_version: None,
+        };
+        register_device(&app, &principal, phone).await.expect("a phone");
+    }
+    let recipients = vec![user(Caller::CustomerA.id()), user(Caller::AgentX.id())];
+    let job = JobRecord {
+        job_id: JobId::generate(),
+        created_by: user(Caller::Admin.id()),
+        created_at: switchboard_shared::domain::now(),
+        notification: Notification {
+            category: Category::Announcement,
+            title: "Maintenance".into(),
+            body: "Tonight".into(),
+            session_id: None,
+            data: Default::default(),
+        },
+        total: recipients.len(),
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+        enqueued: true,
+        request_hash: String::new(),
+    };
+    let store = api.store.as_ref();
+    jobs::create(store, &job, None).await.expect("store the job");
+    let at = switchboard_shared::domain::now();
+    let first = jobs::claim_many(store, &job.job_id, &recipients[..1], at).await.expect("claim");
+    let chunk = BulkChunk { job_id: job.job_id.to_string(), user_ids: recipients.clone() };
+
+    // Act: the queue delivers the chunk again.
+    run_chunk(&app, &chunk).await.expect("the redelivery");
+
+    // Assert: the agent is pushed and counted; the customer, claimed by the first delivery, is not
+    // pushed again.
+    assert_eq!(first, vec![user(Caller::CustomerA.id())]);
+    let done = jobs::get(store, &job.job_id).await.expect("read").expect("the job");
+    assert_eq!((done.sent, done.failed, done.skipped), (1, 0, 0));
+    let logs = job_logs(&api, &json!(job.job_id.to_string())).await;
+    let pushed: Vec<_> = logs.iter().map(|l| (l["user_id"].as_str(), l["status"].as_str())).collect();
+    assert_eq!(pushed, vec![(Some(Caller::AgentX.id()), Some("sent"))]);
+    assert!(jobs::claim_many(store, &job.job_id, &recipients, at).await.expect("claim").is_empty());
+}
+
 async fn the_worker_reads_a_chunks_recipients_in_batches(backend: Backend) {
     // Arrange: a job of 100 recipients without a device, not yet worked on.
     let api = TestApi::start(backend).await;
@@ -467,13 +522,15 @@ async fn the_worker_reads_a_chunks_recipients_in_batches(backend: Backend) {
     run_chunk(&app, &chunk).await.expect("the chunk");
 
     // Assert: the job, two BatchGetItem (preferences, blocks) and one devices query each — not
-    // a GetItem of preferences and of block per recipient.
+    // a GetItem of preferences and of block per recipient; the claims in one transaction and the
+    // counts in one update — not a claim and a counter update per recipient.
     let calls = api.store.calls();
     assert_eq!(
         (calls.get("get"), calls.get("batch_get"), calls.get("query")),
         (Some(&1), Some(&2), Some(&100)),
         "{calls:?}"
     );
+    assert_eq!((calls.get("transact_write"), calls.get("update")), (Some(&1), Some(&1)), "{calls:?}");
     let done = jobs::get(api.store.as_ref(), &job.job_id).await.expect("read").expect("the job");
     assert_eq!((done.skipped, done.sent, done.failed), (100, 0, 0));
 }

@@ -2,23 +2,25 @@
 //! answers at once; the worker pushes each chunk (in Lambda, the function the queue invokes),
 //! counting each recipient once on the job, which an admin reads for progress.
 
-use std::sync::Arc;
-
+use futures::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use tokio::task::JoinSet;
 use utoipa::ToSchema;
 
-use super::pushes::{deliver_to, platform_message, validate, Known, Notification, RECIPIENT_CONCURRENCY};
+use super::pushes::{
+    delivery_log, devices_to_push, platform_message, publish_attempt, validate, Notification,
+    RECIPIENT_CONCURRENCY,
+};
 use super::role_forbidden;
 use crate::app::App;
 use crate::domain::{now, JobId, Principal, Role, UserId};
 use crate::error::ApiError;
 use crate::jobs::{BulkChunk, CHUNK_RECIPIENTS};
-use crate::repo::deliveries::DeliveryStatus;
-use crate::repo::jobs::{self, JobRecord, Outcome};
-use crate::repo::{blocks, devices, preferences};
+use crate::repo::deliveries::{self, DeliveryLog, DeliveryStatus};
+use crate::repo::devices::{self, Device};
+use crate::repo::jobs::{self, JobRecord, Outcome, Tally};
+use crate::repo::{blocks, preferences};
 
 /// Longest idempotency key.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
@@ -182,82 +184,102 @@ pub async fn get_bulk_job(app: &App, principal: &Principal, job_id: &JobId) -> R
         .ok_or_else(|| ApiError::not_found("job_not_found", format!("no bulk send has the id {job_id}")))
 }
 
-/// The worker: pushes one chunk's recipients, whose preferences, blocks and devices it reads
-/// in batches, each claimed first so that a chunk delivered
-/// twice pushes nobody twice, and each counted once on the job. A recipient that could not be
+/// The worker: pushes one chunk's recipients. They are claimed first, together, so that a
+/// chunk delivered twice pushes nobody twice; the claimed ones are pushed
+/// ([`push_claimed`]) and counted on the job in one update. A recipient that could not be
 /// handled (the store failed) is counted `failed` and fails the chunk, so the queue delivers it
-/// again for the others.
+/// again (which pushes nobody already claimed).
 pub async fn run_chunk(app: &App, chunk: &BulkChunk) -> Result<(), ApiError> {
     let job_id =
         JobId::parse(&chunk.job_id).map_err(|e| ApiError::bad_request("invalid_message", e.to_string()))?;
-    let Some(job) = jobs::get(app.store.as_ref(), &job_id).await? else {
+    let store = app.store.as_ref();
+    let Some(job) = jobs::get(store, &job_id).await? else {
         tracing::warn!(%job_id, "a chunk of an unknown job was dropped");
         return Ok(());
     };
-    let message: Arc<str> = platform_message(&chunk.job_id, &job.notification)?.into();
-    let notification = Arc::new(job.notification);
+    let message = platform_message(&chunk.job_id, &job.notification)?;
     let at = now();
-    // The chunk's preferences and blocks in BatchGetItem calls, its devices in one batch of
-    // queries: not three reads per recipient.
-    let store = app.store.as_ref();
-    let users = &chunk.user_ids;
-    let (prefs, blocked, user_devices) = tokio::try_join!(
-        preferences::get_many(store, users),
-        blocks::get_many(store, users),
-        devices::of_users(store, users)
-    )?;
-    let known = prefs
-        .into_iter()
-        .zip(blocked)
-        .zip(user_devices)
-        .map(|((preferences, block), devices)| Known::All { preferences, block, devices });
-    let mut pending = users.iter().cloned().zip(known);
-    let mut running = JoinSet::new();
-    let mut failure = None;
-    loop {
-        while running.len() < RECIPIENT_CONCURRENCY && failure.is_none() {
-            let Some((user, known)) = pending.next() else { break };
-            let (app, n, message) = (app.clone(), notification.clone(), message.clone());
-            running
-                .spawn(async move { handle_recipient(&app, job_id, &user, known, &n, &message, at).await });
-        }
-        match running.join_next().await {
-            None => break,
-            Some(Ok(Ok(()))) => {}
-            Some(Ok(Err(error))) => {
-                failure.get_or_insert(error);
-            }
-            Some(Err(error)) => {
-                failure.get_or_insert(ApiError::Internal(format!("a recipient's task failed: {error}")));
-            }
-        }
+    let users = jobs::claim_many(store, &job_id, &chunk.user_ids, at).await?;
+    if users.is_empty() {
+        return Ok(());
     }
-    failure.map_or(Ok(()), Err)
+    let (tally, pushed) = push_claimed(app, &chunk.job_id, &users, &job.notification, &message, at).await;
+    let counted = jobs::count(store, &job_id, tally).await;
+    if let Err(error) = &counted {
+        tracing::error!(%error, %job_id, ?tally, "counting a chunk's recipients failed; the job stays short of done");
+    }
+    pushed.and(counted)
 }
 
-async fn handle_recipient(
+/// Pushes claimed recipients with a few store calls for all of them: their preferences, blocks
+/// and devices read in batches; every decision not to push and every attempt (`pending`) logged
+/// in one batch before anything is published; the publishes made concurrently; their logs settled
+/// in one batch. Returns the recipients' outcomes (those that could not be handled are `failed`)
+/// and the first store error.
+async fn push_claimed(
     app: &App,
-    job_id: JobId,
-    user: &UserId,
-    known: Known,
+    job_id: &str,
+    users: &[UserId],
     n: &Notification,
     message: &str,
     at: OffsetDateTime,
-) -> Result<(), ApiError> {
+) -> (Tally, Result<(), ApiError>) {
+    let all_failed = || Tally { failed: users.len().try_into().unwrap_or(u32::MAX), ..Tally::default() };
     let store = app.store.as_ref();
-    if !jobs::claim(store, &job_id, user, at).await? {
-        return Ok(());
-    }
-    match deliver_to(app, &job_id.to_string(), user, n, message, at, known).await {
-        Ok(statuses) => jobs::count(store, &job_id, outcome(&statuses)).await,
-        Err(error) => {
-            // The push may have gone out before a log failed: it is not tried again.
-            if let Err(count_error) = jobs::count(store, &job_id, Outcome::Failed).await {
-                tracing::warn!(%count_error, %job_id, "counting a failed recipient failed");
+    let read = tokio::try_join!(
+        preferences::get_many(store, users),
+        blocks::get_many(store, users),
+        devices::of_users(store, users)
+    );
+    let (prefs, blocked, user_devices) = match read {
+        Ok(read) => read,
+        Err(error) => return (all_failed(), Err(error)),
+    };
+    let mut statuses: Vec<Vec<DeliveryStatus>> = vec![Vec::new(); users.len()];
+    let mut logs = Vec::new();
+    let mut attempts = Vec::new();
+    let known = prefs.into_iter().zip(blocked).zip(user_devices);
+    for (i, (user, ((preferences, block), devices))) in users.iter().zip(known).enumerate() {
+        let log = |status, device: Option<&Device>| delivery_log(job_id, user, n, at, status, device);
+        match devices_to_push(preferences, block, devices, n, at) {
+            Err(status) => {
+                logs.push(log(status, None));
+                statuses[i].push(status);
             }
-            Err(error)
+            Ok(devices) => {
+                for device in devices {
+                    if device.enabled {
+                        attempts.push((i, log(DeliveryStatus::Pending, Some(&device)), device));
+                    } else {
+                        logs.push(log(DeliveryStatus::EndpointDisabled, Some(&device)));
+                        statuses[i].push(DeliveryStatus::EndpointDisabled);
+                    }
+                }
+            }
         }
     }
+    logs.extend(attempts.iter().map(|(_, entry, _)| entry.clone()));
+    if let Err(error) = deliveries::put_many(store, &logs).await {
+        // Nothing was published.
+        return (all_failed(), Err(error));
+    }
+    let settled: Vec<(usize, DeliveryLog)> = futures::stream::iter(attempts)
+        .map(|(i, mut entry, device)| async move {
+            publish_attempt(app, &device, message, &mut entry).await;
+            (i, entry)
+        })
+        .buffer_unordered(RECIPIENT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut entries = Vec::with_capacity(settled.len());
+    for (i, entry) in settled {
+        statuses[i].push(entry.status);
+        entries.push(entry);
+    }
+    let mut tally = Tally::default();
+    statuses.iter().for_each(|s| tally.add(outcome(s)));
+    // A settle that fails leaves the logs `pending`: the pushes went out and are counted.
+    (tally, deliveries::put_many(store, &entries).await)
 }
 
 fn outcome(statuses: &[DeliveryStatus]) -> Outcome {

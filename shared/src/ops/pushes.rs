@@ -299,15 +299,75 @@ pub(super) enum Known {
     Nothing,
     /// Their devices (chat pushes read them to find who to push).
     Devices(Vec<Device>),
-    /// Everything the decision needs (the bulk worker reads a chunk's in batches).
-    All {
-        /// Their preferences, if they chose any.
-        preferences: Option<PreferencesRecord>,
-        /// Their block, if they are blocked.
-        block: Option<Block>,
-        /// Their devices.
-        devices: Vec<Device>,
-    },
+}
+
+/// A delivery log of `user` for a send, with a fresh id.
+pub(super) fn delivery_log(
+    job_id: &str,
+    user: &UserId,
+    n: &Notification,
+    at: OffsetDateTime,
+    status: DeliveryStatus,
+    device: Option<&Device>,
+) -> DeliveryLog {
+    DeliveryLog {
+        id: next_ulid().to_string(),
+        job_id: job_id.to_owned(),
+        user_id: user.clone(),
+        device_id: device.map(|d| d.device_id.clone()),
+        platform: device.map(|d| d.platform),
+        category: n.category,
+        status,
+        error: None,
+        payload: None,
+        message_id: None,
+        at,
+    }
+}
+
+/// Whom to push, once a recipient's preferences, block and devices are known: their devices,
+/// or the status that skips them.
+pub(super) fn devices_to_push(
+    preferences: Option<PreferencesRecord>,
+    block: Option<Block>,
+    user_devices: Vec<Device>,
+    n: &Notification,
+    at: OffsetDateTime,
+) -> Result<Vec<Device>, DeliveryStatus> {
+    if block.is_some() {
+        return Err(DeliveryStatus::SkippedBlocked);
+    }
+    let prefs = preferences.map(|r| r.preferences).unwrap_or_default();
+    match decide(&prefs, n.category, n.session_id.as_ref(), at) {
+        Decision::SkippedPreference => Err(DeliveryStatus::SkippedPreference),
+        Decision::SkippedMuted => Err(DeliveryStatus::SkippedMuted),
+        Decision::SkippedQuietHours => Err(DeliveryStatus::SkippedQuietHours),
+        Decision::Send if user_devices.is_empty() => Err(DeliveryStatus::SkippedNoDevice),
+        Decision::Send => Ok(user_devices),
+    }
+}
+
+/// Publishes `message` to `device` and settles `entry` (logged `pending` before) to the
+/// outcome; a device SNS reports disabled or gone is marked disabled.
+pub(super) async fn publish_attempt(app: &App, device: &Device, message: &str, entry: &mut DeliveryLog) {
+    match app.push.publish(&device.endpoint_arn, message).await {
+        Ok(id) => {
+            entry.status = DeliveryStatus::Sent;
+            entry.message_id = Some(id);
+            entry.payload =
+                app.push.keeps_payloads().then(|| serde_json::from_str(message).unwrap_or(Value::Null));
+        }
+        Err(PushError::EndpointDisabled) | Err(PushError::NotFound) => {
+            if let Err(error) = devices::disable(app.store.as_ref(), device).await {
+                tracing::warn!(%error, "marking a device disabled failed");
+            }
+            entry.status = DeliveryStatus::EndpointDisabled;
+        }
+        Err(error) => {
+            entry.status = DeliveryStatus::Failed;
+            entry.error = Some(error.to_string());
+        }
+    }
 }
 
 /// Handles one recipient; returns the statuses it logged. No attempt is reported unless its log
@@ -325,21 +385,8 @@ pub(super) async fn deliver_to(
     known: Known,
 ) -> Result<Vec<DeliveryStatus>, ApiError> {
     let store = app.store.as_ref();
-    let log = |status, device: Option<&Device>, error: Option<String>| DeliveryLog {
-        id: next_ulid().to_string(),
-        job_id: job_id.to_owned(),
-        user_id: user.clone(),
-        device_id: device.map(|d| d.device_id.clone()),
-        platform: device.map(|d| d.platform),
-        category: n.category,
-        status,
-        error,
-        payload: None,
-        message_id: None,
-        at,
-    };
+    let log = |status, device: Option<&Device>| delivery_log(job_id, user, n, at, status, device);
     let read = match known {
-        Known::All { preferences, block, devices } => Ok((preferences, block, devices)),
         Known::Devices(known) => {
             tokio::try_join!(preferences::get(store, user), blocks::get(store, user), async { Ok(known) })
         }
@@ -354,19 +401,13 @@ pub(super) async fn deliver_to(
     let decided = match read {
         // Nothing was decided, and no log could be written either: the send fails.
         Err(error @ ApiError::StoreUnavailable(_)) => return Err(error),
-        Err(error) => Err(log(DeliveryStatus::Failed, None, Some(error.to_string()))),
-        Ok((_, Some(_), _)) => Err(log(DeliveryStatus::SkippedBlocked, None, None)),
-        Ok((prefs, None, user_devices)) => {
-            let prefs = prefs.map(|r| r.preferences).unwrap_or_default();
-            match decide(&prefs, n.category, n.session_id.as_ref(), at) {
-                Decision::SkippedPreference => Err(log(DeliveryStatus::SkippedPreference, None, None)),
-                Decision::SkippedMuted => Err(log(DeliveryStatus::SkippedMuted, None, None)),
-                Decision::SkippedQuietHours => Err(log(DeliveryStatus::SkippedQuietHours, None, None)),
-                Decision::Send if user_devices.is_empty() => {
-                    Err(log(DeliveryStatus::SkippedNoDevice, None, None))
-                }
-                Decision::Send => Ok(user_devices),
-            }
+        Err(error) => {
+            let mut entry = log(DeliveryStatus::Failed, None);
+            entry.error = Some(error.to_string());
+            Err(entry)
+        }
+        Ok((prefs, block, user_devices)) => {
+            devices_to_push(prefs, block, user_devices, n, at).map_err(|status| log(status, None))
         }
     };
     let user_devices = match decided {
@@ -379,30 +420,13 @@ pub(super) async fn deliver_to(
     let mut statuses = Vec::with_capacity(user_devices.len());
     for device in &user_devices {
         if !device.enabled {
-            deliveries::put(store, &log(DeliveryStatus::EndpointDisabled, Some(device), None)).await?;
+            deliveries::put(store, &log(DeliveryStatus::EndpointDisabled, Some(device))).await?;
             statuses.push(DeliveryStatus::EndpointDisabled);
             continue;
         }
-        let mut entry = log(DeliveryStatus::Pending, Some(device), None);
+        let mut entry = log(DeliveryStatus::Pending, Some(device));
         deliveries::put(store, &entry).await?;
-        match app.push.publish(&device.endpoint_arn, message).await {
-            Ok(id) => {
-                entry.status = DeliveryStatus::Sent;
-                entry.message_id = Some(id);
-                entry.payload =
-                    app.push.keeps_payloads().then(|| serde_json::from_str(message).unwrap_or(Value::Null));
-            }
-            Err(PushError::EndpointDisabled) | Err(PushError::NotFound) => {
-                if let Err(error) = devices::disable(store, device).await {
-                    tracing::warn!(%error, "marking a device disabled failed");
-                }
-                entry.status = DeliveryStatus::EndpointDisabled;
-            }
-            Err(error) => {
-                entry.status = DeliveryStatus::Failed;
-                entry.error = Some(error.to_string());
-            }
-        }
+        publish_attempt(app, device, message, &mut entry).await;
         deliveries::put(store, &entry).await?;
         statuses.push(entry.status);
     }

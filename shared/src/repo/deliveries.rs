@@ -12,7 +12,7 @@ use crate::domain::push::Category;
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::push::Platform;
-use crate::store::{Cursor, ItemStore, Key, Query};
+use crate::store::{Cursor, Item, ItemStore, Key, Query};
 
 /// How long a delivery log is kept.
 pub const RETENTION_SECONDS: i64 = 30 * 24 * 3600;
@@ -82,6 +82,17 @@ fn partition(user: &UserId) -> String {
 
 /// Stores a log.
 pub async fn put(store: &dyn ItemStore, log: &DeliveryLog) -> Result<(), ApiError> {
+    store.put(item(log)?, None).await?;
+    Ok(())
+}
+
+/// Stores many logs (a bulk chunk's); not one transaction: a rerun writes the same items again.
+pub async fn put_many(store: &dyn ItemStore, logs: &[DeliveryLog]) -> Result<(), ApiError> {
+    store.put_many(logs.iter().map(item).collect::<Result<_, _>>()?).await?;
+    Ok(())
+}
+
+fn item(log: &DeliveryLog) -> Result<Item, ApiError> {
     let expires = log.at.unix_timestamp() + RETENTION_SECONDS;
     let mut item = to_item(
         log,
@@ -89,8 +100,7 @@ pub async fn put(store: &dyn ItemStore, log: &DeliveryLog) -> Result<(), ApiErro
         &[("gsi2pk", format!("PUSHJOB#{}", log.job_id)), ("gsi2sk", log.id.clone())],
     )?;
     item.insert("expires_at".into(), Value::from(expires));
-    store.put(item, None).await?;
-    Ok(())
+    Ok(item)
 }
 
 /// Which logs a page reads.

@@ -13,7 +13,7 @@ use crate::domain::{JobId, UserId};
 use crate::error::ApiError;
 use crate::ops::Notification;
 use crate::repo::deliveries::RETENTION_SECONDS;
-use crate::store::{Condition, ItemStore, Key, StoreError, TxOp, UpdateAction};
+use crate::store::{Condition, ItemStore, Key, StoreError, TxOp, UpdateAction, MAX_TRANSACTION_OPS};
 
 /// A stored job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,28 +122,81 @@ pub async fn mark_enqueued(store: &dyn ItemStore, job: &JobId) -> Result<(), Api
     Ok(())
 }
 
-/// Claims a recipient of a job: `Ok(false)` when it was claimed before (its chunk was
-/// delivered again), so it is not pushed twice.
-pub async fn claim(
+/// Claims a chunk's recipients together (one transaction per [`MAX_TRANSACTION_OPS`]) and
+/// returns those claimed now: a recipient claimed before (the chunk was delivered again) is left
+/// out, so nobody is pushed twice. Each cancelled transaction drops the recipients whose claim
+/// existed and is tried again with the rest.
+pub async fn claim_many(
     store: &dyn ItemStore,
     job: &JobId,
-    user: &UserId,
+    users: &[UserId],
     at: OffsetDateTime,
-) -> Result<bool, ApiError> {
-    match store.put(expiring(&claim_key(job, user), at)?, Some(Condition::NotExists)).await {
-        Ok(()) => Ok(true),
-        Err(StoreError::ConditionFailed) => Ok(false),
-        Err(error) => Err(error.into()),
+) -> Result<Vec<UserId>, ApiError> {
+    let mut claimed = Vec::with_capacity(users.len());
+    for group in users.chunks(MAX_TRANSACTION_OPS) {
+        let mut left = group.to_vec();
+        while !left.is_empty() {
+            let ops = left
+                .iter()
+                .map(|user| {
+                    Ok(TxOp::Put {
+                        item: expiring(&claim_key(job, user), at)?,
+                        condition: Some(Condition::NotExists),
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            match store.transact_write(ops).await {
+                Ok(()) => {
+                    claimed.append(&mut left);
+                }
+                Err(StoreError::TransactionCanceled { failed }) if !failed.is_empty() => {
+                    left = left
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| !failed.contains(i))
+                        .map(|(_, user)| user)
+                        .collect();
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+/// Recipients handled, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// At least one push published.
+    pub sent: u32,
+    /// Every push failed.
+    pub failed: u32,
+    /// Not pushed.
+    pub skipped: u32,
+}
+
+impl Tally {
+    /// Counts one recipient.
+    pub fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
     }
 }
 
-/// Counts a handled recipient.
-pub async fn count(store: &dyn ItemStore, job: &JobId, outcome: Outcome) -> Result<(), ApiError> {
-    let counter = match outcome {
-        Outcome::Sent => "sent",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
-    };
-    store.update(&job_key(job), vec![UpdateAction::Add(counter.into(), 1)], Some(Condition::Exists)).await?;
+/// Adds handled recipients to the job's counters, in one update.
+pub async fn count(store: &dyn ItemStore, job: &JobId, tally: Tally) -> Result<(), ApiError> {
+    let actions: Vec<UpdateAction> =
+        [("sent", tally.sent), ("failed", tally.failed), ("skipped", tally.skipped)]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(counter, n)| UpdateAction::Add(counter.into(), i64::from(n)))
+            .collect();
+    if actions.is_empty() {
+        return Ok(());
+    }
+    store.update(&job_key(job), actions, Some(Condition::Exists)).await?;
     Ok(())
 }
