@@ -42,10 +42,15 @@ pub enum ApiError {
     /// The response carries `Retry-After`; the detail is logged, not sent.
     #[error("store unavailable: {0}")]
     StoreUnavailable(String),
+    /// 503: the job queue did not take a job's work; the job is stored, and the same request
+    /// with its `Idempotency-Key` enqueues it. The response carries `Retry-After`; the detail is
+    /// logged, not sent.
+    #[error("job queue unavailable: {0}")]
+    QueueUnavailable(String),
 }
 
 /// Seconds a client is told to wait (`Retry-After`) before retrying after a 503
-/// `store_unavailable`: long enough for a throttled table or a released SQLite lock, short
+/// `store_unavailable` or `queue_unavailable`: long enough for a throttled table or a released SQLite lock, short
 /// enough that a person retrying does not notice.
 pub const STORE_RETRY_AFTER_SECONDS: u32 = 2;
 
@@ -122,7 +127,7 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StoreUnavailable(_) | ApiError::QueueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -139,6 +144,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Internal(_) => "internal",
             ApiError::StoreUnavailable(_) => "store_unavailable",
+            ApiError::QueueUnavailable(_) => "queue_unavailable",
         }
     }
 
@@ -148,6 +154,10 @@ impl ApiError {
             ApiError::Internal(_) => "the server failed; quote the request id when reporting it".to_owned(),
             ApiError::StoreUnavailable(_) => format!(
                 "the data store is unavailable; nothing was changed, retry in {STORE_RETRY_AFTER_SECONDS} seconds"
+            ),
+            ApiError::QueueUnavailable(_) => format!(
+                "the job queue is unavailable; the job is stored but not started: send the same request \
+                 with the same Idempotency-Key in {STORE_RETRY_AFTER_SECONDS} seconds"
             ),
             other => other.to_string(),
         };

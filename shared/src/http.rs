@@ -177,8 +177,8 @@ pub fn no_content() -> HandlerResult {
 pub fn error_response(error: &ApiError, request_id: Option<&str>) -> Response<Body> {
     if let ApiError::Internal(detail) = error {
         tracing::error!(error = %detail, "request failed");
-    } else if let ApiError::StoreUnavailable(detail) = error {
-        tracing::warn!(error = %detail, "store unavailable");
+    } else if let ApiError::StoreUnavailable(detail) | ApiError::QueueUnavailable(detail) = error {
+        tracing::warn!(error = %detail, code = error.code(), "a backing service is unavailable");
     } else {
         tracing::info!(status = error.status().as_u16(), code = error.code(), "request refused");
     }
@@ -187,7 +187,7 @@ pub fn error_response(error: &ApiError, request_id: Option<&str>) -> Response<Bo
     let mut response = Response::new(Body::Text(body));
     *response.status_mut() = error.status();
     response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
-    if let ApiError::StoreUnavailable(_) = error {
+    if matches!(error, ApiError::StoreUnavailable(_) | ApiError::QueueUnavailable(_)) {
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, http::HeaderValue::from(STORE_RETRY_AFTER_SECONDS));

@@ -134,7 +134,8 @@ pub async fn send(app: &App, req: Request) -> HandlerResult {
     responses((status = 202, body = BulkJob), (status = 400, description = "bad Idempotency-Key", body = ErrorBody),
         (status = 403, description = "not an admin", body = ErrorBody),
         (status = 409, description = "idempotency_key_reused: the key started another send", body = ErrorBody),
-        (status = 422, description = "no or more than 10,000 recipients, bad title, body or data", body = ErrorBody)))]
+        (status = 422, description = "no or more than 10,000 recipients, bad title, body or data", body = ErrorBody),
+        (status = 503, description = "queue_unavailable: the job is stored but not started; send the same request with the same Idempotency-Key again", body = ErrorBody)))]
 pub async fn bulk_send(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, &[Role::Admin], "send notifications; only admins do")?;

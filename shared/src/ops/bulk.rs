@@ -169,7 +169,7 @@ async fn enqueue(app: &App, job_id: &JobId, recipients: &[UserId]) -> Result<(),
         .chunks(CHUNK_RECIPIENTS)
         .map(|users| BulkChunk { job_id: job_id.to_string(), user_ids: users.to_vec() })
         .collect();
-    app.jobs()?.enqueue(app, chunks).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    app.jobs()?.enqueue(app, chunks).await.map_err(|e| ApiError::QueueUnavailable(e.to_string()))?;
     jobs::mark_enqueued(app.store.as_ref(), job_id).await
 }
 
