@@ -3,7 +3,9 @@
 //! the job `POST /notifications/bulk-send` starts, worked on by the bulk worker's code in this
 //! process (the in-process job queue), from the request until the job is done. Prints the wall
 //! time of the send and this process's CPU time per push (user + system, from /proc/self/stat,
-//! in 10 ms ticks).
+//! in 10 ms ticks). Then, as the floor to compare with in the same run, the same number of bare
+//! Publish calls through the same adapter, as many at once as the worker makes: what the SNS
+//! client alone costs per push, with no store and no job.
 //!
 //!   push-bench --sns-endpoint http://127.0.0.1:PORT [--recipients 10000]
 //!
@@ -13,10 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use futures::StreamExt;
 use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::{Principal, Role, UserId};
 use switchboard_shared::ops::bulk::{get_bulk_job, start_bulk_send};
-use switchboard_shared::ops::Notification;
+use switchboard_shared::ops::{platform_message, Notification, RECIPIENT_CONCURRENCY};
 use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::push::{DeviceToken, Platform, Push};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
@@ -68,11 +71,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("push-bench: creating {} endpoints on {}", args.recipients, args.sns_endpoint);
     let setup = Instant::now();
     let mut users = Vec::with_capacity(args.recipients);
+    let mut arns = Vec::with_capacity(args.recipients);
     let at = switchboard_shared::domain::now();
     for n in 0..args.recipients {
         let user = UserId::parse(&format!("bench-user-{n}"))?;
         let token = DeviceToken::parse(&format!("{name}-token-{n}"))?;
         let arn = push.create_endpoint(Platform::Android, &token, user.as_str()).await?;
+        arns.push(arn.clone());
         let device = Device {
             device_id: devices::device_id(&token),
             user_id: user.clone(),
@@ -89,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("push-bench: set-up took {:.1} s; sending", setup.elapsed().as_secs_f64());
 
     let app =
-        App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"))).with_push(push);
+        App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"))).with_push(push.clone());
     let eve = Principal { user_id: UserId::parse("admin-eve")?, role: Role::Admin, name: None };
     let notification = Notification {
         category: Category::Announcement,
@@ -100,6 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let cpu_before = cpu_seconds();
     let started = Instant::now();
+    let job_notification = notification.clone();
     let (started_job, _) = start_bulk_send(&app, &eve, None, users, notification).await?;
     // Polled every 10 ms: a poll is one read, far below the send's own cost.
     let job = loop {
@@ -111,18 +117,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
-    let pushes = job.sent.max(1);
-    println!("| recipients | sent | failed | wall (s) | pushes/s | process CPU (s) | CPU per push (µs) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {} | {} | {} | {:.2} | {:.0} | {:.2} | {:.0} |",
-        job.total,
-        job.sent,
-        job.failed,
-        wall,
-        job.sent as f64 / wall,
-        cpu,
-        cpu * 1e6 / pushes as f64
-    );
+
+    let message = platform_message(&started_job.job_id.to_string(), &job_notification)?;
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let published = futures::stream::iter(&arns)
+        .map(|arn| push.publish(arn, &message))
+        .buffer_unordered(RECIPIENT_CONCURRENCY)
+        .filter(|outcome| std::future::ready(outcome.is_ok()))
+        .count()
+        .await;
+    let floor_wall = started.elapsed().as_secs_f64();
+    let floor_cpu = cpu_seconds() - cpu_before;
+
+    println!("| run | recipients | sent | failed | wall (s) | pushes/s | process CPU (s) | CPU per push (µs) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let row = |what: &str, sent: usize, failed: usize, wall: f64, cpu: f64| {
+        println!(
+            "| {what} | {} | {sent} | {failed} | {wall:.2} | {:.0} | {cpu:.2} | {:.0} |",
+            job.total,
+            sent as f64 / wall,
+            cpu * 1e6 / sent.max(1) as f64
+        );
+    };
+    row("bulk send (job)", job.sent, job.failed, wall, cpu);
+    row("bare Publish (floor)", published, arns.len() - published, floor_wall, floor_cpu);
     Ok(())
 }

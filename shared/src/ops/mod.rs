@@ -39,7 +39,7 @@ pub use notifications::{
 };
 pub use pushes::{
     list_delivery_logs, platform_message, send_notification, BulkSend, Notification, SendNotification,
-    SendSummary,
+    SendSummary, RECIPIENT_CONCURRENCY,
 };
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
