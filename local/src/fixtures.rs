@@ -3,15 +3,16 @@
 
 use std::str::FromStr;
 
-use switchboard_shared::domain::metrics::Summary;
+use switchboard_shared::analytics::insights::RoleCounts;
+use switchboard_shared::analytics::pdf_reports::pdf::render;
+use switchboard_shared::analytics::rollup::DayRollup;
+use switchboard_shared::analytics::summaries::Summary;
 use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::{
     now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
     Priority, Role, Room, Session, SessionStatus, UserId,
 };
-use switchboard_shared::ops::insights::RoleCounts;
-use switchboard_shared::ops::rollup::DayRollup;
 use switchboard_shared::ops::Notification;
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
@@ -19,7 +20,6 @@ use switchboard_shared::repo::jobs::JobRecord;
 use switchboard_shared::repo::{
     agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions,
 };
-use switchboard_shared::reports::pdf::render;
 use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::ApiError;

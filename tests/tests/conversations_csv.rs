@@ -5,9 +5,9 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_shared::analytics::conversations::{self, COLUMNS};
 use switchboard_shared::auth::TokenMinter;
 use switchboard_shared::domain::{AuditEvent, Priority, Role, Session, SessionId, SessionStatus, UserId};
-use switchboard_shared::ops::conversations::{self, COLUMNS};
 use switchboard_shared::store::{Item, ItemStore};
 use switchboard_tests::{
     arranged, on_duty, Backend, Caller, Fetched, Reply, TestApi, AUDIENCE, ISSUER, TEST_SECRET,

@@ -605,7 +605,7 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         }
         "reports-conversations" => {
             let text = answer.as_str().ok_or("the export is not text")?;
-            let header = switchboard_shared::ops::conversations::COLUMNS.join(",");
+            let header = switchboard_shared::analytics::conversations::COLUMNS.join(",");
             ensure!(text == format!("{header}\r\n"), "a world without events exports rows: {text:?}");
         }
         "dashboard-audit-log" => {

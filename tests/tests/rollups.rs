@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_shared::analytics::rollup;
 use switchboard_shared::domain::{AuditEvent, Role, SessionId, UserId};
-use switchboard_shared::ops::rollup;
 use switchboard_shared::repo::{events, rollups, sessions};
 use switchboard_shared::store::{ItemStore, Key, Query};
 use switchboard_tests::{on_both_backends, Backend, Caller, TestApi};

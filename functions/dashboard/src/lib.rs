@@ -3,6 +3,10 @@
 //! probe and the audit log.
 
 use lambda_http::Request;
+use switchboard_shared::analytics::insights::{
+    self, ActiveSession, AgentPerformance, Health, HealthStatus, MessageAnalytics, Satisfaction, TimeRange,
+    WaitingSession,
+};
 use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
 use switchboard_shared::error::{ErrorBody, STORE_RETRY_AFTER_SECONDS};
 use switchboard_shared::http::json_body;
@@ -10,10 +14,6 @@ use switchboard_shared::http::{
     json, json_body_or_empty, page_request, path_param, principal, query_param, HandlerResult, ListPage,
 };
 use switchboard_shared::ops::audit::{self, AuditQuery};
-use switchboard_shared::ops::insights::{
-    self, ActiveSession, AgentPerformance, Health, HealthStatus, MessageAnalytics, Satisfaction, TimeRange,
-    WaitingSession,
-};
 use switchboard_shared::ops::transcript::{self as transcripts, Format, Transcript};
 use switchboard_shared::ops::{self, AssignSession, TransferSession};
 use switchboard_shared::{http_function, ApiError, App};

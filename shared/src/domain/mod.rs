@@ -3,7 +3,6 @@
 mod agents;
 mod dashboard;
 mod ids;
-pub mod metrics;
 pub mod push;
 mod records;
 pub mod timestamp;

@@ -11,8 +11,8 @@ use crate::repo::events::{self, EventFilter, EventSource};
 use crate::store::Cursor;
 use crate::store::ItemStore;
 
-use super::insights::TimeRange;
 use super::role_forbidden;
+use crate::analytics::insights::TimeRange;
 
 /// What `GET /admin/audit-log` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

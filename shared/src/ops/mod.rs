@@ -2,21 +2,16 @@
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
 mod agents;
-pub mod analytics;
 pub mod audit;
 pub mod bulk;
 mod canned;
-pub mod conversations;
 pub mod dashboard;
-pub mod insights;
 pub mod live;
 mod messages;
 mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
-pub mod reports;
-pub mod rollup;
 mod rooms;
 pub mod routing;
 mod sessions;

@@ -3,14 +3,14 @@
 //! its agents' figures), per agent and day (`ROLLUP#AGENTS`) and per room (`ROLLUP#ROOMS`),
 //! plus one small marker per built day
 //! (`ROLLUP#BUILT`) and the backfill jobs (`ROLLUP#BACKFILL`). A range of days is one Query per
-//! partition. Written only by the rollup (`ops::rollup`), which recomputes whole days and
+//! partition. Written only by the rollup (`analytics::rollup`), which recomputes whole days and
 //! overwrites them, so writing a day twice leaves the same items.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::metrics::{AgentSummary, Summary};
+use crate::analytics::summaries::{AgentSummary, Summary};
 use crate::domain::{RoomId, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, Item, ItemStore, Key, KeyRange, Query};

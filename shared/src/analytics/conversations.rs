@@ -10,17 +10,17 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, Time};
 
-use crate::domain::metrics::{Episode, SessionFacts};
+use crate::analytics::episodes::{Episode, SessionFacts};
 use crate::domain::{now, timestamp, AuditEvent, Principal, Role, Session, SessionId, UserId};
 use crate::error::ApiError;
 use crate::http::Chunks;
+use crate::ops::role_forbidden;
+use crate::ops::transcript::csv_field;
 use crate::repo::events::{self, EventFilter, EventSource, Span, ID_SLACK};
 use crate::repo::sessions;
 use crate::store::{Cursor, ItemStore, MAX_QUERY_LIMIT};
 
 use super::insights::TimeRange;
-use super::role_forbidden;
-use super::transcript::csv_field;
 
 /// Events read per Query of the day index: a page of sessions is the `session.created` events
 /// among them.

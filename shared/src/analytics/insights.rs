@@ -11,16 +11,19 @@ use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 use utoipa::ToSchema;
 
-use crate::domain::metrics::{AgentReport, CsatReport, DurationReport, MetricsReport, SessionFacts, Summary};
+use crate::analytics::durations::DurationReport;
+use crate::analytics::episodes::SessionFacts;
+use crate::analytics::summaries::{AgentReport, CsatReport, MetricsReport, Summary};
 use crate::domain::{now, timestamp, AuditEvent, Principal, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
 use crate::http::ListPage;
+use crate::ops::role_forbidden;
 use crate::repo::events::{self, Span};
 use crate::repo::sessions::{self, SessionListing};
 use crate::repo::{comments, stats};
 use crate::store::{Cursor, ItemStore, KeyRange, Query};
 
-use super::{role_forbidden, rollup};
+use super::rollup;
 
 /// The range read when `from` and `to` are both left out: the last 7 days.
 pub const DEFAULT_RANGE: Duration = Duration::days(7);
@@ -195,7 +198,7 @@ pub(crate) async fn live_summary(
     Ok((Summary::of(range.from, range.to, as_of, &facts), histories.len()))
 }
 
-/// The summary of the range: whole past days from the rollups (`ops::rollup`), the rest (today,
+/// The summary of the range: whole past days from the rollups (`analytics::rollup`), the rest (today,
 /// partial days, days not built yet) from the event log; with every agent, or only `agent`.
 /// Also how many sessions were read from the event log. 409 `rollup_not_built` when more than
 /// 31 days would have to be read from the event log.
@@ -644,7 +647,7 @@ pub async fn waiting_sessions(
     }
     let listing = SessionListing::Status(SessionStatus::Waiting);
     let (mut page, next) = sessions::list(store, &listing, None, limit, cursor).await?;
-    super::routing::annotate_queue(store, &mut page).await?;
+    crate::ops::routing::annotate_queue(store, &mut page).await?;
     let at = now();
     let items = page
         .into_iter()

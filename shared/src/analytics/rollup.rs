@@ -15,12 +15,13 @@ use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Time};
 use utoipa::ToSchema;
 
-use crate::domain::metrics::{
-    DurationReport, LifecycleEvent, LifecycleKind, MetricsReport, SessionFacts, Summary,
-};
+use crate::analytics::durations::DurationReport;
+use crate::analytics::episodes::SessionFacts;
+use crate::analytics::events::{LifecycleEvent, LifecycleKind};
+use crate::analytics::insights::RoleCounts;
+use crate::analytics::summaries::{MetricsReport, Summary};
 use crate::domain::{Role, SessionId};
 use crate::error::ApiError;
-use crate::ops::insights::RoleCounts;
 use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
@@ -304,7 +305,7 @@ fn is_empty(summary: &Summary) -> bool {
 
 enum Write {
     Overall(Summary),
-    Agent(crate::domain::UserId, crate::domain::metrics::AgentSummary),
+    Agent(crate::domain::UserId, crate::analytics::summaries::AgentSummary),
     Room(String, Summary),
 }
 
