@@ -4,8 +4,7 @@
 
 use lambda_http::Request;
 use switchboard_shared::analytics::insights::{
-    self, ActiveSession, AgentPerformance, Health, HealthStatus, MessageAnalytics, Satisfaction, TimeRange,
-    WaitingSession,
+    self, AgentPerformance, MessageAnalytics, Satisfaction, TimeRange,
 };
 use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
 use switchboard_shared::error::{ErrorBody, STORE_RETRY_AFTER_SECONDS};
@@ -14,6 +13,7 @@ use switchboard_shared::http::{
     json, json_body_or_empty, page_request, path_param, principal, query_param, HandlerResult, ListPage,
 };
 use switchboard_shared::ops::audit::{self, AuditQuery};
+use switchboard_shared::ops::dashboard::{ActiveSession, Health, HealthStatus, WaitingSession};
 use switchboard_shared::ops::transcript::{self as transcripts, Format, Transcript};
 use switchboard_shared::ops::{self, AssignSession, TransferSession};
 use switchboard_shared::{http_function, ApiError, App};
@@ -156,7 +156,10 @@ pub async fn active_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, STAFF, "read the dashboard")?;
     let page = page_request(&req)?;
-    json(200, &insights::active_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
+    json(
+        200,
+        &ops::dashboard::active_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?,
+    )
 }
 
 /// One page of the waiting queue in routing order (urgent to low, then first come first served),
@@ -168,7 +171,10 @@ pub async fn waiting_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, STAFF, "read the dashboard")?;
     let page = page_request(&req)?;
-    json(200, &insights::waiting_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
+    json(
+        200,
+        &ops::dashboard::waiting_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?,
+    )
 }
 
 /// CSAT over a range: average, distribution, response rate, ratings per day and the latest
@@ -206,7 +212,7 @@ pub async fn message_analytics(app: &App, req: Request) -> HandlerResult {
 #[utoipa::path(get, path = "/admin/chat-dashboard/health", tag = "dashboard", security(()),
     responses((status = 200, body = Health), (status = 503, description = "the store cannot be read", body = Health)))]
 pub async fn health(app: &App, _req: Request) -> HandlerResult {
-    let health = insights::health(app.store.as_ref(), env!("CARGO_PKG_VERSION")).await;
+    let health = ops::dashboard::health(app.store.as_ref(), env!("CARGO_PKG_VERSION")).await;
     let status = match health.status {
         HealthStatus::Ok => 200,
         HealthStatus::Degraded => 503,
