@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use switchboard_shared::analytics::insights::RoleCounts;
+use switchboard_shared::analytics::messages::RoleCounts;
 use switchboard_shared::analytics::pdf_reports::pdf::render;
 use switchboard_shared::analytics::rollup::DayRollup;
 use switchboard_shared::analytics::summaries::Summary;

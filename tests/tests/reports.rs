@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::Value;
 use switchboard_shared::analytics::durations::DurationReport;
-use switchboard_shared::analytics::insights::RoleCounts;
+use switchboard_shared::analytics::messages::RoleCounts;
 use switchboard_shared::analytics::pdf_reports::pdf::render;
 use switchboard_shared::analytics::pdf_reports::{build_daily_report, build_daily_reports};
 use switchboard_shared::analytics::rollup::{DayRollup, HourRollup};

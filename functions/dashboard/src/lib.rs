@@ -3,9 +3,9 @@
 //! probe and the audit log.
 
 use lambda_http::Request;
-use switchboard_shared::analytics::insights::{
-    self, AgentPerformance, MessageAnalytics, Satisfaction, TimeRange,
-};
+use switchboard_shared::analytics::insights::{self, AgentPerformance, Satisfaction};
+use switchboard_shared::analytics::messages::{self, MessageAnalytics};
+use switchboard_shared::analytics::range::Range;
 use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
 use switchboard_shared::error::{ErrorBody, STORE_RETRY_AFTER_SECONDS};
 use switchboard_shared::http::json_body;
@@ -84,8 +84,8 @@ const STAFF: &[Role] = &[Role::Agent, Role::Admin];
 
 /// `?from=&to=` of a report: RFC 3339 times or `yyyy-mm-dd` dates, the last 7 days by default,
 /// at most 366 days.
-fn range(req: &Request) -> Result<TimeRange, ApiError> {
-    TimeRange::parse(query_param(req, "from").as_deref(), query_param(req, "to").as_deref(), now())
+fn range(req: &Request) -> Result<Range, ApiError> {
+    Range::parse(query_param(req, "from").as_deref(), query_param(req, "to").as_deref(), now())
 }
 
 /// An agent takes a waiting session (body `{}`), or an admin assigns it (`{"agent_id"}`); the
@@ -204,7 +204,7 @@ pub async fn message_analytics(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, &[Role::Admin], "read message analytics; admins do")?;
     let range = range(&req)?;
-    json(200, &insights::message_analytics(app.store.as_ref(), &principal, &range).await?)
+    json(200, &messages::message_analytics(app.store.as_ref(), &principal, &range).await?)
 }
 
 /// Whether the service and its store answer; needs no token. 503 with `status: degraded` when

@@ -11,8 +11,9 @@ use lambda_http::Request;
 use lambda_http::RequestExt;
 use serde_json::{json, Value};
 use switchboard_shared::analytics::backfill::{self, StartBackfill};
-use switchboard_shared::analytics::daily::{self, DailyReport, DayRange};
+use switchboard_shared::analytics::daily::{self, DailyReport};
 use switchboard_shared::analytics::pdf_reports::{self, ReportSummary};
+use switchboard_shared::analytics::range::Range;
 use switchboard_shared::analytics::{conversations, rollup};
 use switchboard_shared::config::{store_from_env, ConfigError};
 use switchboard_shared::domain::{now, Principal, Role};
@@ -182,7 +183,7 @@ pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
             ))
         }
     };
-    let range = DayRange::parse(
+    let range = Range::parse_days(
         query_param(&req, "from").as_deref(),
         query_param(&req, "to").as_deref(),
         now().date(),
@@ -193,8 +194,8 @@ pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
     }
     let file = format!(
         "attachment; filename=\"daily-{}-{}.csv\"",
-        switchboard_shared::repo::stats::day_text(range.from),
-        switchboard_shared::repo::stats::day_text(range.to)
+        switchboard_shared::repo::stats::day_text(range.first_day()),
+        switchboard_shared::repo::stats::day_text(range.last_day())
     );
     lambda_http::Response::builder()
         .status(200)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::admins_only;
-use super::daily::{parse_day, DayRange};
+use super::range::{parse_day, Range};
 use super::rollup;
 use crate::domain::{now, Principal};
 use crate::error::ApiError;
@@ -39,15 +39,14 @@ pub async fn start_backfill(
 ) -> Result<(Job, bool), ApiError> {
     admins_only(principal, "run the analytics backfill")?;
     let at = now();
-    let range = DayRange::checked(parse_day("from", &input.from)?, parse_day("to", &input.to)?, at.date())?;
-    if let Some(running) = stored::running_jobs(store)
-        .await?
-        .into_iter()
-        .find(|job| job.from == range.from && job.to == range.to)
+    let range = Range::whole_days(parse_day("from", &input.from)?, parse_day("to", &input.to)?, at.date())?;
+    let (from, to) = (range.first_day(), range.last_day());
+    if let Some(running) =
+        stored::running_jobs(store).await?.into_iter().find(|job| job.from == from && job.to == to)
     {
         return Ok((running, false));
     }
-    let job = Job::new(range.from, range.to, principal.user_id.clone(), at);
+    let job = Job::new(from, to, principal.user_id.clone(), at);
     stored::create_job(store, &job).await?;
     let job = work_on(store, job, Instant::now() + REQUEST_BUDGET).await?;
     Ok((job, true))

@@ -3,46 +3,29 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use time::macros::format_description;
+use serde::Serialize;
 use time::{Date, Duration};
 use utoipa::ToSchema;
 
 use super::admins_only;
 use super::durations::DurationReport;
-use super::insights::{self, RoleCounts, TimeRange, MAX_LIVE_DAYS};
-use super::rollup::{self, day_bounds, days_between};
+use super::messages::RoleCounts;
+use super::range::{day_bounds, days_between, Range};
+use super::read::{live_summary, plan, rollup_not_built, MAX_LIVE_DAYS};
 use super::summaries::{MetricsReport, Summary};
-use crate::domain::{now, timestamp, Principal, Role};
+use crate::domain::{now, Principal, Role};
 use crate::error::ApiError;
 use crate::ops::transcript::csv_field;
 use crate::repo::rollups as stored;
 use crate::repo::stats::{self, day_text};
 use crate::store::ItemStore;
 
-/// The longest range of days of a daily report or a backfill.
-pub const MAX_DAYS: i64 = 366;
-/// Days of a daily report when `from` and `to` are left out: the last 7, today included.
-pub const DEFAULT_DAYS: i64 = 7;
-
-/// A `yyyy-mm-dd` parameter; 400 `invalid_parameter` otherwise, `invalid_range` outside the
-/// years a range may name (1970 to 9998).
-pub(super) fn parse_day(name: &str, text: &str) -> Result<Date, ApiError> {
-    let day = Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_parameter",
-            format!("{name}: must be a date (2026-11-25), got {text:?}"),
-        )
-    })?;
-    if !timestamp::is_accepted_day(day) {
-        return Err(insights::outside_accepted_years(name));
-    }
-    Ok(day)
-}
-
 /// A range of whole UTC days, both ends included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DayRange {
+// The days of a [`Range`] of whole days as a daily report names them; its schema keeps the name
+// the API has always given it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = DayRange)]
+pub struct ReportedDays {
     /// First day, `yyyy-mm-dd`.
     #[serde(with = "crate::domain::timestamp::day")]
     #[schema(value_type = String, format = Date)]
@@ -51,49 +34,6 @@ pub struct DayRange {
     #[serde(with = "crate::domain::timestamp::day")]
     #[schema(value_type = String, format = Date)]
     pub to: Date,
-}
-
-impl DayRange {
-    /// Reads `from` and `to` (dates); `to` defaults to today and `from` to 6 days before `to`.
-    /// 400 `invalid_parameter` for a bad date, `invalid_range` if `from` is after `to`, `to` is
-    /// after today (no figures exist yet) or a day lies outside the years 1970 to 9998,
-    /// `range_too_long` beyond 366 days.
-    pub fn parse(from: Option<&str>, to: Option<&str>, today: Date) -> Result<Self, ApiError> {
-        let to = to.map(|text| parse_day("to", text)).transpose()?.unwrap_or(today);
-        let from = match from {
-            Some(text) => parse_day("from", text)?,
-            None => to - Duration::days(DEFAULT_DAYS - 1),
-        };
-        Self::checked(from, to, today)
-    }
-
-    pub(super) fn checked(from: Date, to: Date, today: Date) -> Result<Self, ApiError> {
-        if from > to {
-            return Err(ApiError::bad_request("invalid_range", "from must not be after to"));
-        }
-        if to > today {
-            return Err(ApiError::bad_request(
-                "invalid_range",
-                format!(
-                    "to: {} is after today ({}): its figures do not exist yet",
-                    day_text(to),
-                    day_text(today)
-                ),
-            ));
-        }
-        if (to - from).whole_days() + 1 > MAX_DAYS {
-            return Err(ApiError::bad_request(
-                "range_too_long",
-                format!("a range spans at most {MAX_DAYS} days"),
-            ));
-        }
-        Ok(Self { from, to })
-    }
-
-    /// The days, oldest first.
-    pub fn days(&self) -> Vec<Date> {
-        days_between(self.from, self.to)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,7 +67,7 @@ pub struct DailyRow {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DailyReport {
     /// The days.
-    pub range: DayRange,
+    pub range: ReportedDays,
     /// One row per day, oldest first.
     pub days: Vec<DailyRow>,
     /// The whole range (percentiles over every sample of the range, not an average of days).
@@ -140,14 +80,14 @@ pub struct DailyReport {
 pub async fn daily(
     store: &dyn ItemStore,
     principal: &Principal,
-    range: &DayRange,
+    range: &Range,
 ) -> Result<DailyReport, ApiError> {
     admins_only(principal, "read reports")?;
     let as_of = now();
-    let (from, to) = (day_bounds(range.from).0, day_bounds(range.to).1.min(as_of));
-    let plan = rollup::plan(store, from, to, as_of).await?;
+    let (from, to) = (range.from, range.to.min(as_of));
+    let plan = plan(store, from, to, as_of).await?;
     if plan.live_days() > MAX_LIVE_DAYS {
-        return Err(insights::rollup_not_built(&plan));
+        return Err(rollup_not_built(&plan));
     }
     let mut by_day: BTreeMap<Date, (Source, Summary)> = BTreeMap::new();
     if let (Some(&first), Some(&last)) = (plan.built.first(), plan.built.last()) {
@@ -161,12 +101,12 @@ pub async fn daily(
     for (from, to) in &plan.live {
         for day in days_between(from.date(), (*to - Duration::nanoseconds(1)).date()) {
             let (start, end) = day_bounds(day);
-            let span = TimeRange { from: start.max(*from), to: end.min(*to) };
-            let (summary, _) = insights::live_summary(store, &span, as_of).await?;
+            let span = Range { from: start.max(*from), to: end.min(*to) };
+            let (summary, _) = live_summary(store, &span, as_of).await?;
             by_day.insert(day, (Source::Live, summary));
         }
     }
-    let counters: BTreeMap<String, stats::Day> = stats::days(store, range.from, range.to)
+    let counters: BTreeMap<String, stats::Day> = stats::days(store, range.first_day(), range.last_day())
         .await?
         .into_iter()
         .map(|day| (day.day.clone(), day))
@@ -197,7 +137,8 @@ pub async fn daily(
     let source =
         if days.iter().all(|row| row.source == Source::Rollup) { Source::Rollup } else { Source::Live };
     let total = DailyRow { day: "total".to_owned(), source, figures, messages: total_messages };
-    Ok(DailyReport { range: *range, days, total })
+    let range = ReportedDays { from: range.first_day(), to: range.last_day() };
+    Ok(DailyReport { range, days, total })
 }
 
 /// The CSV columns of a daily report, in order.
@@ -293,24 +234,4 @@ fn csv_row(row: &DailyRow) -> Result<Vec<String>, ApiError> {
         row.messages.admin.to_string(),
     ]);
     Ok(cells)
-}
-
-#[cfg(test)]
-mod tests {
-    use time::macros::date;
-
-    use super::DayRange;
-
-    #[test]
-    fn days_outside_the_accepted_years_are_an_invalid_range_not_a_panic() {
-        let today = date!(2026 - 11 - 25);
-        for text in ["-9999-01-01", "0000-01-01", "1969-12-31", "9999-12-31"] {
-            let to = DayRange::parse(None, Some(text), today).map(|_| ()).unwrap_err();
-            assert_eq!(to.code(), "invalid_range", "to={text}");
-            let from = DayRange::parse(Some(text), Some("2026-11-01"), today).map(|_| ()).unwrap_err();
-            assert_eq!(from.code(), "invalid_range", "from={text}");
-        }
-        let first = DayRange::parse(None, Some("1970-01-01"), today).unwrap();
-        assert_eq!(first.days().len(), 7);
-    }
 }

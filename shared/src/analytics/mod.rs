@@ -10,7 +10,10 @@ pub mod durations;
 pub mod episodes;
 pub mod events;
 pub mod insights;
+pub mod messages;
 pub mod pdf_reports;
+pub mod range;
+pub mod read;
 pub mod rollup;
 pub mod summaries;
 

@@ -4,7 +4,7 @@
 //! back from it.
 
 use crate::analytics::durations::DurationReport;
-use crate::analytics::insights::RoleCounts;
+use crate::analytics::messages::RoleCounts;
 use crate::analytics::rollup::{DayRollup, HourRollup};
 use crate::analytics::summaries::AgentReport;
 
