@@ -59,7 +59,7 @@ async fn event(api: &TestApi, n: u8, kind: &str, at: OffsetDateTime, actor: &str
         details,
     };
     let write = events::put(&event, &sessions::partition(&session(n))).expect("an event item");
-    api.store.transact_write(vec![write]).await.expect("write an event");
+    api.store.transact_write(vec![write.named("event")]).await.expect("write an event");
 }
 
 async fn created(api: &TestApi, n: u8, at: OffsetDateTime, room: Option<&str>) {

@@ -30,6 +30,8 @@ use super::{failed_conditions, role_forbidden};
 
 /// Shortest time between two `dashboard.metrics` sends, in milliseconds.
 pub const METRICS_INTERVAL_MS: i64 = 1_000;
+/// The condition of a dashboard subscription that its connection is registered.
+const CONNECTION_REGISTERED: &str = "connection_registered";
 
 /// The floor now: counters kept by every change (waiting, active, closed and rated today),
 /// the agents by status (one Query each) and the longest wait (the oldest session at the head
@@ -95,8 +97,9 @@ pub async fn subscribe(
         return Err(role_forbidden("watch the dashboard"));
     }
     let store = app.store.as_ref();
-    let ops = connections::subscribe_dashboard(connection, principal, now())?;
-    if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
+    let [registered, subscription] = connections::subscribe_dashboard(connection, principal, now())?;
+    let ops = vec![registered.named(CONNECTION_REGISTERED), subscription.named("subscription")];
+    if failed_conditions(store.transact_write(ops).await)?.contains(&CONNECTION_REGISTERED) {
         return Err(connections::unknown_connection());
     }
     Ok(ServerFrame::DashboardMetrics { metrics: overview(store).await? })

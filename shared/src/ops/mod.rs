@@ -96,8 +96,8 @@ pub(crate) fn is_participant(principal: &Principal, session: &Session) -> bool {
     }
 }
 
-/// The indexes of failed conditions in a cancelled transaction; other errors pass through.
-pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<usize>, ApiError> {
+/// The names of the failed conditions of a cancelled transaction; other errors pass through.
+pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<&'static str>, ApiError> {
     match result {
         Ok(()) => Ok(Vec::new()),
         Err(StoreError::TransactionCanceled { failed }) => Ok(failed),

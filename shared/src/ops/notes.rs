@@ -14,6 +14,9 @@ use crate::store::{Cursor, ItemStore};
 use super::canned::require_staff;
 use super::failed_conditions;
 
+/// The condition of a note's creation that the caller may read the session.
+const SESSION_READABLE: &str = "session_readable";
+
 /// Body of `POST /chat/sessions/{id}/notes` and `PATCH /chat/sessions/{id}/notes/{note_id}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +47,8 @@ pub async fn create_note(
         edited_at: None,
     };
     let ops = vec![
-        sessions::readable_by(session_id, principal),
-        notes::put_new(&note)?,
+        sessions::readable_by(session_id, principal).named(SESSION_READABLE),
+        notes::put_new(&note)?.named("note_new"),
         // The log says a note was written, never what it says.
         events::record(
             principal,
@@ -55,10 +58,11 @@ pub async fn create_note(
             Some(*session_id),
             json!({}),
             at,
-        )?,
+        )?
+        .named("note_event"),
     ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&SESSION_READABLE) {
         return Err(ApiError::session_not_found());
     }
     if !failed.is_empty() {

@@ -13,6 +13,8 @@ use super::{failed_conditions, role_forbidden};
 
 /// Longest room description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
+/// The condition of a room's creation that its name is free.
+const NAME_FREE: &str = "name_free";
 
 /// Body of `POST /chat/rooms`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,8 +61,9 @@ pub async fn create_room(
         json!({"name": room.name}),
         at,
     )?;
-    let failed = failed_conditions(store.transact_write(vec![put_room, reserve_name, event]).await)?;
-    if failed.contains(&1) {
+    let ops = vec![put_room.named("room_new"), reserve_name.named(NAME_FREE), event.named("created_event")];
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&NAME_FREE) {
         return Err(ApiError::conflict("room_name_taken", format!("a room named {:?} exists", room.name)));
     }
     if !failed.is_empty() {
