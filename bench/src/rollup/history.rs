@@ -16,7 +16,9 @@ use rand::distr::Distribution;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use switchboard_shared::domain::{AuditEvent, Priority, Role, RoomId, SessionId, SessionStatus, UserId};
+use switchboard_shared::domain::{
+    AuditEvent, LoggedKind, Priority, Role, RoomId, SessionId, SessionStatus, UserId,
+};
 use switchboard_shared::error::ApiError;
 use switchboard_shared::repo::{events, sessions};
 use switchboard_shared::store::{ItemStore, NamedTxOp, MAX_TRANSACTION_OPS};
@@ -466,7 +468,7 @@ impl Iterator for Histories {
             let (actor_id, actor_role) = draft.actor;
             events.push(AuditEvent {
                 id: event_id.to_string(),
-                kind: draft.kind.to_owned(),
+                kind: LoggedKind::of_name(draft.kind),
                 actor_id,
                 actor_role,
                 target: format!("session:{id}"),

@@ -11,7 +11,7 @@ use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::analytics::episodes::{Episode, SessionFacts};
-use crate::domain::{now, timestamp, AuditEvent, Principal, Role, Session, SessionId, UserId};
+use crate::domain::{now, timestamp, AuditEvent, EventKind, Principal, Role, Session, SessionId, UserId};
 use crate::error::ApiError;
 use crate::http::Chunks;
 use crate::ops::role_forbidden;
@@ -164,7 +164,7 @@ impl Exporter {
                     }
                 },
             };
-            let created = EventFilter { kind: Some("session.created"), ..EventFilter::default() };
+            let created = EventFilter { kind: Some(EventKind::SessionCreated), ..EventFilter::default() };
             let (page, next) = events::page(
                 self.store.as_ref(),
                 &EventSource::Day(day),
@@ -324,7 +324,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::domain::{Priority, SessionStatus};
+    use crate::domain::{LoggedKind, Priority, SessionStatus};
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
@@ -406,7 +406,7 @@ mod tests {
             .enumerate()
             .map(|(n, (kind, minute, details))| AuditEvent {
                 id: format!("01JD0000000000000000000E{n:02}"),
-                kind: (*kind).to_owned(),
+                kind: LoggedKind::of_name(kind),
                 actor_id: user("agent-x"),
                 actor_role: Role::Agent,
                 target: "session:01JD0000000000000000000002".into(),

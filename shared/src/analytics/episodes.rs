@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
-use super::events::{LifecycleEvent, LifecycleKind, Step};
-use crate::domain::{AuditEvent, SessionId, UserId};
+use super::events::{LifecycleEvent, Step};
+use crate::domain::{AuditEvent, EventKind, SessionId, UserId};
 
 /// How long after a close a reopen still makes it unresolved, and a rating may still change.
 pub const FOLLOW_UP_WINDOW: Duration = Duration::days(7);
@@ -361,7 +361,7 @@ impl SessionFacts {
     fn apply(&mut self, step: &Step<'_>) -> bool {
         let at = step.at;
         match step.kind {
-            LifecycleKind::Created => {
+            Some(EventKind::SessionCreated) => {
                 if self.created_at.is_none() {
                     self.created_at = Some(at);
                 }
@@ -370,7 +370,7 @@ impl SessionFacts {
                 }
                 true
             }
-            LifecycleKind::Reopened => {
+            Some(EventKind::SessionReopened) => {
                 if self.open_episode().is_some() {
                     // Already opened by its `session.queued` (same instant, sorted first).
                     return true;
@@ -378,7 +378,7 @@ impl SessionFacts {
                 self.start_episode(EpisodeOrigin::Reopened, at, QueueReason::Reopened);
                 true
             }
-            LifecycleKind::Queued => {
+            Some(EventKind::SessionQueued) => {
                 let reason = QueueReason::parse(step.reason);
                 match self.open_episode() {
                     None => {
@@ -399,7 +399,7 @@ impl SessionFacts {
                     }
                 }
             }
-            LifecycleKind::Assigned => {
+            Some(EventKind::SessionAssigned) => {
                 let agent_id = user(step.agent_id).unwrap_or_else(|| step.actor_id.clone());
                 let Some(episode) = self.episode_for_update() else { return false };
                 if episode.holder().is_some() {
@@ -413,7 +413,7 @@ impl SessionFacts {
                 episode.holds.push(Hold { agent_id, from: Some(at), until: None });
                 true
             }
-            LifecycleKind::Transferred => {
+            Some(EventKind::SessionTransferred) => {
                 let Some(to_agent_id) = user(step.to_agent_id) else { return false };
                 let Some(episode) = self.episode_for_update() else { return false };
                 let from_agent_id = user(step.from_agent_id).or_else(|| episode.holder().cloned());
@@ -429,7 +429,7 @@ impl SessionFacts {
                 episode.transfers.push(Transfer { at, from_agent_id, to_agent_id });
                 true
             }
-            LifecycleKind::FirstResponse => {
+            Some(EventKind::SessionFirstResponse) => {
                 let sender = user(step.agent_id).unwrap_or_else(|| step.actor_id.clone());
                 let Some(episode) = self.episode_for_update() else { return false };
                 let agent_id = episode.holder().cloned().unwrap_or(sender);
@@ -442,7 +442,7 @@ impl SessionFacts {
                     _ => false,
                 }
             }
-            LifecycleKind::Closed => {
+            Some(EventKind::SessionClosed) => {
                 let Some(episode) = self.episode_for_update() else { return false };
                 if let Some(wait) = episode.waiting() {
                     wait.end = Some(WaitEnd::Abandoned { at });
@@ -453,7 +453,7 @@ impl SessionFacts {
                 episode.closed_at = Some(at);
                 true
             }
-            LifecycleKind::Rated => {
+            Some(EventKind::SessionRated) => {
                 let score = step.score.and_then(|s| u8::try_from(s).ok());
                 let Some(score) = score.filter(|s| (1..=5).contains(s)) else { return false };
                 // Rates the last close, if the session is still closed and within the window.
@@ -466,7 +466,8 @@ impl SessionFacts {
                 episode.rating = Some(Rating { score, at, times_given });
                 true
             }
-            LifecycleKind::Other => false,
+            // Kinds that are not the session's lifecycle, and kinds this build does not know.
+            Some(_) | None => false,
         }
     }
 }

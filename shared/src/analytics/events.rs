@@ -1,51 +1,12 @@
-//! The events the metric engine reads: the session lifecycle kinds, and a stored event decoded
-//! with only the fields the metrics use. Definitions: `docs/METRICS.md`.
+//! The events the metric engine reads: a stored event decoded with only the fields the metrics
+//! use, and one event as the episode state machine applies it (of the session lifecycle kinds of
+//! [`EventKind`], the rest ignored). Definitions: `docs/METRICS.md`.
 
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::domain::{AuditEvent, SessionId, UserId};
-
-/// The session lifecycle events the engine reads (`kind`); any other kind is ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum LifecycleKind {
-    /// `session.created`.
-    #[serde(rename = "session.created")]
-    Created,
-    /// `session.reopened`.
-    #[serde(rename = "session.reopened")]
-    Reopened,
-    /// `session.queued`.
-    #[serde(rename = "session.queued")]
-    Queued,
-    /// `session.assigned`.
-    #[serde(rename = "session.assigned")]
-    Assigned,
-    /// `session.transferred`.
-    #[serde(rename = "session.transferred")]
-    Transferred,
-    /// `session.first_response`.
-    #[serde(rename = "session.first_response")]
-    FirstResponse,
-    /// `session.closed`.
-    #[serde(rename = "session.closed")]
-    Closed,
-    /// `session.rated`.
-    #[serde(rename = "session.rated")]
-    Rated,
-    /// Any other kind.
-    #[serde(other)]
-    Other,
-}
-
-impl LifecycleKind {
-    /// The kind named `kind`, by the names its deserializer reads (any other is `Other`).
-    fn parse(kind: &str) -> Self {
-        let name = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(kind);
-        Self::deserialize(name).unwrap_or(Self::Other)
-    }
-}
+use crate::domain::{AuditEvent, EventKind, LoggedKind, SessionId, UserId};
 
 /// A stored event as the engine reads it, decoded straight from its JSON with only the fields
 /// the metrics use (an [`AuditEvent`] decodes all of them, its details into a map): what the
@@ -56,7 +17,7 @@ pub struct LifecycleEvent {
     /// Event id.
     pub id: String,
     /// Its kind.
-    pub kind: LifecycleKind,
+    pub kind: LoggedKind,
     /// Who did it.
     pub actor_id: UserId,
     /// The session it concerns.
@@ -89,7 +50,8 @@ pub struct LifecycleDetails {
 /// One event as [`SessionFacts`] applies it, from either kind of event.
 pub(super) struct Step<'a> {
     pub(super) id: &'a str,
-    pub(super) kind: LifecycleKind,
+    /// `None` for a kind this build does not know.
+    pub(super) kind: Option<EventKind>,
     pub(super) at: OffsetDateTime,
     pub(super) actor_id: &'a UserId,
     pub(super) reason: Option<&'a str>,
@@ -104,7 +66,7 @@ impl<'a> Step<'a> {
         let text = |field: &str| event.details.get(field).and_then(Value::as_str);
         Step {
             id: &event.id,
-            kind: LifecycleKind::parse(&event.kind),
+            kind: event.kind.known(),
             at: event.at,
             actor_id: &event.actor_id,
             reason: text("reason"),
@@ -120,7 +82,7 @@ impl<'a> Step<'a> {
         let text = |value: &'a Option<Value>| value.as_ref().and_then(Value::as_str);
         Step {
             id: &event.id,
-            kind: event.kind,
+            kind: event.kind.known(),
             at: event.at,
             actor_id: &event.actor_id,
             reason: text(&details.reason),

@@ -124,7 +124,7 @@ pub(crate) async fn sessions_touched(
 }
 
 fn is_session_lifecycle(event: &AuditEvent) -> bool {
-    event.kind.starts_with("session.")
+    event.kind.as_str().starts_with("session.")
 }
 
 /// Each touched session's whole history (one Query of its partition each, batched).

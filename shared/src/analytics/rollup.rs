@@ -17,12 +17,12 @@ use utoipa::ToSchema;
 
 use super::durations::DurationReport;
 use super::episodes::SessionFacts;
-use super::events::{LifecycleEvent, LifecycleKind};
+use super::events::LifecycleEvent;
 use super::messages::RoleCounts;
 use super::range::{day_bounds, days_between};
 use super::read::built_summary;
 use super::summaries::{MetricsReport, Summary};
-use crate::domain::{Role, SessionId};
+use crate::domain::{EventKind, Role, SessionId};
 use crate::error::ApiError;
 use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
@@ -180,7 +180,7 @@ impl DaySummaries {
 fn room_of(history: &[LifecycleEvent]) -> &str {
     history
         .iter()
-        .find(|event| event.kind == LifecycleKind::Created)
+        .find(|event| event.kind == EventKind::SessionCreated)
         .and_then(|event| event.details.room_id.as_ref())
         .and_then(serde_json::Value::as_str)
         .unwrap_or(rollups::NO_ROOM)

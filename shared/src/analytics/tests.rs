@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use super::episodes::{facts_by_session, EpisodeOrigin, SessionFacts, WaitEnd};
 use super::events::LifecycleEvent;
 use super::summaries::Summary;
-use crate::domain::{AuditEvent, Role, SessionId, UserId};
+use crate::domain::{AuditEvent, LoggedKind, Role, SessionId, UserId};
 
 const DAY: OffsetDateTime = datetime!(2026-11-25 00:00 UTC);
 
@@ -39,7 +39,7 @@ impl Log {
         let actor = details.get("agent_id").and_then(Value::as_str).unwrap_or("cust-ada").to_owned();
         self.events.push(AuditEvent {
             id: format!("{}-{:04}", self.session_id, self.events.len()),
-            kind: kind.to_owned(),
+            kind: LoggedKind::of_name(kind),
             actor_id: agent(&actor),
             actor_role: if actor == "cust-ada" { Role::Customer } else { Role::Agent },
             target: format!("session:{}", self.session_id),

@@ -5,7 +5,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::domain::{now, AgentState, AgentStatus, Capacity, Principal, Role, RoomId};
+use crate::domain::{now, AgentState, AgentStatus, Capacity, EventKind, Principal, Role, RoomId};
 use crate::error::ApiError;
 use crate::repo::{agents, events, rooms};
 
@@ -107,7 +107,7 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
             agents::put(&next, read.as_ref())?.named(STATE_UNCHANGED),
             events::record(
                 principal,
-                "agent.status_changed",
+                EventKind::AgentStatusChanged,
                 &agents::key(&principal.user_id).pk,
                 format!("agent:{}", principal.user_id),
                 None,

@@ -9,7 +9,7 @@ use crate::domain::tools::{
     canned_access, render, CannedAccess, CannedBody, CannedBodyError, CannedResponse, CannedScope,
     CannedTitle, RenderContext, Shortcode,
 };
-use crate::domain::{now, CannedResponseId, Principal, Role, RoomId, SessionId};
+use crate::domain::{now, CannedResponseId, EventKind, Principal, Role, RoomId, SessionId};
 use crate::error::ApiError;
 use crate::repo::canned::{self, ScopeKey, Segment};
 use crate::repo::{agents, events, rooms};
@@ -209,7 +209,7 @@ pub async fn create_canned_response(
     let mut ops = vec![
         put.named("response_new"),
         reserve.named(SHORTCODE_FREE),
-        event(principal, "canned.created", &response, at)?.named("created_event"),
+        event(principal, EventKind::CannedCreated, &response, at)?.named("created_event"),
     ];
     if let Some(room) = &room_id {
         ops.push(rooms::exists(room).named(ROOM_EXISTS));
@@ -231,7 +231,7 @@ pub async fn create_canned_response(
 /// shortcode, never the text.
 fn event(
     principal: &Principal,
-    kind: &str,
+    kind: EventKind,
     response: &CannedResponse,
     at: time::OffsetDateTime,
 ) -> Result<crate::store::TxOp, ApiError> {
@@ -270,7 +270,9 @@ pub async fn update_canned_response(
     if let Some([reserve, release]) = renamed {
         ops.extend([reserve.named(SHORTCODE_FREE), release.named("old_shortcode_released")]);
     }
-    ops.push(event(principal, "canned.updated", &updated, updated.updated_at)?.named("updated_event"));
+    ops.push(
+        event(principal, EventKind::CannedUpdated, &updated, updated.updated_at)?.named("updated_event"),
+    );
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.contains(&RESPONSE_UNCHANGED) {
         return Err(changed_meanwhile());
@@ -297,7 +299,7 @@ pub async fn delete_canned_response(
     let ops = vec![
         delete.named(RESPONSE_UNCHANGED),
         release.named("shortcode_released"),
-        event(principal, "canned.deleted", &previous, now())?.named("deleted_event"),
+        event(principal, EventKind::CannedDeleted, &previous, now())?.named("deleted_event"),
     ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if !failed.is_empty() {

@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, ClientMessageId, ConnectionId, Message, MessageBody, MessageId, Principal, ReadMarker, Role,
-    SessionId, SessionStatus,
+    now, ClientMessageId, ConnectionId, EventKind, Message, MessageBody, MessageId, Principal, ReadMarker,
+    Role, SessionId, SessionStatus,
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
@@ -116,7 +116,7 @@ async fn send_once(
     if awaiting.is_some() {
         let first_response = events::record(
             principal,
-            "session.first_response",
+            EventKind::SessionFirstResponse,
             &sessions::partition(&input.session_id),
             format!("session:{}", input.session_id),
             Some(input.session_id),
@@ -250,7 +250,7 @@ pub async fn edit_message(
         principal,
         &message,
         messages::edit(&message, input.body.as_str(), at)?,
-        "message.edited",
+        EventKind::MessageEdited,
         at,
     )
     .await?;
@@ -278,9 +278,15 @@ pub async fn delete_message(
         return Ok(message);
     }
     let at = now();
-    let deleted_meanwhile =
-        change_message(store, principal, &message, messages::tombstone(&message, at)?, "message.deleted", at)
-            .await?;
+    let deleted_meanwhile = change_message(
+        store,
+        principal,
+        &message,
+        messages::tombstone(&message, at)?,
+        EventKind::MessageDeleted,
+        at,
+    )
+    .await?;
     let tombstone = Message { deleted: true, body: None, ..message };
     // A failed condition on the message means a concurrent delete won (and fans it out).
     if !deleted_meanwhile {
@@ -298,7 +304,7 @@ async fn change_message(
     principal: &Principal,
     message: &Message,
     change: TxOp,
-    kind: &str,
+    kind: EventKind,
     at: time::OffsetDateTime,
 ) -> Result<bool, ApiError> {
     let session_id = message.session_id;

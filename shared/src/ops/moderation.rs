@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::domain::{now, Block, Principal, Role, UserId};
+use crate::domain::{now, Block, EventKind, Principal, Role, UserId};
 use crate::error::ApiError;
 use crate::repo::{blocks, events};
 use crate::store::{ItemStore, Key};
@@ -93,7 +93,7 @@ pub async fn block_user(
         Block { user_id: user.clone(), blocked_by: principal.user_id.clone(), reason, blocked_at: at };
     let event = events::record(
         principal,
-        "user.blocked",
+        EventKind::UserBlocked,
         &user_partition(user),
         format!("user:{user}"),
         None,
@@ -129,7 +129,7 @@ pub async fn unblock_user(
     }
     let event = events::record(
         principal,
-        "user.unblocked",
+        EventKind::UserUnblocked,
         &user_partition(user),
         format!("user:{user}"),
         None,

@@ -6,7 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::domain::tools::{Note, NoteBody};
-use crate::domain::{now, NoteId, Principal, SessionId};
+use crate::domain::{now, EventKind, NoteId, Principal, SessionId};
 use crate::error::ApiError;
 use crate::repo::{events, notes, sessions};
 use crate::store::{Cursor, ItemStore};
@@ -52,7 +52,7 @@ pub async fn create_note(
         // The log says a note was written, never what it says.
         events::record(
             principal,
-            "note.created",
+            EventKind::NoteCreated,
             &sessions::partition(session_id),
             format!("note:{session_id}/{}", note.id),
             Some(*session_id),

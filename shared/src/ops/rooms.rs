@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::domain::{now, Principal, Role, Room, RoomId, RoomName};
+use crate::domain::{now, EventKind, Principal, Role, Room, RoomId, RoomName};
 use crate::error::ApiError;
 use crate::repo::{events, rooms};
 use crate::store::{Cursor, ItemStore};
@@ -54,7 +54,7 @@ pub async fn create_room(
     let [put_room, reserve_name] = rooms::put_new(&room)?;
     let event = events::record(
         principal,
-        "room.created",
+        EventKind::RoomCreated,
         &rooms::key(&room.id).pk,
         format!("room:{}", room.id),
         None,

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, Principal, Role, Session, SessionId, SessionStatus, UserId,
+    now, AgentState, AgentStatus, EventKind, Principal, Role, Session, SessionId, SessionStatus, UserId,
 };
 use crate::error::ApiError;
 use crate::repo::sessions::{self, SessionListing};
@@ -87,7 +87,7 @@ pub(crate) fn assignment(
         sessions::put_participant(&participant)?.named("participant"),
         events::record(
             actor,
-            "session.assigned",
+            EventKind::SessionAssigned,
             &sessions::partition(&session.id),
             format!("session:{}", session.id),
             Some(session.id),

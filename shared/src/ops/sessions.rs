@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, Principal, Priority, Rating, Role, RoomId, Session, SessionId,
+    now, AgentState, AgentStatus, EventKind, Principal, Priority, Rating, Role, RoomId, Session, SessionId,
     SessionStatus, Subject, UserId,
 };
 use crate::error::ApiError;
@@ -110,7 +110,7 @@ pub async fn create_session(
         sessions::put_participant(&participant)?.named("participant"),
         events::record(
             principal,
-            "session.created",
+            EventKind::SessionCreated,
             &sessions::partition(&session.id),
             format!("session:{}", session.id),
             Some(session.id),
@@ -159,7 +159,7 @@ fn queued(
 ) -> Result<crate::store::TxOp, ApiError> {
     events::record(
         principal,
-        "session.queued",
+        EventKind::SessionQueued,
         &sessions::partition(id),
         format!("session:{id}"),
         Some(*id),
@@ -396,7 +396,7 @@ pub async fn transfer_session(
             sessions::put_participant(&participant)?.named("participant"),
             events::record(
                 principal,
-                "session.transferred",
+                EventKind::SessionTransferred,
                 &sessions::partition(id),
                 format!("session:{id}"),
                 Some(*id),
@@ -457,7 +457,7 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
             close.named(SESSION_UNCHANGED),
             events::record(
                 principal,
-                "session.closed",
+                EventKind::SessionClosed,
                 &sessions::partition(id),
                 format!("session:{id}"),
                 Some(*id),
@@ -521,7 +521,7 @@ pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) ->
         blocks::not_blocked(&session.customer_id).named(NOT_BLOCKED),
         events::record(
             principal,
-            "session.reopened",
+            EventKind::SessionReopened,
             &sessions::partition(id),
             format!("session:{id}"),
             Some(*id),
@@ -618,7 +618,7 @@ pub async fn update_session(
 }
 
 /// Event kind of a change of a session's priority.
-pub const PRIORITY_CHANGED: &str = "session.priority_changed";
+pub const PRIORITY_CHANGED: EventKind = EventKind::SessionPriorityChanged;
 
 /// Body of `POST /chat/sessions/{id}/rating`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -677,7 +677,7 @@ pub async fn rate_session(
         sessions::rate(&session, &rating, &principal.user_id)?.named(SESSION_UNCHANGED),
         events::record(
             principal,
-            "session.rated",
+            EventKind::SessionRated,
             &sessions::partition(id),
             format!("session:{id}"),
             Some(*id),
