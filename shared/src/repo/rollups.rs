@@ -1,4 +1,4 @@
-//! The analytics rollups: the metric engine's partial summaries (`domain::metrics::Summary`,
+//! The analytics rollups: the metric engine's partial summaries (`analytics::summaries::Summary`,
 //! mergeable) stored per UTC day and per UTC hour, overall (`ROLLUP#ALL`; an hour's item keeps
 //! its agents' figures), per agent and day (`ROLLUP#AGENTS`) and per room (`ROLLUP#ROOMS`),
 //! plus one small marker per built day
