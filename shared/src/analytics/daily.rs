@@ -36,10 +36,6 @@ pub struct ReportedDays {
     pub to: Date,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Daily figures
-// ---------------------------------------------------------------------------------------------
-
 /// Where a day's figures come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
