@@ -23,7 +23,7 @@ use switchboard_shared::reports::ReportStore;
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::{
-    Condition, Item, ItemStore, Key, Page, Query, StoreError, TxOp, UpdateAction,
+    Condition, Item, ItemStore, Key, NamedTxOp, Page, Query, StoreError, UpdateAction,
 };
 use switchboard_shared::App;
 use tokio_tungstenite::tungstenite::Message;
@@ -150,7 +150,7 @@ impl ItemStore for CountingStore {
         }
         self.inner.get_many(keys).await
     }
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         self.write("transact_write")?;
         self.inner.transact_write(ops).await
     }

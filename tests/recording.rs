@@ -20,7 +20,7 @@ use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushE
 use switchboard_shared::realtime::{PostError, Realtime};
 use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore, ReportStoreError, StoredReport};
 use switchboard_shared::store::{
-    Condition, Item, ItemStore, Key, Page, Query, RawPage, StoreError, TxOp, UpdateAction,
+    Condition, Item, ItemStore, Key, NamedTxOp, Page, Query, RawPage, StoreError, TxOp, UpdateAction,
 };
 use switchboard_shared::App;
 use time::OffsetDateTime;
@@ -215,9 +215,9 @@ impl ItemStore for RecordingStore {
         self.inner.put_many(items).await
     }
 
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         // TransactWriteItems is authorized by the action of each of its operations.
-        for op in &ops {
+        for NamedTxOp { op, .. } in &ops {
             let action = match op {
                 TxOp::Put { .. } => "dynamodb:PutItem",
                 TxOp::Update { .. } => "dynamodb:UpdateItem",

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use switchboard_bench::rollup::history::{self, Histories, SessionHistory, Shape};
-use switchboard_shared::domain::metrics::{EpisodeOrigin, SessionFacts, WaitEnd};
-use switchboard_shared::ops::rollup::day_bounds;
+use switchboard_shared::analytics::episodes::{EpisodeOrigin, SessionFacts, WaitEnd};
+use switchboard_shared::analytics::range::day_bounds;
 use switchboard_shared::repo::events::{self, Span};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use time::macros::date;

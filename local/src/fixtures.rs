@@ -3,15 +3,16 @@
 
 use std::str::FromStr;
 
-use switchboard_shared::domain::metrics::Summary;
+use switchboard_shared::analytics::messages::RoleCounts;
+use switchboard_shared::analytics::pdf_reports::pdf::render;
+use switchboard_shared::analytics::rollup::DayRollup;
+use switchboard_shared::analytics::summaries::Summary;
 use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::{
     now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
     Priority, Role, Room, Session, SessionStatus, UserId,
 };
-use switchboard_shared::ops::insights::RoleCounts;
-use switchboard_shared::ops::rollup::DayRollup;
 use switchboard_shared::ops::Notification;
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
@@ -19,9 +20,8 @@ use switchboard_shared::repo::jobs::JobRecord;
 use switchboard_shared::repo::{
     agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions,
 };
-use switchboard_shared::reports::pdf::render;
 use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
-use switchboard_shared::store::ItemStore;
+use switchboard_shared::store::{ItemStore, NamedTxOp, TxOp};
 use switchboard_shared::ApiError;
 use time::macros::datetime;
 use time::Duration;
@@ -66,6 +66,12 @@ pub const DAILY_REPORT: &str = "daily-2026-01-01";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
+}
+
+/// The fixture's writes as one transaction: nothing is there yet, so no condition fails and
+/// none needs a name of its own.
+fn named(ops: impl IntoIterator<Item = TxOp>) -> Vec<NamedTxOp> {
+    ops.into_iter().map(|op| op.named("fixture")).collect()
 }
 
 fn user(text: &str) -> Result<UserId, ApiError> {
@@ -182,7 +188,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         sessions::put_new(&waiting)?,
         sessions::put_participant(&waiting_customer)?,
     ]);
-    store.transact_write(ops).await?;
+    store.transact_write(named(ops)).await?;
 
     // Bob is away: he keeps the active session and may take the waiting one, but routing leaves
     // it in the queue, so every fixture finds the world as described.
@@ -210,7 +216,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         away_until: None,
         version: 1,
     };
-    store.transact_write(vec![agents::put(&bob_state, None)?, agents::put(&cy_state, None)?]).await?;
+    store.transact_write(named([agents::put(&bob_state, None)?, agents::put(&cy_state, None)?])).await?;
 
     let at = now();
     let closed_at = at - time::Duration::hours(1);
@@ -249,7 +255,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         joined_at: closed.created_at,
     };
     store
-        .transact_write(vec![sessions::put_new(&closed)?, sessions::put_participant(&closed_customer)?])
+        .transact_write(named([sessions::put_new(&closed)?, sessions::put_participant(&closed_customer)?]))
         .await?;
 
     let ada = Principal { user_id: user(CUSTOMER)?, role: Role::Customer, name: Some("Ada".into()) };
@@ -258,7 +264,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     let bob_connection = ConnectionId::parse(AGENT_CONNECTION)?;
     connections::put(store, &connections::new_connection(ada_connection, &ada, at)).await?;
     connections::put(store, &connections::new_connection(bob_connection.clone(), &bob, at)).await?;
-    store.transact_write(connections::subscribe(&bob_connection, &active.id, &bob, at)?).await?;
+    store.transact_write(named(connections::subscribe(&bob_connection, &active.id, &bob, at)?)).await?;
 
     let token = DeviceToken::parse(CUSTOMER_DEVICE_TOKEN)?;
     let phone = Device {
@@ -272,7 +278,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         registered_at: opened,
         updated_at: opened,
     };
-    store.transact_write(vec![devices::put(&phone)?]).await?;
+    store.transact_write(named([devices::put(&phone)?])).await?;
 
     let written = datetime!(2026-01-01 11:56 UTC);
     let refund = CannedResponse {
@@ -298,7 +304,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     };
     let mut ops = Vec::from(canned::put_new(&refund)?);
     ops.push(notes::put_new(&note)?);
-    store.transact_write(ops).await?;
+    store.transact_write(named(ops)).await?;
 
     let day = written.date();
     let started =

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::{dashboard, scheduler, secret, Gateway};
+use switchboard_shared::analytics::pdf_reports::build_daily_report;
+use switchboard_shared::analytics::range::Range;
+use switchboard_shared::analytics::rollup;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, max_open_sessions_from_env, TokenSettings};
 use switchboard_shared::domain::{Role, UserId};
-use switchboard_shared::ops::analytics::DayRange;
-use switchboard_shared::ops::reports::build_daily_report;
-use switchboard_shared::ops::rollup;
 use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
@@ -349,16 +349,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             match (from, to) {
                 (Some(from), Some(to)) => {
                     let range =
-                        DayRange::parse(Some(&from), Some(&to), at.date()).map_err(|e| e.to_string())?;
-                    let totals =
-                        rollup::rollup_days(store.as_ref(), range.from, range.to, at, &mut |progress| {
+                        Range::parse_days(Some(&from), Some(&to), at.date()).map_err(|e| e.to_string())?;
+                    let totals = rollup::rollup_days(
+                        store.as_ref(),
+                        range.first_day(),
+                        range.last_day(),
+                        at,
+                        &mut |progress| {
                             eprintln!(
                                 "built {} ({}/{} days, {} events read)",
                                 progress.day, progress.days_done, progress.days_total, progress.events_read
                             );
-                        })
-                        .await
-                        .map_err(|e| e.to_string())?;
+                        },
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
                     println!(
                         "{} days built: {} events, {} session histories read, {} items written",
                         totals.days, totals.events_read, totals.sessions, totals.items_written

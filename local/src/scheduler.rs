@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use serde_json::json;
+use switchboard_shared::analytics::backfill;
 use switchboard_shared::domain::now;
 use switchboard_shared::lambda::{dispatch_scheduled, ScheduledFunction};
-use switchboard_shared::ops::analytics;
 use switchboard_shared::App;
 use time::{Duration, OffsetDateTime, Time};
 
@@ -126,7 +126,7 @@ pub async fn run(app: Arc<App>, schedules: Vec<(ScheduledFunction, Schedule)>) {
     loop {
         tick.tick().await;
         let deadline = std::time::Instant::now() + BACKFILL_SLICE;
-        if let Err(error) = analytics::continue_backfills(app.store.as_ref(), deadline).await {
+        if let Err(error) = backfill::continue_backfills(app.store.as_ref(), deadline).await {
             tracing::warn!(%error, "carrying on backfill jobs failed");
         }
     }

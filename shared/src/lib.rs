@@ -1,6 +1,7 @@
 //! Switchboard's shared library: domain, auth, errors, the item store, repositories, operations
 //! and the HTTP glue every function uses.
 
+pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod config;

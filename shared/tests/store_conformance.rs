@@ -31,7 +31,7 @@ mod support {
     pub use serde_json::{json, Value};
     pub use std::sync::Arc;
     pub use switchboard_shared::store::{
-        Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, RawPage, StoreError, TxOp,
+        Condition, Cursor, Item, ItemStore, Key, KeyRange, NamedTxOp, Page, Query, RawPage, StoreError, TxOp,
         UpdateAction, MAX_ITEM_BYTES, MAX_QUERY_LIMIT, MAX_TRANSACTION_OPS,
     };
 
@@ -98,7 +98,7 @@ mod support {
             self.store.put_many(items).await
         }
 
-        async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+        async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
             self.store.transact_write(ops).await
         }
     }
@@ -130,11 +130,11 @@ mod support {
 
     /// Whether a condition holds on the stored item, asked through a transaction's Check.
     pub async fn holds(store: &dyn ItemStore, key: &Key, condition: Condition) -> bool {
-        let check = TxOp::Check { key: key.clone(), condition: condition.clone() };
+        let check = TxOp::Check { key: key.clone(), condition: condition.clone() }.named("check");
         match store.transact_write(vec![check]).await {
             Ok(()) => true,
             Err(StoreError::TransactionCanceled { failed }) => {
-                assert_eq!(failed, vec![0], "{condition:?}");
+                assert_eq!(failed, vec!["check"], "{condition:?}");
                 false
             }
             Err(e) => panic!("{condition:?}: {e}"),
@@ -434,7 +434,7 @@ macro_rules! conformance_suite {
             assert_invalid(store.put(it(), Some(Condition::And(vec![]))).await);
             assert_invalid(store.put(it(), Some(Condition::Or(vec![]))).await);
             let nested = Condition::Not(Box::new(Condition::And(vec![])));
-            assert_invalid(store.transact_write(vec![TxOp::Check { key: key("P", "S"), condition: nested }]).await);
+            assert_invalid(store.transact_write(vec![TxOp::Check { key: key("P", "S"), condition: nested }.named("nested")]).await);
             assert_eq!(store.get(&key("P", "S")).await.unwrap(), None);
         }
 
@@ -1113,10 +1113,10 @@ macro_rules! conformance_suite {
 
             store
                 .transact_write(vec![
-                    TxOp::Put { item: item(json!({"pk": "P", "sk": "new"})), condition: Some(Condition::NotExists) },
-                    TxOp::Update { key: key("P", "a"), actions: vec![UpdateAction::Add("n".into(), 1)], condition: None },
-                    TxOp::Delete { key: key("P", "b"), condition: Some(Condition::Exists) },
-                    TxOp::Check { key: key("P", "c"), condition: Condition::Equals("status".into(), json!("open")) },
+                    TxOp::Put { item: item(json!({"pk": "P", "sk": "new"})), condition: Some(Condition::NotExists) }.named("new"),
+                    TxOp::Update { key: key("P", "a"), actions: vec![UpdateAction::Add("n".into(), 1)], condition: None }.named("a"),
+                    TxOp::Delete { key: key("P", "b"), condition: Some(Condition::Exists) }.named("b"),
+                    TxOp::Check { key: key("P", "c"), condition: Condition::Equals("status".into(), json!("open")) }.named("c"),
                 ])
                 .await
                 .unwrap();
@@ -1136,15 +1136,15 @@ macro_rules! conformance_suite {
 
             let result = store
                 .transact_write(vec![
-                    TxOp::Put { item: item(json!({"pk": "P", "sk": "new"})), condition: None },
-                    TxOp::Update { key: key("P", "a"), actions: vec![UpdateAction::Add("n".into(), 1)], condition: None },
-                    TxOp::Check { key: key("P", "c"), condition: Condition::Equals("status".into(), json!("closed")) },
-                    TxOp::Delete { key: key("P", "b"), condition: None },
+                    TxOp::Put { item: item(json!({"pk": "P", "sk": "new"})), condition: None }.named("new"),
+                    TxOp::Update { key: key("P", "a"), actions: vec![UpdateAction::Add("n".into(), 1)], condition: None }.named("a"),
+                    TxOp::Check { key: key("P", "c"), condition: Condition::Equals("status".into(), json!("closed")) }.named("c_closed"),
+                    TxOp::Delete { key: key("P", "b"), condition: None }.named("b"),
                 ])
                 .await;
 
             match result {
-                Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, [2]),
+                Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, ["c_closed"]),
                 other => panic!("expected TransactionCanceled, got {other:?}"),
             }
             let (after, _) = all_pages(&store, Query::table("P")).await;
@@ -1159,19 +1159,20 @@ macro_rules! conformance_suite {
 
             let result = store
                 .transact_write(vec![
-                    TxOp::Put { item: item(json!({"pk": "P", "sk": "a"})), condition: Some(Condition::NotExists) },
-                    TxOp::Put { item: item(json!({"pk": "P", "sk": "z"})), condition: Some(Condition::NotExists) },
-                    TxOp::Delete { key: key("P", "b"), condition: Some(Condition::Equals("x".into(), json!(1))) },
+                    TxOp::Put { item: item(json!({"pk": "P", "sk": "a"})), condition: Some(Condition::NotExists) }.named("a_new"),
+                    TxOp::Put { item: item(json!({"pk": "P", "sk": "z"})), condition: Some(Condition::NotExists) }.named("z_new"),
+                    TxOp::Delete { key: key("P", "b"), condition: Some(Condition::Equals("x".into(), json!(1))) }.named("b_is_1"),
                     TxOp::Update {
                         key: key("P", "new"),
                         actions: vec![UpdateAction::Set("y".into(), json!(1))],
                         condition: Some(Condition::Exists),
-                    },
+                    }
+                    .named("new_exists"),
                 ])
                 .await;
 
             match result {
-                Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, [0, 2, 3]),
+                Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, ["a_new", "b_is_1", "new_exists"]),
                 other => panic!("expected TransactionCanceled, got {other:?}"),
             }
             assert_eq!(store.get(&key("P", "z")).await.unwrap(), None);
@@ -1179,10 +1180,32 @@ macro_rules! conformance_suite {
         }
 
         #[tokio::test]
+        async fn a_failed_condition_is_reported_by_the_name_it_was_given() {
+            let store = $fresh.await;
+            put(&store, json!({"pk": "ROOM#name", "sk": "support", "room": "r1"})).await;
+
+            let result = store
+                .transact_write(vec![
+                    TxOp::Put { item: item(json!({"pk": "ROOM#r2", "sk": "META"})), condition: Some(Condition::NotExists) }
+                        .named("room_new"),
+                    TxOp::Put { item: item(json!({"pk": "ROOM#name", "sk": "support", "room": "r2"})), condition: Some(Condition::NotExists) }
+                        .named("name_free"),
+                    TxOp::Check { key: key("USER#ada", "BLOCK"), condition: Condition::NotExists }.named("not_blocked"),
+                ])
+                .await;
+
+            match result {
+                Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, ["name_free"]),
+                other => panic!("expected TransactionCanceled, got {other:?}"),
+            }
+            assert_eq!(store.get(&key("ROOM#r2", "META")).await.unwrap(), None);
+        }
+
+        #[tokio::test]
         async fn a_transaction_of_one_hundred_operations_is_applied() {
             let store = $fresh.await;
             let ops: Vec<_> = (0..MAX_TRANSACTION_OPS)
-                .map(|n| TxOp::Put { item: item(json!({"pk": "P", "sk": format!("{n:03}")})), condition: None })
+                .map(|n| TxOp::Put { item: item(json!({"pk": "P", "sk": format!("{n:03}")})), condition: None }.named("put"))
                 .collect();
 
             store.transact_write(ops).await.unwrap();
@@ -1195,7 +1218,7 @@ macro_rules! conformance_suite {
         async fn a_transaction_over_one_hundred_operations_is_invalid_and_writes_nothing() {
             let store = $fresh.await;
             let ops: Vec<_> = (0..=MAX_TRANSACTION_OPS)
-                .map(|n| TxOp::Put { item: item(json!({"pk": "P", "sk": format!("{n:03}")})), condition: None })
+                .map(|n| TxOp::Put { item: item(json!({"pk": "P", "sk": format!("{n:03}")})), condition: None }.named("put"))
                 .collect();
 
             let result = store.transact_write(ops).await;
@@ -1217,8 +1240,8 @@ macro_rules! conformance_suite {
 
             let result = store
                 .transact_write(vec![
-                    TxOp::Put { item: item(json!({"pk": "P", "sk": "a"})), condition: None },
-                    TxOp::Check { key: key("P", "a"), condition: Condition::NotExists },
+                    TxOp::Put { item: item(json!({"pk": "P", "sk": "a"})), condition: None }.named("put"),
+                    TxOp::Check { key: key("P", "a"), condition: Condition::NotExists }.named("check"),
                 ])
                 .await;
 

@@ -5,9 +5,11 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_shared::analytics::conversations::{self, COLUMNS};
 use switchboard_shared::auth::TokenMinter;
-use switchboard_shared::domain::{AuditEvent, Priority, Role, Session, SessionId, SessionStatus, UserId};
-use switchboard_shared::ops::conversations::{self, COLUMNS};
+use switchboard_shared::domain::{
+    AuditEvent, EventKind, Priority, Role, Session, SessionId, SessionStatus, UserId,
+};
 use switchboard_shared::store::{Item, ItemStore};
 use switchboard_tests::{
     arranged, on_duty, Backend, Caller, Fetched, Reply, TestApi, AUDIENCE, ISSUER, TEST_SECRET,
@@ -385,7 +387,7 @@ async fn seed_created_with_id_at(
     let event_id = ulid::Ulid::from_parts(millis, u128::from(n)).to_string();
     let event = AuditEvent {
         id: event_id.clone(),
-        kind: "session.created".into(),
+        kind: EventKind::SessionCreated.into(),
         actor_id: customer,
         actor_role: Role::Customer,
         target: format!("session:{id}"),

@@ -378,7 +378,7 @@ async fn a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls(ba
     let today = OffsetDateTime::now_utc().date();
     let first = today - time::Duration::days(365);
     let yesterday = today - time::Duration::days(1);
-    switchboard_shared::ops::rollup::rollup_days(
+    switchboard_shared::analytics::rollup::rollup_days(
         api.store.as_ref(),
         first,
         yesterday,

@@ -605,7 +605,7 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         }
         "reports-conversations" => {
             let text = answer.as_str().ok_or("the export is not text")?;
-            let header = switchboard_shared::ops::conversations::COLUMNS.join(",");
+            let header = switchboard_shared::analytics::conversations::COLUMNS.join(",");
             ensure!(text == format!("{header}\r\n"), "a world without events exports rows: {text:?}");
         }
         "dashboard-audit-log" => {
@@ -939,7 +939,8 @@ async fn the_unblock_fixture_lifts_an_existing_block() {
         reason: Some("spam".into()),
         blocked_at: datetime!(2026-01-01 11:00 UTC),
     };
-    world.store.transact_write(vec![blocks::put_new(&block).expect("block op")]).await.expect("seed a block");
+    let block = blocks::put_new(&block).expect("block op").named("block");
+    world.store.transact_write(vec![block]).await.expect("seed a block");
 
     // Act
     let answer = invoke(&world, &function, &fixture).await.expect("the fixture is a REST event");

@@ -231,7 +231,8 @@ async fn a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post(
     let at = switchboard_shared::domain::now();
     connections::put(store, &connections::new_connection(ghost.clone(), &agent, at)).await.expect("put");
     let session = SessionId::parse(&world.session).expect("session id");
-    let ops = connections::subscribe(&ghost, &session, &agent, at).expect("ops");
+    let [counted, subscription] = connections::subscribe(&ghost, &session, &agent, at).expect("ops");
+    let ops = vec![counted.named("connection"), subscription.named("subscription")];
     store.transact_write(ops).await.expect("subscribe the ghost");
     let mut watcher = api.connect(&Caller::AgentX.token(&api)).await;
     watcher.subscribe(&world.session).await;
@@ -259,8 +260,9 @@ async fn a_410_cleanup_of_a_users_last_connection_announces_them_offline(backend
     let at = switchboard_shared::domain::now();
     connections::put(store, &connections::new_connection(ghost.clone(), &agent, at)).await.expect("put");
     let session = SessionId::parse(&world.session).expect("session id");
+    let [counted, subscription] = connections::subscribe(&ghost, &session, &agent, at).expect("ops");
     store
-        .transact_write(connections::subscribe(&ghost, &session, &agent, at).expect("ops"))
+        .transact_write(vec![counted.named("connection"), subscription.named("subscription")])
         .await
         .expect("sub");
 

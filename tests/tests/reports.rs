@@ -5,14 +5,13 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use switchboard_shared::domain::metrics::{
-    AgentReport, CsatReport, DurationReport, MetricsReport, ResolutionReport,
-};
+use switchboard_shared::analytics::durations::DurationReport;
+use switchboard_shared::analytics::messages::RoleCounts;
+use switchboard_shared::analytics::pdf_reports::pdf::render;
+use switchboard_shared::analytics::pdf_reports::{build_daily_report, build_daily_reports};
+use switchboard_shared::analytics::rollup::{DayRollup, HourRollup};
+use switchboard_shared::analytics::summaries::{AgentReport, CsatReport, MetricsReport, ResolutionReport};
 use switchboard_shared::domain::UserId;
-use switchboard_shared::ops::insights::RoleCounts;
-use switchboard_shared::ops::reports::{build_daily_report, build_daily_reports};
-use switchboard_shared::ops::rollup::{DayRollup, HourRollup};
-use switchboard_shared::reports::pdf::render;
 use switchboard_shared::reports::{ReportId, PDF_CONTENT_TYPE};
 use switchboard_tests::{arranged, assigned_session, open_session, pdf_text, Backend, Caller, TestApi};
 use time::macros::{date, datetime};

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_shared::domain::{AuditEvent, Role, SessionId, UserId};
-use switchboard_shared::ops::rollup;
+use switchboard_shared::analytics::rollup;
+use switchboard_shared::domain::{AuditEvent, LoggedKind, Role, SessionId, UserId};
 use switchboard_shared::repo::{events, rollups, sessions};
-use switchboard_shared::store::{ItemStore, Key, Query};
+use switchboard_shared::store::{ItemStore, Key, Query, TxOp};
 use switchboard_tests::{on_both_backends, Backend, Caller, TestApi};
 use time::macros::datetime;
 use time::{Date, Duration, OffsetDateTime};
@@ -22,6 +22,7 @@ on_both_backends!(
     a_rerun_writes_the_same_items_and_a_cut_off_day_is_read_live_then_rebuilt,
     the_backfill_builds_a_range_and_reports_its_progress,
     bad_report_and_backfill_requests_get_their_4xx_and_write_nothing,
+    an_old_event_of_a_kind_this_version_does_not_know_is_listed_as_stored_and_left_out_of_the_figures,
 );
 
 /// The crafted days.
@@ -50,7 +51,7 @@ async fn event(api: &TestApi, n: u8, kind: &str, at: OffsetDateTime, actor: &str
     };
     let event = AuditEvent {
         id: id.to_string(),
-        kind: kind.to_owned(),
+        kind: LoggedKind::of_name(kind),
         actor_id: user(actor),
         actor_role: role,
         target: format!("session:{}", session(n)),
@@ -59,7 +60,29 @@ async fn event(api: &TestApi, n: u8, kind: &str, at: OffsetDateTime, actor: &str
         details,
     };
     let write = events::put(&event, &sessions::partition(&session(n))).expect("an event item");
-    api.store.transact_write(vec![write]).await.expect("write an event");
+    api.store.transact_write(vec![write.named("event")]).await.expect("write an event");
+}
+
+/// An event another version wrote, of a kind this one does not know: stored as the log stores
+/// events, past the log's writer (which writes only today's kinds).
+async fn old_event(api: &TestApi, n: u8, kind: &str, at: OffsetDateTime) {
+    let event = AuditEvent {
+        id: ulid::Ulid::from_parts(u64::try_from(at.unix_timestamp() * 1000).expect("after 1970"), 1)
+            .to_string(),
+        kind: LoggedKind::of_name("session.queued"),
+        actor_id: user("agent-alice"),
+        actor_role: Role::Agent,
+        target: format!("session:{}", session(n)),
+        session_id: Some(session(n)),
+        at,
+        details: json!({"level": 2}),
+    };
+    let TxOp::Put { mut item, .. } = events::put(&event, &sessions::partition(&session(n))).expect("an item")
+    else {
+        panic!("an event is written by a put");
+    };
+    item.insert("kind".into(), json!(kind));
+    api.store.put(item, None).await.expect("write the old event");
 }
 
 async fn created(api: &TestApi, n: u8, at: OffsetDateTime, room: Option<&str>) {
@@ -508,4 +531,46 @@ async fn bad_report_and_backfill_requests_get_their_4xx_and_write_nothing(backen
     assert_eq!(rollup_items(&api).await, before, "a refused request wrote rollup items");
     let jobs = api.store.query(Query::table(rollups::BACKFILL).limit(10)).await.expect("jobs");
     assert!(jobs.items.is_empty(), "a refused backfill left a job");
+}
+
+async fn an_old_event_of_a_kind_this_version_does_not_know_is_listed_as_stored_and_left_out_of_the_figures(
+    backend: Backend,
+) {
+    // Arrange: a plain session of day A with an event of an unknown kind in its history.
+    let api = TestApi::start(backend).await;
+    let a = |h: u8, m: u8| DAY_A.with_hms(h, m, 0).expect("a time").assume_utc();
+    created(&api, 6, a(9, 0), None).await;
+    assigned(&api, 6, a(9, 2), "agent-alice").await;
+    old_event(&api, 6, "session.escalated", a(9, 5)).await;
+    closed(&api, 6, a(9, 20), "active").await;
+
+    // Act
+    let path = format!("/admin/audit-log?session_id={}&from={}&to={}", session(6), text(DAY_A), text(DAY_A));
+    let log = Caller::Admin.call(&api, Method::GET, &path, None).await;
+    let report = daily(&api, DAY_A, DAY_A).await;
+
+    // Assert: the audit log shows the event as stored; the figures are the plain session's.
+    assert_eq!(log.status, 200, "{log:?}");
+    let kinds: Vec<&str> =
+        log.body["items"].as_array().expect("items").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"session.escalated"), "{kinds:?}");
+    let figures = &report["days"][0]["figures"];
+    assert_eq!(
+        (&figures["sessions_created"], &figures["sessions_closed"]),
+        (&json!(1), &json!(1)),
+        "{figures}"
+    );
+    assert_eq!(durations(&figures["handle"]), json!([1, 1080.0, 1080.0, 1080.0]), "{figures}");
+    // And the log's writer refuses to write such a kind again.
+    let unknown = AuditEvent {
+        id: ulid::Ulid::new().to_string(),
+        kind: LoggedKind::of_name("session.escalated"),
+        actor_id: user("agent-alice"),
+        actor_role: Role::Agent,
+        target: format!("session:{}", session(6)),
+        session_id: Some(session(6)),
+        at: a(9, 6),
+        details: json!({}),
+    };
+    assert!(events::put(&unknown, &sessions::partition(&session(6))).is_err(), "an unknown kind was written");
 }

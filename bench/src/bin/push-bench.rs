@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             registered_at: at,
             updated_at: at,
         };
-        store.transact_write(vec![devices::put(&device)?]).await?;
+        store.transact_write(vec![devices::put(&device)?.named("device")]).await?;
         users.push(user);
     }
     eprintln!("push-bench: set-up took {:.1} s; sending", setup.elapsed().as_secs_f64());

@@ -1,5 +1,5 @@
 //! Throughput of the analytics rollup as a backfill runs it: a session event log of N events over
-//! 30 days is generated into a SQLite store, then `ops::rollup::rollup_days` builds every day of
+//! 30 days is generated into a SQLite store, then `analytics::rollup::rollup_days` builds every day of
 //! it once, on a current-thread runtime. Each step runs in a fresh process of this binary, so the
 //! rollup's peak memory (`VmHWM`) is its own; the CPU time is the process's (getrusage, every
 //! thread: the store's blocking threads too) over the call alone.
@@ -24,7 +24,7 @@ use switchboard_bench::rollup::history::{self, Shape, Written};
 use switchboard_bench::rollup::phases::{self, Phases};
 use switchboard_bench::rollup::usage;
 use switchboard_bench::rollup::writes::MeteredWrites;
-use switchboard_shared::ops::rollup::{self, RollupProgress, RollupTotals};
+use switchboard_shared::analytics::rollup::{self, RollupProgress, RollupTotals};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use time::macros::date;
 

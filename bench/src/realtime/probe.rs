@@ -18,7 +18,7 @@ use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::{PostError, Realtime};
 use switchboard_shared::store::{
-    Condition, Item, ItemStore, Key, Page, Query, StoreError, TxOp, UpdateAction, PK,
+    Condition, Item, ItemStore, Key, NamedTxOp, Page, Query, StoreError, UpdateAction, PK,
 };
 
 /// What a recorded call was.
@@ -192,7 +192,7 @@ impl ItemStore for ProbedStore {
         self.probe.time(self.inner.query(query), call).await
     }
 
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         let call = store_call("transact_write", format!("{} ops", ops.len()));
         self.probe.time(self.inner.transact_write(ops), call).await
     }

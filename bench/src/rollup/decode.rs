@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_shared::domain::metrics::LifecycleEvent;
+use switchboard_shared::analytics::events::LifecycleEvent;
 use switchboard_shared::domain::{AuditEvent, SessionId};
 use switchboard_shared::error::ApiError;
 use switchboard_shared::repo::{events, sessions};

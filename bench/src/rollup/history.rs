@@ -16,10 +16,12 @@ use rand::distr::Distribution;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use switchboard_shared::domain::{AuditEvent, Priority, Role, RoomId, SessionId, SessionStatus, UserId};
+use switchboard_shared::domain::{
+    AuditEvent, LoggedKind, Priority, Role, RoomId, SessionId, SessionStatus, UserId,
+};
 use switchboard_shared::error::ApiError;
 use switchboard_shared::repo::{events, sessions};
-use switchboard_shared::store::{ItemStore, TxOp, MAX_TRANSACTION_OPS};
+use switchboard_shared::store::{ItemStore, NamedTxOp, MAX_TRANSACTION_OPS};
 use time::{Date, Duration, OffsetDateTime, Time};
 use ulid::Ulid;
 
@@ -466,7 +468,7 @@ impl Iterator for Histories {
             let (actor_id, actor_role) = draft.actor;
             events.push(AuditEvent {
                 id: event_id.to_string(),
-                kind: draft.kind.to_owned(),
+                kind: LoggedKind::of_name(draft.kind),
                 actor_id,
                 actor_role,
                 target: format!("session:{id}"),
@@ -500,14 +502,14 @@ pub async fn write(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Written, ApiError> {
     let mut written = Written::default();
-    let mut batch: Vec<TxOp> = Vec::with_capacity(MAX_TRANSACTION_OPS);
+    let mut batch: Vec<NamedTxOp> = Vec::with_capacity(MAX_TRANSACTION_OPS);
     for history in Histories::new(shape)? {
         let history = history?;
         written.sessions += 1;
         let partition = sessions::partition(&history.id);
         for event in &history.events {
             *written.by_day.entry(event.at.date()).or_default() += 1;
-            batch.push(events::put(event, &partition)?);
+            batch.push(events::put(event, &partition)?.named("event"));
             if batch.len() == MAX_TRANSACTION_OPS {
                 written.events += batch.len() as u64;
                 store.transact_write(std::mem::take(&mut batch)).await?;

@@ -1,5 +1,5 @@
 //! Where a rollup's CPU time goes: the reads and the computing a rollup of each day does
-//! (`ops::rollup`), done again in phases and timed apart (process CPU, [`cpu_time`]):
+//! (`analytics::rollup`), done again in phases and timed apart (process CPU, [`cpu_time`]):
 //!
 //! 1. the day index, keys only, page by page (the store's work);
 //! 2. those keys to session ids;
@@ -17,17 +17,19 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use switchboard_shared::domain::metrics::{LifecycleEvent, SessionFacts};
+use switchboard_shared::analytics::episodes::SessionFacts;
+use switchboard_shared::analytics::events::LifecycleEvent;
+use switchboard_shared::analytics::range::days_between;
+use switchboard_shared::analytics::rollup::{partition_of, DaySummaries};
 use switchboard_shared::domain::SessionId;
 use switchboard_shared::error::ApiError;
-use switchboard_shared::ops::rollup::{days_between, partition_of, DaySummaries};
 use switchboard_shared::repo::{events, sessions};
 use switchboard_shared::store::{Cursor, ItemStore, KeyRange, Query, RawItem, MAX_QUERY_LIMIT};
 use time::{Date, OffsetDateTime};
 
 use super::usage::cpu_time;
 
-/// Sessions read and summarised at a time, as the rollup does (`ops::rollup`'s `BATCH`).
+/// Sessions read and summarised at a time, as the rollup does (`analytics::rollup`'s `BATCH`).
 const BATCH: usize = 256;
 
 /// CPU seconds of each phase, summed over the days, and what they handled.

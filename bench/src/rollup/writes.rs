@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use switchboard_shared::store::{
-    Condition, Item, ItemStore, Key, Page, Query, RawPage, StoreError, TxOp, UpdateAction,
+    Condition, Item, ItemStore, Key, NamedTxOp, Page, Query, RawPage, StoreError, UpdateAction,
 };
 
 use super::usage::cpu_time;
@@ -115,7 +115,7 @@ impl<S: ItemStore> ItemStore for MeteredWrites<S> {
         self.inner.put_many(items).await
     }
 
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         let _in_flight = self.start(ops.len());
         self.inner.transact_write(ops).await
     }

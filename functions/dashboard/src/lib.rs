@@ -3,6 +3,9 @@
 //! probe and the audit log.
 
 use lambda_http::Request;
+use switchboard_shared::analytics::insights::{self, AgentPerformance, Satisfaction};
+use switchboard_shared::analytics::messages::{self, MessageAnalytics};
+use switchboard_shared::analytics::range::Range;
 use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
 use switchboard_shared::error::{ErrorBody, STORE_RETRY_AFTER_SECONDS};
 use switchboard_shared::http::json_body;
@@ -10,10 +13,7 @@ use switchboard_shared::http::{
     json, json_body_or_empty, page_request, path_param, principal, query_param, HandlerResult, ListPage,
 };
 use switchboard_shared::ops::audit::{self, AuditQuery};
-use switchboard_shared::ops::insights::{
-    self, ActiveSession, AgentPerformance, Health, HealthStatus, MessageAnalytics, Satisfaction, TimeRange,
-    WaitingSession,
-};
+use switchboard_shared::ops::dashboard::{ActiveSession, Health, HealthStatus, WaitingSession};
 use switchboard_shared::ops::transcript::{self as transcripts, Format, Transcript};
 use switchboard_shared::ops::{self, AssignSession, TransferSession};
 use switchboard_shared::{http_function, ApiError, App};
@@ -84,8 +84,8 @@ const STAFF: &[Role] = &[Role::Agent, Role::Admin];
 
 /// `?from=&to=` of a report: RFC 3339 times or `yyyy-mm-dd` dates, the last 7 days by default,
 /// at most 366 days.
-fn range(req: &Request) -> Result<TimeRange, ApiError> {
-    TimeRange::parse(query_param(req, "from").as_deref(), query_param(req, "to").as_deref(), now())
+fn range(req: &Request) -> Result<Range, ApiError> {
+    Range::parse(query_param(req, "from").as_deref(), query_param(req, "to").as_deref(), now())
 }
 
 /// An agent takes a waiting session (body `{}`), or an admin assigns it (`{"agent_id"}`); the
@@ -156,7 +156,10 @@ pub async fn active_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, STAFF, "read the dashboard")?;
     let page = page_request(&req)?;
-    json(200, &insights::active_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
+    json(
+        200,
+        &ops::dashboard::active_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?,
+    )
 }
 
 /// One page of the waiting queue in routing order (urgent to low, then first come first served),
@@ -168,7 +171,10 @@ pub async fn waiting_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, STAFF, "read the dashboard")?;
     let page = page_request(&req)?;
-    json(200, &insights::waiting_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?)
+    json(
+        200,
+        &ops::dashboard::waiting_sessions(app.store.as_ref(), &principal, page.limit, page.cursor).await?,
+    )
 }
 
 /// CSAT over a range: average, distribution, response rate, ratings per day and the latest
@@ -198,7 +204,7 @@ pub async fn message_analytics(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     ops::require_role(&principal, &[Role::Admin], "read message analytics; admins do")?;
     let range = range(&req)?;
-    json(200, &insights::message_analytics(app.store.as_ref(), &principal, &range).await?)
+    json(200, &messages::message_analytics(app.store.as_ref(), &principal, &range).await?)
 }
 
 /// Whether the service and its store answer; needs no token. 503 with `status: degraded` when
@@ -206,7 +212,7 @@ pub async fn message_analytics(app: &App, req: Request) -> HandlerResult {
 #[utoipa::path(get, path = "/admin/chat-dashboard/health", tag = "dashboard", security(()),
     responses((status = 200, body = Health), (status = 503, description = "the store cannot be read", body = Health)))]
 pub async fn health(app: &App, _req: Request) -> HandlerResult {
-    let health = insights::health(app.store.as_ref(), env!("CARGO_PKG_VERSION")).await;
+    let health = ops::dashboard::health(app.store.as_ref(), env!("CARGO_PKG_VERSION")).await;
     let status = match health.status {
         HealthStatus::Ok => 200,
         HealthStatus::Degraded => 503,

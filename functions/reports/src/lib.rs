@@ -10,6 +10,11 @@ use futures::future::BoxFuture;
 use lambda_http::Request;
 use lambda_http::RequestExt;
 use serde_json::{json, Value};
+use switchboard_shared::analytics::backfill::{self, StartBackfill};
+use switchboard_shared::analytics::daily::{self, DailyReport};
+use switchboard_shared::analytics::pdf_reports::{self, ReportSummary};
+use switchboard_shared::analytics::range::Range;
+use switchboard_shared::analytics::{conversations, rollup};
 use switchboard_shared::config::{store_from_env, ConfigError};
 use switchboard_shared::domain::{now, Principal, Role};
 use switchboard_shared::error::ErrorBody;
@@ -18,10 +23,7 @@ use switchboard_shared::http::{
     StreamingResult,
 };
 use switchboard_shared::lambda::{respond, run_scheduled_event, ScheduledEvent};
-use switchboard_shared::ops::analytics::{self, DailyReport, DayRange, StartBackfill};
-use switchboard_shared::ops::conversations;
-use switchboard_shared::ops::reports::{self, ReportSummary};
-use switchboard_shared::ops::{self, rollup};
+use switchboard_shared::ops;
 use switchboard_shared::repo::rollups::Job;
 use switchboard_shared::reports::s3::S3ReportStore;
 use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore};
@@ -117,7 +119,7 @@ pub const BACKFILL_BUDGET: Duration = Duration::from_secs(180);
 pub async fn analytics_rollup(app: &App, event: ScheduledEvent) -> Result<Value, ApiError> {
     let started = Instant::now();
     let report = rollup::run(app.store.as_ref(), now()).await?;
-    let jobs = analytics::continue_backfills(app.store.as_ref(), started + BACKFILL_BUDGET).await?;
+    let jobs = backfill::continue_backfills(app.store.as_ref(), started + BACKFILL_BUDGET).await?;
     Ok(json!({
         "fired_at": switchboard_shared::domain::timestamp::format(event.time).unwrap_or_default(),
         "days": report.days,
@@ -138,7 +140,7 @@ pub async fn analytics_rollup(app: &App, event: ScheduledEvent) -> Result<Value,
 pub async fn start_backfill(app: &App, req: Request) -> HandlerResult {
     let principal = admin(&req)?;
     let input: StartBackfill = json_body(&req)?;
-    let (job, created) = analytics::start_backfill(app.store.as_ref(), &principal, input).await?;
+    let (job, created) = backfill::start_backfill(app.store.as_ref(), &principal, input).await?;
     let status = match (created, job.status) {
         (false, _) => 200,
         (true, switchboard_shared::repo::rollups::JobStatus::Done) => 201,
@@ -155,7 +157,7 @@ pub async fn start_backfill(app: &App, req: Request) -> HandlerResult {
 pub async fn get_backfill(app: &App, req: Request) -> HandlerResult {
     let principal = admin(&req)?;
     let id = req.path_parameters_ref().and_then(|params| params.first("id")).unwrap_or_default().to_owned();
-    json(200, &analytics::get_backfill(app.store.as_ref(), &principal, &id).await?)
+    json(200, &backfill::get_backfill(app.store.as_ref(), &principal, &id).await?)
 }
 
 /// The figures of each day of a range (dates, today at the latest, at most 366 days; default the
@@ -181,25 +183,25 @@ pub async fn daily_figures(app: &App, req: Request) -> HandlerResult {
             ))
         }
     };
-    let range = DayRange::parse(
+    let range = Range::parse_days(
         query_param(&req, "from").as_deref(),
         query_param(&req, "to").as_deref(),
         now().date(),
     )?;
-    let report = analytics::daily(app.store.as_ref(), &principal, &range).await?;
+    let report = daily::daily(app.store.as_ref(), &principal, &range).await?;
     if !csv {
         return json(200, &report);
     }
     let file = format!(
         "attachment; filename=\"daily-{}-{}.csv\"",
-        switchboard_shared::repo::stats::day_text(range.from),
-        switchboard_shared::repo::stats::day_text(range.to)
+        switchboard_shared::repo::stats::day_text(range.first_day()),
+        switchboard_shared::repo::stats::day_text(range.last_day())
     );
     lambda_http::Response::builder()
         .status(200)
         .header("content-type", "text/csv; charset=utf-8")
         .header("content-disposition", file)
-        .body(lambda_http::Body::Text(analytics::daily_csv(&report)?))
+        .body(lambda_http::Body::Text(daily::daily_csv(&report)?))
         .map_err(|e| ApiError::Internal(format!("building response: {e}")))
 }
 
@@ -256,7 +258,7 @@ pub async fn build_daily_reports(
     reports: &dyn ReportStore,
     event: ScheduledEvent,
 ) -> Result<Value, ApiError> {
-    let built = reports::build_daily_reports(store, reports, event.time.date(), now()).await?;
+    let built = pdf_reports::build_daily_reports(store, reports, event.time.date(), now()).await?;
     Ok(json!({
         "fired_at": switchboard_shared::domain::timestamp::format(event.time).unwrap_or_default(),
         "built": built.into_iter().map(ReportSummary::from).collect::<Vec<_>>(),
@@ -282,7 +284,7 @@ pub async fn download_report(app: &App, req: Request) -> HandlerResult {
 pub async fn list(reports: &dyn ReportStore, req: Request) -> HandlerResult {
     let principal = admin(&req)?;
     let page = page_request(&req)?;
-    json(200, &reports::list_reports(reports, &principal, page.limit, page.cursor).await?)
+    json(200, &pdf_reports::list_reports(reports, &principal, page.limit, page.cursor).await?)
 }
 
 /// A URL that downloads a report's PDF without credentials for 15 minutes (in AWS a presigned
@@ -296,5 +298,5 @@ pub async fn list(reports: &dyn ReportStore, req: Request) -> HandlerResult {
 pub async fn download(reports: &dyn ReportStore, req: Request) -> HandlerResult {
     let principal = admin(&req)?;
     let id: ReportId = path_param(&req, "report_id")?;
-    json(200, &reports::download_report(reports, &principal, &id, now()).await?)
+    json(200, &pdf_reports::download_report(reports, &principal, &id, now()).await?)
 }

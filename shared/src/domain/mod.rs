@@ -2,8 +2,8 @@
 
 mod agents;
 mod dashboard;
+mod event_kind;
 mod ids;
-pub mod metrics;
 pub mod push;
 mod records;
 pub mod timestamp;
@@ -12,6 +12,7 @@ mod values;
 
 pub use agents::{AgentState, AgentStatus, Capacity};
 pub use dashboard::{CsatToday, Overview};
+pub use event_kind::{EventKind, LoggedKind};
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
 pub use ids::{CannedResponseId, JobId, NoteId};
 pub use records::{AuditEvent, Block, Message, Participant, Rating, ReadMarker, Room, Session};

@@ -5,7 +5,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use super::{ClientMessageId, MessageId, Priority, Role, RoomId, SessionId, SessionStatus, UserId};
+use super::{
+    ClientMessageId, LoggedKind, MessageId, Priority, Role, RoomId, SessionId, SessionStatus, UserId,
+};
 
 /// A conversation between one customer and the support team.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -188,7 +190,8 @@ pub struct AuditEvent {
     /// Event id; sorts by time.
     pub id: String,
     /// What happened (`session.created`, `session.assigned`, `message.edited`, `user.blocked`...).
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: LoggedKind,
     /// Who did it.
     pub actor_id: UserId,
     /// In which role.

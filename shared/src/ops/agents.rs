@@ -5,7 +5,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::domain::{now, AgentState, AgentStatus, Capacity, Principal, Role, RoomId};
+use crate::domain::{now, AgentState, AgentStatus, Capacity, EventKind, Principal, Role, RoomId};
 use crate::error::ApiError;
 use crate::repo::{agents, events, rooms};
 
@@ -19,6 +19,8 @@ pub const MAX_ROOMS: usize = 20;
 pub const AWAY_GRACE: time::Duration = time::Duration::minutes(2);
 /// Attempts at a status write that lost a race to a concurrent assignment.
 const ATTEMPTS: usize = 8;
+/// The condition of a status change that the agent's state is as it was read.
+const STATE_UNCHANGED: &str = "state_unchanged";
 
 /// Body of `PUT /agent/status`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,21 +104,23 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
         }
         next.version = before.version + 1;
         let mut ops = vec![
-            agents::put(&next, read.as_ref())?,
+            agents::put(&next, read.as_ref())?.named(STATE_UNCHANGED),
             events::record(
                 principal,
-                "agent.status_changed",
+                EventKind::AgentStatusChanged,
                 &agents::key(&principal.user_id).pk,
                 format!("agent:{}", principal.user_id),
                 None,
                 json!({"status": next.status, "capacity": next.capacity, "rooms": next.rooms,
                        "previous_status": before.status_at(at)}),
                 at,
-            )?,
+            )?
+            .named("status_event"),
         ];
-        ops.extend(next.rooms.iter().filter(|_| input.rooms.is_some()).map(rooms::exists));
+        let rooms_named = next.rooms.iter().filter(|_| input.rooms.is_some());
+        ops.extend(rooms_named.map(|room| rooms::exists(room).named("room_exists")));
         let failed = failed_conditions(store.transact_write(ops).await)?;
-        if failed.contains(&0) {
+        if failed.contains(&STATE_UNCHANGED) {
             continue;
         }
         if !failed.is_empty() {

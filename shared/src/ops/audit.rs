@@ -11,8 +11,8 @@ use crate::repo::events::{self, EventFilter, EventSource};
 use crate::store::Cursor;
 use crate::store::ItemStore;
 
-use super::insights::TimeRange;
 use super::role_forbidden;
+use crate::analytics::range::Range;
 
 /// What `GET /admin/audit-log` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub struct AuditQuery {
     /// Only this session's events.
     pub session_id: Option<SessionId>,
     /// Only the events recorded in this range.
-    pub range: TimeRange,
+    pub range: Range,
 }
 
 /// One page of the audit log, newest first. With `session_id`: one Query of the session's
@@ -92,7 +92,7 @@ impl DayCursor {
 
 async fn by_day(
     store: &dyn ItemStore,
-    range: &TimeRange,
+    range: &Range,
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<ListPage<AuditEvent>, ApiError> {

@@ -9,13 +9,21 @@ use crate::domain::tools::{
     canned_access, render, CannedAccess, CannedBody, CannedBodyError, CannedResponse, CannedScope,
     CannedTitle, RenderContext, Shortcode,
 };
-use crate::domain::{now, CannedResponseId, Principal, Role, RoomId, SessionId};
+use crate::domain::{now, CannedResponseId, EventKind, Principal, Role, RoomId, SessionId};
 use crate::error::ApiError;
 use crate::repo::canned::{self, ScopeKey, Segment};
 use crate::repo::{agents, events, rooms};
 use crate::store::{Cursor, ItemStore};
 
 use super::{failed_conditions, role_forbidden};
+
+/// The conditions of the canned responses' transactions that answer with their own error.
+/// The shortcode is free in the scope.
+const SHORTCODE_FREE: &str = "shortcode_free";
+/// The named room exists.
+const ROOM_EXISTS: &str = "room_exists";
+/// The response is as it was read.
+const RESPONSE_UNCHANGED: &str = "response_unchanged";
 
 /// 403 for customers, who have no agent tools.
 pub fn require_staff(principal: &Principal) -> Result<(), ApiError> {
@@ -197,16 +205,20 @@ pub async fn create_canned_response(
         created_at: at,
         updated_at: at,
     };
-    let mut ops = Vec::from(canned::put_new(&response)?);
-    ops.push(event(principal, "canned.created", &response, at)?);
+    let [put, reserve] = canned::put_new(&response)?;
+    let mut ops = vec![
+        put.named("response_new"),
+        reserve.named(SHORTCODE_FREE),
+        event(principal, EventKind::CannedCreated, &response, at)?.named("created_event"),
+    ];
     if let Some(room) = &room_id {
-        ops.push(rooms::exists(room));
+        ops.push(rooms::exists(room).named(ROOM_EXISTS));
     }
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if room_id.is_some() && failed.contains(&3) {
+    if failed.contains(&ROOM_EXISTS) {
         return Err(ApiError::not_found("room_not_found", "no such room"));
     }
-    if failed.contains(&1) {
+    if failed.contains(&SHORTCODE_FREE) {
         return Err(shortcode_taken(&response.shortcode));
     }
     if !failed.is_empty() {
@@ -219,7 +231,7 @@ pub async fn create_canned_response(
 /// shortcode, never the text.
 fn event(
     principal: &Principal,
-    kind: &str,
+    kind: EventKind,
     response: &CannedResponse,
     at: time::OffsetDateTime,
 ) -> Result<crate::store::TxOp, ApiError> {
@@ -253,14 +265,19 @@ pub async fn update_canned_response(
         updated_at: now(),
         ..previous.clone()
     };
-    let mut ops = canned::replace(&previous, &updated)?;
-    let renamed = ops.len() > 1;
-    ops.push(event(principal, "canned.updated", &updated, updated.updated_at)?);
+    let (update, renamed) = canned::replace(&previous, &updated)?;
+    let mut ops = vec![update.named(RESPONSE_UNCHANGED)];
+    if let Some([reserve, release]) = renamed {
+        ops.extend([reserve.named(SHORTCODE_FREE), release.named("old_shortcode_released")]);
+    }
+    ops.push(
+        event(principal, EventKind::CannedUpdated, &updated, updated.updated_at)?.named("updated_event"),
+    );
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&RESPONSE_UNCHANGED) {
         return Err(changed_meanwhile());
     }
-    if renamed && failed.contains(&1) {
+    if failed.contains(&SHORTCODE_FREE) {
         return Err(shortcode_taken(&updated.shortcode));
     }
     if !failed.is_empty() {
@@ -278,8 +295,12 @@ pub async fn delete_canned_response(
     require_staff(principal)?;
     let (previous, access) = visible(store, principal, id).await?;
     require_write(access)?;
-    let mut ops = Vec::from(canned::delete(&previous)?);
-    ops.push(event(principal, "canned.deleted", &previous, now())?);
+    let [delete, release] = canned::delete(&previous)?;
+    let ops = vec![
+        delete.named(RESPONSE_UNCHANGED),
+        release.named("shortcode_released"),
+        event(principal, EventKind::CannedDeleted, &previous, now())?.named("deleted_event"),
+    ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if !failed.is_empty() {
         return Err(changed_meanwhile());

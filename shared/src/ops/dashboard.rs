@@ -1,5 +1,6 @@
-//! The live dashboard: the overview figures, and `dashboard.metrics` / agent `presence` frames
-//! to the connections that subscribed to it.
+//! The live dashboard: the floor's reads (the overview figures, the active and waiting lists, the
+//! health probe), and `dashboard.metrics` / agent `presence` frames to the connections that
+//! subscribed to it.
 //!
 //! After every queue, session or agent change the figures go to every dashboard connection, at
 //! most once a second for all of them: the first change of a quiet second is sent at once, and
@@ -8,23 +9,29 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, ConnectionId, CsatToday, Overview, Principal, Priority, Role,
+    now, AgentState, AgentStatus, ConnectionId, CsatToday, Overview, Principal, Priority, Role, Session,
+    SessionStatus,
 };
 use crate::error::ApiError;
+use crate::http::ListPage;
 use crate::realtime::frames::{PresenceStatus, ServerFrame};
 use crate::repo::connections::{self, Window};
-use crate::repo::sessions;
+use crate::repo::sessions::{self, SessionListing};
 use crate::repo::{agents, stats};
-use crate::store::{ItemStore, KeyRange, Query};
+use crate::store::{Cursor, ItemStore, KeyRange, Query};
 
 use super::{failed_conditions, role_forbidden};
 
 /// Shortest time between two `dashboard.metrics` sends, in milliseconds.
 pub const METRICS_INTERVAL_MS: i64 = 1_000;
+/// The condition of a dashboard subscription that its connection is registered.
+const CONNECTION_REGISTERED: &str = "connection_registered";
 
 /// The floor now: counters kept by every change (waiting, active, closed and rated today),
 /// the agents by status (one Query each) and the longest wait (the oldest session at the head
@@ -90,8 +97,9 @@ pub async fn subscribe(
         return Err(role_forbidden("watch the dashboard"));
     }
     let store = app.store.as_ref();
-    let ops = connections::subscribe_dashboard(connection, principal, now())?;
-    if failed_conditions(store.transact_write(ops).await)?.contains(&0) {
+    let [registered, subscription] = connections::subscribe_dashboard(connection, principal, now())?;
+    let ops = vec![registered.named(CONNECTION_REGISTERED), subscription.named("subscription")];
+    if failed_conditions(store.transact_write(ops).await)?.contains(&CONNECTION_REGISTERED) {
         return Err(connections::unknown_connection());
     }
     Ok(ServerFrame::DashboardMetrics { metrics: overview(store).await? })
@@ -166,4 +174,140 @@ pub async fn agent_changed(app: &App, agent: &AgentState) {
 
 fn epoch_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Seconds between two times, to the millisecond (0 when `since` is later).
+fn seconds_between(since: OffsetDateTime, until: OffsetDateTime) -> f64 {
+    ((until - since).whole_milliseconds().max(0) as f64) / 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Active and waiting sessions
+// ---------------------------------------------------------------------------------------------
+
+/// An active session with how long it has been handled.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ActiveSession {
+    /// The session.
+    #[serde(flatten)]
+    pub session: Session,
+    /// Seconds since its first assignment in this episode (transfers do not restart it).
+    pub handle_seconds_so_far: f64,
+    /// The last message is the customer's: they wait for an answer.
+    pub waiting_for_agent_reply: bool,
+}
+
+impl ActiveSession {
+    fn of(session: Session, at: OffsetDateTime) -> Self {
+        let handle_seconds_so_far = session.assigned_at.map_or(0.0, |assigned| seconds_between(assigned, at));
+        let waiting_for_agent_reply = session.last_sender_role == Some(Role::Customer);
+        Self { session, handle_seconds_so_far, waiting_for_agent_reply }
+    }
+}
+
+/// One page of the active sessions: all of them for admins (gsi3 `QUEUE#active`), their own for
+/// agents (gsi2 `AGENT#me`, filtered on status). One Query; no read per item.
+pub async fn active_sessions(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ListPage<ActiveSession>, ApiError> {
+    let (listing, status) = match principal.role {
+        Role::Customer => return Err(role_forbidden("read the dashboard")),
+        Role::Agent => (SessionListing::Agent(principal.user_id.clone()), Some(SessionStatus::Active)),
+        Role::Admin => (SessionListing::Status(SessionStatus::Active), None),
+    };
+    let (page, next) = sessions::list(store, &listing, status, limit, cursor).await?;
+    let at = now();
+    Ok(ListPage::new(page.into_iter().map(|session| ActiveSession::of(session, at)).collect(), next))
+}
+
+/// A waiting session with how long it has waited.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct WaitingSession {
+    /// The session, with `queue_position` and `estimated_wait_seconds`.
+    #[serde(flatten)]
+    pub session: Session,
+    /// Seconds since it entered the queue.
+    pub wait_seconds: f64,
+}
+
+/// One page of the waiting queue in routing order (urgent to low, then first come first
+/// served), each with its queue position and wait estimate. Agents and admins.
+pub async fn waiting_sessions(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ListPage<WaitingSession>, ApiError> {
+    if principal.role == Role::Customer {
+        return Err(role_forbidden("read the dashboard"));
+    }
+    let listing = SessionListing::Status(SessionStatus::Waiting);
+    let (mut page, next) = sessions::list(store, &listing, None, limit, cursor).await?;
+    super::routing::annotate_queue(store, &mut page).await?;
+    let at = now();
+    let items = page
+        .into_iter()
+        .map(|session| {
+            let since = session.queued_at.unwrap_or(session.created_at);
+            WaitingSession { wait_seconds: seconds_between(since, at), session }
+        })
+        .collect();
+    Ok(ListPage::new(items, next))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /admin/chat-dashboard/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `degraded` when the store cannot be read.
+    pub status: HealthStatus,
+    /// The deployed version.
+    pub version: String,
+    /// The item store.
+    pub store: StoreHealth,
+}
+
+/// Whether the service works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Everything answers.
+    Ok,
+    /// The store does not answer.
+    Degraded,
+}
+
+/// The store's answer to one read.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct StoreHealth {
+    /// Whether the read succeeded.
+    pub reachable: bool,
+    /// How long it took, in milliseconds (to the microsecond).
+    pub latency_ms: f64,
+}
+
+/// Reads one item (the live counters: one GetItem) and says how that went; the failure itself is
+/// logged, never returned.
+pub async fn health(store: &dyn ItemStore, version: &str) -> Health {
+    let started = std::time::Instant::now();
+    let read = store.get(&stats::live_key()).await;
+    let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    let reachable = match read {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::warn!(%error, "health: the store read failed");
+            false
+        }
+    };
+    Health {
+        status: if reachable { HealthStatus::Ok } else { HealthStatus::Degraded },
+        version: version.to_owned(),
+        store: StoreHealth { reachable, latency_ms },
+    }
 }

@@ -29,6 +29,12 @@ use super::{can_read, failed_conditions, is_participant};
 pub const FANOUT_CONCURRENCY: usize = 64;
 /// Open sessions of a user told about their presence change (the newest first).
 pub const PRESENCE_SESSIONS: usize = 50;
+/// The condition of a subscription that the caller may read the session.
+const SESSION_READABLE: &str = "session_readable";
+/// The condition of a subscription that the connection exists and has room for one more.
+const CONNECTION_HAS_ROOM: &str = "connection_has_room";
+/// The condition of a subscription that the connection was not subscribed to the session yet.
+const SUBSCRIPTION_NEW: &str = "subscription_new";
 
 /// Who a fan-out leaves out.
 #[derive(Debug, Clone, Copy)]
@@ -423,13 +429,17 @@ pub async fn subscribe(
     session_id: &SessionId,
 ) -> Result<ServerFrame, ApiError> {
     let store = app.store.as_ref();
-    let mut ops = vec![sessions::readable_by(session_id, principal)];
-    ops.extend(connections::subscribe(connection, session_id, principal, now())?);
+    let [counted, subscription] = connections::subscribe(connection, session_id, principal, now())?;
+    let ops = vec![
+        sessions::readable_by(session_id, principal).named(SESSION_READABLE),
+        counted.named(CONNECTION_HAS_ROOM),
+        subscription.named(SUBSCRIPTION_NEW),
+    ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&SESSION_READABLE) {
         return Err(ApiError::session_not_found());
     }
-    if failed.contains(&1) && !failed.contains(&2) {
+    if failed.contains(&CONNECTION_HAS_ROOM) && !failed.contains(&SUBSCRIPTION_NEW) {
         return Err(match connections::get(store, connection).await? {
             Some(_) => ApiError::conflict(
                 "too_many_subscriptions",

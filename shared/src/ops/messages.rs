@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, ClientMessageId, ConnectionId, Message, MessageBody, MessageId, Principal, ReadMarker, Role,
-    SessionId, SessionStatus,
+    now, ClientMessageId, ConnectionId, EventKind, Message, MessageBody, MessageId, Principal, ReadMarker,
+    Role, SessionId, SessionStatus,
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
@@ -18,6 +18,22 @@ use crate::store::{Cursor, ItemStore, TxOp};
 use super::live::Skip;
 use super::{failed_conditions, is_participant};
 use crate::realtime::frames::ServerFrame;
+
+/// The condition that the session is open and the sender may write to it (a send's session
+/// update, a change's check).
+const SESSION_WRITABLE: &str = "session_writable";
+/// The condition that the sender (a customer) is not blocked.
+const NOT_BLOCKED: &str = "not_blocked";
+/// The condition that a send's `client_message_id` was not used before.
+const CLIENT_ID_NEW: &str = "client_id_new";
+/// The condition that a changed message is as it was read.
+const MESSAGE_UNCHANGED: &str = "message_unchanged";
+/// The condition that the caller may read the session.
+const SESSION_READABLE: &str = "session_readable";
+/// The condition that the message exists in the session.
+const MESSAGE_EXISTS: &str = "message_exists";
+/// The condition that the read marker moves forward.
+const MARKER_FORWARD: &str = "marker_forward";
 
 /// Body of `POST /chat/messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,31 +109,28 @@ async fn send_once(
         deleted: false,
     };
     let mut ops = vec![
-        sessions::touch_for_message(&input.session_id, principal, at, awaiting.is_some())?,
-        messages::put_new(&message)?,
+        sessions::touch_for_message(&input.session_id, principal, at, awaiting.is_some())?
+            .named(SESSION_WRITABLE),
+        messages::put_new(&message)?.named("message_new"),
     ];
     if awaiting.is_some() {
-        ops.push(events::record(
+        let first_response = events::record(
             principal,
-            "session.first_response",
+            EventKind::SessionFirstResponse,
             &sessions::partition(&input.session_id),
             format!("session:{}", input.session_id),
             Some(input.session_id),
             json!({"agent_id": principal.user_id, "message_id": message.id}),
             at,
-        )?);
+        )?;
+        ops.push(first_response.named("first_response_event"));
     }
-    let block_check = (principal.role == Role::Customer).then(|| {
-        ops.push(blocks::not_blocked(&principal.user_id));
-        ops.len() - 1
-    });
-    let claim = match &input.client_message_id {
-        Some(client_id) => {
-            ops.push(messages::claim_client_id(&message, client_id)?);
-            Some(ops.len() - 1)
-        }
-        None => None,
-    };
+    if principal.role == Role::Customer {
+        ops.push(blocks::not_blocked(&principal.user_id).named(NOT_BLOCKED));
+    }
+    if let Some(client_id) = &input.client_message_id {
+        ops.push(messages::claim_client_id(&message, client_id)?.named(CLIENT_ID_NEW));
+    }
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
         stats::count(store, at, Change::Message { role: principal.role }).await;
@@ -129,8 +142,8 @@ async fn send_once(
         super::pushes::chat_message(app, &message, &delivery.reached).await;
         return Ok(Sent::Created(message));
     }
-    if let (Some(client_id), Some(claim)) = (&input.client_message_id, claim) {
-        if failed.contains(&claim) {
+    if let Some(client_id) = &input.client_message_id {
+        if failed.contains(&CLIENT_ID_NEW) {
             // A retry (or a concurrent twin) of a send that was stored: answer with that message,
             // even if the session closed since.
             return messages::by_client_id(store, &input.session_id, &principal.user_id, client_id)
@@ -141,7 +154,7 @@ async fn send_once(
                 });
         }
     }
-    if failed.contains(&0) {
+    if failed.contains(&SESSION_WRITABLE) {
         let session = super::get_session(store, principal, &input.session_id).await?;
         if awaiting.is_some() && session.first_response_at.is_some() {
             return Err(ApiError::conflict("conflict", "the first answer was recorded meanwhile"));
@@ -156,7 +169,7 @@ async fn send_once(
             return Err(ApiError::session_closed());
         }
     }
-    if block_check.is_some_and(|index| failed.contains(&index)) {
+    if failed.contains(&NOT_BLOCKED) {
         return Err(ApiError::forbidden("user_blocked", "you are blocked from sending messages"));
     }
     Err(ApiError::conflict("conflict", "the session changed meanwhile; retry"))
@@ -237,7 +250,7 @@ pub async fn edit_message(
         principal,
         &message,
         messages::edit(&message, input.body.as_str(), at)?,
-        "message.edited",
+        EventKind::MessageEdited,
         at,
     )
     .await?;
@@ -265,9 +278,15 @@ pub async fn delete_message(
         return Ok(message);
     }
     let at = now();
-    let deleted_meanwhile =
-        change_message(store, principal, &message, messages::tombstone(&message, at)?, "message.deleted", at)
-            .await?;
+    let deleted_meanwhile = change_message(
+        store,
+        principal,
+        &message,
+        messages::tombstone(&message, at)?,
+        EventKind::MessageDeleted,
+        at,
+    )
+    .await?;
     let tombstone = Message { deleted: true, body: None, ..message };
     // A failed condition on the message means a concurrent delete won (and fans it out).
     if !deleted_meanwhile {
@@ -285,13 +304,14 @@ async fn change_message(
     principal: &Principal,
     message: &Message,
     change: TxOp,
-    kind: &str,
+    kind: EventKind,
     at: time::OffsetDateTime,
 ) -> Result<bool, ApiError> {
     let session_id = message.session_id;
     let mut ops = vec![
-        change,
-        TxOp::Check { key: sessions::key(&session_id), condition: sessions::open_condition() },
+        change.named(MESSAGE_UNCHANGED),
+        TxOp::Check { key: sessions::key(&session_id), condition: sessions::open_condition() }
+            .named(SESSION_WRITABLE),
         events::record(
             principal,
             kind,
@@ -300,20 +320,20 @@ async fn change_message(
             Some(session_id),
             json!({}),
             at,
-        )?,
+        )?
+        .named("message_event"),
     ];
-    let block_check = (principal.role == Role::Customer).then(|| {
-        ops.push(blocks::not_blocked(&principal.user_id));
-        ops.len() - 1
-    });
+    if principal.role == Role::Customer {
+        ops.push(blocks::not_blocked(&principal.user_id).named(NOT_BLOCKED));
+    }
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if block_check.is_some_and(|index| failed.contains(&index)) {
+    if failed.contains(&NOT_BLOCKED) {
         return Err(ApiError::forbidden("user_blocked", "you are blocked from changing messages"));
     }
-    if failed.contains(&1) {
+    if failed.contains(&SESSION_WRITABLE) {
         return Err(ApiError::session_closed());
     }
-    Ok(failed.contains(&0))
+    Ok(failed.contains(&MESSAGE_UNCHANGED))
 }
 
 /// Body of `POST /chat/sessions/{id}/read`.
@@ -342,18 +362,18 @@ pub async fn mark_read(
         read_at: now(),
     };
     let ops = vec![
-        sessions::readable_by(session_id, principal),
-        messages::exists(session_id, &input.message_id),
-        sessions::advance_read_marker(&marker)?,
+        sessions::readable_by(session_id, principal).named(SESSION_READABLE),
+        messages::exists(session_id, &input.message_id).named(MESSAGE_EXISTS),
+        sessions::advance_read_marker(&marker)?.named(MARKER_FORWARD),
     ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&SESSION_READABLE) {
         return Err(ApiError::session_not_found());
     }
-    if failed.contains(&1) {
+    if failed.contains(&MESSAGE_EXISTS) {
         return Err(ApiError::not_found("message_not_found", "no such message in this session"));
     }
-    if failed.contains(&2) {
+    if failed.contains(&MARKER_FORWARD) {
         return sessions::read_marker(store, session_id, &principal.user_id)
             .await?
             .ok_or_else(|| ApiError::Internal("a read marker vanished".into()));

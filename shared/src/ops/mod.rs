@@ -2,21 +2,16 @@
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
 mod agents;
-pub mod analytics;
 pub mod audit;
 pub mod bulk;
 mod canned;
-pub mod conversations;
 pub mod dashboard;
-pub mod insights;
 pub mod live;
 mod messages;
 mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
-pub mod reports;
-pub mod rollup;
 mod rooms;
 pub mod routing;
 mod sessions;
@@ -101,8 +96,8 @@ pub(crate) fn is_participant(principal: &Principal, session: &Session) -> bool {
     }
 }
 
-/// The indexes of failed conditions in a cancelled transaction; other errors pass through.
-pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<usize>, ApiError> {
+/// The names of the failed conditions of a cancelled transaction; other errors pass through.
+pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<&'static str>, ApiError> {
     match result {
         Ok(()) => Ok(Vec::new()),
         Err(StoreError::TransactionCanceled { failed }) => Ok(failed),

@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::domain::{now, Block, Principal, Role, UserId};
+use crate::domain::{now, Block, EventKind, Principal, Role, UserId};
 use crate::error::ApiError;
 use crate::repo::{blocks, events};
 use crate::store::{ItemStore, Key};
@@ -14,6 +14,8 @@ use super::{failed_conditions, role_forbidden};
 
 /// Longest block reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
+/// The condition of a block that the user is not blocked yet.
+const NOT_BLOCKED_YET: &str = "not_blocked_yet";
 
 /// Body of `POST /chat/users/{id}/block`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -91,14 +93,15 @@ pub async fn block_user(
         Block { user_id: user.clone(), blocked_by: principal.user_id.clone(), reason, blocked_at: at };
     let event = events::record(
         principal,
-        "user.blocked",
+        EventKind::UserBlocked,
         &user_partition(user),
         format!("user:{user}"),
         None,
         json!({"reason": block.reason}),
         at,
     )?;
-    if failed_conditions(store.transact_write(vec![blocks::put_new(&block)?, event]).await)?.contains(&0) {
+    let ops = vec![blocks::put_new(&block)?.named(NOT_BLOCKED_YET), event.named("blocked_event")];
+    if failed_conditions(store.transact_write(ops).await)?.contains(&NOT_BLOCKED_YET) {
         if let Some(existing) = blocks::get(store, user).await? {
             return Ok(existing.into());
         }
@@ -126,7 +129,7 @@ pub async fn unblock_user(
     }
     let event = events::record(
         principal,
-        "user.unblocked",
+        EventKind::UserUnblocked,
         &user_partition(user),
         format!("user:{user}"),
         None,
@@ -135,7 +138,8 @@ pub async fn unblock_user(
     )?;
     // The block must still be the one checked: a failed condition means it was lifted (or
     // lifted and set again by someone else) meanwhile.
-    if !failed_conditions(store.transact_write(vec![blocks::remove_by(&block)?, event]).await)?.is_empty() {
+    let ops = vec![blocks::remove_by(&block)?.named("block_unchanged"), event.named("unblocked_event")];
+    if !failed_conditions(store.transact_write(ops).await)?.is_empty() {
         return match blocks::get(store, user).await? {
             None => Ok(unblocked(user)),
             Some(_) => Err(ApiError::conflict("conflict", "the block changed meanwhile; retry")),

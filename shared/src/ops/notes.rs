@@ -6,13 +6,16 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::domain::tools::{Note, NoteBody};
-use crate::domain::{now, NoteId, Principal, SessionId};
+use crate::domain::{now, EventKind, NoteId, Principal, SessionId};
 use crate::error::ApiError;
 use crate::repo::{events, notes, sessions};
 use crate::store::{Cursor, ItemStore};
 
 use super::canned::require_staff;
 use super::failed_conditions;
+
+/// The condition of a note's creation that the caller may read the session.
+const SESSION_READABLE: &str = "session_readable";
 
 /// Body of `POST /chat/sessions/{id}/notes` and `PATCH /chat/sessions/{id}/notes/{note_id}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,21 +47,22 @@ pub async fn create_note(
         edited_at: None,
     };
     let ops = vec![
-        sessions::readable_by(session_id, principal),
-        notes::put_new(&note)?,
+        sessions::readable_by(session_id, principal).named(SESSION_READABLE),
+        notes::put_new(&note)?.named("note_new"),
         // The log says a note was written, never what it says.
         events::record(
             principal,
-            "note.created",
+            EventKind::NoteCreated,
             &sessions::partition(session_id),
             format!("note:{session_id}/{}", note.id),
             Some(*session_id),
             json!({}),
             at,
-        )?,
+        )?
+        .named("note_event"),
     ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&SESSION_READABLE) {
         return Err(ApiError::session_not_found());
     }
     if !failed.is_empty() {

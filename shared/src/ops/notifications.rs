@@ -93,9 +93,10 @@ pub async fn register_device(
         registered_at: mine.map_or(at, |d| d.registered_at),
         updated_at: at,
     };
-    let mut ops = vec![devices::put(&device)?];
+    let mut ops = vec![devices::put(&device)?.named("device")];
     for other in records.iter().filter(|d| d.user_id != principal.user_id) {
-        ops.push(TxOp::Delete { key: devices::key(&other.user_id, &other.device_id), condition: None });
+        let moved = TxOp::Delete { key: devices::key(&other.user_id, &other.device_id), condition: None };
+        ops.push(moved.named("device_moved"));
     }
     store.transact_write(ops).await?;
     Ok(device)

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::domain::{now, Principal, Role, Room, RoomId, RoomName};
+use crate::domain::{now, EventKind, Principal, Role, Room, RoomId, RoomName};
 use crate::error::ApiError;
 use crate::repo::{events, rooms};
 use crate::store::{Cursor, ItemStore};
@@ -13,6 +13,8 @@ use super::{failed_conditions, role_forbidden};
 
 /// Longest room description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
+/// The condition of a room's creation that its name is free.
+const NAME_FREE: &str = "name_free";
 
 /// Body of `POST /chat/rooms`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,15 +54,16 @@ pub async fn create_room(
     let [put_room, reserve_name] = rooms::put_new(&room)?;
     let event = events::record(
         principal,
-        "room.created",
+        EventKind::RoomCreated,
         &rooms::key(&room.id).pk,
         format!("room:{}", room.id),
         None,
         json!({"name": room.name}),
         at,
     )?;
-    let failed = failed_conditions(store.transact_write(vec![put_room, reserve_name, event]).await)?;
-    if failed.contains(&1) {
+    let ops = vec![put_room.named("room_new"), reserve_name.named(NAME_FREE), event.named("created_event")];
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&NAME_FREE) {
         return Err(ApiError::conflict("room_name_taken", format!("a room named {:?} exists", room.name)));
     }
     if !failed.is_empty() {

@@ -23,12 +23,12 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, Principal, Role, Session, SessionId, SessionStatus, UserId,
+    now, AgentState, AgentStatus, EventKind, Principal, Role, Session, SessionId, SessionStatus, UserId,
 };
 use crate::error::ApiError;
 use crate::repo::sessions::{self, SessionListing};
 use crate::repo::{agents, events, stats};
-use crate::store::{Cursor, ItemStore, TxOp};
+use crate::store::{Cursor, ItemStore, NamedTxOp};
 
 use super::failed_conditions;
 
@@ -60,15 +60,21 @@ impl AssignedBy {
     }
 }
 
-/// The transaction that gives a waiting `session` to the agent in state `agent`: fails (at
-/// index 0) if the session no longer waits, (at index 1) if the agent's state changed.
+/// The condition of an assignment that the session still waits.
+pub(crate) const SESSION_WAITING: &str = "session_waiting";
+/// The condition of an assignment that the agent's state is as it was read.
+pub(crate) const AGENT_UNCHANGED: &str = "agent_unchanged";
+
+/// The transaction that gives a waiting `session` to the agent in state `agent`: fails
+/// [`SESSION_WAITING`] if the session no longer waits, [`AGENT_UNCHANGED`] if the agent's state
+/// changed.
 pub(crate) fn assignment(
     actor: &Principal,
     session: &Session,
     agent: &AgentState,
     by: AssignedBy,
     at: time::OffsetDateTime,
-) -> Result<(Vec<TxOp>, Session, AgentState), ApiError> {
+) -> Result<(Vec<NamedTxOp>, Session, AgentState), ApiError> {
     let (assign, assigned) = sessions::assign(session, &agent.agent_id, at)?;
     let mut loaded = agent.clone();
     loaded.active_sessions += 1;
@@ -76,18 +82,19 @@ pub(crate) fn assignment(
     loaded.version += 1;
     let participant = sessions::participant(session.id, &agent.agent_id, Role::Agent, agent.name.clone(), at);
     let ops = vec![
-        assign,
-        agents::put(&loaded, Some(agent))?,
-        sessions::put_participant(&participant)?,
+        assign.named(SESSION_WAITING),
+        agents::put(&loaded, Some(agent))?.named(AGENT_UNCHANGED),
+        sessions::put_participant(&participant)?.named("participant"),
         events::record(
             actor,
-            "session.assigned",
+            EventKind::SessionAssigned,
             &sessions::partition(&session.id),
             format!("session:{}", session.id),
             Some(session.id),
             json!({"agent_id": agent.agent_id, "by": by.as_str()}),
             at,
-        )?,
+        )?
+        .named("assigned_event"),
     ];
     Ok((ops, assigned, loaded))
 }
@@ -250,7 +257,7 @@ async fn route_all(
         let (ops, session_now, loaded) = assignment(actor, &session, &agent, AssignedBy::Routing, at)?;
         let failed = failed_conditions(store.transact_write(ops).await)?;
         if !failed.is_empty() {
-            if failed.contains(&0) {
+            if failed.contains(&SESSION_WAITING) {
                 lost.insert(session.id);
             }
             failures += 1;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, Principal, Priority, Rating, Role, RoomId, Session, SessionId,
+    now, AgentState, AgentStatus, EventKind, Principal, Priority, Rating, Role, RoomId, Session, SessionId,
     SessionStatus, Subject, UserId,
 };
 use crate::error::ApiError;
@@ -29,6 +29,16 @@ fn still_changeable(since: time::OffsetDateTime, at: time::OffsetDateTime) -> bo
 }
 /// Attempts at a change that lost a race on an agent's state (someone else changed it meanwhile).
 const ATTEMPTS: usize = 8;
+
+/// The conditions of the sessions' transactions that answer with their own error, by name.
+/// The customer is not blocked.
+const NOT_BLOCKED: &str = "not_blocked";
+/// The customer has an open place left.
+const OPEN_PLACE: &str = "open_place";
+/// The named room exists.
+const ROOM_EXISTS: &str = "room_exists";
+/// The session is as it was read (still closed, for a reopen).
+const SESSION_UNCHANGED: &str = "session_unchanged";
 
 /// Body of `POST /chat/sessions`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,34 +105,33 @@ pub async fn create_session(
     let participant =
         sessions::participant(session.id, &principal.user_id, Role::Customer, principal.name.clone(), at);
     let mut ops = vec![
-        blocks::not_blocked(&principal.user_id),
-        sessions::put_new(&session)?,
-        sessions::put_participant(&participant)?,
+        blocks::not_blocked(&principal.user_id).named(NOT_BLOCKED),
+        sessions::put_new(&session)?.named("session_new"),
+        sessions::put_participant(&participant)?.named("participant"),
         events::record(
             principal,
-            "session.created",
+            EventKind::SessionCreated,
             &sessions::partition(&session.id),
             format!("session:{}", session.id),
             Some(session.id),
             json!({"priority": session.priority, "room_id": session.room_id, "subject": session.subject}),
             at,
-        )?,
-        queued(principal, &session.id, "created", at)?,
-        sessions::claim_open_place(&principal.user_id, app.max_open_sessions),
+        )?
+        .named("created_event"),
+        queued(principal, &session.id, "created", at)?.named("queued_event"),
+        sessions::claim_open_place(&principal.user_id, app.max_open_sessions).named(OPEN_PLACE),
     ];
-    let place_check = ops.len() - 1;
     if let Some(room) = &input.room_id {
-        ops.push(rooms::exists(room));
+        ops.push(rooms::exists(room).named(ROOM_EXISTS));
     }
-    let room_check = ops.len() - 1;
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&NOT_BLOCKED) {
         return Err(ApiError::forbidden("user_blocked", "you are blocked from opening sessions"));
     }
-    if failed.contains(&place_check) {
+    if failed.contains(&OPEN_PLACE) {
         return Err(too_many_open_sessions(app.max_open_sessions));
     }
-    if input.room_id.is_some() && failed.contains(&room_check) {
+    if failed.contains(&ROOM_EXISTS) {
         return Err(ApiError::not_found("room_not_found", "no such room"));
     }
     if !failed.is_empty() {
@@ -150,7 +159,7 @@ fn queued(
 ) -> Result<crate::store::TxOp, ApiError> {
     events::record(
         principal,
-        "session.queued",
+        EventKind::SessionQueued,
         &sessions::partition(id),
         format!("session:{id}"),
         Some(*id),
@@ -305,7 +314,7 @@ pub async fn assign_session(
         let at = now();
         let (ops, assigned, _) = routing::assignment(principal, &session, &state, AssignedBy::Manual, at)?;
         let failed = failed_conditions(store.transact_write(ops).await)?;
-        if failed.contains(&0) {
+        if failed.contains(&routing::SESSION_WAITING) {
             return Err(ApiError::session_not_waiting());
         }
         if !failed.is_empty() {
@@ -382,22 +391,23 @@ pub async fn transfer_session(
         let participant =
             sessions::participant(session.id, &input.to_agent_id, Role::Agent, to_state.name.clone(), at);
         let mut ops = vec![
-            transfer,
-            agents::put(&to_next, Some(&to_state))?,
-            sessions::put_participant(&participant)?,
+            transfer.named(SESSION_UNCHANGED),
+            agents::put(&to_next, Some(&to_state))?.named("to_agent_unchanged"),
+            sessions::put_participant(&participant)?.named("participant"),
             events::record(
                 principal,
-                "session.transferred",
+                EventKind::SessionTransferred,
                 &sessions::partition(id),
                 format!("session:{id}"),
                 Some(*id),
                 json!({"from_agent_id": from, "to_agent_id": input.to_agent_id, "reason": input.reason.as_str()}),
                 at,
-            )?,
+            )?
+            .named("transferred_event"),
         ];
         let from_state = agents::get(store, &from).await?;
         if let Some(op) = released(from_state.as_ref())? {
-            ops.push(op);
+            ops.push(op.named("from_agent_unchanged"));
         }
         let failed = failed_conditions(store.transact_write(ops).await)?;
         if !failed.is_empty() {
@@ -444,21 +454,22 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
         let at = now();
         let (close, mut closed) = sessions::close(&session, &principal.user_id, at)?;
         let mut ops = vec![
-            close,
+            close.named(SESSION_UNCHANGED),
             events::record(
                 principal,
-                "session.closed",
+                EventKind::SessionClosed,
                 &sessions::partition(id),
                 format!("session:{id}"),
                 Some(*id),
                 json!({"previous_status": session.status, "agent_id": session.agent_id}),
                 at,
-            )?,
-            sessions::release_open_place(&session.customer_id),
+            )?
+            .named("closed_event"),
+            sessions::release_open_place(&session.customer_id).named("open_place_released"),
         ];
         if let Some(agent) = &session.agent_id {
             if let Some(op) = released(agents::get(store, agent).await?.as_ref())? {
-                ops.push(op);
+                ops.push(op.named("agent_unchanged"));
             }
         }
         let failed = failed_conditions(store.transact_write(ops).await)?;
@@ -506,28 +517,29 @@ pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) ->
     }
     let (reopen, reopened) = sessions::reopen(&session, at)?;
     let ops = vec![
-        reopen,
-        blocks::not_blocked(&session.customer_id),
+        reopen.named(SESSION_UNCHANGED),
+        blocks::not_blocked(&session.customer_id).named(NOT_BLOCKED),
         events::record(
             principal,
-            "session.reopened",
+            EventKind::SessionReopened,
             &sessions::partition(id),
             format!("session:{id}"),
             Some(*id),
             json!({"previous_agent_id": session.agent_id}),
             at,
-        )?,
-        queued(principal, id, "reopened", at)?,
-        sessions::claim_open_place(&session.customer_id, app.max_open_sessions),
+        )?
+        .named("reopened_event"),
+        queued(principal, id, "reopened", at)?.named("queued_event"),
+        sessions::claim_open_place(&session.customer_id, app.max_open_sessions).named(OPEN_PLACE),
     ];
     let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&0) {
+    if failed.contains(&SESSION_UNCHANGED) {
         return Err(ApiError::conflict("session_not_closed", "the session was reopened meanwhile"));
     }
-    if failed.contains(&1) {
+    if failed.contains(&NOT_BLOCKED) {
         return Err(ApiError::forbidden("user_blocked", "the customer is blocked from opening sessions"));
     }
-    if failed.contains(&4) {
+    if failed.contains(&OPEN_PLACE) {
         return Err(too_many_open_sessions(app.max_open_sessions));
     }
     tracing::info!(session_id = %id, "session reopened");
@@ -581,7 +593,7 @@ pub async fn update_session(
         let at = now();
         let (change, mut changed) = sessions::set_priority(&session, input.priority)?;
         let ops = vec![
-            change,
+            change.named(SESSION_UNCHANGED),
             events::record(
                 principal,
                 PRIORITY_CHANGED,
@@ -590,7 +602,8 @@ pub async fn update_session(
                 Some(*id),
                 json!({"from": session.priority, "to": input.priority}),
                 at,
-            )?,
+            )?
+            .named("priority_event"),
         ];
         if !failed_conditions(store.transact_write(ops).await)?.is_empty() {
             continue;
@@ -605,7 +618,7 @@ pub async fn update_session(
 }
 
 /// Event kind of a change of a session's priority.
-pub const PRIORITY_CHANGED: &str = "session.priority_changed";
+pub const PRIORITY_CHANGED: EventKind = EventKind::SessionPriorityChanged;
 
 /// Body of `POST /chat/sessions/{id}/rating`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -661,19 +674,21 @@ pub async fn rate_session(
         first_rated_at,
     };
     let mut ops = vec![
-        sessions::rate(&session, &rating, &principal.user_id)?,
+        sessions::rate(&session, &rating, &principal.user_id)?.named(SESSION_UNCHANGED),
         events::record(
             principal,
-            "session.rated",
+            EventKind::SessionRated,
             &sessions::partition(id),
             format!("session:{id}"),
             Some(*id),
             json!({"score": rating.score, "comment": rating.comment,
                    "previous_score": session.rating.as_ref().map(|r| r.score)}),
             at,
-        )?,
+        )?
+        .named("rated_event"),
     ];
-    ops.extend(comments::keep_in_step(id, &principal.user_id, &rating, session.rating.as_ref())?);
+    let comments = comments::keep_in_step(id, &principal.user_id, &rating, session.rating.as_ref())?;
+    ops.extend(comments.into_iter().map(|op| op.named("comment_in_step")));
     if !failed_conditions(store.transact_write(ops).await)?.is_empty() {
         return Err(ApiError::conflict(
             "conflict",

@@ -116,12 +116,15 @@ fn unchanged(previous: &CannedResponse) -> Result<Condition, ApiError> {
     ]))
 }
 
-/// Replaces title, body and shortcode of `previous` with those of `updated`. The first
-/// operation is the update (fails if the response changed meanwhile); when the shortcode
-/// changes, the new reservation is the second (fails if taken) and the old one is released.
-pub fn replace(previous: &CannedResponse, updated: &CannedResponse) -> Result<Vec<TxOp>, ApiError> {
+/// Replaces title, body and shortcode of `previous` with those of `updated`: the update (fails
+/// if the response changed meanwhile) and, when the shortcode changes, the new reservation
+/// (fails if taken) and the release of the old one.
+pub fn replace(
+    previous: &CannedResponse,
+    updated: &CannedResponse,
+) -> Result<(TxOp, Option<[TxOp; 2]>), ApiError> {
     let scope = scope_key(previous)?;
-    let mut ops = vec![TxOp::Update {
+    let update = TxOp::Update {
         key: key(&previous.id),
         actions: vec![
             UpdateAction::Set("title".into(), s(&updated.title)),
@@ -132,12 +135,14 @@ pub fn replace(previous: &CannedResponse, updated: &CannedResponse) -> Result<Ve
             UpdateAction::Set("gsi2sk".into(), s(gsi2_sort_key(updated))),
         ],
         condition: Some(unchanged(previous)?),
-    }];
-    if updated.shortcode != previous.shortcode {
-        ops.push(reservation(&scope, &updated.shortcode, &previous.id));
-        ops.push(release(&scope, &previous.shortcode, &previous.id));
-    }
-    Ok(ops)
+    };
+    let renamed = (updated.shortcode != previous.shortcode).then(|| {
+        [
+            reservation(&scope, &updated.shortcode, &previous.id),
+            release(&scope, &previous.shortcode, &previous.id),
+        ]
+    });
+    Ok((update, renamed))
 }
 
 fn release(scope: &ScopeKey, shortcode: &Shortcode, id: &CannedResponseId) -> TxOp {

@@ -149,13 +149,13 @@ pub async fn of_user(
 }
 
 /// The operations of a subscription: count it on the connection (which must exist and have room
-/// for one more) and store it unless it exists. Indexes: 0 the connection, 1 the subscription.
+/// for one more) and store it unless it exists: the connection's, then the subscription's.
 pub fn subscribe(
     connection: &ConnectionId,
     session: &SessionId,
     principal: &Principal,
     at: OffsetDateTime,
-) -> Result<Vec<TxOp>, ApiError> {
+) -> Result<[TxOp; 2], ApiError> {
     let subscription = Subscription {
         connection_id: connection.clone(),
         session_id: *session,
@@ -168,7 +168,7 @@ pub fn subscribe(
         &subscription_key(connection, session),
         &[("gsi1pk", format!("SUBS#{session}")), ("gsi1sk", connection.to_string())],
     )?;
-    Ok(vec![
+    Ok([
         TxOp::Update {
             key: key(connection),
             actions: vec![UpdateAction::Add("subscriptions".into(), 1)],
@@ -210,12 +210,14 @@ pub async fn unsubscribe(
     session: &SessionId,
 ) -> Result<(), ApiError> {
     let ops = vec![
-        TxOp::Delete { key: subscription_key(connection, session), condition: Some(Condition::Exists) },
+        TxOp::Delete { key: subscription_key(connection, session), condition: Some(Condition::Exists) }
+            .named("subscription_exists"),
         TxOp::Update {
             key: key(connection),
             actions: vec![UpdateAction::Add("subscriptions".into(), -1)],
             condition: Some(Condition::Exists),
-        },
+        }
+        .named("connection_exists"),
     ];
     match store.transact_write(ops).await {
         Ok(()) => Ok(()),
@@ -242,7 +244,10 @@ pub async fn remove(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<C
         keys.push(Key::new(partition(id), sk));
     }
     for chunk in keys.chunks(MAX_TRANSACTION_OPS) {
-        let ops = chunk.iter().map(|key| TxOp::Delete { key: key.clone(), condition: None }).collect();
+        let ops = chunk
+            .iter()
+            .map(|key| TxOp::Delete { key: key.clone(), condition: None }.named("item"))
+            .collect();
         store.transact_write(ops).await?;
     }
     Ok(connection)
@@ -365,13 +370,13 @@ pub struct DashboardSubscription {
     pub expires_at: i64,
 }
 
-/// Stores a dashboard subscription of an existing connection (subscribing twice is harmless).
-/// Index 0 of the transaction fails when the connection is not registered.
+/// Stores a dashboard subscription of an existing connection (subscribing twice is harmless):
+/// the check that the connection is registered, then the subscription.
 pub fn subscribe_dashboard(
     connection: &ConnectionId,
     principal: &Principal,
     at: OffsetDateTime,
-) -> Result<Vec<TxOp>, ApiError> {
+) -> Result<[TxOp; 2], ApiError> {
     let subscription = DashboardSubscription {
         connection_id: connection.clone(),
         user_id: principal.user_id.clone(),
@@ -383,7 +388,7 @@ pub fn subscribe_dashboard(
         &Key::new(partition(connection), "DASHBOARD"),
         &[("gsi1pk", "DASHBOARD".to_owned()), ("gsi1sk", connection.to_string())],
     )?;
-    Ok(vec![
+    Ok([
         TxOp::Check { key: key(connection), condition: Condition::Exists },
         TxOp::Put { item, condition: None },
     ])

@@ -83,6 +83,9 @@ fn expiring(key: &Key, at: OffsetDateTime) -> Result<crate::store::Item, ApiErro
     Ok(item)
 }
 
+/// The condition of a job's creation that its idempotency key is not taken.
+const KEY_FREE: &str = "key_free";
+
 /// Stores a new job, and with it its idempotency key if it has one, in one transaction.
 /// `Ok(false)` when the key is taken already (nothing is written).
 pub async fn create(store: &dyn ItemStore, job: &JobRecord, key: Option<&str>) -> Result<bool, ApiError> {
@@ -95,12 +98,12 @@ pub async fn create(store: &dyn ItemStore, job: &JobRecord, key: Option<&str>) -
     let mut key_item = to_item(&record, &idempotency_key(&job.created_by, key), &[])?;
     key_item.insert("expires_at".into(), Value::from(job.created_at.unix_timestamp() + RETENTION_SECONDS));
     let ops = vec![
-        TxOp::Put { item: key_item, condition: Some(Condition::NotExists) },
-        TxOp::Put { item: job_item, condition: Some(Condition::NotExists) },
+        TxOp::Put { item: key_item, condition: Some(Condition::NotExists) }.named(KEY_FREE),
+        TxOp::Put { item: job_item, condition: Some(Condition::NotExists) }.named("job_new"),
     ];
     match store.transact_write(ops).await {
         Ok(()) => Ok(true),
-        Err(StoreError::TransactionCanceled { failed }) if failed == [0] => Ok(false),
+        Err(StoreError::TransactionCanceled { failed }) if failed == [KEY_FREE] => Ok(false),
         Err(error) => Err(error.into()),
     }
 }

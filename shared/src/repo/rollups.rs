@@ -1,16 +1,16 @@
-//! The analytics rollups: the metric engine's partial summaries (`domain::metrics::Summary`,
+//! The analytics rollups: the metric engine's partial summaries (`analytics::summaries::Summary`,
 //! mergeable) stored per UTC day and per UTC hour, overall (`ROLLUP#ALL`; an hour's item keeps
 //! its agents' figures), per agent and day (`ROLLUP#AGENTS`) and per room (`ROLLUP#ROOMS`),
 //! plus one small marker per built day
 //! (`ROLLUP#BUILT`) and the backfill jobs (`ROLLUP#BACKFILL`). A range of days is one Query per
-//! partition. Written only by the rollup (`ops::rollup`), which recomputes whole days and
+//! partition. Written only by the rollup (`analytics::rollup`), which recomputes whole days and
 //! overwrites them, so writing a day twice leaves the same items.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::metrics::{AgentSummary, Summary};
+use crate::analytics::summaries::{AgentSummary, Summary};
 use crate::domain::{RoomId, UserId};
 use crate::error::ApiError;
 use crate::store::{Condition, Item, ItemStore, Key, KeyRange, Query};

@@ -1,10 +1,7 @@
-//! Stored reports: their ids, the `ReportStore` port (an S3 bucket in AWS, a folder locally),
-//! the daily report's figures and its PDF.
+//! Stored reports: their ids and the `ReportStore` port (an S3 bucket in AWS, a folder locally).
+//! What a report shows and how it is built: `analytics::pdf_reports`.
 
-pub mod daily;
 pub mod folder;
-#[cfg(feature = "pdf")]
-pub mod pdf;
 #[cfg(feature = "s3")]
 pub mod s3;
 

@@ -22,8 +22,8 @@ use serde_json::Value;
 
 use super::validate::{check_index_keys, check_key, check_query};
 use super::{
-    Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, StoreError, TxOp, UpdateAction, INDEXES,
-    MAX_TRANSACTION_OPS, PK, SK,
+    Condition, Cursor, Item, ItemStore, Key, KeyRange, NamedTxOp, Page, Query, StoreError, TxOp,
+    UpdateAction, INDEXES, MAX_TRANSACTION_OPS, PK, SK,
 };
 
 /// Most keys in one `BatchGetItem`.
@@ -400,7 +400,7 @@ impl ItemStore for DynamoItemStore {
         Ok(Page { items, next })
     }
 
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
             return Err(StoreError::Invalid(format!(
                 "a transaction takes 1..={MAX_TRANSACTION_OPS} operations"
@@ -408,7 +408,7 @@ impl ItemStore for DynamoItemStore {
         }
         // DynamoDB refuses this too, but checking here keeps the error the same on every backend.
         let mut keys = HashSet::with_capacity(ops.len());
-        for op in &ops {
+        for NamedTxOp { op, .. } in &ops {
             let key = match op {
                 TxOp::Put { item, .. } => {
                     check_index_keys(item)?;
@@ -423,7 +423,10 @@ impl ItemStore for DynamoItemStore {
                 return Err(StoreError::Invalid(format!("transaction touches {key:?} more than once")));
             }
         }
-        let items = ops.into_iter().map(|op| self.transact_item(op)).collect::<Result<Vec<_>, _>>()?;
+        // DynamoDB reports cancellation reasons by position: the names map them back.
+        let names: Vec<&'static str> = ops.iter().map(|named| named.name).collect();
+        let items =
+            ops.into_iter().map(|named| self.transact_item(named.op)).collect::<Result<Vec<_>, _>>()?;
 
         // DynamoDB cancels one of two transactions that touch the same item at once
         // (`TransactionConflict`), e.g. two messages sent to one session: that is contention, not
@@ -449,7 +452,7 @@ impl ItemStore for DynamoItemStore {
                 tokio::time::sleep(Duration::from_millis(CONFLICT_BACKOFF_MS << attempt)).await;
                 continue;
             }
-            return Err(cancellation_error(reasons, &DisplayErrorContext(&err).to_string()));
+            return Err(cancellation_error(reasons, &names, &DisplayErrorContext(&err).to_string()));
         }
     }
 }
@@ -601,19 +604,20 @@ impl Expression {
     }
 }
 
-/// Maps the reasons of a cancelled transaction: failed conditions are the caller's business
-/// (`TransactionCanceled`), a validation error is a bad request, anything else (conflicts,
-/// throttling, capacity) is the backend's.
-fn cancellation_error(reasons: &[CancellationReason], message: &str) -> StoreError {
+/// Maps the reasons of a cancelled transaction, one per operation in order: failed conditions
+/// are the caller's business (`TransactionCanceled`, with the names of their operations), a
+/// validation error is a bad request, anything else (conflicts, throttling, capacity) is the
+/// backend's.
+fn cancellation_error(reasons: &[CancellationReason], names: &[&'static str], message: &str) -> StoreError {
     let has_code = |reason: &CancellationReason, code: &str| reason.code() == Some(code);
     if let Some(reason) = reasons.iter().find(|r| has_code(r, "ValidationError")) {
         return StoreError::Invalid(reason.message().unwrap_or(message).to_owned());
     }
-    let failed: Vec<usize> = reasons
+    let failed: Vec<&'static str> = reasons
         .iter()
-        .enumerate()
-        .filter(|(_, r)| has_code(r, "ConditionalCheckFailed"))
-        .map(|(i, _)| i)
+        .zip(names)
+        .filter(|(r, _)| has_code(r, "ConditionalCheckFailed"))
+        .map(|(_, &name)| name)
         .collect();
     if failed.is_empty() {
         // What is left is contention or capacity (`TransactionConflict`, `ThrottlingError`,
@@ -857,13 +861,15 @@ mod tests {
     #[test]
     fn cancellation_reasons_map_to_store_errors() {
         let reason = |code: &str| CancellationReason::builder().code(code).build();
-        let failed = cancellation_error(&[reason("None"), reason("ConditionalCheckFailed")], "m");
-        assert!(matches!(failed, StoreError::TransactionCanceled { failed } if failed == [1]));
-        let conflict = cancellation_error(&[reason("TransactionConflict"), reason("None")], "m");
+        let names = ["session", "not_blocked"];
+        let failed = cancellation_error(&[reason("None"), reason("ConditionalCheckFailed")], &names, "m");
+        assert!(matches!(failed, StoreError::TransactionCanceled { failed } if failed == ["not_blocked"]));
+        let conflict = cancellation_error(&[reason("TransactionConflict"), reason("None")], &names, "m");
         assert!(matches!(conflict, StoreError::Unavailable(_)));
-        let throttled = cancellation_error(&[reason("None"), reason("ThrottlingError")], "m");
+        let throttled = cancellation_error(&[reason("None"), reason("ThrottlingError")], &names, "m");
         assert!(matches!(throttled, StoreError::Unavailable(_)));
-        let invalid = cancellation_error(&[reason("ConditionalCheckFailed"), reason("ValidationError")], "m");
+        let invalid =
+            cancellation_error(&[reason("ConditionalCheckFailed"), reason("ValidationError")], &names, "m");
         assert!(matches!(invalid, StoreError::Invalid(_)));
     }
 

@@ -274,16 +274,34 @@ pub enum TxOp {
     Check { key: Key, condition: Condition },
 }
 
+impl TxOp {
+    /// The operation with the name its condition is reported by when it fails.
+    pub fn named(self, name: &'static str) -> NamedTxOp {
+        NamedTxOp { name, op: self }
+    }
+}
+
+/// An operation of a transaction and its name, given where the transaction is built
+/// (`"not_blocked"`, `"open_place"`): a cancelled transaction reports its failed conditions by
+/// these names, so the caller maps each to its meaning by name, never by position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTxOp {
+    /// What the caller calls the operation's condition.
+    pub name: &'static str,
+    /// The operation.
+    pub op: TxOp,
+}
+
 /// Errors of the item store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The condition of a put, update or delete did not hold; nothing was written.
     #[error("condition failed")]
     ConditionFailed,
-    /// A transaction was cancelled; nothing was written. `failed` lists the indexes of the
-    /// operations whose condition did not hold.
-    #[error("transaction cancelled: conditions failed at {failed:?}")]
-    TransactionCanceled { failed: Vec<usize> },
+    /// A transaction was cancelled; nothing was written. `failed` names the operations whose
+    /// condition did not hold ([`NamedTxOp::name`]), in the transaction's order.
+    #[error("transaction cancelled: conditions {failed:?} failed")]
+    TransactionCanceled { failed: Vec<&'static str> },
     /// The request was invalid (bad key, item too large, too many operations, bad cursor...).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -372,5 +390,6 @@ pub trait ItemStore: Send + Sync {
     }
 
     /// Applies all operations or none. At most [`MAX_TRANSACTION_OPS`], each key at most once.
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError>;
+    /// When conditions fail, [`StoreError::TransactionCanceled`] names every one of them.
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError>;
 }

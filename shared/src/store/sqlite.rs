@@ -21,8 +21,8 @@ use tokio::sync::oneshot;
 
 use super::validate::{check_condition, check_index_keys, check_key, check_name, check_query};
 use super::{
-    Condition, Cursor, Item, ItemStore, Key, KeyRange, Page, Query, RawItem, RawPage, StoreError, TxOp,
-    UpdateAction, INDEXES, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
+    Condition, Cursor, Item, ItemStore, Key, KeyRange, NamedTxOp, Page, Query, RawItem, RawPage, StoreError,
+    TxOp, UpdateAction, INDEXES, MAX_ITEM_BYTES, MAX_TRANSACTION_OPS, PK, SK, TTL,
 };
 
 /// How long SQLite work may wait, so that a file another process holds locked answers
@@ -300,14 +300,15 @@ impl ItemStore for SqliteItemStore {
         .await
     }
 
-    async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), StoreError> {
+    async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         if ops.is_empty() || ops.len() > MAX_TRANSACTION_OPS {
             return Err(StoreError::Invalid(format!(
                 "a transaction holds 1 to {MAX_TRANSACTION_OPS} operations, not {}",
                 ops.len()
             )));
         }
-        let planned = ops.into_iter().map(Planned::new).collect::<Result<Vec<_>, _>>()?;
+        let names: Vec<&'static str> = ops.iter().map(|named| named.name).collect();
+        let planned = ops.into_iter().map(|named| Planned::new(named.op)).collect::<Result<Vec<_>, _>>()?;
         let mut keys = HashSet::new();
         if let Some(dup) = planned.iter().map(Planned::key).find(|k| !keys.insert(*k)) {
             // DynamoDB refuses a transaction with two operations on one item.
@@ -319,10 +320,10 @@ impl ItemStore for SqliteItemStore {
             // distinct, so no operation sees another's write), and every failure is reported.
             let mut failed = Vec::new();
             let mut writes = Vec::new();
-            for (i, op) in planned.into_iter().enumerate() {
+            for (name, op) in names.into_iter().zip(planned) {
                 let current = load(&tx, op.key())?;
                 if op.condition().is_some_and(|c| !holds(c, current.as_ref())) {
-                    failed.push(i);
+                    failed.push(name);
                     continue;
                 }
                 match op {

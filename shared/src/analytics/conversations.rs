@@ -8,19 +8,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime};
 
-use crate::domain::metrics::{Episode, SessionFacts};
-use crate::domain::{now, timestamp, AuditEvent, Principal, Role, Session, SessionId, UserId};
+use crate::analytics::episodes::{Episode, SessionFacts};
+use crate::domain::{now, timestamp, AuditEvent, EventKind, Principal, Role, Session, SessionId, UserId};
 use crate::error::ApiError;
 use crate::http::Chunks;
+use crate::ops::role_forbidden;
+use crate::ops::transcript::csv_field;
 use crate::repo::events::{self, EventFilter, EventSource, Span, ID_SLACK};
 use crate::repo::sessions;
 use crate::store::{Cursor, ItemStore, MAX_QUERY_LIMIT};
 
-use super::insights::TimeRange;
-use super::role_forbidden;
-use super::transcript::csv_field;
+use super::range::Range;
 
 /// Events read per Query of the day index: a page of sessions is the `session.created` events
 /// among them.
@@ -80,7 +80,7 @@ pub async fn export(
         return Err(role_forbidden("export conversations; only admins do"));
     }
     let as_of = now();
-    let range = TimeRange::parse(from, to, as_of)?;
+    let range = Range::parse(from, to, as_of)?;
     let exporter = Exporter {
         store,
         span: range.span(),
@@ -101,13 +101,9 @@ pub async fn export(
 
 /// `conversations-<from>-<to>.csv`: the first and last day when the range is whole days (as
 /// asked with dates), else both ends to the second (`20261125T100000Z`).
-pub fn file_name(range: &TimeRange) -> String {
-    let whole_days = range.from.time() == Time::MIDNIGHT && range.to.time() == Time::MIDNIGHT;
-    let (from, to) = if whole_days {
-        (
-            range.from.date().to_string(),
-            (range.to.date().previous_day().unwrap_or(range.to.date())).to_string(),
-        )
+pub fn file_name(range: &Range) -> String {
+    let (from, to) = if range.is_whole_days() {
+        (range.first_day().to_string(), range.last_day().to_string())
     } else {
         let compact = format_description!("[year][month][day]T[hour][minute][second]Z");
         let format =
@@ -168,7 +164,7 @@ impl Exporter {
                     }
                 },
             };
-            let created = EventFilter { kind: Some("session.created"), ..EventFilter::default() };
+            let created = EventFilter { kind: Some(EventKind::SessionCreated), ..EventFilter::default() };
             let (page, next) = events::page(
                 self.store.as_ref(),
                 &EventSource::Day(day),
@@ -328,11 +324,11 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::domain::{Priority, SessionStatus};
+    use crate::domain::{LoggedKind, Priority, SessionStatus};
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
-    fn code(result: Result<TimeRange, ApiError>) -> &'static str {
+    fn code(result: Result<Range, ApiError>) -> &'static str {
         match result {
             Err(ApiError::BadRequest { code, .. }) => code,
             other => panic!("expected a 400, got {other:?}"),
@@ -341,27 +337,26 @@ mod tests {
 
     #[test]
     fn a_range_spans_up_to_366_days_and_dates_cover_whole_days() {
-        let leap_year = TimeRange::parse(Some("2024-01-01"), Some("2024-12-31"), NOW).unwrap();
+        let leap_year = Range::parse(Some("2024-01-01"), Some("2024-12-31"), NOW).unwrap();
         assert_eq!(
             (leap_year.from, leap_year.to),
             (datetime!(2024-01-01 0:00 UTC), datetime!(2025-01-01 0:00 UTC))
         );
-        assert_eq!(code(TimeRange::parse(Some("2024-01-01"), Some("2025-01-01"), NOW)), "range_too_long");
-        assert_eq!(code(TimeRange::parse(Some("2026-11-25"), Some("2026-11-24"), NOW)), "invalid_range");
-        assert_eq!(code(TimeRange::parse(Some("2026-02-30"), None, NOW)), "invalid_parameter");
-        let default = TimeRange::parse(None, None, NOW).unwrap();
+        assert_eq!(code(Range::parse(Some("2024-01-01"), Some("2025-01-01"), NOW)), "range_too_long");
+        assert_eq!(code(Range::parse(Some("2026-11-25"), Some("2026-11-24"), NOW)), "invalid_range");
+        assert_eq!(code(Range::parse(Some("2026-02-30"), None, NOW)), "invalid_parameter");
+        let default = Range::parse(None, None, NOW).unwrap();
         assert_eq!((default.from, default.to), (NOW - Duration::days(7), NOW));
         let times =
-            TimeRange::parse(Some("2026-11-25T10:00:00+01:00"), Some("2026-11-25T11:30:00Z"), NOW).unwrap();
+            Range::parse(Some("2026-11-25T10:00:00+01:00"), Some("2026-11-25T11:30:00Z"), NOW).unwrap();
         assert_eq!(times.from, datetime!(2026-11-25 9:00 UTC));
     }
 
     #[test]
     fn the_file_is_named_after_the_days_or_the_times_of_the_range() {
-        let days = TimeRange::parse(Some("2026-11-01"), Some("2026-11-30"), NOW).unwrap();
+        let days = Range::parse(Some("2026-11-01"), Some("2026-11-30"), NOW).unwrap();
         assert_eq!(file_name(&days), "conversations-2026-11-01-2026-11-30.csv");
-        let times =
-            TimeRange::parse(Some("2026-11-25T10:00:00Z"), Some("2026-11-25T11:30:05Z"), NOW).unwrap();
+        let times = Range::parse(Some("2026-11-25T10:00:00Z"), Some("2026-11-25T11:30:05Z"), NOW).unwrap();
         assert_eq!(file_name(&times), "conversations-20261125T100000Z-20261125T113005Z.csv");
     }
 
@@ -411,7 +406,7 @@ mod tests {
             .enumerate()
             .map(|(n, (kind, minute, details))| AuditEvent {
                 id: format!("01JD0000000000000000000E{n:02}"),
-                kind: (*kind).to_owned(),
+                kind: LoggedKind::of_name(kind),
                 actor_id: user("agent-x"),
                 actor_role: Role::Agent,
                 target: "session:01JD0000000000000000000002".into(),

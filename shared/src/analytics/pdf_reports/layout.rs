@@ -1,11 +1,12 @@
-//! The daily report's content: a built day of the rollup (`ops::rollup::DayRollup`: the metric
+//! The daily report's content: a built day of the rollup (`analytics::rollup::DayRollup`: the metric
 //! engine's figures, messages by role, 24 hours) as the labelled values, agent rows and chart
 //! series the PDF shows. Pure: the PDF only lays this out, and the tests read the same words
 //! back from it.
 
-use crate::domain::metrics::{AgentReport, DurationReport};
-use crate::ops::insights::RoleCounts;
-use crate::ops::rollup::{DayRollup, HourRollup};
+use crate::analytics::durations::DurationReport;
+use crate::analytics::messages::RoleCounts;
+use crate::analytics::rollup::{DayRollup, HourRollup};
+use crate::analytics::summaries::AgentReport;
 
 /// What stands for a figure with nothing to measure (`null` in the API).
 pub const NO_FIGURE: &str = "\u{2014}";
@@ -66,7 +67,7 @@ fn duration_rows(rows: &mut Vec<(String, String)>, name: &str, report: &Duration
 
 /// The report's title: `Switchboard daily report — 2026-01-05`.
 pub fn title(day: &DayRollup) -> String {
-    format!("Switchboard daily report \u{2014} {}", super::format_day(day.day))
+    format!("Switchboard daily report \u{2014} {}", crate::reports::format_day(day.day))
 }
 
 /// The headline figures: volume, response times, quality.
@@ -158,7 +159,7 @@ pub(crate) mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
-    use crate::domain::metrics::{CsatReport, MetricsReport, ResolutionReport};
+    use crate::analytics::summaries::{CsatReport, MetricsReport, ResolutionReport};
     use crate::domain::UserId;
 
     fn durations(count: u64, average: f64, median: f64, p90: f64) -> DurationReport {

@@ -12,15 +12,18 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
-use crate::domain::metrics::{
-    DurationReport, LifecycleEvent, LifecycleKind, MetricsReport, SessionFacts, Summary,
-};
-use crate::domain::{Role, SessionId};
+use super::durations::DurationReport;
+use super::episodes::SessionFacts;
+use super::events::LifecycleEvent;
+use super::messages::RoleCounts;
+use super::range::{day_bounds, days_between};
+use super::read::built_summary;
+use super::summaries::{MetricsReport, Summary};
+use crate::domain::{EventKind, Role, SessionId};
 use crate::error::ApiError;
-use crate::ops::insights::RoleCounts;
 use crate::repo::events;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
@@ -85,12 +88,6 @@ struct DayBuild {
     /// The days of the closes of the sessions read (a reopen or a rating of theirs may have
     /// changed those days' figures).
     close_days: BTreeSet<Date>,
-}
-
-/// `[start, end)` of a UTC day.
-pub fn day_bounds(day: Date) -> (OffsetDateTime, OffsetDateTime) {
-    let start = day.with_time(Time::MIDNIGHT).assume_utc();
-    (start, start + Duration::DAY)
 }
 
 /// The summaries one day's build accumulates: the day's and each hour's, overall and per room.
@@ -183,7 +180,7 @@ impl DaySummaries {
 fn room_of(history: &[LifecycleEvent]) -> &str {
     history
         .iter()
-        .find(|event| event.kind == LifecycleKind::Created)
+        .find(|event| event.kind == EventKind::SessionCreated)
         .and_then(|event| event.details.room_id.as_ref())
         .and_then(serde_json::Value::as_str)
         .unwrap_or(rollups::NO_ROOM)
@@ -304,7 +301,7 @@ fn is_empty(summary: &Summary) -> bool {
 
 enum Write {
     Overall(Summary),
-    Agent(crate::domain::UserId, crate::domain::metrics::AgentSummary),
+    Agent(crate::domain::UserId, crate::analytics::summaries::AgentSummary),
     Room(String, Summary),
 }
 
@@ -330,20 +327,6 @@ pub async fn rollup_days(
         });
     }
     Ok(totals)
-}
-
-/// The days from `from` to `to`, both included (none if `to` is earlier).
-pub fn days_between(from: Date, to: Date) -> Vec<Date> {
-    let mut days = Vec::new();
-    let mut day = from;
-    while day <= to {
-        days.push(day);
-        match day.next_day() {
-            Some(next) => day = next,
-            None => break,
-        }
-    }
-    days
 }
 
 /// Why the scheduled run built a day.
@@ -417,96 +400,6 @@ pub async fn run(store: &dyn ItemStore, now: OffsetDateTime) -> Result<RunReport
         report.days.push((day_text(day), reason));
     }
     Ok(report)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading
-// ---------------------------------------------------------------------------------------------
-
-/// How a range is read: the whole past days the rollup has built, from their items; the rest
-/// (today, partial days at the ends, days not built) from the event log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadPlan {
-    /// Built whole days, oldest first.
-    pub built: Vec<Date>,
-    /// Spans `[from, to)` to read from the event log, oldest first.
-    pub live: Vec<(OffsetDateTime, OffsetDateTime)>,
-}
-
-impl ReadPlan {
-    /// How many UTC days the live spans touch.
-    pub fn live_days(&self) -> usize {
-        self.live
-            .iter()
-            .map(|(from, to)| days_between(from.date(), (*to - Duration::nanoseconds(1)).date()).len())
-            .sum()
-    }
-}
-
-/// Plans the read of `[from, to)` at `now`: one Query of the built markers.
-pub async fn plan(
-    store: &dyn ItemStore,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<ReadPlan, ApiError> {
-    let today = now.date();
-    let whole: Vec<Date> = days_between(from.date(), (to - Duration::nanoseconds(1)).date())
-        .into_iter()
-        .filter(|&day| {
-            let (start, end) = day_bounds(day);
-            from <= start && end <= to && day < today
-        })
-        .collect();
-    let built: BTreeSet<String> = match (whole.first(), whole.last()) {
-        (Some(first), Some(last)) => {
-            rollups::built(store, *first, *last).await?.into_iter().map(|built| built.day).collect()
-        }
-        _ => BTreeSet::new(),
-    };
-    let mut plan = ReadPlan::default();
-    let mut cursor = from;
-    for day in whole {
-        if !built.contains(&day_text(day)) {
-            continue;
-        }
-        let (start, end) = day_bounds(day);
-        if cursor < start {
-            plan.live.push((cursor, start));
-        }
-        plan.built.push(day);
-        cursor = end;
-    }
-    if cursor < to {
-        plan.live.push((cursor, to));
-    }
-    Ok(plan)
-}
-
-/// The merged summary of built days (`days` sorted, as [`plan`] gives them), with every agent's
-/// figures, or only `agent`'s: two Queries (overall days, agent days).
-pub async fn built_summary(
-    store: &dyn ItemStore,
-    days: &[Date],
-    as_of: OffsetDateTime,
-    agent: Option<&crate::domain::UserId>,
-) -> Result<Option<Summary>, ApiError> {
-    let (Some(&first), Some(&last)) = (days.first(), days.last()) else { return Ok(None) };
-    let wanted: BTreeSet<String> = days.iter().map(|day| day_text(*day)).collect();
-    let in_plan = |summary: &Summary| wanted.contains(&day_text(summary.from.date()));
-    let (from, to) = (day_bounds(first).0, day_bounds(last).1);
-    let mut total = Summary::new(from, to, as_of);
-    for day in rollups::overall_days(store, first, last).await?.iter().filter(|day| in_plan(day)) {
-        total.merge(day);
-    }
-    let agents = match agent {
-        Some(agent) => rollups::agent_days_of(store, agent, first, last).await?,
-        None => rollups::agent_days(store, first, last).await?,
-    };
-    for figures in agents.into_iter().filter(|figures| wanted.contains(&figures.day)) {
-        total.agents.entry(figures.agent_id).or_default().merge(&figures.figures);
-    }
-    Ok(Some(total))
 }
 
 /// One hour of a built day.

@@ -5,9 +5,9 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-use super::daily::{self, AgentRow, HourBars, Section, AGENT_COLUMNS};
-use super::format_day;
-use crate::ops::rollup::DayRollup;
+use super::layout::{self, AgentRow, HourBars, Section, AGENT_COLUMNS};
+use crate::analytics::rollup::DayRollup;
+use crate::reports::format_day;
 
 const PAGE_WIDTH: f32 = 595.0;
 const PAGE_HEIGHT: f32 = 842.0;
@@ -41,7 +41,7 @@ const HELVETICA_WIDTHS: [u16; 95] = [
 /// The daily report of a built day, as a PDF.
 pub fn render(report: &DayRollup) -> Vec<u8> {
     let mut page = Page { content: Content::new() };
-    let title = daily::title(report);
+    let title = layout::title(report);
     page.text(BOLD, 18.0, MARGIN, 790.0, INK, &title);
     let subtitle = format!(
         "UTC day {day}, 00:00 to 24:00. Figures as of {as_of} UTC; resolution and CSAT settle 8 days after the day.",
@@ -51,9 +51,9 @@ pub fn render(report: &DayRollup) -> Vec<u8> {
     page.text(REGULAR, 9.0, MARGIN, 774.0, MUTED, &subtitle);
     page.rule(MARGIN, 764.0, PAGE_WIDTH - MARGIN);
 
-    page.sections(&daily::sections(report), 746.0);
-    page.agents(&daily::top_agents(report), 600.0);
-    let hours = daily::hourly(report);
+    page.sections(&layout::sections(report), 746.0);
+    page.agents(&layout::top_agents(report), 600.0);
+    let hours = layout::hourly(report);
     page.chart(
         "Sessions per hour (UTC)",
         450.0,
@@ -321,8 +321,8 @@ impl Page {
 
 #[cfg(test)]
 mod tests {
+    use super::super::layout::tests::known_day;
     use super::*;
-    use crate::reports::daily::tests::known_day;
 
     #[test]
     fn a_report_is_a_pdf_set_in_the_standard_helvetica() {

@@ -1,5 +1,9 @@
-//! Reports: the stored ones listed and handed out as download links (admins only), and a day's
-//! PDF built and stored.
+//! The daily PDF reports: what a day's report shows (`layout`), its PDF (`pdf`), building and
+//! storing it, and the stored ones listed and handed out as download links (admins only).
+
+pub mod layout;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -104,8 +108,8 @@ pub use building::{build_daily_report, build_daily_reports, MISSING_REPORTS_LOOK
 mod building {
     use time::{Date, Duration, OffsetDateTime, Time};
 
+    use crate::analytics::rollup::{self, DayRollup};
     use crate::error::ApiError;
-    use crate::ops::rollup::{self, DayRollup};
     use crate::reports::{ReportId, ReportStore, StoredReport, PDF_CONTENT_TYPE};
     use crate::store::ItemStore;
 
@@ -163,7 +167,7 @@ mod building {
             ));
         }
         let rollup = complete_rollup(store, day, now).await?;
-        let bytes = crate::reports::pdf::render(&rollup);
+        let bytes = crate::analytics::pdf_reports::pdf::render(&rollup);
         let size_bytes = bytes.len() as u64;
         reports.put(&id, bytes, PDF_CONTENT_TYPE).await?;
         tracing::info!(report = %id, size_bytes, "daily report stored");
