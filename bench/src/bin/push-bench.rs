@@ -93,8 +93,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     eprintln!("push-bench: set-up took {:.1} s; sending", setup.elapsed().as_secs_f64());
 
-    let app =
-        App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"))).with_push(push.clone());
+    let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9")))
+        .with_push(push.clone());
     let eve = Principal { user_id: UserId::parse("admin-eve")?, role: Role::Admin, name: None };
     let notification = Notification {
         category: Category::Announcement,
@@ -130,7 +130,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let floor_wall = started.elapsed().as_secs_f64();
     let floor_cpu = cpu_seconds() - cpu_before;
 
-    println!("| run | recipients | sent | failed | wall (s) | pushes/s | process CPU (s) | CPU per push (µs) |");
+    println!(
+        "| run | recipients | sent | failed | wall (s) | pushes/s | process CPU (s) | CPU per push (µs) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let row = |what: &str, sent: usize, failed: usize, wall: f64, cpu: f64| {
         println!(

@@ -127,8 +127,8 @@ pub async fn mark_enqueued(store: &dyn ItemStore, job: &JobId) -> Result<(), Api
 
 /// Claims a chunk's recipients together (one transaction per [`MAX_TRANSACTION_OPS`]) and
 /// returns those claimed now: a recipient claimed before (the chunk was delivered again) is left
-/// out, so nobody is pushed twice. Each cancelled transaction drops the recipients whose claim
-/// existed and is tried again with the rest.
+/// out, so nobody is pushed twice. A cancelled transaction means some were claimed before; that
+/// group is then claimed one by one, to learn which.
 pub async fn claim_many(
     store: &dyn ItemStore,
     job: &JobId,
@@ -137,34 +137,35 @@ pub async fn claim_many(
 ) -> Result<Vec<UserId>, ApiError> {
     let mut claimed = Vec::with_capacity(users.len());
     for group in users.chunks(MAX_TRANSACTION_OPS) {
-        let mut left = group.to_vec();
-        while !left.is_empty() {
-            let ops = left
-                .iter()
-                .map(|user| {
-                    Ok(TxOp::Put {
-                        item: expiring(&claim_key(job, user), at)?,
-                        condition: Some(Condition::NotExists),
-                    })
-                })
-                .collect::<Result<Vec<_>, ApiError>>()?;
-            match store.transact_write(ops).await {
-                Ok(()) => {
-                    claimed.append(&mut left);
+        let ops = group
+            .iter()
+            .map(|user| {
+                Ok(TxOp::Put { item: claim_item(job, user, at)?, condition: Some(Condition::NotExists) }
+                    .named(UNCLAIMED))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        match store.transact_write(ops).await {
+            Ok(()) => claimed.extend_from_slice(group),
+            Err(StoreError::TransactionCanceled { .. }) => {
+                for user in group {
+                    match store.put(claim_item(job, user, at)?, Some(Condition::NotExists)).await {
+                        Ok(()) => claimed.push(user.clone()),
+                        Err(StoreError::ConditionFailed) => {}
+                        Err(error) => return Err(error.into()),
+                    }
                 }
-                Err(StoreError::TransactionCanceled { failed }) if !failed.is_empty() => {
-                    left = left
-                        .into_iter()
-                        .enumerate()
-                        .filter(|(i, _)| !failed.contains(i))
-                        .map(|(_, user)| user)
-                        .collect();
-                }
-                Err(error) => return Err(error.into()),
             }
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(claimed)
+}
+
+/// The condition of a claim: the recipient was not claimed before.
+const UNCLAIMED: &str = "unclaimed";
+
+fn claim_item(job: &JobId, user: &UserId, at: OffsetDateTime) -> Result<crate::store::Item, ApiError> {
+    expiring(&claim_key(job, user), at)
 }
 
 /// Recipients handled, by outcome.
