@@ -1,8 +1,10 @@
-// The server frames of docs/websocket.md the dashboard uses, with the REST records they carry.
-import type { AgentState, Message, Overview, Session } from "../api/client";
+// The frames of the WebSocket protocol (docs/websocket.md), with the REST records they carry.
+import type { AgentState, Message, Overview, Session } from "./api.js";
 
+/** The live floor figures of a `dashboard.metrics` frame. */
 export type DashboardMetrics = Overview;
 
+/** A frame the server sends (`type`). */
 export type ServerFrame =
   | { type: "subscribed"; ref?: string; session: Session }
   | { type: "message.created" | "message.updated" | "message.deleted"; ref?: string; message: Message }
@@ -21,6 +23,7 @@ export type ServerFrame =
   | { type: "ack"; ref?: string }
   | { type: "error"; ref?: string; action?: string; code: string; message: string };
 
+/** A frame a client sends (`action`). */
 export type ClientFrame =
   | { action: "subscribe"; session_id: string; ref?: string }
   | { action: "subscribe_dashboard"; ref?: string }
@@ -44,7 +47,7 @@ const KNOWN = new Set([
   "error",
 ]);
 
-/** A frame the dashboard knows, or undefined (unknown types and non-protocol messages are ignored). */
+/** A frame of the protocol, or undefined (unknown types and non-protocol messages are ignored). */
 export function parseFrame(text: string): ServerFrame | undefined {
   try {
     const value: unknown = JSON.parse(text);
