@@ -21,6 +21,7 @@ mod rooms;
 pub mod routing;
 mod sessions;
 pub mod transcript;
+pub mod widget;
 
 pub use agents::{get_status, set_status, SetStatus};
 pub use canned::{
