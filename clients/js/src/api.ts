@@ -14,6 +14,10 @@ export type Overview = Schemas["Overview"];
 export type AgentState = Schemas["AgentState"];
 export type BulkJob = Schemas["BulkJob"];
 export type Participant = Schemas["ListPage_Participant"]["items"][number];
+/** A site's public settings, as its widget reads them. */
+export type WidgetSite = Schemas["WidgetSite"];
+/** A customer token for the widget (a visitor's, or a signed-in user's). */
+export type WidgetToken = Schemas["WidgetToken"];
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
