@@ -529,6 +529,71 @@ mod tests {
         assert!(set.get("rsa").is_some(), "a bad document keeps the keys");
     }
 
+    fn widget() -> WidgetTokens {
+        WidgetTokens::hs256(
+            b"widget-secret-widget-secret-widget!",
+            DEFAULT_WIDGET_ISSUER,
+            "switchboard-api",
+            86_400,
+        )
+    }
+
+    fn widget_user() -> UserId {
+        UserId::parse("wv:01JD000000000000000000000A:01JD0000000000000000000001").unwrap()
+    }
+
+    #[test]
+    fn widget_tokens_are_accepted_beside_every_kind_of_identity_provider_key() {
+        let (token, _) = widget().mint(&widget_user(), Some("Grace")).unwrap();
+        let public = include_bytes!("../testdata/rs256-public.pem");
+        let rsa = EncodingKey::from_rsa_pem(include_bytes!("../testdata/rs256-private.pem")).unwrap();
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap()).unwrap();
+        jwk["kid"] = "rsa".into();
+        let set = KeySet::parse(serde_json::json!({"keys": [jwk]}).to_string().as_bytes()).unwrap();
+        let verifiers = [
+            verifier(),
+            TokenVerifier::rs256(public, "switchboard", "switchboard-api").unwrap(),
+            TokenVerifier::jwks(set, "switchboard", "switchboard-api"),
+        ];
+        for verifier in verifiers {
+            let accepting = verifier.clone().accepting_widget_tokens(&widget());
+            let principal = accepting.verify(&token).unwrap();
+            assert_eq!(principal.user_id, widget_user());
+            assert_eq!(principal.role, Role::Customer);
+            assert!(verifier.verify(&token).is_err(), "without the widget secret it is refused");
+        }
+    }
+
+    #[test]
+    fn only_widget_tokens_speak_for_widget_users_and_only_as_customers() {
+        let accepting = verifier().accepting_widget_tokens(&widget());
+        let impostor = TokenMinter::hs256(SECRET, "switchboard", "switchboard-api")
+            .mint(widget_user().as_str(), Role::Customer, None, 60)
+            .unwrap();
+        assert!(matches!(accepting.verify(&impostor), Err(AuthError::Claims(_))));
+        let forged =
+            TokenMinter::hs256(b"guessed-guessed-guessed-guessed!", DEFAULT_WIDGET_ISSUER, "switchboard-api")
+                .mint(widget_user().as_str(), Role::Customer, None, 60)
+                .unwrap();
+        assert!(accepting.verify(&forged).is_err());
+        let staff = TokenMinter::hs256(
+            b"widget-secret-widget-secret-widget!",
+            DEFAULT_WIDGET_ISSUER,
+            "switchboard-api",
+        )
+        .mint(widget_user().as_str(), Role::Admin, None, 60)
+        .unwrap();
+        assert!(matches!(accepting.verify(&staff), Err(AuthError::Claims(_))));
+        let ordinary = TokenMinter::hs256(
+            b"widget-secret-widget-secret-widget!",
+            DEFAULT_WIDGET_ISSUER,
+            "switchboard-api",
+        )
+        .mint("cust-ada", Role::Customer, None, 60)
+        .unwrap();
+        assert!(accepting.verify(&ordinary).is_err(), "a widget token names a widget user");
+    }
+
     #[test]
     fn bearer_headers_are_parsed_case_insensitively() {
         assert_eq!(bearer_token("Bearer abc"), Some("abc"));
