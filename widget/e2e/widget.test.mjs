@@ -325,6 +325,26 @@ test("the earlier conversation can be reopened from the widget within 7 days", a
   await context.close();
 });
 
+test("a waiting visitor's place in the queue moves as the queue moves", async () => {
+  const agentToken = await devToken(gateway.origin, "agent-wes", "agent", "Wes");
+  const firstContext = await browser.newContext({ viewport: DESKTOP });
+  const first = await firstContext.newPage();
+  await startConversation(first, "Al", "First in line");
+  const place = /You are number (\d+) in the queue\./;
+  const ahead = Number(place.exec(await first.getByText(place).textContent())[1]);
+  const secondContext = await browser.newContext({ viewport: DESKTOP });
+  const second = await secondContext.newPage();
+  await startConversation(second, "Bea", "Second in line");
+  await second.getByText(`You are number ${ahead + 1} in the queue.`).waitFor();
+
+  const taken = await api(gateway.origin, agentToken, "POST", `/admin/chat-dashboard/sessions/${await sessionOf(first)}/assign`, {});
+  assert.equal(taken.status, 200, JSON.stringify(taken.body));
+  await second.getByText(`You are number ${ahead} in the queue.`).waitFor();
+  await first.getByText("You are chatting with Wes.").waitFor();
+  await firstContext.close();
+  await secondContext.close();
+});
+
 /** The computed look of the widget's parts, to compare between two host pages. */
 async function looks(page) {
   return page.evaluate(async () => {

@@ -284,12 +284,20 @@ export function start(context: LoaderContext): ChatWidget {
 
   // ---- live updates ----
   live.onFrame((frame) => {
+    if (frame.type === "queue.updated" && frame.session_id === sessionId && session?.status === "waiting") {
+      session = { ...session, queue_position: frame.queue_position, estimated_wait_seconds: frame.estimated_wait_seconds };
+    }
     if ((frame.type === "session.updated" || frame.type === "subscribed") && frame.session.id === sessionId) {
       const before = session?.status;
       const agentBefore = session?.agent_id;
-      session = { ...session, ...frame.session, queue_position: session?.queue_position, estimated_wait_seconds: session?.estimated_wait_seconds } as Session;
-      // Pushed sessions carry no queue place; the agent's name is read once per agent.
-      if (frame.session.status === "waiting") loadSession().then(render, ignore);
+      // A pushed session may carry no queue place: keep the last one read until it is read again.
+      session = {
+        ...frame.session,
+        queue_position: frame.session.queue_position ?? session?.queue_position,
+        estimated_wait_seconds: frame.session.estimated_wait_seconds ?? session?.estimated_wait_seconds,
+      };
+      if (frame.session.status === "waiting" && frame.session.queue_position == null) loadSession().then(render, ignore);
+      // The agent's name is read once per agent.
       if (session.agent_id !== agentBefore) loadAgent().then(render, ignore);
       if (before !== "closed" && session.status === "closed" && session.rating == null && screen === "chat") {
         screen = "rating";

@@ -17,6 +17,7 @@ export type ServerFrame =
       user_ids: string[];
     }
   | { type: "session.updated"; session: Session }
+  | { type: "queue.updated"; session_id: string; queue_position: number; estimated_wait_seconds: number | null }
   | { type: "presence"; session_id?: string; user_id: string; status: string; agent?: AgentState }
   | { type: "dashboard.metrics"; ref?: string; metrics: DashboardMetrics }
   | { type: "pong"; ref?: string }
@@ -40,6 +41,7 @@ const KNOWN = new Set([
   "typing",
   "receipt",
   "session.updated",
+  "queue.updated",
   "presence",
   "dashboard.metrics",
   "pong",

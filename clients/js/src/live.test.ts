@@ -271,6 +271,20 @@ describe("LiveClient", () => {
     expect([...client.agents.values()].map((a) => [a.agent_id, a.active_sessions])).toEqual([["agent-cy", 2]]);
   });
 
+  it("moves a waiting session's place and wait with queue.updated, and not once it is taken", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    client.followSession(SESSION);
+    sockets[0].serverOpens();
+    const waiting = { id: SESSION, status: "waiting", queue_position: 3, estimated_wait_seconds: 240 };
+    sockets[0].serverSends({ type: "subscribed", session: waiting });
+    sockets[0].serverSends({ type: "queue.updated", session_id: SESSION, queue_position: 2, estimated_wait_seconds: 120 });
+    expect(client.view(SESSION)?.session).toMatchObject({ queue_position: 2, estimated_wait_seconds: 120 });
+    sockets[0].serverSends({ type: "session.updated", session: { ...waiting, status: "active", queue_position: null } });
+    sockets[0].serverSends({ type: "queue.updated", session_id: SESSION, queue_position: 1, estimated_wait_seconds: 60 });
+    expect(client.view(SESSION)?.session).toMatchObject({ status: "active", queue_position: null });
+  });
+
   it("keeps the session further along when updates arrive out of order", () => {
     const { client, sockets } = harness(() => ({ items: [] }));
     client.start();

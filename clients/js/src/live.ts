@@ -436,6 +436,18 @@ export class LiveClient {
         if (entry) entry.view.session = laterSession(entry.view.session, frame.session);
         break;
       }
+      case "queue.updated": {
+        // A waiting customer's place and wait, pushed as the queue moves.
+        const entry = this.sessions.get(frame.session_id);
+        if (entry?.view.session?.status === "waiting") {
+          entry.view.session = {
+            ...entry.view.session,
+            queue_position: frame.queue_position,
+            estimated_wait_seconds: frame.estimated_wait_seconds,
+          };
+        }
+        break;
+      }
       case "typing": {
         const entry = this.sessions.get(frame.session_id);
         if (entry) {
