@@ -395,19 +395,28 @@ export function start(context: LoaderContext): ChatWidget {
     const form = h("form", {}, field("name", "text"), field("email", "email"), field("subject", "text"), h("button", { type: "submit" }, t.start));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      // Creating a session is not idempotent: one click, one conversation.
+      if (form.getAttribute("aria-busy") === "true") return;
+      form.setAttribute("aria-busy", "true");
       problem = undefined;
       void startChat(form).then(
         () => {
           showScreen();
           input.focus();
         },
-        (error: unknown) => {
-          problem = errorText(error);
-          renderPrechat();
-        },
+        (error: unknown) => failed(form, error),
       );
     });
     show(nobodyOnline() && h("p", { class: "notice" }, t.offline), problemNode(), form);
+  }
+
+  /** A form's request failed: say why above it and let it be sent again, as filled in. */
+  function failed(form: HTMLFormElement, error: unknown): void {
+    form.removeAttribute("aria-busy");
+    const shown = body.querySelector(".error");
+    const line = h("p", { class: "error", role: "alert" }, errorText(error));
+    if (shown) shown.replaceWith(line);
+    else form.before(line);
   }
 
   function statusText(): string {
@@ -517,6 +526,8 @@ export function start(context: LoaderContext): ChatWidget {
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      if (form.getAttribute("aria-busy") === "true") return;
+      form.setAttribute("aria-busy", "true");
       const data = new FormData(form);
       const comment = String(data.get("comment") ?? "").trim();
       if (!sessionId) return;
@@ -527,10 +538,7 @@ export function start(context: LoaderContext): ChatWidget {
             screen = "thanks";
             showScreen();
           },
-          (error: unknown) => {
-            problem = errorText(error);
-            renderRating();
-          },
+          (error: unknown) => failed(form, error),
         );
     });
     show(h("p", { class: "status", role: "status" }, t.closed), problemNode(), form);
@@ -558,6 +566,7 @@ export function start(context: LoaderContext): ChatWidget {
           if (reopen) await api.post("/chat/sessions/{id}/reopen", { path: { id: s.id } });
           follow(s.id);
           await loadSession();
+          problem = undefined;
           screen = "chat";
           showScreen();
         } catch (error) {
@@ -624,6 +633,7 @@ export function start(context: LoaderContext): ChatWidget {
     void api.post("/chat/sessions/{id}/close", { path: { id: sessionId }, body: {} }).then(
       (closed) => {
         session = closed;
+        problem = undefined;
         screen = "rating";
         showScreen();
       },

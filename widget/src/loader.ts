@@ -69,7 +69,8 @@ function boot(script: HTMLScriptElement, config: WidgetConfig): void {
 
 const script = document.currentScript as HTMLScriptElement | null;
 const config = script && readConfig(script.dataset, script.src);
-if (script && config) {
+// A page that includes the tag twice still gets one widget.
+if (script && config && !document.querySelector("[data-switchboard-widget]")) {
   if (document.body) boot(script, config);
   else document.addEventListener("DOMContentLoaded", () => boot(script, config));
 }
