@@ -345,6 +345,33 @@ test("a waiting visitor's place in the queue moves as the queue moves", async ()
   await secondContext.close();
 });
 
+test("the demo page the gateway serves works on the API's own origin, its sign-in included", async () => {
+  // The demo site allows the gateway's default address; this gateway runs on another port.
+  const demoSite = "01J00000000000000000000DEM";
+  const allowed = await api(gateway.origin, admin, "PATCH", `/admin/sites/${demoSite}`, { allowed_origins: [gateway.origin] });
+  assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  await page.goto(`${gateway.origin}/widget/demo.html`);
+  const w = widget(page);
+  await w.launcher.click();
+  await page.getByLabel("What can we help with?").fill("Which tent for two?");
+  await page.getByRole("button", { name: "Start chat" }).click();
+  await write(page, "Hello from the demo page.");
+  await w.message("Hello from the demo page.").getByText("Sent").waitFor();
+  const sessionId = await page.evaluate((id) => localStorage.getItem(`switchboard:${id}:session`), demoSite);
+  const agentToken = await devToken(gateway.origin, "agent-wes", "agent", "Wes");
+  assert.equal((await api(gateway.origin, agentToken, "POST", `/admin/chat-dashboard/sessions/${sessionId}/assign`, {})).status, 200);
+  assert.equal((await api(gateway.origin, agentToken, "POST", "/chat/messages", { session_id: sessionId, body: "The Summit 2." })).status, 201);
+  await w.message("The Summit 2.").waitFor();
+
+  await page.getByRole("button", { name: "Sign in as Jo" }).click();
+  await page.getByText("Signed in as Jo").waitFor();
+  const moved = await api(gateway.origin, admin, "GET", `/chat/sessions/${sessionId}`);
+  assert.equal(moved.body.customer_id, `wu:${demoSite}:jo`);
+  await context.close();
+});
+
 /** The computed look of the widget's parts, to compare between two host pages. */
 async function looks(page) {
   return page.evaluate(async () => {

@@ -693,11 +693,14 @@ export function start(context: LoaderContext): ChatWidget {
 
   // ---- start: token, site, the conversation going on in this browser ----
   const ready = (async () => {
+    // Without a visitor token nothing works (a page on an origin the site does not allow): say so.
     await ensureVisitor();
-    await loadSite();
+    // The rest only adds to what is shown: its defaults stand in, and the live connection
+    // starts (and resyncs the conversation) whatever happened to these reads.
+    await loadSite().catch(ignore);
     if (sessionId) {
       live.followSession(sessionId);
-      await loadSession();
+      await loadSession().catch(ignore);
     }
     live.start();
     screen = !sessionId ? "prechat" : session?.status === "closed" && session.rating == null ? "rating" : "chat";
