@@ -26,7 +26,7 @@ type Visitor = Omit<WidgetToken, "moved_sessions">;
 
 /** How long before its expiry a token is renewed. */
 const RENEW_BEFORE_MS = 60_000;
-/** How often a waiting customer's place in the queue is read again (pushes do not carry it). */
+/** How often a waiting customer's place in the queue is read again, until the server pushes it. */
 const QUEUE_POLL_MS = 15_000;
 /** How long to wait before trying a failed background read or renewal again. */
 const RETRY_MS = 15_000;
@@ -255,9 +255,11 @@ export function start(context: LoaderContext): ChatWidget {
     if (id) live.followSession(id);
   }
 
+  /** Whether the server pushes `queue.updated` (then the place is not polled). */
+  let queuePushed = false;
   function scheduleQueuePoll(): void {
     window.clearTimeout(queueTimer);
-    if (session?.status !== "waiting") return;
+    if (session?.status !== "waiting" || queuePushed) return;
     queueTimer = window.setTimeout(() => {
       loadSession().then(render, () => {
         queueTimer = window.setTimeout(scheduleQueuePoll, RETRY_MS);
@@ -285,6 +287,8 @@ export function start(context: LoaderContext): ChatWidget {
   // ---- live updates ----
   live.onFrame((frame) => {
     if (frame.type === "queue.updated" && frame.session_id === sessionId && session?.status === "waiting") {
+      queuePushed = true;
+      window.clearTimeout(queueTimer);
       session = { ...session, queue_position: frame.queue_position, estimated_wait_seconds: frame.estimated_wait_seconds };
     }
     if ((frame.type === "session.updated" || frame.type === "subscribed") && frame.session.id === sessionId) {
@@ -306,6 +310,8 @@ export function start(context: LoaderContext): ChatWidget {
     }
   });
   live.subscribe(() => render());
+  // Messages count as read only while the page is on screen: coming back marks them.
+  document.addEventListener("visibilitychange", () => render());
 
   // ---- unread badge and title blink ----
   /** The customer's own messages (by role: identify changes their user id, not the messages'). */
