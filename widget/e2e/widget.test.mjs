@@ -416,7 +416,10 @@ test("the host page's aggressive CSS does not change the widget", async () => {
 async function assertAccessible(page, where) {
   await page.addScriptTag({ content: AXE });
   const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document.querySelector("[data-switchboard-widget]"), {
+    const host = document.querySelector("[data-switchboard-widget]");
+    // Colours are checked as shown, not halfway through the panel's fade-in.
+    await Promise.all(host.shadowRoot.querySelector(".panel")?.getAnimations().map((a) => a.finished) ?? []);
+    const result = await window.axe.run(host, {
       runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] },
     });
     return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
