@@ -49,11 +49,20 @@ function boot(script: HTMLScriptElement, config: WidgetConfig): void {
 
   let widget: Promise<ChatWidget> | undefined;
   const chat = () =>
-    (widget ??= (import(new URL("chat.js", script.src).href) as Promise<ChatModule>).then((module) =>
-      module.start({ config, shadow, root, launcher, badge }),
+    (widget ??= (import(new URL("chat.js", script.src).href) as Promise<ChatModule>).then(
+      (module) => module.start({ config, shadow, root, launcher, badge }),
+      (error: unknown) => {
+        // Offline at the first click: the next one loads it again.
+        widget = undefined;
+        throw error;
+      },
     ));
   launcher.addEventListener("click", () => {
-    void chat().then((w) => (launcher.getAttribute("aria-expanded") === "true" ? w.close() : w.open()));
+    chat().then(
+      (w) => (launcher.getAttribute("aria-expanded") === "true" ? w.close() : w.open()),
+      // The chat UI could not be loaded: nothing opens, and the next click tries again.
+      () => undefined,
+    );
   });
   (window as unknown as { Switchboard: unknown }).Switchboard = {
     open: () => chat().then((w) => w.open()),
