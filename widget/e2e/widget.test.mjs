@@ -372,6 +372,21 @@ test("the demo page the gateway serves works on the API's own origin, its sign-i
   await context.close();
 });
 
+test("a chat UI that could not be loaded at the first click is loaded at the next", async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  let offline = true;
+  await page.route("**/widget/chat.js*", (route) => (offline ? route.abort("internetdisconnected") : route.continue()));
+  await page.goto(shopUrl("127.0.0.1", "/plain.html"));
+  const w = widget(page);
+  await Promise.all([page.waitForEvent("requestfailed"), w.launcher.click()]);
+  assert.equal(await w.dialog.isVisible(), false);
+  offline = false;
+  await w.launcher.click();
+  await page.getByRole("button", { name: "Start chat" }).waitFor();
+  await context.close();
+});
+
 /** The computed look of the widget's parts, to compare between two host pages. */
 async function looks(page) {
   return page.evaluate(async () => {
