@@ -15,6 +15,7 @@ mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
+pub mod queue;
 pub mod reports;
 pub mod rollup;
 mod rooms;
