@@ -5,14 +5,23 @@ import type { components, paths } from "./schema.js";
 
 export type { components, paths };
 
+/** Every schema of the API document, by name. */
 export type Schemas = components["schemas"];
+/** A chat session (conversation). */
 export type Session = Schemas["Session"];
+/** A message of a session. */
 export type Message = Schemas["ListPage_Message"]["items"][number];
+/** A session in the waiting queue, with its place and wait. */
 export type WaitingSession = Schemas["ListPage_WaitingSession"]["items"][number];
+/** An active session as the floor sees it. */
 export type ActiveSession = Schemas["ListPage_ActiveSession"]["items"][number];
+/** The live floor's figures. */
 export type Overview = Schemas["Overview"];
+/** An agent on the floor: status and load. */
 export type AgentState = Schemas["AgentState"];
+/** A bulk notification job. */
 export type BulkJob = Schemas["BulkJob"];
+/** Someone taking part in a session. */
 export type Participant = Schemas["ListPage_Participant"]["items"][number];
 /** A site's public settings, as its widget reads them. */
 export type WidgetSite = Schemas["WidgetSite"];
