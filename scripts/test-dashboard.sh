@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The web dashboard's checks: `npm ci`, the typed build (types generated from docs/openapi.json,
-# so an API change the app does not follow fails here), the Vitest unit tests and the browser
+# The web dashboard's checks: `npm ci`, the typed build (first the client SDK in clients/js, whose
+# types are generated from docs/openapi.json, so an API change the app does not follow fails
+# here), the Vitest unit tests of the SDK and of the dashboard, and the browser
 # tests (playwright-core driving Debian's Chromium against a local gateway on a free port).
 # scripts/test.sh runs it after the Rust tests; it also runs on its own:
 #
@@ -42,6 +43,8 @@ log "npm ci (dashboard)"
 npm ci --no-audit --no-fund --loglevel=error
 log "dashboard build (typecheck against docs/openapi.json)"
 npm run build --silent
+log "client SDK unit tests (vitest: reconnect, resync, outbox)"
+npm --prefix ../clients/js test --silent
 log "dashboard unit tests (vitest)"
 npm test --silent
 log "dashboard browser tests (chromium)"

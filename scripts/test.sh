@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, clippy, every test of the workspace (with a moto
-# server standing in for AWS), the template lint, and the web dashboard's build, unit and
-# browser tests (scripts/test-dashboard.sh: npm ci, Debian's chromium when missing). Runnable
-# from any directory.
+# server standing in for AWS), the template lint, the web dashboard's build, unit and browser
+# tests (scripts/test-dashboard.sh: npm ci, Debian's chromium when missing), then the chat
+# widget's (scripts/test-widget.sh: the same, with its size budgets). Runnable from any directory.
 #
 #   scripts/test.sh
 #
@@ -133,7 +133,8 @@ log "template lint"
 "$VENV/bin/python" scripts/lint-template.py
 # The gateway binary `cargo test` just built (the switchboard-local CLI tests need it).
 SWITCHBOARD_LOCAL_BIN="$TARGET/debug/switchboard-local" scripts/test-dashboard.sh
+SWITCHBOARD_LOCAL_BIN="$TARGET/debug/switchboard-local" scripts/test-widget.sh
 
 # --- 5. Summary -----------------------------------------------------------------------------------
-printf 'test.sh: OK: fmt, clippy, tests (moto on %s), IAM check, template lint, dashboard in %ss\n' \
+printf 'test.sh: OK: fmt, clippy, tests (moto on %s), IAM check, template lint, dashboard, widget in %ss\n' \
   "$MOTO_URL" "$((SECONDS - started_at))"

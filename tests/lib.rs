@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::Gateway;
-use switchboard_shared::auth::{TokenMinter, TokenVerifier};
+use switchboard_shared::auth::{TokenMinter, TokenVerifier, WidgetTokens};
 use switchboard_shared::config::{dynamodb_client_for_endpoint_with, AwsLimits, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
 use switchboard_shared::lambda::dispatch_scheduled;
@@ -32,6 +32,10 @@ pub mod recording;
 
 /// Secret the test gateways sign and verify tokens with.
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
+/// Secret the test gateways sign the widget's customer tokens with.
+pub const TEST_WIDGET_SECRET: &str = "test-widget-secret-test-widget-secret!";
+/// Issuer of the test gateways' widget tokens.
+pub const WIDGET_ISSUER: &str = "switchboard-widget";
 /// Issuer the test gateways check.
 pub const ISSUER: &str = "switchboard";
 /// Audience the test gateways check.
@@ -264,7 +268,10 @@ impl TestApi {
             total: AtomicUsize::new(0),
             writes_left: AtomicUsize::new(usize::MAX),
         });
-        let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE);
+        let widget_tokens =
+            WidgetTokens::hs256(TEST_WIDGET_SECRET.as_bytes(), WIDGET_ISSUER, AUDIENCE, 86_400);
+        let verifier = TokenVerifier::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE)
+            .accepting_widget_tokens(&widget_tokens);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
         let connections = Arc::new(Connections::default());
@@ -285,7 +292,8 @@ impl TestApi {
             }
             _ => (Arc::new(test_bucket().await) as Arc<dyn ReportStore>, None),
         };
-        let app = App::new(store.clone(), realtime).with_reports(reports.clone());
+        let app =
+            App::new(store.clone(), realtime).with_reports(reports.clone()).with_widget_tokens(widget_tokens);
         let accesses = Arc::new(recording::AccessLog::default());
         let mut gateway = Gateway::with_connections(app.clone(), verifier, connections)
             .expect("gateway routes")

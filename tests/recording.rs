@@ -132,6 +132,12 @@ pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) ->
     } else {
         recorded
     };
+    // Signing widget tokens calls nothing outside the function.
+    let recorded = App {
+        widget_tokens: app.widget_tokens.clone(),
+        widget_token_limit: app.widget_token_limit,
+        ..recorded
+    };
     match &app.reports {
         Some(reports) => {
             recorded.with_reports(Arc::new(RecordingReports { inner: Arc::clone(reports), by: by() }))

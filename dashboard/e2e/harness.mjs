@@ -1,5 +1,5 @@
 // The browser tests' world: a local gateway on a free port over a temporary data directory,
-// serving the built dashboard, and Debian's Chromium driven by playwright-core.
+// serving the built dashboard and chat widget, and Debian's Chromium driven by playwright-core.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +44,15 @@ export async function startGateway() {
       await stopProcess();
       process_ = await spawnGateway(binary, dataDir, Number(new URL(process_.origin).port));
     },
+    /** Stops the gateway, runs `during` while it is down, then starts it again as `restart` does. */
+    async outage(during) {
+      await stopProcess();
+      try {
+        await during();
+      } finally {
+        process_ = await spawnGateway(binary, dataDir, Number(new URL(process_.origin).port));
+      }
+    },
     async stop() {
       await stopProcess();
       rmSync(dataDir, { recursive: true, force: true });
@@ -56,7 +65,11 @@ async function spawnGateway(binary, dataDir, port) {
   const { JWT_SECRET: _, ...env } = process.env;
   const child = spawn(
     binary,
-    ["serve", "--port", String(port), "--no-schedules", "--data-dir", dataDir, "--dashboard-dir", join(dashboardDir, "dist")],
+    [
+      "serve",
+      ...["--port", String(port), "--no-schedules", "--data-dir", dataDir],
+      ...["--dashboard-dir", join(dashboardDir, "dist"), "--widget-dir", join(dashboardDir, "..", "widget", "dist")],
+    ],
     { stdio: ["ignore", "pipe", "inherit"], env },
   );
   const lines = createInterface({ input: child.stdout });

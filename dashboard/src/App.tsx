@@ -1,8 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
-import { Api, devToken } from "./api/client";
+import { Api, browserDeps, devToken, LiveClient } from "@switchboard/client";
 import { type Identity, identityOf, loadIdentity, saveIdentity } from "./auth";
 import { errorText, useLive } from "./hooks";
-import { browserDeps, LiveClient } from "./live/live";
 import { AdminViews } from "./views/Admin";
 import { AgentConsole } from "./views/Agent";
 
@@ -44,12 +43,17 @@ function SignedIn(props: { identity: Identity; path: string; go: (p: string) => 
   const live = useMemo(
     () =>
       new LiveClient(
-        browserDeps(identity.token, (sessionId, after, cursor) =>
-          api.get("/chat/messages/{session_id}", {
-            path: { session_id: sessionId },
-            query: { after, cursor, limit: 200 },
-          }),
-        ),
+        browserDeps({
+          token: () => identity.token,
+          // In AWS the stack's WebSocketUrl output, given at build time; locally the page's origin.
+          webSocketUrl: import.meta.env.VITE_WS_URL as string | undefined,
+          fetchMessages: (sessionId, after, cursor) =>
+            api.get("/chat/messages/{session_id}", {
+              path: { session_id: sessionId },
+              query: { after, cursor, limit: 200 },
+            }),
+          postMessage: (message) => api.post("/chat/messages", { body: message }),
+        }),
       ),
     [api, identity.token],
   );

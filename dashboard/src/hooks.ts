@@ -1,6 +1,5 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
-import { ApiError } from "./api/client";
-import type { LiveClient } from "./live/live";
+import { ApiError, type LiveClient } from "@switchboard/client";
 
 export type Load<T> =
   | { state: "loading" }

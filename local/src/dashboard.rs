@@ -189,7 +189,7 @@ pub async fn app_file(dir: &Path, path: &str) -> Option<Response> {
 }
 
 /// The content type of the file kinds a Vite build writes.
-fn content_type(extension: &str) -> &'static str {
+pub(crate) fn content_type(extension: &str) -> &'static str {
     match extension {
         "html" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",

@@ -9,6 +9,7 @@ use switchboard_shared::analytics::rollup::DayRollup;
 use switchboard_shared::analytics::summaries::Summary;
 use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
+use switchboard_shared::domain::widget::{IdentitySecrets, Site, SiteInput};
 use switchboard_shared::domain::{
     now, AgentState, AgentStatus, Capacity, ConnectionId, InvalidValue, Message, Participant, Principal,
     Priority, Role, Room, Session, SessionStatus, UserId,
@@ -17,8 +18,9 @@ use switchboard_shared::ops::Notification;
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
 use switchboard_shared::repo::jobs::JobRecord;
+use switchboard_shared::repo::sites::SiteRecord;
 use switchboard_shared::repo::{
-    agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions,
+    agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions, sites,
 };
 use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::store::{ItemStore, NamedTxOp, TxOp};
@@ -63,6 +65,12 @@ pub const BULK_JOB: &str = "01JD0000000000000000000009";
 
 /// The stored daily report (of 2026-01-01, a day without activity).
 pub const DAILY_REPORT: &str = "daily-2026-01-01";
+/// The fixture world's widget site.
+pub const SITE: &str = "01JD000000000000000000000A";
+/// The origin the widget site allows.
+pub const SITE_ORIGIN: &str = "https://shop.example";
+/// The widget site's identity secret (the identify fixture's signature is made with it).
+pub const SITE_IDENTITY_SECRET: &str = "fixture-identity-secret-fixture-identity-secret";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -331,6 +339,23 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     };
     jobs::create(store, &bulk, None).await?;
     jobs::claim_many(store, &bulk.job_id, &[user(CUSTOMER)?], written).await?;
+
+    let settings = SiteInput {
+        name: Some("Example shop".into()),
+        allowed_origins: Some(vec![SITE_ORIGIN.into()]),
+        ..SiteInput::default()
+    }
+    .apply(None)
+    .map_err(|invalid| ApiError::unprocessable(invalid.code, invalid.message))?;
+    let site = SiteRecord {
+        site: Site { site_id: id(SITE)?, settings, created_at: written, updated_at: written },
+        secrets: IdentitySecrets {
+            identity_secret: SITE_IDENTITY_SECRET.into(),
+            previous_secret: None,
+            previous_secret_until: None,
+        },
+    };
+    store.transact_write(sites::put_new(&site)?).await?;
     Ok(())
 }
 

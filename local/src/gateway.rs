@@ -54,6 +54,7 @@ pub fn functions() -> HashMap<&'static str, HttpFunction> {
         .chain(switchboard_notifications::FUNCTIONS)
         .chain(switchboard_agent::FUNCTIONS)
         .chain(switchboard_reports::FUNCTIONS)
+        .chain(switchboard_widget::FUNCTIONS)
         .map(|function| (function.name, *function))
         .collect()
 }
@@ -76,6 +77,7 @@ pub struct Gateway {
     report_files: Option<Arc<FolderReportStore>>,
     dev_tokens: Option<Arc<TokenMinter>>,
     app_dir: Option<Arc<PathBuf>>,
+    widget_dir: Option<Arc<PathBuf>>,
 }
 
 impl Gateway {
@@ -128,6 +130,7 @@ impl Gateway {
             report_files: None,
             dev_tokens: None,
             app_dir: None,
+            widget_dir: None,
         })
     }
 
@@ -147,6 +150,11 @@ impl Gateway {
     /// the API that names no file gets its `index.html`).
     pub fn serving_app(self, dir: PathBuf) -> Self {
         Self { app_dir: Some(Arc::new(dir)), ..self }
+    }
+
+    /// The same gateway serving the built chat widget in `dir` at `/widget/`.
+    pub fn serving_widget(self, dir: PathBuf) -> Self {
+        Self { widget_dir: Some(Arc::new(dir)), ..self }
     }
 
     /// The same gateway running each function with its own app, built by `app_for` from the
@@ -324,6 +332,11 @@ async fn handle(
         }
     }
     let Some((bound, params)) = found else {
+        if let Some(dir) = gateway.widget_dir.as_ref() {
+            if parts.method == Method::GET && path.starts_with(crate::widget::WIDGET_PATH) {
+                return crate::widget::widget_file(dir, &path).await;
+            }
+        }
         if let Some(dir) = gateway.app_dir.as_ref() {
             if !path_matched && parts.method == Method::GET && !path.starts_with("/api/") {
                 if let Some(file) = crate::dashboard::app_file(dir, &path).await {

@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod scheduler;
 pub mod secret;
 pub mod template;
+pub mod widget;
 pub mod ws;
 
 pub use gateway::Gateway;

@@ -57,6 +57,9 @@ enum Command {
         /// The built web dashboard (`npm run build` in dashboard/), served at `/`.
         #[arg(long, default_value = "dashboard/dist")]
         dashboard_dir: PathBuf,
+        /// The built chat widget (`npm run build` in widget/), served at `/widget/`.
+        #[arg(long, default_value = "widget/dist")]
+        widget_dir: PathBuf,
         /// Offer the dashboard's development sign-in (`POST /local/dev-token`) even on a
         /// non-loopback --host or with JWT_SECRET set, where it is off by default: whoever can
         /// reach the gateway can then mint admin tokens.
@@ -226,6 +229,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             sns_endpoint,
             no_schedules,
             dashboard_dir,
+            widget_dir,
             dev_sign_in,
             store,
             reports,
@@ -235,8 +239,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let data_dir = store.data_dir.clone();
             let store = open_store(store).await?;
             let settings = token_settings()?;
+            let widget_tokens = switchboard_local::widget::local_widget_tokens(&secret, &settings)?;
             let verifier = TokenVerifier::hs256(secret.as_bytes(), &settings.issuer, &settings.audience)
-                .with_max_lifetime(settings.max_lifetime_seconds);
+                .with_max_lifetime(settings.max_lifetime_seconds)
+                .accepting_widget_tokens(&widget_tokens);
+            switchboard_local::widget::ensure_demo_site(store.as_ref()).await?;
             let address = SocketAddr::new(host, port);
             let listener = tokio::net::TcpListener::bind(address)
                 .await
@@ -252,8 +259,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (reports, report_files) =
                 open_reports(reports, &data_dir, &format!("http://{bound}"), &secret).await?;
             let max_open_sessions = max_open_sessions_from_env().map_err(|e| e.to_string())?;
-            let mut app =
-                App::new(store, realtime).with_reports(reports).with_max_open_sessions(max_open_sessions);
+            let mut app = App::new(store, realtime)
+                .with_reports(reports)
+                .with_max_open_sessions(max_open_sessions)
+                .with_widget_tokens(widget_tokens);
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }
@@ -265,7 +274,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let build_dashboard = switchboard_local::dashboard::build_command(&dashboard_dir);
             let mut gateway = Gateway::with_connections(app, verifier, connections)
                 .map_err(|e| e.to_string())?
-                .serving_app(dashboard_dir);
+                .serving_app(dashboard_dir)
+                .serving_widget(widget_dir);
             let jwt_secret_set = std::env::var_os("JWT_SECRET").is_some();
             if dashboard::dev_sign_in_enabled(host, jwt_secret_set, dev_sign_in) {
                 let minter = TokenMinter::hs256(secret.as_bytes(), &settings.issuer, &settings.audience);

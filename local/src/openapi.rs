@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Switchboard API",
         description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard, agent tools (status, canned responses, private notes) and notification preferences. \
-Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
+Every route but the health probe and the widget's public routes (`/widget/...`) needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1", description = "Relative to the API's base URL (stage URL in AWS)")),
@@ -66,6 +66,15 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         switchboard_reports::conversations_csv,
         switchboard_reports::list,
         switchboard_reports::download,
+        switchboard_widget::create_site,
+        switchboard_widget::list_sites,
+        switchboard_widget::get_site,
+        switchboard_widget::update_site,
+        switchboard_widget::rotate_site_secret,
+        switchboard_widget::delete_site,
+        switchboard_widget::site_settings,
+        switchboard_widget::create_visitor,
+        switchboard_widget::identify_user,
     ),
     modifiers(&BearerAuth, &StoreUnavailable),
     security(("bearer" = [])),
@@ -74,7 +83,8 @@ Every route but the health probe needs `Authorization: Bearer <JWT>`; errors are
         (name = "notifications", description = "Push notifications: devices and preferences"),
         (name = "agent", description = "Agent tools: status and capacity, canned responses"),
         (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"),
-        (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"))
+        (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"),
+        (name = "widget", description = "The chat widget: sites for admins, and the public routes a site's pages call (no token; an Origin the site allows)"))
 )]
 struct ApiDoc;
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::WidgetTokens;
 use crate::config::{max_open_sessions_from_env, store_from_env, ConfigError, DEFAULT_MAX_OPEN_SESSIONS};
 use crate::jobs::local::InProcessJobQueue;
 use crate::jobs::JobQueue;
@@ -14,6 +15,10 @@ use crate::repo::connections::SendLimit;
 use crate::reports::ReportStore;
 use crate::store::ItemStore;
 use crate::ApiError;
+
+/// Widget tokens one client IP may get: bursts of 20 (a few page loads of an office behind one
+/// address), then one every 3 seconds.
+pub const WIDGET_TOKEN_LIMIT: SendLimit = SendLimit { burst: 20, interval_ms: 3_000 };
 
 /// Clients and configuration shared by the requests of one function instance.
 #[derive(Clone)]
@@ -36,6 +41,11 @@ pub struct App {
     /// SQS queue of `BULK_SEND_QUEUE_URL` (feature `sqs`) for the function that starts bulk
     /// sends only, so no other function links the SQS client.
     pub jobs: Option<Arc<dyn JobQueue>>,
+    /// Signs the widget's customer tokens: set for the functions that mint them (`WIDGET_TOKEN_SECRET`
+    /// or `WIDGET_TOKEN_SECRET_PARAMETER`), the local gateway and tests.
+    pub widget_tokens: Option<Arc<WidgetTokens>>,
+    /// How many widget tokens one client IP may get.
+    pub widget_token_limit: SendLimit,
 }
 
 impl App {
@@ -50,7 +60,26 @@ impl App {
             max_open_sessions: DEFAULT_MAX_OPEN_SESSIONS,
             send_limit: SendLimit::default(),
             jobs: Some(Arc::new(InProcessJobQueue::default())),
+            widget_tokens: None,
+            widget_token_limit: WIDGET_TOKEN_LIMIT,
         }
+    }
+
+    /// The same app minting the widget's customer tokens with `tokens`.
+    pub fn with_widget_tokens(self, tokens: WidgetTokens) -> Self {
+        Self { widget_tokens: Some(Arc::new(tokens)), ..self }
+    }
+
+    /// The same app with another limit on widget tokens per client IP.
+    pub fn with_widget_token_limit(self, widget_token_limit: SendLimit) -> Self {
+        Self { widget_token_limit, ..self }
+    }
+
+    /// The widget token signer; an app built without one fails the request (a set-up error).
+    pub fn widget_tokens(&self) -> Result<&WidgetTokens, ApiError> {
+        self.widget_tokens.as_deref().ok_or_else(|| {
+            ApiError::Internal("this function was started without a widget token secret".into())
+        })
     }
 
     /// The same app pushing through `push`.
@@ -99,6 +128,7 @@ impl App {
         let app = Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
             .with_push(Arc::new(SnsPush::from_env()?))
             .with_max_open_sessions(max_open_sessions_from_env()?);
-        Ok(Self { jobs: None, ..app })
+        let widget_tokens = crate::secrets::widget_tokens_from_env().await?.map(Arc::new);
+        Ok(Self { jobs: None, widget_tokens, ..app })
     }
 }

@@ -7,6 +7,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, P
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::widget::WidgetUser;
 use crate::domain::{Principal, Role, UserId};
 
 /// Clock skew tolerated on `exp` and `nbf` (and on the lifetime limit), in seconds: the
@@ -174,6 +175,9 @@ pub struct TokenVerifier {
     issuer: String,
     audience: String,
     max_lifetime_seconds: u64,
+    /// The verifier of the widget's customer tokens, which Switchboard signs itself
+    /// ([`WidgetTokens`]); tokens naming its issuer go to it.
+    widget: Option<Arc<TokenVerifier>>,
 }
 
 impl TokenVerifier {
@@ -200,7 +204,15 @@ impl TokenVerifier {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             max_lifetime_seconds: DEFAULT_MAX_LIFETIME_SECONDS,
+            widget: None,
         }
+    }
+
+    /// The same verifier also accepting the widget's customer tokens: a token whose `iss` is the
+    /// widget issuer is checked with the widget's secret (HS256 pinned), whatever this
+    /// verifier's own keys are (an identity provider's key set included).
+    pub fn accepting_widget_tokens(self, widget: &WidgetTokens) -> Self {
+        Self { widget: Some(Arc::new(widget.verifier.clone())), ..self }
     }
 
     /// The same verifier refusing tokens that live longer than `seconds` (default
@@ -214,8 +226,29 @@ impl TokenVerifier {
         self.max_lifetime_seconds
     }
 
-    /// Verifies a token and returns who it speaks for.
+    /// Verifies a token and returns who it speaks for. The widget's user ids (`wv:`, `wu:`)
+    /// are spoken for only by widget tokens, and widget tokens only for customers.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        if let Some(widget) = &self.widget {
+            // Which verifier is picked by the unverified issuer: each pins its own key,
+            // algorithm and issuer, so a forged `iss` only picks a check it fails.
+            if unverified_issuer(token).as_deref() == Some(widget.issuer.as_str()) {
+                let principal = widget.verify_signed(token)?;
+                if principal.role != Role::Customer || WidgetUser::of(&principal.user_id).is_none() {
+                    return Err(AuthError::Claims("a widget token speaks only for a widget customer".into()));
+                }
+                return Ok(principal);
+            }
+        }
+        let principal = self.verify_signed(token)?;
+        if WidgetUser::is_reserved(&principal.user_id) {
+            return Err(AuthError::Claims("user ids starting with wv: or wu: belong to the widget".into()));
+        }
+        Ok(principal)
+    }
+
+    /// Verifies a token with this verifier's own keys and claims.
+    fn verify_signed(&self, token: &str) -> Result<Principal, AuthError> {
         let pinned = match &self.keys {
             Keys::Pinned(key) => key.clone(),
             Keys::Set(set) => {
@@ -246,6 +279,63 @@ impl TokenVerifier {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         validation
+    }
+}
+
+/// The `iss` of a token, read without verifying anything (to pick the verifier that will).
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Issuer {
+        iss: Option<String>,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Issuer>(&bytes).ok()?.iss
+}
+
+/// Issuer of the widget's customer tokens unless `WIDGET_TOKEN_ISSUER` says otherwise: not the
+/// identity provider's, so the authorizer tells the two apart.
+pub const DEFAULT_WIDGET_ISSUER: &str = "switchboard-widget";
+
+/// How long a widget customer token lives: an hour (the widget asks for a fresh one with its
+/// resume credential or signed identity, so a stolen token is worth little).
+pub const WIDGET_TOKEN_TTL_SECONDS: u64 = 3600;
+
+/// The customer tokens Switchboard signs itself for the widget's visitors and signed-in users
+/// (HS256 with the widget token secret, its own issuer, the API's audience), and their check.
+#[derive(Clone)]
+pub struct WidgetTokens {
+    minter: TokenMinter,
+    verifier: TokenVerifier,
+    ttl_seconds: u64,
+}
+
+impl WidgetTokens {
+    /// Widget tokens signed with `secret`, for `issuer` and `audience`, living
+    /// [`WIDGET_TOKEN_TTL_SECONDS`] or `max_lifetime_seconds` if shorter.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str, max_lifetime_seconds: u64) -> Self {
+        Self {
+            minter: TokenMinter::hs256(secret, issuer, audience),
+            verifier: TokenVerifier::hs256(secret, issuer, audience).with_max_lifetime(max_lifetime_seconds),
+            ttl_seconds: WIDGET_TOKEN_TTL_SECONDS.min(max_lifetime_seconds),
+        }
+    }
+
+    /// A customer token for a widget user, and when it expires (epoch seconds).
+    pub fn mint(&self, user: &UserId, name: Option<&str>) -> Result<(String, u64), AuthError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        let token = self.minter.mint(user.as_str(), Role::Customer, name, self.ttl_seconds)?;
+        Ok((token, now + self.ttl_seconds))
+    }
+
+    /// Verifies a widget token (the visitor's, handed to `identify`).
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let principal = self.verifier.verify_signed(token)?;
+        if principal.role != Role::Customer || WidgetUser::of(&principal.user_id).is_none() {
+            return Err(AuthError::Claims("not a widget customer token".into()));
+        }
+        Ok(principal)
     }
 }
 
@@ -437,6 +527,71 @@ mod tests {
         assert!(KeySet::parse(br#"{"keys": []}"#).is_err());
         assert!(set.replace(b"not json").is_err());
         assert!(set.get("rsa").is_some(), "a bad document keeps the keys");
+    }
+
+    fn widget() -> WidgetTokens {
+        WidgetTokens::hs256(
+            b"widget-secret-widget-secret-widget!",
+            DEFAULT_WIDGET_ISSUER,
+            "switchboard-api",
+            86_400,
+        )
+    }
+
+    fn widget_user() -> UserId {
+        UserId::parse("wv:01JD000000000000000000000A:01JD0000000000000000000001").unwrap()
+    }
+
+    #[test]
+    fn widget_tokens_are_accepted_beside_every_kind_of_identity_provider_key() {
+        let (token, _) = widget().mint(&widget_user(), Some("Grace")).unwrap();
+        let public = include_bytes!("../testdata/rs256-public.pem");
+        let rsa = EncodingKey::from_rsa_pem(include_bytes!("../testdata/rs256-private.pem")).unwrap();
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap()).unwrap();
+        jwk["kid"] = "rsa".into();
+        let set = KeySet::parse(serde_json::json!({"keys": [jwk]}).to_string().as_bytes()).unwrap();
+        let verifiers = [
+            verifier(),
+            TokenVerifier::rs256(public, "switchboard", "switchboard-api").unwrap(),
+            TokenVerifier::jwks(set, "switchboard", "switchboard-api"),
+        ];
+        for verifier in verifiers {
+            let accepting = verifier.clone().accepting_widget_tokens(&widget());
+            let principal = accepting.verify(&token).unwrap();
+            assert_eq!(principal.user_id, widget_user());
+            assert_eq!(principal.role, Role::Customer);
+            assert!(verifier.verify(&token).is_err(), "without the widget secret it is refused");
+        }
+    }
+
+    #[test]
+    fn only_widget_tokens_speak_for_widget_users_and_only_as_customers() {
+        let accepting = verifier().accepting_widget_tokens(&widget());
+        let impostor = TokenMinter::hs256(SECRET, "switchboard", "switchboard-api")
+            .mint(widget_user().as_str(), Role::Customer, None, 60)
+            .unwrap();
+        assert!(matches!(accepting.verify(&impostor), Err(AuthError::Claims(_))));
+        let forged =
+            TokenMinter::hs256(b"guessed-guessed-guessed-guessed!", DEFAULT_WIDGET_ISSUER, "switchboard-api")
+                .mint(widget_user().as_str(), Role::Customer, None, 60)
+                .unwrap();
+        assert!(accepting.verify(&forged).is_err());
+        let staff = TokenMinter::hs256(
+            b"widget-secret-widget-secret-widget!",
+            DEFAULT_WIDGET_ISSUER,
+            "switchboard-api",
+        )
+        .mint(widget_user().as_str(), Role::Admin, None, 60)
+        .unwrap();
+        assert!(matches!(accepting.verify(&staff), Err(AuthError::Claims(_))));
+        let ordinary = TokenMinter::hs256(
+            b"widget-secret-widget-secret-widget!",
+            DEFAULT_WIDGET_ISSUER,
+            "switchboard-api",
+        )
+        .mint("cust-ada", Role::Customer, None, 60)
+        .unwrap();
+        assert!(accepting.verify(&ordinary).is_err(), "a widget token names a widget user");
     }
 
     #[test]

@@ -81,8 +81,26 @@ pub async fn gathered(response: impl std::future::Future<Output = StreamingResul
 }
 
 /// Runs a handler for one request inside a span, turning failures into JSON error responses.
+/// A request with a widget token from a browser page is first held to its site's allowed
+/// origins (403 `origin_not_allowed`), and its answer, errors included, carries the CORS
+/// headers that let the page read it.
 pub async fn dispatch(app: &App, function: &HttpFunction, req: Request) -> Response<Body> {
-    respond(function.name, req, |req| (function.handler)(app, req)).await
+    let checked = match crate::http::principal(&req) {
+        Ok(principal) => {
+            crate::ops::widget::check_widget_origin(app.store.as_ref(), &principal, crate::cors::origin(&req))
+                .await
+        }
+        Err(_) => Ok(None),
+    };
+    let allowed = match checked {
+        Ok(allowed) => allowed,
+        Err(error) => return error_response(&error, request_id(&req).as_deref()),
+    };
+    let mut response = respond(function.name, req, |req| (function.handler)(app, req)).await;
+    if let Some(origin) = allowed {
+        crate::cors::allow_origin(&mut response, &origin);
+    }
+    response
 }
 
 /// What [`dispatch`] does, for a function that runs its handler `handle` without an [`App`]: a

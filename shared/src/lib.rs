@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod push;
 pub mod realtime;
 pub mod repo;
 pub mod reports;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 

@@ -23,7 +23,7 @@ use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
 use switchboard_notifications::BULK_WORKER;
-use switchboard_shared::auth::TokenVerifier;
+use switchboard_shared::auth::{TokenVerifier, WidgetTokens};
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
 use switchboard_shared::domain::{
@@ -211,7 +211,9 @@ impl World {
         switchboard_local::fixtures::seed_reports(reports.as_ref())
             .await
             .expect("store the fixture world's report");
-        let app = App::new(store.clone(), realtime).with_reports(reports.clone());
+        let app = App::new(store.clone(), realtime)
+            .with_reports(reports.clone())
+            .with_widget_tokens(WidgetTokens::hs256(FIXTURE_SECRET, "switchboard-widget", AUDIENCE, 3600));
         let gateway = Gateway::new(app.clone(), verifier())
             .expect("gateway routes")
             .serving_report_files(reports.clone());

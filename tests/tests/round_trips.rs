@@ -524,9 +524,131 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let path = format!("/agent/canned-responses/{id}/render");
             measure(api, agent(), Method::POST, &path, Some(json!({"session_id": session}))).await
         }
+        "widget-create-site" => {
+            let body = json!({"name": "Shop", "allowed_origins": [SHOP, "https://www.shop.example"]});
+            measure(api, admin(), Method::POST, "/admin/sites", Some(body)).await
+        }
+        "widget-list-sites" => {
+            widget_site(api).await;
+            measure(api, admin(), Method::GET, "/admin/sites", None).await
+        }
+        "widget-get-site" => {
+            let site = widget_site(api).await;
+            measure(api, admin(), Method::GET, &format!("/admin/sites/{site}"), None).await
+        }
+        "widget-update-site" => {
+            let site = widget_site(api).await;
+            let body = json!({"allowed_origins": ["https://www.shop.example"], "greeting": "Hello"});
+            measure(api, admin(), Method::PATCH, &format!("/admin/sites/{site}"), Some(body)).await
+        }
+        "widget-rotate-site-secret" => {
+            let site = widget_site(api).await;
+            measure(api, admin(), Method::POST, &format!("/admin/sites/{site}/rotate-secret"), None).await
+        }
+        "widget-delete-site" => {
+            let site = widget_site(api).await;
+            measure(api, admin(), Method::DELETE, &format!("/admin/sites/{site}"), None).await
+        }
+        "widget-site-settings" => {
+            let site = widget_site(api).await;
+            measure_from_page(api, Method::GET, &format!("/widget/sites/{site}"), None, None).await
+        }
+        "widget-create-visitor" => {
+            let site = widget_site(api).await;
+            measure_from_page(api, Method::POST, "/widget/visitors", None, Some(json!({"site_id": site})))
+                .await
+        }
+        "widget-identify-user" => {
+            let site = api
+                .call(
+                    Method::POST,
+                    "/admin/sites",
+                    Some(&api.token(ADMIN, Role::Admin)),
+                    Some(json!({"name": "Shop", "allowed_origins": [SHOP]})),
+                )
+                .await;
+            let (site, secret) = (
+                site.body["site_id"].as_str().unwrap_or_default().to_owned(),
+                site.body["identity_secret"].as_str().unwrap_or_default().to_owned(),
+            );
+            let guest =
+                from_page(api, Method::POST, "/widget/visitors", None, Some(json!({"site_id": site}))).await;
+            let guest = guest.body["token"].as_str().unwrap_or_default().to_owned();
+            let opened =
+                from_page(api, Method::POST, "/chat/sessions", Some(&guest), Some(json!({"subject": "Zip"})))
+                    .await;
+            assert_eq!(opened.status, 201, "{}", opened.body);
+            let signature = switchboard_shared::domain::widget::sign_user_id(&secret, "u-1");
+            let body = json!({"site_id": site, "user_id": "u-1", "signature": signature});
+            measure_from_page(api, Method::POST, "/widget/identify", Some(&guest), Some(body)).await
+        }
+        "widget-answer-preflight" => {
+            widget_site(api).await;
+            api.store.reset();
+            let response = api
+                .client
+                .request(Method::OPTIONS, format!("{}/chat/messages", api.base))
+                .header("origin", SHOP)
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .expect("the gateway answers");
+            let reply = Reply { status: response.status().as_u16(), body: Value::Null };
+            Measured {
+                method: Method::OPTIONS,
+                path: "/chat/messages".into(),
+                reply,
+                total: api.store.total(),
+                calls: api.store.calls(),
+            }
+        }
         _ => return None,
     };
     Some(measured)
+}
+
+/// The origin of the widget's sites in these scenarios.
+const SHOP: &str = "https://shop.example";
+
+/// A widget site allowing [`SHOP`]; returns its id.
+async fn widget_site(api: &TestApi) -> String {
+    let body = json!({"name": "Shop", "allowed_origins": [SHOP]});
+    arrange(api, admin(), Method::POST, "/admin/sites", Some(body), 201).await["site_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A request as a page of [`SHOP`] sends it, with an optional bearer token.
+async fn from_page(
+    api: &TestApi,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = api.client.request(method, format!("{}{path}", api.base)).header("origin", SHOP);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the gateway answers");
+    Reply { status: response.status().as_u16(), body: response.json().await.unwrap_or(Value::Null) }
+}
+
+/// [`measure`] for a request from a page of [`SHOP`].
+async fn measure_from_page(
+    api: &TestApi,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Measured {
+    api.store.reset();
+    let reply = from_page(api, method.clone(), path, token, body).await;
+    Measured { method, path: path.to_owned(), reply, total: api.store.total(), calls: api.store.calls() }
 }
 
 /// A stored daily report (as the daily run leaves it); returns its id.

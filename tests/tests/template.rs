@@ -51,7 +51,16 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "agent-set-status",
     "chat-update-session",
     "routing-sweep",
+    "widget-identify-user",
 ];
+
+/// The CloudFront path of the chat widget's files.
+const WIDGET_FILES: &str = "/widget/*";
+
+/// The one function with many routes: it answers the CORS preflights (`OPTIONS`, public) of the
+/// routes the chat widget calls, one event per path (API Gateway matches a path's own resource
+/// before any greedy one, so a single `{proxy+}` route would not be reached).
+const PREFLIGHT_FUNCTION: &str = "widget-answer-preflight";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -728,7 +737,13 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
             }
             continue;
         }
-        if function.api_events.len() != 1 {
+        let answers_preflights = function.binary.as_deref().is_ok_and(|b| b == PREFLIGHT_FUNCTION)
+            && !function.api_events.is_empty()
+            && function
+                .api_events
+                .iter()
+                .all(|event| event.method.as_deref().is_ok_and(|m| m.eq_ignore_ascii_case("OPTIONS")));
+        if function.api_events.len() != 1 && !answers_preflights {
             let names: Vec<&str> = function.api_events.iter().map(|e| e.name.as_str()).collect();
             problems.push(format!(
                 "function {id} has {} Api events {names:?}, expected exactly one",
@@ -1437,6 +1452,11 @@ fn dashboard_headers_policy(template: &Template) -> Result<&Yaml, Vec<String>> {
     for behaviour in behaviours {
         let pattern =
             field(behaviour, "PathPattern").and_then(Yaml::as_str).unwrap_or("the default").to_owned();
+        // The widget's files are loaded by other websites' pages: their own policy (see
+        // `the_widget_files_may_be_loaded_by_any_page_and_only_read`).
+        if pattern == WIDGET_FILES {
+            continue;
+        }
         match raw_field(behaviour, "ResponseHeadersPolicyId").map(ids_in) {
             Some(ids) if ids.len() == 1 => policies.extend(ids),
             _ => problems.push(format!("behaviour {pattern} has no ResponseHeadersPolicyId: !Ref <policy>")),
@@ -1535,14 +1555,20 @@ fn the_authorizer_reads_its_secret_from_ssm_with_access_to_that_parameter_only()
             let resources: Vec<&str> =
                 one_or_many(field(statement, "Resource")).into_iter().filter_map(Yaml::as_str).collect();
             let scoped = match actions.as_slice() {
-                ["ssm:GetParameter"] => {
-                    resources.iter().all(|r| r.ends_with(":parameter${JwtSecretParameterName}"))
-                }
+                // Its own secret, and the widget token secret (widget tokens are accepted
+                // whatever verifies the identity provider's).
+                ["ssm:GetParameter"] => resources.iter().all(|r| {
+                    r.ends_with(":parameter${JwtSecretParameterName}")
+                        || r.ends_with(":parameter${WidgetTokenSecretParameterName}")
+                }),
                 ["kms:Decrypt"] => field(statement, "Condition")
                     .and_then(|c| field(c, "StringEquals"))
                     .and_then(|c| field(c, "kms:EncryptionContext:PARAMETER_ARN"))
                     .and_then(Yaml::as_str)
-                    .is_some_and(|arn| arn.ends_with(":parameter${JwtSecretParameterName}")),
+                    .is_some_and(|arn| {
+                        arn.ends_with(":parameter${JwtSecretParameterName}")
+                            || arn.ends_with(":parameter${WidgetTokenSecretParameterName}")
+                    }),
                 _ => false,
             };
             if !scoped || resources.is_empty() {
@@ -1553,4 +1579,36 @@ fn the_authorizer_reads_its_secret_from_ssm_with_access_to_that_parameter_only()
         }
     }
     assert_no_problems(&problems, "the authorizer's secret is not read as agreed");
+}
+
+#[test]
+fn the_widget_files_may_be_loaded_by_any_page_and_only_read() {
+    let template = Template::load();
+    let distribution = template.of_type("AWS::CloudFront::Distribution").into_iter().next().map(|(_, d)| d);
+    let behaviours = one_or_many(
+        distribution.and_then(|d| path_of(d, &["Properties", "DistributionConfig", "CacheBehaviors"])),
+    );
+    let widget = behaviours
+        .into_iter()
+        .find(|b| field(b, "PathPattern").and_then(Yaml::as_str) == Some(WIDGET_FILES))
+        .expect("a cache behaviour for the widget's files");
+    assert!(field(widget, "FunctionAssociations").is_none(), "no SPA rewrite: a missing file is a 404");
+    let policy_id = raw_field(widget, "ResponseHeadersPolicyId").map(ids_in).unwrap_or_default();
+    let policy = template
+        .of_type("AWS::CloudFront::ResponseHeadersPolicy")
+        .into_iter()
+        .find(|(id, _)| policy_id.contains(*id))
+        .map(|(_, p)| p)
+        .expect("the widget behaviour's response headers policy");
+    let cors =
+        path_of(policy, &["Properties", "ResponseHeadersPolicyConfig", "CorsConfig"]).expect("CorsConfig");
+    let items = |key: &str| -> Vec<String> {
+        one_or_many(field(cors, key).and_then(|c| field(c, "Items")))
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(items("AccessControlAllowOrigins"), ["*"]);
+    assert_eq!(items("AccessControlAllowMethods"), ["GET", "HEAD"]);
+    assert_eq!(field(cors, "AccessControlAllowCredentials").and_then(Yaml::as_bool), Some(false));
 }

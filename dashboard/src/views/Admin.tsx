@@ -1,8 +1,7 @@
 import { useEffect, useState } from "react";
-import type { Api, Overview, WaitingSession } from "../api/client";
+import type { Api, LiveClient, Overview, WaitingSession } from "@switchboard/client";
 import { duration, number, time } from "../format";
 import { errorText, type Load, useLive, useLoad, useNow } from "../hooks";
-import type { LiveClient } from "../live/live";
 import { Analytics, Reports } from "./Analytics";
 import { BulkSend } from "./Notifications";
 import { Transcript } from "./Transcript";

@@ -1,9 +1,8 @@
 import { useEffect, useRef, useState } from "react";
-import type { Api, Message, Session } from "../api/client";
+import type { Api, LiveClient, Message, Session } from "@switchboard/client";
 import type { Identity } from "../auth";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
-import type { LiveClient } from "../live/live";
 import { LoadState, TransferForm } from "./Admin";
 
 type Props = { api: Api; live: LiveClient; identity: Identity };

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useMemo, useState } from "react";
 import type { ChartConfiguration } from "chart.js";
-import type { Api } from "../api/client";
+import type { Api } from "@switchboard/client";
 import { duration, number } from "../format";
 import { errorText, useLoad } from "../hooks";
 import { LoadState } from "./Admin";

@@ -1,7 +1,7 @@
 // Bulk notifications: an admin sends one announcement to many users and watches the job's
 // progress while the worker sends it in the background.
 import { useEffect, useState } from "react";
-import type { Api, BulkJob } from "../api/client";
+import type { Api, BulkJob } from "@switchboard/client";
 import { errorText } from "../hooks";
 
 /** How often a running job's progress is read again. */

@@ -1,4 +1,4 @@
-import type { Api } from "../api/client";
+import type { Api } from "@switchboard/client";
 import { time } from "../format";
 import { useLoad } from "../hooks";
 import { LoadState } from "./Admin";

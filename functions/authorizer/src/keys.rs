@@ -214,6 +214,12 @@ impl Authorizer {
         Ok(Self { verifier, jwks: None })
     }
 
+    /// The same authorizer also accepting the widget's customer tokens (see
+    /// [`TokenVerifier::accepting_widget_tokens`]).
+    pub fn accepting_widget_tokens(self, widget: &switchboard_shared::auth::WidgetTokens) -> Self {
+        Self { verifier: self.verifier.accepting_widget_tokens(widget), ..self }
+    }
+
     /// The verifier (for a key set: over the keys fetched so far).
     pub fn verifier(&self) -> &TokenVerifier {
         &self.verifier

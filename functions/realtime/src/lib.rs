@@ -8,7 +8,7 @@ use switchboard_shared::ops::{self, live, MarkRead, SendMessage, Sent};
 use switchboard_shared::realtime::frames::{
     MarkReadFrame, Ping, SendMessageFrame, ServerFrame, Subscribe, SubscribeDashboard, Typing,
 };
-use switchboard_shared::{ws_function, ApiError, App};
+use switchboard_shared::{cors, ws_function, ApiError, App};
 
 ws_function!(
     /// `$connect`: registers the connection (the authorizer has checked `?token=`).
@@ -57,6 +57,9 @@ pub const ACTIONS: &[&str] =
 
 async fn connect(app: &App, req: WsRequest) -> WsResult {
     let principal = req.principal()?;
+    // Browsers send `Origin` on a WebSocket handshake too: a widget token from a page its site
+    // does not allow is refused here, as on every REST route.
+    ops::widget::check_widget_origin(app.store.as_ref(), &principal, cors::origin(&req.request)).await?;
     live::connect(app, &principal, req.connection_id).await?;
     Ok(None)
 }

@@ -118,6 +118,11 @@ ulid_id!(
     JobId,
     "job_id"
 );
+ulid_id!(
+    /// Identifies a website the chat widget is embedded on.
+    SiteId,
+    "site_id"
+);
 
 /// Characters allowed in user and client message ids: they become parts of keys, so the key
 /// separator `#` and anything invisible are refused.

@@ -144,7 +144,8 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
 }
 
 /// An agent's status changed: `presence` with their state to every dashboard connection (not
-/// throttled: one frame per change of one agent), then the figures.
+/// throttled: one frame per change of one agent), then the figures and the waiting sessions'
+/// places.
 pub async fn agent_changed(app: &App, agent: &AgentState) {
     let store = app.store.as_ref();
     match connections::dashboard_subscribers(store, now()).await {
@@ -163,7 +164,9 @@ pub async fn agent_changed(app: &App, agent: &AgentState) {
             let (_, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
             super::live::forget(app, gone).await;
         }
-        Ok(_) => return,
+        // Nobody watches the figures; the waiting customers' estimates still follow the agents
+        // online.
+        Ok(_) => return super::queue::tell_waiting(app).await,
         Err(error) => {
             tracing::warn!(%error, "reading the dashboard's listeners failed");
             return;

@@ -451,7 +451,9 @@ pub async fn subscribe(
             None => connections::unknown_connection(),
         });
     }
-    let session = sessions::get(store, session_id).await?.ok_or_else(ApiError::session_not_found)?;
+    let mut session = sessions::get(store, session_id).await?.ok_or_else(ApiError::session_not_found)?;
+    // A waiting customer who (re)subscribes sees their place at once, before the queue moves.
+    super::routing::annotate(store, &mut session).await?;
     let mut online = Vec::new();
     for user in std::iter::once(&session.customer_id).chain(session.agent_id.as_ref()) {
         if *user != principal.user_id && !connections::of_user(store, user, 1, now()).await?.is_empty() {

@@ -12,10 +12,12 @@ mod moderation;
 mod notes;
 mod notifications;
 mod pushes;
+pub mod queue;
 mod rooms;
 pub mod routing;
 mod sessions;
 pub mod transcript;
+pub mod widget;
 
 pub use agents::{get_status, set_status, SetStatus};
 pub use canned::{

@@ -179,12 +179,14 @@ async fn lead_and_route(
     }
 }
 
-/// After routing: the assignments counted (one update for them all) and the live dashboard told.
+/// After routing: the assignments counted (one update for them all), the waiting sessions' new
+/// places and the live dashboard told.
 async fn settle(app: &App, routed: &[Session]) {
     if routed.is_empty() {
         return;
     }
     stats::count(app.store.as_ref(), now(), stats::Change::Assigned { sessions: routed.len() as i64 }).await;
+    super::queue::tell_waiting(app).await;
     super::dashboard::changed(app).await;
 }
 
@@ -450,7 +452,7 @@ pub async fn annotate_queue(store: &dyn ItemStore, page: &mut [Session]) -> Resu
 
 /// The inputs of the wait estimate: the online agents' total capacity and the average handle
 /// time of the sessions closed today (or [`DEFAULT_HANDLE_SECONDS`]).
-async fn estimate_inputs(store: &dyn ItemStore) -> Result<(u64, u64), ApiError> {
+pub(crate) async fn estimate_inputs(store: &dyn ItemStore) -> Result<(u64, u64), ApiError> {
     let at = now();
     let capacity: u64 = agents::in_status(store, AgentStatus::Online)
         .await?
@@ -474,9 +476,11 @@ pub fn wait_estimate(position: u32, online_capacity: u64, handle_seconds: u64) -
 
 /// After `session` got its agent (routed, assigned or transferred by `actor`):
 /// `session.updated` to its subscribers and to every connection of the new agent (who is not
-/// subscribed yet), a push to participants who are not connected, and the live dashboard.
+/// subscribed yet), a push to participants who are not connected, the waiting sessions' places and
+/// the live dashboard.
 pub async fn announce_assignment(app: &App, actor: &crate::domain::UserId, session: &Session) {
     tell_assignment(app, actor, session).await;
+    super::queue::tell_waiting(app).await;
     super::dashboard::changed(app).await;
 }
 

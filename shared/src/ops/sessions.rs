@@ -490,6 +490,10 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
         if session.agent_id.is_some() {
             routing::dispatch(app, principal).await;
         }
+        if session.status == SessionStatus::Waiting {
+            // It left the queue: those behind it move up.
+            super::queue::tell_waiting(app).await;
+        }
         super::dashboard::changed(app).await;
         return Ok(closed);
     }

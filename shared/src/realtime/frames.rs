@@ -162,6 +162,17 @@ pub enum ServerFrame {
         /// The users it was delivered to, or the user who read it.
         user_ids: Vec<UserId>,
     },
+    /// A waiting session's place in the queue or its estimated wait changed (the queue moved,
+    /// or agents came or went).
+    #[serde(rename = "queue.updated")]
+    QueueUpdated {
+        /// The waiting session.
+        session_id: SessionId,
+        /// Its place: 1 is next.
+        queue_position: u32,
+        /// Seconds until an agent takes it, estimated; null with no agent online.
+        estimated_wait_seconds: Option<u64>,
+    },
     /// The session changed (assigned, closed...).
     #[serde(rename = "session.updated")]
     SessionUpdated {
@@ -234,6 +245,7 @@ impl ServerFrame {
             ServerFrame::Typing { .. } => "typing",
             ServerFrame::Receipt { .. } => "receipt",
             ServerFrame::SessionUpdated { .. } => "session.updated",
+            ServerFrame::QueueUpdated { .. } => "queue.updated",
             ServerFrame::Presence { .. } => "presence",
             ServerFrame::DashboardMetrics { .. } => "dashboard.metrics",
             ServerFrame::Subscribed { .. } => "subscribed",

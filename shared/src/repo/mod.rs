@@ -11,12 +11,14 @@ pub mod deliveries;
 pub mod devices;
 pub mod events;
 pub mod jobs;
+pub mod limits;
 pub mod messages;
 pub mod notes;
 pub mod preferences;
 pub mod rollups;
 pub mod rooms;
 pub mod sessions;
+pub mod sites;
 pub mod stats;
 
 use serde::de::DeserializeOwned;

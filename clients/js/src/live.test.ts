@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Message } from "../api/client";
-import { LiveClient, type LiveDeps, type MessagePage, type SocketLike, webSocketUrl } from "./live";
-import { MessageStore } from "./messages";
+import type { Message } from "./api.js";
+import { ApiError } from "./api.js";
+import { LiveClient, type LiveDeps, type MessagePage, type NewMessage, type OutboxStorage, type SocketLike, webSocketUrl } from "./live.js";
+import { MessageStore } from "./messages.js";
 
 const SESSION = "01JD0000000000000000000002";
 
@@ -46,8 +47,16 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function harness(pages: (after: string | undefined, cursor: string | undefined) => MessagePage) {
+/** What the fake API does with a posted message: store it, or fail the way a server can. */
+type PostOutcome = "store" | "offline" | { status: number; code: string };
+
+function harness(
+  pages: (after: string | undefined, cursor: string | undefined) => MessagePage,
+  options: { post?: (message: NewMessage) => PostOutcome; storage?: OutboxStorage } = {},
+) {
   const sockets: FakeSocket[] = [];
+  const posts: NewMessage[] = [];
+  const stored = new Map<string, Message>();
   const timers: { fn: () => void; ms: number; id: number }[] = [];
   const fetches: { after?: string; cursor?: string }[] = [];
   let next = 0;
@@ -70,6 +79,20 @@ function harness(pages: (after: string | undefined, cursor: string | undefined) 
       const index = timers.findIndex((t) => t.id === handle);
       if (index >= 0) timers.splice(index, 1);
     },
+    postMessage: async (message) => {
+      posts.push(message);
+      const outcome = options.post?.(message) ?? "store";
+      if (outcome === "offline") throw new TypeError("Failed to fetch");
+      if (outcome !== "store") throw new ApiError(outcome.status, outcome.code, outcome.code);
+      // The server's idempotency: the same client_message_id answers the message stored first.
+      const held = stored.get(message.client_message_id);
+      if (held) return held;
+      const created = message_(`01M${stored.size}`, message);
+      stored.set(message.client_message_id, created);
+      return created;
+    },
+    storage: options.storage,
+    newId: () => `cm-${posts.length}-${Math.random().toString(16).slice(2, 8)}`,
     random: () => 0.5,
   };
   const runTimer = (ms: number) => {
@@ -78,7 +101,23 @@ function harness(pages: (after: string | undefined, cursor: string | undefined) 
     const [timer] = timers.splice(index, 1);
     timer.fn();
   };
-  return { client: new LiveClient(deps), sockets, timers, fetches, runTimer };
+  return { client: new LiveClient(deps), deps, sockets, timers, fetches, runTimer, posts, stored };
+}
+
+function message_(id: string, sent: NewMessage): Message {
+  return message(id, "2026-11-25T10:01:00.000Z", { body: sent.body, client_message_id: sent.client_message_id });
+}
+
+/** A storage that outlives a client, as localStorage outlives a page. */
+function memoryStorage(): OutboxStorage & { value: string | null } {
+  const storage = {
+    value: null as string | null,
+    load: () => storage.value,
+    save: (value: string) => {
+      storage.value = value;
+    },
+  };
+  return storage;
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -232,6 +271,20 @@ describe("LiveClient", () => {
     expect([...client.agents.values()].map((a) => [a.agent_id, a.active_sessions])).toEqual([["agent-cy", 2]]);
   });
 
+  it("moves a waiting session's place and wait with queue.updated, and not once it is taken", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    client.followSession(SESSION);
+    sockets[0].serverOpens();
+    const waiting = { id: SESSION, status: "waiting", queue_position: 3, estimated_wait_seconds: 240 };
+    sockets[0].serverSends({ type: "subscribed", session: waiting });
+    sockets[0].serverSends({ type: "queue.updated", session_id: SESSION, queue_position: 2, estimated_wait_seconds: 120 });
+    expect(client.view(SESSION)?.session).toMatchObject({ queue_position: 2, estimated_wait_seconds: 120 });
+    sockets[0].serverSends({ type: "session.updated", session: { ...waiting, status: "active", queue_position: null } });
+    sockets[0].serverSends({ type: "queue.updated", session_id: SESSION, queue_position: 1, estimated_wait_seconds: 60 });
+    expect(client.view(SESSION)?.session).toMatchObject({ status: "active", queue_position: null });
+  });
+
   it("keeps the session further along when updates arrive out of order", () => {
     const { client, sockets } = harness(() => ({ items: [] }));
     client.start();
@@ -241,6 +294,109 @@ describe("LiveClient", () => {
     sockets[0].serverSends({ type: "session.updated", session: { ...base, status: "closed" } });
     sockets[0].serverSends({ type: "session.updated", session: base });
     expect(client.view(SESSION)?.session?.status).toBe("closed");
+  });
+});
+
+describe("the outbox", () => {
+  it("shows a message as pending until the API stores it, then as a message", async () => {
+    const { client } = harness(() => ({ items: [] }));
+    client.start();
+    const view = client.followSession(SESSION);
+    client.sendMessage(SESSION, "hello", "cm-hello");
+    expect(client.view(SESSION)?.pending.map((m) => m.body)).toEqual(["hello"]);
+    await settle();
+    expect(client.view(SESSION)?.pending).toEqual([]);
+    expect(client.view(SESSION)?.messages.map((m) => m.client_message_id)).toEqual(["cm-hello"]);
+    expect(view).toBe(client.view(SESSION));
+  });
+
+  it("keeps messages while offline and sends them in order, once each, when the socket is back", async () => {
+    let online = false;
+    const { client, sockets, posts, stored } = harness(() => ({ items: [] }), {
+      post: () => (online ? "store" : "offline"),
+    });
+    client.start();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "first", "cm-1");
+    client.sendMessage(SESSION, "second", "cm-2");
+    await settle();
+    expect(posts.map((p) => p.client_message_id)).toEqual(["cm-1"]);
+    expect(client.view(SESSION)?.pending.map((m) => m.body)).toEqual(["first", "second"]);
+
+    online = true;
+    sockets[0].serverOpens();
+    await settle();
+    await settle();
+    expect(posts.map((p) => p.client_message_id)).toEqual(["cm-1", "cm-1", "cm-2"]);
+    expect(client.view(SESSION)?.pending).toEqual([]);
+    expect(client.view(SESSION)?.messages.map((m) => m.body)).toEqual(["first", "second"]);
+    expect(stored.size).toBe(2);
+  });
+
+  it("retries with backoff while the API answers 503, with the same client_message_id", async () => {
+    let failures = 2;
+    const { client, posts, runTimer } = harness(() => ({ items: [] }), {
+      post: () => (failures-- > 0 ? { status: 503, code: "store_unavailable" } : "store"),
+    });
+    client.start();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "are you there?", "cm-503");
+    await settle();
+    runTimer(1000);
+    await settle();
+    runTimer(2000);
+    await settle();
+    expect(posts.map((p) => p.client_message_id)).toEqual(["cm-503", "cm-503", "cm-503"]);
+    expect(client.view(SESSION)?.messages.map((m) => m.body)).toEqual(["are you there?"]);
+  });
+
+  it("marks a refused message failed, sends the ones after it, and retries it only when asked", async () => {
+    const { client, posts } = harness(() => ({ items: [] }), {
+      post: (m) => (m.body === "" ? { status: 422, code: "invalid_body" } : "store"),
+    });
+    client.start();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "", "cm-empty");
+    client.sendMessage(SESSION, "fine", "cm-fine");
+    await settle();
+    await settle();
+    expect(client.view(SESSION)?.pending).toMatchObject([{ client_message_id: "cm-empty", state: "failed", error: "invalid_body" }]);
+    expect(client.view(SESSION)?.messages.map((m) => m.body)).toEqual(["fine"]);
+    client.retry("cm-empty");
+    await settle();
+    expect(posts.filter((p) => p.client_message_id === "cm-empty")).toHaveLength(2);
+    client.discard("cm-empty");
+    expect(client.view(SESSION)?.pending).toEqual([]);
+  });
+
+  it("survives a reload: the next page sends what the last one could not", async () => {
+    const storage = memoryStorage();
+    const before = harness(() => ({ items: [] }), { storage, post: () => "offline" });
+    before.client.start();
+    before.client.followSession(SESSION);
+    before.client.sendMessage(SESSION, "written before the reload", "cm-reload");
+    await settle();
+    before.client.stop();
+
+    const after = harness(() => ({ items: [] }), { storage });
+    after.client.start();
+    const view = after.client.followSession(SESSION);
+    expect(view.pending.map((m) => m.body)).toEqual(["written before the reload"]);
+    await settle();
+    expect(after.posts.map((p) => p.client_message_id)).toEqual(["cm-reload"]);
+    expect(after.client.view(SESSION)?.pending).toEqual([]);
+    expect(JSON.parse(storage.value ?? "null")).toEqual([]);
+  });
+
+  it("drops a pending message when its message.created arrives (stored, answer lost)", async () => {
+    const { client, sockets } = harness(() => ({ items: [] }), { post: () => "offline" });
+    client.start();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "hi", "cm-echo");
+    sockets[0].serverOpens();
+    sockets[0].serverSends({ type: "message.created", message: message("01E", "2026-11-25T10:00:00.000Z", { body: "hi", client_message_id: "cm-echo" }) });
+    expect(client.view(SESSION)?.pending).toEqual([]);
+    expect(client.view(SESSION)?.messages.map((m) => m.id)).toEqual(["01E"]);
   });
 });
 

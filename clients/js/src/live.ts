@@ -1,12 +1,15 @@
 // The live connection: one WebSocket with reconnect (exponential backoff with jitter), the
-// subscriptions re-sent after every reconnect, and every shown session resynced over REST with
-// `GET /chat/messages/{id}?after=` paged to the end and merged by id.
-import type { Message, Session } from "../api/client";
-import { MessageStore } from "./messages";
-import { type ClientFrame, laterSession, parseFrame, type ServerFrame } from "./frames";
+// subscriptions re-sent after every reconnect, every shown session resynced over REST with
+// `GET /chat/messages/{id}?after=` paged to the end and merged by id, and an outbox of messages
+// not yet stored, retried with their `client_message_id` (so a retry never makes a duplicate).
+import { ApiError, type Message, type Session } from "./api.js";
+import { MessageStore } from "./messages.js";
+import { type ClientFrame, laterSession, parseFrame, type ServerFrame } from "./frames.js";
 
+/** Where the live connection is. */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "refused";
 
+/** The part of a browser WebSocket the client uses (a fake one in tests). */
 export interface SocketLike {
   readyState: number;
   send(data: string): void;
@@ -17,16 +20,37 @@ export interface SocketLike {
   onerror: ((event: unknown) => void) | null;
 }
 
+/** One page of a session's messages. */
 export interface MessagePage {
   items: Message[];
   next_cursor?: string | null;
 }
 
+/** A message the outbox hands to the API: `POST /chat/messages`. */
+export interface NewMessage {
+  session_id: string;
+  body: string;
+  client_message_id: string;
+}
+
+/** Where the outbox is kept between page loads (localStorage in a browser). */
+export interface OutboxStorage {
+  load(): string | null;
+  save(value: string): void;
+}
+
+/** What the live client needs from the outside world (fakes in tests). */
 export interface LiveDeps {
   /** Opens a socket to the WebSocket API. */
   open: () => SocketLike;
   /** One page of `GET /chat/messages/{id}?after=&cursor=&limit=200`. */
   fetchMessages: (sessionId: string, after: string | undefined, cursor: string | undefined) => Promise<MessagePage>;
+  /** Stores one message (`POST /chat/messages`); a retry with the same id answers the original. */
+  postMessage: (message: NewMessage) => Promise<Message>;
+  /** Keeps the outbox across reloads; without it the outbox lives as long as the page. */
+  storage?: OutboxStorage;
+  /** A new `client_message_id`. */
+  newId?: () => string;
   /** Timers (fake ones in tests). */
   setTimeout: (fn: () => void, ms: number) => unknown;
   clearTimeout: (handle: unknown) => void;
@@ -34,13 +58,28 @@ export interface LiveDeps {
 }
 
 const OPEN = 1;
+/** The first reconnect delay. */
 export const BACKOFF_BASE_MS = 1_000;
+/** The longest reconnect delay. */
 export const BACKOFF_MAX_MS = 60_000;
 /** Keep-alive: the server closes sockets idle for 10 minutes. */
 export const PING_EVERY_MS = 5 * 60_000;
 
+/** A message in the outbox: written, not yet stored by the server. */
+export interface OutgoingMessage extends NewMessage {
+  /** When it was written (RFC 3339). */
+  written_at: string;
+  /** `sending` until stored; `failed` when the API refused it (not retried until asked). */
+  state: "sending" | "failed";
+  /** The API's error code when refused. */
+  error?: string;
+}
+
+/** What a client shows of one session, kept up to date by the live client. */
 export interface SessionView {
   messages: Message[];
+  /** The outbox's messages of this session, oldest first. */
+  pending: OutgoingMessage[];
   session?: Session;
   typing: Set<string>;
   /** Message id → users who read it. */
@@ -52,13 +91,28 @@ export interface SessionView {
 
 type Listener = () => void;
 
+/** A random id of 128 bits (also on plain-HTTP pages, where `crypto.randomUUID` is missing). */
+export function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Answers that a retry cannot change: the outbox marks the message failed. */
+function refused(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+/** One WebSocket to the API, kept open, with the sessions and floor it follows. */
 export class LiveClient {
+  /** Where the connection is. */
   state: ConnectionState = "connecting";
+  /** The last `dashboard.metrics` (admins and agents who follow the floor). */
   metrics: Extract<ServerFrame, { type: "dashboard.metrics" }>["metrics"] | undefined;
   /** Agents on the floor, by id: from the last `dashboard.metrics`, then its `presence` frames. */
   readonly agents = new Map<string, NonNullable<Extract<ServerFrame, { type: "presence" }>["agent"]>>();
   /** Counts changes a view may want to refetch on (queue, sessions). */
   sessionEvents = 0;
+  /** The last error the server or a resync reported, for the user to see. */
   lastError: string | undefined;
   /** Moves with every change, for React's useSyncExternalStore. */
   version = 0;
@@ -73,27 +127,40 @@ export class LiveClient {
   private readonly sessions = new Map<string, { store: MessageStore; view: SessionView }>();
   private readonly listeners = new Set<Listener>();
   private readonly frameListeners = new Set<(frame: ServerFrame) => void>();
+  private outbox: OutgoingMessage[];
+  private flushing = false;
+  private outboxAttempt = 0;
+  private outboxTimer: unknown;
 
-  constructor(private readonly deps: LiveDeps) {}
-
-  start(): void {
-    this.stopped = false;
-    this.connect();
+  constructor(private readonly deps: LiveDeps) {
+    this.outbox = LiveClient.loadOutbox(deps.storage);
   }
 
+  /** Connects (and keeps reconnecting until stopped), and sends what the outbox holds. */
+  start(): void {
+    if (!this.stopped && this.socket) return;
+    this.stopped = false;
+    this.connect();
+    void this.flush();
+  }
+
+  /** Closes the socket and stops reconnecting and retrying. */
   stop(): void {
     this.stopped = true;
     this.deps.clearTimeout(this.retryTimer);
     this.deps.clearTimeout(this.pingTimer);
+    this.deps.clearTimeout(this.outboxTimer);
     this.socket?.close(1000);
     this.socket = undefined;
   }
 
+  /** Calls `listener` after every change; returns the function that stops it. */
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /** Calls `listener` with every frame the server sends; returns the function that stops it. */
   onFrame(listener: (frame: ServerFrame) => void): () => void {
     this.frameListeners.add(listener);
     return () => this.frameListeners.delete(listener);
@@ -111,7 +178,14 @@ export class LiveClient {
     if (!entry) {
       entry = {
         store: new MessageStore(),
-        view: { messages: [], typing: new Set(), readBy: new Map(), delivered: new Set(), presence: new Map() },
+        view: {
+          messages: [],
+          pending: this.outbox.filter((m) => m.session_id === sessionId),
+          typing: new Set(),
+          readBy: new Map(),
+          delivered: new Set(),
+          presence: new Map(),
+        },
       };
       this.sessions.set(sessionId, entry);
       if (this.state === "open") {
@@ -122,6 +196,7 @@ export class LiveClient {
     return entry.view;
   }
 
+  /** What is known of a followed session. */
   view(sessionId: string): SessionView | undefined {
     return this.sessions.get(sessionId)?.view;
   }
@@ -132,6 +207,89 @@ export class LiveClient {
     if (entry && entry.store.applyAll(messages)) {
       entry.view.messages = entry.store.list();
       this.emit();
+    }
+  }
+
+  /** Everything the outbox holds, oldest first. */
+  get pending(): readonly OutgoingMessage[] {
+    return this.outbox;
+  }
+
+  /**
+   * Writes a message: it joins the outbox (kept across reloads when there is storage) and is sent
+   * at once and, while the API cannot be reached, again after every reconnect and with backoff,
+   * always with the same `client_message_id`. Returns that id.
+   */
+  sendMessage(sessionId: string, body: string, clientMessageId?: string): string {
+    const id = clientMessageId ?? (this.deps.newId ?? randomId)();
+    this.outbox.push({
+      session_id: sessionId,
+      body,
+      client_message_id: id,
+      written_at: new Date().toISOString(),
+      state: "sending",
+    });
+    this.outboxChanged();
+    void this.flush();
+    return id;
+  }
+
+  /** Sends a message the API refused once more (after the cause is fixed). */
+  retry(clientMessageId: string): void {
+    const held = this.outbox.find((m) => m.client_message_id === clientMessageId);
+    if (!held) return;
+    held.state = "sending";
+    held.error = undefined;
+    this.outboxChanged();
+    void this.flush();
+  }
+
+  /** Drops a message from the outbox. */
+  discard(clientMessageId: string): void {
+    this.outbox = this.outbox.filter((m) => m.client_message_id !== clientMessageId);
+    this.outboxChanged();
+  }
+
+  /**
+   * Sends the outbox in order, one message at a time. A message the API stored leaves it; one the
+   * API refused (a client error) is marked failed and skipped; when the API cannot be reached
+   * (network, 5xx, 429) the rest waits for the next reconnect or the backoff timer.
+   */
+  async flush(): Promise<void> {
+    if (this.flushing || this.stopped) return;
+    this.flushing = true;
+    try {
+      for (;;) {
+        const next = this.outbox.find((m) => m.state === "sending");
+        if (!next) {
+          this.outboxAttempt = 0;
+          return;
+        }
+        try {
+          const stored = await this.deps.postMessage({
+            session_id: next.session_id,
+            body: next.body,
+            client_message_id: next.client_message_id,
+          });
+          this.outbox = this.outbox.filter((m) => m.client_message_id !== next.client_message_id);
+          this.sessions.get(stored.session_id)?.store.apply(stored);
+          this.outboxAttempt = 0;
+          this.outboxChanged();
+        } catch (error) {
+          if (!refused(error)) {
+            this.deps.clearTimeout(this.outboxTimer);
+            const delay = LiveClient.backoff(this.outboxAttempt, (this.deps.random ?? Math.random)());
+            this.outboxAttempt += 1;
+            this.outboxTimer = this.deps.setTimeout(() => void this.flush(), delay);
+            return;
+          }
+          next.state = "failed";
+          next.error = error.code;
+          this.outboxChanged();
+        }
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
@@ -160,6 +318,29 @@ export class LiveClient {
       this.lastError = `Could not load messages: ${error instanceof Error ? error.message : String(error)}`;
     }
     entry.view.messages = entry.store.list();
+    this.emit();
+  }
+
+  private static loadOutbox(storage: OutboxStorage | undefined): OutgoingMessage[] {
+    try {
+      const saved: unknown = JSON.parse(storage?.load() ?? "[]");
+      return Array.isArray(saved) ? (saved as OutgoingMessage[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Saves the outbox and refreshes the views' pending lists and messages. */
+  private outboxChanged(): void {
+    try {
+      this.deps.storage?.save(JSON.stringify(this.outbox));
+    } catch {
+      // Storage full or forbidden: the outbox still lives as long as the page.
+    }
+    for (const [sessionId, entry] of this.sessions) {
+      entry.view.pending = this.outbox.filter((m) => m.session_id === sessionId);
+      entry.view.messages = entry.store.list();
+    }
     this.emit();
   }
 
@@ -192,6 +373,10 @@ export class LiveClient {
       }
       this.emit();
       for (const sessionId of this.sessions.keys()) void this.resync(sessionId);
+      // Back online: what waits in the outbox goes now, not when its backoff ends.
+      this.deps.clearTimeout(this.outboxTimer);
+      this.outboxAttempt = 0;
+      void this.flush();
     };
     socket.onmessage = (event) => {
       if (typeof event.data !== "string") return;
@@ -236,6 +421,12 @@ export class LiveClient {
       case "message.deleted": {
         const entry = this.sessions.get(frame.message.session_id);
         if (entry && entry.store.apply(frame.message)) entry.view.messages = entry.store.list();
+        // Stored (an answer lost before a reload, or another tab): it leaves the outbox.
+        const sent = frame.message.client_message_id;
+        if (sent && this.outbox.some((m) => m.client_message_id === sent && m.session_id === frame.message.session_id)) {
+          this.outbox = this.outbox.filter((m) => m.client_message_id !== sent);
+          this.outboxChanged();
+        }
         break;
       }
       case "subscribed":
@@ -243,6 +434,18 @@ export class LiveClient {
         this.sessionEvents += 1;
         const entry = this.sessions.get(frame.session.id);
         if (entry) entry.view.session = laterSession(entry.view.session, frame.session);
+        break;
+      }
+      case "queue.updated": {
+        // A waiting customer's place and wait, pushed as the queue moves.
+        const entry = this.sessions.get(frame.session_id);
+        if (entry?.view.session?.status === "waiting") {
+          entry.view.session = {
+            ...entry.view.session,
+            queue_position: frame.queue_position,
+            estimated_wait_seconds: frame.estimated_wait_seconds,
+          };
+        }
         break;
       }
       case "typing": {
@@ -293,23 +496,48 @@ export class LiveClient {
 }
 
 /**
- * Where the WebSocket API is: `VITE_WS_URL` at build time (in AWS, the stack's WebSocketUrl
- * output), else `/ws` on the page's own origin (the local gateway).
+ * Where the WebSocket API is: `configured` (in AWS, the stack's WebSocketUrl output), else `/ws`
+ * on the given origin (the local gateway), with the token in the query.
  */
 export function webSocketUrl(token: string, configured: string | undefined, location: { protocol: string; host: string }): string {
   const base = configured || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
   return `${base}${base.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
 }
 
-/** The browser's dependencies: the configured WebSocket URL, the token in the query. */
-export function browserDeps(token: string, fetchMessages: LiveDeps["fetchMessages"]): LiveDeps {
+/** How a browser reaches the live API. */
+export interface BrowserOptions {
+  /** The current token (read at every connect, so a renewed token is used on reconnect). */
+  token: () => string;
+  /** The WebSocket API's URL; else `/ws` on `origin`. */
+  webSocketUrl?: string;
+  /** Where the API is (`location` of the page by default). */
+  origin?: { protocol: string; host: string };
+  fetchMessages: LiveDeps["fetchMessages"];
+  postMessage: LiveDeps["postMessage"];
+  storage?: OutboxStorage;
+}
+
+/** The browser's dependencies: a real WebSocket, real timers. */
+export function browserDeps(options: BrowserOptions): LiveDeps {
   return {
     open: () => {
-      const url = webSocketUrl(token, import.meta.env.VITE_WS_URL as string | undefined, window.location);
+      const url = webSocketUrl(options.token(), options.webSocketUrl, options.origin ?? window.location);
       return new WebSocket(url) as unknown as SocketLike;
     },
-    fetchMessages,
+    fetchMessages: options.fetchMessages,
+    postMessage: options.postMessage,
+    storage: options.storage,
     setTimeout: (fn, ms) => window.setTimeout(fn, ms),
     clearTimeout: (handle) => window.clearTimeout(handle as number),
   };
+}
+
+/** An outbox kept in localStorage under `key` (nothing kept where storage is blocked). */
+export function localOutbox(key: string): OutboxStorage | undefined {
+  try {
+    const storage = window.localStorage;
+    return { load: () => storage.getItem(key), save: (value) => storage.setItem(key, value) };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,14 +1,16 @@
 // A session's messages, keyed by id and ordered by id (ULIDs sort by creation), merged by the
 // rules of docs/websocket.md: a frame for a held id replaces it (an edit only when newer, a
 // tombstone always), applying anything twice changes nothing.
-import type { Message } from "../api/client";
+import type { Message } from "./api.js";
 
 /** How far back from the newest message a resync starts (ids are monotonic per process only). */
 export const RESYNC_MARGIN_MS = 10_000;
 
+/** One session's messages, merged by id. */
 export class MessageStore {
   private readonly byId = new Map<string, Message>();
 
+  /** How many messages are held. */
   get size(): number {
     return this.byId.size;
   }
@@ -28,17 +30,19 @@ export class MessageStore {
     return true;
   }
 
+  /** Merges many messages; true when what is shown changed. */
   applyAll(messages: Iterable<Message>): boolean {
     let changed = false;
     for (const message of messages) changed = this.apply(message) || changed;
     return changed;
   }
 
-  /** Oldest first. */
+  /** The messages, oldest first. */
   list(): Message[] {
     return [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** The newest message held. */
   newest(): Message | undefined {
     const all = this.list();
     return all[all.length - 1];

@@ -1,8 +1,10 @@
-// The server frames of docs/websocket.md the dashboard uses, with the REST records they carry.
-import type { AgentState, Message, Overview, Session } from "../api/client";
+// The frames of the WebSocket protocol (docs/websocket.md), with the REST records they carry.
+import type { AgentState, Message, Overview, Session } from "./api.js";
 
+/** The live floor figures of a `dashboard.metrics` frame. */
 export type DashboardMetrics = Overview;
 
+/** A frame the server sends (`type`). */
 export type ServerFrame =
   | { type: "subscribed"; ref?: string; session: Session }
   | { type: "message.created" | "message.updated" | "message.deleted"; ref?: string; message: Message }
@@ -15,12 +17,14 @@ export type ServerFrame =
       user_ids: string[];
     }
   | { type: "session.updated"; session: Session }
+  | { type: "queue.updated"; session_id: string; queue_position: number; estimated_wait_seconds: number | null }
   | { type: "presence"; session_id?: string; user_id: string; status: string; agent?: AgentState }
   | { type: "dashboard.metrics"; ref?: string; metrics: DashboardMetrics }
   | { type: "pong"; ref?: string }
   | { type: "ack"; ref?: string }
   | { type: "error"; ref?: string; action?: string; code: string; message: string };
 
+/** A frame a client sends (`action`). */
 export type ClientFrame =
   | { action: "subscribe"; session_id: string; ref?: string }
   | { action: "subscribe_dashboard"; ref?: string }
@@ -37,6 +41,7 @@ const KNOWN = new Set([
   "typing",
   "receipt",
   "session.updated",
+  "queue.updated",
   "presence",
   "dashboard.metrics",
   "pong",
@@ -44,7 +49,7 @@ const KNOWN = new Set([
   "error",
 ]);
 
-/** A frame the dashboard knows, or undefined (unknown types and non-protocol messages are ignored). */
+/** A frame of the protocol, or undefined (unknown types and non-protocol messages are ignored). */
 export function parseFrame(text: string): ServerFrame | undefined {
   try {
     const value: unknown = JSON.parse(text);

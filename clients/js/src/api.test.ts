@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Api, ApiError, buildUrl } from "./client";
+import { Api, ApiError, buildUrl } from "./api.js";
 
 describe("the API client", () => {
   it("fills path parameters and leaves out empty query values", () => {
@@ -23,5 +23,24 @@ describe("the API client", () => {
     expect(calls[0].init.method).toBe("POST");
     expect(calls[0].init.body).toBe('{"agent_id":"agent-bob"}');
     expect((calls[0].init.headers as Record<string, string>).authorization).toBe("Bearer tok");
+  });
+
+  it("calls another origin without a token for the public widget routes, and reads a renewed token", async () => {
+    const calls: { url: string; headers: Record<string, string> }[] = [];
+    const fake = async (url: RequestInfo | URL, init?: RequestInit) => {
+      calls.push({ url: String(url), headers: (init?.headers ?? {}) as Record<string, string> });
+      return new Response(JSON.stringify({ items: [], next_cursor: null }), { status: 200 });
+    };
+    await new Api(undefined, { baseUrl: "https://support.example.com/", fetch: fake }).get("/chat/rooms");
+    let token = "old";
+    const renewing = new Api(() => token, { fetch: fake });
+    await renewing.get("/chat/rooms");
+    token = "new";
+    await renewing.get("/chat/rooms");
+    expect(calls.map((c) => [c.url, c.headers.authorization])).toEqual([
+      ["https://support.example.com/api/v1/chat/rooms", undefined],
+      ["/api/v1/chat/rooms", "Bearer old"],
+      ["/api/v1/chat/rooms", "Bearer new"],
+    ]);
   });
 });

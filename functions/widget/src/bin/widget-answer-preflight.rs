@@ -1,0 +1,2 @@
+//! The `widget-answer-preflight` Lambda function.
+switchboard_shared::http_main!(switchboard_widget::ANSWER_PREFLIGHT);

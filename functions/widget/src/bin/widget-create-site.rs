@@ -1,0 +1,2 @@
+//! The `widget-create-site` Lambda function.
+switchboard_shared::http_main!(switchboard_widget::CREATE_SITE);

@@ -1,0 +1,2 @@
+//! The `widget-rotate-site-secret` Lambda function.
+switchboard_shared::http_main!(switchboard_widget::ROTATE_SITE_SECRET);
