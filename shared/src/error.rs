@@ -171,6 +171,11 @@ impl ApiError {
     }
 }
 
+/// 403 `forbidden`: the caller's role may not do `what`.
+pub(crate) fn role_forbidden(what: &str) -> ApiError {
+    ApiError::forbidden("forbidden", format!("your role may not {what}"))
+}
+
 impl From<InvalidValue> for ApiError {
     fn from(invalid: InvalidValue) -> Self {
         ApiError::unprocessable("validation_failed", invalid.to_string())

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod cors;
+pub mod csv;
 pub mod domain;
 pub mod error;
 pub mod http;

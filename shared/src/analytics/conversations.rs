@@ -11,11 +11,11 @@ use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::analytics::episodes::{Episode, SessionFacts};
+use crate::csv::csv_field;
 use crate::domain::{now, timestamp, AuditEvent, EventKind, Principal, Role, Session, SessionId, UserId};
+use crate::error::role_forbidden;
 use crate::error::ApiError;
 use crate::http::Chunks;
-use crate::ops::role_forbidden;
-use crate::ops::transcript::csv_field;
 use crate::repo::events::{self, EventFilter, EventSource, Span, ID_SLACK};
 use crate::repo::sessions;
 use crate::store::{Cursor, ItemStore, MAX_QUERY_LIMIT};

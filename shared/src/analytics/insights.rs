@@ -12,8 +12,8 @@ use super::range::Range;
 use super::read::range_summary;
 use super::summaries::{AgentReport, CsatReport, MetricsReport};
 use crate::domain::{now, Principal, Role, SessionId, UserId};
+use crate::error::role_forbidden;
 use crate::error::ApiError;
-use crate::ops::role_forbidden;
 use crate::repo::{comments, stats};
 use crate::store::ItemStore;
 

@@ -21,8 +21,8 @@ pub mod summaries;
 mod tests;
 
 use crate::domain::{Principal, Role};
+use crate::error::role_forbidden;
 use crate::error::ApiError;
-use crate::ops::role_forbidden;
 
 /// 403 unless the caller is an admin.
 pub(crate) fn admins_only(principal: &Principal, what: &str) -> Result<(), ApiError> {

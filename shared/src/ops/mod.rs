@@ -107,10 +107,7 @@ pub(crate) fn failed_conditions(result: Result<(), StoreError>) -> Result<Vec<&'
     }
 }
 
-/// 403 for a role that may not use an endpoint.
-pub(crate) fn role_forbidden(what: &str) -> ApiError {
-    ApiError::forbidden("forbidden", format!("your role may not {what}"))
-}
+pub(crate) use crate::error::role_forbidden;
 
 /// 403 unless the caller's role is one of `roles`. A handler calls it before it reads anything
 /// else of the request, so a role that may not use an endpoint gets 403 whatever it sends, and

@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use crate::csv::csv_field;
 use crate::domain::tools::Note;
 use crate::domain::{now, timestamp, Message, Participant, Principal, Role, Session, SessionId};
 use crate::error::ApiError;
@@ -249,16 +250,6 @@ fn text(transcript: &Transcript) -> Result<String, ApiError> {
     Ok(out)
 }
 
-/// One CSV field (RFC 4180): quoted, quotes doubled; a text a spreadsheet would run as a
-/// formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading `'`.
-pub fn csv_field(value: &str) -> String {
-    let guarded = match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_owned(),
-    };
-    format!("\"{}\"", guarded.replace('"', "\"\""))
-}
-
 fn csv(transcript: &Transcript) -> Result<String, ApiError> {
     let mut out =
         String::from("kind,id,session_id,at,author_id,author_role,author_name,body,edited_at,deleted\r\n");
@@ -279,18 +270,4 @@ fn csv(transcript: &Transcript) -> Result<String, ApiError> {
         out.push_str("\r\n");
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "\"plain\"");
-        assert_eq!(csv_field("say \"hi\", ok"), "\"say \"\"hi\"\", ok\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1"), "\"'-1\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
 }
