@@ -373,11 +373,21 @@ async fn handle(
             Ok(answer) => Some(answer.context),
             Err(refusal) => {
                 tracing::info!(reason = %refusal, "token refused");
-                return gateway_error(
+                let mut refused = gateway_error(
                     StatusCode::UNAUTHORIZED,
                     "unauthorized",
                     "a valid bearer token is required",
                 );
+                // As the template's gateway response: a widget's page reads that its token expired.
+                if let Some(origin) = parts.headers.get(axum::http::header::ORIGIN) {
+                    refused
+                        .headers_mut()
+                        .insert(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                    refused
+                        .headers_mut()
+                        .insert(axum::http::header::VARY, axum::http::HeaderValue::from_static("Origin"));
+                }
+                return refused;
             }
         }
     } else {

@@ -41,8 +41,9 @@ pub struct App {
     /// SQS queue of `BULK_SEND_QUEUE_URL` (feature `sqs`) for the function that starts bulk
     /// sends only, so no other function links the SQS client.
     pub jobs: Option<Arc<dyn JobQueue>>,
-    /// Signs the widget's customer tokens: set for the functions that mint them (`WIDGET_TOKEN_SECRET`
-    /// or `WIDGET_TOKEN_SECRET_PARAMETER`), the local gateway and tests.
+    /// Signs the widget's customer tokens: set for the functions that mint them
+    /// ([`crate::lambda::run_http_minting`]), the local gateway and tests; no other function
+    /// links the signing code or the SSM client.
     pub widget_tokens: Option<Arc<WidgetTokens>>,
     /// How many widget tokens one client IP may get.
     pub widget_token_limit: SendLimit,
@@ -128,7 +129,6 @@ impl App {
         let app = Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
             .with_push(Arc::new(SnsPush::from_env()?))
             .with_max_open_sessions(max_open_sessions_from_env()?);
-        let widget_tokens = crate::secrets::widget_tokens_from_env().await?.map(Arc::new);
-        Ok(Self { jobs: None, widget_tokens, ..app })
+        Ok(Self { jobs: None, ..app })
     }
 }

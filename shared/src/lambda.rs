@@ -223,6 +223,32 @@ pub async fn run_http_enqueuing(function: HttpFunction) -> Result<(), lambda_htt
     .await
 }
 
+/// [`run_http`] for the functions that mint the widget's customer tokens: their app signs with
+/// the widget token secret, read from SSM at cold start (only these functions and the authorizer
+/// link the SSM client).
+#[cfg(feature = "ssm")]
+pub async fn run_http_minting(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    let app = start().await?;
+    let tokens = match crate::secrets::widget_tokens_from_env().await {
+        Ok(Some(tokens)) => tokens,
+        Ok(None) => {
+            let error = crate::config::ConfigError::Missing(crate::secrets::WIDGET_TOKEN_SECRET_PARAMETER);
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    let app = Arc::new(App::clone(&app).with_widget_tokens(tokens));
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }
+    }))
+    .await
+}
+
 /// Tracing and `App::from_env()`, exiting with the reason if the configuration is unusable.
 async fn start() -> Result<Arc<App>, lambda_http::Error> {
     crate::telemetry::init();

@@ -1,7 +1,7 @@
 //! The widget token secret, read once at cold start: from the SSM SecureString
 //! `WIDGET_TOKEN_SECRET_PARAMETER` names (builds with the `ssm` feature: the functions that mint
 //! widget tokens and the authorizer), or in plain text from `WIDGET_TOKEN_SECRET` (local runs).
-//! With neither set, a function mints no widget token and the authorizer accepts none.
+//! With neither set, the authorizer accepts no widget token and the minting functions do not start.
 
 use crate::auth::{WidgetTokens, DEFAULT_WIDGET_ISSUER};
 use crate::config::{var, ConfigError, TokenSettings, MIN_SECRET_BYTES};

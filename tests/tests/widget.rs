@@ -601,6 +601,7 @@ async fn another_issuers_token_cannot_speak_for_a_widget_user(backend: Backend) 
 
     // Assert
     assert_eq!(answer.status, 401);
+    assert_eq!(answer.allowed_origin(), Some(SHOP), "the widget's page reads that it must sign in again");
 }
 
 async fn cors_preflights_answer_only_the_origins_sites_allow(backend: Backend) {

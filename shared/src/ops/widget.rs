@@ -297,7 +297,12 @@ pub async fn check_widget_origin(
     let (Some(user), Some(origin)) = (WidgetUser::of(&principal.user_id), origin) else {
         return Ok(None);
     };
-    site_for_origin(store, &user.site(), Some(origin)).await.map(|_| Some(origin.to_owned()))
+    let parsed = Origin::parse(origin).map_err(|_| origin_not_allowed())?;
+    if sites::allows(store, &user.site(), &parsed).await? {
+        Ok(Some(origin.to_owned()))
+    } else {
+        Err(origin_not_allowed())
+    }
 }
 
 /// The methods and headers a preflight may ask for.

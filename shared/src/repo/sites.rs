@@ -128,6 +128,15 @@ pub async fn get(store: &dyn ItemStore, id: &SiteId) -> Result<Option<SiteRecord
     store.get(&key(id)).await?.map(from_item).transpose()
 }
 
+/// Whether the site exists and allows `origin`, read from the stored item's `allowed_origins`
+/// alone: every REST function makes this check for widget tokens, so it decodes no more of the
+/// record than it needs (nor links its decoder).
+pub async fn allows(store: &dyn ItemStore, id: &SiteId, origin: &Origin) -> Result<bool, ApiError> {
+    let Some(item) = store.get(&key(id)).await? else { return Ok(false) };
+    let allowed = item.get("allowed_origins").and_then(serde_json::Value::as_array);
+    Ok(allowed.is_some_and(|origins| origins.iter().any(|o| o.as_str() == Some(origin.as_str()))))
+}
+
 /// One page of sites, oldest first.
 pub async fn list(
     store: &dyn ItemStore,
