@@ -438,6 +438,28 @@ async fn a_chunk_delivered_again_pushes_nobody_twice(backend: Backend) {
     assert_eq!(logs_of(&api, Caller::CustomerA).await.len(), 1, "cust-ada was pushed once");
 }
 
+/// A bulk send of an announcement to `total` recipients, as the request stores it, not yet worked on.
+fn announcement_job(total: usize) -> JobRecord {
+    JobRecord {
+        job_id: JobId::generate(),
+        created_by: user(Caller::Admin.id()),
+        created_at: switchboard_shared::domain::now(),
+        notification: Notification {
+            category: Category::Announcement,
+            title: "Maintenance".into(),
+            body: "Tonight".into(),
+            session_id: None,
+            data: Default::default(),
+        },
+        total,
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+        enqueued: true,
+        request_hash: String::new(),
+    }
+}
+
 async fn a_chunk_redelivered_after_a_crash_pushes_only_the_recipients_not_claimed(backend: Backend) {
     // Arrange: a job of two recipients with a phone each; a first delivery of its chunk claimed
     // the customer and then stopped (the worker crashed).
@@ -453,24 +475,7 @@ async fn a_chunk_redelivered_after_a_crash_pushes_only_the_recipients_not_claime
         register_device(&app, &principal, phone).await.expect("a phone");
     }
     let recipients = vec![user(Caller::CustomerA.id()), user(Caller::AgentX.id())];
-    let job = JobRecord {
-        job_id: JobId::generate(),
-        created_by: user(Caller::Admin.id()),
-        created_at: switchboard_shared::domain::now(),
-        notification: Notification {
-            category: Category::Announcement,
-            title: "Maintenance".into(),
-            body: "Tonight".into(),
-            session_id: None,
-            data: Default::default(),
-        },
-        total: recipients.len(),
-        sent: 0,
-        failed: 0,
-        skipped: 0,
-        enqueued: true,
-        request_hash: String::new(),
-    };
+    let job = announcement_job(recipients.len());
     let store = api.store.as_ref();
     jobs::create(store, &job, None).await.expect("store the job");
     let at = switchboard_shared::domain::now();
@@ -495,24 +500,7 @@ async fn the_worker_reads_a_chunks_recipients_in_batches(backend: Backend) {
     // Arrange: a job of 100 recipients without a device, not yet worked on.
     let api = TestApi::start(backend).await;
     let users: Vec<UserId> = (0..100).map(|n| user(&format!("user-{n}"))).collect();
-    let job = JobRecord {
-        job_id: JobId::generate(),
-        created_by: user(Caller::Admin.id()),
-        created_at: switchboard_shared::domain::now(),
-        notification: Notification {
-            category: Category::Announcement,
-            title: "Maintenance".into(),
-            body: "Tonight".into(),
-            session_id: None,
-            data: Default::default(),
-        },
-        total: users.len(),
-        sent: 0,
-        failed: 0,
-        skipped: 0,
-        enqueued: true,
-        request_hash: String::new(),
-    };
+    let job = announcement_job(users.len());
     jobs::create(api.store.as_ref(), &job, None).await.expect("store the job");
     let app = App::new(api.store.clone(), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
     let chunk = BulkChunk { job_id: job.job_id.to_string(), user_ids: users };

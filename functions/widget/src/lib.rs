@@ -158,8 +158,9 @@ async fn allowed_site(app: &App, req: &Request, site: &SiteId) -> Result<(SiteRe
     Ok((record, origin.unwrap_or_default().to_owned()))
 }
 
-/// A site's public settings for its widget (no token; the page's `Origin` must be one the site
-/// allows) and whether an agent is online.
+/// A site's public settings for its widget (no token; a page's `Origin` must be one the site
+/// allows, a request without one — the same origin's page, a server — reads them too, without
+/// CORS headers) and whether an agent is online.
 #[utoipa::path(get, path = "/widget/sites/{site_id}", tag = "widget", params(("site_id" = SiteId, Path)),
     security(()),
     responses((status = 200, body = WidgetSite),
@@ -167,9 +168,13 @@ async fn allowed_site(app: &App, req: &Request, site: &SiteId) -> Result<(SiteRe
         (status = 404, description = "site_not_found", body = ErrorBody)))]
 pub async fn site_settings(app: &App, req: Request) -> HandlerResult {
     let id: SiteId = path_param(&req, "site_id")?;
-    let (record, origin) = allowed_site(app, &req, &id).await?;
+    let origin = cors::origin(&req);
+    let record = widget::site_for_settings(app.store.as_ref(), &id, origin).await?;
     let outcome = async { json(200, &widget::widget_site(app.store.as_ref(), record).await?) }.await;
-    cors::respond_to(&req, &origin, outcome)
+    match origin {
+        Some(origin) => cors::respond_to(&req, origin, outcome),
+        None => outcome,
+    }
 }
 
 /// A customer token for a visitor of the site (no token; the page's `Origin` must be one the

@@ -270,6 +270,21 @@ pub fn origin_not_allowed() -> ApiError {
     ApiError::forbidden("origin_not_allowed", "this site's widget may not be used from this page's origin")
 }
 
+/// A site's record for its public settings: any caller but a browser page of an origin the site
+/// does not allow. A page's same-origin `GET` (the widget on the gateway's own demo page) and a
+/// server send no `Origin`; the settings hold no secret. 404 `site_not_found`, 403
+/// `origin_not_allowed`.
+pub async fn site_for_settings(
+    store: &dyn ItemStore,
+    id: &SiteId,
+    origin: Option<&str>,
+) -> Result<SiteRecord, ApiError> {
+    match origin {
+        None => sites::get(store, id).await?.ok_or_else(site_not_found),
+        Some(_) => site_for_origin(store, id, origin).await,
+    }
+}
+
 /// The site, when a page served from `origin` may use its widget: 404 `site_not_found` for no
 /// such site, 403 `origin_not_allowed` for a missing `Origin` or one the site does not allow.
 pub async fn site_for_origin(
