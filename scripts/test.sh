@@ -45,14 +45,18 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted" ]]; then
   printf '%s\n' "$wanted" > "$STAMP"
 fi
 
-# --- 1b. pdftotext (poppler-utils), which the report tests read the PDFs back with -----------------
-if ! command -v pdftotext >/dev/null; then
-  log "installing poppler-utils (pdftotext) for the report tests"
+# --- 1b. System packages the tests run: pdftotext (poppler-utils) reads the reports' PDFs back, --
+# and Go runs the Go example of docs/IDENTITY.md (Python and Node.js are already needed)
+missing=()
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v go >/dev/null || missing+=(golang-go)
+if (( ${#missing[@]} )); then
+  log "installing ${missing[*]} for the tests"
   if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
-    { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; } \
-      || die "apt-get could not install poppler-utils; install it (it provides pdftotext) and run again"
+    { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+      || die "apt-get could not install ${missing[*]}; install them and run again"
   else
-    die "pdftotext is needed by the report tests: install poppler-utils (Debian/Ubuntu: sudo apt-get install poppler-utils; macOS: brew install poppler)"
+    die "the tests need ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install poppler go)"
   fi
 fi
 

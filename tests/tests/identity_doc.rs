@@ -1,6 +1,7 @@
 //! `docs/IDENTITY.md` cannot drift from the verification: its example secret, user id and
 //! signature agree with Switchboard's own HMAC check, every example shows that signature, and its
-//! Python example, run, prints it.
+//! Python, Node.js and Go examples, run, print it (the test setup installs Go with the other
+//! system packages the tests run).
 
 use std::path::Path;
 use std::process::Command;
@@ -47,22 +48,63 @@ fn the_documented_signature_is_the_one_switchboard_verifies() {
     }
 }
 
+/// What running `program` with the document's example secret printed, after checking it succeeded.
+fn printed_by(mut program: Command, language: &str) -> String {
+    let secret = quoted_after(&doc(), "With the identity secret");
+    let output = program
+        .env("SWITCHBOARD_IDENTITY_SECRET", &secret)
+        .output()
+        .unwrap_or_else(|e| panic!("the {language} example cannot start: {e}"));
+    assert!(output.status.success(), "{language}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The first example of `language`.
+fn example(language: &str) -> String {
+    blocks(&doc(), language).first().copied().unwrap_or_else(|| panic!("no {language} example")).to_owned()
+}
+
 #[test]
 fn the_python_example_prints_the_documented_signature() {
     // Arrange
-    let doc = doc();
-    let secret = quoted_after(&doc, "With the identity secret");
-    let signature = quoted_after(&doc, "the\nsignature is");
-    let example = blocks(&doc, "python").first().copied().expect("a Python example").to_owned();
+    let signature = quoted_after(&doc(), "the\nsignature is");
+    let mut python = Command::new("python3");
+    python.args(["-c", &example("python")]);
 
     // Act
-    let output = Command::new("python3")
-        .args(["-c", &example])
-        .env("SWITCHBOARD_IDENTITY_SECRET", &secret)
-        .output()
-        .expect("python3 runs (the test setup installs it for the moto server)");
+    let printed = printed_by(python, "Python");
 
     // Assert
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), signature);
+    assert_eq!(printed, signature);
+}
+
+#[test]
+fn the_node_example_prints_the_documented_signature() {
+    // Arrange
+    let signature = quoted_after(&doc(), "the\nsignature is");
+    let mut node = Command::new("node");
+    node.args(["--input-type=module", "--eval", &example("js")]);
+
+    // Act
+    let printed = printed_by(node, "Node.js");
+
+    // Assert
+    assert_eq!(printed, signature);
+}
+
+#[test]
+fn the_go_example_prints_the_documented_signature() {
+    // Arrange
+    let signature = quoted_after(&doc(), "the\nsignature is");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let main = dir.path().join("main.go");
+    std::fs::write(&main, example("go")).expect("the example is written");
+    let mut go = Command::new("go");
+    go.arg("run").arg(&main).env("GOCACHE", dir.path().join("cache")).env("GOPATH", dir.path().join("path"));
+
+    // Act
+    let printed = printed_by(go, "Go");
+
+    // Assert
+    assert_eq!(printed, signature);
 }
