@@ -11,6 +11,7 @@ use switchboard_local::{dashboard, scheduler, secret, Gateway};
 use switchboard_shared::analytics::pdf_reports::build_daily_report;
 use switchboard_shared::analytics::range::Range;
 use switchboard_shared::analytics::rollup;
+use switchboard_shared::app::widget_token_limit_from_env;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, max_open_sessions_from_env, TokenSettings};
 use switchboard_shared::domain::{Role, UserId};
@@ -262,7 +263,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut app = App::new(store, realtime)
                 .with_reports(reports)
                 .with_max_open_sessions(max_open_sessions)
-                .with_widget_tokens(widget_tokens);
+                .with_widget_tokens(widget_tokens)
+                .with_widget_token_limit(widget_token_limit_from_env().map_err(|e| e.to_string())?);
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }

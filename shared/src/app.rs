@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::auth::WidgetTokens;
-use crate::config::{max_open_sessions_from_env, store_from_env, ConfigError, DEFAULT_MAX_OPEN_SESSIONS};
+use crate::config::{
+    max_open_sessions_from_env, store_from_env, var, ConfigError, DEFAULT_MAX_OPEN_SESSIONS,
+};
 use crate::jobs::local::InProcessJobQueue;
 use crate::jobs::JobQueue;
 use crate::push::local::LocalPush;
@@ -19,6 +21,33 @@ use crate::ApiError;
 /// Widget tokens one client IP may get: bursts of 20 (a few page loads of an office behind one
 /// address), then one every 3 seconds.
 pub const WIDGET_TOKEN_LIMIT: SendLimit = SendLimit { burst: 20, interval_ms: 3_000 };
+/// Overrides [`WIDGET_TOKEN_LIMIT`]'s burst (a site whose visitors share few addresses).
+pub const WIDGET_TOKEN_BURST_VAR: &str = "WIDGET_TOKEN_BURST";
+/// Overrides [`WIDGET_TOKEN_LIMIT`]'s interval in milliseconds.
+pub const WIDGET_TOKEN_INTERVAL_VAR: &str = "WIDGET_TOKEN_INTERVAL_MS";
+
+/// The widget token limit of the environment: [`WIDGET_TOKEN_LIMIT`] with what
+/// [`WIDGET_TOKEN_BURST_VAR`] and [`WIDGET_TOKEN_INTERVAL_VAR`] change (whole numbers from 1).
+pub fn widget_token_limit_from_env() -> Result<SendLimit, ConfigError> {
+    widget_token_limit(var(WIDGET_TOKEN_BURST_VAR).as_deref(), var(WIDGET_TOKEN_INTERVAL_VAR).as_deref())
+}
+
+fn widget_token_limit(burst: Option<&str>, interval_ms: Option<&str>) -> Result<SendLimit, ConfigError> {
+    let whole = |name: &'static str, text: Option<&str>, default: i64| match text {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(value) if value >= 1 => Ok(value),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("must be a whole number from 1, got {text:?}"),
+            }),
+        },
+    };
+    Ok(SendLimit {
+        burst: whole(WIDGET_TOKEN_BURST_VAR, burst, WIDGET_TOKEN_LIMIT.burst)?,
+        interval_ms: whole(WIDGET_TOKEN_INTERVAL_VAR, interval_ms, WIDGET_TOKEN_LIMIT.interval_ms)?,
+    })
+}
 
 /// Clients and configuration shared by the requests of one function instance.
 #[derive(Clone)]
@@ -130,5 +159,21 @@ impl App {
             .with_push(Arc::new(SnsPush::from_env()?))
             .with_max_open_sessions(max_open_sessions_from_env()?);
         Ok(Self { jobs: None, ..app })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_widget_token_limit_defaults_to_20_then_one_per_3_s_and_refuses_zero_and_words() {
+        assert_eq!(widget_token_limit(None, None).unwrap(), WIDGET_TOKEN_LIMIT);
+        assert_eq!(
+            widget_token_limit(Some(" 500 "), Some("100")).unwrap(),
+            SendLimit { burst: 500, interval_ms: 100 }
+        );
+        assert!(widget_token_limit(Some("0"), None).is_err());
+        assert!(widget_token_limit(None, Some("fast")).is_err());
     }
 }

@@ -241,7 +241,14 @@ pub async fn run_http_minting(function: HttpFunction) -> Result<(), lambda_http:
             return Err(error.into());
         }
     };
-    let app = Arc::new(App::clone(&app).with_widget_tokens(tokens));
+    let limit = match crate::app::widget_token_limit_from_env() {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    let app = Arc::new(App::clone(&app).with_widget_tokens(tokens).with_widget_token_limit(limit));
     lambda_http::run(service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }

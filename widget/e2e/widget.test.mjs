@@ -45,6 +45,9 @@ const shopUrl = (host, path = "/shop.html") => `http://${host}:${shop.address().
 
 before(async () => {
   ensureArtifacts();
+  // Every browser context of this file is a new visitor from 127.0.0.1: more widget tokens than
+  // the per-address burst of 20 (tests/widget.rs tests that limit).
+  process.env.WIDGET_TOKEN_BURST = "1000";
   gateway = await startGateway();
   browser = await launchBrowser();
   admin = await devToken(gateway.origin, "admin-ann", "admin", "Ann");
@@ -245,6 +248,52 @@ test("identify moves the conversation to the signed-in user; a forged signature 
   await stranger.close();
 });
 
+test("logout forgets the signed-in user on this browser: the next visitor sees nothing of theirs", async () => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const w = await startConversation(page, "Cy", "Gift card balance");
+  await write(page, "My card number is 4242.");
+  await w.message("My card number is 4242.").getByText("Sent").waitFor();
+  const sessionId = await sessionOf(page);
+  const signature = createHmac("sha256", site.identity_secret).update("shopper-77").digest("hex");
+  await page.evaluate((identity) => window.Switchboard.identify(identity), { user_id: "shopper-77", signature });
+  const stored = (page) => page.evaluate((id) => JSON.parse(localStorage.getItem(`switchboard:${id}:visitor`)), site.site_id);
+  const signedIn = await stored(page);
+  assert.match(signedIn.user_id, /shopper-77$/);
+  // The next page load identifies again: the token held is theirs, so no token is asked for.
+  const tokenRequests = [];
+  page.on("request", (request) => {
+    if (/\/widget\/(visitors|identify)$/.test(new URL(request.url()).pathname)) tokenRequests.push(request.url());
+  });
+  await page.reload();
+  await page.evaluate((identity) => window.Switchboard.identify(identity), { user_id: "shopper-77", signature });
+  await w.launcher.click();
+  await w.message("My card number is 4242.").waitFor();
+  assert.deepEqual(tokenRequests, []);
+  assert.equal((await stored(page)).token, signedIn.token);
+
+  await page.evaluate(() => window.Switchboard.logout());
+
+  const after = await stored(page);
+  assert.match(after.user_id, /^wv:/);
+  assert.notEqual(after.resume, signedIn.resume);
+  assert.equal(await sessionOf(page), null);
+  await page.getByRole("button", { name: "Start chat" }).waitFor();
+  assert.equal(await w.message("My card number is 4242.").count(), 0);
+  await page.reload();
+  await w.launcher.click();
+  await page.getByRole("button", { name: "Start chat" }).waitFor();
+  assert.equal(await w.message("My card number is 4242.").count(), 0);
+  const theirs = await api(gateway.origin, admin, "GET", `/chat/sessions/${sessionId}`);
+  assert.match(theirs.body.customer_id, /shopper-77$/);
+  const strangers = await page.evaluate(async ({ api, session, token }) => {
+    const response = await fetch(`${api}/api/v1/chat/sessions/${session}`, { headers: { authorization: `Bearer ${token}` } });
+    return response.status;
+  }, { api: gateway.origin, session: sessionId, token: (await stored(page)).token });
+  assert.equal(strangers, 404);
+  await context.close();
+});
+
 test("a page on an origin the site does not allow cannot use the widget API", async () => {
   // localhost and 127.0.0.1 are different origins: only the second is allowed.
   const context = await browser.newContext({ viewport: DESKTOP });
@@ -345,7 +394,7 @@ test("a waiting visitor's place in the queue moves as the queue moves", async ()
   await secondContext.close();
 });
 
-test("the demo page the gateway serves works on the API's own origin, its sign-in included", async () => {
+test("the demo page the gateway serves works on the API's own origin, its sign-in and sign-out included", async () => {
   // The demo site allows the gateway's default address; this gateway runs on another port.
   const demoSite = "01J00000000000000000000DEM";
   const allowed = await api(gateway.origin, admin, "PATCH", `/admin/sites/${demoSite}`, { allowed_origins: [gateway.origin] });
@@ -369,6 +418,10 @@ test("the demo page the gateway serves works on the API's own origin, its sign-i
   await page.getByText("Signed in as Jo").waitFor();
   const moved = await api(gateway.origin, admin, "GET", `/chat/sessions/${sessionId}`);
   assert.equal(moved.body.customer_id, `wu:${demoSite}:jo`);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("Signed out").waitFor();
+  assert.equal(await w.message("The Summit 2.").count(), 0);
   await context.close();
 });
 

@@ -182,15 +182,41 @@ export function start(context: LoaderContext): ChatWidget {
     remember(fresh);
   }
 
+  /** Whether a token is good for more than the renewal margin. */
+  function fresh(held: Visitor | undefined): held is Visitor {
+    return held !== undefined && Date.parse(held.expires_at) - Date.now() > RENEW_BEFORE_MS;
+  }
+
   async function ensureVisitor(): Promise<void> {
-    if (visitor && Date.parse(visitor.expires_at) - Date.now() > RENEW_BEFORE_MS) remember(visitor);
+    if (fresh(visitor)) remember(visitor);
     else await renew();
   }
 
+  /** The user id a signed identity names, as tokens carry it (`wu:<site>:<id>`). */
+  function identifiedAs(next: Identity): string | undefined {
+    if ("user_id" in next) return `wu:${config.site}:${next.user_id}`;
+    try {
+      const payload = next.identity_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const sub: unknown = JSON.parse(atob(payload)).sub;
+      return typeof sub === "string" ? `wu:${config.site}:${sub}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   async function identify(next: Identity): Promise<void> {
-    // The exchange is made with the anonymous visitor's token (fresh for the same visitor, so
-    // renewing an identified token cannot loop back here).
-    const anonymous = await publicApi.post("/widget/visitors", { body: { site_id: config.site, resume: visitor?.resume } });
+    // The page identifies its user on every load: while the token held is already theirs, that
+    // costs no request (the server checked this identity when it issued the token).
+    if (fresh(visitor) && visitor.user_id === identifiedAs(next)) {
+      identity = next;
+      return;
+    }
+    // The exchange is made with an anonymous visitor's token: the one held, or a fresh one for
+    // the same visitor (so renewing an identified token cannot loop back here).
+    const anonymous =
+      fresh(visitor) && visitor.user_id.startsWith("wv:")
+        ? visitor
+        : await publicApi.post("/widget/visitors", { body: { site_id: config.site, resume: visitor?.resume } });
     const answer = await publicApi.post("/widget/identify", {
       body: { site_id: config.site, ...next },
       headers: { authorization: `Bearer ${anonymous.token}` },
@@ -203,6 +229,33 @@ export function start(context: LoaderContext): ChatWidget {
     // Identified either way; the session is read again by the next update when this fails.
     if (sessionId) await loadSession().catch(ignore);
     render();
+  }
+
+  /**
+   * The site's user signed out: forget them on this browser (token, conversation, unsent
+   * messages, what was read) and go on as a new anonymous visitor, so the next person at a shared
+   * computer sees nothing of theirs.
+   */
+  async function logout(): Promise<void> {
+    identity = undefined;
+    live.reset();
+    follow(undefined);
+    saved.set("seen", undefined);
+    saved.set("visitor", undefined);
+    visitor = undefined;
+    window.clearTimeout(renewTimer);
+    window.clearTimeout(queueTimer);
+    queuePushed = false;
+    stopTyping();
+    problem = undefined;
+    screen = "prechat";
+    try {
+      await renew();
+    } finally {
+      live.start();
+      if (isOpen) showScreen();
+      else render();
+    }
   }
 
   // ---- the session ----
@@ -722,6 +775,10 @@ export function start(context: LoaderContext): ChatWidget {
     identify: async (next) => {
       await ready;
       await identify(next);
+    },
+    logout: async () => {
+      await ready;
+      await logout();
     },
   };
 }

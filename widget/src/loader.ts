@@ -1,8 +1,8 @@
 // The loader: the one script a site embeds. It reads its `data-*` attributes, draws the launcher
 // in a shadow root (the page's CSS cannot reach in, ours cannot leak out) and loads the chat UI
 // chunk only when the visitor opens it, or at once when this browser has a conversation going
-// (so its unread badge works on every page). `window.Switchboard` lets the page open, close and
-// identify its signed-in user.
+// (so its unread badge works on every page). `window.Switchboard` lets the page open, close,
+// identify its signed-in user and forget them when they sign out.
 import { open as enOpen } from "./locales/en.json";
 import { open as esOpen } from "./locales/es.json";
 import { DEFAULT_COLOUR, pickLocale, readConfig, textOn, type WidgetConfig } from "./config";
@@ -22,6 +22,7 @@ export interface ChatWidget {
   open(): void;
   close(): void;
   identify(identity: Identity): Promise<void>;
+  logout(): Promise<void>;
 }
 
 /** A signed identity made by the site's backend. */
@@ -68,6 +69,7 @@ function boot(script: HTMLScriptElement, config: WidgetConfig): void {
     open: () => chat().then((w) => w.open()),
     close: () => chat().then((w) => w.close()),
     identify: (identity: Identity) => chat().then((w) => w.identify(identity)),
+    logout: () => chat().then((w) => w.logout()),
   };
   try {
     if (localStorage.getItem(`switchboard:${config.site}:session`)) void chat();

@@ -388,6 +388,27 @@ describe("the outbox", () => {
     expect(JSON.parse(storage.value ?? "null")).toEqual([]);
   });
 
+  it("is emptied by reset, storage included, and the next connection follows nothing of before", async () => {
+    const storage = memoryStorage();
+    const { client, sockets, posts } = harness(() => ({ items: [] }), { storage, post: () => "offline" });
+    client.start();
+    client.followDashboard();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "written by the user who signs out", "cm-gone");
+    await settle();
+
+    client.reset();
+    client.start();
+    sockets[1].serverOpens();
+    await settle();
+
+    expect(client.pending).toEqual([]);
+    expect(JSON.parse(storage.value ?? "null")).toEqual([]);
+    expect(client.view(SESSION)).toBeUndefined();
+    expect(sockets[1].sent).toEqual([]);
+    expect(posts.map((p) => p.client_message_id)).toEqual(["cm-gone"]);
+  });
+
   it("drops a pending message when its message.created arrives (stored, answer lost)", async () => {
     const { client, sockets } = harness(() => ({ items: [] }), { post: () => "offline" });
     client.start();

@@ -154,6 +154,23 @@ export class LiveClient {
     this.socket = undefined;
   }
 
+  /**
+   * Forgets everything this client held: closes the socket, stops following the floor and every
+   * session, and empties the outbox (its storage too), so that on a shared browser the next user
+   * inherits nothing from one who signed out. `start()` begins anew.
+   */
+  reset(): void {
+    this.stop();
+    this.sessions.clear();
+    this.dashboard = false;
+    this.metrics = undefined;
+    this.agents.clear();
+    this.lastError = undefined;
+    this.outbox = [];
+    this.outboxAttempt = 0;
+    this.outboxChanged();
+  }
+
   /** Calls `listener` after every change; returns the function that stops it. */
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
