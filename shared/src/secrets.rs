@@ -44,15 +44,63 @@ pub async fn widget_tokens_from_env() -> Result<Option<WidgetTokens>, ConfigErro
         return widget_tokens(&secret, WIDGET_TOKEN_SECRET, &settings).map(Some);
     }
     let Some(parameter) = var(WIDGET_TOKEN_SECRET_PARAMETER) else { return Ok(None) };
-    let secret = read_parameter(&parameter).await?;
-    widget_tokens(&secret, WIDGET_TOKEN_SECRET_PARAMETER, &settings).map(Some)
+    parameter_tokens(&parameter, &settings).await.map(Some)
 }
 
-/// The decrypted value of a SecureString parameter (the one network call of such a cold start).
+/// Widget tokens with the secret of the SSM SecureString `name`, read with `ssm`.
 #[cfg(feature = "ssm")]
-async fn read_parameter(name: &str) -> Result<String, ConfigError> {
-    let (region, credentials) = crate::config::aws_environment()?;
-    let endpoint = var("AWS_ENDPOINT_URL");
+pub async fn widget_tokens_from_parameter(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+    settings: &TokenSettings,
+) -> Result<WidgetTokens, ConfigError> {
+    let secret = read_secure_parameter(ssm, name).await.map_err(|reason| ConfigError::Invalid {
+        name: WIDGET_TOKEN_SECRET_PARAMETER,
+        reason: format!("reading the SSM parameter {name} failed: {reason}"),
+    })?;
+    widget_tokens(&secret, WIDGET_TOKEN_SECRET_PARAMETER, settings)
+}
+
+#[cfg(feature = "ssm")]
+async fn parameter_tokens(name: &str, settings: &TokenSettings) -> Result<WidgetTokens, ConfigError> {
+    widget_tokens_from_parameter(&ssm_client_from_env()?, name, settings).await
+}
+
+/// Without the `ssm` feature a function cannot read the parameter: a deployment mistake.
+#[cfg(not(feature = "ssm"))]
+async fn parameter_tokens(_name: &str, _settings: &TokenSettings) -> Result<WidgetTokens, ConfigError> {
+    Err(ConfigError::Invalid {
+        name: WIDGET_TOKEN_SECRET_PARAMETER,
+        reason: "this function is built without SSM; only the widget functions and the authorizer read it"
+            .into(),
+    })
+}
+
+/// The decrypted value of a SecureString parameter (the one network call of a cold start that
+/// reads a secret), or what SSM said.
+#[cfg(feature = "ssm")]
+pub async fn read_secure_parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, String> {
+    let output = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_ssm::error::DisplayErrorContext(&e).to_string())?;
+    output
+        .parameter
+        .and_then(|parameter| parameter.value)
+        .ok_or_else(|| "the parameter has no value".to_owned())
+}
+
+/// An SSM client for a region and credentials, on the SDK's HTTPS client (rustls on ring),
+/// optionally pointed at an SSM-compatible server.
+#[cfg(feature = "ssm")]
+pub fn ssm_client(
+    region: String,
+    credentials: aws_sdk_ssm::config::Credentials,
+    endpoint: Option<String>,
+) -> Result<aws_sdk_ssm::Client, ConfigError> {
     let builder = aws_sdk_ssm::Config::builder()
         .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
         .region(aws_sdk_ssm::config::Region::new(region))
@@ -64,26 +112,21 @@ async fn read_parameter(name: &str) -> Result<String, ConfigError> {
         Some(url) => builder.endpoint_url(url),
         None => builder,
     };
-    let failed = |reason: String| ConfigError::Invalid {
-        name: WIDGET_TOKEN_SECRET_PARAMETER,
-        reason: format!("reading the SSM parameter {name} failed: {reason}"),
-    };
-    let output = aws_sdk_ssm::Client::from_conf(builder.build())
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| failed(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string()))?;
-    output.parameter.and_then(|p| p.value).ok_or_else(|| failed("the parameter has no value".to_owned()))
+    Ok(aws_sdk_ssm::Client::from_conf(builder.build()))
 }
 
-/// Without the `ssm` feature a function cannot read the parameter: a deployment mistake.
-#[cfg(not(feature = "ssm"))]
-async fn read_parameter(_name: &str) -> Result<String, ConfigError> {
-    Err(ConfigError::Invalid {
-        name: WIDGET_TOKEN_SECRET_PARAMETER,
-        reason: "this function is built without SSM; only the widget functions and the authorizer read it"
-            .into(),
-    })
+/// The SSM client of the Lambda environment (region, credentials, `AWS_ENDPOINT_URL`): built
+/// from variables alone, nothing fetched yet.
+#[cfg(feature = "ssm")]
+pub fn ssm_client_from_env() -> Result<aws_sdk_ssm::Client, ConfigError> {
+    let (region, credentials) = crate::config::aws_environment()?;
+    ssm_client(region, credentials, var("AWS_ENDPOINT_URL"))
+}
+
+/// An SSM client for an SSM-compatible server on `endpoint` (a moto server): the region and
+/// credentials of the environment when set, local placeholders when not.
+#[cfg(feature = "ssm")]
+pub fn ssm_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_ssm::Client, ConfigError> {
+    let (region, credentials) = crate::config::local_environment();
+    ssm_client(region, credentials, Some(endpoint.to_owned()))
 }

@@ -1,6 +1,7 @@
 //! Token rules as a caller meets them: lifetime, not-before and audience checks through the
 //! local gateway; the authorizer's keys read at start-up from an SSM SecureString (moto) or an
-//! identity provider's JWKS URL (served on 127.0.0.1), with a key rotation and the refresh limit.
+//! identity provider's JWKS URL (served on 127.0.0.1), with a key rotation and the refresh limit;
+//! the widget token secret read from SSM by the functions that mint widget tokens.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,12 +10,11 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_authorizer::keys::{
-    ssm_client_for_endpoint, Authorizer, KeySource, StartupError, JWKS_REFRESH_INTERVAL_SECONDS,
-};
-use switchboard_shared::auth::AuthError;
+use switchboard_authorizer::keys::{Authorizer, KeySource, StartupError, JWKS_REFRESH_INTERVAL_SECONDS};
+use switchboard_shared::auth::{AuthError, WidgetTokens, DEFAULT_WIDGET_ISSUER};
 use switchboard_shared::config::TokenSettings;
-use switchboard_shared::domain::Role;
+use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::secrets::{ssm_client_for_endpoint, widget_tokens_from_parameter};
 use switchboard_tests::{moto_endpoint, Backend, TestApi, AUDIENCE, ISSUER, TEST_SECRET};
 
 const RSA_PRIVATE: &[u8] = include_bytes!("../../shared/testdata/rs256-private.pem");
@@ -175,6 +175,54 @@ async fn a_missing_or_short_secret_parameter_stops_start_up_naming_it() {
     );
     let short = short.expect("a short secret is refused").to_string();
     assert!(short.contains("JWT_SECRET_PARAMETER") && short.contains("32 bytes"), "{short}");
+}
+
+#[tokio::test]
+async fn the_widget_token_secret_is_read_from_an_ssm_secure_string_by_the_minting_functions_and_the_authorizer(
+) {
+    // Arrange: one parameter, read at two cold starts (a minting function's, the authorizer's).
+    let name = secret_parameter("widget-secret-widget-secret-widget-secret").await;
+    let ssm = ssm_client_for_endpoint(&moto_endpoint()).expect("an SSM client");
+    let minting =
+        widget_tokens_from_parameter(&ssm, &name, &settings()).await.expect("the minting function starts");
+    let checking =
+        widget_tokens_from_parameter(&ssm, &name, &settings()).await.expect("the authorizer's copy");
+    let authorizer = Authorizer::load(KeySource::Secret(TEST_SECRET.into()), &settings(), now() as u64)
+        .await
+        .expect("the authorizer starts")
+        .accepting_widget_tokens(&checking);
+    let visitor = UserId::parse("wv:01JD000000000000000000000A:v-1").expect("a visitor id");
+    let other_secret =
+        WidgetTokens::hs256(b"another-secret-another-secret-another", DEFAULT_WIDGET_ISSUER, AUDIENCE, 3600);
+
+    // Act
+    let (token, _) = minting.mint(&visitor, Some("Vi")).expect("a visitor token");
+    let (forged, _) = other_secret.mint(&visitor, Some("Vi")).expect("a token of another secret");
+    let accepted = authorizer.verify(&token, now() as u64).await;
+    let refused = authorizer.verify(&forged, now() as u64).await;
+
+    // Assert
+    assert_eq!(accepted.expect("the parameter's secret verifies").user_id.as_str(), visitor.as_str());
+    assert!(matches!(refused, Err(AuthError::Invalid(_))), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_missing_or_short_widget_secret_parameter_stops_a_minting_function_naming_it() {
+    // Arrange
+    let ssm = ssm_client_for_endpoint(&moto_endpoint()).expect("an SSM client");
+    let missing = format!("/switchboard-test/{}/missing", ulid::Ulid::new());
+    let short = secret_parameter("too-short").await;
+
+    // Act
+    let missing =
+        widget_tokens_from_parameter(&ssm, &missing, &settings()).await.err().map(|e| e.to_string());
+    let short = widget_tokens_from_parameter(&ssm, &short, &settings()).await.err().map(|e| e.to_string());
+
+    // Assert
+    let missing = missing.expect("a missing parameter is refused");
+    assert!(missing.contains("WIDGET_TOKEN_SECRET_PARAMETER") && missing.contains("/missing"), "{missing}");
+    let short = short.expect("a short secret is refused");
+    assert!(short.contains("WIDGET_TOKEN_SECRET_PARAMETER") && short.contains("32 bytes"), "{short}");
 }
 
 /// A JWKS document served on 127.0.0.1 that a test can replace, counting the fetches.

@@ -6,10 +6,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use switchboard_shared::auth::{AuthError, KeySet, TokenVerifier};
-use switchboard_shared::config::{
-    aws_environment, https_client, local_environment, var, ConfigError, TokenSettings,
-};
+use switchboard_shared::config::{var, ConfigError, TokenSettings};
 use switchboard_shared::domain::Principal;
+use switchboard_shared::secrets::{read_secure_parameter, ssm_client_from_env};
 
 /// The shortest time between two fetches of the key set prompted by unknown `kid`s, in seconds:
 /// tokens with made-up `kid`s must not turn the authorizer into a load generator against the
@@ -47,10 +46,7 @@ impl KeySource {
     /// The key source of the Lambda environment (the SSM client is built from the environment
     /// alone: nothing is fetched yet).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(var, || {
-            let (region, credentials) = aws_environment()?;
-            ssm_client(region, credentials, var("AWS_ENDPOINT_URL"))
-        })
+        Self::from_lookup(var, ssm_client_from_env)
     }
 
     /// The key source `lookup` describes; `ssm` builds the client a parameter is read with.
@@ -116,32 +112,6 @@ fn is_loopback_http(url: &str) -> bool {
     };
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// An SSM client for a region and credentials, on the SDK's HTTPS client (rustls on ring),
-/// optionally pointed at an SSM-compatible server.
-fn ssm_client(
-    region: String,
-    credentials: aws_sdk_ssm::config::Credentials,
-    endpoint: Option<String>,
-) -> Result<aws_sdk_ssm::Client, ConfigError> {
-    let builder = aws_sdk_ssm::Config::builder()
-        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-        .region(aws_sdk_ssm::config::Region::new(region))
-        .credentials_provider(credentials)
-        .http_client(https_client(endpoint.as_deref().is_some_and(|url| url.starts_with("https://")))?);
-    let builder = match endpoint {
-        Some(url) => builder.endpoint_url(url),
-        None => builder,
-    };
-    Ok(aws_sdk_ssm::Client::from_conf(builder.build()))
-}
-
-/// An SSM client for an SSM-compatible server on `endpoint` (a moto server): the region and
-/// credentials of the environment when set, local placeholders when not.
-pub fn ssm_client_for_endpoint(endpoint: &str) -> Result<aws_sdk_ssm::Client, ConfigError> {
-    let (region, credentials) = local_environment();
-    ssm_client(region, credentials, Some(endpoint.to_owned()))
 }
 
 /// Why the authorizer cannot start.
@@ -287,24 +257,16 @@ async fn fetch_jwks(client: &reqwest::Client, url: &str) -> Result<Vec<u8>, Stri
 
 /// The decrypted value of a SecureString parameter.
 async fn read_parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, StartupError> {
-    let failed = |reason: String| StartupError::Parameter { name: name.to_owned(), reason };
-    let output = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
+    read_secure_parameter(ssm, name)
         .await
-        .map_err(|e| failed(aws_sdk_ssm::error::DisplayErrorContext(&e).to_string()))?;
-    output
-        .parameter
-        .and_then(|parameter| parameter.value)
-        .ok_or_else(|| failed("the parameter has no value".to_owned()))
+        .map_err(|reason| StartupError::Parameter { name: name.to_owned(), reason })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use switchboard_shared::secrets::ssm_client_for_endpoint;
 
     fn source(vars: &[(&'static str, &str)]) -> Result<KeySource, ConfigError> {
         let vars: HashMap<&str, String> = vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
