@@ -131,6 +131,8 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 export SWITCHBOARD_IAM_RECORDS="$TARGET/tmp/iam-records"
 rm -rf "$SWITCHBOARD_IAM_RECORDS"
 cargo test --workspace --all-features
+log "the token code as the widget functions build it (HS256 alone, no asymmetric-jwt feature)"
+cargo test -p switchboard-shared --lib auth::
 log "IAM policies against the calls the tests made"
 cargo run --quiet --all-features -p switchboard-tests --bin iam-check
 log "template lint"

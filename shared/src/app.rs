@@ -154,11 +154,22 @@ impl App {
     /// The app a Lambda function runs with, from the environment, without a job queue (a
     /// Lambda function never works on a bulk send in the request's process; the function that
     /// starts bulk sends adds the SQS queue: [`crate::lambda::run_http_enqueuing`]).
+    ///
+    /// Built field by field, not from [`App::new`]: the in-process job queue and push endpoints
+    /// `new` starts with would stay linked into every function through their vtables (the bulk
+    /// worker and everything it calls: 0.45 MB of `widget-identify-user`, docs/BENCHMARKS.md).
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let app = Self::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
-            .with_push(Arc::new(SnsPush::from_env()?))
-            .with_max_open_sessions(max_open_sessions_from_env()?);
-        Ok(Self { jobs: None, ..app })
+        Ok(Self {
+            store: store_from_env().await?,
+            realtime: Arc::new(ApiGatewayRealtime::from_env()?),
+            push: Arc::new(SnsPush::from_env()?),
+            reports: None,
+            max_open_sessions: max_open_sessions_from_env()?,
+            send_limit: SendLimit::default(),
+            jobs: None,
+            widget_tokens: None,
+            widget_token_limit: WIDGET_TOKEN_LIMIT,
+        })
     }
 }
 

@@ -1,4 +1,8 @@
 //! JWT verification (and minting, for development): the one place tokens are trusted.
+//!
+//! Call [`jwt_crypto`] before any direct use of jsonwebtoken's `encode` or `decode`: builds
+//! without the `asymmetric-jwt` feature have no crypto provider until it installs one (the
+//! constructors here call it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -183,11 +187,13 @@ pub struct TokenVerifier {
 impl TokenVerifier {
     /// HS256 with a shared secret.
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        jwt_crypto();
         let key = PinnedKey { key: DecodingKey::from_secret(secret), algorithm: Algorithm::HS256 };
         Self::with_keys(Keys::Pinned(key), issuer, audience)
     }
 
     /// RS256 with the identity provider's public key (PEM).
+    #[cfg(feature = "asymmetric-jwt")]
     pub fn rs256(public_key_pem: &[u8], issuer: &str, audience: &str) -> Result<Self, AuthError> {
         let key = DecodingKey::from_rsa_pem(public_key_pem).map_err(|e| AuthError::Config(e.to_string()))?;
         Ok(Self::with_keys(Keys::Pinned(PinnedKey { key, algorithm: Algorithm::RS256 }), issuer, audience))
@@ -350,6 +356,7 @@ pub struct TokenMinter {
 impl TokenMinter {
     /// A minter for the same secret, issuer and audience a [`TokenVerifier::hs256`] checks.
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        jwt_crypto();
         Self {
             key: EncodingKey::from_secret(secret),
             issuer: issuer.to_owned(),
@@ -376,6 +383,81 @@ impl TokenMinter {
             aud: self.audience.clone(),
         };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.key)?)
+    }
+}
+
+/// jsonwebtoken's cryptography for HS256 alone (HMAC-SHA256 from the `hmac` crate, checked in
+/// constant time): what a build without the `asymmetric-jwt` feature uses, so the functions that
+/// only mint and check HS256 tokens (the widget's) link no RSA or elliptic-curve code (0.3 MB).
+/// Any other algorithm is refused as invalid.
+pub static HS256_ONLY: jsonwebtoken::crypto::CryptoProvider = jsonwebtoken::crypto::CryptoProvider {
+    signer_factory: hs256::signer,
+    verifier_factory: hs256::verifier,
+    jwk_utils: jsonwebtoken::crypto::JwkUtils::new_unimplemented(),
+};
+
+mod hs256 {
+    use hmac::{Hmac, Mac};
+    use jsonwebtoken::crypto::{JwtSigner, JwtVerifier};
+    use jsonwebtoken::errors::{Error, ErrorKind};
+    use jsonwebtoken::signature::{self, Signer, Verifier};
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+    use sha2::Sha256;
+
+    pub(super) struct Hs256(Hmac<Sha256>);
+
+    fn keyed(secret: &[u8], algorithm: &Algorithm) -> Result<Hs256, Error> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Hmac::new_from_slice(secret).map(Hs256).map_err(|_| ErrorKind::InvalidKeyFormat.into())
+    }
+
+    pub(super) fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
+        Ok(Box::new(keyed(key.try_get_hmac_secret()?, algorithm)?))
+    }
+
+    pub(super) fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
+        Ok(Box::new(keyed(key.try_get_hmac_secret()?, algorithm)?))
+    }
+
+    impl Signer<Vec<u8>> for Hs256 {
+        fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+            let mut mac = self.0.clone();
+            mac.update(message);
+            Ok(mac.finalize().into_bytes().to_vec())
+        }
+    }
+
+    impl Verifier<Vec<u8>> for Hs256 {
+        fn verify(&self, message: &[u8], tag: &Vec<u8>) -> Result<(), signature::Error> {
+            let mut mac = self.0.clone();
+            mac.update(message);
+            mac.verify_slice(tag).map_err(signature::Error::from_source)
+        }
+    }
+
+    impl JwtSigner for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+
+    impl JwtVerifier for Hs256 {
+        fn algorithm(&self) -> Algorithm {
+            Algorithm::HS256
+        }
+    }
+}
+
+/// Makes jsonwebtoken's cryptography ready before a token is signed or checked: built with
+/// `asymmetric-jwt` (the authorizer, the local gateway, tests) its own RustCrypto provider
+/// serves every algorithm; without, [`HS256_ONLY`] is installed (once per process).
+pub fn jwt_crypto() {
+    #[cfg(not(feature = "asymmetric-jwt"))]
+    {
+        // Already installed is the only failure, and then it is this provider.
+        let _ = HS256_ONLY.install_default();
     }
 }
 
@@ -407,6 +489,7 @@ mod tests {
     }
 
     fn signed(claims: &serde_json::Value) -> String {
+        jwt_crypto();
         encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(SECRET)).unwrap()
     }
 
@@ -490,6 +573,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "asymmetric-jwt")]
     fn rs256_tokens_verify_with_the_public_key_and_algorithm_confusion_is_refused() {
         let private = include_bytes!("../testdata/rs256-private.pem");
         let public = include_bytes!("../testdata/rs256-public.pem");
@@ -505,6 +589,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "asymmetric-jwt")]
     fn a_key_set_takes_only_rs256_and_es256_signing_keys_with_a_kid() {
         let rsa = EncodingKey::from_rsa_pem(include_bytes!("../testdata/rs256-private.pem")).unwrap();
         let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap()).unwrap();
@@ -543,6 +628,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "asymmetric-jwt")]
     fn widget_tokens_are_accepted_beside_every_kind_of_identity_provider_key() {
         let (token, _) = widget().mint(&widget_user(), Some("Grace")).unwrap();
         let public = include_bytes!("../testdata/rs256-public.pem");
@@ -592,6 +678,47 @@ mod tests {
         .mint("cust-ada", Role::Customer, None, 60)
         .unwrap();
         assert!(accepting.verify(&ordinary).is_err(), "a widget token names a widget user");
+    }
+
+    /// RFC 7515, appendix A.1: the HS256 example's key, signing input and signature.
+    const RFC7515_KEY: &str =
+        "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+    const RFC7515_SIGNING_INPUT: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    const RFC7515_SIGNATURE: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    fn rfc7515_key() -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(RFC7515_KEY).unwrap()
+    }
+
+    #[test]
+    fn the_hs256_only_crypto_signs_and_checks_the_rfc_7515_example() {
+        use base64::Engine;
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(RFC7515_SIGNATURE).unwrap();
+        let signer =
+            (HS256_ONLY.signer_factory)(&Algorithm::HS256, &EncodingKey::from_secret(&rfc7515_key()))
+                .unwrap();
+        let verifier =
+            (HS256_ONLY.verifier_factory)(&Algorithm::HS256, &DecodingKey::from_secret(&rfc7515_key()))
+                .unwrap();
+
+        assert_eq!(signer.try_sign(RFC7515_SIGNING_INPUT.as_bytes()).unwrap(), signature);
+        assert!(verifier.verify(RFC7515_SIGNING_INPUT.as_bytes(), &signature).is_ok());
+        let mut altered = signature.clone();
+        altered[0] ^= 1;
+        assert!(verifier.verify(RFC7515_SIGNING_INPUT.as_bytes(), &altered).is_err());
+        assert!(verifier.verify(b"another signing input", &signature).is_err());
+    }
+
+    #[test]
+    fn the_hs256_only_crypto_refuses_every_other_algorithm() {
+        let secret = DecodingKey::from_secret(SECRET);
+        for algorithm in
+            [Algorithm::HS384, Algorithm::HS512, Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA]
+        {
+            let refused = (HS256_ONLY.verifier_factory)(&algorithm, &secret).err().map(|e| e.into_kind());
+            assert_eq!(refused, Some(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm), "{algorithm:?}");
+        }
     }
 
     #[test]

@@ -108,6 +108,7 @@ impl TokenSettings {
     }
 
     /// An RS256 verifier with these settings and a PEM public key.
+    #[cfg(feature = "asymmetric-jwt")]
     pub fn rs256(&self, pem: &str) -> Result<TokenVerifier, ConfigError> {
         TokenVerifier::rs256(pem.as_bytes(), &self.issuer, &self.audience)
             .map(|verifier| verifier.with_max_lifetime(self.max_lifetime_seconds))

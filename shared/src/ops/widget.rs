@@ -503,6 +503,7 @@ fn verified_identity(
             }
         }
         (None, None, Some(token)) => {
+            crate::auth::jwt_crypto();
             let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
             validation.set_required_spec_claims(&["exp", "sub"]);
             validation.validate_aud = false;
