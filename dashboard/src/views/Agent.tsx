@@ -171,7 +171,7 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
       <div className="side">
         <Notes api={api} identity={identity} sessionId={sessionId} />
         <h2>Transfer</h2>
-        <TransferForm api={api} sessionId={sessionId} onDone={props.onTransferred} />
+        <TransferForm api={api} live={live} sessionId={sessionId} currentAgentId={current?.agent_id} onDone={props.onTransferred} />
       </div>
     </section>
   );

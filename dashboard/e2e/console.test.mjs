@@ -1,0 +1,75 @@
+// The agent's and the admin's day in the dashboard: choosing people from a list, canned-response
+// suggestions, the session list's unread counts and notifications, the customer beside the
+// conversation, notes rendered safely, the keyboard, the admin pages and the analytics page.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { api, devToken, launchBrowser, startGateway } from "./harness.mjs";
+import { DESKTOP, shoot, signIn } from "./pages.mjs";
+
+let gateway;
+let browser;
+
+before(async () => {
+  gateway = await startGateway();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await gateway?.stop();
+});
+
+/** A token for `sub` with `role`; agents also set their status and capacity. */
+async function person(sub, role, name, status) {
+  const token = await devToken(gateway.origin, sub, role, name);
+  if (status) {
+    const set = await api(gateway.origin, token, "PUT", "/agent/status", status);
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+  }
+  return token;
+}
+
+async function openSession(customer, subject) {
+  const created = await api(gateway.origin, customer, "POST", "/chat/sessions", { subject });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body;
+}
+
+test("a transfer picks an agent from the list and refuses a full one with the reason", async () => {
+  const { origin } = gateway;
+  await person("agent-fay", "agent", "Fay", { status: "online", capacity: 1 });
+  const full = await openSession(await person("cust-gus", "customer", "Gus"), "Printer on fire");
+  assert.equal(full.agent_id, "agent-fay");
+  await person("agent-hal", "agent", "Hal", { status: "online", capacity: 3 });
+  const moving = await openSession(await person("cust-ivy", "customer", "Ivy"), "Wrong size");
+  assert.equal(moving.agent_id, "agent-hal");
+  await person("agent-jo", "agent", "Jo", { status: "away", capacity: 2 });
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "admin", "admin-ann", "Ann");
+  await page.getByRole("link", { name: "Active sessions" }).click();
+  const row = page.locator(`tr[data-session="${moving.id}"]`);
+  const picker = row.getByRole("combobox", { name: "Transfer to" });
+  await picker.focus();
+  await page.keyboard.type("fay");
+  const fay = row.getByRole("option", { name: /Fay/ });
+  assert.equal(await fay.getAttribute("aria-disabled"), "true");
+  assert.match(await fay.textContent(), /online · 1 \/ 1 · all rooms — full: 1 of 1 sessions/);
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Enter");
+  await row.getByRole("alert").filter({ hasText: "Fay cannot take it: full: 1 of 1 sessions." }).waitFor();
+  // The session's own agent is listed, and why they cannot be chosen.
+  await picker.fill("hal");
+  assert.match(await row.getByRole("option", { name: /Hal/ }).textContent(), /has this session now/);
+  await picker.fill("");
+  await page.keyboard.type("j");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Enter");
+  assert.equal(await picker.inputValue(), "Jo");
+  await row.getByLabel("Reason").fill("Returns desk");
+  await row.getByRole("button", { name: "Transfer", exact: true }).click();
+  await page.getByText("Transferred to Jo.").waitFor();
+  const after_ = await api(origin, await person("cust-ivy", "customer", "Ivy"), "GET", `/chat/sessions/${moving.id}`);
+  assert.equal(after_.body.agent_id, "agent-jo");
+  await context.close();
+});
