@@ -29,6 +29,13 @@ async function person(sub, role, name, status) {
   return token;
 }
 
+/** The agents go offline, so later tests' sessions are not routed to them. */
+async function offDuty(...tokens) {
+  for (const token of tokens) {
+    assert.equal((await api(gateway.origin, token, "PUT", "/agent/status", { status: "offline", capacity: 5 })).status, 200);
+  }
+}
+
 async function openSession(customer, subject) {
   const created = await api(gateway.origin, customer, "POST", "/chat/sessions", { subject });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -37,10 +44,10 @@ async function openSession(customer, subject) {
 
 test("a transfer picks an agent from the list and refuses a full one with the reason", async () => {
   const { origin } = gateway;
-  await person("agent-fay", "agent", "Fay", { status: "online", capacity: 1 });
+  const fayToken = await person("agent-fay", "agent", "Fay", { status: "online", capacity: 1 });
   const full = await openSession(await person("cust-gus", "customer", "Gus"), "Printer on fire");
   assert.equal(full.agent_id, "agent-fay");
-  await person("agent-hal", "agent", "Hal", { status: "online", capacity: 3 });
+  const halToken = await person("agent-hal", "agent", "Hal", { status: "online", capacity: 3 });
   const moving = await openSession(await person("cust-ivy", "customer", "Ivy"), "Wrong size");
   assert.equal(moving.agent_id, "agent-hal");
   await person("agent-jo", "agent", "Jo", { status: "away", capacity: 2 });
@@ -71,5 +78,59 @@ test("a transfer picks an agent from the list and refuses a full one with the re
   await page.getByText("Transferred to Jo.").waitFor();
   const after_ = await api(origin, await person("cust-ivy", "customer", "Ivy"), "GET", `/chat/sessions/${moving.id}`);
   assert.equal(after_.body.agent_id, "agent-jo");
+  await offDuty(fayToken, halToken);
+  await context.close();
+});
+
+test("typing / in a reply suggests canned responses; arrows and Enter insert the rendered text", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-kai", "agent", "Kai", { status: "online", capacity: 3 });
+  const referral = await api(origin, agentToken, "POST", "/agent/canned-responses", {
+    scope: "personal",
+    shortcode: "refer",
+    title: "Referral",
+    body: "Tell a friend!",
+  });
+  assert.equal(referral.status, 201);
+  const session = await openSession(await person("cust-kim", "customer", "Kim"), "Refund please");
+  assert.equal(session.agent_id, "agent-kai");
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "agent", "agent-kai", "Kai");
+  // The agent writes a personal response on the canned responses page.
+  await page.getByRole("link", { name: "Canned responses" }).click();
+  await page.getByLabel("Shortcode").fill("refund");
+  await page.getByLabel("Title").fill("Refund on its way");
+  await page.getByLabel("Text").fill("Hi {{customer.name}}, your refund is on its way.");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByText("Saved /refund.").waitFor();
+  await page.getByTestId("canned-list").getByRole("row", { name: /\/refund\s+Refund on its way\s+personal/ }).waitFor();
+  await shoot(page, "canned-responses");
+
+  await page.getByRole("link", { name: "Console" }).click();
+  await page.getByTestId("my-sessions").getByRole("button", { name: /Refund please/ }).click();
+  const reply = page.getByLabel(/^Reply/);
+  await reply.focus();
+  await page.keyboard.type("/ref");
+  const list = page.getByRole("listbox", { name: "Canned responses" });
+  const options = list.getByRole("option");
+  await options.nth(1).waitFor();
+  assert.deepEqual(
+    (await options.allTextContents()).map((text) => text.split(" ")[0]),
+    ["/refer", "/refund"],
+  );
+  await page.keyboard.press("ArrowDown");
+  const refund = list.getByRole("option", { name: /\/refund/ });
+  assert.equal(await refund.getAttribute("aria-selected"), "true");
+  assert.equal(await reply.getAttribute("aria-activedescendant"), await refund.getAttribute("id"));
+  // The preview is the text rendered for this session.
+  await refund.getByText("Hi Kim, your refund is on its way.").waitFor();
+  await page.keyboard.press("Enter");
+  await page.getByText("Inserted “Refund on its way”.").waitFor();
+  assert.equal(await reply.inputValue(), "Hi Kim, your refund is on its way.");
+  await list.waitFor({ state: "detached" });
+  await page.keyboard.press("Enter");
+  await page.getByTestId("messages").getByText("Hi Kim, your refund is on its way.").waitFor();
+  await offDuty(agentToken);
   await context.close();
 });

@@ -4,6 +4,7 @@ import type { Identity } from "../auth";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
 import { LoadState, TransferForm } from "./Admin";
+import { type Canned, CannedList, useCannedSuggestions } from "./CannedSuggestions";
 
 type Props = { api: Api; live: LiveClient; identity: Identity };
 
@@ -190,12 +191,10 @@ function MessageItem({ message, mine, read, delivered }: { message: Message; min
   );
 }
 
-/** `/code` at the start of the box, alone: a canned response's shortcode. */
-const SHORTCODE = /^\/([A-Za-z0-9_-]+)$/;
-
 function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessionId: string }) {
   const [text, setText] = useState("");
   const [note, setNote] = useState<string>();
+  const suggestions = useCannedSuggestions(api, sessionId, text);
   const typingSince = useRef(0);
   const stopTimer = useRef<number | undefined>(undefined);
   const signalTyping = () => {
@@ -211,23 +210,13 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
     }, 3_000);
   };
   useEffect(() => () => window.clearTimeout(stopTimer.current), []);
-  const expand = async (): Promise<boolean> => {
-    const match = SHORTCODE.exec(text.trim());
-    if (!match) return false;
+  const insert = async (canned: Canned) => {
     try {
-      const found = await api.get("/agent/canned-responses", { query: { shortcode: match[1] } });
-      const canned = found.items[0];
-      if (!canned) {
-        setNote(`No canned response /${match[1]}.`);
-        return true;
-      }
-      const rendered = await api.post("/agent/canned-responses/{id}/render", { path: { id: canned.id }, body: { session_id: sessionId } });
-      setText(rendered.body);
+      setText(await suggestions.render(canned));
       setNote(`Inserted “${canned.title}”.`);
     } catch (caught) {
       setNote(`Canned response failed: ${errorText(caught)}`);
     }
-    return true;
   };
   const send = async () => {
     const body = text.trim();
@@ -245,16 +234,29 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
     }
   };
   const onKeyDown = async (event: React.KeyboardEvent<HTMLTextAreaElement>) => {
-    if ((event.key === "Tab" || event.key === "Enter") && SHORTCODE.test(text.trim())) {
-      event.preventDefault();
-      await expand();
-      return;
+    if (suggestions.open) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        suggestions.move(event.key === "ArrowDown" ? 1 : -1);
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        suggestions.close();
+        return;
+      }
+      if ((event.key === "Enter" || event.key === "Tab") && suggestions.current) {
+        event.preventDefault();
+        await insert(suggestions.current);
+        return;
+      }
     }
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       await send();
     }
   };
+  const listId = `canned-${sessionId}`;
   return (
     <form
       className="composer"
@@ -263,19 +265,26 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
         void send();
       }}
     >
-      <label htmlFor="reply">Reply (type /shortcode then Tab for a canned response; Enter sends)</label>
-      <textarea
-        id="reply"
-        value={text}
-        rows={3}
-        maxLength={4000}
-        onChange={(e) => {
-          setText(e.target.value);
-          signalTyping();
-        }}
-        onKeyDown={onKeyDown}
-      />
+      <label htmlFor="reply">Reply (type / for canned responses; Enter sends, Shift+Enter breaks the line)</label>
+      <div className="reply-box">
+        <textarea
+          id="reply"
+          value={text}
+          rows={3}
+          maxLength={4000}
+          aria-controls={suggestions.open ? listId : undefined}
+          aria-activedescendant={suggestions.current ? `${listId}-${suggestions.current.id}` : undefined}
+          onChange={(e) => {
+            setText(e.target.value);
+            signalTyping();
+          }}
+          onKeyDown={onKeyDown}
+        />
+        <CannedList id={listId} suggestions={suggestions} onPick={(canned) => void insert(canned)} />
+      </div>
       <button type="submit">Send</button>
+      {suggestions.noMatch && <p className="small muted">No canned response matches “{text.trim()}”.</p>}
+      {suggestions.loadError && <p className="small error">Canned responses could not be loaded: {suggestions.loadError}</p>}
       {note && <p role="status" className="small">{note}</p>}
     </form>
   );
