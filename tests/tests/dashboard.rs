@@ -17,6 +17,7 @@ switchboard_tests::on_both_backends!(
     a_reopened_session_restarts_the_first_response_clock_and_an_unanswered_wait_is_counted,
     the_waiting_list_is_in_routing_order_with_positions_across_pages,
     admins_see_every_active_session_and_agents_their_own,
+    the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a_reply,
     satisfaction_shows_the_distribution_response_rate_days_and_comments,
     a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls,
     message_analytics_counts_each_hour_by_role_and_messages_per_session,
@@ -313,6 +314,63 @@ async fn admins_see_every_active_session_and_agents_their_own(backend: Backend) 
     let handled = xs["items"][0]["handle_seconds_so_far"].as_f64().expect("a handle time");
     assert!(handled >= 0.0, "{xs}");
     assert_eq!(xs["items"][0]["assigned_at"], a_taken["assigned_at"], "the item is the session");
+}
+
+async fn the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a_reply(backend: Backend) {
+    // Arrange: X serves A, who wrote twice; X has read nothing yet.
+    let api = TestApi::start(backend).await;
+    on_duty(&api, Caller::AgentX.id()).await;
+    let session = open_session(&api, Caller::CustomerA, "late parcel").await;
+    take(&api, Caller::AgentX, &session).await;
+    let first = send(&api, Caller::CustomerA, &session, "hello?").await;
+    let second = send(&api, Caller::CustomerA, &session, "is anyone there?").await;
+    let path = format!("{DASHBOARD}/active-sessions");
+    let messages = read(&api, Caller::AgentX, &format!("/chat/messages/{session}")).await;
+    let first_sent = at(&messages["items"][0]["created_at"]);
+
+    // Act and assert: both unread, the last one shown, waiting since the first.
+    let list = read(&api, Caller::AgentX, &path).await;
+    let item = &list["items"][0];
+    assert_eq!(item["unread_count"], 2, "{list}");
+    assert_eq!(item["last_message"]["id"], json!(second), "{list}");
+    assert_eq!(item["last_message"]["preview"], "is anyone there?", "{list}");
+    assert_eq!(item["last_message"]["sender_role"], "customer", "{list}");
+    assert_eq!(at(&item["waiting_since"]), first_sent, "the wait began with the first unanswered message");
+
+    // Act: X reads the first and answers.
+    let marked = Caller::AgentX
+        .call(&api, Method::POST, &format!("/chat/sessions/{session}/read"), Some(json!({"message_id": first})))
+        .await;
+    arranged(marked, 200, "the agent reads the first message");
+    send(&api, Caller::AgentX, &session, "here to help").await;
+
+    // Assert: one unread left (the admin sees the agent's count too), nobody waits for a reply.
+    for caller in [Caller::AgentX, Caller::Admin] {
+        let list = read(&api, caller, &path).await;
+        let item = &list["items"][0];
+        assert_eq!(item["unread_count"], 1, "{caller:?}: {list}");
+        assert_eq!(item["last_message"]["preview"], "here to help", "{caller:?}: {list}");
+        assert_eq!(item["last_message"]["sender_role"], "agent", "{caller:?}: {list}");
+        assert_eq!(item["waiting_since"], Value::Null, "{caller:?}: {list}");
+    }
+
+    // Act: X reads the second; the customer deletes a message.
+    let marked = Caller::AgentX
+        .call(&api, Method::POST, &format!("/chat/sessions/{session}/read"), Some(json!({"message_id": second})))
+        .await;
+    arranged(marked, 200, "the agent reads the second message");
+    let third = send(&api, Caller::CustomerA, &session, "my card number is 4111").await;
+    let deleted =
+        Caller::CustomerA.call(&api, Method::DELETE, &format!("/chat/messages/{session}/{third}"), None).await;
+    arranged(deleted, 200, "the customer deletes a message");
+
+    // Assert: nothing unread (a deleted message is not), and no deleted text is shown.
+    let list = read(&api, Caller::AgentX, &path).await;
+    let item = &list["items"][0];
+    assert_eq!(item["unread_count"], 0, "{list}");
+    assert_eq!(item["last_message"]["id"], json!(third), "{list}");
+    assert_eq!(item["last_message"]["preview"], Value::Null, "{list}");
+    assert!(!list.to_string().contains("4111"), "{list}");
 }
 
 // ---------------------------------------------------------------------------------------------
