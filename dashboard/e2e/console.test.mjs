@@ -134,3 +134,60 @@ test("typing / in a reply suggests canned responses; arrows and Enter insert the
   await offDuty(agentToken);
   await context.close();
 });
+
+test("a session routed to the agent is announced, and the list shows unread counts and waits, neediest first", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-lee", "agent", "Lee", { status: "online", capacity: 3 });
+  const mia = await person("cust-mia", "customer", "Mia");
+  const older = await openSession(mia, "Old question");
+  assert.equal(older.agent_id, "agent-lee");
+  assert.equal((await api(origin, agentToken, "POST", "/chat/messages", { session_id: older.id, body: "Answered." })).status, 201);
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  await context.grantPermissions(["notifications"], { origin });
+  // Record each desktop notification the page raises (the browser shows none headless).
+  await context.addInitScript(() => {
+    window.shownNotifications = [];
+    const Original = window.Notification;
+    window.Notification = class extends Original {
+      constructor(title, options) {
+        super(title, options);
+        window.shownNotifications.push({ title, body: options?.body });
+      }
+    };
+  });
+  const { page } = await signIn(origin, context, "agent", "agent-lee", "Lee");
+  const list = page.getByTestId("my-sessions");
+  await list.getByRole("button", { name: /Old question/ }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Turn on desktop notifications" }).count(), 0, "already allowed");
+
+  // Act: a new customer's session is routed to Lee, and the customer writes twice.
+  const ned = await person("cust-ned", "customer", "Ned");
+  const routed = await openSession(ned, "Card declined");
+  assert.equal(routed.agent_id, "agent-lee");
+  const entry = list.locator(`button[data-session="${routed.id}"]`);
+  await entry.getByText("New").waitFor();
+  await page.waitForFunction(() => window.shownNotifications.length === 1);
+  assert.deepEqual(await page.evaluate(() => window.shownNotifications), [
+    { title: "New conversation: Card declined", body: "Ned · normal priority" },
+  ]);
+  for (const body of ["My card was declined.", "Can you check?"]) {
+    assert.equal((await api(origin, ned, "POST", "/chat/messages", { session_id: routed.id, body })).status, 201);
+  }
+
+  // Assert: two unread, the last message and the wait shown, first in the list, in the title.
+  await entry.getByTestId("unread").filter({ hasText: "2" }).waitFor();
+  assert.match(await entry.textContent(), /Can you check\?/);
+  assert.match(await entry.textContent(), /Waiting for a reply \d+s/);
+  assert.equal(await list.locator("button[data-session]").first().getAttribute("data-session"), routed.id);
+  await page.waitForFunction(() => document.title === "(2) Switchboard");
+  await shoot(page, "console-session-list");
+
+  // Opening it reads it: the count and the title's count go.
+  await entry.click();
+  await page.getByTestId("messages").getByText("Can you check?").waitFor();
+  await entry.getByTestId("unread").waitFor({ state: "detached" });
+  await page.waitForFunction(() => document.title === "Switchboard");
+  await offDuty(agentToken);
+  await context.close();
+});

@@ -3,7 +3,9 @@ import type { Api, LiveClient, Message, Session } from "@switchboard/client";
 import type { Identity } from "../auth";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
+import { announce, notificationPermission, setSoundWanted, soundWanted, titleWithCount } from "../notify";
 import { LoadState, TransferForm } from "./Admin";
+import { byUrgency, rowOf, SessionList } from "./SessionList";
 import { type Canned, CannedList, useCannedSuggestions } from "./CannedSuggestions";
 
 type Props = { api: Api; live: LiveClient; identity: Identity };
@@ -12,36 +14,78 @@ export function AgentConsole({ api, live, identity }: Props) {
   useLive(live);
   const [selected, setSelected] = useState<string>();
   const [sessions, reload] = useLoad(
-    () => api.get("/chat/sessions", { query: { status: "active", limit: 50 } }),
-    [api, live.sessionEvents],
+    () => api.get("/admin/chat-dashboard/active-sessions", { query: { limit: 50 } }),
+    [api, live.sessionEvents, selected],
   );
+  const items = sessions.state === "ready" ? sessions.data.items : [];
+  // Every listed conversation is followed, so its unread count and last message move live.
+  useEffect(() => {
+    for (const session of items) live.followSession(session.id);
+  }, [live, items]);
+  const rows = items.map((session) => rowOf(session, live, session.id === selected)).sort(byUrgency);
+  const unread = rows.reduce((sum, row) => sum + row.unread, 0);
+  useEffect(() => {
+    document.title = titleWithCount(unread);
+  }, [unread]);
+  useEffect(() => () => void (document.title = titleWithCount(0)), []);
+  // Sessions the agent knows of: a `session.updated` that makes another one theirs announces it.
+  const seen = useRef(new Set<string>());
+  const [fresh, setFresh] = useState(new Set<string>());
+  useEffect(() => {
+    for (const session of items) seen.current.add(session.id);
+  }, [items]);
+  useEffect(
+    () =>
+      live.onFrame((frame) => {
+        if (frame.type !== "session.updated") return;
+        const session = frame.session;
+        if (session.agent_id !== identity.sub || session.status !== "active" || seen.current.has(session.id)) return;
+        seen.current.add(session.id);
+        setFresh((ids) => new Set(ids).add(session.id));
+        const who = session.customer_name ?? session.customer_id;
+        announce(`New conversation: ${session.subject}`, `${who} · ${session.priority} priority`, session.id, () => setSelected(session.id));
+      }),
+    [live, identity.sub],
+  );
+  const select = (id: string) => {
+    setSelected(id);
+    setFresh((ids) => {
+      const next = new Set(ids);
+      next.delete(id);
+      return next;
+    });
+  };
   return (
     <div className="console">
       <aside aria-labelledby="mine-title">
         <StatusForm api={api} />
-        <AgentQueue api={api} live={live} onTaken={(id) => { setSelected(id); reload(); }} />
+        <Alerts />
+        <AgentQueue
+          api={api}
+          live={live}
+          onTaking={(id) => seen.current.add(id)}
+          onTaken={(id) => {
+            select(id);
+            reload();
+          }}
+        />
         <h2 id="mine-title">My sessions</h2>
         <LoadState load={sessions} empty={(page) => page.items.length === 0}>
-          {(page) => (
-            <ul className="session-list" data-testid="my-sessions">
-              {page.items.map((session) => (
-                <li key={session.id}>
-                  <button
-                    type="button"
-                    aria-current={selected === session.id ? "true" : undefined}
-                    onClick={() => setSelected(session.id)}
-                  >
-                    <strong>{session.customer_name ?? session.customer_id}</strong>
-                    <span>{session.subject}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
+          {() => <SessionList rows={rows} selected={selected} fresh={fresh} onSelect={select} />}
         </LoadState>
       </aside>
       {selected ? (
-        <Conversation key={selected} api={api} live={live} identity={identity} sessionId={selected} onTransferred={() => { setSelected(undefined); reload(); }} />
+        <Conversation
+          key={selected}
+          api={api}
+          live={live}
+          identity={identity}
+          sessionId={selected}
+          onTransferred={() => {
+            setSelected(undefined);
+            reload();
+          }}
+        />
       ) : (
         <p className="muted">Choose a session to answer.</p>
       )}
@@ -49,8 +93,36 @@ export function AgentConsole({ api, live, identity }: Props) {
   );
 }
 
+/** Desktop notifications (asked for once, on the agent's click) and the optional sound. */
+function Alerts() {
+  const [permission, setPermission] = useState(notificationPermission);
+  const [sound, setSound] = useState(soundWanted);
+  return (
+    <div className="alerts small">
+      {permission === "default" && (
+        <button type="button" className="link" onClick={() => void Notification.requestPermission().then(setPermission)}>
+          Turn on desktop notifications
+        </button>
+      )}
+      {permission === "denied" && <p className="muted">Desktop notifications are blocked in this browser's settings.</p>}
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={sound}
+          onChange={(event) => {
+            setSoundWanted(event.target.checked);
+            setSound(event.target.checked);
+          }}
+        />
+        Sound for a new conversation
+      </label>
+    </div>
+  );
+}
+
 /** The waiting queue, from which an agent takes a session themselves. */
-function AgentQueue({ api, live, onTaken }: { api: Api; live: LiveClient; onTaken: (id: string) => void }) {
+function AgentQueue(props: { api: Api; live: LiveClient; onTaking: (id: string) => void; onTaken: (id: string) => void }) {
+  const { api, live, onTaking, onTaken } = props;
   const [queue, reload] = useLoad(
     () => api.get("/chat/sessions", { query: { status: "waiting", limit: 20 } }),
     [api, live.sessionEvents],
@@ -58,6 +130,8 @@ function AgentQueue({ api, live, onTaken }: { api: Api; live: LiveClient; onTake
   const [error, setError] = useState<string>();
   const take = async (id: string) => {
     setError(undefined);
+    // Taking it is no news to announce.
+    onTaking(id);
     try {
       await api.post("/admin/chat-dashboard/sessions/{id}/assign", { path: { id }, body: {} });
       onTaken(id);
