@@ -18,6 +18,7 @@ switchboard_tests::on_both_backends!(
     the_waiting_list_is_in_routing_order_with_positions_across_pages,
     admins_see_every_active_session_and_agents_their_own,
     the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a_reply,
+    staff_serving_a_session_list_its_customers_earlier_sessions_and_nobody_else_does,
     satisfaction_shows_the_distribution_response_rate_days_and_comments,
     a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls,
     message_analytics_counts_each_hour_by_role_and_messages_per_session,
@@ -371,6 +372,48 @@ async fn the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a
     assert_eq!(item["last_message"]["id"], json!(third), "{list}");
     assert_eq!(item["last_message"]["preview"], Value::Null, "{list}");
     assert!(!list.to_string().contains("4111"), "{list}");
+}
+
+async fn staff_serving_a_session_list_its_customers_earlier_sessions_and_nobody_else_does(backend: Backend) {
+    // Arrange: A had a session with X, closed and rated 4, and opens another that X takes; B's
+    // session is with Y.
+    let api = TestApi::start(backend).await;
+    on_duty(&api, Caller::AgentX.id()).await;
+    on_duty(&api, Caller::AgentY.id()).await;
+    let customer = switchboard_shared::domain::Role::Customer;
+    let earlier = open_session(&api, Caller::CustomerA, "late parcel").await;
+    take(&api, Caller::AgentX, &earlier).await;
+    close(&api, Caller::CustomerA.id(), customer, &earlier).await;
+    rate(&api, Caller::CustomerA.id(), &earlier, 4, Some("fine")).await;
+    let now = open_session(&api, Caller::CustomerA, "late again").await;
+    take(&api, Caller::AgentX, &now).await;
+    let others = open_session(&api, Caller::CustomerB, "refund").await;
+    take(&api, Caller::AgentY, &others).await;
+    let path = format!("/chat/sessions?customer_of={now}");
+
+    // Act
+    let for_agent = Caller::AgentX.call(&api, Method::GET, &path, None).await;
+    let for_admin = Caller::Admin.call(&api, Method::GET, &path, None).await;
+    let closed_only = read(&api, Caller::AgentX, &format!("{path}&status=closed")).await;
+
+    // Assert: the customer's sessions, newest first, with the rating; never another customer's.
+    for reply in [&for_agent, &for_admin] {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(field(&reply.body, "id"), [&json!(now), &json!(earlier)], "{reply:?}");
+        assert_eq!(reply.body["items"][1]["rating"]["score"], 4, "{reply:?}");
+    }
+    assert_eq!(field(&closed_only, "id"), [&json!(earlier)]);
+    // Y serves none of A's sessions; A's own token may not ask; a bad id is a 400.
+    let refused = Caller::AgentY.call(&api, Method::GET, &path, None).await;
+    assert_refused(&refused, 404, "session_not_found", "an agent who cannot read the session");
+    let refused = Caller::CustomerB.call(&api, Method::GET, &path, None).await;
+    assert_refused(&refused, 403, "forbidden", "a customer");
+    let mine = Caller::CustomerA.call(&api, Method::GET, &path, None).await;
+    assert_refused(&mine, 403, "forbidden", "the customer themselves");
+    let bad = Caller::AgentX.call(&api, Method::GET, "/chat/sessions?customer_of=nope", None).await;
+    assert_refused(&bad, 400, "invalid_parameter", "a malformed session id");
+    let b_history = read(&api, Caller::AgentY, &format!("/chat/sessions?customer_of={others}")).await;
+    assert_eq!(field(&b_history, "id"), [&json!(others)], "Y sees B's, not A's");
 }
 
 // ---------------------------------------------------------------------------------------------

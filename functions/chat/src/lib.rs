@@ -140,11 +140,16 @@ pub async fn create_session(app: &App, req: Request) -> HandlerResult {
 
 /// Lists the sessions the caller sees: customers their own, agents their own or the waiting
 /// queue (`?status=waiting`, urgent first, then oldest), admins any status (default active).
+/// With `?customer_of=<session id>`, staff who may read that session list its customer's
+/// sessions, newest first (the customer's earlier conversations beside the one they serve).
 #[utoipa::path(get, path = "/chat/sessions", tag = "chat",
     params(("status" = Option<SessionStatus>, Query, description = "waiting | active | closed"),
+        ("customer_of" = Option<SessionId>, Query, description = "a session the caller (agent or admin) may read: list its customer's sessions instead"),
         ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = ListPage<Session>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = ListPage<Session>), (status = 400, body = ErrorBody),
+        (status = 403, description = "customer_of from a customer", body = ErrorBody),
+        (status = 404, description = "customer_of names a session the caller may not read", body = ErrorBody)))]
 pub async fn list_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let page = page_request(&req)?;
@@ -152,8 +157,15 @@ pub async fn list_sessions(app: &App, req: Request) -> HandlerResult {
         .map(|s| SessionStatus::parse(&s))
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
-    let (items, next) =
-        ops::list_sessions(app.store.as_ref(), &principal, status, page.limit, page.cursor).await?;
+    let customer_of = query_param(&req, "customer_of")
+        .map(|id| id.parse::<SessionId>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("customer_of: {e}")))?;
+    let store = app.store.as_ref();
+    let (items, next) = match customer_of {
+        Some(of) => ops::customer_sessions(store, &principal, &of, status, page.limit, page.cursor).await?,
+        None => ops::list_sessions(store, &principal, status, page.limit, page.cursor).await?,
+    };
     json(200, &ListPage::new(items, next))
 }
 
