@@ -191,3 +191,43 @@ test("a session routed to the agent is announced, and the list shows unread coun
   await offDuty(agentToken);
   await context.close();
 });
+
+test("the customer panel lists the earlier conversation with its rating, changes the priority and blocks", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-max", "agent", "Max", { status: "online", capacity: 3 });
+  const ola = await person("cust-ola", "customer", "Ola");
+  const first = await openSession(ola, "First time");
+  assert.equal(first.agent_id, "agent-max");
+  assert.equal((await api(origin, ola, "POST", "/chat/messages", { session_id: first.id, body: "My order never came." })).status, 201);
+  assert.equal((await api(origin, ola, "POST", `/chat/sessions/${first.id}/close`)).status, 200);
+  assert.equal((await api(origin, ola, "POST", `/chat/sessions/${first.id}/rating`, { score: 5, comment: "great" })).status, 201);
+  const second = await openSession(ola, "Second time");
+  assert.equal(second.agent_id, "agent-max");
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "agent", "agent-max", "Max");
+  await page.getByTestId("my-sessions").getByRole("button", { name: /Second time/ }).click();
+  const panel = page.getByTestId("customer-panel");
+  await panel.getByText("cust-ola").waitFor();
+  const earlier = panel.locator(`li[data-session="${first.id}"]`);
+  await earlier.getByText(/closed · rated 5\/5/).waitFor();
+  assert.equal(await panel.getByTestId("customer-ratings").textContent(), "5.0 / 5 from 1");
+  assert.equal(await panel.locator(`li[data-session="${second.id}"]`).count(), 0, "the open conversation is not 'earlier'");
+  // Open it: its transcript shows here.
+  await earlier.getByRole("button", { name: "First time" }).click();
+  await earlier.getByText("My order never came.").waitFor();
+
+  await panel.getByLabel("Priority").selectOption("high");
+  await panel.getByText("Priority set to high.").waitFor();
+  assert.equal((await api(origin, agentToken, "GET", `/chat/sessions/${second.id}`)).body.priority, "high");
+  await panel.getByLabel("Reason (for the team)").fill("Abusive language");
+  await panel.getByRole("button", { name: "Block customer" }).click();
+  await panel.getByText("Blocked: Abusive language.").waitFor();
+  const refused = await api(origin, ola, "POST", "/chat/messages", { session_id: second.id, body: "hello?" });
+  assert.equal(refused.status, 403);
+  await panel.getByRole("button", { name: "Unblock" }).click();
+  await panel.getByText("Not blocked.").waitFor();
+  await shoot(page, "console-customer");
+  await offDuty(agentToken);
+  await context.close();
+});

@@ -5,6 +5,7 @@ import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
 import { announce, notificationPermission, setSoundWanted, soundWanted, titleWithCount } from "../notify";
 import { LoadState, TransferForm } from "./Admin";
+import { CustomerPanel } from "./CustomerPanel";
 import { byUrgency, rowOf, SessionList } from "./SessionList";
 import { type Canned, CannedList, useCannedSuggestions } from "./CannedSuggestions";
 
@@ -244,6 +245,7 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
       {live.lastError && <p className="error" role="alert">{live.lastError}</p>}
       <Composer api={api} live={live} sessionId={sessionId} />
       <div className="side">
+        {current && <CustomerPanel api={api} session={current} />}
         <Notes api={api} identity={identity} sessionId={sessionId} />
         <h2>Transfer</h2>
         <TransferForm api={api} live={live} sessionId={sessionId} currentAgentId={current?.agent_id} onDone={props.onTransferred} />
