@@ -231,3 +231,28 @@ test("the customer panel lists the earlier conversation with its rating, changes
   await offDuty(agentToken);
   await context.close();
 });
+
+test("a note's Markdown is previewed safely: raw HTML is shown as text and links open without opener", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-nia", "agent", "Nia", { status: "online", capacity: 3 });
+  const session = await openSession(await person("cust-oli", "customer", "Oli"), "Broken link");
+  assert.equal(session.agent_id, "agent-nia");
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "agent", "agent-nia", "Nia");
+  await page.getByTestId("my-sessions").getByRole("button", { name: /Broken link/ }).click();
+  await page.evaluate(() => (window.hostile = false));
+  await page.getByLabel(/Private notes/).fill('**Check** the <img src=x onerror="window.hostile=true"> [guide](https://example.com/guide)');
+  const preview = page.getByTestId("notes-preview");
+  await preview.locator("strong").filter({ hasText: "Check" }).waitFor();
+  assert.match(await preview.textContent(), /<img src=x onerror="window.hostile=true">/);
+  assert.equal(await preview.locator("img").count(), 0, "no element from the note's HTML");
+  const link = preview.getByRole("link", { name: "guide" });
+  assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+  assert.equal(await link.getAttribute("href"), "https://example.com/guide");
+  await page.getByTestId("notes-state").filter({ hasText: "Saved at" }).waitFor();
+  assert.equal(await page.evaluate(() => window.hostile), false, "the note's HTML never ran");
+  await shoot(page, "console-notes");
+  await offDuty(agentToken);
+  await context.close();
+});

@@ -3,6 +3,7 @@ import type { Api, LiveClient, Message, Session } from "@switchboard/client";
 import type { Identity } from "../auth";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
+import { Markdown } from "../markdown";
 import { announce, notificationPermission, setSoundWanted, soundWanted, titleWithCount } from "../notify";
 import { LoadState, TransferForm } from "./Admin";
 import { CustomerPanel } from "./CustomerPanel";
@@ -407,6 +408,12 @@ function Notes({ api, identity, sessionId }: { api: Api; identity: Identity; ses
       {existing.state === "error" && <p className="error" role="alert">{existing.message}</p>}
       <textarea id="notes" value={body} rows={6} maxLength={10000} onChange={(e) => setBody(e.target.value)} />
       <p role="status" className="small" data-testid="notes-state">{state}</p>
+      {body.trim() && (
+        <section className="note-preview" aria-labelledby="notes-preview-title" data-testid="notes-preview">
+          <h3 id="notes-preview-title" className="small muted">Preview</h3>
+          <Markdown source={body} />
+        </section>
+      )}
     </div>
   );
 }
