@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { api, devToken, launchBrowser, startGateway } from "./harness.mjs";
-import { DESKTOP, shoot, signIn } from "./pages.mjs";
+import { assertAccessible as assertAccessibleHere, DESKTOP, shoot, signIn } from "./pages.mjs";
 
 let gateway;
 let browser;
@@ -253,6 +253,53 @@ test("a note's Markdown is previewed safely: raw HTML is shown as text and links
   await page.getByTestId("notes-state").filter({ hasText: "Saved at" }).waitFor();
   assert.equal(await page.evaluate(() => window.hostile), false, "the note's HTML never ran");
   await shoot(page, "console-notes");
+  await offDuty(agentToken);
+  await context.close();
+});
+
+test("the console works from the keyboard: j/k between conversations, r to reply, Enter sends, ? lists the keys, c closes", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-pat", "agent", "Pat", { status: "online", capacity: 3 });
+  const quinn = await person("cust-quinn", "customer", "Quinn");
+  const one = await openSession(quinn, "Keyboard one");
+  const two = await openSession(await person("cust-rae", "customer", "Rae"), "Keyboard two");
+  assert.deepEqual([one.agent_id, two.agent_id], ["agent-pat", "agent-pat"]);
+  // Quinn waits for a reply: that conversation comes first.
+  assert.equal((await api(origin, quinn, "POST", "/chat/messages", { session_id: one.id, body: "Hello?" })).status, 201);
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "agent", "agent-pat", "Pat");
+  const list = page.getByTestId("my-sessions");
+  await list.locator(`button[data-session="${two.id}"]`).waitFor();
+  const current = () => list.locator('button[aria-current="true"]').getAttribute("data-session");
+  await page.locator("body").press("j");
+  await page.getByRole("heading", { level: 1, name: /Keyboard one/ }).waitFor();
+  assert.equal(await current(), one.id);
+  await page.keyboard.press("j");
+  await page.getByRole("heading", { level: 1, name: /Keyboard two/ }).waitFor();
+  await page.keyboard.press("k");
+  await page.getByRole("heading", { level: 1, name: /Keyboard one/ }).waitFor();
+  assert.equal(await current(), one.id);
+
+  await page.keyboard.press("r");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "reply");
+  await page.keyboard.type("Here now.");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("messages").getByText("Here now.").waitFor();
+  await page.keyboard.press("Escape");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "conv-title");
+
+  await page.keyboard.press("?");
+  const keys = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await keys.getByRole("row", { name: /Next conversation/ }).waitFor();
+  await assertAccessibleHere(page, "the keys overlay");
+  await page.keyboard.press("Escape");
+  await keys.waitFor({ state: "hidden" });
+
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.keyboard.press("c");
+  await page.getByText("Conversation closed.").waitFor();
+  assert.equal((await api(origin, quinn, "GET", `/chat/sessions/${one.id}`)).body.status, "closed");
   await offDuty(agentToken);
   await context.close();
 });

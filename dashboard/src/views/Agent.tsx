@@ -7,6 +7,7 @@ import { Markdown } from "../markdown";
 import { announce, notificationPermission, setSoundWanted, soundWanted, titleWithCount } from "../notify";
 import { LoadState, TransferForm } from "./Admin";
 import { CustomerPanel } from "./CustomerPanel";
+import { KeysDialog, useConsoleKeys } from "./Keys";
 import { byUrgency, rowOf, SessionList } from "./SessionList";
 import { type Canned, CannedList, useCannedSuggestions } from "./CannedSuggestions";
 
@@ -49,7 +50,32 @@ export function AgentConsole({ api, live, identity }: Props) {
       }),
     [live, identity.sub],
   );
+  const keysDialog = useRef<HTMLDialogElement>(null);
+  const [closeNote, setCloseNote] = useState<string>();
+  const closeSelected = async () => {
+    if (!selected || !window.confirm("Close this conversation?")) return;
+    try {
+      await api.post("/chat/sessions/{id}/close", { path: { id: selected } });
+      setCloseNote("Conversation closed.");
+      setSelected(undefined);
+      reload();
+    } catch (caught) {
+      setCloseNote(`Not closed: ${errorText(caught)}`);
+    }
+  };
+  useConsoleKeys({
+    move: (step) => {
+      if (rows.length === 0) return;
+      const at = rows.findIndex((row) => row.session.id === selected);
+      const next = at < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, at + step));
+      select(rows[next].session.id);
+    },
+    focusReply: () => document.getElementById("reply")?.focus(),
+    close: () => void closeSelected(),
+    help: () => keysDialog.current?.showModal(),
+  });
   const select = (id: string) => {
+    setCloseNote(undefined);
     setSelected(id);
     setFresh((ids) => {
       const next = new Set(ids);
@@ -62,6 +88,10 @@ export function AgentConsole({ api, live, identity }: Props) {
       <aside aria-labelledby="mine-title">
         <StatusForm api={api} />
         <Alerts />
+        <button type="button" className="link small" onClick={() => keysDialog.current?.showModal()}>
+          Keyboard shortcuts (?)
+        </button>
+        <KeysDialog dialog={keysDialog} />
         <AgentQueue
           api={api}
           live={live}
@@ -87,9 +117,13 @@ export function AgentConsole({ api, live, identity }: Props) {
             setSelected(undefined);
             reload();
           }}
+          onClose={() => void closeSelected()}
         />
       ) : (
-        <p className="muted">Choose a session to answer.</p>
+        <div>
+          {closeNote && <p role="status">{closeNote}</p>}
+          <p className="muted">Choose a session to answer (j and k move between them; ? lists the keys).</p>
+        </div>
       )}
     </div>
   );
@@ -207,7 +241,14 @@ function StatusForm({ api }: { api: Api }) {
   );
 }
 
-function Conversation(props: { api: Api; live: LiveClient; identity: Identity; sessionId: string; onTransferred: () => void }) {
+function Conversation(props: {
+  api: Api;
+  live: LiveClient;
+  identity: Identity;
+  sessionId: string;
+  onTransferred: () => void;
+  onClose: () => void;
+}) {
   const { api, live, identity, sessionId } = props;
   useLive(live);
   const view = live.followSession(sessionId);
@@ -232,6 +273,14 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
         <p className="muted small">
           Status: {current.status}
           {view.presence.has(current.customer_id) && ` · customer ${view.presence.get(current.customer_id)}`}
+          {current.status !== "closed" && (
+            <>
+              {" · "}
+              <button type="button" className="link" onClick={props.onClose}>
+                Close conversation
+              </button>
+            </>
+          )}
         </p>
       )}
       <ol className="messages" aria-live="polite" aria-label="Messages" data-testid="messages">
@@ -331,6 +380,10 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       await send();
+    } else if (event.key === "Escape") {
+      // Leaves the box for the conversation, where the console's keys work.
+      event.preventDefault();
+      document.getElementById("conv-title")?.focus();
     }
   };
   const listId = `canned-${sessionId}`;
