@@ -303,3 +303,33 @@ test("the console works from the keyboard: j/k between conversations, r to reply
   await offDuty(agentToken);
   await context.close();
 });
+
+test("admin pages: the agents on the floor, rooms created from the page, the audit log filtered by actor", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-sam", "agent", "Sam", { status: "away", capacity: 7 });
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "admin", "admin-uma", "Uma");
+
+  await page.getByRole("link", { name: "Agents" }).click();
+  await page.getByTestId("agents").getByRole("row", { name: /Sam\s+agent-sam\s+away\s+0 \/ 7\s+All rooms/ }).waitFor();
+  await shoot(page, "admin-agents");
+
+  await page.getByRole("link", { name: "Rooms" }).click();
+  await page.getByLabel("Name").fill("Returns desk");
+  await page.getByLabel("Description").fill("Parcels coming back");
+  await page.getByRole("button", { name: "Create room" }).click();
+  await page.getByText("Created Returns desk.").waitFor();
+  await page.getByTestId("rooms").getByRole("row", { name: /Returns desk\s+Parcels coming back\s+.*admin-uma/ }).waitFor();
+  await shoot(page, "admin-rooms");
+
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByTestId("audit").waitFor();
+  await page.getByLabel("Actor (user id)").fill("admin-uma");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("audit").getByRole("row", { name: /room\.created\s+admin-uma \(admin\)\s+room:/ }).waitFor();
+  const kinds = await page.getByTestId("audit").locator("tbody tr td:nth-child(2)").allTextContents();
+  assert.deepEqual([...new Set(kinds)], ["room.created"], "only Uma's events");
+  await shoot(page, "admin-audit");
+  await offDuty(agentToken);
+  await context.close();
+});

@@ -77,6 +77,9 @@ function SignedIn(props: { identity: Identity; path: string; go: (p: string) => 
         ["/admin/reports", "Reports"],
         ["/admin/announcements", "Announcements"],
         ["/admin/canned", "Canned responses"],
+        ["/admin/agents", "Agents"],
+        ["/admin/rooms", "Rooms"],
+        ["/admin/audit", "Audit log"],
       ]
     : [
         ["/agent", "Console"],

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import type { AgentState, Api, LiveClient, Overview, WaitingSession } from "@switchboard/client";
 import { duration, number, time } from "../format";
 import { errorText, type Load, useLive, useLoad, useNow } from "../hooks";
@@ -9,12 +9,24 @@ import { Transcript } from "./Transcript";
 
 type Props = { api: Api; live: LiveClient; path: string; go: (path: string) => void };
 
+// Pages used now and then load when first opened: the first page stays small.
+const AgentsPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.AgentsPage })));
+const RoomsPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.RoomsPage })));
+const AuditPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.AuditPage })));
+
+function Later({ children }: { children: React.ReactNode }) {
+  return <Suspense fallback={<p role="status">Loading…</p>}>{children}</Suspense>;
+}
+
 export function AdminViews({ api, live, path, go }: Props) {
   if (path === "/admin/queue") return <Queue api={api} live={live} />;
   if (path === "/admin/active") return <ActiveSessions api={api} live={live} go={go} />;
   if (path === "/admin/analytics") return <Analytics api={api} />;
   if (path === "/admin/reports") return <Reports api={api} />;
   if (path === "/admin/announcements") return <BulkSend api={api} />;
+  if (path === "/admin/agents") return <Later><AgentsPage api={api} live={live} /></Later>;
+  if (path === "/admin/rooms") return <Later><RoomsPage api={api} /></Later>;
+  if (path === "/admin/audit") return <Later><AuditPage api={api} /></Later>;
   const transcript = /^\/admin\/transcripts\/([0-9A-Z]+)$/.exec(path);
   if (transcript) return <Transcript api={api} sessionId={transcript[1]} />;
   return <FloorOverview api={api} live={live} />;
