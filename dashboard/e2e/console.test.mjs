@@ -220,7 +220,7 @@ test("the customer panel lists the earlier conversation with its rating, changes
   await panel.getByLabel("Priority").selectOption("high");
   await panel.getByText("Priority set to high.").waitFor();
   assert.equal((await api(origin, agentToken, "GET", `/chat/sessions/${second.id}`)).body.priority, "high");
-  await panel.getByLabel("Reason (for the team)").fill("Abusive language");
+  await panel.getByLabel("Why block them (for the team)").fill("Abusive language");
   await panel.getByRole("button", { name: "Block customer" }).click();
   await panel.getByText("Blocked: Abusive language.").waitFor();
   const refused = await api(origin, ola, "POST", "/chat/messages", { session_id: second.id, body: "hello?" });

@@ -175,6 +175,7 @@ test("admin and agent handle a session live, end to end", async () => {
   await admin.getByTestId("chart-agents").locator("canvas").waitFor();
   const daily = await admin.getByTestId("chart-daily").locator("tbody tr").last().locator("td").allTextContents();
   assert.equal(daily[0], "1", `today's row shows the session created: ${daily}`);
+  figures.analytics_height_desktop_px = await admin.evaluate(() => document.documentElement.scrollHeight);
   await shoot(admin, "analytics");
 
   // The conversations CSV downloads and parses.

@@ -122,7 +122,7 @@ export function AgentConsole({ api, live, identity }: Props) {
       ) : (
         <div>
           {closeNote && <p role="status">{closeNote}</p>}
-          <p className="muted">Choose a session to answer (j and k move between them; ? lists the keys).</p>
+          <p className="muted">Choose a session to answer. Keys: j and k move between them, ? lists the rest.</p>
         </div>
       )}
     </div>

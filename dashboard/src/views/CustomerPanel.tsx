@@ -90,7 +90,7 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
       </ul>
       <h3>Block</h3>
       <label>
-        Reason (for the team)
+        Why block them (for the team)
         <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
       </label>
       <div className="buttons">
