@@ -3,7 +3,7 @@
 // conversation, notes rendered safely, the keyboard, the admin pages and the analytics page.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, devToken, launchBrowser, startGateway } from "./harness.mjs";
+import { api, devToken, launchBrowser, rollupToday, startGateway } from "./harness.mjs";
 import { assertAccessible as assertAccessibleHere, DESKTOP, shoot, signIn } from "./pages.mjs";
 
 let gateway;
@@ -331,5 +331,40 @@ test("admin pages: the agents on the floor, rooms created from the page, the aud
   assert.deepEqual([...new Set(kinds)], ["room.created"], "only Uma's events");
   await shoot(page, "admin-audit");
   await offDuty(agentToken);
+  await context.close();
+});
+
+test("analytics reads at a glance: headline figures first, charts in a screen's grid, words where there is no data", async () => {
+  const { origin } = gateway;
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "admin", "admin-vi", "Vi");
+  // Earlier tests made sessions and messages today.
+  rollupToday(gateway.binary, gateway.dataDir);
+  await page.getByRole("link", { name: "Analytics" }).click();
+  const headline = page.getByTestId("headline");
+  await headline.getByText("Sessions created").waitFor();
+  await page.getByTestId("chart-volume").locator("canvas").waitFor();
+  await page.getByTestId("chart-daily").locator("canvas").waitFor();
+  const created = Number(await headline.locator("div", { hasText: "Sessions created" }).locator("dd").textContent());
+  assert.ok(created >= 5, `today's sessions are counted: ${created}`);
+  // The headline comes before every chart.
+  const order = await page.evaluate(() => {
+    const first = document.querySelector("[data-testid=headline]");
+    const chart = document.querySelector("figure.chart");
+    return first && chart ? first.compareDocumentPosition(chart) & Node.DOCUMENT_POSITION_FOLLOWING : 0;
+  });
+  assert.ok(order, "the headline figures come first");
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(height <= 2 * DESKTOP.height, `the page fits in two screens at ${DESKTOP.width} px: ${height} px`);
+  await shoot(page, "analytics-glance");
+
+  // A range before anything happened says so instead of drawing empty axes.
+  await page.getByLabel("From").fill("2020-01-01");
+  await page.getByLabel("To").fill("2020-01-07");
+  for (const what of ["sessions", "agent activity", "ratings", "messages"]) {
+    await page.getByText(`No ${what} in this range yet.`).waitFor();
+  }
+  assert.equal(await page.locator("figure.chart").count(), 0, "no empty chart is drawn");
+  await shoot(page, "analytics-empty");
   await context.close();
 });
