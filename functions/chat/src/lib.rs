@@ -80,6 +80,10 @@ http_function!(
     UNBLOCK_USER = "chat-unblock-user" => unblock_user
 );
 http_function!(
+    /// `GET /chat/users/blocked`
+    LIST_BLOCKED_USERS = "chat-list-blocked-users" => list_blocked_users
+);
+http_function!(
     /// `GET /chat/rooms`
     LIST_ROOMS = "chat-list-rooms" => list_rooms
 );
@@ -117,6 +121,7 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     DELETE_MESSAGE,
     BLOCK_USER,
     UNBLOCK_USER,
+    LIST_BLOCKED_USERS,
     LIST_ROOMS,
     CREATE_ROOM,
     LIST_NOTES,
@@ -351,6 +356,25 @@ pub async fn unblock_user(app: &App, req: Request) -> HandlerResult {
     ops::require_role(&principal, &[Role::Agent, Role::Admin], "unblock users")?;
     let user: UserId = path_param(&req, "id")?;
     json(200, &ops::unblock_user(app.store.as_ref(), &principal, &user).await?)
+}
+
+/// The blocked users, newest block first, for agents and admins; `?user_id=` answers one user's
+/// block status (a one-item page, `blocked: false` when they are not blocked).
+#[utoipa::path(get, path = "/chat/users/blocked", tag = "chat",
+    params(("user_id" = Option<UserId>, Query, description = "only this user's block status"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = ListPage<BlockStatus>), (status = 400, body = ErrorBody),
+        (status = 403, description = "a customer", body = ErrorBody)))]
+pub async fn list_blocked_users(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Agent, Role::Admin], "list blocked users")?;
+    let page = page_request(&req)?;
+    let user = query_param(&req, "user_id")
+        .map(|raw| UserId::parse(&raw))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("user_id: {e}")))?;
+    json(200, &ops::list_blocks(app.store.as_ref(), &principal, user.as_ref(), page.limit, page.cursor).await?)
 }
 
 /// The rooms, for everyone signed in.

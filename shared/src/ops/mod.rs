@@ -29,7 +29,7 @@ pub use messages::{
     delete_message, edit_message, list_messages, mark_read, send_message, EditMessage, MarkRead,
     MessageListing, SendMessage, Sent,
 };
-pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
+pub use moderation::{block_user, list_blocks, unblock_user, BlockStatus, BlockUser};
 pub use notes::{create_note, edit_note, list_notes, WriteNote};
 pub use notifications::{
     get_preferences, put_preferences, register_device, unregister_device, RegisterDevice, UnregisterDevice,
