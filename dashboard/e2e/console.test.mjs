@@ -220,13 +220,15 @@ test("the customer panel lists the earlier conversation with its rating, changes
   await panel.getByLabel("Priority").selectOption("high");
   await panel.getByText("Priority set to high.").waitFor();
   assert.equal((await api(origin, agentToken, "GET", `/chat/sessions/${second.id}`)).body.priority, "high");
+  const blockStatus = panel.getByTestId("block-status");
+  await blockStatus.filter({ hasText: "Not blocked." }).waitFor();
   await panel.getByLabel("Why block them (for the team)").fill("Abusive language");
   await panel.getByRole("button", { name: "Block customer" }).click();
-  await panel.getByText("Blocked: Abusive language.").waitFor();
+  await blockStatus.filter({ hasText: /^Blocked by agent-max on .*: Abusive language\.$/ }).waitFor();
   const refused = await api(origin, ola, "POST", "/chat/messages", { session_id: second.id, body: "hello?" });
   assert.equal(refused.status, 403);
   await panel.getByRole("button", { name: "Unblock" }).click();
-  await panel.getByText("Not blocked.").waitFor();
+  await blockStatus.filter({ hasText: "Not blocked." }).waitFor();
   await shoot(page, "console-customer");
   await offDuty(agentToken);
   await context.close();
@@ -304,7 +306,7 @@ test("the console works from the keyboard: j/k between conversations, r to reply
   await context.close();
 });
 
-test("admin pages: the agents on the floor, rooms created from the page, the audit log filtered by actor", async () => {
+test("admin pages: the agents on the floor, rooms created from the page, blocked users unblocked, the audit log filtered by actor", async () => {
   const { origin } = gateway;
   const agentToken = await person("agent-sam", "agent", "Sam", { status: "away", capacity: 7 });
   const context = await browser.newContext({ viewport: DESKTOP });
@@ -322,13 +324,23 @@ test("admin pages: the agents on the floor, rooms created from the page, the aud
   await page.getByTestId("rooms").getByRole("row", { name: /Returns desk\s+Parcels coming back\s+.*admin-uma/ }).waitFor();
   await shoot(page, "admin-rooms");
 
+  // Blocked users: listed with who and why, unblocked from the page.
+  assert.equal((await api(origin, agentToken, "POST", "/chat/users/cust-wes/block", { reason: "Spam links" })).status, 200);
+  await page.getByRole("link", { name: "Blocked users" }).click();
+  const blocked = page.getByTestId("blocked");
+  await blocked.getByRole("row", { name: /cust-wes\s+agent-sam\s+.*Spam links/ }).waitFor();
+  await shoot(page, "admin-blocked");
+  await page.getByRole("button", { name: "Unblock cust-wes" }).click();
+  await page.getByText("Unblocked cust-wes.").waitFor();
+  assert.equal((await api(origin, agentToken, "GET", "/chat/users/blocked?user_id=cust-wes")).body.items[0].blocked, false);
+
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.getByTestId("audit").waitFor();
   await page.getByLabel("Actor (user id)").fill("admin-uma");
   await page.keyboard.press("Enter");
   await page.getByTestId("audit").getByRole("row", { name: /room\.created\s+admin-uma \(admin\)\s+room:/ }).waitFor();
   const kinds = await page.getByTestId("audit").locator("tbody tr td:nth-child(2)").allTextContents();
-  assert.deepEqual([...new Set(kinds)], ["room.created"], "only Uma's events");
+  assert.deepEqual(kinds, ["user.unblocked", "room.created"], "only Uma's events, newest first");
   await shoot(page, "admin-audit");
   await offDuty(agentToken);
   await context.close();

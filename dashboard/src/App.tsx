@@ -79,6 +79,7 @@ function SignedIn(props: { identity: Identity; path: string; go: (p: string) => 
         ["/admin/canned", "Canned responses"],
         ["/admin/agents", "Agents"],
         ["/admin/rooms", "Rooms"],
+        ["/admin/blocked", "Blocked users"],
         ["/admin/audit", "Audit log"],
       ]
     : [

@@ -13,6 +13,7 @@ type Props = { api: Api; live: LiveClient; path: string; go: (path: string) => v
 const AgentsPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.AgentsPage })));
 const RoomsPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.RoomsPage })));
 const AuditPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.AuditPage })));
+const BlockedPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.BlockedPage })));
 
 function Later({ children }: { children: React.ReactNode }) {
   return <Suspense fallback={<p role="status">Loading…</p>}>{children}</Suspense>;
@@ -27,6 +28,7 @@ export function AdminViews({ api, live, path, go }: Props) {
   if (path === "/admin/agents") return <Later><AgentsPage api={api} live={live} /></Later>;
   if (path === "/admin/rooms") return <Later><RoomsPage api={api} /></Later>;
   if (path === "/admin/audit") return <Later><AuditPage api={api} /></Later>;
+  if (path === "/admin/blocked") return <Later><BlockedPage api={api} /></Later>;
   const transcript = /^\/admin\/transcripts\/([0-9A-Z]+)$/.exec(path);
   if (transcript) return <Transcript api={api} sessionId={transcript[1]} />;
   return <FloorOverview api={api} live={live} />;

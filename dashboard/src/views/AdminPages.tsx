@@ -1,5 +1,5 @@
-// Admin pages over what the API already offers: the agents on the floor, the rooms (list and
-// create) and the audit log with its filters. Loaded when first opened.
+// Admin pages: the agents on the floor, the rooms (list and create), the blocked users (and
+// unblocking) and the audit log with its filters. Loaded when first opened.
 import { useState } from "react";
 import type { Api, LiveClient, Schemas } from "@switchboard/client";
 import { time } from "../format";
@@ -197,6 +197,77 @@ export function AuditPage({ api }: { api: Api }) {
         )}
       </LoadState>
       {error && <p role="alert" className="error">{error}</p>}
+    </section>
+  );
+}
+
+type Block = Schemas["BlockStatus"];
+
+export function BlockedPage({ api }: { api: Api }) {
+  const [first, reload] = useLoad(() => api.get("/chat/users/blocked", { query: { limit: 50 } }), [api]);
+  const [more, setMore] = useState<{ items: Block[]; cursor?: string | null }>();
+  const [state, setState] = useState<string>();
+  const cursor = more ? more.cursor : first.state === "ready" ? first.data.next_cursor : undefined;
+  const loadMore = async () => {
+    try {
+      const page = await api.get("/chat/users/blocked", { query: { limit: 50, cursor: cursor ?? undefined } });
+      setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.next_cursor });
+    } catch (caught) {
+      setState(errorText(caught));
+    }
+  };
+  const unblock = async (user: string) => {
+    try {
+      await api.post("/chat/users/{id}/unblock", { path: { id: user } });
+      setState(`Unblocked ${user}.`);
+      setMore(undefined);
+      reload();
+    } catch (caught) {
+      setState(`Not unblocked: ${errorText(caught)}`);
+    }
+  };
+  return (
+    <section aria-labelledby="blocked-title">
+      <h1 id="blocked-title">Blocked users</h1>
+      {state && <p role="status">{state}</p>}
+      <LoadState load={first} empty={(page) => page.items.length === 0}>
+        {(page) => (
+          <>
+            <table data-testid="blocked">
+              <caption className="sr-only">Blocked users, newest block first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">User</th>
+                  <th scope="col">Blocked by</th>
+                  <th scope="col">Since</th>
+                  <th scope="col">Why</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...page.items, ...(more?.items ?? [])].map((block) => (
+                  <tr key={block.user_id}>
+                    <td data-label="User">{block.user_id}</td>
+                    <td data-label="Blocked by">{block.blocked_by ?? "—"}</td>
+                    <td data-label="Since">{block.blocked_at ? `${new Date(block.blocked_at).toLocaleDateString()} ${time(block.blocked_at)}` : "—"}</td>
+                    <td data-label="Why">{block.reason ?? "—"}</td>
+                    <td data-label="Actions">
+                      <button type="button" aria-label={`Unblock ${block.user_id}`} onClick={() => void unblock(block.user_id)}>
+                        Unblock
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {cursor && (
+              <button type="button" onClick={() => void loadMore()}>
+                Load more
+              </button>
+            )}
+          </>
+        )}
+      </LoadState>
     </section>
   );
 }

@@ -2,13 +2,14 @@
 // it), room and age, their earlier conversations (each opens its transcript here) and ratings,
 // and blocking them.
 import { useState } from "react";
-import type { Api, Session } from "@switchboard/client";
+import type { Api, Schemas, Session } from "@switchboard/client";
 import { duration, time } from "../format";
 import { errorText, useLoad, useNow } from "../hooks";
 import { useRoomNames } from "./AgentPicker";
 import { Transcript } from "./Transcript";
 
 const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+type BlockStatus = Schemas["BlockStatus"];
 
 /** The panel; the session's own changes (priority) come back through the live connection. */
 export function CustomerPanel({ api, session }: { api: Api; session: Session }) {
@@ -18,6 +19,12 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
     () => api.get("/chat/sessions", { query: { customer_of: session.id, limit: 50 } }),
     [api, session.id],
   );
+  const [blockLoad] = useLoad(
+    () => api.get("/chat/users/blocked", { query: { user_id: session.customer_id } }),
+    [api, session.customer_id],
+  );
+  const [blockNow, setBlockNow] = useState<BlockStatus>();
+  const blocked = blockNow ?? (blockLoad.state === "ready" ? blockLoad.data.items[0] : undefined);
   const [opened, setOpened] = useState<string>();
   const [state, setState] = useState<string>();
   const [reason, setReason] = useState("");
@@ -35,6 +42,7 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
       const status = blocked
         ? await api.post("/chat/users/{id}/block", { path, body: { reason: reason.trim() || null } })
         : await api.post("/chat/users/{id}/unblock", { path });
+      setBlockNow(status);
       setState(status.blocked ? `Blocked${status.reason ? `: ${status.reason}` : ""}.` : "Not blocked.");
     } catch (caught) {
       setState(`Not changed: ${errorText(caught)}`);
@@ -89,18 +97,30 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
         ))}
       </ul>
       <h3>Block</h3>
-      <label>
-        Why block them (for the team)
-        <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
-      </label>
-      <div className="buttons">
-        <button type="button" onClick={() => void block(true)}>
-          Block customer
-        </button>
+      <p className="small" data-testid="block-status">
+        {!blocked
+          ? "…"
+          : blocked.blocked
+            ? `Blocked by ${blocked.blocked_by ?? "?"}${blocked.blocked_at ? ` on ${new Date(blocked.blocked_at).toLocaleDateString()}` : ""}${blocked.reason ? `: ${blocked.reason}` : ""}.`
+            : "Not blocked."}
+      </p>
+      {blocked?.blocked ? (
         <button type="button" onClick={() => void block(false)}>
           Unblock
         </button>
-      </div>
+      ) : (
+        <>
+          <label>
+            Why block them (for the team)
+            <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
+          </label>
+          <div className="buttons">
+            <button type="button" onClick={() => void block(true)}>
+              Block customer
+            </button>
+          </div>
+        </>
+      )}
       {state && <p role="status" className="small">{state}</p>}
     </section>
   );
