@@ -437,7 +437,8 @@ async fn staff_list_the_blocked_users_newest_first_and_read_one_users_status(api
 
     // Assert: each blocked user once, newest block first, with who and why.
     let listed = arranged(listed, 200, "an agent lists the blocked users").body;
-    let users: Vec<&str> = listed["items"].as_array().expect("items").iter().filter_map(|b| b["user_id"].as_str()).collect();
+    let users: Vec<&str> =
+        listed["items"].as_array().expect("items").iter().filter_map(|b| b["user_id"].as_str()).collect();
     assert_eq!(users, [Caller::CustomerA.id(), Caller::CustomerB.id()], "{listed}");
     assert_eq!(listed["items"][0]["blocked_by"], Caller::AgentX.id(), "{listed}");
     assert_eq!(listed["items"][1]["reason"], "abuse", "{listed}");
@@ -445,7 +446,10 @@ async fn staff_list_the_blocked_users_newest_first_and_read_one_users_status(api
     assert_eq!(first_page["items"].as_array().map(Vec::len), Some(1), "{first_page}");
     assert!(first_page["next_cursor"].is_string(), "{first_page}");
     let one = arranged(one, 200, "one user's status").body;
-    assert_eq!((one["items"][0]["user_id"].as_str(), one["items"][0]["blocked"].as_bool()), (Some(Caller::CustomerB.id()), Some(true)));
+    assert_eq!(
+        (one["items"][0]["user_id"].as_str(), one["items"][0]["blocked"].as_bool()),
+        (Some(Caller::CustomerB.id()), Some(true))
+    );
     let nobody = arranged(nobody, 200, "a user never blocked").body;
     assert_eq!(nobody["items"][0]["blocked"], false, "{nobody}");
     assert_eq!((customer.status, customer.error_code()), (403, "forbidden"), "{customer:?}");

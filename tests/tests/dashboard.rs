@@ -340,7 +340,12 @@ async fn the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a
 
     // Act: X reads the first and answers.
     let marked = Caller::AgentX
-        .call(&api, Method::POST, &format!("/chat/sessions/{session}/read"), Some(json!({"message_id": first})))
+        .call(
+            &api,
+            Method::POST,
+            &format!("/chat/sessions/{session}/read"),
+            Some(json!({"message_id": first})),
+        )
         .await;
     arranged(marked, 200, "the agent reads the first message");
     send(&api, Caller::AgentX, &session, "here to help").await;
@@ -357,12 +362,18 @@ async fn the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a
 
     // Act: X reads the second; the customer deletes a message.
     let marked = Caller::AgentX
-        .call(&api, Method::POST, &format!("/chat/sessions/{session}/read"), Some(json!({"message_id": second})))
+        .call(
+            &api,
+            Method::POST,
+            &format!("/chat/sessions/{session}/read"),
+            Some(json!({"message_id": second})),
+        )
         .await;
     arranged(marked, 200, "the agent reads the second message");
     let third = send(&api, Caller::CustomerA, &session, "my card number is 4111").await;
-    let deleted =
-        Caller::CustomerA.call(&api, Method::DELETE, &format!("/chat/messages/{session}/{third}"), None).await;
+    let deleted = Caller::CustomerA
+        .call(&api, Method::DELETE, &format!("/chat/messages/{session}/{third}"), None)
+        .await;
     arranged(deleted, 200, "the customer deletes a message");
 
     // Assert: nothing unread (a deleted message is not), and no deleted text is shown.

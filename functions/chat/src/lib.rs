@@ -374,7 +374,10 @@ pub async fn list_blocked_users(app: &App, req: Request) -> HandlerResult {
         .map(|raw| UserId::parse(&raw))
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_parameter", format!("user_id: {e}")))?;
-    json(200, &ops::list_blocks(app.store.as_ref(), &principal, user.as_ref(), page.limit, page.cursor).await?)
+    json(
+        200,
+        &ops::list_blocks(app.store.as_ref(), &principal, user.as_ref(), page.limit, page.cursor).await?,
+    )
 }
 
 /// The rooms, for everyone signed in.

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, ConnectionId, CsatToday, Message, MessageId, Overview, Principal, Priority, Role,
-    Session, SessionId, SessionStatus, UserId,
+    now, AgentState, AgentStatus, ConnectionId, CsatToday, Message, MessageId, Overview, Principal, Priority,
+    Role, Session, SessionId, SessionStatus, UserId,
 };
 use crate::error::ApiError;
 use crate::http::ListPage;
@@ -237,7 +237,9 @@ impl ActiveSession {
         let waiting_for_agent_reply = session.last_sender_role == Some(Role::Customer);
         let unread = window
             .iter()
-            .filter(|m| m.sender_role == Role::Customer && !m.deleted && marker.is_none_or(|read| &m.id > read))
+            .filter(|m| {
+                m.sender_role == Role::Customer && !m.deleted && marker.is_none_or(|read| &m.id > read)
+            })
             .count();
         let waiting_since = window
             .iter()
@@ -248,7 +250,11 @@ impl ActiveSession {
         let last_message = window.first().map(|m| LastMessage {
             id: m.id,
             sender_role: m.sender_role,
-            preview: m.body.as_deref().filter(|_| !m.deleted).map(|body| body.chars().take(PREVIEW_CHARS).collect()),
+            preview: m
+                .body
+                .as_deref()
+                .filter(|_| !m.deleted)
+                .map(|body| body.chars().take(PREVIEW_CHARS).collect()),
             created_at: m.created_at,
         });
         Self {
@@ -278,16 +284,15 @@ pub async fn active_sessions(
         Role::Admin => (SessionListing::Status(SessionStatus::Active), None),
     };
     let (page, next) = sessions::list(store, &listing, status, limit, cursor).await?;
-    let readers: Vec<(SessionId, UserId)> = page
-        .iter()
-        .filter_map(|session| session.agent_id.clone().map(|agent| (session.id, agent)))
-        .collect();
-    let mut markers: std::collections::HashMap<SessionId, MessageId> = sessions::read_markers(store, &readers)
-        .await?
-        .into_iter()
-        .flatten()
-        .map(|marker| (marker.session_id, marker.last_read_message_id))
-        .collect();
+    let readers: Vec<(SessionId, UserId)> =
+        page.iter().filter_map(|session| session.agent_id.clone().map(|agent| (session.id, agent))).collect();
+    let mut markers: std::collections::HashMap<SessionId, MessageId> =
+        sessions::read_markers(store, &readers)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|marker| (marker.session_id, marker.last_read_message_id))
+            .collect();
     let queries = page
         .iter()
         .map(|session| messages::newest_since(&session.id, markers.get(&session.id), ACTIVITY_WINDOW))
@@ -450,10 +455,14 @@ mod tests {
         long.body = Some("é".repeat(PREVIEW_CHARS + 10));
 
         // Act
-        let active = ActiveSession::of(session(Some(Role::Agent)), None, &[long], datetime!(2026-12-01 10:05 UTC));
+        let active =
+            ActiveSession::of(session(Some(Role::Agent)), None, &[long], datetime!(2026-12-01 10:05 UTC));
 
         // Assert
-        assert_eq!(active.last_message.and_then(|m| m.preview).map(|p| p.chars().count()), Some(PREVIEW_CHARS));
+        assert_eq!(
+            active.last_message.and_then(|m| m.preview).map(|p| p.chars().count()),
+            Some(PREVIEW_CHARS)
+        );
         assert_eq!((active.unread_count, active.waiting_since), (0, None));
     }
 }

@@ -40,9 +40,9 @@ pub use pushes::{
 };
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
-    assign_session, close_session, create_session, customer_sessions, get_session, list_participants, list_sessions,
-    rate_session, reopen_session, transfer_session, update_session, AssignSession, CreateSession,
-    RateSession, Rated, TransferSession, UpdateSession, PRIORITY_CHANGED,
+    assign_session, close_session, create_session, customer_sessions, get_session, list_participants,
+    list_sessions, rate_session, reopen_session, transfer_session, update_session, AssignSession,
+    CreateSession, RateSession, Rated, TransferSession, UpdateSession, PRIORITY_CHANGED,
 };
 
 use crate::domain::{Principal, Role, Session, SessionStatus};

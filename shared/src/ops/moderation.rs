@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use crate::domain::{now, Block, EventKind, Principal, Role, UserId};
 use crate::error::ApiError;
-use crate::repo::{blocks, events};
 use crate::http::ListPage;
+use crate::repo::{blocks, events};
 use crate::store::{Cursor, ItemStore, Key};
 
 use super::{failed_conditions, role_forbidden};
