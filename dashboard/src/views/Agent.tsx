@@ -16,9 +16,12 @@ type Props = { api: Api; live: LiveClient; identity: Identity };
 export function AgentConsole({ api, live, identity }: Props) {
   useLive(live);
   const [selected, setSelected] = useState<string>();
+  // The list is read again when one of the agent's sessions changes (assigned, transferred,
+  // closed), not on every floor figure: each read costs a query per session.
+  const [changes, setChanges] = useState(0);
   const [sessions, reload] = useLoad(
     () => api.get("/admin/chat-dashboard/active-sessions", { query: { limit: 50 } }),
-    [api, live.sessionEvents, selected],
+    [api, changes, selected],
   );
   const items = sessions.state === "ready" ? sessions.data.items : [];
   // Every listed conversation is followed, so its unread count and last message move live.
@@ -41,6 +44,7 @@ export function AgentConsole({ api, live, identity }: Props) {
     () =>
       live.onFrame((frame) => {
         if (frame.type !== "session.updated") return;
+        setChanges((n) => n + 1);
         const session = frame.session;
         if (session.agent_id !== identity.sub || session.status !== "active" || seen.current.has(session.id)) return;
         seen.current.add(session.id);
