@@ -47,10 +47,10 @@ test("a transfer picks an agent from the list and refuses a full one with the re
   const fayToken = await person("agent-fay", "agent", "Fay", { status: "online", capacity: 1 });
   const full = await openSession(await person("cust-gus", "customer", "Gus"), "Printer on fire");
   assert.equal(full.agent_id, "agent-fay");
-  const halToken = await person("agent-hal", "agent", "Hal", { status: "online", capacity: 3 });
+  const halToken = await person("agent-hal", "agent", "Hal", { status: "online", capacity: 1 });
   const moving = await openSession(await person("cust-ivy", "customer", "Ivy"), "Wrong size");
   assert.equal(moving.agent_id, "agent-hal");
-  await person("agent-jo", "agent", "Jo", { status: "away", capacity: 2 });
+  const joToken = await person("agent-jo", "agent", "Jo", { status: "away", capacity: 1 });
 
   const context = await browser.newContext({ viewport: DESKTOP });
   const { page } = await signIn(origin, context, "admin", "admin-ann", "Ann");
@@ -74,6 +74,16 @@ test("a transfer picks an agent from the list and refuses a full one with the re
   await page.keyboard.press("Enter");
   assert.equal(await picker.inputValue(), "Jo");
   await row.getByLabel("Reason").fill("Returns desk");
+  // Jo fills up after being picked: the API refuses, and the form says why.
+  const admin = await person("admin-ann", "admin", "Ann");
+  const filler = await openSession(await person("cust-kit", "customer", "Kit"), "Filler");
+  assert.equal(filler.agent_id, null, "nobody online has room: it waits");
+  const assigned = await api(origin, admin, "POST", `/admin/chat-dashboard/sessions/${filler.id}/assign`, { agent_id: "agent-jo" });
+  assert.equal(assigned.status, 200, JSON.stringify(assigned.body));
+  await row.getByRole("button", { name: "Transfer", exact: true }).click();
+  await row.getByText(/Transfer failed: .*\(agent_at_capacity\)/).waitFor();
+  // With room again, the same transfer goes through.
+  assert.equal((await api(origin, joToken, "PUT", "/agent/status", { status: "away", capacity: 3 })).status, 200);
   await row.getByRole("button", { name: "Transfer", exact: true }).click();
   await page.getByText("Transferred to Jo.").waitFor();
   const after_ = await api(origin, await person("cust-ivy", "customer", "Ivy"), "GET", `/chat/sessions/${moving.id}`);
