@@ -54,7 +54,8 @@ export function SessionList(props: { rows: SessionRow[]; selected?: string; fres
     <ul className="session-list" data-testid="my-sessions">
       {props.rows.map(({ session, unread, last, waitingSince }) => {
         const who = session.customer_name ?? session.customer_id;
-        const preview = last ? `${last.sender_role === "customer" ? "" : "You: "}${last.preview ?? "(deleted)"}` : "No messages yet";
+        const sender = last?.sender_role === "agent" ? "Agent: " : last?.sender_role === "admin" ? "Admin: " : "";
+        const preview = last ? `${sender}${last.preview ?? "(deleted)"}` : "No messages yet";
         return (
           <li key={session.id}>
             <button
