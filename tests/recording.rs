@@ -202,6 +202,13 @@ impl ItemStore for RecordingStore {
         self.inner.query(query).await
     }
 
+    async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
+        if !keys.is_empty() {
+            self.by.note("dynamodb:BatchGetItem", Resource::Table);
+        }
+        self.inner.get_many(keys).await
+    }
+
     // DynamoDB runs these as one Query each (and `put_many` as PutItems): the actions of the
     // calls underneath.
     async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {

@@ -7,10 +7,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { api, dashboardDir, devToken, ensureArtifacts, launchBrowser, reportYesterday, rollupToday, startGateway } from "./harness.mjs";
+import { DESKTOP, shoot, signIn as signInAt } from "./pages.mjs";
 
-const DESKTOP = { width: 1280, height: 800 };
-const TABLET = { width: 820, height: 1180 };
-const PHONE = { width: 390, height: 844 };
 let gateway;
 let browser;
 const figures = {};
@@ -21,62 +19,14 @@ before(async () => {
   browser = await launchBrowser();
 });
 
+const signIn = (context, role, sub, name) => signInAt(gateway.origin, context, role, sub, name);
+
 after(async () => {
   await browser?.close();
   await gateway?.stop();
   writeFileSync(join(ensureArtifacts(), "figures.json"), JSON.stringify(figures, null, 2) + "\n");
   console.log(`dashboard figures: ${JSON.stringify(figures)}`);
 });
-
-async function signIn(context, role, sub, name) {
-  const page = await context.newPage();
-  const started = Date.now();
-  await page.goto(gateway.origin + "/");
-  await page.getByLabel("Role").selectOption(role);
-  await page.getByLabel("User id").fill(sub);
-  await page.getByLabel("Display name").fill(name);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
-  return { page, started };
-}
-
-/** Every form control of the page has an accessible name (a label or aria-label). */
-async function assertLabelled(page, where) {
-  const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll("input, select, textarea")]
-      .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
-      .map((el) => el.outerHTML),
-  );
-  assert.deepEqual(unlabelled, [], `unlabelled controls on ${where}`);
-}
-
-const AXE = readFileSync(join(dashboardDir, "node_modules", "axe-core", "axe.min.js"), "utf8");
-
-/** axe-core's WCAG 2 A and AA rules (labels, names, roles, colour contrast…) on the page as it is. */
-async function assertAccessible(page, where) {
-  await page.addScriptTag({ content: AXE });
-  const violations = await page.evaluate(async () => {
-    const result = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
-    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
-  });
-  assert.deepEqual(violations, [], `accessibility problems on ${where}`);
-}
-
-async function shoot(page, name) {
-  await assertLabelled(page, name);
-  await assertAccessible(page, `${name} (desktop)`);
-  const dir = ensureArtifacts();
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: join(dir, `${name}-desktop.png`), fullPage: true });
-  for (const [label, size] of [["tablet", TABLET], ["phone", PHONE]]) {
-    await page.setViewportSize(size);
-    // Let the layout (and Chart.js's resize observer) settle at the new width.
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    await page.screenshot({ path: join(dir, `${name}-${label}.png`), fullPage: true });
-    await assertAccessible(page, `${name} (${label})`);
-  }
-  await page.setViewportSize(DESKTOP);
-}
 
 test("the first page's JS and CSS, gzipped", () => {
   const html = readFileSync(join(dashboardDir, "dist", "index.html"), "utf8");
@@ -133,8 +83,17 @@ test("admin and agent handle a session live, end to end", async () => {
   await admin.locator(`[data-testid="queue"] tr[data-session="${sessionId}"]`).waitFor();
   await shoot(admin, "queue");
 
-  // Assign from the queue, with the keyboard.
-  await admin.getByLabel("Agent for “Charged twice”").fill("agent-bob");
+  // Assign from the queue by picking Bob from the list, with the keyboard.
+  const picker = admin.getByRole("combobox", { name: "Agent for “Charged twice”" });
+  await picker.focus();
+  await admin.keyboard.type("bo");
+  const bob = admin.getByRole("option", { name: /Bob\s+away · 0 \/ 4 · all rooms/ });
+  await bob.waitFor();
+  assert.equal(await admin.getByRole("listbox", { name: /Agent for “Charged twice”/ }).getByRole("option").count(), 1, "typing filters the list");
+  await admin.keyboard.press("ArrowDown");
+  assert.equal(await picker.getAttribute("aria-activedescendant"), await bob.getAttribute("id"));
+  await admin.keyboard.press("Enter");
+  assert.equal(await picker.inputValue(), "Bob");
   await admin.keyboard.press("Enter");
   await row.waitFor({ state: "detached" });
   const assigned = await api(origin, customer, "GET", `/chat/sessions/${sessionId}`);
@@ -190,7 +149,9 @@ test("admin and agent handle a session live, end to end", async () => {
   assert.equal(notes.body.items[0].body, "**Refund** the second charge");
 
   // Transfer with a reason.
-  await agent.getByLabel("Transfer to").fill("agent-cy");
+  await agent.getByRole("combobox", { name: "Transfer to" }).fill("cy");
+  await agent.keyboard.press("ArrowDown");
+  await agent.keyboard.press("Enter");
   await agent.getByLabel("Reason").fill("Billing specialist");
   await agent.getByRole("button", { name: "Transfer", exact: true }).click();
   await agent.getByText("Choose a session to answer.").waitFor();
@@ -214,6 +175,7 @@ test("admin and agent handle a session live, end to end", async () => {
   await admin.getByTestId("chart-agents").locator("canvas").waitFor();
   const daily = await admin.getByTestId("chart-daily").locator("tbody tr").last().locator("td").allTextContents();
   assert.equal(daily[0], "1", `today's row shows the session created: ${daily}`);
+  figures.analytics_height_desktop_px = await admin.evaluate(() => document.documentElement.scrollHeight);
   await shoot(admin, "analytics");
 
   // The conversations CSV downloads and parses.

@@ -1,9 +1,12 @@
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Api, browserDeps, devToken, LiveClient } from "@switchboard/client";
 import { type Identity, identityOf, loadIdentity, saveIdentity } from "./auth";
 import { errorText, useLive } from "./hooks";
 import { AdminViews } from "./views/Admin";
 import { AgentConsole } from "./views/Agent";
+
+// Pages used now and then load when first opened: the first page stays small.
+const CannedManager = lazy(() => import("./views/CannedManager"));
 
 /** The path the app shows (client-side routing over the History API). */
 function usePath(): [string, (path: string) => void] {
@@ -73,8 +76,16 @@ function SignedIn(props: { identity: Identity; path: string; go: (p: string) => 
         ["/admin/analytics", "Analytics"],
         ["/admin/reports", "Reports"],
         ["/admin/announcements", "Announcements"],
+        ["/admin/canned", "Canned responses"],
+        ["/admin/agents", "Agents"],
+        ["/admin/rooms", "Rooms"],
+        ["/admin/blocked", "Blocked users"],
+        ["/admin/audit", "Audit log"],
       ]
-    : [["/agent", "Console"]];
+    : [
+        ["/agent", "Console"],
+        ["/agent/canned", "Canned responses"],
+      ];
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -111,6 +122,10 @@ function SignedIn(props: { identity: Identity; path: string; go: (p: string) => 
       <main id="main" tabIndex={-1}>
         {identity.role === "customer" ? (
           <p role="alert">This dashboard is for agents and admins.</p>
+        ) : path === "/admin/canned" || path === "/agent/canned" ? (
+          <Suspense fallback={<p role="status">Loading…</p>}>
+            <CannedManager api={api} admin={admin} />
+          </Suspense>
         ) : admin ? (
           <AdminViews api={api} live={live} path={path} go={go} />
         ) : (

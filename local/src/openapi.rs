@@ -29,6 +29,7 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         switchboard_chat::delete_message,
         switchboard_chat::block_user,
         switchboard_chat::unblock_user,
+        switchboard_chat::list_blocked_users,
         switchboard_chat::list_rooms,
         switchboard_chat::create_room,
         switchboard_dashboard::assign_session,

@@ -415,3 +415,42 @@ async fn only_those_who_handled_a_waiting_session_read_its_notes_and_transcript(
 on_both_backends!(only_those_who_handled_a_waiting_session_read_its_notes_and_transcript =>
     waiting_session_notes_are_for_those_who_handled_it_on_sqlite,
     waiting_session_notes_are_for_those_who_handled_it_on_dynamodb);
+
+on_both_backends!(staff_list_the_blocked_users_newest_first_and_read_one_users_status =>
+    staff_list_the_blocked_users_on_sqlite, staff_list_the_blocked_users_on_dynamodb);
+
+async fn staff_list_the_blocked_users_newest_first_and_read_one_users_status(api: TestApi) {
+    // Arrange: X blocks A, then the admin blocks B; the admin lifts A's block, X blocks A again.
+    arranged(block(&api, Caller::AgentX, Caller::CustomerA.id()).await, 200, "X blocks A");
+    arranged(block(&api, Caller::Admin, Caller::CustomerB.id()).await, 200, "the admin blocks B");
+    arranged(unblock(&api, Caller::Admin, Caller::CustomerA.id()).await, 200, "the admin unblocks A");
+    arranged(block(&api, Caller::AgentX, Caller::CustomerA.id()).await, 200, "X blocks A again");
+
+    // Act
+    let listed = Caller::AgentY.call(&api, Method::GET, "/chat/users/blocked", None).await;
+    let first_page = Caller::Admin.call(&api, Method::GET, "/chat/users/blocked?limit=1", None).await;
+    let one = Caller::AgentY
+        .call(&api, Method::GET, &format!("/chat/users/blocked?user_id={}", Caller::CustomerB.id()), None)
+        .await;
+    let nobody = Caller::AgentY.call(&api, Method::GET, "/chat/users/blocked?user_id=cust-never", None).await;
+    let customer = Caller::CustomerA.call(&api, Method::GET, "/chat/users/blocked", None).await;
+
+    // Assert: each blocked user once, newest block first, with who and why.
+    let listed = arranged(listed, 200, "an agent lists the blocked users").body;
+    let users: Vec<&str> =
+        listed["items"].as_array().expect("items").iter().filter_map(|b| b["user_id"].as_str()).collect();
+    assert_eq!(users, [Caller::CustomerA.id(), Caller::CustomerB.id()], "{listed}");
+    assert_eq!(listed["items"][0]["blocked_by"], Caller::AgentX.id(), "{listed}");
+    assert_eq!(listed["items"][1]["reason"], "abuse", "{listed}");
+    let first_page = arranged(first_page, 200, "a page of one").body;
+    assert_eq!(first_page["items"].as_array().map(Vec::len), Some(1), "{first_page}");
+    assert!(first_page["next_cursor"].is_string(), "{first_page}");
+    let one = arranged(one, 200, "one user's status").body;
+    assert_eq!(
+        (one["items"][0]["user_id"].as_str(), one["items"][0]["blocked"].as_bool()),
+        (Some(Caller::CustomerB.id()), Some(true))
+    );
+    let nobody = arranged(nobody, 200, "a user never blocked").body;
+    assert_eq!(nobody["items"][0]["blocked"], false, "{nobody}");
+    assert_eq!((customer.status, customer.error_code()), (403, "forbidden"), "{customer:?}");
+}

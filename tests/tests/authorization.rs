@@ -849,6 +849,7 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
             .with_body(json!({"reason": "spam"}))
             .allowed(200),
         Cell::new(Caller::AgentX, Method::POST, format!("/chat/users/{b_user}/unblock")).allowed(200),
+        Cell::new(Caller::AgentX, Method::GET, "/chat/users/blocked").allowed(200),
         Cell::new(Caller::Admin, Method::GET, "/chat/rooms").allowed(200),
         Cell::new(Caller::Admin, Method::POST, "/chat/rooms")
             .with_body(json!({"name": "billing"}))

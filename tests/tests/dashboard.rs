@@ -17,6 +17,8 @@ switchboard_tests::on_both_backends!(
     a_reopened_session_restarts_the_first_response_clock_and_an_unanswered_wait_is_counted,
     the_waiting_list_is_in_routing_order_with_positions_across_pages,
     admins_see_every_active_session_and_agents_their_own,
+    the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a_reply,
+    staff_serving_a_session_list_its_customers_earlier_sessions_and_nobody_else_does,
     satisfaction_shows_the_distribution_response_rate_days_and_comments,
     a_year_of_satisfaction_lists_its_few_comments_with_a_few_store_calls,
     message_analytics_counts_each_hour_by_role_and_messages_per_session,
@@ -313,6 +315,116 @@ async fn admins_see_every_active_session_and_agents_their_own(backend: Backend) 
     let handled = xs["items"][0]["handle_seconds_so_far"].as_f64().expect("a handle time");
     assert!(handled >= 0.0, "{xs}");
     assert_eq!(xs["items"][0]["assigned_at"], a_taken["assigned_at"], "the item is the session");
+}
+
+async fn the_active_list_shows_unread_counts_the_last_message_and_the_wait_for_a_reply(backend: Backend) {
+    // Arrange: X serves A, who wrote twice; X has read nothing yet.
+    let api = TestApi::start(backend).await;
+    on_duty(&api, Caller::AgentX.id()).await;
+    let session = open_session(&api, Caller::CustomerA, "late parcel").await;
+    take(&api, Caller::AgentX, &session).await;
+    let first = send(&api, Caller::CustomerA, &session, "hello?").await;
+    let second = send(&api, Caller::CustomerA, &session, "is anyone there?").await;
+    let path = format!("{DASHBOARD}/active-sessions");
+    let messages = read(&api, Caller::AgentX, &format!("/chat/messages/{session}")).await;
+    let first_sent = at(&messages["items"][0]["created_at"]);
+
+    // Act and assert: both unread, the last one shown, waiting since the first.
+    let list = read(&api, Caller::AgentX, &path).await;
+    let item = &list["items"][0];
+    assert_eq!(item["unread_count"], 2, "{list}");
+    assert_eq!(item["last_message"]["id"], json!(second), "{list}");
+    assert_eq!(item["last_message"]["preview"], "is anyone there?", "{list}");
+    assert_eq!(item["last_message"]["sender_role"], "customer", "{list}");
+    assert_eq!(at(&item["waiting_since"]), first_sent, "the wait began with the first unanswered message");
+
+    // Act: X reads the first and answers.
+    let marked = Caller::AgentX
+        .call(
+            &api,
+            Method::POST,
+            &format!("/chat/sessions/{session}/read"),
+            Some(json!({"message_id": first})),
+        )
+        .await;
+    arranged(marked, 200, "the agent reads the first message");
+    send(&api, Caller::AgentX, &session, "here to help").await;
+
+    // Assert: one unread left (the admin sees the agent's count too), nobody waits for a reply.
+    for caller in [Caller::AgentX, Caller::Admin] {
+        let list = read(&api, caller, &path).await;
+        let item = &list["items"][0];
+        assert_eq!(item["unread_count"], 1, "{caller:?}: {list}");
+        assert_eq!(item["last_message"]["preview"], "here to help", "{caller:?}: {list}");
+        assert_eq!(item["last_message"]["sender_role"], "agent", "{caller:?}: {list}");
+        assert_eq!(item["waiting_since"], Value::Null, "{caller:?}: {list}");
+    }
+
+    // Act: X reads the second; the customer deletes a message.
+    let marked = Caller::AgentX
+        .call(
+            &api,
+            Method::POST,
+            &format!("/chat/sessions/{session}/read"),
+            Some(json!({"message_id": second})),
+        )
+        .await;
+    arranged(marked, 200, "the agent reads the second message");
+    let third = send(&api, Caller::CustomerA, &session, "my card number is 4111").await;
+    let deleted = Caller::CustomerA
+        .call(&api, Method::DELETE, &format!("/chat/messages/{session}/{third}"), None)
+        .await;
+    arranged(deleted, 200, "the customer deletes a message");
+
+    // Assert: nothing unread (a deleted message is not), and no deleted text is shown.
+    let list = read(&api, Caller::AgentX, &path).await;
+    let item = &list["items"][0];
+    assert_eq!(item["unread_count"], 0, "{list}");
+    assert_eq!(item["last_message"]["id"], json!(third), "{list}");
+    assert_eq!(item["last_message"]["preview"], Value::Null, "{list}");
+    assert!(!list.to_string().contains("4111"), "{list}");
+}
+
+async fn staff_serving_a_session_list_its_customers_earlier_sessions_and_nobody_else_does(backend: Backend) {
+    // Arrange: A had a session with X, closed and rated 4, and opens another that X takes; B's
+    // session is with Y.
+    let api = TestApi::start(backend).await;
+    on_duty(&api, Caller::AgentX.id()).await;
+    on_duty(&api, Caller::AgentY.id()).await;
+    let customer = switchboard_shared::domain::Role::Customer;
+    let earlier = open_session(&api, Caller::CustomerA, "late parcel").await;
+    take(&api, Caller::AgentX, &earlier).await;
+    close(&api, Caller::CustomerA.id(), customer, &earlier).await;
+    rate(&api, Caller::CustomerA.id(), &earlier, 4, Some("fine")).await;
+    let now = open_session(&api, Caller::CustomerA, "late again").await;
+    take(&api, Caller::AgentX, &now).await;
+    let others = open_session(&api, Caller::CustomerB, "refund").await;
+    take(&api, Caller::AgentY, &others).await;
+    let path = format!("/chat/sessions?customer_of={now}");
+
+    // Act
+    let for_agent = Caller::AgentX.call(&api, Method::GET, &path, None).await;
+    let for_admin = Caller::Admin.call(&api, Method::GET, &path, None).await;
+    let closed_only = read(&api, Caller::AgentX, &format!("{path}&status=closed")).await;
+
+    // Assert: the customer's sessions, newest first, with the rating; never another customer's.
+    for reply in [&for_agent, &for_admin] {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(field(&reply.body, "id"), [&json!(now), &json!(earlier)], "{reply:?}");
+        assert_eq!(reply.body["items"][1]["rating"]["score"], 4, "{reply:?}");
+    }
+    assert_eq!(field(&closed_only, "id"), [&json!(earlier)]);
+    // Y serves none of A's sessions; A's own token may not ask; a bad id is a 400.
+    let refused = Caller::AgentY.call(&api, Method::GET, &path, None).await;
+    assert_refused(&refused, 404, "session_not_found", "an agent who cannot read the session");
+    let refused = Caller::CustomerB.call(&api, Method::GET, &path, None).await;
+    assert_refused(&refused, 403, "forbidden", "a customer");
+    let mine = Caller::CustomerA.call(&api, Method::GET, &path, None).await;
+    assert_refused(&mine, 403, "forbidden", "the customer themselves");
+    let bad = Caller::AgentX.call(&api, Method::GET, "/chat/sessions?customer_of=nope", None).await;
+    assert_refused(&bad, 400, "invalid_parameter", "a malformed session id");
+    let b_history = read(&api, Caller::AgentY, &format!("/chat/sessions?customer_of={others}")).await;
+    assert_eq!(field(&b_history, "id"), [&json!(others)], "Y sees B's, not A's");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -701,7 +813,8 @@ async fn dashboard_reads_write_nothing(backend: Backend) {
 
         // Assert
         let calls = api.store.calls();
-        let writes: Vec<_> = calls.iter().filter(|(op, _)| !matches!(**op, "get" | "query")).collect();
+        let writes: Vec<_> =
+            calls.iter().filter(|(op, _)| !matches!(**op, "get" | "batch_get" | "query")).collect();
         assert!(writes.is_empty(), "{caller:?} GET {path} wrote: {calls:?}");
     }
 }

@@ -547,6 +547,9 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             ensure!(block.is_none(), "{BLOCKED_USER} is still blocked: {block:?}");
             ensure!(answer["blocked"] == false, "the answer says blocked = {}", answer["blocked"]);
         }
+        "chat-list-blocked-users" => {
+            ensure!(answer["items"].is_array(), "the answer lists blocks: {answer}");
+        }
         "chat-list-rooms" => {
             let names = ids_of(answer, "name");
             ensure!(names.contains("Billing"), "the rooms {names:?} lack Billing");

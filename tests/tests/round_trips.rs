@@ -297,6 +297,11 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             arrange(api, agent(), Method::POST, &block, Some(json!({"reason": "spam"})), 200).await;
             measure(api, agent(), Method::POST, &format!("/chat/users/{OTHER_CUSTOMER}/unblock"), None).await
         }
+        "chat-list-blocked-users" => {
+            let block = format!("/chat/users/{OTHER_CUSTOMER}/block");
+            arrange(api, agent(), Method::POST, &block, Some(json!({"reason": "spam"})), 200).await;
+            measure(api, agent(), Method::GET, "/chat/users/blocked", None).await
+        }
         "notifications-register-device" => {
             let body = json!({"token": "fcm-token-new-phone", "platform": "android"});
             measure(api, customer(), Method::POST, "/notifications/devices/register", Some(body)).await

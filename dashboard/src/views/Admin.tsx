@@ -1,12 +1,23 @@
-import { useEffect, useState } from "react";
-import type { Api, LiveClient, Overview, WaitingSession } from "@switchboard/client";
+import { lazy, Suspense, useEffect, useState } from "react";
+import type { AgentState, Api, LiveClient, Overview, WaitingSession } from "@switchboard/client";
 import { duration, number, time } from "../format";
 import { errorText, type Load, useLive, useLoad, useNow } from "../hooks";
+import { AgentPicker, agentName, useRoomNames } from "./AgentPicker";
 import { Analytics, Reports } from "./Analytics";
 import { BulkSend } from "./Notifications";
 import { Transcript } from "./Transcript";
 
 type Props = { api: Api; live: LiveClient; path: string; go: (path: string) => void };
+
+// Pages used now and then load when first opened: the first page stays small.
+const AgentsPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.AgentsPage })));
+const RoomsPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.RoomsPage })));
+const AuditPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.AuditPage })));
+const BlockedPage = lazy(() => import("./AdminPages").then((m) => ({ default: m.BlockedPage })));
+
+function Later({ children }: { children: React.ReactNode }) {
+  return <Suspense fallback={<p role="status">Loading…</p>}>{children}</Suspense>;
+}
 
 export function AdminViews({ api, live, path, go }: Props) {
   if (path === "/admin/queue") return <Queue api={api} live={live} />;
@@ -14,6 +25,10 @@ export function AdminViews({ api, live, path, go }: Props) {
   if (path === "/admin/analytics") return <Analytics api={api} />;
   if (path === "/admin/reports") return <Reports api={api} />;
   if (path === "/admin/announcements") return <BulkSend api={api} />;
+  if (path === "/admin/agents") return <Later><AgentsPage api={api} live={live} /></Later>;
+  if (path === "/admin/rooms") return <Later><RoomsPage api={api} /></Later>;
+  if (path === "/admin/audit") return <Later><AuditPage api={api} /></Later>;
+  if (path === "/admin/blocked") return <Later><BlockedPage api={api} /></Later>;
   const transcript = /^\/admin\/transcripts\/([0-9A-Z]+)$/.exec(path);
   if (transcript) return <Transcript api={api} sessionId={transcript[1]} />;
   return <FloorOverview api={api} live={live} />;
@@ -119,6 +134,8 @@ export function Queue({ api, live, headingLevel = 1 }: { api: Api; live: LiveCli
   );
   const Heading = headingLevel === 1 ? "h1" : "h2";
   const now = useNow();
+  const roomNames = useRoomNames(api);
+  const agents = [...live.agents.values()];
   return (
     <section aria-labelledby="queue-title">
       <Heading id="queue-title">Waiting queue</Heading>
@@ -137,7 +154,7 @@ export function Queue({ api, live, headingLevel = 1 }: { api: Api; live: LiveCli
             </thead>
             <tbody>
               {page.items.map((session) => (
-                <QueueRow key={session.id} api={api} session={session} agents={[...live.agents.keys()]} onDone={reload} waitedSince={(now - page.readAt) / 1000} />
+                <QueueRow key={session.id} api={api} session={session} agents={agents} roomNames={roomNames} onDone={reload} waitedSince={(now - page.readAt) / 1000} />
               ))}
             </tbody>
           </table>
@@ -148,17 +165,28 @@ export function Queue({ api, live, headingLevel = 1 }: { api: Api; live: LiveCli
 }
 
 /** A waiting session; `waitedSince` is how long ago the server measured its wait. */
-function QueueRow(props: { api: Api; session: WaitingSession; agents: string[]; onDone: () => void; waitedSince: number }) {
-  const { api, session, agents, onDone, waitedSince } = props;
+function QueueRow(props: {
+  api: Api;
+  session: WaitingSession;
+  agents: AgentState[];
+  roomNames: Map<string, string>;
+  onDone: () => void;
+  waitedSince: number;
+}) {
+  const { api, session, agents, roomNames, onDone, waitedSince } = props;
   const [agent, setAgent] = useState("");
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const assign = async (event: React.FormEvent) => {
     event.preventDefault();
+    if (!agent) {
+      setError("Choose an agent from the list.");
+      return;
+    }
     setBusy(true);
     setError(undefined);
     try {
-      await api.post("/admin/chat-dashboard/sessions/{id}/assign", { path: { id: session.id }, body: { agent_id: agent.trim() } });
+      await api.post("/admin/chat-dashboard/sessions/{id}/assign", { path: { id: session.id }, body: { agent_id: agent } });
       onDone();
     } catch (caught) {
       setError(errorText(caught));
@@ -166,7 +194,6 @@ function QueueRow(props: { api: Api; session: WaitingSession; agents: string[]; 
       setBusy(false);
     }
   };
-  const listId = `agents-${session.id}`;
   return (
     <tr data-session={session.id}>
       <td data-label="Customer">{session.customer_name ?? session.customer_id}</td>
@@ -177,15 +204,7 @@ function QueueRow(props: { api: Api; session: WaitingSession; agents: string[]; 
       <td data-label="Waiting">{duration(session.wait_seconds + Math.max(0, waitedSince))}</td>
       <td data-label="Assign to">
         <form className="inline" onSubmit={assign}>
-          <label className="sr-only" htmlFor={`assign-${session.id}`}>
-            Agent for “{session.subject}”
-          </label>
-          <input id={`assign-${session.id}`} list={listId} value={agent} onChange={(e) => setAgent(e.target.value)} placeholder="agent id" required />
-          <datalist id={listId}>
-            {agents.map((id) => (
-              <option key={id} value={id} />
-            ))}
-          </datalist>
+          <AgentPicker label={`Agent for “${session.subject}”`} labelHidden agents={agents} value={agent} onChange={setAgent} roomNames={roomNames} />
           <button type="submit" disabled={busy}>
             Assign
           </button>
@@ -225,14 +244,14 @@ function ActiveSessions({ api, live, go }: { api: Api; live: LiveClient; go: (p:
             </thead>
             <tbody>
               {page.items.map((session) => (
-                <tr key={session.id}>
+                <tr key={session.id} data-session={session.id}>
                   <td data-label="Customer">{session.customer_name ?? session.customer_id}</td>
                   <td data-label="Subject">{session.subject}</td>
-                  <td data-label="Agent">{session.agent_id}</td>
+                  <td data-label="Agent">{session.agent_id ? agentName(live.agents.get(session.agent_id) ?? { agent_id: session.agent_id }) : "—"}</td>
                   <td data-label="Handled for">{duration(session.handle_seconds_so_far)}</td>
                   <td data-label="Waiting for reply">{session.waiting_for_agent_reply ? "Yes" : "No"}</td>
                   <td data-label="Actions">
-                    <TransferForm api={api} sessionId={session.id} onDone={reload} />
+                    <TransferForm api={api} live={live} sessionId={session.id} currentAgentId={session.agent_id} onDone={reload} />
                     <button type="button" className="link" onClick={() => go(`/admin/transcripts/${session.id}`)}>
                       Transcript
                     </button>
@@ -247,20 +266,28 @@ function ActiveSessions({ api, live, go }: { api: Api; live: LiveClient; go: (p:
   );
 }
 
-export function TransferForm({ api, sessionId, onDone }: { api: Api; sessionId: string; onDone: () => void }) {
+export function TransferForm(props: { api: Api; live: LiveClient; sessionId: string; currentAgentId?: string | null; onDone: () => void }) {
+  const { api, live, sessionId, currentAgentId, onDone } = props;
+  useLive(live);
+  const roomNames = useRoomNames(api);
   const [to, setTo] = useState("");
   const [reason, setReason] = useState("");
   const [state, setState] = useState<string>();
   useEffect(() => setState(undefined), [sessionId]);
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
+    if (!to) {
+      setState("Choose the agent to transfer to from the list.");
+      return;
+    }
     setState("Transferring…");
+    const name = agentName(live.agents.get(to) ?? { agent_id: to });
     try {
       await api.post("/admin/chat-dashboard/sessions/{id}/transfer", {
         path: { id: sessionId },
-        body: { to_agent_id: to.trim(), reason: reason.trim() },
+        body: { to_agent_id: to, reason: reason.trim() },
       });
-      setState(`Transferred to ${to.trim()}.`);
+      setState(`Transferred to ${name}.`);
       setTo("");
       setReason("");
       onDone();
@@ -270,10 +297,7 @@ export function TransferForm({ api, sessionId, onDone }: { api: Api; sessionId: 
   };
   return (
     <form className="transfer" onSubmit={submit} aria-label="Transfer">
-      <label>
-        Transfer to
-        <input value={to} onChange={(e) => setTo(e.target.value)} required placeholder="agent id" />
-      </label>
+      <AgentPicker label="Transfer to" agents={[...live.agents.values()]} value={to} onChange={setTo} currentAgentId={currentAgentId} roomNames={roomNames} />
       <label>
         Reason
         <input value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={500} />

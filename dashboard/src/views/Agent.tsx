@@ -3,53 +3,166 @@ import type { Api, LiveClient, Message, Session } from "@switchboard/client";
 import type { Identity } from "../auth";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
+import { Markdown } from "../markdown";
+import { announce, notificationPermission, setSoundWanted, soundWanted, titleWithCount } from "../notify";
 import { LoadState, TransferForm } from "./Admin";
+import { CustomerPanel } from "./CustomerPanel";
+import { KeysDialog, useConsoleKeys } from "./Keys";
+import { byUrgency, rowOf, SessionList } from "./SessionList";
+import { type Canned, CannedList, useCannedSuggestions } from "./CannedSuggestions";
 
 type Props = { api: Api; live: LiveClient; identity: Identity };
 
 export function AgentConsole({ api, live, identity }: Props) {
   useLive(live);
   const [selected, setSelected] = useState<string>();
+  // The list is read again when one of the agent's sessions changes (assigned, transferred,
+  // closed), not on every floor figure: each read costs a query per session.
+  const [changes, setChanges] = useState(0);
   const [sessions, reload] = useLoad(
-    () => api.get("/chat/sessions", { query: { status: "active", limit: 50 } }),
-    [api, live.sessionEvents],
+    () => api.get("/admin/chat-dashboard/active-sessions", { query: { limit: 50 } }),
+    [api, changes, selected],
   );
+  const items = sessions.state === "ready" ? sessions.data.items : [];
+  // Every listed conversation is followed, so its unread count and last message move live.
+  useEffect(() => {
+    for (const session of items) live.followSession(session.id);
+  }, [live, items]);
+  const rows = items.map((session) => rowOf(session, live, session.id === selected)).sort(byUrgency);
+  const unread = rows.reduce((sum, row) => sum + row.unread, 0);
+  useEffect(() => {
+    document.title = titleWithCount(unread);
+  }, [unread]);
+  useEffect(() => () => void (document.title = titleWithCount(0)), []);
+  // Sessions the agent knows of: a `session.updated` that makes another one theirs announces it.
+  const seen = useRef(new Set<string>());
+  const [fresh, setFresh] = useState(new Set<string>());
+  useEffect(() => {
+    for (const session of items) seen.current.add(session.id);
+  }, [items]);
+  useEffect(
+    () =>
+      live.onFrame((frame) => {
+        if (frame.type !== "session.updated") return;
+        setChanges((n) => n + 1);
+        const session = frame.session;
+        if (session.agent_id !== identity.sub || session.status !== "active" || seen.current.has(session.id)) return;
+        seen.current.add(session.id);
+        setFresh((ids) => new Set(ids).add(session.id));
+        const who = session.customer_name ?? session.customer_id;
+        announce(`New conversation: ${session.subject}`, `${who} · ${session.priority} priority`, session.id, () => setSelected(session.id));
+      }),
+    [live, identity.sub],
+  );
+  const keysDialog = useRef<HTMLDialogElement>(null);
+  const [closeNote, setCloseNote] = useState<string>();
+  const closeSelected = async () => {
+    if (!selected || !window.confirm("Close this conversation?")) return;
+    try {
+      await api.post("/chat/sessions/{id}/close", { path: { id: selected } });
+      setCloseNote("Conversation closed.");
+      setSelected(undefined);
+      reload();
+    } catch (caught) {
+      setCloseNote(`Not closed: ${errorText(caught)}`);
+    }
+  };
+  useConsoleKeys({
+    move: (step) => {
+      if (rows.length === 0) return;
+      const at = rows.findIndex((row) => row.session.id === selected);
+      const next = at < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, at + step));
+      select(rows[next].session.id);
+    },
+    focusReply: () => document.getElementById("reply")?.focus(),
+    close: () => void closeSelected(),
+    help: () => keysDialog.current?.showModal(),
+  });
+  const select = (id: string) => {
+    setCloseNote(undefined);
+    setSelected(id);
+    setFresh((ids) => {
+      const next = new Set(ids);
+      next.delete(id);
+      return next;
+    });
+  };
   return (
     <div className="console">
       <aside aria-labelledby="mine-title">
         <StatusForm api={api} />
-        <AgentQueue api={api} live={live} onTaken={(id) => { setSelected(id); reload(); }} />
+        <Alerts />
+        <button type="button" className="link small" onClick={() => keysDialog.current?.showModal()}>
+          Keyboard shortcuts (?)
+        </button>
+        <KeysDialog dialog={keysDialog} />
+        <AgentQueue
+          api={api}
+          live={live}
+          onTaking={(id) => seen.current.add(id)}
+          onTaken={(id) => {
+            select(id);
+            reload();
+          }}
+        />
         <h2 id="mine-title">My sessions</h2>
         <LoadState load={sessions} empty={(page) => page.items.length === 0}>
-          {(page) => (
-            <ul className="session-list" data-testid="my-sessions">
-              {page.items.map((session) => (
-                <li key={session.id}>
-                  <button
-                    type="button"
-                    aria-current={selected === session.id ? "true" : undefined}
-                    onClick={() => setSelected(session.id)}
-                  >
-                    <strong>{session.customer_name ?? session.customer_id}</strong>
-                    <span>{session.subject}</span>
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
+          {() => <SessionList rows={rows} selected={selected} fresh={fresh} onSelect={select} />}
         </LoadState>
       </aside>
       {selected ? (
-        <Conversation key={selected} api={api} live={live} identity={identity} sessionId={selected} onTransferred={() => { setSelected(undefined); reload(); }} />
+        <Conversation
+          key={selected}
+          api={api}
+          live={live}
+          identity={identity}
+          sessionId={selected}
+          onTransferred={() => {
+            setSelected(undefined);
+            reload();
+          }}
+          onClose={() => void closeSelected()}
+        />
       ) : (
-        <p className="muted">Choose a session to answer.</p>
+        <div>
+          {closeNote && <p role="status">{closeNote}</p>}
+          <p className="muted">Choose a session to answer. Keys: j and k move between them, ? lists the rest.</p>
+        </div>
       )}
     </div>
   );
 }
 
+/** Desktop notifications (asked for once, on the agent's click) and the optional sound. */
+function Alerts() {
+  const [permission, setPermission] = useState(notificationPermission);
+  const [sound, setSound] = useState(soundWanted);
+  return (
+    <div className="alerts small">
+      {permission === "default" && (
+        <button type="button" className="link" onClick={() => void Notification.requestPermission().then(setPermission)}>
+          Turn on desktop notifications
+        </button>
+      )}
+      {permission === "denied" && <p className="muted">Desktop notifications are blocked in this browser's settings.</p>}
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={sound}
+          onChange={(event) => {
+            setSoundWanted(event.target.checked);
+            setSound(event.target.checked);
+          }}
+        />
+        Sound for a new conversation
+      </label>
+    </div>
+  );
+}
+
 /** The waiting queue, from which an agent takes a session themselves. */
-function AgentQueue({ api, live, onTaken }: { api: Api; live: LiveClient; onTaken: (id: string) => void }) {
+function AgentQueue(props: { api: Api; live: LiveClient; onTaking: (id: string) => void; onTaken: (id: string) => void }) {
+  const { api, live, onTaking, onTaken } = props;
   const [queue, reload] = useLoad(
     () => api.get("/chat/sessions", { query: { status: "waiting", limit: 20 } }),
     [api, live.sessionEvents],
@@ -57,6 +170,8 @@ function AgentQueue({ api, live, onTaken }: { api: Api; live: LiveClient; onTake
   const [error, setError] = useState<string>();
   const take = async (id: string) => {
     setError(undefined);
+    // Taking it is no news to announce.
+    onTaking(id);
     try {
       await api.post("/admin/chat-dashboard/sessions/{id}/assign", { path: { id }, body: {} });
       onTaken(id);
@@ -130,7 +245,14 @@ function StatusForm({ api }: { api: Api }) {
   );
 }
 
-function Conversation(props: { api: Api; live: LiveClient; identity: Identity; sessionId: string; onTransferred: () => void }) {
+function Conversation(props: {
+  api: Api;
+  live: LiveClient;
+  identity: Identity;
+  sessionId: string;
+  onTransferred: () => void;
+  onClose: () => void;
+}) {
   const { api, live, identity, sessionId } = props;
   useLive(live);
   const view = live.followSession(sessionId);
@@ -155,6 +277,14 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
         <p className="muted small">
           Status: {current.status}
           {view.presence.has(current.customer_id) && ` · customer ${view.presence.get(current.customer_id)}`}
+          {current.status !== "closed" && (
+            <>
+              {" · "}
+              <button type="button" className="link" onClick={props.onClose}>
+                Close conversation
+              </button>
+            </>
+          )}
         </p>
       )}
       <ol className="messages" aria-live="polite" aria-label="Messages" data-testid="messages">
@@ -169,9 +299,10 @@ function Conversation(props: { api: Api; live: LiveClient; identity: Identity; s
       {live.lastError && <p className="error" role="alert">{live.lastError}</p>}
       <Composer api={api} live={live} sessionId={sessionId} />
       <div className="side">
+        {current && <CustomerPanel api={api} session={current} />}
         <Notes api={api} identity={identity} sessionId={sessionId} />
         <h2>Transfer</h2>
-        <TransferForm api={api} sessionId={sessionId} onDone={props.onTransferred} />
+        <TransferForm api={api} live={live} sessionId={sessionId} currentAgentId={current?.agent_id} onDone={props.onTransferred} />
       </div>
     </section>
   );
@@ -190,12 +321,10 @@ function MessageItem({ message, mine, read, delivered }: { message: Message; min
   );
 }
 
-/** `/code` at the start of the box, alone: a canned response's shortcode. */
-const SHORTCODE = /^\/([A-Za-z0-9_-]+)$/;
-
 function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessionId: string }) {
   const [text, setText] = useState("");
   const [note, setNote] = useState<string>();
+  const suggestions = useCannedSuggestions(api, sessionId, text);
   const typingSince = useRef(0);
   const stopTimer = useRef<number | undefined>(undefined);
   const signalTyping = () => {
@@ -211,23 +340,13 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
     }, 3_000);
   };
   useEffect(() => () => window.clearTimeout(stopTimer.current), []);
-  const expand = async (): Promise<boolean> => {
-    const match = SHORTCODE.exec(text.trim());
-    if (!match) return false;
+  const insert = async (canned: Canned) => {
     try {
-      const found = await api.get("/agent/canned-responses", { query: { shortcode: match[1] } });
-      const canned = found.items[0];
-      if (!canned) {
-        setNote(`No canned response /${match[1]}.`);
-        return true;
-      }
-      const rendered = await api.post("/agent/canned-responses/{id}/render", { path: { id: canned.id }, body: { session_id: sessionId } });
-      setText(rendered.body);
+      setText(await suggestions.render(canned));
       setNote(`Inserted “${canned.title}”.`);
     } catch (caught) {
       setNote(`Canned response failed: ${errorText(caught)}`);
     }
-    return true;
   };
   const send = async () => {
     const body = text.trim();
@@ -245,16 +364,33 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
     }
   };
   const onKeyDown = async (event: React.KeyboardEvent<HTMLTextAreaElement>) => {
-    if ((event.key === "Tab" || event.key === "Enter") && SHORTCODE.test(text.trim())) {
-      event.preventDefault();
-      await expand();
-      return;
+    if (suggestions.open) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        suggestions.move(event.key === "ArrowDown" ? 1 : -1);
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        suggestions.close();
+        return;
+      }
+      if ((event.key === "Enter" || event.key === "Tab") && suggestions.current) {
+        event.preventDefault();
+        await insert(suggestions.current);
+        return;
+      }
     }
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       await send();
+    } else if (event.key === "Escape") {
+      // Leaves the box for the conversation, where the console's keys work.
+      event.preventDefault();
+      document.getElementById("conv-title")?.focus();
     }
   };
+  const listId = `canned-${sessionId}`;
   return (
     <form
       className="composer"
@@ -263,19 +399,26 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
         void send();
       }}
     >
-      <label htmlFor="reply">Reply (type /shortcode then Tab for a canned response; Enter sends)</label>
-      <textarea
-        id="reply"
-        value={text}
-        rows={3}
-        maxLength={4000}
-        onChange={(e) => {
-          setText(e.target.value);
-          signalTyping();
-        }}
-        onKeyDown={onKeyDown}
-      />
+      <label htmlFor="reply">Reply (type / for canned responses; Enter sends, Shift+Enter breaks the line)</label>
+      <div className="reply-box">
+        <textarea
+          id="reply"
+          value={text}
+          rows={3}
+          maxLength={4000}
+          aria-controls={suggestions.open ? listId : undefined}
+          aria-activedescendant={suggestions.current ? `${listId}-${suggestions.current.id}` : undefined}
+          onChange={(e) => {
+            setText(e.target.value);
+            signalTyping();
+          }}
+          onKeyDown={onKeyDown}
+        />
+        <CannedList id={listId} suggestions={suggestions} onPick={(canned) => void insert(canned)} />
+      </div>
       <button type="submit">Send</button>
+      {suggestions.noMatch && <p className="small muted">No canned response matches “{text.trim()}”.</p>}
+      {suggestions.loadError && <p className="small error">Canned responses could not be loaded: {suggestions.loadError}</p>}
       {note && <p role="status" className="small">{note}</p>}
     </form>
   );
@@ -322,6 +465,12 @@ function Notes({ api, identity, sessionId }: { api: Api; identity: Identity; ses
       {existing.state === "error" && <p className="error" role="alert">{existing.message}</p>}
       <textarea id="notes" value={body} rows={6} maxLength={10000} onChange={(e) => setBody(e.target.value)} />
       <p role="status" className="small" data-testid="notes-state">{state}</p>
+      {body.trim() && (
+        <section className="note-preview" aria-labelledby="notes-preview-title" data-testid="notes-preview">
+          <h3 id="notes-preview-title" className="small muted">Preview</h3>
+          <Markdown source={body} />
+        </section>
+      )}
     </div>
   );
 }

@@ -34,88 +34,126 @@ function useRange() {
 
 const COLOURS = { customer: "#1f5fa8", agent: "#b5470b", admin: "#5b6b2d" };
 
+/** What a chart shows when its range has nothing to draw: words, not empty axes. */
+function NoData({ what }: { what: string }) {
+  return (
+    <p className="no-data" role="note">
+      No {what} in this range yet.
+    </p>
+  );
+}
+
 export function Analytics({ api }: { api: Api }) {
   const { from, to, picker } = useRange();
   const [performance] = useLoad(() => api.get("/admin/chat-dashboard/agent-performance", { query: { from, to } }), [api, from, to]);
   const [satisfaction] = useLoad(() => api.get("/admin/chat-dashboard/satisfaction", { query: { from, to } }), [api, from, to]);
   const [messages] = useLoad(() => api.get("/admin/chat-dashboard/message-analytics", { query: { from, to } }), [api, from, to]);
   const [daily] = useLoad(() => api.get("/admin/reports/daily", { query: { from, to } }), [api, from, to]);
+  const ready = <T,>(load: { state: string; data?: T }) => (load.state === "ready" ? load.data : undefined);
+  const team = ready(performance)?.team;
+  const csat = ready(satisfaction);
+  const totals = ready(messages)?.totals;
   return (
-    <section aria-labelledby="analytics-title">
+    <section aria-labelledby="analytics-title" className="analytics">
       <h1 id="analytics-title">Analytics</h1>
       {picker}
-      <h2>Agent performance</h2>
-      <LoadState load={performance}>
-        {(report) => (
-          <>
-            <dl className="cards">
-              <div className="card"><dt>Sessions created</dt><dd>{report.team.sessions_created}</dd></div>
-              <div className="card"><dt>First response (median)</dt><dd>{duration(report.team.first_response.median_seconds)}</dd></div>
-              <div className="card"><dt>Handle time (median)</dt><dd>{duration(report.team.handle.median_seconds)}</dd></div>
-              <div className="card"><dt>Transfers</dt><dd>{report.team.transfers}</dd></div>
-            </dl>
-            {report.agents.length === 0 ? (
-              <p className="muted">No agent activity in this range.</p>
-            ) : (
-              <Suspense fallback={<p role="status">Loading chart…</p>}>
-                <RankingChart agents={report.agents.map((a) => ({ id: a.agent_id, handled: a.handled, response: a.first_response.median_seconds ?? null }))} />
-              </Suspense>
-            )}
-          </>
-        )}
-      </LoadState>
-      <h2>Daily figures</h2>
-      <LoadState load={daily} empty={(report) => report.days.length === 0}>
-        {(report) => (
-          <Suspense fallback={<p role="status">Loading chart…</p>}>
-            <DailyChart
-              days={report.days.map((d) => ({
-                day: d.day,
-                created: d.figures.sessions_created,
-                closed: d.figures.sessions_closed,
-                response: d.figures.first_response.median_seconds ?? null,
-              }))}
-            />
-          </Suspense>
-        )}
-      </LoadState>
-      <h2>Satisfaction</h2>
-      <LoadState load={satisfaction}>
-        {(report) => (
-          <>
-            <p>
-              CSAT {number(report.csat.average, 2)} from {report.csat.rated} ratings of {report.sessions_closed} closed sessions.
-            </p>
-            <Suspense fallback={<p role="status">Loading chart…</p>}>
-              <ChartView
-                testId="chart-csat"
-                label="Average CSAT by day"
-                config={{
-                  type: "line",
-                  data: {
-                    labels: report.days.map((d) => d.day),
-                    datasets: [{ label: "Average CSAT", data: report.days.map((d) => d.average ?? null), borderColor: "#1f5fa8", spanGaps: true }],
-                  },
-                  options: { scales: { y: { min: 1, max: 5 } } },
-                }}
-              />
-            </Suspense>
-          </>
-        )}
-      </LoadState>
-      <h2>Messages</h2>
-      <LoadState load={messages}>
-        {(report) => (
-          <>
-            <p>
-              {report.totals.customer} from customers, {report.totals.agent} from agents, {report.totals.admin} from admins.
-            </p>
-            <Suspense fallback={<p role="status">Loading chart…</p>}>
-              <VolumeChart hours={report.by_hour} />
-            </Suspense>
-          </>
-        )}
-      </LoadState>
+      <h2 className="sr-only">Headline figures</h2>
+      <dl className="cards headline" data-testid="headline">
+        <div className="card"><dt>Sessions created</dt><dd>{team ? team.sessions_created : "…"}</dd></div>
+        <div className="card"><dt>Sessions closed</dt><dd>{team ? team.sessions_closed : "…"}</dd></div>
+        <div className="card"><dt>First response (median)</dt><dd>{team ? duration(team.first_response.median_seconds) : "…"}</dd></div>
+        <div className="card"><dt>Handle time (median)</dt><dd>{team ? duration(team.handle.median_seconds) : "…"}</dd></div>
+        <div className="card"><dt>CSAT</dt><dd>{csat ? (csat.csat.average == null ? "—" : `${number(csat.csat.average, 2)} / 5`) : "…"}</dd></div>
+        <div className="card"><dt>Messages</dt><dd>{totals ? totals.customer + totals.agent + totals.admin : "…"}</dd></div>
+        <div className="card"><dt>Transfers</dt><dd>{team ? team.transfers : "…"}</dd></div>
+      </dl>
+      {performance.state === "error" && <p className="error" role="alert">Could not load agent performance: {performance.message}</p>}
+      <div className="charts">
+        <div>
+          <h2>Sessions per day</h2>
+          <LoadState load={daily}>
+            {(report) =>
+              report.days.every((d) => d.figures.sessions_created === 0 && d.figures.sessions_closed === 0) ? (
+                <NoData what="sessions" />
+              ) : (
+                <Suspense fallback={<p role="status">Loading chart…</p>}>
+                  <DailyChart
+                    days={report.days.map((d) => ({
+                      day: d.day,
+                      created: d.figures.sessions_created,
+                      closed: d.figures.sessions_closed,
+                      response: d.figures.first_response.median_seconds ?? null,
+                    }))}
+                  />
+                </Suspense>
+              )
+            }
+          </LoadState>
+        </div>
+        <div>
+          <h2>Agents</h2>
+          <LoadState load={performance}>
+            {(report) =>
+              report.agents.length === 0 ? (
+                <NoData what="agent activity" />
+              ) : (
+                <Suspense fallback={<p role="status">Loading chart…</p>}>
+                  <RankingChart agents={report.agents.map((a) => ({ id: a.agent_id, handled: a.handled, response: a.first_response.median_seconds ?? null }))} />
+                </Suspense>
+              )
+            }
+          </LoadState>
+        </div>
+        <div>
+          <h2>Satisfaction</h2>
+          <LoadState load={satisfaction}>
+            {(report) =>
+              report.csat.rated === 0 ? (
+                <NoData what="ratings" />
+              ) : (
+                <>
+                  <p className="small">
+                    {report.csat.rated} ratings of {report.sessions_closed} closed sessions.
+                  </p>
+                  <Suspense fallback={<p role="status">Loading chart…</p>}>
+                    <ChartView
+                      testId="chart-csat"
+                      label="Average CSAT by day"
+                      config={{
+                        type: "line",
+                        data: {
+                          labels: report.days.map((d) => d.day),
+                          datasets: [{ label: "Average CSAT", data: report.days.map((d) => d.average ?? null), borderColor: "#1f5fa8", spanGaps: true }],
+                        },
+                        options: { scales: { y: { min: 1, max: 5 } } },
+                      }}
+                    />
+                  </Suspense>
+                </>
+              )
+            }
+          </LoadState>
+        </div>
+        <div>
+          <h2>Messages</h2>
+          <LoadState load={messages}>
+            {(report) =>
+              report.totals.customer + report.totals.agent + report.totals.admin === 0 ? (
+                <NoData what="messages" />
+              ) : (
+                <>
+                  <p className="small">
+                    {report.totals.customer} from customers, {report.totals.agent} from agents, {report.totals.admin} from admins.
+                  </p>
+                  <Suspense fallback={<p role="status">Loading chart…</p>}>
+                    <VolumeChart hours={report.by_hour} />
+                  </Suspense>
+                </>
+              )
+            }
+          </LoadState>
+        </div>
+      </div>
     </section>
   );
 }

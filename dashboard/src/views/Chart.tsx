@@ -30,28 +30,32 @@ export function ChartView({ config, label, testId }: { config: ChartConfiguratio
         <canvas ref={canvas} role="img" aria-label={label} />
       </div>
       <figcaption>{label}</figcaption>
-      <table className="sr-only">
-        <thead>
-          <tr>
-            <th scope="col">Label</th>
-            {config.data.datasets.map((set) => (
-              <th scope="col" key={String(set.label)}>
-                {set.label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {labels.map((row, index) => (
-            <tr key={row}>
-              <th scope="row">{row}</th>
+      {/* A table is never smaller than its rows: the hidden box around it keeps it from
+          stretching the page by its height. */}
+      <div className="sr-only">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Label</th>
               {config.data.datasets.map((set) => (
-                <td key={String(set.label)}>{String(set.data[index] ?? "")}</td>
+                <th scope="col" key={String(set.label)}>
+                  {set.label}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {labels.map((row, index) => (
+              <tr key={row}>
+                <th scope="row">{row}</th>
+                {config.data.datasets.map((set) => (
+                  <td key={String(set.label)}>{String(set.data[index] ?? "")}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

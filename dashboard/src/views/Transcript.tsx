@@ -3,14 +3,17 @@ import { time } from "../format";
 import { useLoad } from "../hooks";
 import { LoadState } from "./Admin";
 
-export function Transcript({ api, sessionId }: { api: Api; sessionId: string }) {
+/** A session's transcript: a page of its own, or `embedded` in another view (smaller headings). */
+export function Transcript({ api, sessionId, embedded }: { api: Api; sessionId: string; embedded?: boolean }) {
+  const Title = embedded ? "h4" : "h1";
+  const Section = embedded ? "h5" : "h2";
   const [load] = useLoad(
     () => api.get("/admin/chat-dashboard/sessions/{id}/transcript", { path: { id: sessionId }, query: { include_notes: true } }),
     [api, sessionId],
   );
   return (
-    <section aria-labelledby="transcript-title">
-      <h1 id="transcript-title">Transcript</h1>
+    <section aria-labelledby={`transcript-title-${sessionId}`}>
+      <Title id={`transcript-title-${sessionId}`}>Transcript</Title>
       <LoadState load={load}>
         {(transcript) => (
           <>
@@ -29,7 +32,7 @@ export function Transcript({ api, sessionId }: { api: Api; sessionId: string }) 
             </ol>
             {transcript.notes && transcript.notes.length > 0 && (
               <>
-                <h2>Private notes</h2>
+                <Section>Private notes</Section>
                 <ul>
                   {transcript.notes.map((note) => (
                     <li key={note.id}>

@@ -80,6 +80,10 @@ http_function!(
     UNBLOCK_USER = "chat-unblock-user" => unblock_user
 );
 http_function!(
+    /// `GET /chat/users/blocked`
+    LIST_BLOCKED_USERS = "chat-list-blocked-users" => list_blocked_users
+);
+http_function!(
     /// `GET /chat/rooms`
     LIST_ROOMS = "chat-list-rooms" => list_rooms
 );
@@ -117,6 +121,7 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     DELETE_MESSAGE,
     BLOCK_USER,
     UNBLOCK_USER,
+    LIST_BLOCKED_USERS,
     LIST_ROOMS,
     CREATE_ROOM,
     LIST_NOTES,
@@ -140,11 +145,16 @@ pub async fn create_session(app: &App, req: Request) -> HandlerResult {
 
 /// Lists the sessions the caller sees: customers their own, agents their own or the waiting
 /// queue (`?status=waiting`, urgent first, then oldest), admins any status (default active).
+/// With `?customer_of=<session id>`, staff who may read that session list its customer's
+/// sessions, newest first (the customer's earlier conversations beside the one they serve).
 #[utoipa::path(get, path = "/chat/sessions", tag = "chat",
     params(("status" = Option<SessionStatus>, Query, description = "waiting | active | closed"),
+        ("customer_of" = Option<SessionId>, Query, description = "a session the caller (agent or admin) may read: list its customer's sessions instead"),
         ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
-    responses((status = 200, body = ListPage<Session>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = ListPage<Session>), (status = 400, body = ErrorBody),
+        (status = 403, description = "customer_of from a customer", body = ErrorBody),
+        (status = 404, description = "customer_of names a session the caller may not read", body = ErrorBody)))]
 pub async fn list_sessions(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let page = page_request(&req)?;
@@ -152,8 +162,15 @@ pub async fn list_sessions(app: &App, req: Request) -> HandlerResult {
         .map(|s| SessionStatus::parse(&s))
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
-    let (items, next) =
-        ops::list_sessions(app.store.as_ref(), &principal, status, page.limit, page.cursor).await?;
+    let customer_of = query_param(&req, "customer_of")
+        .map(|id| id.parse::<SessionId>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("customer_of: {e}")))?;
+    let store = app.store.as_ref();
+    let (items, next) = match customer_of {
+        Some(of) => ops::customer_sessions(store, &principal, &of, status, page.limit, page.cursor).await?,
+        None => ops::list_sessions(store, &principal, status, page.limit, page.cursor).await?,
+    };
     json(200, &ListPage::new(items, next))
 }
 
@@ -339,6 +356,28 @@ pub async fn unblock_user(app: &App, req: Request) -> HandlerResult {
     ops::require_role(&principal, &[Role::Agent, Role::Admin], "unblock users")?;
     let user: UserId = path_param(&req, "id")?;
     json(200, &ops::unblock_user(app.store.as_ref(), &principal, &user).await?)
+}
+
+/// The blocked users, newest block first, for agents and admins; `?user_id=` answers one user's
+/// block status (a one-item page, `blocked: false` when they are not blocked).
+#[utoipa::path(get, path = "/chat/users/blocked", tag = "chat",
+    params(("user_id" = Option<UserId>, Query, description = "only this user's block status"),
+        ("limit" = Option<usize>, Query, description = "1 to 200, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page")),
+    responses((status = 200, body = ListPage<BlockStatus>), (status = 400, body = ErrorBody),
+        (status = 403, description = "a customer", body = ErrorBody)))]
+pub async fn list_blocked_users(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Agent, Role::Admin], "list blocked users")?;
+    let page = page_request(&req)?;
+    let user = query_param(&req, "user_id")
+        .map(|raw| UserId::parse(&raw))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_parameter", format!("user_id: {e}")))?;
+    json(
+        200,
+        &ops::list_blocks(app.store.as_ref(), &principal, user.as_ref(), page.limit, page.cursor).await?,
+    )
 }
 
 /// The rooms, for everyone signed in.

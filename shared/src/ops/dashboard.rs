@@ -15,15 +15,15 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, AgentState, AgentStatus, ConnectionId, CsatToday, Overview, Principal, Priority, Role, Session,
-    SessionStatus,
+    now, AgentState, AgentStatus, ConnectionId, CsatToday, Message, MessageId, Overview, Principal, Priority,
+    Role, Session, SessionId, SessionStatus, UserId,
 };
 use crate::error::ApiError;
 use crate::http::ListPage;
 use crate::realtime::frames::{PresenceStatus, ServerFrame};
 use crate::repo::connections::{self, Window};
 use crate::repo::sessions::{self, SessionListing};
-use crate::repo::{agents, stats};
+use crate::repo::{agents, messages, stats};
 use crate::store::{Cursor, ItemStore, KeyRange, Query};
 
 use super::{failed_conditions, role_forbidden};
@@ -198,18 +198,80 @@ pub struct ActiveSession {
     pub handle_seconds_so_far: f64,
     /// The last message is the customer's: they wait for an answer.
     pub waiting_for_agent_reply: bool,
+    /// The customer's messages its agent has not read (after the agent's read marker; counted
+    /// up to [`ACTIVITY_WINDOW`]).
+    pub unread_count: u32,
+    /// Its newest message, for the session list.
+    pub last_message: Option<LastMessage>,
+    /// Since when the customer has waited for a reply: their oldest message after the last
+    /// answer (null when the last message is not the customer's).
+    #[serde(with = "crate::domain::timestamp::option")]
+    pub waiting_since: Option<OffsetDateTime>,
 }
 
+/// A session's newest message as a session list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LastMessage {
+    /// Message id.
+    pub id: MessageId,
+    /// Who sent it, in which role.
+    pub sender_role: Role,
+    /// Its first [`PREVIEW_CHARS`] characters; null once deleted.
+    pub preview: Option<String>,
+    /// When it was sent.
+    #[serde(with = "crate::domain::timestamp")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Messages read per session, newest first, for its unread count and wait: more unread than
+/// this show as this many.
+pub const ACTIVITY_WINDOW: usize = 100;
+/// Characters of the last message a session list shows.
+pub const PREVIEW_CHARS: usize = 140;
+
 impl ActiveSession {
-    fn of(session: Session, at: OffsetDateTime) -> Self {
+    /// The session's figures at `at`, from its newest messages down to its agent's read marker
+    /// (`window`, newest first, the marker's message included when it is still there).
+    fn of(session: Session, marker: Option<&MessageId>, window: &[Message], at: OffsetDateTime) -> Self {
         let handle_seconds_so_far = session.assigned_at.map_or(0.0, |assigned| seconds_between(assigned, at));
         let waiting_for_agent_reply = session.last_sender_role == Some(Role::Customer);
-        Self { session, handle_seconds_so_far, waiting_for_agent_reply }
+        let unread = window
+            .iter()
+            .filter(|m| {
+                m.sender_role == Role::Customer && !m.deleted && marker.is_none_or(|read| &m.id > read)
+            })
+            .count();
+        let waiting_since = window
+            .iter()
+            .take_while(|m| m.sender_role == Role::Customer)
+            .last()
+            .map(|m| m.created_at)
+            .filter(|_| waiting_for_agent_reply);
+        let last_message = window.first().map(|m| LastMessage {
+            id: m.id,
+            sender_role: m.sender_role,
+            preview: m
+                .body
+                .as_deref()
+                .filter(|_| !m.deleted)
+                .map(|body| body.chars().take(PREVIEW_CHARS).collect()),
+            created_at: m.created_at,
+        });
+        Self {
+            session,
+            handle_seconds_so_far,
+            waiting_for_agent_reply,
+            unread_count: u32::try_from(unread).unwrap_or(u32::MAX),
+            last_message,
+            waiting_since,
+        }
     }
 }
 
 /// One page of the active sessions: all of them for admins (gsi3 `QUEUE#active`), their own for
-/// agents (gsi2 `AGENT#me`, filtered on status). One Query; no read per item.
+/// agents (gsi2 `AGENT#me`, filtered on status), each with its unread count, last message and
+/// wait for a reply. One Query for the page, one batch read of the agents' read markers, and
+/// one Query per session of its newest messages down to the marker (run together).
 pub async fn active_sessions(
     store: &dyn ItemStore,
     principal: &Principal,
@@ -222,8 +284,28 @@ pub async fn active_sessions(
         Role::Admin => (SessionListing::Status(SessionStatus::Active), None),
     };
     let (page, next) = sessions::list(store, &listing, status, limit, cursor).await?;
+    let readers: Vec<(SessionId, UserId)> =
+        page.iter().filter_map(|session| session.agent_id.clone().map(|agent| (session.id, agent))).collect();
+    let mut markers: std::collections::HashMap<SessionId, MessageId> =
+        sessions::read_markers(store, &readers)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|marker| (marker.session_id, marker.last_read_message_id))
+            .collect();
+    let queries = page
+        .iter()
+        .map(|session| messages::newest_since(&session.id, markers.get(&session.id), ACTIVITY_WINDOW))
+        .collect();
+    let windows = store.query_many(queries).await?;
     let at = now();
-    Ok(ListPage::new(page.into_iter().map(|session| ActiveSession::of(session, at)).collect(), next))
+    let mut items = Vec::with_capacity(page.len());
+    for (session, window) in page.into_iter().zip(windows) {
+        let (window, _): (Vec<Message>, _) = crate::repo::records(window)?;
+        let marker = markers.remove(&session.id);
+        items.push(ActiveSession::of(session, marker.as_ref(), &window, at));
+    }
+    Ok(ListPage::new(items, next))
 }
 
 /// A waiting session with how long it has waited.
@@ -312,5 +394,75 @@ pub async fn health(store: &dyn ItemStore, version: &str) -> Health {
         status: if reachable { HealthStatus::Ok } else { HealthStatus::Degraded },
         version: version.to_owned(),
         store: StoreHealth { reachable, latency_ms },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::{Priority, SessionStatus};
+
+    fn session(last_sender: Option<Role>) -> Session {
+        serde_json::from_value(serde_json::json!({
+            "id": "01J00000000000000000000SES", "customer_id": "cust-a", "agent_id": "agent-x",
+            "room_id": null, "subject": "s", "priority": Priority::Normal, "status": SessionStatus::Active,
+            "created_at": "2026-12-01T10:00:00Z", "assigned_at": "2026-12-01T10:00:00Z", "closed_at": null,
+            "last_sender_role": last_sender,
+        }))
+        .expect("a session")
+    }
+
+    fn message(id: &str, role: Role, minute: u8, deleted: bool) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "session_id": "01J00000000000000000000SES", "sender_id": "someone", "sender_role": role,
+            "body": if deleted { None } else { Some(format!("text {id}")) }, "client_message_id": null,
+            "created_at": format!("2026-12-01T10:{minute:02}:00Z"), "edited_at": null, "deleted": deleted,
+        }))
+        .expect("a message")
+    }
+
+    #[test]
+    fn unread_are_the_customers_live_messages_after_the_marker_and_the_wait_starts_at_the_first_unanswered() {
+        // Arrange: newest first — two customer messages (one deleted) after an agent's, the marker on the agent's.
+        let window = [
+            message("01J0000000000000000000000D", Role::Customer, 4, false),
+            message("01J0000000000000000000000C", Role::Customer, 3, true),
+            message("01J0000000000000000000000B", Role::Agent, 2, false),
+        ];
+        let marker: MessageId = "01J0000000000000000000000B".parse().expect("an id");
+
+        // Act
+        let active = ActiveSession::of(
+            session(Some(Role::Customer)),
+            Some(&marker),
+            &window,
+            datetime!(2026-12-01 10:05 UTC),
+        );
+
+        // Assert
+        assert_eq!(active.unread_count, 1);
+        assert_eq!(active.waiting_since, Some(datetime!(2026-12-01 10:03 UTC)));
+        let last = active.last_message.expect("a last message");
+        assert_eq!(last.preview.as_deref(), Some("text 01J0000000000000000000000D"));
+    }
+
+    #[test]
+    fn a_long_last_message_is_cut_and_an_answered_session_waits_for_nobody() {
+        // Arrange
+        let mut long = message("01J0000000000000000000000E", Role::Agent, 1, false);
+        long.body = Some("é".repeat(PREVIEW_CHARS + 10));
+
+        // Act
+        let active =
+            ActiveSession::of(session(Some(Role::Agent)), None, &[long], datetime!(2026-12-01 10:05 UTC));
+
+        // Assert
+        assert_eq!(
+            active.last_message.and_then(|m| m.preview).map(|p| p.chars().count()),
+            Some(PREVIEW_CHARS)
+        );
+        assert_eq!((active.unread_count, active.waiting_since), (0, None));
     }
 }

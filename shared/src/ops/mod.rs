@@ -29,7 +29,7 @@ pub use messages::{
     delete_message, edit_message, list_messages, mark_read, send_message, EditMessage, MarkRead,
     MessageListing, SendMessage, Sent,
 };
-pub use moderation::{block_user, unblock_user, BlockStatus, BlockUser};
+pub use moderation::{block_user, list_blocks, unblock_user, BlockStatus, BlockUser};
 pub use notes::{create_note, edit_note, list_notes, WriteNote};
 pub use notifications::{
     get_preferences, put_preferences, register_device, unregister_device, RegisterDevice, UnregisterDevice,
@@ -40,9 +40,9 @@ pub use pushes::{
 };
 pub use rooms::{create_room, list_rooms, CreateRoom};
 pub use sessions::{
-    assign_session, close_session, create_session, get_session, list_participants, list_sessions,
-    rate_session, reopen_session, transfer_session, update_session, AssignSession, CreateSession,
-    RateSession, Rated, TransferSession, UpdateSession, PRIORITY_CHANGED,
+    assign_session, close_session, create_session, customer_sessions, get_session, list_participants,
+    list_sessions, rate_session, reopen_session, transfer_session, update_session, AssignSession,
+    CreateSession, RateSession, Rated, TransferSession, UpdateSession, PRIORITY_CHANGED,
 };
 
 use crate::domain::{Principal, Role, Session, SessionStatus};

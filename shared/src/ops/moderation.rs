@@ -7,8 +7,9 @@ use utoipa::ToSchema;
 
 use crate::domain::{now, Block, EventKind, Principal, Role, UserId};
 use crate::error::ApiError;
+use crate::http::ListPage;
 use crate::repo::{blocks, events};
-use crate::store::{ItemStore, Key};
+use crate::store::{Cursor, ItemStore, Key};
 
 use super::{failed_conditions, role_forbidden};
 
@@ -108,6 +109,26 @@ pub async fn block_user(
         return Err(ApiError::conflict("conflict", "the block changed meanwhile; retry"));
     }
     Ok(block.into())
+}
+
+/// The blocked users, newest block first (agents and admins); with `user`, only that user's
+/// block status (one GetItem; `blocked: false` when they are not blocked).
+pub async fn list_blocks(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    user: Option<&UserId>,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ListPage<BlockStatus>, ApiError> {
+    if !principal.role.is_staff() {
+        return Err(role_forbidden("list blocked users"));
+    }
+    if let Some(user) = user {
+        let status = blocks::get(store, user).await?.map_or_else(|| unblocked(user), BlockStatus::from);
+        return Ok(ListPage::new(vec![status], None));
+    }
+    let (page, next) = blocks::list(store, limit, cursor).await?;
+    Ok(ListPage::new(page.into_iter().map(BlockStatus::from).collect(), next))
 }
 
 /// An admin, or the agent who blocked the user, lifts a block (other agents get 403

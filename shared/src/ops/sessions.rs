@@ -223,6 +223,30 @@ pub async fn list_sessions(
     Ok((page, next))
 }
 
+/// One page of the sessions of the customer of session `of`, newest first (`status` filters):
+/// what staff see beside a conversation. Only staff who may read `of` (its agent, any agent
+/// while it waits, admins); anyone else 404 as for the session itself, customers 403.
+pub async fn customer_sessions(
+    store: &dyn ItemStore,
+    principal: &Principal,
+    of: &SessionId,
+    status: Option<SessionStatus>,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Session>, Option<Cursor>), ApiError> {
+    if !principal.role.is_staff() {
+        return Err(role_forbidden("list another session's customer history"));
+    }
+    let session = match sessions::get(store, of).await? {
+        Some(session) if can_read(principal, &session) => session,
+        _ => return Err(ApiError::session_not_found()),
+    };
+    let listing = SessionListing::Customer(session.customer_id);
+    let (mut page, next) = sessions::list(store, &listing, status, limit, cursor).await?;
+    routing::annotate_each(store, &mut page).await?;
+    Ok((page, next))
+}
+
 /// One page of a session's participants.
 pub async fn list_participants(
     store: &dyn ItemStore,

@@ -1,10 +1,14 @@
-//! Blocks (`USER#<id>` / `BLOCK`): a blocked user opens no session and sends nothing.
+//! Blocks (`USER#<id>` / `BLOCK`): a blocked user opens no session and sends nothing. Each is
+//! also on gsi1 `BLOCKS` by when it was set, for the list of blocked users.
 
 use crate::domain::{Block, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, ItemStore, Key, TxOp};
+use crate::store::{Condition, Cursor, ItemStore, Key, Query, TxOp};
 
-use super::{from_item, to_item};
+use super::{from_item, records, to_item};
+
+/// The gsi1 partition of every block.
+const LISTING: &str = "BLOCKS";
 
 /// Key of a user's block.
 pub fn key(user: &UserId) -> Key {
@@ -13,7 +17,20 @@ pub fn key(user: &UserId) -> Key {
 
 /// Creates a block; fails if the user is blocked already.
 pub fn put_new(block: &Block) -> Result<TxOp, ApiError> {
-    Ok(TxOp::Put { item: to_item(block, &key(&block.user_id), &[])?, condition: Some(Condition::NotExists) })
+    let at = crate::domain::timestamp::format(block.blocked_at)
+        .map_err(|e| ApiError::Internal(format!("formatting a time: {e}")))?;
+    let listed = format!("{at}#{}", block.user_id);
+    let item = to_item(block, &key(&block.user_id), &[("gsi1pk", LISTING.into()), ("gsi1sk", listed)])?;
+    Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
+}
+
+/// One page of the blocks, newest first.
+pub async fn list(
+    store: &dyn ItemStore,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Block>, Option<Cursor>), ApiError> {
+    records(store.query(Query::index("gsi1", LISTING).ascending(false).limit(limit).cursor(cursor)).await?)
 }
 
 /// Removes a block; fails unless it is still the one given (same blocker, same time).

@@ -112,6 +112,16 @@ pub struct MessageWindow {
     pub ascending: bool,
 }
 
+/// The query of a session's newest messages down to `from` (included), newest first, at most
+/// `limit`: what a session list needs for the last message and the unread ones after a marker.
+pub fn newest_since(session: &SessionId, from: Option<&MessageId>, limit: usize) -> Query {
+    let range = match from {
+        None => KeyRange::BeginsWith(PREFIX.into()),
+        Some(from) => KeyRange::Between(format!("{PREFIX}{from}"), format!("{PREFIX}~")),
+    };
+    Query::table(partition(session)).range(range).ascending(false).limit(limit)
+}
+
 /// One page of a session's messages.
 pub async fn list(
     store: &dyn ItemStore,

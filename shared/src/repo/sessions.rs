@@ -437,6 +437,15 @@ pub async fn read_marker(
     store.get(&read_marker_key(id, user)).await?.map(from_item).transpose()
 }
 
+/// The read markers of several (session, reader) pairs in one batch read, in their order.
+pub async fn read_markers(
+    store: &dyn ItemStore,
+    readers: &[(SessionId, UserId)],
+) -> Result<Vec<Option<ReadMarker>>, ApiError> {
+    let keys = readers.iter().map(|(id, user)| read_marker_key(id, user)).collect();
+    store.get_many(keys).await?.into_iter().map(|item| item.map(from_item).transpose()).collect()
+}
+
 /// A participant record for a user joining now.
 pub fn participant(
     id: SessionId,
