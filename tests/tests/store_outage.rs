@@ -19,7 +19,9 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::config::{dynamodb_client_for_endpoint_with, AwsLimits};
-use switchboard_shared::domain::{Principal, Role, UserId};
+use switchboard_shared::domain::{JobId, Principal, Role, UserId};
+use switchboard_shared::jobs::BulkChunk;
+use switchboard_shared::ops::bulk::run_chunk;
 use switchboard_shared::ops::{
     list_delivery_logs, register_device, send_notification, Notification, RegisterDevice,
 };
@@ -27,6 +29,7 @@ use switchboard_shared::push::local::LocalPush;
 use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::deliveries::DeliveryStatus;
+use switchboard_shared::repo::jobs::{self, JobRecord};
 use switchboard_shared::store::dynamo::DynamoItemStore;
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::{ApiError, App};
@@ -481,4 +484,65 @@ async fn a_push_whose_outcome_cannot_be_recorded_is_503_and_its_log_stays_pendin
         .expect("the logs");
     let statuses: Vec<DeliveryStatus> = logs.iter().map(|log| log.status).collect();
     assert_eq!(statuses, [DeliveryStatus::Pending]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_chunk_whose_count_failed_is_counted_when_delivered_again_and_pushed_once() {
+    // Arrange: a bulk job of one recipient with a phone; the store's file is locked right after
+    // the publish, so neither the log's outcome nor the job's count can be written.
+    let dir = tempfile::TempDir::new().expect("a temporary directory");
+    let path = dir.path().join("switchboard.db");
+    let store = Arc::new(SqliteItemStore::open(&path).expect("open the SQLite store"));
+    let push = Arc::new(LockingPush {
+        inner: LocalPush::default(),
+        path: path.clone(),
+        published: AtomicUsize::new(0),
+        lock: Mutex::new(None),
+    });
+    let realtime = Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"));
+    let app = App::new(store.clone(), realtime).with_push(push.clone());
+    let customer = Principal {
+        user_id: UserId::parse("bulk-outage-customer").expect("a user id"),
+        role: Role::Customer,
+        name: None,
+    };
+    let device = RegisterDevice {
+        token: DeviceToken::parse(TOKEN).expect("a device token"),
+        platform: Platform::Android,
+        app_version: None,
+    };
+    register_device(&app, &customer, device).await.expect("register");
+    let job = JobRecord {
+        job_id: JobId::generate(),
+        created_by: UserId::parse("outage-admin").expect("a user id"),
+        created_at: switchboard_shared::domain::now(),
+        notification: Notification {
+            category: switchboard_shared::domain::push::Category::Announcement,
+            title: "Maintenance".into(),
+            body: "Tonight at ten".into(),
+            session_id: None,
+            data: Default::default(),
+        },
+        total: 1,
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+        enqueued: true,
+        request_hash: String::new(),
+    };
+    jobs::create(store.as_ref(), &job, None).await.expect("store the job");
+    let chunk = BulkChunk { job_id: job.job_id.to_string(), user_ids: vec![customer.user_id.clone()] };
+    let failed = run_chunk(&app, &chunk).await;
+    drop(push.lock.lock().expect("the lock's slot").take());
+
+    // Act: the queue delivers the chunk again, and once more.
+    run_chunk(&app, &chunk).await.expect("the redelivery");
+    run_chunk(&app, &chunk).await.expect("a third delivery");
+
+    // Assert: the first delivery failed after its publish; the recipient is counted once, as sent
+    // (the publish went out; only its outcome was lost), and was pushed once.
+    assert!(matches!(failed, Err(ApiError::StoreUnavailable(_))), "{failed:?}");
+    let done = jobs::get(store.as_ref(), &job.job_id).await.expect("read").expect("the job");
+    assert_eq!((done.sent, done.failed, done.skipped), (1, 0, 0));
+    assert_eq!(push.published.load(Ordering::SeqCst), 1);
 }

@@ -197,19 +197,71 @@ pub async fn run_chunk(app: &App, chunk: &BulkChunk) -> Result<(), ApiError> {
         tracing::warn!(%job_id, "a chunk of an unknown job was dropped");
         return Ok(());
     };
+    let Some(first) = chunk.user_ids.first() else { return Ok(()) };
     let message = platform_message(&chunk.job_id, &job.notification)?;
     let at = now();
     let users = jobs::claim_many(store, &job_id, &chunk.user_ids, at).await?;
-    if users.is_empty() {
+    // Recipients claimed by an earlier delivery of this chunk: counted with it, unless its count
+    // was lost (the worker failed after claiming); then they are counted now, from their logs.
+    let earlier: Vec<UserId> = chunk.user_ids.iter().filter(|user| !users.contains(user)).cloned().collect();
+    let counted_before = !earlier.is_empty() && jobs::chunk_counted(store, &job_id, first).await?;
+    if counted_before && users.is_empty() {
         return Ok(());
     }
-    let (tally, pushed) = push_claimed(app, &chunk.job_id, &users, &job.notification, &message, at).await;
-    let counted = jobs::count(store, &job_id, tally).await;
+    let mut tally = if earlier.is_empty() || counted_before {
+        Tally::default()
+    } else {
+        earlier_outcomes(store, &chunk.job_id, &earlier).await?
+    };
+    let pushed = if users.is_empty() {
+        Ok(())
+    } else {
+        let (handled, pushed) =
+            push_claimed(app, &chunk.job_id, &users, &job.notification, &message, at).await;
+        tally += handled;
+        pushed
+    };
+    let counted = if counted_before {
+        jobs::count(store, &job_id, tally).await
+    } else {
+        jobs::count_chunk(store, &job_id, first, tally, at).await.map(drop)
+    };
     if let Err(error) = &counted {
-        tracing::error!(%error, %job_id, ?tally, "counting a chunk's recipients failed; the job stays short of done");
+        tracing::error!(%error, %job_id, ?tally, "counting a chunk's recipients failed; its next delivery counts them");
     }
     pushed.and(counted)
 }
+
+/// What became of recipients an earlier delivery of a chunk claimed, from their delivery logs of
+/// the job: a `pending` log is a publish made whose outcome was not written (counted as sent, as
+/// [`push_claimed`] counts it); no log at all, a recipient claimed and never pushed (failed).
+async fn earlier_outcomes(
+    store: &dyn crate::store::ItemStore,
+    job_id: &str,
+    users: &[UserId],
+) -> Result<Tally, ApiError> {
+    let logs: Vec<Result<Vec<DeliveryLog>, ApiError>> = futures::stream::iter(users.iter().cloned())
+        .map(|user| async move {
+            let listing = deliveries::LogListing::User(user);
+            let (logs, _) = deliveries::list(store, &listing, EARLIER_LOGS_READ, None).await?;
+            Ok(logs.into_iter().filter(|log| log.job_id == job_id).collect::<Vec<_>>())
+        })
+        .buffer_unordered(RECIPIENT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut tally = Tally::default();
+    for user_logs in logs {
+        let statuses: Vec<DeliveryStatus> = user_logs?
+            .into_iter()
+            .map(|log| if log.status == DeliveryStatus::Pending { DeliveryStatus::Sent } else { log.status })
+            .collect();
+        tally.add(if statuses.is_empty() { Outcome::Failed } else { outcome(&statuses) });
+    }
+    Ok(tally)
+}
+
+/// A recipient's newest logs read to find a job's: a bulk send's are among their newest.
+const EARLIER_LOGS_READ: usize = 25;
 
 /// Pushes claimed recipients with a few store calls for all of them: their preferences, blocks
 /// and devices read in batches; every decision not to push and every attempt (`pending`) logged

@@ -73,6 +73,12 @@ fn claim_key(job: &JobId, user: &UserId) -> Key {
     Key::new(format!("BULKJOB#{job}"), format!("USER#{user}"))
 }
 
+/// The marker of a counted chunk, named by its first recipient (a chunk delivered again holds
+/// the same recipients in the same order).
+fn counted_key(job: &JobId, first: &UserId) -> Key {
+    Key::new(format!("BULKJOB#{job}"), format!("COUNTED#{first}"))
+}
+
 fn idempotency_key(admin: &UserId, key: &str) -> Key {
     Key::new(format!("BULKKEY#{admin}"), key.to_owned())
 }
@@ -190,17 +196,65 @@ impl Tally {
     }
 }
 
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, other: Self) {
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+}
+
+fn counter_actions(tally: Tally) -> Vec<UpdateAction> {
+    [("sent", tally.sent), ("failed", tally.failed), ("skipped", tally.skipped)]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(counter, n)| UpdateAction::Add(counter.into(), i64::from(n)))
+        .collect()
+}
+
 /// Adds handled recipients to the job's counters, in one update.
 pub async fn count(store: &dyn ItemStore, job: &JobId, tally: Tally) -> Result<(), ApiError> {
-    let actions: Vec<UpdateAction> =
-        [("sent", tally.sent), ("failed", tally.failed), ("skipped", tally.skipped)]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(counter, n)| UpdateAction::Add(counter.into(), i64::from(n)))
-            .collect();
+    let actions = counter_actions(tally);
     if actions.is_empty() {
         return Ok(());
     }
     store.update(&job_key(job), actions, Some(Condition::Exists)).await?;
     Ok(())
+}
+
+/// The condition of a chunk's count that the chunk was not counted before.
+const NOT_COUNTED: &str = "not_counted";
+
+/// Adds a chunk's handled recipients to the job's counters once: the update and the chunk's
+/// marker (named by its `first` recipient) in one transaction, so that a chunk whose count was
+/// lost is counted when it is delivered again, and one counted already adds nothing.
+/// `Ok(false)` when it was counted before (nothing is written).
+pub async fn count_chunk(
+    store: &dyn ItemStore,
+    job: &JobId,
+    first: &UserId,
+    tally: Tally,
+    at: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let mut ops = vec![TxOp::Put {
+        item: expiring(&counted_key(job, first), at)?,
+        condition: Some(Condition::NotExists),
+    }
+    .named(NOT_COUNTED)];
+    let actions = counter_actions(tally);
+    if !actions.is_empty() {
+        ops.push(
+            TxOp::Update { key: job_key(job), actions, condition: Some(Condition::Exists) }.named("job"),
+        );
+    }
+    match store.transact_write(ops).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&NOT_COUNTED) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether the chunk that starts with `first` was counted.
+pub async fn chunk_counted(store: &dyn ItemStore, job: &JobId, first: &UserId) -> Result<bool, ApiError> {
+    Ok(store.get(&counted_key(job, first)).await?.is_some())
 }
