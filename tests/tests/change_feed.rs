@@ -58,6 +58,10 @@ async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
     // Arrange: a gateway that runs no consumer, so the test delivers the records itself.
     let (store, dir, feed_of) = fresh_store(backend).await;
     let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
+    let device = json!({"token": format!("tok-{}", ulid::Ulid::new()), "platform": "android"});
+    let registered =
+        Caller::AgentX.call(&api, Method::POST, "/notifications/devices/register", Some(device)).await;
+    arranged(registered, 200, "agent X registers a phone");
     let world = assigned_session(&api).await;
     send(&api, Caller::CustomerA, &world.session, "still there?").await;
     assert_eq!(
@@ -81,8 +85,12 @@ async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
         assert_eq!((outcome.handled, outcome.failed), (records.len(), 0), "delivery {delivery}");
     }
 
-    // Assert
+    // Assert: each message counted once; agent X, not connected, pushed once for the burst.
     assert_eq!(todays_messages(&api).await, json!({"customer": 2, "agent": 1, "admin": 0}));
+    let logs = Caller::AgentX.call(&api, Method::GET, "/notifications/delivery-logs", None).await;
+    let logs = arranged(logs, 200, "agent X reads their pushes").body["items"].clone();
+    assert_eq!(logs.as_array().map(Vec::len), Some(1), "{logs}");
+    assert_eq!(logs[0]["category"], "chat_message", "{logs}");
 }
 
 async fn a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on(

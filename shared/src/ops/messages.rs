@@ -132,9 +132,9 @@ async fn send_once(
     }
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
-        // The day's counters follow from the change feed (`crate::changes`), off the reply's path.
-        let delivery = super::live::message_created(app, &message, origin).await;
-        super::pushes::chat_message(app, &message, &delivery.reached).await;
+        // The day's counters and the pushes to participants who are not connected follow from
+        // the change feed (`crate::changes`), off the reply's path.
+        super::live::message_created(app, &message, origin).await;
         return Ok(Sent::Created(message));
     }
     if let Some(client_id) = &input.client_message_id {

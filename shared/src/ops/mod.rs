@@ -11,7 +11,7 @@ mod messages;
 mod moderation;
 mod notes;
 mod notifications;
-mod pushes;
+pub(crate) mod pushes;
 pub mod queue;
 mod rooms;
 pub mod routing;

@@ -2,6 +2,7 @@
 //! effects. None imports another; [`react`] is the one place that says which follow which effect.
 
 mod counters;
+mod pushes;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -20,5 +21,6 @@ pub(crate) struct Origin<'a> {
 pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
     let mut caused = Vec::new();
     caused.extend(counters::react(app, origin, effect).await?);
+    caused.extend(pushes::react(app, effect).await?);
     Ok(caused)
 }
