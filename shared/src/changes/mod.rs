@@ -17,6 +17,7 @@ mod reactions;
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod stream_event;
 
 use std::time::Duration;
 
