@@ -111,9 +111,23 @@ async fn a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_th
     // Act
     api.settle().await;
 
-    // Assert: the good message is counted; the bad record is kept, with the attempts made.
+    // Assert: the good message is counted; the bad record is kept, with the attempts made, for
+    // admins only; a replay that fails again keeps it.
     assert_eq!(todays_messages(&api).await, json!({"customer": 1, "agent": 0, "admin": 0}));
-    let (kept, _) = failed::list(api.store.as_ref(), 50, None).await.expect("list the failed changes");
-    assert_eq!(kept.len(), 1, "{kept:?}");
-    assert_eq!((kept[0].record.sk.as_str(), kept[0].attempts), ("MSG#broken", runner::MAX_ATTEMPTS));
+    let listed = Caller::Admin.call(&api, Method::GET, "/admin/failed-changes", None).await;
+    let kept = arranged(listed, 200, "the admin lists the failed changes").body["items"].clone();
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
+    assert_eq!(
+        (&kept[0]["record"]["sk"], &kept[0]["attempts"]),
+        (&json!("MSG#broken"), &json!(runner::MAX_ATTEMPTS))
+    );
+    let agent = Caller::AgentX.call(&api, Method::GET, "/admin/failed-changes", None).await;
+    assert_eq!(agent.status, 403, "{agent:?}");
+    let replay = format!("/admin/failed-changes/{}/replay", kept[0]["id"].as_str().unwrap_or_default());
+    let again = Caller::Admin.call(&api, Method::POST, &replay, None).await;
+    assert_eq!((again.status, again.error_code()), (409, "replay_failed"), "{again:?}");
+    let (still, _) = failed::list(api.store.as_ref(), 50, None).await.expect("list the failed changes");
+    assert_eq!(still.len(), 1, "kept after a failed replay");
+    let unknown = Caller::Admin.call(&api, Method::POST, "/admin/failed-changes/nope/replay", None).await;
+    assert_eq!((unknown.status, unknown.error_code()), (404, "failed_change_not_found"));
 }

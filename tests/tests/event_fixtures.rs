@@ -17,7 +17,9 @@ use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_N
 use switchboard_changes::PROCESS;
 use switchboard_local::fixtures::BULK_JOB;
 use switchboard_local::fixtures::DAILY_REPORT;
-use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
+use switchboard_local::fixtures::{
+    ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, FAILED_CHANGE, MESSAGE, WAITING_SESSION,
+};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
@@ -25,6 +27,7 @@ use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
 use switchboard_notifications::BULK_WORKER;
 use switchboard_shared::auth::{TokenVerifier, WidgetTokens};
+use switchboard_shared::changes::failed;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
 use switchboard_shared::domain::{
@@ -613,6 +616,20 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         }
         "dashboard-audit-log" => {
             ensure!(answer["items"] == serde_json::json!([]), "the seeded world logged no event: {answer}");
+        }
+        "dashboard-list-failed-changes" => {
+            ensure!(answer["items"][0]["id"] == FAILED_CHANGE, "not the seeded failed change: {answer}");
+            ensure!(answer["items"][0]["record"]["kind"] == "INSERT", "not its record: {answer}");
+        }
+        "dashboard-replay-failed-change" => {
+            ensure!(answer["id"] == FAILED_CHANGE, "not the seeded failed change: {answer}");
+            let (left, _) = failed::list(world.store(), 10, None).await.map_err(|e| e.to_string())?;
+            ensure!(left.is_empty(), "the replayed change is still kept: {left:?}");
+            let day =
+                switchboard_shared::repo::stats::day(world.store(), time::macros::date!(2026 - 01 - 01))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            ensure!(day.get("messages_customer") == 1, "the replayed message was not counted");
         }
         "dashboard-assign-session" => {
             let stored = world.session(WAITING_SESSION).await;

@@ -1429,6 +1429,7 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("notifications-bulk-worker", &["sns:Publish"]),
     // Chat pushes to participants who are not connected: a message's from the change feed.
     ("changes-process", &["sns:Publish"]),
+    ("dashboard-replay-failed-change", &["sns:Publish"]),
     ("chat-close-session", &["sns:Publish"]),
     ("dashboard-assign-session", &["sns:Publish"]),
     ("dashboard-transfer-session", &["sns:Publish"]),

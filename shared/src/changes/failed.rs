@@ -51,9 +51,15 @@ pub async fn keep(
         attempts,
         failed_at: now(),
     };
-    let item = crate::repo::to_item(&failed, &key(&failed.id), &[])?;
-    store.put(item, Some(Condition::NotExists)).await?;
+    put(store, &failed).await?;
     Ok(failed)
+}
+
+/// Stores a failed change under its id (unless one is stored there).
+pub async fn put(store: &dyn ItemStore, failed: &FailedChange) -> Result<(), ApiError> {
+    let item = crate::repo::to_item(failed, &key(&failed.id), &[])?;
+    store.put(item, Some(Condition::NotExists)).await?;
+    Ok(())
 }
 
 /// One page of the failed changes, newest first.

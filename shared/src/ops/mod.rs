@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulk;
 mod canned;
 pub mod dashboard;
+pub mod failed_changes;
 pub mod live;
 mod messages;
 mod moderation;
