@@ -22,9 +22,10 @@ use crate::store::{Item, StoreError, PK, SK};
 
 use super::ChangeFeed;
 
-/// How often an idle consumer asks the stream for new records (Lambda polls a shard four
-/// times a second).
-const POLL: Duration = Duration::from_millis(250);
+/// How often an idle consumer asks the stream for new records: as often as Lambda's batching
+/// window lets a reaction wait (a drain asks at once). moto answers one request at a time, so
+/// every gateway on it polling faster would slow every other client of the server.
+const POLL: Duration = Duration::from_secs(1);
 
 /// One shard of the stream and where the consumer is in it.
 #[derive(Debug, Default)]

@@ -13,7 +13,8 @@ const PREFIX: &str = "MSG#";
 
 /// Whether a key is a message's (a change record of the table names its item by key).
 pub fn is_message_key(pk: &str, sk: &str) -> bool {
-    pk.starts_with(super::sessions::PARTITION_PREFIX) && sk.starts_with(PREFIX)
+    pk.strip_prefix(super::sessions::PARTITION_PREFIX).is_some_and(|id| id.starts_with('#'))
+        && sk.starts_with(PREFIX)
 }
 
 /// Key of a message.

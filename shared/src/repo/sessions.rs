@@ -27,7 +27,7 @@ pub fn key(id: &SessionId) -> Key {
 
 /// Whether a key is a session record's (a change record of the table names its item by key).
 pub fn is_record_key(pk: &str, sk: &str) -> bool {
-    pk.starts_with(PARTITION_PREFIX) && sk == RECORD_SORT_KEY
+    pk.strip_prefix(PARTITION_PREFIX).is_some_and(|id| id.starts_with('#')) && sk == RECORD_SORT_KEY
 }
 
 /// Key of a participant record.
