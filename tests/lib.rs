@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_local::feed::FeedOf;
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::Gateway;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier, WidgetTokens};
@@ -224,6 +225,28 @@ pub async fn test_bucket() -> S3ReportStore {
     store
 }
 
+/// A fresh, empty store of `backend` (a SQLite file in a temporary directory, or a new table on
+/// the moto server), the directory to keep while it is used, and where its change feed is read.
+pub async fn fresh_store(backend: Backend) -> (Arc<dyn ItemStore>, Option<tempfile::TempDir>, FeedOf) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::TempDir::new().expect("temporary directory");
+            let store = SqliteItemStore::open(&dir.path().join("switchboard.db")).expect("open SQLite store");
+            (Arc::new(store.clone()), Some(dir), FeedOf::Sqlite(store))
+        }
+        Backend::DynamoDb => {
+            let endpoint = moto_endpoint();
+            let table = format!("api-{}", ulid::Ulid::new().to_string().to_lowercase());
+            let store = DynamoItemStore::new(
+                dynamodb_client_for_endpoint_with(&endpoint, moto_limits()).expect("a DynamoDB client"),
+                table,
+            );
+            store.create_table().await.expect("create a table on the moto server");
+            (Arc::new(store.clone()), None, FeedOf::Stream { endpoint, store })
+        }
+    }
+}
+
 impl TestApi {
     /// Starts a gateway on `backend` with fresh, empty storage; its functions post to WebSockets
     /// through its own Management API with the production SDK client.
@@ -233,25 +256,8 @@ impl TestApi {
 
     /// Starts a gateway on `backend` whose functions post to WebSockets as `posting` says.
     pub async fn start_posting(backend: Backend, posting: Posting) -> Self {
-        let (inner, dir): (Arc<dyn ItemStore>, Option<tempfile::TempDir>) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::TempDir::new().expect("temporary directory");
-                let store =
-                    SqliteItemStore::open(&dir.path().join("switchboard.db")).expect("open SQLite store");
-                (Arc::new(store), Some(dir))
-            }
-            Backend::DynamoDb => {
-                let endpoint = moto_endpoint();
-                let table = format!("api-{}", ulid::Ulid::new().to_string().to_lowercase());
-                let store = DynamoItemStore::new(
-                    dynamodb_client_for_endpoint_with(&endpoint, moto_limits()).expect("a DynamoDB client"),
-                    table,
-                );
-                store.create_table().await.expect("create a table on the moto server");
-                (Arc::new(store), None)
-            }
-        };
-        Self::start_on(backend, posting, inner, dir).await
+        let (inner, dir, feed) = fresh_store(backend).await;
+        Self::start_feeding(backend, posting, inner, dir, Some(feed)).await
     }
 
     /// Starts a gateway over a store the test built (`backend` says which kind it is, for the
@@ -262,6 +268,18 @@ impl TestApi {
         inner: Arc<dyn ItemStore>,
         dir: Option<tempfile::TempDir>,
     ) -> Self {
+        Self::start_feeding(backend, posting, inner, dir, None).await
+    }
+
+    /// [`TestApi::start_on`], with a consumer of the store's change feed when `feed` is given.
+    pub async fn start_feeding(
+        backend: Backend,
+        posting: Posting,
+        inner: Arc<dyn ItemStore>,
+        dir: Option<tempfile::TempDir>,
+        feed: Option<FeedOf>,
+    ) -> Self {
+        let uncounted = Arc::clone(&inner);
         let store = Arc::new(CountingStore {
             inner,
             calls: Mutex::default(),
@@ -301,6 +319,13 @@ impl TestApi {
         if let Some(files) = report_files {
             gateway = gateway.serving_report_files(files);
         }
+        if let Some(feed) = feed {
+            // The reactions' calls are not the requests': the round-trip tests count only those.
+            let mut reacting = app.clone();
+            reacting.store = uncounted;
+            let feed = switchboard_local::feed::open(feed).await.expect("open the change feed");
+            gateway = gateway.consuming_feed(switchboard_local::feed::start(reacting, feed));
+        }
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
@@ -316,6 +341,20 @@ impl TestApi {
             shutdown: Some(shutdown),
             _dir: dir,
         }
+    }
+
+    /// Waits until the gateway's change feed consumer has processed every change written so
+    /// far (`POST /local/feed/drain`): the reactions off the request path (counters, ...) are done.
+    pub async fn settle(&self) {
+        let admin = self.token("admin-settle", Role::Admin);
+        let response = self
+            .client
+            .post(format!("{}{}", self.root, switchboard_local::feed::DRAIN_PATH))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .expect("the gateway answers");
+        assert_eq!(response.status().as_u16(), 204, "the feed drains: {:?}", response.text().await);
     }
 
     /// A valid token for a user in a role.

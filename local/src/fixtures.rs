@@ -7,6 +7,8 @@ use switchboard_shared::analytics::messages::RoleCounts;
 use switchboard_shared::analytics::pdf_reports::pdf::render;
 use switchboard_shared::analytics::rollup::DayRollup;
 use switchboard_shared::analytics::summaries::Summary;
+use switchboard_shared::changes::failed::{self, FailedChange};
+use switchboard_shared::changes::{ChangeKind, ChangeRecord};
 use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::widget::{IdentitySecrets, Site, SiteInput};
@@ -67,6 +69,8 @@ pub const BULK_JOB: &str = "01JD0000000000000000000009";
 pub const DAILY_REPORT: &str = "daily-2026-01-01";
 /// The fixture world's widget site.
 pub const SITE: &str = "01JD000000000000000000000A";
+/// The failed change of the fixture world: the seeded message's record, whose reactions failed.
+pub const FAILED_CHANGE: &str = "01JD000000000000000000000B";
 /// The origin the widget site allows.
 pub const SITE_ORIGIN: &str = "https://shop.example";
 /// The widget site's identity secret (the identify fixture's signature is made with it).
@@ -287,6 +291,32 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         updated_at: opened,
     };
     store.transact_write(named([devices::put(&phone)?])).await?;
+
+    // The seeded message's change record, whose reactions failed while the store was away.
+    let key = switchboard_shared::repo::messages::key(&message.session_id, &message.id);
+    let mut image = match serde_json::to_value(&message) {
+        Ok(serde_json::Value::Object(image)) => image,
+        _ => return Err(ApiError::Internal("a message is not a JSON object".into())),
+    };
+    image.insert("pk".into(), key.pk.clone().into());
+    image.insert("sk".into(), key.sk.clone().into());
+    let record = ChangeRecord {
+        sequence: "1".into(),
+        kind: ChangeKind::Insert,
+        pk: key.pk,
+        sk: key.sk,
+        old: None,
+        new: Some(image),
+        at_ms: (sent.unix_timestamp_nanos() / 1_000_000) as i64,
+    };
+    let kept = FailedChange {
+        id: FAILED_CHANGE.into(),
+        record,
+        error: "store unavailable: the table did not answer in time".into(),
+        attempts: 3,
+        failed_at: sent,
+    };
+    failed::put(store, &kept).await?;
 
     let written = datetime!(2026-01-01 11:56 UTC);
     let refund = CannedResponse {

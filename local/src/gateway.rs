@@ -16,6 +16,7 @@ use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
+use switchboard_shared::changes::consumer::ConsumerHandle;
 use switchboard_shared::lambda::{dispatch, dispatch_streaming, HttpFunction, WsFunction};
 use switchboard_shared::reports::folder::{FolderReportStore, LinkRefusal};
 use switchboard_shared::reports::{ReportStore, PDF_CONTENT_TYPE};
@@ -78,6 +79,7 @@ pub struct Gateway {
     dev_tokens: Option<Arc<TokenMinter>>,
     app_dir: Option<Arc<PathBuf>>,
     widget_dir: Option<Arc<PathBuf>>,
+    feed: Option<ConsumerHandle>,
 }
 
 impl Gateway {
@@ -131,6 +133,7 @@ impl Gateway {
             dev_tokens: None,
             app_dir: None,
             widget_dir: None,
+            feed: None,
         })
     }
 
@@ -155,6 +158,17 @@ impl Gateway {
     /// The same gateway serving the built chat widget in `dir` at `/widget/`.
     pub fn serving_widget(self, dir: PathBuf) -> Self {
         Self { widget_dir: Some(Arc::new(dir)), ..self }
+    }
+
+    /// The same gateway answering drains ([`crate::feed::DRAIN_PATH`]) with this consumer of
+    /// the change feed.
+    pub fn consuming_feed(self, feed: ConsumerHandle) -> Self {
+        Self { feed: Some(feed), ..self }
+    }
+
+    /// The consumer of the change feed, if this gateway runs one.
+    pub fn feed(&self) -> Option<&ConsumerHandle> {
+        self.feed.as_ref()
     }
 
     /// The same gateway running each function with its own app, built by `app_for` from the
@@ -183,6 +197,7 @@ impl Gateway {
             .route("/api/v1/openapi.json", get(openapi))
             .route("/ws", get(ws::upgrade))
             .route("/reports/{*object}", get(report_file))
+            .route(crate::feed::DRAIN_PATH, post(crate::feed::drain))
             .route(
                 "/@connections/{id}",
                 post(ws::post_to_connection)

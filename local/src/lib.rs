@@ -2,6 +2,7 @@
 //! developer needs no AWS account and no Docker.
 
 pub mod dashboard;
+pub mod feed;
 pub mod fixtures;
 pub mod gateway;
 pub mod iam;

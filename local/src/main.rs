@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use switchboard_local::feed::FeedOf;
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::{dashboard, scheduler, secret, Gateway};
 use switchboard_shared::analytics::pdf_reports::build_daily_report;
@@ -55,6 +56,10 @@ enum Command {
         /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
         #[arg(long)]
         no_schedules: bool,
+        /// Do not run the change feed's consumer: changes wait in the feed, and their reactions
+        /// (the day's counters, ...) happen once a gateway runs it again.
+        #[arg(long)]
+        no_feed: bool,
         /// The built web dashboard (`npm run build` in dashboard/), served at `/`.
         #[arg(long, default_value = "dashboard/dist")]
         dashboard_dir: PathBuf,
@@ -229,6 +234,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             realtime,
             sns_endpoint,
             no_schedules,
+            no_feed,
             dashboard_dir,
             widget_dir,
             dev_sign_in,
@@ -238,7 +244,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
             let data_dir = store.data_dir.clone();
-            let store = open_store(store).await?;
+            let (store, feed_of) = open_store_and_feed(store).await?;
             let settings = token_settings()?;
             let widget_tokens = switchboard_local::widget::local_widget_tokens(&secret, &settings)?;
             let verifier = TokenVerifier::hs256(secret.as_bytes(), &settings.issuer, &settings.audience)
@@ -268,6 +274,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }
+            let feed = match no_feed {
+                true => None,
+                false => Some(switchboard_local::feed::start(
+                    app.clone(),
+                    switchboard_local::feed::open(feed_of).await?,
+                )),
+            };
             let schedules = scheduler::bind(&scheduler::functions())?;
             if !no_schedules {
                 tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
@@ -289,6 +302,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             if let Some(files) = report_files {
                 gateway = gateway.serving_report_files(files);
+            }
+            if let Some(feed) = feed {
+                gateway = gateway.consuming_feed(feed);
             }
             // Before the address line, which scripts and tests wait for (and may stop reading at).
             if !dashboard_built {
@@ -405,15 +421,20 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 /// The SQLite store of the data directory, or a table on a DynamoDB-compatible server.
-async fn open_store(
+async fn open_store(args: StoreArgs) -> Result<Arc<dyn ItemStore>, String> {
+    Ok(open_store_and_feed(args).await?.0)
+}
+
+/// [`open_store`], and where its change feed is read from.
+async fn open_store_and_feed(
     StoreArgs { data_dir, dynamodb_endpoint, table }: StoreArgs,
-) -> Result<Arc<dyn ItemStore>, String> {
+) -> Result<(Arc<dyn ItemStore>, FeedOf), String> {
     match dynamodb_endpoint {
         Some(endpoint) => {
             let client = dynamodb_client_for_endpoint(&endpoint).map_err(|e| e.to_string())?;
             let store = DynamoItemStore::new(client, table);
             store.ensure_table().await.map_err(|e| format!("DynamoDB at {endpoint}: {e}"))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store.clone()), FeedOf::Stream { endpoint, store }))
         }
         None => {
             std::fs::create_dir_all(&data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
@@ -421,7 +442,7 @@ async fn open_store(
             let limits = SqliteLimits::from_env().map_err(|e| e.to_string())?;
             let store =
                 SqliteItemStore::open_with(&path, limits).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store.clone()), FeedOf::Sqlite(store)))
         }
     }
 }

@@ -45,6 +45,8 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         switchboard_dashboard::message_analytics,
         switchboard_dashboard::health,
         switchboard_dashboard::audit_log,
+        switchboard_dashboard::failed_changes,
+        switchboard_dashboard::replay_failed_change,
         switchboard_notifications::get_preferences,
         switchboard_notifications::put_preferences,
         switchboard_notifications::register_device,

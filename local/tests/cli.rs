@@ -48,6 +48,12 @@ impl Server {
         Self { child, base }
     }
 
+    /// Kills the process (SIGKILL: no clean stop, as a crash or a power cut).
+    fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("wait for the server");
+    }
+
     /// Sends SIGINT (what Ctrl-C sends) and waits for a clean exit.
     fn interrupt(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -455,4 +461,69 @@ fn the_token_command_refuses_a_lifetime_the_gateway_would_refuse() {
         .expect("run switchboard-local token");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("JWT_MAX_LIFETIME_SECONDS"));
+}
+
+/// Today's messages by role, as an admin's message analytics show them.
+async fn todays_messages(server: &Server, admin: &str) -> serde_json::Value {
+    let report: serde_json::Value = client()
+        .get(format!("{}/admin/chat-dashboard/message-analytics", server.base))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("read the message analytics")
+        .json()
+        .await
+        .expect("analytics JSON");
+    report["totals"].clone()
+}
+
+/// `POST /local/feed/drain` as `admin`; its status.
+async fn drain(server: &Server, admin: &str) -> u16 {
+    let root = server.base.trim_end_matches("/api/v1");
+    let response = client()
+        .post(format!("{root}{}", switchboard_local::feed::DRAIN_PATH))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .expect("drain the feed");
+    response.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_gateway_was_killed_before_its_reactions_gets_them_after_a_restart() {
+    // Arrange: a gateway whose consumer does not run stores a message, and is killed.
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let server = Server::start_with(dir.path(), &["--no-feed", "--no-schedules"]);
+    let customer = token(dir.path(), "cust-ada", "customer");
+    let admin = token(dir.path(), "admin-eve", "admin");
+    let created: serde_json::Value = client()
+        .post(format!("{}/chat/sessions", server.base))
+        .bearer_auth(&customer)
+        .body(r#"{"subject":"Crash?"}"#)
+        .send()
+        .await
+        .expect("create a session")
+        .json()
+        .await
+        .expect("session JSON");
+    let sent = client()
+        .post(format!("{}/chat/messages", server.base))
+        .bearer_auth(&customer)
+        .body(serde_json::json!({"session_id": created["id"], "body": "before the crash"}).to_string())
+        .send()
+        .await
+        .expect("send a message");
+    assert_eq!(sent.status().as_u16(), 201);
+    assert_eq!(drain(&server, &admin).await, 503, "no consumer runs with --no-feed");
+    assert_eq!(todays_messages(&server, &admin).await["customer"], 0, "its reactions have not run");
+    server.kill();
+
+    // Act
+    let server = Server::start_with(dir.path(), &["--no-schedules"]);
+    let drained = drain(&server, &admin).await;
+
+    // Assert
+    assert_eq!(drained, 204);
+    assert_eq!(todays_messages(&server, &admin).await["customer"], 1, "counted once, after the restart");
+    assert!(server.interrupt().success());
 }

@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod app;
 pub mod auth;
+pub mod changes;
 pub mod config;
 pub mod cors;
 pub mod csv;

@@ -554,6 +554,7 @@ async fn notes_never_appear_among_messages_or_in_pushes(backend: Backend) {
     let session =
         Caller::CustomerA.call(&api, Method::GET, &format!("/chat/sessions/{}", world.session), None).await;
     assert_eq!(session.body["message_count"], 2, "the note counted as a message: {session:?}");
+    api.settle().await;
     let pushes = Caller::CustomerA.call(&api, Method::GET, "/notifications/delivery-logs", None).await;
     assert!(
         !pushes.body.to_string().contains("reseller"),

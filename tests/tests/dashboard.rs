@@ -548,6 +548,8 @@ async fn message_analytics_counts_each_hour_by_role_and_messages_per_session(bac
     }
     let today = sent[0].0.date();
     let yesterday = today.previous_day().expect("a day before");
+    // The hourly counters follow from the change feed.
+    api.settle().await;
 
     // Act
     let path = format!(

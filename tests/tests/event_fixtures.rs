@@ -14,9 +14,12 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::Value;
 use switchboard_authorizer::{authorize, token_of, AuthorizerResponse, FUNCTION_NAME as AUTHORIZER};
+use switchboard_changes::PROCESS;
 use switchboard_local::fixtures::BULK_JOB;
 use switchboard_local::fixtures::DAILY_REPORT;
-use switchboard_local::fixtures::{ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, MESSAGE, WAITING_SESSION};
+use switchboard_local::fixtures::{
+    ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, FAILED_CHANGE, MESSAGE, WAITING_SESSION,
+};
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
@@ -24,6 +27,7 @@ use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
 use switchboard_notifications::BULK_WORKER;
 use switchboard_shared::auth::{TokenVerifier, WidgetTokens};
+use switchboard_shared::changes::failed;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
 use switchboard_shared::domain::{
@@ -123,7 +127,7 @@ fn is_scheduled(fixture: &Fixture) -> bool {
 }
 
 fn is_queue(fixture: &Fixture) -> bool {
-    fixture.binary == BULK_WORKER.name
+    fixture.binary == BULK_WORKER.name || fixture.binary == PROCESS.name
 }
 
 fn rest_fixtures() -> Vec<Fixture> {
@@ -615,6 +619,20 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         }
         "dashboard-audit-log" => {
             ensure!(answer["items"] == serde_json::json!([]), "the seeded world logged no event: {answer}");
+        }
+        "dashboard-list-failed-changes" => {
+            ensure!(answer["items"][0]["id"] == FAILED_CHANGE, "not the seeded failed change: {answer}");
+            ensure!(answer["items"][0]["record"]["kind"] == "INSERT", "not its record: {answer}");
+        }
+        "dashboard-replay-failed-change" => {
+            ensure!(answer["id"] == FAILED_CHANGE, "not the seeded failed change: {answer}");
+            let (left, _) = failed::list(world.store(), 10, None).await.map_err(|e| e.to_string())?;
+            ensure!(left.is_empty(), "the replayed change is still kept: {left:?}");
+            let day =
+                switchboard_shared::repo::stats::day(world.store(), time::macros::date!(2026 - 01 - 01))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            ensure!(day.get("messages_customer") == 1, "the replayed message was not counted");
         }
         "dashboard-assign-session" => {
             let stored = world.session(WAITING_SESSION).await;
@@ -1231,6 +1249,46 @@ async fn the_bulk_worker_fixture_pushes_its_chunk_once_however_often_it_is_deliv
         deliveries::list(world.store(), &LogListing::Job(BULK_JOB.to_owned()), 50, None).await.expect("logs");
     assert_eq!(logs.len(), 1, "one delivery log for agent-bob: {logs:?}");
     assert_eq!(logs[0].status, DeliveryStatus::SkippedNoDevice);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_changes_fixture_counts_its_message_once_however_often_it_is_delivered() {
+    // Arrange
+    let fixture = fixture_named("changes-process.json");
+    let world = World::seeded().await;
+    let day = time::Date::from_calendar_date(2026, time::Month::January, 1).expect("a day");
+    let before = switchboard_shared::repo::stats::day(world.store(), day).await.expect("the day's counters");
+
+    // Act
+    let first = (PROCESS.handler)(&world.app, fixture.event()).await.expect("the first delivery");
+    let again = (PROCESS.handler)(&world.app, fixture.event()).await.expect("the second delivery");
+
+    // Assert
+    assert_eq!(first, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(again, serde_json::json!({"batchItemFailures": []}));
+    let after = switchboard_shared::repo::stats::day(world.store(), day).await.expect("the day's counters");
+    assert_eq!(after.get("messages_customer") - before.get("messages_customer"), 1, "counted once");
+    assert_eq!(after.get("messages_h12_customer") - before.get("messages_h12_customer"), 1, "in its hour");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_stream_record_is_answered_as_the_batch_item_failure() {
+    // Arrange: a record without keys, after one that reads.
+    let world = World::seeded().await;
+    let mut event = fixture_named("changes-process.json").event();
+    let mut broken = event["Records"][0].clone();
+    broken["dynamodb"]["Keys"] = serde_json::Value::Null;
+    broken["dynamodb"]["SequenceNumber"] = "4421584500000000017450439092".into();
+    event["Records"].as_array_mut().expect("records").push(broken);
+
+    // Act
+    let answer = (PROCESS.handler)(&world.app, event).await.expect("a stream event");
+
+    // Assert
+    assert_eq!(
+        answer,
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439092"}]})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

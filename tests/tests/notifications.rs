@@ -583,7 +583,9 @@ async fn a_bulk_send_reaches_ten_thousand_recipients() {
     assert!(first_page.body["next_cursor"].is_string());
 }
 
+/// The caller's delivery logs once the change feed's reactions (chat pushes) are done.
 async fn logs_of(api: &TestApi, caller: Caller) -> Vec<Value> {
+    api.settle().await;
     let reply = caller.call(api, Method::GET, "/notifications/delivery-logs", None).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     reply.body["items"].as_array().cloned().unwrap_or_default()
@@ -592,6 +594,8 @@ async fn logs_of(api: &TestApi, caller: Caller) -> Vec<Value> {
 async fn new_messages_push_participants_who_are_not_connected_at_most_once_a_minute(backend: Backend) {
     let api = TestApi::start(backend).await;
     let world = switchboard_tests::assigned_session(&api).await;
+    // The world's messages had their reactions before the phone is registered.
+    api.settle().await;
     register(&api, Caller::AgentX, "tok-agent").await;
     let before = logs_of(&api, Caller::AgentX).await.len();
     for text in ["one", "two", "three"] {
@@ -623,7 +627,7 @@ async fn new_messages_push_participants_who_are_not_connected_at_most_once_a_min
 }
 
 async fn chat_pushes_coalesce_to_one_a_minute_carrying_the_count(backend: Backend) {
-    use switchboard_shared::domain::{SessionId, UserId};
+    use switchboard_shared::domain::{MessageId, SessionId, UserId};
     use switchboard_shared::repo::coalesce;
     let api = TestApi::start(backend).await;
     let store: &dyn switchboard_shared::store::ItemStore = api.store.as_ref();
@@ -640,13 +644,22 @@ async fn chat_pushes_coalesce_to_one_a_minute_carrying_the_count(backend: Backen
         (62_000, None),
         (125_000, Some(2)),
     ];
+    let mut last = MessageId::generate();
     for (offset, expected) in steps {
-        let due = coalesce::message_for(store, &user, &session, t0 + offset).await.expect("coalesce");
+        last = MessageId::generate();
+        let due = coalesce::message_for(store, &user, &session, &last, t0 + offset).await.expect("coalesce");
         assert_eq!(due, expected, "at +{offset} ms");
     }
+    // A message counted again (its change delivered twice) is not counted twice.
+    let again = coalesce::message_for(store, &user, &session, &last, t0 + 190_000).await.expect("coalesce");
+    assert_eq!(again, None, "a message counted before");
+    let next = MessageId::generate();
+    let due = coalesce::message_for(store, &user, &session, &next, t0 + 190_000).await.expect("coalesce");
+    assert_eq!(due, Some(1), "only the new message is announced");
     // Another session of the same user is counted apart.
+    let other = SessionId::generate();
     assert_eq!(
-        coalesce::message_for(store, &user, &SessionId::generate(), t0).await.expect("coalesce"),
+        coalesce::message_for(store, &user, &other, &MessageId::generate(), t0).await.expect("coalesce"),
         Some(1)
     );
 }

@@ -203,6 +203,8 @@ async fn the_daily_run_reports_a_days_sessions_once_the_day_is_over(backend: Bac
     let today = OffsetDateTime::now_utc().date();
     let after_midnight =
         OffsetDateTime::new_utc(today + Duration::days(1), time::Time::MIDNIGHT) + Duration::minutes(15);
+    // The day's message counters follow from the change feed.
+    api.settle().await;
 
     // Act: the run after midnight (the day's rollup is built first), then an admin downloads it.
     let built = build_daily_report(api.store.as_ref(), api.reports.as_ref(), today, after_midnight)

@@ -207,6 +207,40 @@ async fn send(api: &TestApi, session: &str, client_message_id: &str) -> String {
     id_of(&arrange(api, customer(), Method::POST, "/chat/messages", Some(body), 201).await)
 }
 
+/// A failed change kept for admins: the change record of a customer's message in an active
+/// session (its replay counts it and reads who to push to); returns its id.
+async fn failed_change(api: &TestApi) -> String {
+    use switchboard_shared::changes::failed::{self, FailedChange};
+    use switchboard_shared::changes::{ChangeKind, ChangeRecord};
+    let session = active_session(api).await;
+    let message = send(api, &session, "failed-1").await;
+    api.settle().await;
+    let reply = arrange(api, customer(), Method::GET, &format!("/chat/messages/{session}"), None, 200).await;
+    let Value::Object(mut image) = reply["items"][0].clone() else { panic!("a message: {reply:?}") };
+    let (pk, sk) = (format!("SESSION#{session}"), format!("MSG#{message}"));
+    image.insert("pk".into(), pk.clone().into());
+    image.insert("sk".into(), sk.clone().into());
+    let record = ChangeRecord {
+        sequence: "1".into(),
+        kind: ChangeKind::Insert,
+        pk,
+        sk,
+        old: None,
+        new: Some(image),
+        at_ms: 0,
+    };
+    let id = ulid::Ulid::new().to_string();
+    let kept = FailedChange {
+        id: id.clone(),
+        record,
+        error: "store unavailable".into(),
+        attempts: 3,
+        failed_at: switchboard_shared::domain::now(),
+    };
+    failed::put(api.store.as_ref(), &kept).await.expect("keep a failed change");
+    id
+}
+
 /// The agent answers in their session.
 async fn send_as_agent(api: &TestApi, session: &str) {
     let body = json!({"session_id": session, "body": "Let me look into it."});
@@ -465,6 +499,14 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             send_as_agent(api, &session).await;
             let path = format!("/admin/reports/conversations.csv?{}", today());
             measure(api, admin(), Method::GET, &path, None).await
+        }
+        "dashboard-list-failed-changes" => {
+            failed_change(api).await;
+            measure(api, admin(), Method::GET, "/admin/failed-changes", None).await
+        }
+        "dashboard-replay-failed-change" => {
+            let id = failed_change(api).await;
+            measure(api, admin(), Method::POST, &format!("/admin/failed-changes/{id}/replay"), None).await
         }
         "dashboard-audit-log" => {
             let session = active_session(api).await;

@@ -196,6 +196,8 @@ struct Function {
     schedules: Vec<String>,
     /// The `Properties` of its `SQS` events (queue event sources).
     queue_events: Vec<Yaml>,
+    /// The `Properties` of its `DynamoDB` events (the table's stream as event source).
+    stream_events: Vec<Yaml>,
     /// `Properties.Environment.Variables`, values with their tags.
     environment: BTreeMap<String, Yaml>,
     /// The statements of the inline policy documents of `Properties.Policies`.
@@ -464,6 +466,11 @@ impl Function {
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("SQS"))
             .filter_map(|(_, event)| field(event, "Properties").cloned())
             .collect();
+        let stream_events = events
+            .iter()
+            .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("DynamoDB"))
+            .filter_map(|(_, event)| field(event, "Properties").cloned())
+            .collect();
         let api_events = events
             .into_iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Api"))
@@ -497,6 +504,7 @@ impl Function {
             api_events,
             schedules,
             queue_events,
+            stream_events,
             environment,
             statements,
         }
@@ -722,11 +730,12 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
             || websocket.contains(id.as_str())
             || !function.schedules.is_empty()
             || !function.queue_events.is_empty()
+            || !function.stream_events.is_empty()
         {
             if !function.api_events.is_empty() {
                 let kind = if websocket.contains(id.as_str()) {
                     "WebSocket function"
-                } else if !function.queue_events.is_empty() {
+                } else if !function.queue_events.is_empty() || !function.stream_events.is_empty() {
                     "queue function"
                 } else if function.schedules.is_empty() {
                     "authorizer"
@@ -794,6 +803,44 @@ fn every_scheduled_function_runs_on_one_schedule_the_local_gateway_can_run() {
     }
     assert!(scheduled > 0, "no function of the template is scheduled");
     assert_no_problems(&problems, "scheduled functions");
+}
+
+#[test]
+fn the_change_feed_function_reads_the_tables_stream_reporting_failures_bisecting_with_an_on_failure_queue() {
+    let template = Template::load();
+    let table = template.of_type("AWS::DynamoDB::Table").into_iter().find(|(id, _)| *id == "Table");
+    let view = table.and_then(|(_, t)| path_of(t, &["Properties", "StreamSpecification", "StreamViewType"]));
+    assert_eq!(view.and_then(Yaml::as_str), Some("NEW_AND_OLD_IMAGES"), "the table's stream");
+    let queues: BTreeMap<&str, &Yaml> = template.of_type("AWS::SQS::Queue").into_iter().collect();
+    let consumers: Vec<&Function> =
+        template.functions.iter().filter(|f| !f.stream_events.is_empty()).collect();
+    assert_eq!(
+        consumers.iter().map(|f| f.binary.clone().unwrap_or_default()).collect::<Vec<_>>(),
+        ["changes-process"]
+    );
+    let mut problems = Vec::new();
+    for event in &consumers[0].stream_events {
+        let responses: Vec<&str> =
+            one_or_many(field(event, "FunctionResponseTypes")).into_iter().filter_map(Yaml::as_str).collect();
+        if !responses.contains(&"ReportBatchItemFailures") {
+            problems.push("does not report batch item failures".to_owned());
+        }
+        if field(event, "BisectBatchOnFunctionError").and_then(Yaml::as_bool) != Some(true) {
+            problems.push("does not bisect a failing batch".to_owned());
+        }
+        if field(event, "MaximumRetryAttempts").and_then(Yaml::as_i64).is_none_or(|n| n < 0) {
+            problems.push("retries forever".to_owned());
+        }
+        if !raw_field(event, "Stream").map(ids_in).unwrap_or_default().contains("Table") {
+            problems.push("reads another stream than the table's".to_owned());
+        }
+        let destination = path_of(event, &["DestinationConfig", "OnFailure"]);
+        let target = destination.and_then(|d| raw_field(d, "Destination")).map(ids_in).unwrap_or_default();
+        if !target.iter().any(|id| queues.contains_key(id.as_str())) {
+            problems.push("has no on-failure queue of the template".to_owned());
+        }
+    }
+    assert_no_problems(&problems, "changes-process's stream event");
 }
 
 #[test]
@@ -1380,9 +1427,9 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("notifications-unregister-device", &["sns:DeleteEndpoint"]),
     ("notifications-send", &["sns:Publish"]),
     ("notifications-bulk-worker", &["sns:Publish"]),
-    // Chat pushes to participants who are not connected.
-    ("chat-send-message", &["sns:Publish"]),
-    ("realtime-send-message", &["sns:Publish"]),
+    // Chat pushes to participants who are not connected: a message's from the change feed.
+    ("changes-process", &["sns:Publish"]),
+    ("dashboard-replay-failed-change", &["sns:Publish"]),
     ("chat-close-session", &["sns:Publish"]),
     ("dashboard-assign-session", &["sns:Publish"]),
     ("dashboard-transfer-session", &["sns:Publish"]),

@@ -2,10 +2,11 @@
 //! agent performance, active and waiting lists, satisfaction, message analytics), the health
 //! probe and the audit log.
 
-use lambda_http::Request;
+use lambda_http::{Request, RequestExt};
 use switchboard_shared::analytics::insights::{self, AgentPerformance, Satisfaction};
 use switchboard_shared::analytics::messages::{self, MessageAnalytics};
 use switchboard_shared::analytics::range::Range;
+use switchboard_shared::changes::failed::FailedChange;
 use switchboard_shared::domain::{now, AuditEvent, Overview, Role, Session, SessionId, UserId};
 use switchboard_shared::error::{ErrorBody, STORE_RETRY_AFTER_SECONDS};
 use switchboard_shared::http::json_body;
@@ -14,6 +15,7 @@ use switchboard_shared::http::{
 };
 use switchboard_shared::ops::audit::{self, AuditQuery};
 use switchboard_shared::ops::dashboard::{ActiveSession, Health, HealthStatus, WaitingSession};
+use switchboard_shared::ops::failed_changes;
 use switchboard_shared::ops::transcript::{self as transcripts, Format, Transcript};
 use switchboard_shared::ops::{self, AssignSession, TransferSession};
 use switchboard_shared::{http_function, ApiError, App};
@@ -63,6 +65,14 @@ http_function!(
     /// `GET /admin/audit-log`
     AUDIT_LOG = "dashboard-audit-log" => audit_log
 );
+http_function!(
+    /// `GET /admin/failed-changes`
+    FAILED_CHANGES = "dashboard-list-failed-changes" => failed_changes
+);
+http_function!(
+    /// `POST /admin/failed-changes/{id}/replay`
+    REPLAY_FAILED_CHANGE = "dashboard-replay-failed-change" => replay_failed_change
+);
 
 /// Every function of this crate, for the local gateway and the tests.
 pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
@@ -77,6 +87,8 @@ pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     MESSAGE_ANALYTICS,
     HEALTH,
     AUDIT_LOG,
+    FAILED_CHANGES,
+    REPLAY_FAILED_CHANGE,
 ];
 
 /// The roles of the support floor, who may use the dashboard's agent-facing endpoints.
@@ -297,4 +309,33 @@ pub async fn transcript(app: &App, req: Request) -> HandlerResult {
     response
         .body(lambda_http::Body::Text(body))
         .map_err(|e| ApiError::Internal(format!("building response: {e}")))
+}
+
+/// One page of the change feed's records whose reactions kept failing, newest first (each with
+/// the record, the last error and the attempts made). Admins only.
+#[utoipa::path(get, path = "/admin/failed-changes", tag = "dashboard",
+    params(("limit" = Option<usize>, Query, description = "1 to 200, default 50"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<FailedChange>),
+        (status = 400, description = "invalid_limit or invalid_cursor", body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn failed_changes(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "read the failed changes; admins do")?;
+    let page = page_request(&req)?;
+    json(200, &failed_changes::list_failed_changes(app, &principal, page.limit, page.cursor).await?)
+}
+
+/// Runs a failed change's reactions again (after the cause is mended): 200 with the change, which
+/// is no longer kept; 409 `replay_failed` when they fail again (it stays). Admins only.
+#[utoipa::path(post, path = "/admin/failed-changes/{id}/replay", tag = "dashboard",
+    params(("id" = String, Path, description = "the failed change's id")),
+    responses((status = 200, body = FailedChange),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "failed_change_not_found", body = ErrorBody),
+        (status = 409, description = "replay_failed", body = ErrorBody)))]
+pub async fn replay_failed_change(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "replay failed changes; admins do")?;
+    let id = req.path_parameters_ref().and_then(|params| params.first("id")).unwrap_or_default().to_owned();
+    json(200, &failed_changes::replay_failed_change(app, &principal, &id).await?)
 }

@@ -11,7 +11,6 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
-use crate::repo::stats::{self, Change};
 use crate::repo::{blocks, events, sessions};
 use crate::store::{Cursor, ItemStore, TxOp};
 
@@ -133,13 +132,9 @@ async fn send_once(
     }
     let failed = failed_conditions(store.transact_write(ops).await)?;
     if failed.is_empty() {
-        stats::count(store, at, Change::Message { role: principal.role }).await;
-        if let Some(session) = awaiting {
-            let since = session.queued_at.unwrap_or(session.created_at);
-            stats::count(store, at, Change::FirstResponse { seconds: (at - since).whole_seconds() }).await;
-        }
-        let delivery = super::live::message_created(app, &message, origin).await;
-        super::pushes::chat_message(app, &message, &delivery.reached).await;
+        // The day's counters and the pushes to participants who are not connected follow from
+        // the change feed (`crate::changes`), off the reply's path.
+        super::live::message_created(app, &message, origin).await;
         return Ok(Sent::Created(message));
     }
     if let Some(client_id) = &input.client_message_id {

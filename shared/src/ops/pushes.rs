@@ -495,43 +495,38 @@ async fn push_one(
     Ok(())
 }
 
-/// After a new message: each other participant with no live connection and a device gets a
-/// `chat_message` push (their preferences, mute, block and quiet hours decide), at most one per
-/// session per minute, announcing how many messages came since the last one. Never fails the
-/// send: problems are logged.
-pub async fn chat_message(app: &App, message: &Message, reached: &BTreeSet<UserId>) {
-    let outcome = async {
-        let store = app.store.as_ref();
-        let session =
-            sessions::get(store, &message.session_id).await?.ok_or_else(ApiError::session_not_found)?;
-        let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-        for recipient in offline_recipients(app, &session, &message.sender_id, reached).await? {
-            let user = &recipient.0;
-            let Some(count) = coalesce::message_for(store, user, &session.id, now_ms).await? else {
-                continue;
-            };
-            let body = if count == 1 {
-                "You have a new message".to_owned()
-            } else {
-                format!("You have {count} new messages")
-            };
-            let n = Notification {
-                category: Category::ChatMessage,
-                title: session.subject.chars().take(MAX_TITLE_CHARS).collect(),
-                body,
-                session_id: Some(session.id),
-                data: BTreeMap::from([
-                    ("message_id".to_owned(), message.id.to_string()),
-                    ("count".to_owned(), count.to_string()),
-                ]),
-            };
-            push_one(app, &message.id.to_string(), recipient, &n).await?;
-        }
-        Ok::<(), ApiError>(())
-    };
-    if let Err(error) = outcome.await {
-        tracing::warn!(%error, message = %message.id, "chat pushes failed");
+/// After a new message (a reaction of the change feed, off the send's path): each other
+/// participant with no live connection and a device gets a `chat_message` push (their
+/// preferences, mute, block and quiet hours decide), at most one per session per minute,
+/// announcing how many messages came since the last one. A message handled twice counts and
+/// pushes once (the coalescing counter remembers the newest message it counted).
+pub async fn chat_message(app: &App, message: &Message) -> Result<(), ApiError> {
+    let store = app.store.as_ref();
+    let session = sessions::get(store, &message.session_id).await?.ok_or_else(ApiError::session_not_found)?;
+    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    for recipient in offline_recipients(app, &session, &message.sender_id, &BTreeSet::new()).await? {
+        let user = &recipient.0;
+        let Some(count) = coalesce::message_for(store, user, &session.id, &message.id, now_ms).await? else {
+            continue;
+        };
+        let body = if count == 1 {
+            "You have a new message".to_owned()
+        } else {
+            format!("You have {count} new messages")
+        };
+        let n = Notification {
+            category: Category::ChatMessage,
+            title: session.subject.chars().take(MAX_TITLE_CHARS).collect(),
+            body,
+            session_id: Some(session.id),
+            data: BTreeMap::from([
+                ("message_id".to_owned(), message.id.to_string()),
+                ("count".to_owned(), count.to_string()),
+            ]),
+        };
+        push_one(app, &message.id.to_string(), recipient, &n).await?;
     }
+    Ok(())
 }
 
 /// After a session was assigned or closed by `actor`: its other participants with no live

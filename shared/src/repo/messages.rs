@@ -11,6 +11,12 @@ use super::{from_item, records, s, ts};
 /// Sort-key prefix of messages.
 const PREFIX: &str = "MSG#";
 
+/// Whether a key is a message's (a change record of the table names its item by key).
+pub fn is_message_key(pk: &str, sk: &str) -> bool {
+    pk.strip_prefix(super::sessions::PARTITION_PREFIX).is_some_and(|id| id.starts_with('#'))
+        && sk.starts_with(PREFIX)
+}
+
 /// Key of a message.
 pub fn key(session: &SessionId, id: &MessageId) -> Key {
     Key::new(partition(session), format!("{PREFIX}{id}"))

@@ -25,6 +25,11 @@ pub fn key(id: &SessionId) -> Key {
     Key::new(partition(id), RECORD_SORT_KEY)
 }
 
+/// Whether a key is a session record's (a change record of the table names its item by key).
+pub fn is_record_key(pk: &str, sk: &str) -> bool {
+    pk.strip_prefix(PARTITION_PREFIX).is_some_and(|id| id.starts_with('#')) && sk == RECORD_SORT_KEY
+}
+
 /// Key of a participant record.
 pub fn participant_key(id: &SessionId, user: &UserId) -> Key {
     Key::new(partition(id), format!("PART#{user}"))

@@ -13,7 +13,9 @@ use utoipa::ToSchema;
 
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::store::{Condition, ItemStore, Key, KeyRange, Query, UpdateAction};
+use crate::store::{
+    Condition, Item, ItemStore, Key, KeyRange, NamedTxOp, Query, StoreError, TxOp, UpdateAction, PK, SK, TTL,
+};
 
 /// Key of the live queue counters.
 pub fn live_key() -> Key {
@@ -55,6 +57,49 @@ pub enum Change {
 /// Adds one change to the counters (one `ADD` update per item it touches). Failures are logged
 /// and never fail the change, which is stored already.
 pub async fn count(store: &dyn ItemStore, at: OffsetDateTime, change: Change) {
+    for (key, actions) in writes(at, change) {
+        if let Err(error) = store.update(&key, actions, None).await {
+            tracing::warn!(%error, pk = %key.pk, sk = %key.sk, "counting a change failed");
+        }
+    }
+}
+
+/// Adds one change to the counters exactly once: the counter updates and a marker item under
+/// `marker` (conditioned on its absence) in one transaction, so counting the same change again
+/// (a feed record delivered twice) changes nothing. The marker expires after [`MARKER_TTL_SECONDS`].
+pub async fn count_once(
+    store: &dyn ItemStore,
+    marker: Key,
+    at: OffsetDateTime,
+    change: Change,
+) -> Result<(), ApiError> {
+    let mut ops: Vec<NamedTxOp> = writes(at, change)
+        .into_iter()
+        .map(|(key, actions)| TxOp::Update { key, actions, condition: None }.named("counters"))
+        .collect();
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut item = Item::new();
+    item.insert(PK.into(), Value::String(marker.pk));
+    item.insert(SK.into(), Value::String(marker.sk));
+    item.insert(TTL.into(), Value::from(crate::domain::now().unix_timestamp() + MARKER_TTL_SECONDS));
+    ops.push(TxOp::Put { item, condition: Some(Condition::NotExists) }.named(NOT_COUNTED));
+    match store.transact_write(ops).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { failed }) if failed == [NOT_COUNTED] => Ok(()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// How long the marker of a change counted once is kept: longer than a feed keeps a record
+/// (DynamoDB Streams: 24 hours), so no redelivery can outlive it.
+pub const MARKER_TTL_SECONDS: i64 = 2 * 24 * 60 * 60;
+/// The condition that a change was not counted before.
+const NOT_COUNTED: &str = "not_counted";
+
+/// The counter updates of one change: per item, its `ADD`s (empty when it touches none).
+fn writes(at: OffsetDateTime, change: Change) -> Vec<(Key, Vec<UpdateAction>)> {
     let mut live: Vec<UpdateAction> = Vec::new();
     let mut day: Vec<UpdateAction> = Vec::new();
     let mut earlier: Option<(Date, Vec<UpdateAction>)> = None;
@@ -114,14 +159,8 @@ pub async fn count(store: &dyn ItemStore, at: OffsetDateTime, change: Change) {
         }
         None => writes.push((day_key(at.date()), merge(day))),
     }
-    for (key, actions) in writes {
-        if actions.is_empty() {
-            continue;
-        }
-        if let Err(error) = store.update(&key, actions, None).await {
-            tracing::warn!(%error, pk = %key.pk, sk = %key.sk, "counting a change failed");
-        }
-    }
+    writes.retain(|(_, actions)| !actions.is_empty());
+    writes
 }
 
 /// Folds repeated `ADD`s of one attribute into one (an update names an attribute once).

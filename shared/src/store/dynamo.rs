@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, ConditionCheck, Delete,
     GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
-    ReturnValue, ScalarAttributeType, TransactWriteItem, Update,
+    ReturnValue, ScalarAttributeType, StreamSpecification, StreamViewType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
@@ -45,6 +45,15 @@ const MAX_READS_PER_PAGE: usize = 20;
 
 /// How long `create_table` waits for a new table to become usable.
 const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The table's stream: both images of every change, for the change feed's reactions.
+fn stream_specification() -> Result<StreamSpecification, StoreError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .map_err(build_error)
+}
 
 /// Attribute values as the SDK carries them.
 type Attributes = HashMap<String, AttributeValue>;
@@ -115,6 +124,7 @@ impl DynamoItemStore {
             .set_key_schema(Some(key_schema(PK, SK)?))
             .set_global_secondary_indexes(Some(indexes))
             .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(stream_specification()?)
             .send()
             .await
             .map_err(|e| store_error(&e, |_| false))?;
@@ -126,6 +136,28 @@ impl DynamoItemStore {
             .await
             .map_err(|e| StoreError::Backend(DisplayErrorContext(&e).to_string()))?;
         Ok(())
+    }
+
+    /// The ARN of the table's stream (`NEW_AND_OLD_IMAGES`, as the template declares it),
+    /// turning the stream on first when a table made before it has none.
+    pub async fn stream_arn(&self) -> Result<String, StoreError> {
+        let described = self.client.describe_table().table_name(&self.table).send().await;
+        let table = described.map_err(|e| store_error(&e, |_| false))?.table;
+        if let Some(arn) = table.and_then(|t| t.latest_stream_arn) {
+            return Ok(arn);
+        }
+        let updated = self
+            .client
+            .update_table()
+            .table_name(&self.table)
+            .stream_specification(stream_specification()?)
+            .send()
+            .await
+            .map_err(|e| store_error(&e, |_| false))?;
+        updated
+            .table_description
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or_else(|| StoreError::Backend(format!("table {} has no stream", self.table)))
     }
 
     /// Creates the table unless it exists (the local gateway on a DynamoDB-compatible server).

@@ -4,6 +4,7 @@
 //! `SqliteItemStore` on an embedded SQLite file. Both are held to the same conformance suite, so
 //! the semantics below (conditions, counters, transactions, paging) are the contract of both.
 
+pub mod changes;
 pub mod cursor;
 pub mod dynamo;
 #[cfg(feature = "sqlite")]

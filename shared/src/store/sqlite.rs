@@ -4,21 +4,27 @@
 //! columns, so SQLite can find and order rows. Conditions, updates and transactions are evaluated
 //! in Rust on the decoded item inside one `BEGIN IMMEDIATE` transaction, which makes conditional
 //! writes atomic even when several processes share the file.
+//!
+//! Every write also appends its change record (kind, keys, old and new image) to the `changes`
+//! table in the same transaction: the local stand-in for the table's DynamoDB Stream, read in
+//! order by the change feed's consumer, so a crash between a write and its reactions leaves the
+//! change in the feed.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::{mpsc, OnceLock};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::{Number, Value};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
+use super::changes::{ChangeKind, ChangeRecord};
 use super::validate::{check_condition, check_index_keys, check_key, check_name, check_query};
 use super::{
     Condition, Cursor, Item, ItemStore, Key, KeyRange, NamedTxOp, Page, Query, RawItem, RawPage, StoreError,
@@ -77,7 +83,13 @@ pub struct SqliteItemStore {
     // store allocates come from one malloc arena, not one per pool thread it happened to use.
     jobs: mpsc::Sender<Job>,
     limits: SqliteLimits,
+    // Woken after every write, so the feed's consumer reads new changes without polling.
+    appended: Arc<Notify>,
 }
+
+/// How long the feed keeps a change its consumer has processed (DynamoDB Streams keeps records
+/// 24 hours): older processed records are deleted as the checkpoint moves.
+pub const FEED_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The name of the connection's thread (one per store).
 pub const THREAD_NAME: &str = "sqlite-store";
@@ -128,7 +140,104 @@ impl SqliteItemStore {
                 }
             })
             .map_err(|e| StoreError::Backend(format!("start the sqlite thread: {e}")))?;
-        Ok(Self { jobs, limits })
+        Ok(Self { jobs, limits, appended: Arc::default() })
+    }
+
+    /// Woken after every write (a permit is kept when nobody waits): the feed's consumer waits
+    /// on it between batches.
+    pub fn appended(&self) -> Arc<Notify> {
+        Arc::clone(&self.appended)
+    }
+
+    /// Up to `limit` change records after sequence `after` (0: from the start), oldest first.
+    pub async fn changes_after(&self, after: u64, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, kind, pk, sk, old_image, new_image, at_ms FROM changes \
+                     WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            let mut rows = stmt.query(rusqlite::params![after, limit]).map_err(backend)?;
+            let mut records = Vec::new();
+            while let Some(row) = rows.next().map_err(backend)? {
+                let kind: String = row.get(1).map_err(backend)?;
+                let image = |index: usize| -> Result<Option<Item>, StoreError> {
+                    let json: Option<String> = row.get(index).map_err(backend)?;
+                    json.as_deref().map(decode).transpose()
+                };
+                records.push(ChangeRecord {
+                    sequence: row.get::<_, i64>(0).map_err(backend)?.to_string(),
+                    kind: ChangeKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Backend(format!("a change of unknown kind {kind}")))?,
+                    pk: row.get(2).map_err(backend)?,
+                    sk: row.get(3).map_err(backend)?,
+                    old: image(4)?,
+                    new: image(5)?,
+                    at_ms: row.get(6).map_err(backend)?,
+                });
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    /// The sequence of the newest change record (0 when the feed is empty).
+    pub async fn last_change(&self) -> Result<u64, StoreError> {
+        self.run(|conn| {
+            let seq: Option<i64> =
+                conn.query_row("SELECT max(seq) FROM changes", [], |row| row.get(0)).map_err(backend)?;
+            Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+        })
+        .await
+    }
+
+    /// Where `consumer` stopped: the sequence of the last change it processed (0: none yet).
+    pub async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.run(move |conn| {
+            let seq: Option<i64> = conn
+                .query_row("SELECT seq FROM change_checkpoints WHERE consumer = ?1", [&consumer], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(backend)?;
+            Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
+        })
+        .await
+    }
+
+    /// Records that `consumer` processed every change up to `seq` (a checkpoint never moves
+    /// back), and deletes processed changes older than [`FEED_RETENTION_MS`].
+    pub async fn set_checkpoint(&self, consumer: &str, seq: u64, now_ms: i64) -> Result<(), StoreError> {
+        let consumer = consumer.to_owned();
+        let seq = i64::try_from(seq).map_err(|_| StoreError::Invalid("sequence out of range".into()))?;
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            tx.execute(
+                "INSERT INTO change_checkpoints (consumer, seq) VALUES (?1, ?2) \
+                 ON CONFLICT (consumer) DO UPDATE SET seq = max(seq, excluded.seq)",
+                rusqlite::params![consumer, seq],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM changes WHERE seq <= ?1 AND at_ms < ?2",
+                rusqlite::params![seq, now_ms - FEED_RETENTION_MS],
+            )
+            .map_err(backend)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    /// Wakes the feed's consumer after a write that succeeded.
+    fn written<T>(&self, outcome: Result<T, StoreError>) -> Result<T, StoreError> {
+        if outcome.is_ok() {
+            self.appended.notify_one();
+        }
+        outcome
     }
 
     /// Runs several queries in one hand-off and one read transaction (one snapshot, the file's
@@ -206,18 +315,20 @@ impl ItemStore for SqliteItemStore {
         if let Some(c) = &condition {
             check_condition(c)?;
         }
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            if let Some(c) = &condition {
-                let current = load(&tx, &row.key)?;
-                if !holds(c, current.as_ref()) {
-                    return Err(StoreError::ConditionFailed);
+        let outcome = self
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+                if let Some(c) = &condition {
+                    let current = load(&tx, &row.key)?;
+                    if !holds(c, current.as_ref()) {
+                        return Err(StoreError::ConditionFailed);
+                    }
                 }
-            }
-            save(&tx, &row)?;
-            tx.commit().map_err(backend)
-        })
-        .await
+                save(&tx, &row)?;
+                tx.commit().map_err(backend)
+            })
+            .await;
+        self.written(outcome)
     }
 
     async fn update(
@@ -232,20 +343,22 @@ impl ItemStore for SqliteItemStore {
             check_condition(c)?;
         }
         let key = key.clone();
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            let current = load(&tx, &key)?;
-            if let Some(c) = &condition {
-                if !holds(c, current.as_ref()) {
-                    return Err(StoreError::ConditionFailed);
+        let outcome = self
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+                let current = load(&tx, &key)?;
+                if let Some(c) = &condition {
+                    if !holds(c, current.as_ref()) {
+                        return Err(StoreError::ConditionFailed);
+                    }
                 }
-            }
-            let row = Row::new(apply(current, &key, &actions)?)?;
-            save(&tx, &row)?;
-            tx.commit().map_err(backend)?;
-            Ok(row.item)
-        })
-        .await
+                let row = Row::new(apply(current, &key, &actions)?)?;
+                save(&tx, &row)?;
+                tx.commit().map_err(backend)?;
+                Ok(row.item)
+            })
+            .await;
+        self.written(outcome)
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, StoreError> {
@@ -254,21 +367,23 @@ impl ItemStore for SqliteItemStore {
             check_condition(c)?;
         }
         let key = key.clone();
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            let current = load(&tx, &key)?;
-            if let Some(c) = &condition {
-                if !holds(c, current.as_ref()) {
-                    return Err(StoreError::ConditionFailed);
+        let outcome = self
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+                let current = load(&tx, &key)?;
+                if let Some(c) = &condition {
+                    if !holds(c, current.as_ref()) {
+                        return Err(StoreError::ConditionFailed);
+                    }
                 }
-            }
-            if current.is_some() {
-                erase(&tx, &key)?;
-            }
-            tx.commit().map_err(backend)?;
-            Ok(current)
-        })
-        .await
+                if current.is_some() {
+                    erase(&tx, &key)?;
+                }
+                tx.commit().map_err(backend)?;
+                Ok(current)
+            })
+            .await;
+        self.written(outcome)
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
@@ -290,14 +405,16 @@ impl ItemStore for SqliteItemStore {
         if rows.is_empty() {
             return Ok(());
         }
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            for row in &rows {
-                save(&tx, row)?;
-            }
-            tx.commit().map_err(backend)
-        })
-        .await
+        let outcome = self
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+                for row in &rows {
+                    save(&tx, row)?;
+                }
+                tx.commit().map_err(backend)
+            })
+            .await;
+        self.written(outcome)
     }
 
     async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
@@ -314,40 +431,42 @@ impl ItemStore for SqliteItemStore {
             // DynamoDB refuses a transaction with two operations on one item.
             return Err(StoreError::Invalid(format!("two operations on item {}/{}", dup.pk, dup.sk)));
         }
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-            // Every condition is judged against the state before the transaction (keys are
-            // distinct, so no operation sees another's write), and every failure is reported.
-            let mut failed = Vec::new();
-            let mut writes = Vec::new();
-            for (name, op) in names.into_iter().zip(planned) {
-                let current = load(&tx, op.key())?;
-                if op.condition().is_some_and(|c| !holds(c, current.as_ref())) {
-                    failed.push(name);
-                    continue;
-                }
-                match op {
-                    Planned::Put { row, .. } => writes.push(Write::Save(row)),
-                    Planned::Update { key, actions, .. } => {
-                        writes.push(Write::Save(Row::new(apply(current, &key, &actions)?)?));
+        let outcome = self
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+                // Every condition is judged against the state before the transaction (keys are
+                // distinct, so no operation sees another's write), and every failure is reported.
+                let mut failed = Vec::new();
+                let mut writes = Vec::new();
+                for (name, op) in names.into_iter().zip(planned) {
+                    let current = load(&tx, op.key())?;
+                    if op.condition().is_some_and(|c| !holds(c, current.as_ref())) {
+                        failed.push(name);
+                        continue;
                     }
-                    Planned::Delete { key, .. } => writes.push(Write::Erase(key)),
-                    Planned::Check { .. } => {}
+                    match op {
+                        Planned::Put { row, .. } => writes.push(Write::Save(row)),
+                        Planned::Update { key, actions, .. } => {
+                            writes.push(Write::Save(Row::new(apply(current, &key, &actions)?)?));
+                        }
+                        Planned::Delete { key, .. } => writes.push(Write::Erase(key)),
+                        Planned::Check { .. } => {}
+                    }
                 }
-            }
-            if !failed.is_empty() {
-                // Dropping `tx` rolls back; nothing has been written yet anyway.
-                return Err(StoreError::TransactionCanceled { failed });
-            }
-            for write in &writes {
-                match write {
-                    Write::Save(row) => save(&tx, row)?,
-                    Write::Erase(key) => erase(&tx, key)?,
+                if !failed.is_empty() {
+                    // Dropping `tx` rolls back; nothing has been written yet anyway.
+                    return Err(StoreError::TransactionCanceled { failed });
                 }
-            }
-            tx.commit().map_err(backend)
-        })
-        .await
+                for write in &writes {
+                    match write {
+                        Write::Save(row) => save(&tx, row)?,
+                        Write::Erase(key) => erase(&tx, key)?,
+                    }
+                }
+                tx.commit().map_err(backend)
+            })
+            .await;
+        self.written(outcome)
     }
 }
 
@@ -372,8 +491,22 @@ fn schema_sql() -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS items (\n\
          pk TEXT NOT NULL, sk TEXT NOT NULL, item TEXT NOT NULL, {columns}expires_at INTEGER,\n\
-         PRIMARY KEY (pk, sk)) WITHOUT ROWID;\n{indexes}"
+         PRIMARY KEY (pk, sk)) WITHOUT ROWID;\n{indexes}{FEED_SQL}"
     )
+}
+
+/// The change feed: one record per write (in the write's transaction), in order, and where each
+/// consumer stopped.
+const FEED_SQL: &str = "CREATE TABLE IF NOT EXISTS changes (\n\
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL,\n\
+     old_image TEXT, new_image TEXT, at_ms INTEGER NOT NULL);\n\
+     CREATE TABLE IF NOT EXISTS change_checkpoints (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);\n";
+
+/// Milliseconds since the epoch, the time a change record carries.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The statement that writes a row, with one placeholder per column.
@@ -458,12 +591,30 @@ fn load(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
 }
 
 fn save(conn: &Connection, row: &Row) -> Result<(), StoreError> {
+    // The change first, while the old image is still there; a write that changes nothing
+    // leaves no record, as in DynamoDB Streams.
+    let mut change = conn
+        .prepare_cached(
+            "INSERT INTO changes (kind, pk, sk, old_image, new_image, at_ms) \
+             SELECT CASE WHEN old.item IS NULL THEN 'INSERT' ELSE 'MODIFY' END, ?1, ?2, old.item, ?3, ?4 \
+             FROM (SELECT (SELECT item FROM items WHERE pk = ?1 AND sk = ?2) AS item) AS old \
+             WHERE old.item IS NOT ?3",
+        )
+        .map_err(backend)?;
+    change.execute(rusqlite::params![row.key.pk, row.key.sk, row.json, now_ms()]).map_err(backend)?;
     let mut stmt = conn.prepare_cached(save_sql()).map_err(backend)?;
     stmt.execute(params_from_iter(row.params())).map_err(backend)?;
     Ok(())
 }
 
 fn erase(conn: &Connection, key: &Key) -> Result<(), StoreError> {
+    let mut change = conn
+        .prepare_cached(
+            "INSERT INTO changes (kind, pk, sk, old_image, new_image, at_ms) \
+             SELECT 'REMOVE', pk, sk, item, NULL, ?3 FROM items WHERE pk = ?1 AND sk = ?2",
+        )
+        .map_err(backend)?;
+    change.execute(rusqlite::params![key.pk, key.sk, now_ms()]).map_err(backend)?;
     let mut stmt = conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2").map_err(backend)?;
     stmt.execute([&key.pk, &key.sk]).map_err(backend)?;
     Ok(())
@@ -938,6 +1089,55 @@ mod tests {
                 .unwrap();
             assert!(steps.iter().all(|s| s.starts_with("SEARCH")), "{query:?}: {steps:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn every_write_appends_its_change_in_order_and_a_refused_or_idle_one_none() {
+        let store = SqliteItemStore::in_memory().unwrap();
+        let item = |value: Value| match value {
+            Value::Object(item) => item,
+            _ => unreachable!(),
+        };
+        let a = Key::new("P", "a");
+        store.put(item(json!({"pk": "P", "sk": "a", "n": 1})), None).await.unwrap();
+        store.put(item(json!({"pk": "P", "sk": "a", "n": 1})), None).await.unwrap();
+        store.update(&a, vec![UpdateAction::Add("n".into(), 1)], None).await.unwrap();
+        let refused = store.put(item(json!({"pk": "P", "sk": "a"})), Some(Condition::NotExists)).await;
+        assert!(matches!(refused, Err(StoreError::ConditionFailed)));
+        store
+            .transact_write(vec![
+                TxOp::Put { item: item(json!({"pk": "P", "sk": "b"})), condition: None }.named("b"),
+                TxOp::Delete { key: a.clone(), condition: None }.named("a"),
+            ])
+            .await
+            .unwrap();
+        store.delete(&a, None).await.unwrap();
+
+        let changes = store.changes_after(0, 100).await.unwrap();
+        // Each change: its kind, its sort key, and `n` in the old and the new image.
+        let n = |image: &Option<Item>| image.as_ref().map(|i| i.get("n").cloned().unwrap_or(Value::Null));
+        let seen: Vec<_> = changes.iter().map(|c| (c.kind, c.sk.as_str(), n(&c.old), n(&c.new))).collect();
+        assert_eq!(
+            seen,
+            vec![
+                (ChangeKind::Insert, "a", None, Some(json!(1))),
+                (ChangeKind::Modify, "a", Some(json!(1)), Some(json!(2))),
+                (ChangeKind::Insert, "b", None, Some(Value::Null)),
+                (ChangeKind::Remove, "a", Some(json!(2)), None),
+            ]
+        );
+        let sequences: Vec<u64> = changes.iter().map(|c| c.sequence.parse().unwrap()).collect();
+        assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+        assert_eq!(store.changes_after(sequences[1], 100).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_never_moves_back() {
+        let store = SqliteItemStore::in_memory().unwrap();
+        store.set_checkpoint("c", 5, 0).await.unwrap();
+        store.set_checkpoint("c", 3, 0).await.unwrap();
+        assert_eq!(store.checkpoint("c").await.unwrap(), 5);
+        assert_eq!(store.checkpoint("other").await.unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,0 +1,2 @@
+//! The `dashboard-replay-failed-change` Lambda function.
+switchboard_shared::http_main!(switchboard_dashboard::REPLAY_FAILED_CHANGE);

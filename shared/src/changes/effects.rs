@@ -1,0 +1,45 @@
+//! What a change record means: typed effects, read from the record's old and new image.
+
+use crate::domain::{Message, Session};
+use crate::error::ApiError;
+use crate::repo::{self, messages, sessions};
+use crate::store::changes::{ChangeKind, ChangeRecord};
+
+/// Something that happened, as the reactions see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// A message was stored.
+    MessageCreated(Message),
+    /// A session record changed (`old` as it was, `new` as it is now).
+    SessionUpdated {
+        /// The session before the change.
+        old: Box<Session>,
+        /// The session after it.
+        new: Box<Session>,
+    },
+}
+
+/// The effects of one change record: none for the items no reaction follows (counters,
+/// markers, connections...). An image of a known kind that cannot be read is an error: the
+/// record ends as a failed change, for an admin to look at.
+pub fn of_record(record: &ChangeRecord) -> Result<Vec<Effect>, ApiError> {
+    let image = |image: &Option<crate::store::Item>| {
+        image.clone().ok_or_else(|| ApiError::Internal(format!("change {} lacks an image", record.sequence)))
+    };
+    if messages::is_message_key(&record.pk, &record.sk) {
+        return Ok(match record.kind {
+            ChangeKind::Insert => vec![Effect::MessageCreated(repo::from_item(image(&record.new)?)?)],
+            ChangeKind::Modify | ChangeKind::Remove => Vec::new(),
+        });
+    }
+    if sessions::is_record_key(&record.pk, &record.sk) {
+        return Ok(match record.kind {
+            ChangeKind::Modify => vec![Effect::SessionUpdated {
+                old: Box::new(repo::from_item(image(&record.old)?)?),
+                new: Box::new(repo::from_item(image(&record.new)?)?),
+            }],
+            ChangeKind::Insert | ChangeKind::Remove => Vec::new(),
+        });
+    }
+    Ok(Vec::new())
+}

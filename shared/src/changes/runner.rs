@@ -1,0 +1,94 @@
+//! The one runner: a batch of change records in order, each record's effects handed to the
+//! reactions (and the effects they cause, in turn), with the retry rules both consumers share —
+//! the local gateway's and the `changes-process` Lambda function.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::store::changes::ChangeRecord;
+
+use super::reactions::{self, Origin};
+use super::{effects, failed};
+
+/// Records one batch holds at most (the event-source mapping's `BatchSize` in AWS).
+pub const BATCH_SIZE: usize = 100;
+/// Attempts at a record's reactions before it is kept as a failed change.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// The pause before the second attempt; each further attempt waits twice as long.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// Effects one record may cause, all told: a reaction loop ends as a failed change.
+const MAX_EFFECTS: usize = 64;
+
+/// How far a batch got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Records handled from the start of the batch: processed, or kept as failed changes.
+    pub handled: usize,
+    /// Of those, the records kept as failed changes.
+    pub failed: usize,
+}
+
+impl BatchOutcome {
+    /// Whether the batch stopped before its end (a failed change could not be kept): the
+    /// records from `handled` on are to be delivered again.
+    pub fn stopped(&self, batch: &[ChangeRecord]) -> bool {
+        self.handled < batch.len()
+    }
+}
+
+/// Runs every reaction of one record (and of the effects they cause).
+pub async fn react(app: &App, record: &ChangeRecord) -> Result<(), ApiError> {
+    let origin = Origin { sequence: &record.sequence };
+    let mut pending: VecDeque<_> = effects::of_record(record)?.into();
+    let mut handled = 0;
+    while let Some(effect) = pending.pop_front() {
+        handled += 1;
+        if handled > MAX_EFFECTS {
+            return Err(ApiError::Internal(format!(
+                "change {} caused over {MAX_EFFECTS} effects",
+                record.sequence
+            )));
+        }
+        pending.extend(reactions::react(app, origin, &effect).await?);
+    }
+    Ok(())
+}
+
+/// Processes a batch in order. A record whose reactions fail is tried [`MAX_ATTEMPTS`] times
+/// (with a growing pause), then kept as a failed change and passed; the batch stops only when
+/// even that cannot be written (the store is down), so the rest is delivered again later.
+pub async fn process(app: &App, batch: &[ChangeRecord]) -> BatchOutcome {
+    let mut outcome = BatchOutcome::default();
+    for record in batch {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        let error = loop {
+            match react(app, record).await {
+                Ok(()) => break None,
+                Err(error) if attempt >= MAX_ATTEMPTS => break Some(error),
+                Err(error) => {
+                    tracing::warn!(sequence = %record.sequence, attempt, %error, "a change's reactions failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+            }
+        };
+        if let Some(error) = error {
+            match failed::keep(app.store.as_ref(), record, &error.to_string(), attempt).await {
+                Ok(kept) => {
+                    tracing::error!(sequence = %record.sequence, failure = %kept.id, %error, "a change's reactions keep failing; kept as a failed change");
+                    outcome.failed += 1;
+                }
+                Err(keep_error) => {
+                    tracing::error!(sequence = %record.sequence, %error, %keep_error, "a failed change could not be kept; the batch stops here");
+                    return outcome;
+                }
+            }
+        }
+        outcome.handled += 1;
+    }
+    outcome
+}
