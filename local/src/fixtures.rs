@@ -7,6 +7,7 @@ use switchboard_shared::analytics::messages::RoleCounts;
 use switchboard_shared::analytics::pdf_reports::pdf::render;
 use switchboard_shared::analytics::rollup::DayRollup;
 use switchboard_shared::analytics::summaries::Summary;
+use switchboard_shared::attachments::{Attachment, AttachmentStatus, AttachmentType};
 use switchboard_shared::domain::push::Category;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Note, Shortcode};
 use switchboard_shared::domain::widget::{IdentitySecrets, Site, SiteInput};
@@ -20,7 +21,7 @@ use switchboard_shared::repo::devices::{self, Device};
 use switchboard_shared::repo::jobs::JobRecord;
 use switchboard_shared::repo::sites::SiteRecord;
 use switchboard_shared::repo::{
-    agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions, sites,
+    agents, attachments, canned, connections, jobs, messages, notes, rollups, rooms, sessions, sites,
 };
 use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::store::{ItemStore, NamedTxOp, TxOp};
@@ -71,6 +72,10 @@ pub const SITE: &str = "01JD000000000000000000000A";
 pub const SITE_ORIGIN: &str = "https://shop.example";
 /// The widget site's identity secret (the identify fixture's signature is made with it).
 pub const SITE_IDENTITY_SECRET: &str = "fixture-identity-secret-fixture-identity-secret";
+/// A checked (`ready`) attachment of the customer in the active session.
+pub const ATTACHMENT: &str = "01JD000000000000000000000B";
+/// An attachment of the customer in the active session whose upload is not checked yet.
+pub const PENDING_ATTACHMENT: &str = "01JD000000000000000000000C";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -356,6 +361,25 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         },
     };
     store.transact_write(sites::put_new(&site)?).await?;
+
+    let attachment = |id_text: &str, name: &str, status: AttachmentStatus| -> Result<Attachment, ApiError> {
+        Ok(Attachment {
+            id: id(id_text)?,
+            session_id: id(ACTIVE_SESSION)?,
+            uploader_id: user(CUSTOMER)?,
+            file_name: name.into(),
+            content_type: AttachmentType::Png,
+            size: 67,
+            status,
+            reason: None,
+            message_id: None,
+            created_at: sent,
+            checked_at: (status == AttachmentStatus::Ready).then_some(sent),
+        })
+    };
+    let ready = attachment(ATTACHMENT, "receipt.png", AttachmentStatus::Ready)?;
+    let pending = attachment(PENDING_ATTACHMENT, "screenshot.png", AttachmentStatus::Pending)?;
+    store.transact_write(named([attachments::put_new(&ready)?, attachments::put_new(&pending)?])).await?;
     Ok(())
 }
 

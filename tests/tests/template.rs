@@ -38,6 +38,7 @@ const WEBSOCKET_FUNCTIONS_THAT_CALL_NOTHING: &[&str] = &["realtime-ping", "realt
 /// The REST functions that push events to connected clients; every other WebSocket function
 /// does too.
 const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
+    "attachments-check",
     "chat-send-message",
     "chat-edit-message",
     "chat-delete-message",
@@ -196,6 +197,8 @@ struct Function {
     schedules: Vec<String>,
     /// The `Properties` of its `SQS` events (queue event sources).
     queue_events: Vec<Yaml>,
+    /// How many `EventBridgeRule` events it has (a bucket's or a scanner's events).
+    rule_events: usize,
     /// `Properties.Environment.Variables`, values with their tags.
     environment: BTreeMap<String, Yaml>,
     /// The statements of the inline policy documents of `Properties.Policies`.
@@ -464,6 +467,10 @@ impl Function {
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("SQS"))
             .filter_map(|(_, event)| field(event, "Properties").cloned())
             .collect();
+        let rule_events = events
+            .iter()
+            .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("EventBridgeRule"))
+            .count();
         let api_events = events
             .into_iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Api"))
@@ -497,6 +504,7 @@ impl Function {
             api_events,
             schedules,
             queue_events,
+            rule_events,
             environment,
             statements,
         }
@@ -722,12 +730,15 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
             || websocket.contains(id.as_str())
             || !function.schedules.is_empty()
             || !function.queue_events.is_empty()
+            || function.rule_events > 0
         {
             if !function.api_events.is_empty() {
                 let kind = if websocket.contains(id.as_str()) {
                     "WebSocket function"
                 } else if !function.queue_events.is_empty() {
                     "queue function"
+                } else if function.rule_events > 0 {
+                    "event rule function"
                 } else if function.schedules.is_empty() {
                     "authorizer"
                 } else {

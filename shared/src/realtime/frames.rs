@@ -222,6 +222,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+    /// An attachment's checks ended: `ready`, or `rejected` with its `reason`.
+    #[serde(rename = "attachment.updated")]
+    AttachmentUpdated {
+        /// The attachment as it is now.
+        attachment: crate::attachments::Attachment,
+    },
     /// The reply to a frame that carried a `ref` and has no other reply (`typing`, `mark_read`):
     /// it was done.
     #[serde(rename = "ack")]
@@ -252,6 +258,7 @@ impl ServerFrame {
             ServerFrame::Error { .. } => "error",
             ServerFrame::Pong { .. } => "pong",
             ServerFrame::Ack {} => "ack",
+            ServerFrame::AttachmentUpdated { .. } => "attachment.updated",
         }
     }
 

