@@ -156,6 +156,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         created_at: sent,
         edited_at: None,
         deleted: false,
+        attachments: Vec::new(),
     };
     let waiting = Session {
         id: id(WAITING_SESSION)?,

@@ -335,6 +335,141 @@ async fn only_participants_upload_and_only_readers_download(backend: Backend) {
     assert_eq!(through_another_session.error_code(), "attachment_not_found");
 }
 
+async fn messages_of(api: &TestApi, session: &str) -> Vec<Value> {
+    let reply = Caller::AgentX.call(api, Method::GET, &format!("/chat/messages/{session}"), None).await;
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn a_message_of_attachments_only_reaches_the_agent_and_the_transcript_names_them(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let shot = upload(&api, Caller::CustomerA, &session, "error.png", "image/png", PNG).await;
+    let log = upload(&api, Caller::CustomerA, &session, "app.log", "text/x-log", b"12:00 crash\n").await;
+    let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
+    agent.subscribe(&session).await;
+
+    // Act
+    let body = json!({"session_id": session, "attachments": [shot, log], "client_message_id": "m-1"});
+    let sent = Caller::CustomerA.call(&api, Method::POST, "/chat/messages", Some(body.clone())).await;
+    let again = Caller::CustomerA.call(&api, Method::POST, "/chat/messages", Some(body)).await;
+    let live = agent.expect("message.created").await;
+    let transcript = Caller::AgentX
+        .call(
+            &api,
+            Method::GET,
+            &format!("/admin/chat-dashboard/sessions/{session}/transcript?format=csv"),
+            None,
+        )
+        .await;
+    let text = api
+        .fetch(
+            &format!("/admin/chat-dashboard/sessions/{session}/transcript?format=text"),
+            &Caller::AgentX.token(&api),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(again.status, 200, "a retry returns the original: {:?}", again.body);
+    let names: Vec<&str> = live["message"]["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .filter_map(|a| a["file_name"].as_str())
+        .collect();
+    assert_eq!(names, ["error.png", "app.log"]);
+    assert_eq!(live["message"]["attachments"][0]["id"], shot.as_str());
+    assert_eq!(live["message"]["body"], "");
+    assert_eq!(transcript.status, 200);
+    assert!(text.text.contains("[attachment: error.png] [attachment: app.log]"), "{}", text.text);
+    let stored = download(&api, Caller::AgentX, &session, &shot).await;
+    assert_eq!(stored.body["attachment"]["message_id"], sent.body["id"]);
+}
+
+async fn a_customer_sends_a_screenshot_with_text_over_the_websocket(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let shot = upload(&api, Caller::CustomerA, &session, "error.png", "image/png", PNG).await;
+    let mut customer = api.connect(&Caller::CustomerA.token(&api)).await;
+    customer.subscribe(&session).await;
+
+    // Act
+    let reply = customer
+        .request(json!({"action": "send_message", "session_id": session, "body": "this is what I see", "attachments": [shot]}))
+        .await;
+
+    // Assert
+    assert_eq!(reply["type"], "message.created", "{reply}");
+    assert_eq!(reply["message"]["body"], "this is what I see");
+    assert_eq!(reply["message"]["attachments"][0]["file_name"], "error.png");
+}
+
+async fn sends_with_attachments_that_are_not_the_senders_to_send_store_nothing(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = assigned_session(&api).await.session;
+    let mut mine = Vec::new();
+    for n in 0..6 {
+        mine.push(
+            upload(&api, Caller::CustomerA, &session, &format!("shot-{n}.png"), "image/png", PNG).await,
+        );
+    }
+    let rejected = upload(&api, Caller::CustomerA, &session, "fake.png", "image/png", b"<html></html>").await;
+    let agents = upload(&api, Caller::AgentX, &session, "guide.pdf", "application/pdf", b"%PDF-1.7").await;
+    let other = open_session(&api, Caller::CustomerB, "another one").await;
+    let elsewhere = upload(&api, Caller::CustomerB, &other, "x.png", "image/png", PNG).await;
+    let sent_before = mine[5].clone();
+    let first = json!({"session_id": session, "body": "first", "attachments": [sent_before]});
+    arranged(
+        Caller::CustomerA.call(&api, Method::POST, "/chat/messages", Some(first)).await,
+        201,
+        "a first send",
+    );
+    let before = messages_of(&api, &session).await;
+    let send = |attachments: Value, body: Option<&str>| {
+        let (api, session) = (&api, &session);
+        let mut message = json!({"session_id": session, "attachments": attachments});
+        if let Some(body) = body {
+            message["body"] = json!(body);
+        }
+        async move {
+            Caller::CustomerA
+                .call(api, Method::POST, "/chat/messages", Some(message))
+                .await
+                .error_code()
+                .to_owned()
+        }
+    };
+
+    // Act
+    let refusals = [
+        send(json!(mine), Some("six")).await,
+        send(json!([mine[0], mine[0]]), Some("twice")).await,
+        send(json!([rejected]), None).await,
+        send(json!([agents]), None).await,
+        send(json!([elsewhere]), None).await,
+        send(json!([sent_before]), None).await,
+        send(json!([]), None).await,
+    ];
+
+    // Assert
+    assert_eq!(
+        refusals,
+        [
+            "too_many_attachments",
+            "invalid_attachment",
+            "invalid_attachment",
+            "invalid_attachment",
+            "invalid_attachment",
+            "invalid_attachment",
+            "validation_failed"
+        ]
+    );
+    assert_eq!(messages_of(&api, &session).await, before, "nothing was stored");
+}
+
 switchboard_tests::on_both_backends!(
     a_customers_screenshot_is_checked_announced_and_opened_by_the_agent_inline,
     a_png_that_is_really_html_is_rejected_and_never_served,
@@ -343,6 +478,9 @@ switchboard_tests::on_both_backends!(
     a_pdf_downloads_as_an_attachment_with_its_name,
     refused_types_sizes_and_a_full_session_get_their_422_codes,
     only_participants_upload_and_only_readers_download,
+    a_message_of_attachments_only_reaches_the_agent_and_the_transcript_names_them,
+    a_customer_sends_a_screenshot_with_text_over_the_websocket,
+    sends_with_attachments_that_are_not_the_senders_to_send_store_nothing,
 );
 
 /// The local bucket refuses what S3 refuses: a forged signature, a form whose fields were

@@ -10,18 +10,23 @@ use crate::app::App;
 use crate::attachments::content::{matches_type, strip_metadata};
 use crate::attachments::signing::UploadForm;
 use crate::attachments::store::{AttachmentObjects, SCAN_CLEAN, SCAN_THREATS};
+use crate::attachments::MessageAttachment;
 use crate::attachments::{
     content_disposition, object_key, parse_object_key, Attachment, AttachmentStatus, RejectReason,
     UploadRequest,
 };
-use crate::domain::{now, AttachmentId, Principal, SessionId};
+use crate::domain::{now, AttachmentId, MessageId, Principal, SessionId};
 use crate::error::ApiError;
+use crate::ops::SendMessage;
 use crate::realtime::frames::ServerFrame;
 use crate::repo::attachments;
+use crate::store::NamedTxOp;
 
 use super::live::{publish, Skip};
 use super::{failed_conditions, get_session, is_participant};
 
+/// The condition of a send that an attachment is still the sender's to send.
+pub(crate) const ATTACHMENT_FREE: &str = "attachment_free";
 /// The condition that the uploader may write to the session.
 const SESSION_WRITABLE: &str = "session_writable";
 /// The condition that the session has room for one more attachment.
@@ -206,4 +211,68 @@ pub async fn check_upload(
     let frame = ServerFrame::AttachmentUpdated { attachment: ended.clone() };
     publish(app, &session_id, &frame, Skip::Nobody).await;
     Ok(Some(ended))
+}
+
+/// The attachments a send carries, checked (at most the per-message limit, no id twice, each
+/// of this session, uploaded by the sender, not rejected, not sent before: 422
+/// `too_many_attachments`, `invalid_attachment`), and the writes that give them to the message
+/// `message` (conditional, so two sends cannot take one). A send needs a body or attachments
+/// (422 `validation_failed`).
+pub(crate) async fn for_message(
+    app: &App,
+    principal: &Principal,
+    input: &SendMessage,
+    message: &MessageId,
+) -> Result<(Vec<MessageAttachment>, Vec<NamedTxOp>), ApiError> {
+    if input.attachments.is_empty() {
+        return match input.body {
+            Some(_) => Ok((Vec::new(), Vec::new())),
+            None => Err(ApiError::unprocessable(
+                "validation_failed",
+                "body: a message needs a body or attachments",
+            )),
+        };
+    }
+    let limit = app.attachment_limits.per_message;
+    if input.attachments.len() > limit {
+        return Err(ApiError::unprocessable(
+            "too_many_attachments",
+            format!("a message carries at most {limit} attachments"),
+        ));
+    }
+    let mut distinct = input.attachments.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != input.attachments.len() {
+        return Err(ApiError::unprocessable("invalid_attachment", "an attachment is named twice"));
+    }
+    let stored = attachments::get_many(app.store.as_ref(), &input.session_id, &input.attachments).await?;
+    let mut carried = Vec::with_capacity(stored.len());
+    let mut ops = Vec::with_capacity(stored.len());
+    for (id, attachment) in input.attachments.iter().zip(stored) {
+        // One already sent may be a retry's (same client message id): the send's transaction
+        // tells, and answers with the original message.
+        let retry = input.client_message_id.is_some();
+        let usable = attachment.filter(|a| {
+            a.uploader_id == principal.user_id
+                && a.status != AttachmentStatus::Rejected
+                && (a.message_id.is_none() || retry)
+        });
+        let Some(attachment) = usable else {
+            return Err(ApiError::unprocessable(
+                "invalid_attachment",
+                format!("attachment {id} is not one you uploaded to this session and may still send"),
+            ));
+        };
+        carried.push(MessageAttachment::from(&attachment));
+        ops.push(
+            attachments::attach(&input.session_id, id, &principal.user_id, message).named(ATTACHMENT_FREE),
+        );
+    }
+    Ok((carried, ops))
+}
+
+/// 409 for an attachment another send took meanwhile.
+pub(crate) fn attachment_taken() -> ApiError {
+    ApiError::conflict("attachment_taken", "an attachment was sent in another message meanwhile")
 }

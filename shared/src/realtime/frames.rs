@@ -53,11 +53,15 @@ pub struct Subscribe {
 pub struct SendMessageFrame {
     /// The session.
     pub session_id: SessionId,
-    /// The text, 1 to 4,000 characters.
-    pub body: MessageBody,
+    /// The text, 1 to 4,000 characters; optional when the message carries attachments.
+    #[serde(default)]
+    pub body: Option<MessageBody>,
     /// The client's id for the message; a retry with the same id is not stored twice.
     #[serde(default)]
     pub client_message_id: Option<ClientMessageId>,
+    /// Attachments to send with it (as `POST /chat/messages`).
+    #[serde(default)]
+    pub attachments: Vec<crate::domain::AttachmentId>,
 }
 
 /// Whether someone is typing.
