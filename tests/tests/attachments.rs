@@ -2,8 +2,10 @@
 //! form and checks the file itself) and on a bucket of the moto server (DynamoDB: the check runs
 //! as S3's event would start it): upload, check, download, refusals, limits and who may do what.
 
+use aws_sdk_s3::types::{Tag, Tagging};
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_shared::attachments::store::{AttachmentObjects, SCAN_CLEAN, SCAN_TAG, SCAN_THREATS};
 use switchboard_shared::ops::attachments::Scanner;
 use switchboard_tests::{arranged, assigned_session, open_session, Backend, Caller, Reply, TestApi};
 
@@ -521,4 +523,60 @@ async fn the_local_bucket_refuses_forged_and_altered_uploads_and_links() {
     assert_eq!((forged, retyped, moved), (403, 403, 403));
     assert_eq!(uploaded, 204);
     assert_eq!((altered, unsigned), (403, 403));
+}
+
+/// With GuardDuty Malware Protection configured, an attachment waits for the scanner's tag on
+/// its object (moto's object tagging): clean makes it ready, a threat rejects it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_scanner_an_attachment_is_ready_only_after_a_clean_verdict() {
+    // Arrange
+    let api = TestApi::start(Backend::DynamoDb).await;
+    let session = assigned_session(&api).await.session;
+    let (_, objects) = switchboard_tests::test_attachments_bucket().await;
+    let mut keys = Vec::new();
+    for name in ["clean.png", "infected.png"] {
+        let reply = request_upload(&api, Caller::CustomerA, &session, name, "image/png", PNG.len()).await;
+        let key = arranged(reply, 201, "an upload").body["upload"]["fields"]["key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        objects.put(&key, PNG.to_vec(), "image/png").await.expect("the upload");
+        keys.push(key);
+    }
+    let tag = |key: String, verdict: &'static str| {
+        let objects = &objects;
+        async move {
+            let tag = Tag::builder().key(SCAN_TAG).value(verdict).build().expect("a tag");
+            let tagging = Tagging::builder().tag_set(tag).build().expect("a tag set");
+            let client = objects.client().expect("an S3 client");
+            client
+                .put_object_tagging()
+                .bucket(objects.bucket())
+                .key(key)
+                .tagging(tagging)
+                .send()
+                .await
+                .expect("tagged");
+        }
+    };
+    let check = |key: &str| {
+        let event = json!({"source": "aws.guardduty", "detail": {"s3ObjectDetails": {"objectKey": key}}});
+        switchboard_attachments::check(&api.app, &objects, Scanner::GuardDuty, event)
+    };
+
+    // Act
+    let before_verdict = check(&keys[0]).await.expect("a check");
+    tag(keys[0].clone(), SCAN_CLEAN).await;
+    tag(keys[1].clone(), SCAN_THREATS).await;
+    let clean = check(&keys[0]).await.expect("a check");
+    let infected = check(&keys[1]).await.expect("a check");
+
+    // Assert
+    assert_eq!(before_verdict, json!({"checked": []}), "still pending without a verdict");
+    assert_eq!(clean["checked"][0]["status"], "ready", "{clean}");
+    assert_eq!(
+        (infected["checked"][0]["status"].as_str(), infected["checked"][0]["reason"].as_str()),
+        (Some("rejected"), Some("malware"))
+    );
+    assert_eq!(objects.get(&keys[1]).await.expect("the bucket answers"), None, "an infected file is deleted");
 }
