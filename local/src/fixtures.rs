@@ -374,6 +374,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
             status,
             reason: None,
             message_id: None,
+            has_thumbnail: false,
             created_at: sent,
             checked_at: (status == AttachmentStatus::Ready).then_some(sent),
         })

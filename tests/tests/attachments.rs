@@ -140,6 +140,12 @@ async fn a_customers_screenshot_is_checked_announced_and_opened_by_the_agent_inl
         header("content-disposition")
     );
     assert_eq!(file.bytes().await.expect("the file").as_ref(), PNG);
+    assert_eq!(announced["attachment"]["has_thumbnail"], true);
+    let thumbnail = reqwest::get(link.body["thumbnail_url"].as_str().expect("a thumbnail link"))
+        .await
+        .expect("the thumbnail link answers");
+    assert_eq!(thumbnail.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/jpeg"));
+    assert!(thumbnail.bytes().await.expect("the thumbnail").starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG");
 }
 
 async fn a_png_that_is_really_html_is_rejected_and_never_served(backend: Backend) {

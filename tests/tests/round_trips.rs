@@ -623,7 +623,7 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let requested = arrange(api, customer(), Method::POST, &path, Some(body), 201).await;
             let attachment: Attachment =
                 serde_json::from_value(requested["attachment"].clone()).expect("an attachment");
-            attachments::finish(api.store.as_ref(), &attachment, AttachmentStatus::Ready, None, now())
+            attachments::finish(api.store.as_ref(), &attachment, AttachmentStatus::Ready, None, false, now())
                 .await
                 .expect("the check ends it");
             measure(api, agent(), Method::GET, &format!("{path}/{}", attachment.id), None).await

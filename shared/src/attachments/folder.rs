@@ -10,12 +10,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
-use super::parse_object_key;
 use super::signing::UploadForm;
 use super::signing::{
     verify_get, verify_post, BucketEndpoint, SignatureRefusal, SigningIdentity, VerifiedUpload,
 };
 use super::store::{AttachmentLinks, AttachmentObjects, AttachmentStoreError, S3Links};
+use super::{parse_object_key, parse_thumbnail_key};
 use crate::reports::DownloadLink;
 
 /// The local bucket's name; the gateway serves it at `/<name>` (uploads) and
@@ -70,10 +70,14 @@ impl FolderAttachments {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, AttachmentStoreError> {
-        // Only attachment keys (two ULIDs) name files: no client-chosen path reaches the disk.
-        let (session, id) = parse_object_key(key)
+        // Only attachment and thumbnail keys (two ULIDs) name files: no client-chosen path
+        // reaches the disk.
+        if let Some((session, id)) = parse_object_key(key) {
+            return Ok(self.dir.join(session.to_string()).join(id.to_string()));
+        }
+        let (session, id) = parse_thumbnail_key(key)
             .ok_or_else(|| AttachmentStoreError::Backend(format!("{key:?} is not an attachment key")))?;
-        Ok(self.dir.join(session.to_string()).join(id.to_string()))
+        Ok(self.dir.join(session.to_string()).join(format!("{id}.thumbnail")))
     }
 
     /// Checks a posted upload form (its fields, and the file's size) as S3 does.

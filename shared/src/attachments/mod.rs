@@ -9,6 +9,7 @@ pub mod folder;
 pub mod s3;
 pub mod signing;
 pub mod store;
+pub mod thumbnail;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -358,6 +359,9 @@ pub struct Attachment {
     /// The message it was sent in, once sent.
     #[serde(default)]
     pub message_id: Option<MessageId>,
+    /// Whether a thumbnail was made (PNG and JPEG images that decode).
+    #[serde(default)]
+    pub has_thumbnail: bool,
     /// When it was requested.
     #[serde(with = "crate::domain::timestamp")]
     pub created_at: OffsetDateTime,
@@ -396,10 +400,24 @@ pub fn object_key(session: &SessionId, id: &AttachmentId) -> String {
     format!("attachments/{session}/{id}")
 }
 
+/// The object name of an attachment's thumbnail: `thumbnails/<session id>/<attachment id>`
+/// (outside `attachments/`, so writing it starts no check).
+pub fn thumbnail_key(session: &SessionId, id: &AttachmentId) -> String {
+    format!("thumbnails/{session}/{id}")
+}
+
 /// The session and attachment an object name belongs to.
 pub fn parse_object_key(key: &str) -> Option<(SessionId, AttachmentId)> {
-    let rest = key.strip_prefix("attachments/")?;
-    let (session, id) = rest.split_once('/')?;
+    parse_key(key, "attachments/")
+}
+
+/// The session and attachment a thumbnail's object name belongs to.
+pub fn parse_thumbnail_key(key: &str) -> Option<(SessionId, AttachmentId)> {
+    parse_key(key, "thumbnails/")
+}
+
+fn parse_key(key: &str, prefix: &str) -> Option<(SessionId, AttachmentId)> {
+    let (session, id) = key.strip_prefix(prefix)?.split_once('/')?;
     Some((SessionId::parse(session).ok()?, AttachmentId::parse(id).ok()?))
 }
 

@@ -10,10 +10,11 @@ use crate::app::App;
 use crate::attachments::content::{matches_type, strip_metadata};
 use crate::attachments::signing::UploadForm;
 use crate::attachments::store::{AttachmentObjects, SCAN_CLEAN, SCAN_THREATS};
+use crate::attachments::thumbnail::{self, CONTENT_TYPE as THUMBNAIL_TYPE};
 use crate::attachments::MessageAttachment;
 use crate::attachments::{
-    content_disposition, object_key, parse_object_key, Attachment, AttachmentStatus, RejectReason,
-    UploadRequest,
+    content_disposition, object_key, parse_object_key, thumbnail_key, Attachment, AttachmentStatus,
+    RejectReason, UploadRequest,
 };
 use crate::domain::{now, AttachmentId, MessageId, Principal, SessionId};
 use crate::error::ApiError;
@@ -50,6 +51,9 @@ pub struct AttachmentLink {
     /// GET this URL (no `Authorization` header) for the file: images are served inline,
     /// other files as a download.
     pub url: String,
+    /// A link to its thumbnail (a JPEG at most 320 pixels wide and high), when it has one;
+    /// it stops working with `url`.
+    pub thumbnail_url: Option<String>,
     /// When the URL stops working (5 minutes).
     #[serde(with = "crate::domain::timestamp")]
     pub expires_at: time::OffsetDateTime,
@@ -78,6 +82,7 @@ pub async fn request_upload(
         status: AttachmentStatus::Pending,
         reason: None,
         message_id: None,
+        has_thumbnail: false,
         created_at: at,
         checked_at: None,
     };
@@ -135,10 +140,16 @@ pub async fn download(
             return Err(ApiError::conflict("attachment_rejected", "the attachment was refused by its checks"))
         }
     }
+    let at = now();
     let disposition = content_disposition(attachment.content_type, &attachment.file_name);
     let link =
-        links.download_link(&object_key(session_id, id), attachment.content_type.mime(), &disposition, now());
-    Ok(AttachmentLink { attachment, url: link.url, expires_at: link.expires_at })
+        links.download_link(&object_key(session_id, id), attachment.content_type.mime(), &disposition, at);
+    let thumbnail_url = attachment.has_thumbnail.then(|| {
+        let name = format!("{}.thumbnail.jpg", attachment.file_name);
+        let disposition = content_disposition(crate::attachments::AttachmentType::Jpeg, &name);
+        links.download_link(&thumbnail_key(session_id, id), THUMBNAIL_TYPE, &disposition, at).url
+    });
+    Ok(AttachmentLink { attachment, url: link.url, thumbnail_url, expires_at: link.expires_at })
 }
 
 /// Whether the check waits for a malware scanner's verdict.
@@ -181,31 +192,37 @@ pub async fn check_upload(
     let outcome = match verdict {
         Err(reason) => Err(reason),
         Ok(stripped) => {
+            let thumbnail = thumbnail::make(attachment.content_type, &stripped);
             if stripped != bytes {
                 objects.put(key, stripped, attachment.content_type.mime()).await?;
             }
             match scanner {
-                Scanner::None => Ok(()),
+                Scanner::None => Ok(thumbnail),
                 Scanner::GuardDuty => match objects.scan_verdict(key).await?.as_deref() {
                     None => return Ok(None),
-                    Some(SCAN_CLEAN) => Ok(()),
+                    Some(SCAN_CLEAN) => Ok(thumbnail),
                     Some(SCAN_THREATS) => Err(RejectReason::Malware),
                     Some(_) => Err(RejectReason::ScanFailed),
                 },
             }
         }
     };
-    let (status, reason) = match outcome {
-        Ok(()) => {
+    let (status, reason, has_thumbnail) = match outcome {
+        Ok(thumbnail) => {
+            let has_thumbnail = thumbnail.is_some();
+            if let Some(thumbnail) = thumbnail {
+                objects.put(&thumbnail_key(&session_id, &id), thumbnail, THUMBNAIL_TYPE).await?;
+            }
             objects.clear_tags(key).await?;
-            (AttachmentStatus::Ready, None)
+            (AttachmentStatus::Ready, None, has_thumbnail)
         }
         Err(reason) => {
             objects.delete(key).await?;
-            (AttachmentStatus::Rejected, Some(reason))
+            (AttachmentStatus::Rejected, Some(reason), false)
         }
     };
-    let Some(ended) = attachments::finish(store, &attachment, status, reason, now()).await? else {
+    let ended = attachments::finish(store, &attachment, status, reason, has_thumbnail, now()).await?;
+    let Some(ended) = ended else {
         return Ok(None);
     };
     let frame = ServerFrame::AttachmentUpdated { attachment: ended.clone() };

@@ -79,9 +79,11 @@ pub async fn finish(
     attachment: &Attachment,
     status: AttachmentStatus,
     reason: Option<RejectReason>,
+    has_thumbnail: bool,
     at: time::OffsetDateTime,
 ) -> Result<Option<Attachment>, ApiError> {
     let mut actions = vec![
+        UpdateAction::Set("has_thumbnail".into(), serde_json::Value::Bool(has_thumbnail)),
         UpdateAction::Set(
             "status".into(),
             serde_json::to_value(status).map_err(|e| ApiError::Internal(e.to_string()))?,
