@@ -76,7 +76,7 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         switchboard_widget::create_visitor,
         switchboard_widget::identify_user,
         switchboard_attachments::request_upload,
-        switchboard_attachments::download,
+        switchboard_attachments::download_attachment,
     ),
     modifiers(&BearerAuth, &StoreUnavailable),
     security(("bearer" = [])),

@@ -23,7 +23,7 @@ http_function!(
 );
 http_function!(
     /// `GET /chat/sessions/{id}/attachments/{attachment_id}`
-    DOWNLOAD = "attachments-download" => download
+    DOWNLOAD = "attachments-download" => download_attachment
 );
 
 /// Every HTTP function of this crate, for the local gateway and the tests.
@@ -56,7 +56,7 @@ pub async fn request_upload(app: &App, req: Request) -> HandlerResult {
     responses((status = 200, body = AttachmentLink),
         (status = 404, description = "session_not_found, attachment_not_found", body = ErrorBody),
         (status = 409, description = "attachment_not_ready (still being checked), attachment_rejected", body = ErrorBody)))]
-pub async fn download(app: &App, req: Request) -> HandlerResult {
+pub async fn download_attachment(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let id: SessionId = path_param(&req, "id")?;
     let attachment: AttachmentId = path_param(&req, "attachment_id")?;
