@@ -33,7 +33,30 @@ fn failed(error: impl std::fmt::Display) -> Response {
 /// `POST /local-attachments`: an upload form (its fields, then `file`). 204 once the file is
 /// stored and checked; 403 for a bad signature, an expired form or a broken policy, 400 for a
 /// size outside the policy or a malformed form.
-pub(crate) async fn upload(State(gateway): State<Gateway>, mut form: Multipart) -> Response {
+pub(crate) async fn upload(State(gateway): State<Gateway>, form: Multipart) -> Response {
+    let mut response = store_upload(&gateway, form).await;
+    // The widget posts from its site's page: the answer, a refusal included, must be readable
+    // there (the bucket's CORS rule in AWS). The signed form, not the origin, authorizes it.
+    response.headers_mut().insert("access-control-allow-origin", axum::http::HeaderValue::from_static("*"));
+    response
+}
+
+/// `OPTIONS /local-attachments`: the preflight a browser sends before an upload that reports
+/// its progress, answered as the bucket's CORS rule does in AWS.
+pub(crate) async fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            ("access-control-allow-origin", "*"),
+            ("access-control-allow-methods", "POST"),
+            ("access-control-allow-headers", "*"),
+            ("access-control-max-age", "3600"),
+        ],
+    )
+        .into_response()
+}
+
+async fn store_upload(gateway: &Gateway, mut form: Multipart) -> Response {
     let Some(files) = gateway.attachment_files() else {
         return gateway_error(StatusCode::NOT_FOUND, "not_found", "no attachments bucket here");
     };

@@ -205,7 +205,12 @@ impl Gateway {
             .route("/api/v1/openapi.json", get(openapi))
             .route("/ws", get(ws::upgrade))
             .route("/reports/{*object}", get(report_file))
-            .route(BUCKET_PATH, post(crate::attachments::upload).layer(DefaultBodyLimit::max(upload_limit)))
+            .route(
+                BUCKET_PATH,
+                post(crate::attachments::upload)
+                    .layer(DefaultBodyLimit::max(upload_limit))
+                    .options(crate::attachments::preflight),
+            )
             .route(&format!("{BUCKET_PATH}/{{*key}}"), get(crate::attachments::download))
             .route(
                 "/@connections/{id}",
