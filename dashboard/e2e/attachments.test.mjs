@@ -72,8 +72,12 @@ test("a customer's screenshot reaches the agent as a thumbnail that opens, and t
   const thumbnail = agent.getByTestId("messages").getByRole("img", { name: "error.png" });
   await thumbnail.waitFor();
   assert.match(await thumbnail.getAttribute("src"), /\/local-attachments\/thumbnails\//);
-  const [tab] = await Promise.all([context.waitForEvent("page"), thumbnail.click()]);
-  const opened = await tab.waitForResponse((response) => response.url().includes("/local-attachments/attachments/"));
+  // The tab's response is awaited from before the click: the tab may load it at once.
+  const [, opened] = await Promise.all([
+    context.waitForEvent("page"),
+    context.waitForEvent("response", (response) => response.url().includes("/local-attachments/attachments/")),
+    thumbnail.click(),
+  ]);
   assert.equal(opened.status(), 200);
   assert.equal(opened.headers()["content-type"], "image/png");
   assert.match(opened.headers()["content-disposition"], /^inline; filename="error.png"/);

@@ -79,8 +79,12 @@ test("a visitor pastes a screenshot into the widget; the agent sees its thumbnai
   await visitor.getByRole("log").getByRole("button", { name: "Open checkout.png" }).waitFor();
   const thumbnail = agent.getByTestId("messages").getByRole("img", { name: "checkout.png" });
   await thumbnail.waitFor();
-  const [tab] = await Promise.all([consoleContext.waitForEvent("page"), thumbnail.click()]);
-  const opened = await tab.waitForResponse((response) => response.url().includes("/local-attachments/attachments/"));
+  // The tab's response is awaited from before the click: the tab may load it at once.
+  const [, opened] = await Promise.all([
+    consoleContext.waitForEvent("page"),
+    consoleContext.waitForEvent("response", (response) => response.url().includes("/local-attachments/attachments/")),
+    thumbnail.click(),
+  ]);
   assert.equal(opened.status(), 200);
   assert.equal(opened.headers()["content-type"], "image/png");
   const stored = await api(gateway.origin, agentToken, "GET", `/chat/messages/${sessionId}`);
