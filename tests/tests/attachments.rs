@@ -393,6 +393,12 @@ async fn a_message_of_attachments_only_reaches_the_agent_and_the_transcript_name
     assert!(text.text.contains("[attachment: error.png] [attachment: app.log]"), "{}", text.text);
     let stored = download(&api, Caller::AgentX, &session, &shot).await;
     assert_eq!(stored.body["attachment"]["message_id"], sent.body["id"]);
+    let export = api.fetch("/admin/reports/conversations.csv", &Caller::Admin.token(&api)).await;
+    let mut reader = csv::Reader::from_reader(export.text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let column = header.iter().position(|name| name == "attachments").expect("an attachments column");
+    let row = reader.records().map(|r| r.expect("a row")).find(|r| r.get(0) == Some(session.as_str()));
+    assert_eq!(row.expect("the session's row").get(column), Some("error.png; app.log"));
 }
 
 async fn a_customer_sends_a_screenshot_with_text_over_the_websocket(backend: Backend) {

@@ -4,7 +4,9 @@
 use crate::attachments::{Attachment, AttachmentStatus, RejectReason};
 use crate::domain::{AttachmentId, MessageId, Principal, Role, SessionId, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, ItemStore, Key, StoreError, TxOp, UpdateAction};
+use crate::store::{
+    Condition, ItemStore, Key, KeyRange, Query, StoreError, TxOp, UpdateAction, MAX_QUERY_LIMIT,
+};
 
 use super::sessions::{self, partition};
 use super::{from_item, s, ts};
@@ -119,5 +121,27 @@ pub fn attach(session: &SessionId, id: &AttachmentId, sender: &UserId, message: 
                 Condition::Equals("message_id".into(), serde_json::Value::Null),
             ]),
         ])),
+    }
+}
+
+/// The names of the files sent in a session's messages, oldest first (one Query per 1,000
+/// attachments; at most the per-session limit).
+pub async fn sent_names(store: &dyn ItemStore, session: &SessionId) -> Result<Vec<String>, ApiError> {
+    let query =
+        Query::table(partition(session)).range(KeyRange::BeginsWith(PREFIX.into())).limit(MAX_QUERY_LIMIT);
+    let mut names = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.query(query.clone().cursor(cursor)).await?;
+        for item in page.items {
+            let attachment: Attachment = from_item(item)?;
+            if attachment.message_id.is_some() {
+                names.push(attachment.file_name);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(names),
+        }
     }
 }
