@@ -12,6 +12,10 @@ use serde_json::{json, Value};
 use switchboard_local::feed::FeedOf;
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::Gateway;
+use switchboard_shared::attachments::folder::FolderAttachments;
+use switchboard_shared::attachments::s3::S3AttachmentObjects;
+use switchboard_shared::attachments::signing::BucketEndpoint;
+use switchboard_shared::attachments::store::{AttachmentLinks, AttachmentObjects, S3Links};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier, WidgetTokens};
 use switchboard_shared::config::{dynamodb_client_for_endpoint_with, AwsLimits, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
@@ -176,6 +180,14 @@ pub struct TestApi {
     pub reports: Arc<dyn ReportStore>,
     /// The AWS calls the gateway's functions made, each by its function (see [`recording`]).
     pub accesses: Arc<recording::AccessLog>,
+    /// Where attachments are kept: a folder the gateway plays the bucket of (SQLite; it runs
+    /// the check on each upload), or a fresh bucket on the moto server (DynamoDB; a test runs
+    /// the check as the bucket's event would, [`TestApi::attachments_event`]).
+    pub attachment_objects: Arc<dyn AttachmentObjects>,
+    /// The app the gateway's functions run with.
+    pub app: App,
+    /// Whether the gateway plays the attachments bucket (and checks each upload itself).
+    local_bucket: bool,
     minter: TokenMinter,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -247,7 +259,45 @@ pub async fn fresh_store(backend: Backend) -> (Arc<dyn ItemStore>, Option<tempfi
     }
 }
 
+/// A fresh, empty attachments bucket on the moto server: links signed with the environment's
+/// credentials, and its objects.
+pub async fn test_attachments_bucket() -> (S3Links, S3AttachmentObjects) {
+    let endpoint = moto_endpoint();
+    let bucket = format!("attachments-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let objects = S3AttachmentObjects::for_endpoint(&endpoint, &bucket);
+    let client = objects.client().expect("an S3 client");
+    client.create_bucket().bucket(&bucket).send().await.expect("create a bucket on the moto server");
+    let (region, credentials) = switchboard_shared::config::local_environment();
+    let identity = switchboard_shared::attachments::signing::SigningIdentity {
+        access_key: credentials.access_key_id().to_owned(),
+        secret_key: credentials.secret_access_key().to_owned(),
+        session_token: credentials.session_token().map(str::to_owned),
+        region,
+    };
+    (S3Links::new(BucketEndpoint::path_style(&endpoint, &bucket), identity), objects)
+}
+
 impl TestApi {
+    /// What the attachments bucket's events start in AWS, for an upload to `key`: on the moto
+    /// bucket, the `attachments-check` function's handler with S3's Object Created event (what
+    /// it did, or its error); on the local folder nothing, the gateway checked the upload.
+    pub async fn attachments_event(
+        &self,
+        key: &str,
+        scanner: switchboard_shared::ops::attachments::Scanner,
+    ) -> Option<Value> {
+        if self.local_bucket {
+            return None;
+        }
+        let event =
+            json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": key}}});
+        Some(
+            switchboard_attachments::check(&self.app, self.attachment_objects.as_ref(), scanner, event)
+                .await
+                .unwrap_or_else(|error| json!({"error": error.to_string()})),
+        )
+    }
+
     /// Starts a gateway on `backend` with fresh, empty storage; its functions post to WebSockets
     /// through its own Management API with the production SDK client.
     pub async fn start(backend: Backend) -> Self {
@@ -310,8 +360,31 @@ impl TestApi {
             }
             _ => (Arc::new(test_bucket().await) as Arc<dyn ReportStore>, None),
         };
-        let app =
-            App::new(store.clone(), realtime).with_reports(reports.clone()).with_widget_tokens(widget_tokens);
+        let (attachment_links, attachment_objects, attachment_files) = match (&dir, backend) {
+            (Some(dir), Backend::Sqlite) => {
+                let folder =
+                    FolderAttachments::new(dir.path().join("attachments"), &root, TEST_SECRET.as_bytes())
+                        .expect("an attachments folder");
+                let folder = Arc::new(folder);
+                (
+                    folder.clone() as Arc<dyn AttachmentLinks>,
+                    folder.clone() as Arc<dyn AttachmentObjects>,
+                    Some(folder),
+                )
+            }
+            _ => {
+                let (links, objects) = test_attachments_bucket().await;
+                (
+                    Arc::new(links) as Arc<dyn AttachmentLinks>,
+                    Arc::new(objects) as Arc<dyn AttachmentObjects>,
+                    None,
+                )
+            }
+        };
+        let app = App::new(store.clone(), realtime)
+            .with_reports(reports.clone())
+            .with_widget_tokens(widget_tokens)
+            .with_attachment_links(attachment_links);
         let accesses = Arc::new(recording::AccessLog::default());
         let mut gateway = Gateway::with_connections(app.clone(), verifier, connections)
             .expect("gateway routes")
@@ -326,6 +399,10 @@ impl TestApi {
             let feed = switchboard_local::feed::open(feed).await.expect("open the change feed");
             gateway = gateway.consuming_feed(switchboard_local::feed::start(reacting, feed));
         }
+        let local_bucket = attachment_files.is_some();
+        if let Some(files) = attachment_files {
+            gateway = gateway.serving_attachment_files(files);
+        }
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
@@ -337,6 +414,9 @@ impl TestApi {
             store,
             reports,
             accesses,
+            attachment_objects,
+            app,
+            local_bucket,
             minter: TokenMinter::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE),
             shutdown: Some(shutdown),
             _dir: dir,

@@ -132,10 +132,12 @@ pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) ->
     } else {
         recorded
     };
-    // Signing widget tokens calls nothing outside the function.
+    // Signing widget tokens and attachment links calls nothing outside the function.
     let recorded = App {
         widget_tokens: app.widget_tokens.clone(),
         widget_token_limit: app.widget_token_limit,
+        attachment_links: app.attachment_links.clone(),
+        attachment_limits: app.attachment_limits.clone(),
         ..recorded
     };
     match &app.reports {

@@ -7,6 +7,7 @@ use switchboard_shared::analytics::messages::RoleCounts;
 use switchboard_shared::analytics::pdf_reports::pdf::render;
 use switchboard_shared::analytics::rollup::DayRollup;
 use switchboard_shared::analytics::summaries::Summary;
+use switchboard_shared::attachments::{Attachment, AttachmentStatus, AttachmentType};
 use switchboard_shared::changes::failed::{self, FailedChange};
 use switchboard_shared::changes::{ChangeKind, ChangeRecord};
 use switchboard_shared::domain::push::Category;
@@ -22,7 +23,7 @@ use switchboard_shared::repo::devices::{self, Device};
 use switchboard_shared::repo::jobs::JobRecord;
 use switchboard_shared::repo::sites::SiteRecord;
 use switchboard_shared::repo::{
-    agents, canned, connections, jobs, messages, notes, rollups, rooms, sessions, sites,
+    agents, attachments, canned, connections, jobs, messages, notes, rollups, rooms, sessions, sites,
 };
 use switchboard_shared::reports::{ReportId, ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::store::{ItemStore, NamedTxOp, TxOp};
@@ -75,6 +76,10 @@ pub const FAILED_CHANGE: &str = "01JD000000000000000000000B";
 pub const SITE_ORIGIN: &str = "https://shop.example";
 /// The widget site's identity secret (the identify fixture's signature is made with it).
 pub const SITE_IDENTITY_SECRET: &str = "fixture-identity-secret-fixture-identity-secret";
+/// A checked (`ready`) attachment of the customer in the active session.
+pub const ATTACHMENT: &str = "01JD000000000000000000000B";
+/// An attachment of the customer in the active session whose upload is not checked yet.
+pub const PENDING_ATTACHMENT: &str = "01JD000000000000000000000C";
 
 fn id<T: FromStr<Err = InvalidValue>>(text: &str) -> Result<T, ApiError> {
     Ok(text.parse::<T>()?)
@@ -155,6 +160,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         created_at: sent,
         edited_at: None,
         deleted: false,
+        attachments: Vec::new(),
     };
     let waiting = Session {
         id: id(WAITING_SESSION)?,
@@ -386,6 +392,26 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         },
     };
     store.transact_write(sites::put_new(&site)?).await?;
+
+    let attachment = |id_text: &str, name: &str, status: AttachmentStatus| -> Result<Attachment, ApiError> {
+        Ok(Attachment {
+            id: id(id_text)?,
+            session_id: id(ACTIVE_SESSION)?,
+            uploader_id: user(CUSTOMER)?,
+            file_name: name.into(),
+            content_type: AttachmentType::Png,
+            size: 67,
+            status,
+            reason: None,
+            message_id: None,
+            has_thumbnail: false,
+            created_at: sent,
+            checked_at: (status == AttachmentStatus::Ready).then_some(sent),
+        })
+    };
+    let ready = attachment(ATTACHMENT, "receipt.png", AttachmentStatus::Ready)?;
+    let pending = attachment(PENDING_ATTACHMENT, "screenshot.png", AttachmentStatus::Pending)?;
+    store.transact_write(named([attachments::put_new(&ready)?, attachments::put_new(&pending)?])).await?;
     Ok(())
 }
 

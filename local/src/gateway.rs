@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body as AxumBody};
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,7 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use lambda_http::Body as LambdaBody;
 use serde_json::{json, Map, Value};
+use switchboard_shared::attachments::folder::{FolderAttachments, BUCKET_PATH};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::changes::consumer::ConsumerHandle;
 use switchboard_shared::lambda::{dispatch, dispatch_streaming, HttpFunction, WsFunction};
@@ -28,6 +30,9 @@ use crate::ws::{self, Connections, WsBound};
 
 /// API Gateway's own limit on a request body.
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
+
+/// What an upload form may hold besides the file (its fields and multipart framing).
+const UPLOAD_FORM_FIELDS: u64 = 64 * 1024;
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +61,7 @@ pub fn functions() -> HashMap<&'static str, HttpFunction> {
         .chain(switchboard_agent::FUNCTIONS)
         .chain(switchboard_reports::FUNCTIONS)
         .chain(switchboard_widget::FUNCTIONS)
+        .chain(switchboard_attachments::FUNCTIONS)
         .map(|function| (function.name, *function))
         .collect()
 }
@@ -80,6 +86,7 @@ pub struct Gateway {
     app_dir: Option<Arc<PathBuf>>,
     widget_dir: Option<Arc<PathBuf>>,
     feed: Option<ConsumerHandle>,
+    attachment_files: Option<Arc<FolderAttachments>>,
 }
 
 impl Gateway {
@@ -134,6 +141,7 @@ impl Gateway {
             app_dir: None,
             widget_dir: None,
             feed: None,
+            attachment_files: None,
         })
     }
 
@@ -141,6 +149,17 @@ impl Gateway {
     /// stand-in for S3's presigned URLs) on [`switchboard_shared::reports::folder::LINK_PATH`].
     pub fn serving_report_files(self, files: Arc<FolderReportStore>) -> Self {
         Self { report_files: Some(files), ..self }
+    }
+
+    /// The same gateway playing the attachments bucket of `files` on
+    /// [`switchboard_shared::attachments::folder::BUCKET_PATH`]: upload forms and download links.
+    pub fn serving_attachment_files(self, files: Arc<FolderAttachments>) -> Self {
+        Self { attachment_files: Some(files), ..self }
+    }
+
+    /// The local attachments bucket, when this gateway plays one.
+    pub fn attachment_files(&self) -> Option<&FolderAttachments> {
+        self.attachment_files.as_deref()
     }
 
     /// The same gateway answering the web dashboard's development sign-in
@@ -193,11 +212,21 @@ impl Gateway {
     /// The axum router: REST under `/api/v1`, the WebSocket API on `/ws`, its Management API on
     /// `/@connections/{id}`.
     pub fn router(self) -> Router {
+        // The largest file accepted, read into memory before its policy is checked: no more.
+        let upload_limit =
+            usize::try_from(self.app.attachment_limits.max_bytes + UPLOAD_FORM_FIELDS).unwrap_or(usize::MAX);
         Router::new()
             .route("/api/v1/openapi.json", get(openapi))
             .route("/ws", get(ws::upgrade))
             .route("/reports/{*object}", get(report_file))
             .route(crate::feed::DRAIN_PATH, post(crate::feed::drain))
+            .route(
+                BUCKET_PATH,
+                post(crate::attachments::upload)
+                    .layer(DefaultBodyLimit::max(upload_limit))
+                    .options(crate::attachments::preflight),
+            )
+            .route(&format!("{BUCKET_PATH}/{{*key}}"), get(crate::attachments::download))
             .route(
                 "/@connections/{id}",
                 post(ws::post_to_connection)

@@ -209,6 +209,8 @@ const PARTITION: &str = "aws";
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
 const STACK: &str = "switchboard";
+/// The id part of the evaluated stack's `AWS::StackId` (the attachments bucket's name uses it).
+const STACK_UUID: &str = "51af3dc0-da77-11e4-872e-1234567db123";
 
 /// The sample platform application of each platform's environment variable.
 const SAMPLE_APPLICATIONS: [(&str, &str, &str); 3] = [
@@ -576,6 +578,9 @@ impl Evaluator {
             "AWS::AccountId" => ACCOUNT.into(),
             "AWS::Partition" => PARTITION.into(),
             "AWS::StackName" => STACK.into(),
+            "AWS::StackId" => {
+                format!("arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/{STACK_UUID}")
+            }
             "AWS::URLSuffix" => "amazonaws.com".into(),
             _ => match self.parameters.get(id) {
                 Some(value) => value.clone(),

@@ -1,6 +1,7 @@
 //! The local gateway: the whole Switchboard API on localhost over the embedded store, so a
 //! developer needs no AWS account and no Docker.
 
+pub mod attachments;
 pub mod dashboard;
 pub mod feed;
 pub mod fixtures;

@@ -13,6 +13,8 @@ use switchboard_shared::analytics::pdf_reports::build_daily_report;
 use switchboard_shared::analytics::range::Range;
 use switchboard_shared::analytics::rollup;
 use switchboard_shared::app::widget_token_limit_from_env;
+use switchboard_shared::attachments::folder::FolderAttachments;
+use switchboard_shared::attachments::AttachmentLimits;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, max_open_sessions_from_env, TokenSettings};
 use switchboard_shared::domain::{Role, UserId};
@@ -266,8 +268,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (reports, report_files) =
                 open_reports(reports, &data_dir, &format!("http://{bound}"), &secret).await?;
             let max_open_sessions = max_open_sessions_from_env().map_err(|e| e.to_string())?;
+            let attachment_files = Arc::new(
+                FolderAttachments::new(
+                    data_dir.join("attachments"),
+                    &format!("http://{bound}"),
+                    secret.as_bytes(),
+                )
+                .map_err(|e| e.to_string())?,
+            );
+            let attachment_limits = AttachmentLimits::from_env().map_err(|e| e.to_string())?;
             let mut app = App::new(store, realtime)
                 .with_reports(reports)
+                .with_attachment_links(attachment_files.clone())
+                .with_attachment_limits(attachment_limits)
                 .with_max_open_sessions(max_open_sessions)
                 .with_widget_tokens(widget_tokens)
                 .with_widget_token_limit(widget_token_limit_from_env().map_err(|e| e.to_string())?);
@@ -290,7 +303,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut gateway = Gateway::with_connections(app, verifier, connections)
                 .map_err(|e| e.to_string())?
                 .serving_app(dashboard_dir)
-                .serving_widget(widget_dir);
+                .serving_widget(widget_dir)
+                .serving_attachment_files(attachment_files);
             let jwt_secret_set = std::env::var_os("JWT_SECRET").is_some();
             if dashboard::dev_sign_in_enabled(host, jwt_secret_set, dev_sign_in) {
                 let minter = TokenMinter::hs256(secret.as_bytes(), &settings.issuer, &settings.audience);

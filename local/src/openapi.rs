@@ -78,6 +78,8 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         switchboard_widget::site_settings,
         switchboard_widget::create_visitor,
         switchboard_widget::identify_user,
+        switchboard_attachments::request_upload,
+        switchboard_attachments::download_attachment,
     ),
     modifiers(&BearerAuth, &StoreUnavailable),
     security(("bearer" = [])),
@@ -87,7 +89,8 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         (name = "agent", description = "Agent tools: status and capacity, canned responses"),
         (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"),
         (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"),
-        (name = "widget", description = "The chat widget: sites for admins, and the public routes a site's pages call (no token; an Origin the site allows)"))
+        (name = "widget", description = "The chat widget: sites for admins, and the public routes a site's pages call (no token; an Origin the site allows)"),
+        (name = "attachments", description = "Files in conversations: uploaded straight to the bucket by a presigned POST, checked, downloaded by presigned GETs"))
 )]
 struct ApiDoc;
 

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::attachments::store::{AttachmentLinks, S3Links};
+use crate::attachments::AttachmentLimits;
 use crate::auth::WidgetTokens;
 use crate::config::{
     max_open_sessions_from_env, store_from_env, var, ConfigError, DEFAULT_MAX_OPEN_SESSIONS,
@@ -76,6 +78,11 @@ pub struct App {
     pub widget_tokens: Option<Arc<WidgetTokens>>,
     /// How many widget tokens one client IP may get.
     pub widget_token_limit: SendLimit,
+    /// Signs the attachments' upload forms and download links: the bucket of
+    /// `ATTACHMENTS_BUCKET` in Lambda, the local gateway's folder locally.
+    pub attachment_links: Option<Arc<dyn AttachmentLinks>>,
+    /// The attachments' limits (size, types, per message, per session).
+    pub attachment_limits: AttachmentLimits,
 }
 
 impl App {
@@ -92,7 +99,26 @@ impl App {
             jobs: Some(Arc::new(InProcessJobQueue::default())),
             widget_tokens: None,
             widget_token_limit: WIDGET_TOKEN_LIMIT,
+            attachment_links: None,
+            attachment_limits: AttachmentLimits::default(),
         }
+    }
+
+    /// The same app signing attachment links with `links`.
+    pub fn with_attachment_links(self, links: Arc<dyn AttachmentLinks>) -> Self {
+        Self { attachment_links: Some(links), ..self }
+    }
+
+    /// The same app with other attachment limits.
+    pub fn with_attachment_limits(self, attachment_limits: AttachmentLimits) -> Self {
+        Self { attachment_limits, ..self }
+    }
+
+    /// The attachment link signer; an app built without one fails the request (a set-up error).
+    pub fn attachment_links(&self) -> Result<&dyn AttachmentLinks, ApiError> {
+        self.attachment_links.as_deref().ok_or_else(|| {
+            ApiError::Internal("this function was started without an attachments bucket".into())
+        })
     }
 
     /// The same app minting the widget's customer tokens with `tokens`.
@@ -169,6 +195,8 @@ impl App {
             jobs: None,
             widget_tokens: None,
             widget_token_limit: WIDGET_TOKEN_LIMIT,
+            attachment_links: S3Links::from_env()?.map(|links| Arc::new(links) as Arc<dyn AttachmentLinks>),
+            attachment_limits: AttachmentLimits::from_env()?,
         })
     }
 }

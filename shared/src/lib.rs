@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod app;
+pub mod attachments;
 pub mod auth;
 pub mod changes;
 pub mod config;

@@ -21,15 +21,20 @@ use switchboard_local::fixtures::{
     ACTIVE_SESSION, ADMIN, AGENT, CUSTOMER, FAILED_CHANGE, MESSAGE, WAITING_SESSION,
 };
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
+use switchboard_local::fixtures::{ATTACHMENT, PENDING_ATTACHMENT};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
 use switchboard_notifications::BULK_WORKER;
+use switchboard_shared::attachments::folder::FolderAttachments;
+use switchboard_shared::attachments::store::AttachmentObjects;
+use switchboard_shared::attachments::AttachmentStatus;
 use switchboard_shared::auth::{TokenVerifier, WidgetTokens};
 use switchboard_shared::changes::failed;
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
+use switchboard_shared::domain::AttachmentId;
 use switchboard_shared::domain::{
     AgentState, AgentStatus, Block, Message, MessageId, Participant, Role, Session, SessionId, SessionStatus,
     UserId,
@@ -38,8 +43,10 @@ use switchboard_shared::domain::{CannedResponseId, JobId, NoteId, RoomId};
 use switchboard_shared::domain::{ConnectionId, InvalidValue};
 use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
+use switchboard_shared::ops::attachments::Scanner;
 use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::attachments;
 use switchboard_shared::repo::canned::{self, ScopeKey, Segment};
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
@@ -130,6 +137,10 @@ fn is_queue(fixture: &Fixture) -> bool {
     fixture.binary == BULK_WORKER.name || fixture.binary == PROCESS.name
 }
 
+fn is_bucket_event(fixture: &Fixture) -> bool {
+    fixture.binary == switchboard_attachments::CHECK
+}
+
 fn rest_fixtures() -> Vec<Fixture> {
     fixtures()
         .into_iter()
@@ -138,6 +149,7 @@ fn rest_fixtures() -> Vec<Fixture> {
                 && !is_websocket(fixture)
                 && !is_scheduled(fixture)
                 && !is_queue(fixture)
+                && !is_bucket_event(fixture)
         })
         .collect()
 }
@@ -189,6 +201,7 @@ fn message_id(id: &str) -> MessageId {
 /// gateway over it whose Management API the handlers post WebSocket frames to.
 struct World {
     store: Arc<SqliteItemStore>,
+    attachment_files: Arc<FolderAttachments>,
     reports: Arc<FolderReportStore>,
     app: App,
     accesses: Arc<AccessLog>,
@@ -215,17 +228,27 @@ impl World {
         switchboard_local::fixtures::seed_reports(reports.as_ref())
             .await
             .expect("store the fixture world's report");
+        let attachment_files = Arc::new(
+            FolderAttachments::new(
+                dir.path().join("attachments"),
+                &format!("http://127.0.0.1:{port}"),
+                FIXTURE_SECRET,
+            )
+            .expect("an attachments folder"),
+        );
         let app = App::new(store.clone(), realtime)
             .with_reports(reports.clone())
-            .with_widget_tokens(WidgetTokens::hs256(FIXTURE_SECRET, "switchboard-widget", AUDIENCE, 3600));
+            .with_widget_tokens(WidgetTokens::hs256(FIXTURE_SECRET, "switchboard-widget", AUDIENCE, 3600))
+            .with_attachment_links(attachment_files.clone());
         let gateway = Gateway::new(app.clone(), verifier())
             .expect("gateway routes")
-            .serving_report_files(reports.clone());
+            .serving_report_files(reports.clone())
+            .serving_attachment_files(attachment_files.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(gateway.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { store, reports, app, accesses: Arc::default(), _gateway: stop, _dir: dir }
+        Self { store, attachment_files, reports, app, accesses: Arc::default(), _gateway: stop, _dir: dir }
     }
 
     /// The app as the function `name` runs it, its AWS calls recorded (see `recording.rs`).
@@ -792,6 +815,27 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 "not the seeded job: {answer}"
             );
         }
+        "attachments-request-upload" => {
+            let id = answer["attachment"]["id"].as_str().ok_or("the answer has no attachment id")?;
+            let id = AttachmentId::parse(id).map_err(|error| error.to_string())?;
+            let stored = attachments::get(world.store(), &session_id(ACTIVE_SESSION), &id)
+                .await
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| format!("attachment {id} is not stored"))?;
+            ensure!(stored.status == AttachmentStatus::Pending, "the new attachment is {:?}", stored.status);
+            ensure!(
+                answer["upload"]["fields"]["key"] == format!("attachments/{ACTIVE_SESSION}/{id}").as_str(),
+                "the form uploads elsewhere: {answer}"
+            );
+        }
+        "attachments-download" => {
+            ensure!(answer["attachment"]["id"] == ATTACHMENT, "not the seeded attachment: {answer}");
+            let url = answer["url"].as_str().ok_or("the answer has no url")?;
+            ensure!(
+                url.contains(&format!("/attachments/{ACTIVE_SESSION}/{ATTACHMENT}?")),
+                "the link is elsewhere: {url}"
+            );
+        }
         "reports-daily-figures" => {
             let csv = answer.as_str().ok_or("the answer is not CSV text")?;
             let lines: Vec<&str> = csv.split("\r\n").filter(|line| !line.is_empty()).collect();
@@ -1219,6 +1263,36 @@ async fn job_when_done(store: &dyn ItemStore, id: &JobId) -> Result<JobRecord, S
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     Err(format!("job {id} was not done after 200 polls"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bucket fixtures (EventBridge events of the attachments bucket)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attachment_check_fixture_makes_the_uploaded_screenshot_ready() {
+    // Arrange
+    let fixture = fixture_named("attachments-check.json");
+    let world = World::seeded().await;
+    let key = format!("attachments/{ACTIVE_SESSION}/{PENDING_ATTACHMENT}");
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\x0aIDATx\x9cc\0\x01\0\0\x05\0\x01\x0d\x0a\x2d\xb4\0\0\0\0IEND\xaeB\x60\x82";
+    world.attachment_files.put(&key, png.to_vec(), "image/png").await.expect("the upload");
+
+    // Act
+    let app = world.app_for(switchboard_attachments::CHECK);
+    let answer =
+        switchboard_attachments::check(&app, world.attachment_files.as_ref(), Scanner::None, fixture.event())
+            .await
+            .expect("the check runs");
+
+    // Assert
+    assert_eq!(answer["checked"][0]["status"], "ready", "{answer}");
+    let id = AttachmentId::parse(PENDING_ATTACHMENT).expect("an attachment id");
+    let stored = attachments::get(world.store(), &session_id(ACTIVE_SESSION), &id)
+        .await
+        .expect("read it")
+        .expect("stored");
+    assert_eq!(stored.status, AttachmentStatus::Ready);
 }
 
 // ---------------------------------------------------------------------------------------------

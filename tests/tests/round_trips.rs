@@ -14,7 +14,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_local::gateway::functions;
 use switchboard_local::template::{match_path, routes, Route, TEMPLATE};
-use switchboard_shared::domain::Role;
+use switchboard_shared::attachments::{Attachment, AttachmentStatus};
+use switchboard_shared::domain::{now, Role};
+use switchboard_shared::repo::attachments;
 use switchboard_shared::reports::{ReportId, PDF_CONTENT_TYPE};
 use switchboard_tests::{Backend, Reply, TestApi};
 
@@ -648,6 +650,30 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
                 total: api.store.total(),
                 calls: api.store.calls(),
             }
+        }
+        "attachments-request-upload" => {
+            let session = active_session(api).await;
+            let body = json!({"file_name": "error.png", "content_type": "image/png", "size": 4096});
+            measure(
+                api,
+                customer(),
+                Method::POST,
+                &format!("/chat/sessions/{session}/attachments"),
+                Some(body),
+            )
+            .await
+        }
+        "attachments-download" => {
+            let session = active_session(api).await;
+            let body = json!({"file_name": "error.png", "content_type": "image/png", "size": 4096});
+            let path = format!("/chat/sessions/{session}/attachments");
+            let requested = arrange(api, customer(), Method::POST, &path, Some(body), 201).await;
+            let attachment: Attachment =
+                serde_json::from_value(requested["attachment"].clone()).expect("an attachment");
+            attachments::finish(api.store.as_ref(), &attachment, AttachmentStatus::Ready, None, false, now())
+                .await
+                .expect("the check ends it");
+            measure(api, agent(), Method::GET, &format!("{path}/{}", attachment.id), None).await
         }
         _ => return None,
     };

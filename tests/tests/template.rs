@@ -38,6 +38,7 @@ const WEBSOCKET_FUNCTIONS_THAT_CALL_NOTHING: &[&str] = &["realtime-ping", "realt
 /// The REST functions that push events to connected clients; every other WebSocket function
 /// does too.
 const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
+    "attachments-check",
     "chat-send-message",
     "chat-edit-message",
     "chat-delete-message",
@@ -198,6 +199,8 @@ struct Function {
     queue_events: Vec<Yaml>,
     /// The `Properties` of its `DynamoDB` events (the table's stream as event source).
     stream_events: Vec<Yaml>,
+    /// How many `EventBridgeRule` events it has (a bucket's or a scanner's events).
+    rule_events: usize,
     /// `Properties.Environment.Variables`, values with their tags.
     environment: BTreeMap<String, Yaml>,
     /// The statements of the inline policy documents of `Properties.Policies`.
@@ -471,6 +474,10 @@ impl Function {
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("DynamoDB"))
             .filter_map(|(_, event)| field(event, "Properties").cloned())
             .collect();
+        let rule_events = events
+            .iter()
+            .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("EventBridgeRule"))
+            .count();
         let api_events = events
             .into_iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Api"))
@@ -505,6 +512,7 @@ impl Function {
             schedules,
             queue_events,
             stream_events,
+            rule_events,
             environment,
             statements,
         }
@@ -731,12 +739,15 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
             || !function.schedules.is_empty()
             || !function.queue_events.is_empty()
             || !function.stream_events.is_empty()
+            || function.rule_events > 0
         {
             if !function.api_events.is_empty() {
                 let kind = if websocket.contains(id.as_str()) {
                     "WebSocket function"
                 } else if !function.queue_events.is_empty() || !function.stream_events.is_empty() {
                     "queue function"
+                } else if function.rule_events > 0 {
+                    "event rule function"
                 } else if function.schedules.is_empty() {
                     "authorizer"
                 } else {

@@ -104,7 +104,8 @@ async fn every_format_carries_every_message_exactly(backend: Backend) {
             "author_name",
             "body",
             "edited_at",
-            "deleted"
+            "deleted",
+            "attachments"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a well-formed row")).collect();

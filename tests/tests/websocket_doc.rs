@@ -56,6 +56,7 @@ const SERVER_TYPES: &[&str] = &[
     "error",
     "ack",
     "pong",
+    "attachment.updated",
 ];
 
 /// The server frames that can be replies, the only ones that may carry a `ref`.
@@ -91,6 +92,7 @@ fn type_of(frame: &ServerFrame) -> &'static str {
         ServerFrame::Error { .. } => "error",
         ServerFrame::Ack {} => "ack",
         ServerFrame::Pong { .. } => "pong",
+        ServerFrame::AttachmentUpdated { .. } => "attachment.updated",
     }
 }
 

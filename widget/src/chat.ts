@@ -14,6 +14,7 @@ import {
   type WidgetSite,
   type WidgetToken,
 } from "@switchboard/client";
+import { acceptFiles, attachmentList } from "./attachments";
 import { CHAT_CSS } from "./chat-css";
 import { DEFAULT_COLOUR, fill, pickLocale, type Strings, textOn, validColour } from "./config";
 import type { ChatWidget, Identity, LoaderContext } from "./loader";
@@ -502,7 +503,7 @@ export function start(context: LoaderContext): ChatWidget {
         m.body ?? "",
         m === lastMine ? (readUpToId && m.id <= readUpToId ? t.read : t.sent) : undefined,
         mine(m),
-        undefined,
+        m.attachments?.length && sessionId ? attachmentList.bind(null, api, sessionId, m, t, h) : undefined,
       ]);
     for (const p of view?.pending ?? []) {
       const actions =
@@ -685,6 +686,14 @@ export function start(context: LoaderContext): ChatWidget {
     stopTyping();
     live.sendMessage(sessionId, text);
     input.value = "";
+  });
+  acceptFiles({
+    api,
+    composer,
+    sessionId: () => sessionId,
+    t,
+    say: (text) => (status.textContent = text || statusText()),
+    sent: (id, message) => live.merge(id, [message]),
   });
   newChatButton.addEventListener("click", () => newChat());
   endButton.addEventListener("click", () => {

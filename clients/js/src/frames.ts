@@ -1,5 +1,5 @@
 // The frames of the WebSocket protocol (docs/websocket.md), with the REST records they carry.
-import type { AgentState, Message, Overview, Session } from "./api.js";
+import type { AgentState, Message, Overview, Schemas, Session } from "./api.js";
 
 /** The live floor figures of a `dashboard.metrics` frame. */
 export type DashboardMetrics = Overview;
@@ -22,13 +22,14 @@ export type ServerFrame =
   | { type: "dashboard.metrics"; ref?: string; metrics: DashboardMetrics }
   | { type: "pong"; ref?: string }
   | { type: "ack"; ref?: string }
-  | { type: "error"; ref?: string; action?: string; code: string; message: string };
+  | { type: "error"; ref?: string; action?: string; code: string; message: string }
+  | { type: "attachment.updated"; attachment: Schemas["Attachment"] };
 
 /** A frame a client sends (`action`). */
 export type ClientFrame =
   | { action: "subscribe"; session_id: string; ref?: string }
   | { action: "subscribe_dashboard"; ref?: string }
-  | { action: "send_message"; session_id: string; body: string; client_message_id?: string; ref?: string }
+  | { action: "send_message"; session_id: string; body?: string; client_message_id?: string; attachments?: string[]; ref?: string }
   | { action: "typing"; session_id: string; state: "start" | "stop"; ref?: string }
   | { action: "mark_read"; session_id: string; message_id: string; ref?: string }
   | { action: "ping"; ref?: string };
@@ -47,6 +48,7 @@ const KNOWN = new Set([
   "pong",
   "ack",
   "error",
+  "attachment.updated",
 ]);
 
 /** A frame of the protocol, or undefined (unknown types and non-protocol messages are ignored). */

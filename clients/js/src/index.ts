@@ -2,6 +2,7 @@
 // reconnecting live connection with its outbox, for browsers and any runtime with fetch and
 // WebSocket.
 export * from "./api.js";
+export * from "./attachments.js";
 export * from "./frames.js";
 export * from "./live.js";
 export * from "./messages.js";

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import type { Api, LiveClient, Message, Session } from "@switchboard/client";
+import type { Api, Attachment, LiveClient, Message, Session } from "@switchboard/client";
 import type { Identity } from "../auth";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
@@ -10,6 +10,7 @@ import { CustomerPanel } from "./CustomerPanel";
 import { KeysDialog, useConsoleKeys } from "./Keys";
 import { byUrgency, rowOf, SessionList } from "./SessionList";
 import { type Canned, CannedList, useCannedSuggestions } from "./CannedSuggestions";
+import { MessageAttachments, UploadTray, filesOf, useAttachmentStates, useUploads } from "./Attachments";
 
 type Props = { api: Api; live: LiveClient; identity: Identity };
 
@@ -264,6 +265,7 @@ function Conversation(props: {
   useEffect(() => {
     if (lastOtherId) live.send({ action: "mark_read", session_id: sessionId, message_id: lastOtherId });
   }, [live, sessionId, lastOtherId]);
+  const attachments = useAttachmentStates(live);
   const typing = [...view.typing].filter((user) => user !== identity.sub);
   const heading = useRef<HTMLHeadingElement>(null);
   // Choosing a session moves the keyboard's focus to it.
@@ -290,14 +292,16 @@ function Conversation(props: {
       <ol className="messages" aria-live="polite" aria-label="Messages" data-testid="messages">
         {messages.length === 0 && <li className="muted">No messages yet.</li>}
         {messages.map((message) => (
-          <MessageItem key={message.id} message={message} mine={message.sender_id === identity.sub} read={view.readBy.get(message.id)} delivered={view.delivered.has(message.id)} />
+          <MessageItem key={message.id} message={message} mine={message.sender_id === identity.sub} read={view.readBy.get(message.id)} delivered={view.delivered.has(message.id)}>
+            <MessageAttachments api={api} sessionId={sessionId} message={message} states={attachments} />
+          </MessageItem>
         ))}
       </ol>
       <p className="typing" aria-live="polite">
         {typing.length > 0 ? `${typing.join(", ")} is typing…` : " "}
       </p>
       {live.lastError && <p className="error" role="alert">{live.lastError}</p>}
-      <Composer api={api} live={live} sessionId={sessionId} />
+      <Composer api={api} live={live} sessionId={sessionId} attachments={attachments} />
       <div className="side">
         {current && <CustomerPanel api={api} session={current} />}
         <Notes api={api} identity={identity} sessionId={sessionId} />
@@ -308,7 +312,7 @@ function Conversation(props: {
   );
 }
 
-function MessageItem({ message, mine, read, delivered }: { message: Message; mine: boolean; read?: Set<string>; delivered: boolean }) {
+function MessageItem({ message, mine, read, delivered, children }: { message: Message; mine: boolean; read?: Set<string>; delivered: boolean; children?: React.ReactNode }) {
   const receipt = mine ? (read && read.size > 0 ? "Read" : delivered ? "Delivered" : "Sent") : undefined;
   return (
     <li className={mine ? "mine" : "theirs"} data-message={message.id}>
@@ -316,13 +320,16 @@ function MessageItem({ message, mine, read, delivered }: { message: Message; min
         {message.sender_role} · {time(message.created_at)}
       </span>
       <p>{message.deleted ? <em>Message deleted</em> : message.body}</p>
+      {!message.deleted && children}
       {receipt && <span className="receipt small">{receipt}</span>}
     </li>
   );
 }
 
-function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessionId: string }) {
+function Composer({ api, live, sessionId, attachments }: { api: Api; live: LiveClient; sessionId: string; attachments: Map<string, Attachment> }) {
   const [text, setText] = useState("");
+  const uploads = useUploads(api, sessionId);
+  const [dropping, setDropping] = useState(false);
   const [note, setNote] = useState<string>();
   const suggestions = useCannedSuggestions(api, sessionId, text);
   const typingSince = useRef(0);
@@ -350,13 +357,21 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
   };
   const send = async () => {
     const body = text.trim();
-    if (!body) return;
+    if (uploads.busy) {
+      setNote("Wait for the files to finish uploading.");
+      return;
+    }
+    const files = uploads.ready;
+    if (!body && files.length === 0) return;
     const clientMessageId = `web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     setText("");
     setNote(undefined);
     live.send({ action: "typing", session_id: sessionId, state: "stop" });
     try {
-      const sent = await api.post("/chat/messages", { body: { session_id: sessionId, body, client_message_id: clientMessageId } });
+      const sent = await api.post("/chat/messages", {
+        body: { session_id: sessionId, body: body || undefined, client_message_id: clientMessageId, attachments: files },
+      });
+      uploads.clear();
       live.merge(sessionId, [sent]);
     } catch (caught) {
       setText(body);
@@ -393,10 +408,27 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
   const listId = `canned-${sessionId}`;
   return (
     <form
-      className="composer"
+      className={dropping ? "composer dropping" : "composer"}
       onSubmit={(event) => {
         event.preventDefault();
         void send();
+      }}
+      onPaste={(event) => {
+        const pasted = filesOf(event.clipboardData);
+        if (pasted.length > 0) {
+          event.preventDefault();
+          uploads.add(pasted);
+        }
+      }}
+      onDragOver={(event) => {
+        event.preventDefault();
+        setDropping(true);
+      }}
+      onDragLeave={() => setDropping(false)}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDropping(false);
+        uploads.add(filesOf(event.dataTransfer));
       }}
     >
       <label htmlFor="reply">Reply (type / for canned responses; Enter sends, Shift+Enter breaks the line)</label>
@@ -416,6 +448,11 @@ function Composer({ api, live, sessionId }: { api: Api; live: LiveClient; sessio
         />
         <CannedList id={listId} suggestions={suggestions} onPick={(canned) => void insert(canned)} />
       </div>
+      <UploadTray files={uploads.files} states={attachments} onRemove={uploads.remove} />
+      <label className="small">
+        Attach files (or paste a screenshot, or drop files here){" "}
+        <input type="file" multiple onChange={(e) => e.target.files && uploads.add(Array.from(e.target.files))} />
+      </label>
       <button type="submit">Send</button>
       {suggestions.noMatch && <p className="small muted">No canned response matches “{text.trim()}”.</p>}
       {suggestions.loadError && <p className="small error">Canned responses could not be loaded: {suggestions.loadError}</p>}

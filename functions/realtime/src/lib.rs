@@ -98,10 +98,14 @@ async fn subscribe_dashboard(app: &App, req: WsRequest) -> WsResult {
 async fn send_message(app: &App, req: WsRequest) -> WsResult {
     let principal = req.principal()?;
     let frame: SendMessageFrame = req.payload()?;
+    if frame.body.is_none() && frame.attachments.is_empty() {
+        return Err(ApiError::unprocessable("invalid_frame", "missing field `body` (or `attachments`)"));
+    }
     let input = SendMessage {
         session_id: frame.session_id,
         body: frame.body,
         client_message_id: frame.client_message_id,
+        attachments: frame.attachments,
     };
     let message = match live::send_message(app, &principal, &req.connection_id, input).await? {
         Sent::Created(message) | Sent::Replayed(message) => message,

@@ -29,7 +29,7 @@ pub const DAY_PAGE: usize = MAX_QUERY_LIMIT;
 const CONCURRENT_READS: usize = 8;
 
 /// The header row, in column order (definitions: `docs/METRICS.md`, section 10).
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "session_id",
     "customer_id",
     "customer_name",
@@ -50,6 +50,7 @@ pub const COLUMNS: [&str; 20] = [
     "messages_customer",
     "messages_agent",
     "messages_admin",
+    "attachments",
 ];
 
 /// A started export: its file name and its chunks (the header and the first page's rows are
@@ -244,7 +245,8 @@ async fn rows(
                         ApiError::Internal(format!("session {id} was created but has no record"))
                     })?;
                 let facts = SessionFacts::from_events(id, &history);
-                Ok(((session.created_at, id), row(&session, &facts, as_of)?))
+                let files = crate::repo::attachments::sent_names(store.as_ref(), &id).await?;
+                Ok(((session.created_at, id), row(&session, &facts, &files, as_of)?))
             }
         })
         .buffer_unordered(CONCURRENT_READS)
@@ -253,7 +255,12 @@ async fn rows(
 }
 
 /// One CSV line (with its `\r\n`) of a session and the facts of its whole history.
-fn row(session: &Session, facts: &SessionFacts, as_of: OffsetDateTime) -> Result<String, ApiError> {
+fn row(
+    session: &Session,
+    facts: &SessionFacts,
+    files: &[String],
+    as_of: OffsetDateTime,
+) -> Result<String, ApiError> {
     let first = facts.episodes.first();
     let latest_close = facts.episodes.iter().rev().find(|episode| episode.closed_at.is_some());
     let mut agents: Vec<&UserId> = Vec::new();
@@ -294,6 +301,7 @@ fn row(session: &Session, facts: &SessionFacts, as_of: OffsetDateTime) -> Result
         session.messages_customer.to_string(),
         session.messages_agent.to_string(),
         session.messages_admin.to_string(),
+        files.join("; "),
     ];
     let mut line = fields.iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(",");
     line.push_str("\r\n");
@@ -444,7 +452,7 @@ mod tests {
         let created = events[0].at;
         let facts = SessionFacts::from_events(id(2), &events);
 
-        let line = row(&session(created), &facts, NOW).unwrap();
+        let line = row(&session(created), &facts, &[], NOW).unwrap();
 
         let expected = [
             "01JD0000000000000000000002",
@@ -480,7 +488,7 @@ mod tests {
         ]);
         let facts = SessionFacts::from_events(id(2), &events);
 
-        let line = row(&session(events[0].at), &facts, NOW).unwrap();
+        let line = row(&session(events[0].at), &facts, &[], NOW).unwrap();
 
         let fields = fields(&line);
         assert_eq!(fields.len(), COLUMNS.len());
@@ -498,11 +506,11 @@ mod tests {
             ("session.reopened", 20, json!({})),
         ]);
         let facts = SessionFacts::from_events(id(2), &reopened);
-        assert_eq!(fields(&row(&session(reopened[0].at), &facts, NOW).unwrap())[13], "reopened");
+        assert_eq!(fields(&row(&session(reopened[0].at), &facts, &[], NOW).unwrap())[13], "reopened");
 
         let closed = history(&[("session.created", 0, json!({})), ("session.closed", 10, json!({}))]);
         let facts = SessionFacts::from_events(id(2), &closed);
         let week_later = NOW + Duration::days(7);
-        assert_eq!(fields(&row(&session(closed[0].at), &facts, week_later).unwrap())[13], "resolved");
+        assert_eq!(fields(&row(&session(closed[0].at), &facts, &[], week_later).unwrap())[13], "resolved");
     }
 }

@@ -123,6 +123,11 @@ ulid_id!(
     SiteId,
     "site_id"
 );
+ulid_id!(
+    /// Identifies a file attached to a session.
+    AttachmentId,
+    "attachment_id"
+);
 
 /// Characters allowed in user and client message ids: they become parts of keys, so the key
 /// separator `#` and anything invisible are refused.

@@ -121,6 +121,9 @@ pub struct Message {
     pub edited_at: Option<OffsetDateTime>,
     /// Whether it was deleted.
     pub deleted: bool,
+    /// The files sent with it (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachments::MessageAttachment>,
 }
 
 /// Someone taking part in a session.

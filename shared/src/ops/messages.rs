@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::domain::{
-    now, ClientMessageId, ConnectionId, EventKind, Message, MessageBody, MessageId, Principal, ReadMarker,
-    Role, SessionId, SessionStatus,
+    now, AttachmentId, ClientMessageId, ConnectionId, EventKind, Message, MessageBody, MessageId, Principal,
+    ReadMarker, Role, SessionId, SessionStatus,
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
@@ -40,11 +40,16 @@ const MARKER_FORWARD: &str = "marker_forward";
 pub struct SendMessage {
     /// The session to write to.
     pub session_id: SessionId,
-    /// The text, 1 to 4,000 characters.
-    pub body: MessageBody,
+    /// The text, 1 to 4,000 characters; optional when the message carries attachments.
+    #[serde(default)]
+    pub body: Option<MessageBody>,
     /// The client's own id for this message: a retry with the same id returns the original.
     #[serde(default)]
     pub client_message_id: Option<ClientMessageId>,
+    /// Attachments to send with it: ids from `POST /chat/sessions/{id}/attachments` of this
+    /// session, uploaded by the sender, not rejected, not sent before (at most 5).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentId>,
 }
 
 /// The outcome of a send: a new message, or the original of a retried one.
@@ -96,22 +101,27 @@ async fn send_once(
 ) -> Result<Sent, ApiError> {
     let store = app.store.as_ref();
     let at = now();
+    let id = MessageId::generate();
+    let (attachments, attaching) = super::attachments::for_message(app, principal, input, &id).await?;
     let message = Message {
-        id: MessageId::generate(),
+        id,
         session_id: input.session_id,
         sender_id: principal.user_id.clone(),
         sender_role: principal.role,
-        body: Some(input.body.as_str().to_owned()),
+        // A message of attachments only has an empty text.
+        body: Some(input.body.as_ref().map(|b| b.as_str().to_owned()).unwrap_or_default()),
         client_message_id: input.client_message_id.clone(),
         created_at: at,
         edited_at: None,
         deleted: false,
+        attachments,
     };
     let mut ops = vec![
         sessions::touch_for_message(&input.session_id, principal, at, awaiting.is_some())?
             .named(SESSION_WRITABLE),
         messages::put_new(&message)?.named("message_new"),
     ];
+    ops.extend(attaching);
     if awaiting.is_some() {
         let first_response = events::record(
             principal,
@@ -166,6 +176,9 @@ async fn send_once(
     }
     if failed.contains(&NOT_BLOCKED) {
         return Err(ApiError::forbidden("user_blocked", "you are blocked from sending messages"));
+    }
+    if failed.contains(&super::attachments::ATTACHMENT_FREE) {
+        return Err(super::attachments::attachment_taken());
     }
     Err(ApiError::conflict("conflict", "the session changed meanwhile; retry"))
 }

@@ -2,6 +2,7 @@
 //! alike). Each checks who may do it, reads what it must, and writes in one conditional call.
 
 mod agents;
+pub mod attachments;
 pub mod audit;
 pub mod bulk;
 mod canned;

@@ -170,6 +170,8 @@ struct Line<'a> {
     body: Option<&'a str>,
     edited_at: Option<OffsetDateTime>,
     deleted: bool,
+    /// The names of the files sent with it (never their content).
+    attachments: Vec<&'a str>,
 }
 
 fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
@@ -189,6 +191,7 @@ fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
             body: m.body.as_deref(),
             edited_at: m.edited_at,
             deleted: m.deleted,
+            attachments: m.attachments.iter().map(|a| a.file_name.as_str()).collect(),
         })
         .collect();
     for note in transcript.notes.iter().flatten() {
@@ -202,6 +205,7 @@ fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
             body: Some(note.body.as_str()),
             edited_at: note.edited_at,
             deleted: false,
+            attachments: Vec::new(),
         });
     }
     lines.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
@@ -244,15 +248,17 @@ fn text(transcript: &Transcript) -> Result<String, ApiError> {
             (_, true) => " [edited]",
             _ => "",
         };
-        out.push_str(&format!("[{}] {who}{marker}: {body}\n", stamp(line.at)?));
+        let files: String = line.attachments.iter().map(|name| format!(" [attachment: {name}]")).collect();
+        out.push_str(&format!("[{}] {who}{marker}: {body}{files}\n", stamp(line.at)?));
     }
     out.push_str(&format!("\nGenerated {}\n", stamp(transcript.generated_at)?));
     Ok(out)
 }
 
 fn csv(transcript: &Transcript) -> Result<String, ApiError> {
-    let mut out =
-        String::from("kind,id,session_id,at,author_id,author_role,author_name,body,edited_at,deleted\r\n");
+    let mut out = String::from(
+        "kind,id,session_id,at,author_id,author_role,author_name,body,edited_at,deleted,attachments\r\n",
+    );
     for line in lines(transcript) {
         let fields = [
             line.kind.to_owned(),
@@ -265,6 +271,7 @@ fn csv(transcript: &Transcript) -> Result<String, ApiError> {
             if line.deleted { String::new() } else { line.body.unwrap_or_default().to_owned() },
             line.edited_at.map(stamp).transpose()?.unwrap_or_default(),
             line.deleted.to_string(),
+            line.attachments.join("; "),
         ];
         out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");

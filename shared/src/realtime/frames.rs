@@ -53,11 +53,15 @@ pub struct Subscribe {
 pub struct SendMessageFrame {
     /// The session.
     pub session_id: SessionId,
-    /// The text, 1 to 4,000 characters.
-    pub body: MessageBody,
+    /// The text, 1 to 4,000 characters; optional when the message carries attachments.
+    #[serde(default)]
+    pub body: Option<MessageBody>,
     /// The client's id for the message; a retry with the same id is not stored twice.
     #[serde(default)]
     pub client_message_id: Option<ClientMessageId>,
+    /// Attachments to send with it (as `POST /chat/messages`).
+    #[serde(default)]
+    pub attachments: Vec<crate::domain::AttachmentId>,
 }
 
 /// Whether someone is typing.
@@ -222,6 +226,12 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
     },
+    /// An attachment's checks ended: `ready`, or `rejected` with its `reason`.
+    #[serde(rename = "attachment.updated")]
+    AttachmentUpdated {
+        /// The attachment as it is now.
+        attachment: crate::attachments::Attachment,
+    },
     /// The reply to a frame that carried a `ref` and has no other reply (`typing`, `mark_read`):
     /// it was done.
     #[serde(rename = "ack")]
@@ -252,6 +262,7 @@ impl ServerFrame {
             ServerFrame::Error { .. } => "error",
             ServerFrame::Pong { .. } => "pong",
             ServerFrame::Ack {} => "ack",
+            ServerFrame::AttachmentUpdated { .. } => "attachment.updated",
         }
     }
 

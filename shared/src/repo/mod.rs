@@ -2,6 +2,7 @@
 //! and writes of each, written once on the item store.
 
 pub mod agents;
+pub mod attachments;
 pub mod blocks;
 pub mod canned;
 pub mod coalesce;

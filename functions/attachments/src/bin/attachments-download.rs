@@ -1,0 +1,2 @@
+//! The `attachments-download` Lambda function.
+switchboard_shared::http_main!(switchboard_attachments::DOWNLOAD);

@@ -1,0 +1,138 @@
+//! The attachments bucket's objects, for the check function (the `s3` feature): read the
+//! upload, write it back without its metadata, delete a rejected one, read the malware
+//! scanner's tag.
+
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+
+use super::store::{AttachmentObjects, AttachmentStoreError, ATTACHMENTS_BUCKET, SCAN_TAG};
+use crate::config::{aws_environment, https_client, local_environment, var, AwsLimits, ConfigError};
+
+/// The objects of the attachments bucket; the client is built on the first call.
+pub struct S3AttachmentObjects {
+    bucket: String,
+    endpoint: Option<String>,
+    region: String,
+    credentials: Credentials,
+    client: OnceLock<Result<Client, String>>,
+}
+
+fn failed(what: &str, error: impl std::error::Error) -> AttachmentStoreError {
+    AttachmentStoreError::Backend(format!("S3 {what}: {}", DisplayErrorContext(&error)))
+}
+
+impl S3AttachmentObjects {
+    /// From the Lambda environment: `ATTACHMENTS_BUCKET`, `AWS_REGION`, the credentials, and
+    /// `AWS_ENDPOINT_URL` when set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let bucket = var(ATTACHMENTS_BUCKET).ok_or(ConfigError::Missing(ATTACHMENTS_BUCKET))?;
+        let (region, credentials) = aws_environment()?;
+        Ok(Self { bucket, endpoint: var("AWS_ENDPOINT_URL"), region, credentials, client: OnceLock::new() })
+    }
+
+    /// `bucket` on an S3-compatible server (moto).
+    pub fn for_endpoint(endpoint: &str, bucket: &str) -> Self {
+        let (region, credentials) = local_environment();
+        Self {
+            bucket: bucket.to_owned(),
+            endpoint: Some(endpoint.trim_end_matches('/').to_owned()),
+            region,
+            credentials,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The S3 client.
+    pub fn client(&self) -> Result<&Client, AttachmentStoreError> {
+        self.client
+            .get_or_init(|| {
+                let system_roots = self.endpoint.as_deref().is_some_and(|url| url.starts_with("https://"));
+                let http = https_client(system_roots).map_err(|e| e.to_string())?;
+                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?.for_transfers();
+                let builder = aws_sdk_s3::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new(self.region.clone()))
+                    .credentials_provider(self.credentials.clone())
+                    .timeout_config(limits.timeout_config())
+                    .retry_config(limits.retry_config())
+                    .http_client(http);
+                let builder = match &self.endpoint {
+                    Some(url) => builder.endpoint_url(url.clone()).force_path_style(true),
+                    None => builder,
+                };
+                Ok(Client::from_conf(builder.build()))
+            })
+            .as_ref()
+            .map_err(|e| AttachmentStoreError::Backend(format!("S3 client: {e}")))
+    }
+}
+
+#[async_trait]
+impl AttachmentObjects for S3AttachmentObjects {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
+        let object = match self.client()?.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(error) => return Err(failed(&format!("getting {key}"), error)),
+        };
+        let bytes = object.body.collect().await.map_err(|e| failed(&format!("reading {key}"), e))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
+        self.client()?
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| failed(&format!("putting {key}"), e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        self.client()?
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| failed(&format!("deleting {key}"), e))?;
+        Ok(())
+    }
+
+    async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        self.client()?
+            .delete_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| failed(&format!("removing the tags of {key}"), e))?;
+        Ok(())
+    }
+
+    async fn scan_verdict(&self, key: &str) -> Result<Option<String>, AttachmentStoreError> {
+        let tagging = self
+            .client()?
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| failed(&format!("reading the tags of {key}"), e))?;
+        Ok(tagging.tag_set().iter().find(|tag| tag.key() == SCAN_TAG).map(|tag| tag.value().to_owned()))
+    }
+}
