@@ -177,26 +177,43 @@ impl App {
             .ok_or_else(|| ApiError::Internal("this function was started without a job queue".into()))
     }
 
-    /// The app a Lambda function runs with, from the environment, without a job queue (a
-    /// Lambda function never works on a bulk send in the request's process; the function that
-    /// starts bulk sends adds the SQS queue: [`crate::lambda::run_http_enqueuing`]).
+    /// The app of a Lambda function over `store`, `realtime` and `push`, with the default limits
+    /// and no job queue (a Lambda function never works on a bulk send in the request's process;
+    /// the function that starts bulk sends adds the SQS queue:
+    /// [`crate::lambda::run_http_enqueuing`]).
     ///
     /// Built field by field, not from [`App::new`]: the in-process job queue and push endpoints
     /// `new` starts with would stay linked into every function through their vtables (the bulk
     /// worker and everything it calls: 0.45 MB of `widget-identify-user`, docs/BENCHMARKS.md).
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self {
-            store: store_from_env().await?,
-            realtime: Arc::new(ApiGatewayRealtime::from_env()?),
-            push: Arc::new(SnsPush::from_env()?),
+    pub fn lambda(store: Arc<dyn ItemStore>, realtime: Arc<dyn Realtime>, push: Arc<dyn Push>) -> Self {
+        Self {
+            store,
+            realtime,
+            push,
             reports: None,
-            max_open_sessions: max_open_sessions_from_env()?,
+            max_open_sessions: DEFAULT_MAX_OPEN_SESSIONS,
             send_limit: SendLimit::default(),
             jobs: None,
             widget_tokens: None,
             widget_token_limit: WIDGET_TOKEN_LIMIT,
+            attachment_links: None,
+            attachment_limits: AttachmentLimits::default(),
+        }
+    }
+
+    /// The app a Lambda function runs with, from the environment, pushing through SNS.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_pushing(Arc::new(SnsPush::from_env()?)).await
+    }
+
+    /// [`App::from_env`] pushing through `push`: [`crate::push::refused::RefusedPush`] for the
+    /// functions whose policy grants no SNS action, which then link no SNS client.
+    pub async fn from_env_pushing(push: Arc<dyn Push>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            max_open_sessions: max_open_sessions_from_env()?,
             attachment_links: S3Links::from_env()?.map(|links| Arc::new(links) as Arc<dyn AttachmentLinks>),
             attachment_limits: AttachmentLimits::from_env()?,
+            ..Self::lambda(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?), push)
         })
     }
 }

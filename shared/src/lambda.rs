@@ -225,10 +225,12 @@ pub async fn run_http_enqueuing(function: HttpFunction) -> Result<(), lambda_htt
 
 /// [`run_http`] for the functions that mint the widget's customer tokens: their app signs with
 /// the widget token secret, read from SSM at cold start (only these functions and the authorizer
-/// link the SSM client).
+/// link the SSM client), and never pushes (their policies grant no SNS action: the app's push
+/// port refuses, and no SNS client is linked).
 #[cfg(feature = "ssm")]
 pub async fn run_http_minting(function: HttpFunction) -> Result<(), lambda_http::Error> {
-    let app = start().await?;
+    crate::telemetry::init();
+    let app = started(App::from_env_pushing(Arc::new(crate::push::refused::RefusedPush)).await)?;
     let tokens = match crate::secrets::widget_tokens_from_env().await {
         Ok(Some(tokens)) => tokens,
         Ok(None) => {
@@ -259,7 +261,12 @@ pub async fn run_http_minting(function: HttpFunction) -> Result<(), lambda_http:
 /// Tracing and `App::from_env()`, exiting with the reason if the configuration is unusable.
 async fn start() -> Result<Arc<App>, lambda_http::Error> {
     crate::telemetry::init();
-    match App::from_env().await {
+    started(App::from_env().await)
+}
+
+/// The app built, or the reason it could not be, logged.
+fn started(built: Result<App, crate::config::ConfigError>) -> Result<Arc<App>, lambda_http::Error> {
+    match built {
         Ok(app) => Ok(Arc::new(app)),
         Err(error) => {
             tracing::error!(%error, "configuration is unusable");

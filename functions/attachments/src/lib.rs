@@ -14,6 +14,7 @@ use switchboard_shared::domain::{AttachmentId, SessionId};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{json, json_body, path_param, principal, HandlerResult};
 use switchboard_shared::ops::attachments::{self, AttachmentLink, Scanner, Upload};
+use switchboard_shared::push::refused::RefusedPush;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::{http_function, ApiError, App};
 
@@ -110,8 +111,13 @@ pub async fn check(
 pub async fn run_check() -> Result<(), lambda_http::Error> {
     switchboard_shared::telemetry::init();
     let built = async {
-        let app = App::new(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?))
-            .with_attachment_limits(AttachmentLimits::from_env()?);
+        // Its policy grants no SNS action: the push port refuses, and no SNS client is linked.
+        let app = App::lambda(
+            store_from_env().await?,
+            Arc::new(ApiGatewayRealtime::from_env()?),
+            Arc::new(RefusedPush),
+        )
+        .with_attachment_limits(AttachmentLimits::from_env()?);
         Ok::<_, ConfigError>((app, S3AttachmentObjects::from_env()?, scanner_from_env()?))
     };
     let (app, objects, scanner) = built.await.inspect_err(|error| {

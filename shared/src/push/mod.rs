@@ -3,6 +3,7 @@
 //! gateway's adapter ([`local::LocalPush`]) keeps endpoints in memory and sends nothing.
 
 pub mod local;
+pub mod refused;
 pub mod sns;
 
 use async_trait::async_trait;
