@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::attachments::store::{AttachmentLinks, S3Links};
+use crate::attachments::store::AttachmentLinks;
 use crate::attachments::AttachmentLimits;
 use crate::auth::WidgetTokens;
 use crate::config::{
@@ -79,7 +79,9 @@ pub struct App {
     /// How many widget tokens one client IP may get.
     pub widget_token_limit: SendLimit,
     /// Signs the attachments' upload forms and download links: the bucket of
-    /// `ATTACHMENTS_BUCKET` in Lambda, the local gateway's folder locally.
+    /// `ATTACHMENTS_BUCKET` in the two Lambda functions that sign them
+    /// ([`crate::lambda::run_http_signing_attachments`]; no other function links the signing),
+    /// the local gateway's folder locally.
     pub attachment_links: Option<Arc<dyn AttachmentLinks>>,
     /// The attachments' limits (size, types, per message, per session).
     pub attachment_limits: AttachmentLimits,
@@ -211,7 +213,6 @@ impl App {
     pub async fn from_env_pushing(push: Arc<dyn Push>) -> Result<Self, ConfigError> {
         Ok(Self {
             max_open_sessions: max_open_sessions_from_env()?,
-            attachment_links: S3Links::from_env()?.map(|links| Arc::new(links) as Arc<dyn AttachmentLinks>),
             attachment_limits: AttachmentLimits::from_env()?,
             ..Self::lambda(store_from_env().await?, Arc::new(ApiGatewayRealtime::from_env()?), push)
         })

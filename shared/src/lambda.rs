@@ -215,12 +215,7 @@ pub async fn run_http_enqueuing(function: HttpFunction) -> Result<(), lambda_htt
             return Err(error.into());
         }
     };
-    let app = Arc::new(App::clone(&app).with_jobs(Arc::new(queue)));
-    lambda_http::run(service_fn(move |req: Request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }
-    }))
-    .await
+    serve(Arc::new(App::clone(&app).with_jobs(Arc::new(queue))), function).await
 }
 
 /// [`run_http`] for the functions that mint the widget's customer tokens: their app signs with
@@ -250,7 +245,32 @@ pub async fn run_http_minting(function: HttpFunction) -> Result<(), lambda_http:
             return Err(error.into());
         }
     };
-    let app = Arc::new(App::clone(&app).with_widget_tokens(tokens).with_widget_token_limit(limit));
+    serve(Arc::new(App::clone(&app).with_widget_tokens(tokens).with_widget_token_limit(limit)), function)
+        .await
+}
+
+/// [`run_http`] for the functions that sign attachment links (upload forms, downloads): their
+/// app signs for the bucket of `ATTACHMENTS_BUCKET` (required there) with the role's
+/// credentials; no other function links the signing.
+pub async fn run_http_signing_attachments(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    let app = start().await?;
+    let links = match crate::attachments::store::S3Links::from_env() {
+        Ok(Some(links)) => links,
+        Ok(None) => {
+            let error = crate::config::ConfigError::Missing(crate::attachments::store::ATTACHMENTS_BUCKET);
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    serve(Arc::new(App::clone(&app).with_attachment_links(Arc::new(links))), function).await
+}
+
+/// The Lambda runtime loop answering each request of `function` with `app`.
+async fn serve(app: Arc<App>, function: HttpFunction) -> Result<(), lambda_http::Error> {
     lambda_http::run(service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(dispatch(&app, &function, req).await) }

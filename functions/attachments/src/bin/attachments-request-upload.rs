@@ -1,2 +1,5 @@
 //! The `attachments-request-upload` Lambda function.
-switchboard_shared::http_main!(switchboard_attachments::REQUEST_UPLOAD);
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchboard_shared::lambda::run_http_signing_attachments(switchboard_attachments::REQUEST_UPLOAD).await
+}
