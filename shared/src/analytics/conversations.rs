@@ -476,6 +476,8 @@ mod tests {
             "3",
             "2",
             "0",
+            // No attachments.
+            "",
         ];
         assert_eq!(fields(&line), expected);
     }
