@@ -29,6 +29,7 @@ switchboard_tests::on_both_backends!(
     bad_floor_requests_are_refused_and_change_nothing,
     an_admin_raises_an_agents_capacity_and_a_waiting_session_is_routed_to_them,
     an_admin_lowers_an_agents_capacity_and_sets_their_rooms_without_changing_their_status,
+    an_admins_capacity_change_and_the_agents_own_status_change_at_once_both_hold,
 );
 
 async fn agent_call(api: &TestApi, agent: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
@@ -780,4 +781,24 @@ async fn an_admin_lowers_an_agents_capacity_and_sets_their_rooms_without_changin
     );
     let next = open(&api, "cust-2", "normal").await;
     assert_eq!(next["status"], "waiting", "he is full: {next}");
+}
+
+async fn an_admins_capacity_change_and_the_agents_own_status_change_at_once_both_hold(backend: Backend) {
+    // Arrange: Bill is away with room for three.
+    let api = TestApi::start(backend).await;
+    set_status(&api, "agent-bill", json!({"status": "away", "capacity": 3})).await;
+
+    // Act: the admin's change and Bill's own race for his state, several times over.
+    for capacity in 4..8 {
+        let status = if capacity % 2 == 0 { "offline" } else { "away" };
+        let (admin, own) = futures::join!(
+            admin_sets(&api, "agent-bill", json!({"capacity": capacity})),
+            set_status(&api, "agent-bill", json!({"status": status})),
+        );
+
+        // Assert: neither write is lost, whichever went first.
+        assert_eq!((admin.status, own.status), (200, 200), "{admin:?} {own:?}");
+        let state = state_of(&api, "agent-bill").await;
+        assert_eq!((&state["capacity"], &state["status"]), (&json!(capacity), &json!(status)), "{state}");
+    }
 }
