@@ -356,6 +356,41 @@ test("admin pages: the agents on the floor, rooms created from the page, blocked
   await context.close();
 });
 
+test("an admin lowers an agent's capacity and picks their rooms from the keyboard, and the list shows it", async () => {
+  const { origin } = gateway;
+  const agentToken = await person("agent-tia", "agent", "Tia", { status: "away", capacity: 6 });
+  const adminToken = await person("admin-vic", "admin");
+  const room = await api(origin, adminToken, "POST", "/chat/rooms", { name: "Exchanges" });
+  assert.equal(room.status, 201, JSON.stringify(room.body));
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "admin", "admin-vic", "Vic");
+  await page.getByRole("link", { name: "Agents" }).click();
+  const agents = page.getByTestId("agents");
+  await agents.getByRole("row", { name: /Tia\s+agent-tia\s+away\s+0 \/ 6\s+All rooms/ }).waitFor();
+
+  // Keyboard only: the Edit button, the capacity (focused when the form opens), a room's box, Save.
+  await agents.getByRole("button", { name: "Edit Tia" }).focus();
+  await page.keyboard.press("Enter");
+  const form = page.getByRole("form", { name: "Settings of Tia" });
+  await form.getByLabel("Capacity").waitFor();
+  assert.equal(await form.getByLabel("Capacity").evaluate((el) => el === document.activeElement), true, "the capacity has the focus");
+  await page.keyboard.press("ControlOrMeta+a");
+  await page.keyboard.type("2");
+  await shoot(page, "admin-agent-settings");
+  await form.getByRole("checkbox", { name: "Exchanges" }).focus();
+  await page.keyboard.press("Space");
+  await form.getByRole("button", { name: "Save" }).focus();
+  await page.keyboard.press("Enter");
+
+  await page.getByText("Saved Tia.").waitFor();
+  await agents.getByRole("row", { name: /Tia\s+agent-tia\s+away\s+0 \/ 2\s+Exchanges/ }).waitFor();
+  assert.equal(await agents.getByRole("button", { name: "Edit Tia" }).evaluate((el) => el === document.activeElement), true, "focus is back on Edit");
+  const own = await api(origin, agentToken, "GET", "/agent/status");
+  assert.deepEqual([own.body.status, own.body.capacity, own.body.rooms], ["away", 2, [room.body.id]], "her own view agrees; her status is hers");
+  await offDuty(agentToken);
+  await context.close();
+});
+
 test("analytics reads at a glance: headline figures first, charts in a screen's grid, words where there is no data", async () => {
   const { origin } = gateway;
   const context = await browser.newContext({ viewport: DESKTOP });

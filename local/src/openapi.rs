@@ -37,6 +37,7 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         switchboard_dashboard::transcript,
         switchboard_agent::get_status,
         switchboard_agent::set_status,
+        switchboard_agent::update_agent,
         switchboard_dashboard::overview,
         switchboard_dashboard::agent_performance,
         switchboard_dashboard::active_sessions,

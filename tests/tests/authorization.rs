@@ -468,6 +468,28 @@ async fn everyone_lists_rooms_but_only_admins_create_them() {
 }
 
 #[tokio::test]
+async fn only_admins_set_another_agents_capacity_and_rooms() {
+    check_matrix(|_| {
+        let agent_y = format!("/admin/agents/{}", Caller::AgentY.id());
+        let mut cells = Vec::new();
+        for caller in Caller::ALL {
+            let update = Cell::new(caller, Method::PATCH, agent_y.clone()).with_body(json!({"capacity": 10}));
+            cells.push(match caller.role() {
+                Role::Admin => update.allowed(200),
+                Role::Customer | Role::Agent => update.refused(403, "forbidden"),
+            });
+        }
+        cells.push(
+            Cell::new(Caller::Admin, Method::PATCH, "/admin/agents/agent-never-seen")
+                .with_body(json!({"capacity": 10}))
+                .refused(404, "agent_not_found"),
+        );
+        cells
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn sessions_are_assigned_by_agents_to_themselves_and_by_admins_to_a_named_agent() {
     check_matrix(|w| {
         let assign = |caller, session: &str, body: Value| {
@@ -861,6 +883,9 @@ fn every_endpoint(w: &World) -> Vec<Cell> {
         )
         .with_body(json!({}))
         .allowed(200),
+        Cell::new(Caller::Admin, Method::PATCH, format!("/admin/agents/{}", Caller::AgentY.id()))
+            .with_body(json!({"capacity": 10}))
+            .allowed(200),
         Cell::new(Caller::CustomerA, Method::GET, "/notifications/preferences").allowed(200),
         Cell::new(Caller::Admin, Method::POST, "/notifications/send")
             .with_body(json!({"user_id": "cust-ada", "title": "Hello", "body": "A test"}))
@@ -1151,6 +1176,11 @@ async fn a_role_that_may_not_use_an_endpoint_gets_403_whatever_its_request_carri
             forbidden(Caller::CustomerA, Method::POST, "/chat/users/%20/unblock".into()),
             with_junk(forbidden(Caller::AgentX, Method::POST, "/chat/rooms".into())),
             with_junk(forbidden(Caller::Admin, Method::PUT, "/agent/status".into())),
+            with_junk(forbidden(
+                Caller::AgentX,
+                Method::PATCH,
+                format!("/admin/agents/{}", Caller::AgentY.id()),
+            )),
             with_junk(forbidden(Caller::AgentX, Method::POST, "/notifications/send".into())),
             with_junk(forbidden(Caller::AgentX, Method::POST, "/notifications/bulk-send".into())),
         ]

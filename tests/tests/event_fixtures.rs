@@ -731,6 +731,16 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
                 "the waiting session was not routed to bob: {routed:?}"
             );
         }
+        "agent-update-settings" => {
+            let cy = world.agent(SECOND_AGENT).await;
+            ensure!(
+                cy.capacity.get() == 2
+                    && cy.rooms.iter().map(ToString::to_string).eq([ROOM.to_owned()])
+                    && cy.status == AgentStatus::Away
+                    && answer["capacity"] == 2,
+                "cy is {cy:?}, answered {answer}"
+            );
+        }
         "agent-list-canned-responses" => {
             let ids = ids_of(answer, "id");
             ensure!(ids.contains(CANNED_RESPONSE), "the list {ids:?} lacks {CANNED_RESPONSE}");

@@ -397,6 +397,11 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             let body = json!({"status": "online", "capacity": 5});
             measure(api, agent(), Method::PUT, "/agent/status", Some(body)).await
         }
+        "agent-update-settings" => {
+            switchboard_tests::on_duty(api, AGENT).await;
+            let body = json!({"capacity": 3});
+            measure(api, admin(), Method::PATCH, &format!("/admin/agents/{AGENT}"), Some(body)).await
+        }
         "chat-reopen-session" => {
             let session = active_session(api).await;
             arrange(api, agent(), Method::POST, &format!("/chat/sessions/{session}/close"), None, 200).await;

@@ -27,6 +27,9 @@ switchboard_tests::on_both_backends!(
     the_live_dashboard_gets_the_figures_at_most_once_a_second_and_the_last_change,
     an_agent_who_loses_their_last_connection_shows_away_then_returns_online,
     bad_floor_requests_are_refused_and_change_nothing,
+    an_admin_raises_an_agents_capacity_and_a_waiting_session_is_routed_to_them,
+    an_admin_lowers_an_agents_capacity_and_sets_their_rooms_without_changing_their_status,
+    an_admins_capacity_change_and_the_agents_own_status_change_at_once_both_hold,
 );
 
 async fn agent_call(api: &TestApi, agent: &str, method: Method, path: &str, body: Option<Value>) -> Reply {
@@ -239,6 +242,11 @@ async fn of_two_admins_assigning_one_session_at_once_exactly_one_wins(backend: B
     let total = state_of(&api, "agent-x1").await["active_sessions"].as_u64().unwrap_or(99)
         + state_of(&api, "agent-x2").await["active_sessions"].as_u64().unwrap_or(99);
     assert_eq!(total, 5, "the loads count each session once");
+}
+
+/// An admin's `PATCH /admin/agents/{agent}` with `body`.
+async fn admin_sets(api: &TestApi, agent: &str, body: Value) -> Reply {
+    Caller::Admin.call(api, Method::PATCH, &format!("/admin/agents/{agent}"), Some(body)).await
 }
 
 async fn session_agent(api: &TestApi, id: &str) -> Value {
@@ -541,6 +549,8 @@ async fn bad_floor_requests_are_refused_and_change_nothing(backend: Backend) {
     let states_before = (state_of(&api, "agent-xena").await, state_of(&api, "agent-yuri").await);
 
     let transfer = format!("/admin/chat-dashboard/sessions/{}/transfer", world.session);
+    let yuri = format!("/admin/agents/{}", Caller::AgentY.id());
+    let too_many_rooms: Vec<String> = (10..31).map(|n| format!("01JD00000000000000000000{n}")).collect();
     let rating = format!("/chat/sessions/{}/rating", world.session);
     let cases: Vec<(Caller, Method, String, Value, u16, &str)> = vec![
         (
@@ -578,6 +588,43 @@ async fn bad_floor_requests_are_refused_and_change_nothing(backend: Backend) {
         ),
         (Caller::CustomerA, Method::PUT, STATUS.into(), json!({"status": "online"}), 403, "forbidden"),
         (Caller::Admin, Method::PUT, STATUS.into(), json!({"status": "online"}), 403, "forbidden"),
+        (Caller::Admin, Method::PATCH, yuri.clone(), json!({}), 422, "validation_failed"),
+        (Caller::Admin, Method::PATCH, yuri.clone(), json!({"capacity": 0}), 422, "validation_failed"),
+        (Caller::Admin, Method::PATCH, yuri.clone(), json!({"capacity": 51}), 422, "validation_failed"),
+        (Caller::Admin, Method::PATCH, yuri.clone(), json!({"capacity": "3"}), 422, "validation_failed"),
+        (
+            Caller::Admin,
+            Method::PATCH,
+            yuri.clone(),
+            json!({"capacity": 3, "status": "offline"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            Caller::Admin,
+            Method::PATCH,
+            yuri.clone(),
+            json!({"rooms": too_many_rooms}),
+            422,
+            "validation_failed",
+        ),
+        (
+            Caller::Admin,
+            Method::PATCH,
+            yuri.clone(),
+            json!({"capacity": 3, "rooms": ["01JD0000000000000000000099"]}),
+            404,
+            "room_not_found",
+        ),
+        (
+            Caller::Admin,
+            Method::PATCH,
+            "/admin/agents/agent-nobody".into(),
+            json!({"capacity": 3}),
+            404,
+            "agent_not_found",
+        ),
+        (Caller::AgentX, Method::PATCH, yuri.clone(), json!({"capacity": 3}), 403, "forbidden"),
         (
             Caller::Admin,
             Method::POST,
@@ -674,4 +721,84 @@ async fn bad_floor_requests_are_refused_and_change_nothing(backend: Backend) {
     assert_eq!((state_of(&api, "agent-xena").await, state_of(&api, "agent-yuri").await), states_before);
     let unique: BTreeSet<String> = assignments(&api).await.into_values().collect();
     assert_eq!(unique.len(), 1);
+}
+
+async fn an_admin_raises_an_agents_capacity_and_a_waiting_session_is_routed_to_them(backend: Backend) {
+    // Arrange: Bill is online with room for one session, which he has; a second one waits.
+    let api = TestApi::start(backend).await;
+    go_online(&api, "agent-bill", 1).await;
+    let first = open(&api, "cust-1", "normal").await;
+    assert_eq!(first["agent_id"], "agent-bill", "{first}");
+    let second = open(&api, "cust-2", "normal").await;
+    assert_eq!(second["status"], "waiting", "{second}");
+
+    // Act
+    let reply = admin_sets(&api, "agent-bill", json!({"capacity": 2})).await;
+
+    // Assert: the answer and his own view show the new capacity, still online; the waiting
+    // session is his; the audit log names the admin's change.
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!((&reply.body["capacity"], &reply.body["status"]), (&json!(2), &json!("online")), "{reply:?}");
+    assert_eq!(session_agent(&api, second["id"].as_str().unwrap_or_default()).await, "agent-bill");
+    let state = state_of(&api, "agent-bill").await;
+    assert_eq!((&state["capacity"], &state["active_sessions"]), (&json!(2), &json!(2)), "{state}");
+    let log = format!("/admin/audit-log?actor={}", Caller::Admin.id());
+    let logged = arranged(Caller::Admin.call(&api, Method::GET, &log, None).await, 200, "read the audit log");
+    let changes: Vec<&Value> = logged.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|event| event["kind"] == "agent.settings_changed")
+        .collect();
+    assert_eq!(changes.len(), 1, "{}", logged.body);
+    assert_eq!(changes[0]["target"], "agent:agent-bill", "{}", logged.body);
+}
+
+async fn an_admin_lowers_an_agents_capacity_and_sets_their_rooms_without_changing_their_status(
+    backend: Backend,
+) {
+    // Arrange: Bill is online with room for three and holds one session; there is a room.
+    let api = TestApi::start(backend).await;
+    let billing = id_of(&arranged(
+        Caller::Admin.call(&api, Method::POST, "/chat/rooms", Some(json!({"name": "Billing"}))).await,
+        201,
+        "a room",
+    ));
+    go_online(&api, "agent-bill", 3).await;
+    let first = open(&api, "cust-1", "normal").await;
+    assert_eq!(first["agent_id"], "agent-bill", "{first}");
+
+    // Act
+    let reply = admin_sets(&api, "agent-bill", json!({"capacity": 1, "rooms": [billing]})).await;
+
+    // Assert: he keeps his session and his status, serves Billing only, and is full.
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let state = state_of(&api, "agent-bill").await;
+    assert_eq!(
+        (&state["status"], &state["capacity"], &state["rooms"], &state["active_sessions"]),
+        (&json!("online"), &json!(1), &json!([billing]), &json!(1)),
+        "{state}"
+    );
+    let next = open(&api, "cust-2", "normal").await;
+    assert_eq!(next["status"], "waiting", "he is full: {next}");
+}
+
+async fn an_admins_capacity_change_and_the_agents_own_status_change_at_once_both_hold(backend: Backend) {
+    // Arrange: Bill is away with room for three.
+    let api = TestApi::start(backend).await;
+    set_status(&api, "agent-bill", json!({"status": "away", "capacity": 3})).await;
+
+    // Act: the admin's change and Bill's own race for his state, several times over.
+    for capacity in 4..8 {
+        let status = if capacity % 2 == 0 { "offline" } else { "away" };
+        let (admin, own) = futures::join!(
+            admin_sets(&api, "agent-bill", json!({"capacity": capacity})),
+            set_status(&api, "agent-bill", json!({"status": status})),
+        );
+
+        // Assert: neither write is lost, whichever went first.
+        assert_eq!((admin.status, own.status), (200, 200), "{admin:?} {own:?}");
+        let state = state_of(&api, "agent-bill").await;
+        assert_eq!((&state["capacity"], &state["status"]), (&json!(capacity), &json!(status)), "{state}");
+    }
 }

@@ -50,6 +50,7 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-reopen-session",
     "chat-rate-session",
     "agent-set-status",
+    "agent-update-settings",
     "chat-update-session",
     "routing-sweep",
     "widget-identify-user",
@@ -1447,6 +1448,7 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("chat-create-session", &["sns:Publish"]),
     ("chat-reopen-session", &["sns:Publish"]),
     ("agent-set-status", &["sns:Publish"]),
+    ("agent-update-settings", &["sns:Publish"]),
     ("realtime-connect", &["sns:Publish"]),
     ("routing-sweep", &["sns:Publish"]),
 ];

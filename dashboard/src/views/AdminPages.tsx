@@ -1,6 +1,6 @@
 // Admin pages: the agents on the floor, the rooms (list and create), the blocked users (and
 // unblocking) and the audit log with its filters. Loaded when first opened.
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Api, LiveClient, Schemas } from "@switchboard/client";
 import { time } from "../format";
 import { errorText, useLive, useLoad } from "../hooks";
@@ -14,7 +14,7 @@ export function AgentsPage({ api, live }: { api: Api; live: LiveClient }) {
   return (
     <section aria-labelledby="agents-title">
       <h1 id="agents-title">Agents</h1>
-      <p className="muted small">Agents on the floor now (online or away), live. Each agent sets their own status, capacity and rooms in the console.</p>
+      <p className="muted small">Agents on the floor now (online or away), live. Each agent sets their own status in the console; their capacity and rooms are changed here too.</p>
       {agents.length === 0 ? (
         <p className="muted">No agent is on the floor.</p>
       ) : (
@@ -27,6 +27,7 @@ export function AgentsPage({ api, live }: { api: Api; live: LiveClient }) {
               <th scope="col">Status</th>
               <th scope="col">Load / capacity</th>
               <th scope="col">Rooms</th>
+              <th scope="col">Settings</th>
             </tr>
           </thead>
           <tbody>
@@ -39,12 +40,86 @@ export function AgentsPage({ api, live }: { api: Api; live: LiveClient }) {
                   {agent.active_sessions} / {agent.capacity}
                 </td>
                 <td data-label="Rooms">{!agent.rooms?.length ? "All rooms" : agent.rooms.map((r) => roomNames.get(r) ?? r).join(", ")}</td>
+                <td data-label="Settings">
+                  <AgentSettings api={api} agent={agent} rooms={roomNames} />
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
     </section>
+  );
+}
+
+type AgentState = Schemas["AgentState"];
+
+/** An admin changes one agent's capacity and rooms (their status stays theirs); the row above
+ * follows from the live presence frame the change sends. */
+function AgentSettings({ api, agent, rooms }: { api: Api; agent: AgentState; rooms: Map<string, string> }) {
+  const name = agentName(agent);
+  const [open, setOpen] = useState(false);
+  const [capacity, setCapacity] = useState(String(agent.capacity));
+  const [chosen, setChosen] = useState<string[]>(agent.rooms ?? []);
+  const [state, setState] = useState<string>();
+  const edit = useRef<HTMLButtonElement>(null);
+  const wasOpen = useRef(false);
+  // Focus goes back to the agent's Edit button when the form closes, so keyboard users stay put.
+  useEffect(() => {
+    if (wasOpen.current && !open) edit.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
+  const start = () => {
+    setCapacity(String(agent.capacity));
+    setChosen(agent.rooms ?? []);
+    setState(undefined);
+    setOpen(true);
+  };
+  const toggle = (room: string, on: boolean) =>
+    setChosen((current) => (on ? [...current, room] : current.filter((r) => r !== room)));
+  const save = async (event: React.FormEvent) => {
+    event.preventDefault();
+    try {
+      await api.patch("/admin/agents/{agent_id}", {
+        path: { agent_id: agent.agent_id },
+        body: { capacity: Number(capacity), rooms: chosen },
+      });
+      setState(`Saved ${name}.`);
+      setOpen(false);
+    } catch (caught) {
+      setState(`Not saved: ${errorText(caught)}`);
+    }
+  };
+  if (!open) {
+    return (
+      <>
+        <button type="button" ref={edit} onClick={start}>
+          Edit {name}
+        </button>
+        {state && <p role="status">{state}</p>}
+      </>
+    );
+  }
+  return (
+    <form className="bulk" onSubmit={save} aria-label={`Settings of ${name}`}>
+      <label>
+        Capacity
+        <input type="number" min={1} max={50} required autoFocus value={capacity} onChange={(e) => setCapacity(e.target.value)} />
+      </label>
+      <fieldset>
+        <legend>Rooms (none ticked: every room)</legend>
+        {[...rooms].map(([id, roomName]) => (
+          <label key={id}>
+            <input type="checkbox" checked={chosen.includes(id)} onChange={(e) => toggle(id, e.target.checked)} /> {roomName}
+          </label>
+        ))}
+      </fieldset>
+      <button type="submit">Save</button>
+      <button type="button" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+      {state && <p role="status">{state}</p>}
+    </form>
   );
 }
 

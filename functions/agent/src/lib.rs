@@ -4,7 +4,7 @@
 
 use lambda_http::Request;
 use switchboard_shared::domain::tools::{CannedResponse, CannedScope, Shortcode};
-use switchboard_shared::domain::{AgentState, CannedResponseId, Principal, Role, RoomId};
+use switchboard_shared::domain::{AgentState, CannedResponseId, Principal, Role, RoomId, UserId};
 use switchboard_shared::error::ErrorBody;
 use switchboard_shared::http::{
     json, json_body, no_content, page_request, path_param, principal, query_param, HandlerResult, ListPage,
@@ -13,7 +13,7 @@ use switchboard_shared::lambda::ScheduledEvent;
 use switchboard_shared::ops::routing;
 use switchboard_shared::ops::{
     self, CannedListing, CreateCannedResponse, RenderCannedResponse, RenderedCannedResponse, SetStatus,
-    UpdateCannedResponse,
+    UpdateAgent, UpdateCannedResponse,
 };
 use switchboard_shared::{http_function, scheduled_function, ApiError, App};
 
@@ -24,6 +24,10 @@ http_function!(
 http_function!(
     /// `PUT /agent/status`
     SET_STATUS = "agent-set-status" => set_status
+);
+http_function!(
+    /// `PATCH /admin/agents/{agent_id}`
+    UPDATE_AGENT = "agent-update-settings" => update_agent
 );
 http_function!(
     /// `GET /agent/canned-responses`
@@ -66,6 +70,7 @@ pub async fn routing_sweep(app: &App, _event: ScheduledEvent) -> Result<serde_js
 pub const FUNCTIONS: &[switchboard_shared::lambda::HttpFunction] = &[
     GET_STATUS,
     SET_STATUS,
+    UPDATE_AGENT,
     LIST_CANNED_RESPONSES,
     CREATE_CANNED_RESPONSE,
     UPDATE_CANNED_RESPONSE,
@@ -183,4 +188,20 @@ pub async fn set_status(app: &App, req: Request) -> HandlerResult {
     ops::require_role(&principal, &[Role::Agent], "set an agent status; only agents do")?;
     let input: SetStatus = json_body(&req)?;
     json(200, &ops::set_status(app, &principal, input).await?)
+}
+
+/// An admin sets an agent's capacity (1 to 50) and rooms (the fields sent; the status stays).
+/// A capacity or rooms that give them room for more route waiting sessions to them at once.
+#[utoipa::path(patch, path = "/admin/agents/{agent_id}", tag = "agent",
+    params(("agent_id" = UserId, Path)), request_body = UpdateAgent,
+    responses((status = 200, body = AgentState), (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "agent_not_found (never set a status) or room_not_found", body = ErrorBody),
+        (status = 409, description = "conflict: the agent's state kept changing; retry", body = ErrorBody),
+        (status = 422, description = "validation_failed: an empty body, capacity outside 1-50, too many rooms", body = ErrorBody)))]
+pub async fn update_agent(app: &App, req: Request) -> HandlerResult {
+    let principal = principal(&req)?;
+    ops::require_role(&principal, &[Role::Admin], "change another agent's settings; only admins do")?;
+    let agent_id: UserId = path_param(&req, "agent_id")?;
+    let input: UpdateAgent = json_body(&req)?;
+    json(200, &ops::update_agent(app, &principal, &agent_id, input).await?)
 }

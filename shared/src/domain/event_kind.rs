@@ -76,6 +76,8 @@ event_kinds! {
     CannedDeleted = "canned.deleted",
     /// An agent's status (or capacity, or rooms) changed.
     AgentStatusChanged = "agent.status_changed",
+    /// An admin changed an agent's capacity or rooms (not their status).
+    AgentSettingsChanged = "agent.settings_changed",
 }
 
 impl fmt::Display for EventKind {
@@ -196,6 +198,7 @@ mod tests {
                 "canned.updated",
                 "canned.deleted",
                 "agent.status_changed",
+                "agent.settings_changed",
             ]
         );
         for &kind in EventKind::ALL {

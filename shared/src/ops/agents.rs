@@ -5,7 +5,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::domain::{now, AgentState, AgentStatus, Capacity, EventKind, Principal, Role, RoomId};
+use crate::domain::{now, AgentState, AgentStatus, Capacity, EventKind, Principal, Role, RoomId, UserId};
 use crate::error::ApiError;
 use crate::repo::{agents, events, rooms};
 
@@ -35,6 +35,31 @@ pub struct SetStatus {
     /// The rooms served, at most 20; empty serves every room (default: unchanged, or every room).
     #[serde(default)]
     pub rooms: Option<Vec<RoomId>>,
+}
+
+/// Body of `PATCH /admin/agents/{agent_id}`: the fields sent change, the others stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    /// Most sessions at once, 1 to 50.
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
+    /// The rooms served, at most 20; empty serves every room.
+    #[serde(default)]
+    pub rooms: Option<Vec<RoomId>>,
+}
+
+/// `rooms` sorted and without repeats, refused when longer than [`MAX_ROOMS`].
+fn room_list(mut rooms: Vec<RoomId>) -> Result<Vec<RoomId>, ApiError> {
+    rooms.sort();
+    rooms.dedup();
+    if rooms.len() > MAX_ROOMS {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            format!("rooms: at most {MAX_ROOMS} rooms (an empty list serves every room)"),
+        ));
+    }
+    Ok(rooms)
 }
 
 /// An agent's own state; never set means offline with the default capacity.
@@ -74,17 +99,7 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
     if principal.role != Role::Agent {
         return Err(role_forbidden("set an agent status; only agents do"));
     }
-    let mut rooms_wanted = input.rooms.clone();
-    if let Some(rooms) = rooms_wanted.as_mut() {
-        rooms.sort();
-        rooms.dedup();
-        if rooms.len() > MAX_ROOMS {
-            return Err(ApiError::unprocessable(
-                "validation_failed",
-                format!("rooms: at most {MAX_ROOMS} rooms (an empty list serves every room)"),
-            ));
-        }
-    }
+    let rooms_wanted = input.rooms.clone().map(room_list).transpose()?;
     let store = app.store.as_ref();
     for _ in 0..ATTEMPTS {
         let read = agents::get(store, &principal.user_id).await?;
@@ -134,6 +149,66 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
         return Ok(next);
     }
     Err(ApiError::conflict("conflict", "your state kept changing meanwhile; retry"))
+}
+
+/// An admin sets another agent's capacity and rooms; their status stays as it is. Only agents
+/// who have set a status have a state to change (404 `agent_not_found` otherwise). A capacity
+/// that leaves them room for more routes waiting sessions to them at once.
+pub async fn update_agent(
+    app: &App,
+    principal: &Principal,
+    agent_id: &UserId,
+    input: UpdateAgent,
+) -> Result<AgentState, ApiError> {
+    if principal.role != Role::Admin {
+        return Err(role_forbidden("change another agent's settings; only admins do"));
+    }
+    if input.capacity.is_none() && input.rooms.is_none() {
+        return Err(ApiError::unprocessable("validation_failed", "send at least one of capacity and rooms"));
+    }
+    let rooms_wanted = input.rooms.clone().map(room_list).transpose()?;
+    let store = app.store.as_ref();
+    for _ in 0..ATTEMPTS {
+        let Some(read) = agents::get(store, agent_id).await? else {
+            return Err(ApiError::not_found("agent_not_found", "no agent with that id has set a status"));
+        };
+        let at = now();
+        let mut next = read.clone();
+        next.capacity = input.capacity.unwrap_or(read.capacity);
+        next.rooms = rooms_wanted.clone().unwrap_or(read.rooms.clone());
+        next.version = read.version + 1;
+        let mut ops = vec![
+            agents::put(&next, Some(&read))?.named(STATE_UNCHANGED),
+            events::record(
+                principal,
+                EventKind::AgentSettingsChanged,
+                &agents::key(agent_id).pk,
+                format!("agent:{agent_id}"),
+                None,
+                json!({"capacity": next.capacity, "rooms": next.rooms,
+                       "previous_capacity": read.capacity, "previous_rooms": read.rooms}),
+                at,
+            )?
+            .named("settings_event"),
+        ];
+        let rooms_named = next.rooms.iter().filter(|_| input.rooms.is_some());
+        ops.extend(rooms_named.map(|room| rooms::exists(room).named("room_exists")));
+        let failed = failed_conditions(store.transact_write(ops).await)?;
+        if failed.contains(&STATE_UNCHANGED) {
+            continue;
+        }
+        if !failed.is_empty() {
+            return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
+        }
+        tracing::info!(%agent_id, capacity = next.capacity.get(), "agent settings changed by an admin");
+        super::dashboard::agent_changed(app, &next).await;
+        // More room, or rooms with sessions waiting for them, may let them take sessions now.
+        if next.has_free_capacity(at) && (next.capacity > read.capacity || next.rooms != read.rooms) {
+            super::routing::dispatch(app, principal).await;
+        }
+        return Ok(next);
+    }
+    Err(ApiError::conflict("conflict", "the agent's state kept changing meanwhile; retry"))
 }
 
 /// A connection of an agent came or went (`connected`: it is now their only one; otherwise none

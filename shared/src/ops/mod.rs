@@ -21,7 +21,7 @@ mod sessions;
 pub mod transcript;
 pub mod widget;
 
-pub use agents::{get_status, set_status, SetStatus};
+pub use agents::{get_status, set_status, update_agent, SetStatus, UpdateAgent};
 pub use canned::{
     create_canned_response, delete_canned_response, list_canned_responses, render_canned_response,
     require_staff, update_canned_response, CannedListing, CreateCannedResponse, RenderCannedResponse,
