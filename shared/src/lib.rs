@@ -19,6 +19,8 @@ pub mod push;
 pub mod realtime;
 pub mod repo;
 pub mod reports;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

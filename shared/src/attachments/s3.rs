@@ -2,24 +2,18 @@
 //! upload, write it back without its metadata, delete a rejected one, read the malware
 //! scanner's tag.
 
-use std::sync::OnceLock;
-
 use async_trait::async_trait;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
 use super::store::{AttachmentObjects, AttachmentStoreError, ATTACHMENTS_BUCKET, SCAN_TAG};
-use crate::config::{aws_environment, https_client, local_environment, var, AwsLimits, ConfigError};
+use crate::config::ConfigError;
+use crate::s3::S3Bucket;
 
 /// The objects of the attachments bucket; the client is built on the first call.
 pub struct S3AttachmentObjects {
-    bucket: String,
-    endpoint: Option<String>,
-    region: String,
-    credentials: Credentials,
-    client: OnceLock<Result<Client, String>>,
+    bucket: S3Bucket,
 }
 
 fn failed(what: &str, error: impl std::error::Error) -> AttachmentStoreError {
@@ -30,57 +24,29 @@ impl S3AttachmentObjects {
     /// From the Lambda environment: `ATTACHMENTS_BUCKET`, `AWS_REGION`, the credentials, and
     /// `AWS_ENDPOINT_URL` when set.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let bucket = var(ATTACHMENTS_BUCKET).ok_or(ConfigError::Missing(ATTACHMENTS_BUCKET))?;
-        let (region, credentials) = aws_environment()?;
-        Ok(Self { bucket, endpoint: var("AWS_ENDPOINT_URL"), region, credentials, client: OnceLock::new() })
+        Ok(Self { bucket: S3Bucket::from_env(ATTACHMENTS_BUCKET)? })
     }
 
     /// `bucket` on an S3-compatible server (moto).
     pub fn for_endpoint(endpoint: &str, bucket: &str) -> Self {
-        let (region, credentials) = local_environment();
-        Self {
-            bucket: bucket.to_owned(),
-            endpoint: Some(endpoint.trim_end_matches('/').to_owned()),
-            region,
-            credentials,
-            client: OnceLock::new(),
-        }
+        Self { bucket: S3Bucket::for_endpoint(endpoint, bucket) }
     }
 
     /// The bucket.
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        self.bucket.name()
     }
 
     /// The S3 client.
     pub fn client(&self) -> Result<&Client, AttachmentStoreError> {
-        self.client
-            .get_or_init(|| {
-                let system_roots = self.endpoint.as_deref().is_some_and(|url| url.starts_with("https://"));
-                let http = https_client(system_roots).map_err(|e| e.to_string())?;
-                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?.for_transfers();
-                let builder = aws_sdk_s3::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(Region::new(self.region.clone()))
-                    .credentials_provider(self.credentials.clone())
-                    .timeout_config(limits.timeout_config())
-                    .retry_config(limits.retry_config())
-                    .http_client(http);
-                let builder = match &self.endpoint {
-                    Some(url) => builder.endpoint_url(url.clone()).force_path_style(true),
-                    None => builder,
-                };
-                Ok(Client::from_conf(builder.build()))
-            })
-            .as_ref()
-            .map_err(|e| AttachmentStoreError::Backend(format!("S3 client: {e}")))
+        self.bucket.client().map_err(|e| AttachmentStoreError::Backend(format!("S3 client: {e}")))
     }
 }
 
 #[async_trait]
 impl AttachmentObjects for S3AttachmentObjects {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
-        let object = match self.client()?.get_object().bucket(&self.bucket).key(key).send().await {
+        let object = match self.client()?.get_object().bucket(self.bucket.name()).key(key).send().await {
             Ok(object) => object,
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
             Err(error) => return Err(failed(&format!("getting {key}"), error)),
@@ -92,7 +58,7 @@ impl AttachmentObjects for S3AttachmentObjects {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
         self.client()?
             .put_object()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(key)
             .content_type(content_type)
             .body(ByteStream::from(bytes))
@@ -105,7 +71,7 @@ impl AttachmentObjects for S3AttachmentObjects {
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
         self.client()?
             .delete_object()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(key)
             .send()
             .await
@@ -116,7 +82,7 @@ impl AttachmentObjects for S3AttachmentObjects {
     async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
         self.client()?
             .delete_object_tagging()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(key)
             .send()
             .await
@@ -128,7 +94,7 @@ impl AttachmentObjects for S3AttachmentObjects {
         let tagging = self
             .client()?
             .get_object_tagging()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(key)
             .send()
             .await

@@ -2,11 +2,9 @@
 //! presigned GET URLs. Only the reports functions build it (the `s3` feature), so no other
 //! function links the S3 client.
 
-use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -15,7 +13,8 @@ use time::OffsetDateTime;
 
 use super::{page_newest_first, DownloadLink, ReportId, ReportStore, ReportStoreError, StoredReport};
 use super::{DOWNLOAD_LINK_LIFETIME, PDF_CONTENT_TYPE};
-use crate::config::{aws_environment, https_client, local_environment, var, AwsLimits, ConfigError};
+use crate::config::ConfigError;
+use crate::s3::S3Bucket;
 
 /// Environment variable naming the reports bucket.
 pub const REPORTS_BUCKET: &str = "REPORTS_BUCKET";
@@ -23,11 +22,7 @@ pub const REPORTS_BUCKET: &str = "REPORTS_BUCKET";
 /// Reports in an S3 bucket. The SDK client is built on the first call, so a cold start does not
 /// pay for it.
 pub struct S3ReportStore {
-    bucket: String,
-    endpoint: Option<String>,
-    region: String,
-    credentials: Credentials,
-    client: OnceLock<Result<Client, String>>,
+    bucket: S3Bucket,
 }
 
 fn failed(what: &str, error: impl std::error::Error) -> ReportStoreError {
@@ -47,60 +42,31 @@ impl S3ReportStore {
     /// From the Lambda environment: the bucket in `REPORTS_BUCKET`, `AWS_REGION`, the
     /// credentials, and `AWS_ENDPOINT_URL` when set.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let bucket = var(REPORTS_BUCKET).ok_or(ConfigError::Missing(REPORTS_BUCKET))?;
-        let (region, credentials) = aws_environment()?;
-        Ok(Self { bucket, endpoint: var("AWS_ENDPOINT_URL"), region, credentials, client: OnceLock::new() })
+        Ok(Self { bucket: S3Bucket::from_env(REPORTS_BUCKET)? })
     }
 
     /// `bucket` on an S3-compatible server (moto): the environment's region and credentials
     /// when set, local placeholders when not.
     pub fn for_endpoint(endpoint: &str, bucket: &str) -> Self {
-        let (region, credentials) = local_environment();
-        Self {
-            bucket: bucket.to_owned(),
-            endpoint: Some(endpoint.trim_end_matches('/').to_owned()),
-            region,
-            credentials,
-            client: OnceLock::new(),
-        }
+        Self { bucket: S3Bucket::for_endpoint(endpoint, bucket) }
     }
 
     /// The bucket.
     pub fn bucket(&self) -> &str {
-        &self.bucket
+        self.bucket.name()
     }
 
     fn client(&self) -> Result<&Client, ReportStoreError> {
-        self.client
-            .get_or_init(|| {
-                let system_roots = self.endpoint.as_deref().is_some_and(|url| url.starts_with("https://"));
-                let http = https_client(system_roots).map_err(|e| e.to_string())?;
-                let limits = AwsLimits::from_env().map_err(|e| e.to_string())?.for_transfers();
-                let builder = aws_sdk_s3::Config::builder()
-                    .behavior_version(BehaviorVersion::latest())
-                    .region(Region::new(self.region.clone()))
-                    .credentials_provider(self.credentials.clone())
-                    .timeout_config(limits.timeout_config())
-                    .retry_config(limits.retry_config())
-                    .http_client(http);
-                let builder = match &self.endpoint {
-                    // A local server has no bucket subdomains: bucket names go in the path.
-                    Some(url) => builder.endpoint_url(url.clone()).force_path_style(true),
-                    None => builder,
-                };
-                Ok(Client::from_conf(builder.build()))
-            })
-            .as_ref()
-            .map_err(|e| ReportStoreError::Backend(format!("S3 client: {e}")))
+        self.bucket.client().map_err(|e| ReportStoreError::Backend(format!("S3 client: {e}")))
     }
 
     /// Creates the bucket unless it exists (the local gateway and tests; the template creates
     /// the real one).
     pub async fn ensure_bucket(&self) -> Result<(), ReportStoreError> {
         let client = self.client()?;
-        let mut request = client.create_bucket().bucket(&self.bucket);
-        if self.region != "us-east-1" {
-            let location = aws_sdk_s3::types::BucketLocationConstraint::from(self.region.as_str());
+        let mut request = client.create_bucket().bucket(self.bucket.name());
+        if self.bucket.region() != "us-east-1" {
+            let location = aws_sdk_s3::types::BucketLocationConstraint::from(self.bucket.region());
             request = request.create_bucket_configuration(
                 aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(location).build(),
             );
@@ -114,7 +80,7 @@ impl S3ReportStore {
             {
                 Ok(())
             }
-            Err(error) => Err(failed(&format!("creating bucket {}", self.bucket), error)),
+            Err(error) => Err(failed(&format!("creating bucket {}", self.bucket.name()), error)),
         }
     }
 }
@@ -125,7 +91,7 @@ impl ReportStore for S3ReportStore {
         let key = id.object_name();
         self.client()?
             .put_object()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(&key)
             .content_type(content_type)
             .body(ByteStream::from(bytes))
@@ -137,7 +103,7 @@ impl ReportStore for S3ReportStore {
 
     async fn get(&self, id: &ReportId) -> Result<Option<Vec<u8>>, ReportStoreError> {
         let key = id.object_name();
-        let object = match self.client()?.get_object().bucket(&self.bucket).key(&key).send().await {
+        let object = match self.client()?.get_object().bucket(self.bucket.name()).key(&key).send().await {
             Ok(object) => object,
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
             Err(error) => return Err(failed(&format!("getting {key}"), error)),
@@ -148,7 +114,7 @@ impl ReportStore for S3ReportStore {
 
     async fn info(&self, id: &ReportId) -> Result<Option<StoredReport>, ReportStoreError> {
         let key = id.object_name();
-        match self.client()?.head_object().bucket(&self.bucket).key(&key).send().await {
+        match self.client()?.head_object().bucket(self.bucket.name()).key(&key).send().await {
             Ok(head) => Ok(Some(StoredReport {
                 id: *id,
                 size_bytes: size_of(head.content_length()),
@@ -179,12 +145,12 @@ impl ReportStore for S3ReportStore {
         loop {
             let page = client
                 .list_objects_v2()
-                .bucket(&self.bucket)
+                .bucket(self.bucket.name())
                 .prefix("daily/")
                 .set_continuation_token(token)
                 .send()
                 .await
-                .map_err(|e| failed(&format!("listing {}", self.bucket), e))?;
+                .map_err(|e| failed(&format!("listing {}", self.bucket.name()), e))?;
             for object in page.contents() {
                 if let Some(id) = object.key().and_then(ReportId::from_object_name) {
                     all.push(StoredReport {
@@ -219,7 +185,7 @@ impl ReportStore for S3ReportStore {
         let request = self
             .client()?
             .get_object()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(&key)
             .response_content_type(PDF_CONTENT_TYPE)
             .response_content_disposition(format!("attachment; filename=\"{}\"", id.file_name()))
