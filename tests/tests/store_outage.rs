@@ -437,19 +437,26 @@ impl Push for LockingPush {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_whose_outcome_cannot_be_recorded_is_503_and_its_log_stays_pending() {
+/// An app on a SQLite file whose push service locks the file right after it publishes; the
+/// push service, the store and the directory to keep while they are used.
+fn app_locking_after_publish() -> (App, Arc<LockingPush>, Arc<SqliteItemStore>, tempfile::TempDir) {
     let dir = tempfile::TempDir::new().expect("a temporary directory");
     let path = dir.path().join("switchboard.db");
     let store = Arc::new(SqliteItemStore::open(&path).expect("open the SQLite store"));
     let push = Arc::new(LockingPush {
         inner: LocalPush::default(),
-        path: path.clone(),
+        path,
         published: AtomicUsize::new(0),
         lock: Mutex::new(None),
     });
     let realtime = Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"));
-    let app = App::new(store, realtime).with_push(push.clone());
+    let app = App::new(store.clone(), realtime).with_push(push.clone());
+    (app, push, store, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_outcome_cannot_be_recorded_is_503_and_its_log_stays_pending() {
+    let (app, push, _store, _dir) = app_locking_after_publish();
     let customer = Principal {
         user_id: UserId::parse("outage-customer").expect("a user id"),
         role: Role::Customer,
@@ -490,17 +497,7 @@ async fn a_push_whose_outcome_cannot_be_recorded_is_503_and_its_log_stays_pendin
 async fn a_bulk_chunk_whose_count_failed_is_counted_when_delivered_again_and_pushed_once() {
     // Arrange: a bulk job of one recipient with a phone; the store's file is locked right after
     // the publish, so neither the log's outcome nor the job's count can be written.
-    let dir = tempfile::TempDir::new().expect("a temporary directory");
-    let path = dir.path().join("switchboard.db");
-    let store = Arc::new(SqliteItemStore::open(&path).expect("open the SQLite store"));
-    let push = Arc::new(LockingPush {
-        inner: LocalPush::default(),
-        path: path.clone(),
-        published: AtomicUsize::new(0),
-        lock: Mutex::new(None),
-    });
-    let realtime = Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:9"));
-    let app = App::new(store.clone(), realtime).with_push(push.clone());
+    let (app, push, store, _dir) = app_locking_after_publish();
     let customer = Principal {
         user_id: UserId::parse("bulk-outage-customer").expect("a user id"),
         role: Role::Customer,
