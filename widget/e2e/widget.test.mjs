@@ -346,7 +346,8 @@ test("closing shows the rating prompt, and the rating reaches the dashboard", as
   await dashboard.getByLabel("Display name").fill("Ann");
   await dashboard.getByRole("button", { name: "Sign in", exact: true }).click();
   await dashboard.getByRole("link", { name: "Analytics" }).click();
-  await dashboard.getByText(/CSAT 4\.00 from 1 ratings/).waitFor();
+  await dashboard.getByTestId("headline").getByText("4.00 / 5").waitFor();
+  await dashboard.getByText(/^1 ratings of \d+ closed sessions\.$/).waitFor();
   await adminContext.close();
   await chat.agentContext.close();
   await chat.context.close();

@@ -271,12 +271,15 @@ export function start(context: LoaderContext): ChatWidget {
 
   async function loadSession(): Promise<void> {
     if (!sessionId) return;
+    const askedAs = visitor?.token;
     try {
       session = await api.get("/chat/sessions/{id}", { path: { id: sessionId } });
     } catch (error) {
-      // Not theirs any more (another visitor on this browser) or gone: start afresh.
+      // Not theirs any more (another visitor on this browser) or gone: start afresh — unless the
+      // token changed while asking (identify moved the session to the signed-in user, whose
+      // token reads it next): then the refusal is stale.
       if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
-        follow(undefined);
+        if (visitor?.token === askedAs) follow(undefined);
         return;
       }
       throw error;
