@@ -1,19 +1,108 @@
 //! The local gateway's stand-in for the attachments bucket: it answers the presigned upload
 //! form's POST (verifying the signature, expiry, size and type as S3 does, then running the
-//! same check the `attachments-check` function runs on S3's ObjectCreated event) and the
-//! presigned download links.
+//! same check the `attachments-check` function runs on S3's ObjectCreated event) and, for files
+//! it keeps in its data directory, the presigned download links.
+//!
+//! With `--s3-endpoint` the files live in a bucket on that S3-compatible server, and upload
+//! forms are still posted to the gateway: such a server (moto) neither enforces a POST policy's
+//! size range nor tells anyone that an object arrived, so the gateway verifies the form, writes
+//! the file into the bucket and runs the check, as S3 and its event do in AWS. Downloads are
+//! the server's own presigned GETs.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use switchboard_shared::attachments::signing::SignatureRefusal;
-use switchboard_shared::attachments::store::AttachmentObjects;
+use switchboard_shared::attachments::folder::{FolderAttachments, GatewayLinks};
+use switchboard_shared::attachments::s3::S3AttachmentObjects;
+use switchboard_shared::attachments::signing::{SignatureRefusal, UploadForm, VerifiedUpload};
+use switchboard_shared::attachments::store::{AttachmentLinks, AttachmentObjects, S3Links};
 use switchboard_shared::domain::now;
 use switchboard_shared::ops::attachments::{check_upload, Scanner};
+use switchboard_shared::reports::DownloadLink;
+use time::OffsetDateTime;
 
 use crate::gateway::{gateway_error, Gateway};
+
+/// Attachments in a bucket on an S3-compatible server: upload forms signed for this gateway,
+/// download links signed for the server.
+pub struct ServerBucket {
+    uploads: GatewayLinks,
+    downloads: S3Links,
+    objects: S3AttachmentObjects,
+}
+
+impl ServerBucket {
+    /// `bucket` on the server at `endpoint` (created when missing), its uploads taken by the
+    /// gateway at `gateway_url` with a key derived from `secret` (the gateway's own).
+    pub async fn open(
+        endpoint: &str,
+        bucket: &str,
+        gateway_url: &str,
+        secret: &[u8],
+    ) -> Result<Self, String> {
+        let objects = S3AttachmentObjects::for_endpoint(endpoint, bucket);
+        objects.ensure_bucket().await.map_err(|e| format!("S3 at {endpoint}: {e}"))?;
+        Ok(Self {
+            uploads: GatewayLinks::new(gateway_url, secret).map_err(|e| e.to_string())?,
+            downloads: S3Links::for_endpoint(endpoint, bucket),
+            objects,
+        })
+    }
+
+    /// The bucket's objects.
+    pub fn objects(&self) -> &S3AttachmentObjects {
+        &self.objects
+    }
+}
+
+impl AttachmentLinks for ServerBucket {
+    fn upload_form(&self, key: &str, content_type: &str, size: u64, now: OffsetDateTime) -> UploadForm {
+        self.uploads.upload_form(key, content_type, size, now)
+    }
+
+    fn download_link(
+        &self,
+        key: &str,
+        content_type: &str,
+        disposition: &str,
+        now: OffsetDateTime,
+    ) -> DownloadLink {
+        self.downloads.download_link(key, content_type, disposition, now)
+    }
+}
+
+/// The attachments bucket the gateway takes uploads for.
+#[derive(Clone)]
+pub enum LocalBucket {
+    /// Files in the data directory: the gateway also serves their download links.
+    Folder(Arc<FolderAttachments>),
+    /// A bucket on an S3-compatible server, which serves the downloads.
+    Server(Arc<ServerBucket>),
+}
+
+impl LocalBucket {
+    fn verify_upload(
+        &self,
+        fields: &BTreeMap<String, String>,
+        file_size: u64,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedUpload, SignatureRefusal> {
+        match self {
+            Self::Folder(files) => files.verify_upload(fields, file_size, now),
+            Self::Server(bucket) => bucket.uploads.verify_upload(fields, file_size, now),
+        }
+    }
+
+    fn objects(&self) -> &dyn AttachmentObjects {
+        match self {
+            Self::Folder(files) => files.as_ref(),
+            Self::Server(bucket) => &bucket.objects,
+        }
+    }
+}
 
 fn refused(refusal: &SignatureRefusal) -> Response {
     let (status, code) = match refusal {
@@ -57,7 +146,7 @@ pub(crate) async fn preflight() -> Response {
 }
 
 async fn store_upload(gateway: &Gateway, mut form: Multipart) -> Response {
-    let Some(files) = gateway.attachment_files() else {
+    let Some(bucket) = gateway.attachment_bucket() else {
         return gateway_error(StatusCode::NOT_FOUND, "not_found", "no attachments bucket here");
     };
     let mut fields = BTreeMap::new();
@@ -92,17 +181,18 @@ async fn store_upload(gateway: &Gateway, mut form: Multipart) -> Response {
         return gateway_error(StatusCode::BAD_REQUEST, "malformed_form", "the form has no file field");
     };
     let size = u64::try_from(file.len()).unwrap_or(u64::MAX);
-    let verified = match files.verify_upload(&fields, size, now()) {
+    let verified = match bucket.verify_upload(&fields, size, now()) {
         Ok(verified) => verified,
         Err(refusal) => return refused(&refusal),
     };
-    if let Err(error) = files.put(&verified.key, file.to_vec(), &verified.content_type).await {
+    let objects = bucket.objects();
+    if let Err(error) = objects.put(&verified.key, file.to_vec(), &verified.content_type).await {
         return failed(error);
     }
     // What S3's ObjectCreated event starts in AWS, run before answering so the uploader's next
     // look finds the attachment checked.
     if let Err(error) =
-        check_upload(gateway.app_for("attachments-check"), files, &verified.key, Scanner::None).await
+        check_upload(gateway.app_for("attachments-check"), objects, &verified.key, Scanner::None).await
     {
         return failed(error);
     }
@@ -117,7 +207,7 @@ pub(crate) async fn download(
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     let not_found = || gateway_error(StatusCode::NOT_FOUND, "not_found", "no such file");
-    let Some(files) = gateway.attachment_files() else { return not_found() };
+    let Some(LocalBucket::Folder(files)) = gateway.attachment_bucket() else { return not_found() };
     if let Err(refusal) = files.verify_download(&key, &query, now()) {
         return refused(&refusal);
     }

@@ -25,6 +25,7 @@ use switchboard_shared::reports::{ReportStore, PDF_CONTENT_TYPE};
 use switchboard_shared::App;
 use tokio::net::TcpListener;
 
+use crate::attachments::{LocalBucket, ServerBucket};
 use crate::template::{self, match_path, Route};
 use crate::ws::{self, Connections, WsBound};
 
@@ -86,7 +87,7 @@ pub struct Gateway {
     app_dir: Option<Arc<PathBuf>>,
     widget_dir: Option<Arc<PathBuf>>,
     feed: Option<ConsumerHandle>,
-    attachment_files: Option<Arc<FolderAttachments>>,
+    attachment_bucket: Option<LocalBucket>,
 }
 
 impl Gateway {
@@ -141,7 +142,7 @@ impl Gateway {
             app_dir: None,
             widget_dir: None,
             feed: None,
-            attachment_files: None,
+            attachment_bucket: None,
         })
     }
 
@@ -154,12 +155,18 @@ impl Gateway {
     /// The same gateway playing the attachments bucket of `files` on
     /// [`switchboard_shared::attachments::folder::BUCKET_PATH`]: upload forms and download links.
     pub fn serving_attachment_files(self, files: Arc<FolderAttachments>) -> Self {
-        Self { attachment_files: Some(files), ..self }
+        Self { attachment_bucket: Some(LocalBucket::Folder(files)), ..self }
     }
 
-    /// The local attachments bucket, when this gateway plays one.
-    pub fn attachment_files(&self) -> Option<&FolderAttachments> {
-        self.attachment_files.as_deref()
+    /// The same gateway taking the upload forms of `bucket` (on an S3-compatible server) on
+    /// [`switchboard_shared::attachments::folder::BUCKET_PATH`]; downloads go to the server.
+    pub fn relaying_attachments_to(self, bucket: Arc<ServerBucket>) -> Self {
+        Self { attachment_bucket: Some(LocalBucket::Server(bucket)), ..self }
+    }
+
+    /// The attachments bucket whose uploads this gateway takes, when it takes any.
+    pub fn attachment_bucket(&self) -> Option<&LocalBucket> {
+        self.attachment_bucket.as_ref()
     }
 
     /// The same gateway answering the web dashboard's development sign-in

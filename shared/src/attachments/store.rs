@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::signing::{post_form, presigned_get, BucketEndpoint, SigningIdentity, UploadForm};
 use super::LINK_LIFETIME;
-use crate::config::{aws_environment, var, ConfigError};
+use crate::config::{aws_environment, local_environment, var, ConfigError};
 use crate::reports::DownloadLink;
 
 /// Environment variable naming the attachments bucket.
@@ -99,6 +99,20 @@ impl S3Links {
             region,
         };
         Ok(Some(Self::new(endpoint, identity)))
+    }
+
+    /// Links to `bucket` on an S3-compatible server (moto) at `endpoint`, path-style, signed
+    /// with the environment's credentials when set and local placeholders when not (the
+    /// server's own presigned URLs, as its SDK clients sign them).
+    pub fn for_endpoint(endpoint: &str, bucket: &str) -> Self {
+        let (region, credentials) = local_environment();
+        let identity = SigningIdentity {
+            access_key: credentials.access_key_id().to_owned(),
+            secret_key: credentials.secret_access_key().to_owned(),
+            session_token: credentials.session_token().map(str::to_owned),
+            region,
+        };
+        Self::new(BucketEndpoint::path_style(endpoint, bucket), identity)
     }
 
     /// Where the bucket answers.

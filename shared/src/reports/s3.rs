@@ -63,25 +63,7 @@ impl S3ReportStore {
     /// Creates the bucket unless it exists (the local gateway and tests; the template creates
     /// the real one).
     pub async fn ensure_bucket(&self) -> Result<(), ReportStoreError> {
-        let client = self.client()?;
-        let mut request = client.create_bucket().bucket(self.bucket.name());
-        if self.bucket.region() != "us-east-1" {
-            let location = aws_sdk_s3::types::BucketLocationConstraint::from(self.bucket.region());
-            request = request.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder().location_constraint(location).build(),
-            );
-        }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(failed(&format!("creating bucket {}", self.bucket.name()), error)),
-        }
+        self.bucket.ensure_exists().await.map_err(ReportStoreError::Backend)
     }
 }
 
