@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use switchboard_local::feed::FeedOf;
 use switchboard_local::ws::{Connections, LocalRealtime};
 use switchboard_local::Gateway;
+use switchboard_shared::attachments::bucket::SignedBucketObjects;
 use switchboard_shared::attachments::folder::FolderAttachments;
 use switchboard_shared::attachments::s3::S3AttachmentObjects;
 use switchboard_shared::attachments::signing::BucketEndpoint;
@@ -373,7 +374,9 @@ impl TestApi {
                 )
             }
             _ => {
-                let (links, objects) = test_attachments_bucket().await;
+                // The objects as the check function reaches them: presigned requests.
+                let (links, _) = test_attachments_bucket().await;
+                let objects = SignedBucketObjects::new(&links).expect("the bucket's objects");
                 (
                     Arc::new(links) as Arc<dyn AttachmentLinks>,
                     Arc::new(objects) as Arc<dyn AttachmentObjects>,

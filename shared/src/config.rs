@@ -354,16 +354,22 @@ fn dynamodb_client(
 /// The HTTPS client of the AWS SDK clients: hyper with rustls on ring, trusting the AWS roots
 /// only — plus the system's roots when an `https://` endpoint override may point elsewhere.
 pub fn https_client(system_roots: bool) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
-    let trust =
-        TrustStore::empty().with_native_roots(system_roots).with_pem_certificate(AWS_ROOT_CERTIFICATES);
-    let context = TlsContext::builder().with_trust_store(trust).build().map_err(|e| {
-        ConfigError::Invalid { name: "AWS_ENDPOINT_URL", reason: format!("TLS set-up failed: {e}") }
-    })?;
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .tls_context(context)
+        .tls_context(tls_context(system_roots)?)
         .build_https())
+}
+
+/// The TLS trust of [`https_client`]: the AWS roots, plus the system's when asked.
+pub fn tls_context(system_roots: bool) -> Result<aws_smithy_http_client::tls::TlsContext, ConfigError> {
+    use aws_smithy_http_client::tls::{TlsContext, TrustStore};
+    let trust =
+        TrustStore::empty().with_native_roots(system_roots).with_pem_certificate(AWS_ROOT_CERTIFICATES);
+    TlsContext::builder().with_trust_store(trust).build().map_err(|e| ConfigError::Invalid {
+        name: "AWS_ENDPOINT_URL",
+        reason: format!("TLS set-up failed: {e}"),
+    })
 }
 
 /// Environment variable naming the DynamoDB-compatible server the tests use.

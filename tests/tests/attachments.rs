@@ -5,6 +5,7 @@
 use aws_sdk_s3::types::{Tag, Tagging};
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_shared::attachments::bucket::SignedBucketObjects;
 use switchboard_shared::attachments::store::{AttachmentObjects, SCAN_CLEAN, SCAN_TAG, SCAN_THREATS};
 use switchboard_shared::ops::attachments::Scanner;
 use switchboard_tests::{arranged, assigned_session, open_session, Backend, Caller, Reply, TestApi};
@@ -544,7 +545,8 @@ async fn with_a_scanner_an_attachment_is_ready_only_after_a_clean_verdict() {
     // Arrange
     let api = TestApi::start(Backend::DynamoDb).await;
     let session = assigned_session(&api).await.session;
-    let (_, objects) = switchboard_tests::test_attachments_bucket().await;
+    let (links, objects) = switchboard_tests::test_attachments_bucket().await;
+    let signed = SignedBucketObjects::new(&links).expect("the bucket's objects");
     let mut keys = Vec::new();
     for name in ["clean.png", "infected.png"] {
         let reply = request_upload(&api, Caller::CustomerA, &session, name, "image/png", PNG.len()).await;
@@ -573,7 +575,7 @@ async fn with_a_scanner_an_attachment_is_ready_only_after_a_clean_verdict() {
     };
     let check = |key: &str| {
         let event = json!({"source": "aws.guardduty", "detail": {"s3ObjectDetails": {"objectKey": key}}});
-        switchboard_attachments::check(&api.app, &objects, Scanner::GuardDuty, event)
+        switchboard_attachments::check(&api.app, &signed, Scanner::GuardDuty, event)
     };
 
     // Act

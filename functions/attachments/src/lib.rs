@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use lambda_http::Request;
 use serde_json::{json, Value};
-use switchboard_shared::attachments::s3::S3AttachmentObjects;
+use switchboard_shared::attachments::bucket::SignedBucketObjects;
 use switchboard_shared::attachments::store::AttachmentObjects;
 use switchboard_shared::attachments::{AttachmentLimits, UploadRequest, SCANNER_VAR};
 use switchboard_shared::config::{store_from_env, var, ConfigError};
@@ -106,7 +106,8 @@ pub async fn check(
 }
 
 /// The `main` of `attachments-check`: tracing, the table, the WebSocket client and the bucket
-/// (no push client: the check announces on the WebSocket only), then the Lambda runtime loop.
+/// (presigned requests, no S3 client; no push client: the check announces on the WebSocket
+/// only), then the Lambda runtime loop.
 /// A failed check fails the invocation, so Lambda retries it.
 pub async fn run_check() -> Result<(), lambda_http::Error> {
     switchboard_shared::telemetry::init();
@@ -118,7 +119,7 @@ pub async fn run_check() -> Result<(), lambda_http::Error> {
             Arc::new(RefusedPush),
         )
         .with_attachment_limits(AttachmentLimits::from_env()?);
-        Ok::<_, ConfigError>((app, S3AttachmentObjects::from_env()?, scanner_from_env()?))
+        Ok::<_, ConfigError>((app, SignedBucketObjects::from_env()?, scanner_from_env()?))
     };
     let (app, objects, scanner) = built.await.inspect_err(|error| {
         tracing::error!(%error, "configuration is unusable");

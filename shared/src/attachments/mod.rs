@@ -3,6 +3,7 @@
 //! downloaded through short presigned GETs. The types, limits and records; the content checks
 //! in [`content`], the signing in [`signing`], the storage ports in [`store`].
 
+pub mod bucket;
 pub mod content;
 pub mod folder;
 #[cfg(feature = "s3")]

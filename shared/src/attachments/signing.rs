@@ -172,6 +172,21 @@ pub fn presigned_get(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> String {
+    presigned_request("GET", identity, endpoint, key, response_headers, now, lifetime)
+}
+
+/// A presigned `method` request of `key` with the query parameters given (`response-*`
+/// headers, a subresource such as `tagging` with an empty value), working from `now` for
+/// `lifetime`; its payload is not signed.
+pub fn presigned_request(
+    method: &str,
+    identity: &SigningIdentity,
+    endpoint: &BucketEndpoint,
+    key: &str,
+    parameters: &[(&str, &str)],
+    now: OffsetDateTime,
+    lifetime: Duration,
+) -> String {
     let path = format!("{}/{}", endpoint.path_prefix, uri_encode(key, true));
     let mut query: Vec<(String, String)> = vec![
         ("X-Amz-Algorithm".into(), ALGORITHM.into()),
@@ -183,12 +198,13 @@ pub fn presigned_get(
     if let Some(token) = &identity.session_token {
         query.push(("X-Amz-Security-Token".into(), token.clone()));
     }
-    query.extend(response_headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+    query.extend(parameters.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
     let mut encoded: Vec<(String, String)> =
         query.iter().map(|(name, value)| (uri_encode(name, false), uri_encode(value, false))).collect();
     encoded.sort();
     let query_string = encoded.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&");
-    let canonical = format!("GET\n{path}\n{query_string}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD", endpoint.host);
+    let canonical =
+        format!("{method}\n{path}\n{query_string}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD", endpoint.host);
     let string_to_sign = format!(
         "{ALGORITHM}\n{}\n{}\n{}",
         amz_date(now),
