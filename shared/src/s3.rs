@@ -1,6 +1,6 @@
 //! An S3 bucket and its SDK client, built on the first call so a cold start does not pay for it:
-//! the report store and the attachments check share it (the `s3` feature; no other function links
-//! the S3 client).
+//! the report store and the local gateway's attachments bucket share it (the `s3` feature; no
+//! function but the reports functions links the S3 client).
 
 use std::sync::OnceLock;
 

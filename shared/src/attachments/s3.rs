@@ -1,6 +1,7 @@
-//! The attachments bucket's objects, for the check function (the `s3` feature): read the
-//! upload, write it back without its metadata, delete a rejected one, read the malware
-//! scanner's tag.
+//! The attachments bucket's objects through the S3 client (the `s3` feature), for the local
+//! gateway on an S3-compatible server and the tests: read the upload, write it back without its
+//! metadata, delete a rejected one, read the malware scanner's tag. The check function reaches
+//! the bucket by presigned requests instead ([`super::bucket`]).
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::DisplayErrorContext;
