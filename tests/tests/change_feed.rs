@@ -209,7 +209,11 @@ async fn closing_routes_the_next_waiting_session_from_the_feed(backend: Backend)
 
     // Assert: the freed place went to the waiting customer, recorded as routing's doing.
     let routed = Caller::CustomerB.call(&api, Method::GET, &format!("/chat/sessions/{second}"), None).await;
-    assert_eq!((&routed.body["status"], &routed.body["agent_id"]), (&json!("active"), &json!(Caller::AgentX.id())), "{routed:?}");
+    assert_eq!(
+        (&routed.body["status"], &routed.body["agent_id"]),
+        (&json!("active"), &json!(Caller::AgentX.id())),
+        "{routed:?}"
+    );
 }
 
 async fn a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on(

@@ -43,7 +43,9 @@ pub fn of_record(record: &ChangeRecord) -> Result<Vec<Effect>, ApiError> {
                 old: Box::new(repo::from_item(image(&record.old)?)?),
                 new: Box::new(repo::from_item(image(&record.new)?)?),
             }],
-            ChangeKind::Insert => vec![Effect::SessionCreated(Box::new(repo::from_item(image(&record.new)?)?))],
+            ChangeKind::Insert => {
+                vec![Effect::SessionCreated(Box::new(repo::from_item(image(&record.new)?)?))]
+            }
             ChangeKind::Remove => Vec::new(),
         });
     }

@@ -532,7 +532,12 @@ pub async fn chat_message(app: &App, message: &Message) -> Result<(), ApiError> 
 /// feed, off the request's path; `session` as the change left it): its other participants with
 /// no live connection and a device get a `session_update` push, logged under `job_id` (the
 /// change's event id). A change handled twice pushes each participant once (claimed first).
-pub async fn session_update(app: &App, job_id: &str, session: &Session, actor: &UserId) -> Result<(), ApiError> {
+pub async fn session_update(
+    app: &App,
+    job_id: &str,
+    session: &Session,
+    actor: &UserId,
+) -> Result<(), ApiError> {
     for recipient in offline_recipients(app, session, actor).await? {
         if !deliveries::claim(app.store.as_ref(), job_id, &recipient.0).await? {
             continue;

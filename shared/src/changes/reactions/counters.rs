@@ -114,7 +114,10 @@ mod tests {
         active.status = SessionStatus::Active;
         active.agent_id = Some(UserId::parse("agent-bob").unwrap());
         active.assigned_at = Some(t0 + Duration::seconds(30));
-        assert_eq!(session_changes(&open, &active), vec![(t0 + Duration::seconds(30), Change::Assigned { sessions: 1 })]);
+        assert_eq!(
+            session_changes(&open, &active),
+            vec![(t0 + Duration::seconds(30), Change::Assigned { sessions: 1 })]
+        );
 
         let mut closed = active.clone();
         closed.status = SessionStatus::Closed;
@@ -122,7 +125,12 @@ mod tests {
         let handled = Change::Closed { was_active: true, handle_seconds: Some(300) };
         assert_eq!(session_changes(&active, &closed), vec![(t0 + Duration::seconds(330), handled)]);
 
-        let first = Rating { score: 2, comment: None, rated_at: t0 + Duration::DAY, first_rated_at: t0 + Duration::DAY };
+        let first = Rating {
+            score: 2,
+            comment: None,
+            rated_at: t0 + Duration::DAY,
+            first_rated_at: t0 + Duration::DAY,
+        };
         let mut rated = closed.clone();
         rated.rating = Some(first.clone());
         let mut rerated = rated.clone();

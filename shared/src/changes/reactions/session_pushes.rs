@@ -28,10 +28,13 @@ pub(super) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, Api
 
 /// The status and agent an event leaves a session with, for the events participants hear of.
 fn announced(event: &AuditEvent) -> Option<(SessionStatus, Option<UserId>)> {
-    let agent = |name: &str| event.details.get(name).and_then(Value::as_str).and_then(|id| UserId::parse(id).ok());
+    let agent =
+        |name: &str| event.details.get(name).and_then(Value::as_str).and_then(|id| UserId::parse(id).ok());
     match event.kind {
         LoggedKind::Known(EventKind::SessionAssigned) => Some((SessionStatus::Active, agent("agent_id"))),
-        LoggedKind::Known(EventKind::SessionTransferred) => Some((SessionStatus::Active, agent("to_agent_id"))),
+        LoggedKind::Known(EventKind::SessionTransferred) => {
+            Some((SessionStatus::Active, agent("to_agent_id")))
+        }
         LoggedKind::Known(EventKind::SessionClosed) => Some((SessionStatus::Closed, agent("agent_id"))),
         _ => None,
     }
