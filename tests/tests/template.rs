@@ -54,9 +54,10 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-update-session",
     "routing-sweep",
     "widget-identify-user",
-    // Not a REST function: the change feed's routing and queue places post `session.updated`
-    // and `queue.updated`.
+    // The change feed's routing and queue places post `session.updated` and `queue.updated`,
+    // from the stream or from an admin's replay of a failed change.
     "changes-process",
+    "dashboard-replay-failed-change",
 ];
 
 /// The CloudFront path of the chat widget's files.
