@@ -1,6 +1,7 @@
-//! The change feed: reactions that left the request path (the day's message counters) happen
-//! from the store's feed, once per change however often a record is delivered, and a record
-//! whose reactions keep failing is kept for admins while the feed moves on.
+//! The change feed: reactions that left the request path (the day's counters of messages and
+//! sessions, pushes to participants who are not connected, routing after a close or transfer)
+//! happen from the store's feed, once per change however often a record is delivered, and a
+//! record whose reactions keep failing is kept for admins while the feed moves on.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use switchboard_shared::changes::dynamo::StreamFeed;
 use switchboard_shared::changes::sqlite::SqliteFeed;
 use switchboard_shared::changes::{failed, runner, ChangeFeed, ChangeRecord};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::stats;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
 use switchboard_tests::{
@@ -20,6 +22,8 @@ use switchboard_tests::{
 on_both_backends!(
     each_message_is_counted_once_after_the_feed_is_drained,
     every_record_delivered_twice_changes_nothing_twice,
+    every_session_record_delivered_twice_counts_and_pushes_once,
+    closing_routes_the_next_waiting_session_from_the_feed,
     a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on,
 );
 
@@ -91,6 +95,125 @@ async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
     let logs = arranged(logs, 200, "agent X reads their pushes").body["items"].clone();
     assert_eq!(logs.as_array().map(Vec::len), Some(1), "{logs}");
     assert_eq!(logs[0]["category"], "chat_message", "{logs}");
+}
+
+/// The gateway's change feed, read from its start by the test itself.
+async fn feed_of(feed_of: FeedOf) -> Box<dyn ChangeFeed> {
+    match feed_of {
+        FeedOf::Sqlite(sqlite) => Box::new(SqliteFeed::open(sqlite).await.expect("the feed")),
+        FeedOf::Stream { endpoint, store } => {
+            let arn = store.stream_arn().await.expect("the table's stream");
+            Box::new(StreamFeed::for_endpoint(&endpoint, &arn).expect("the stream"))
+        }
+    }
+}
+
+/// Registers a phone of `caller` with a token of its own.
+async fn register_phone(api: &TestApi, caller: Caller) {
+    let device = json!({"token": format!("tok-{}", ulid::Ulid::new()), "platform": "ios"});
+    let registered = caller.call(api, Method::POST, "/notifications/devices/register", Some(device)).await;
+    arranged(registered, 200, "a participant registers a phone");
+}
+
+/// The categories of a user's pushes (newest first) and the session status each announced.
+async fn pushes_of(api: &TestApi, caller: Caller) -> Vec<(String, String)> {
+    let logs = caller.call(api, Method::GET, "/notifications/delivery-logs", None).await;
+    let logs = arranged(logs, 200, "a user reads their pushes").body["items"].clone();
+    let status = |log: &Value| {
+        let apns = log["payload"]["APNS"].as_str().and_then(|text| serde_json::from_str::<Value>(text).ok());
+        apns.and_then(|apns| apns["status"].as_str().map(str::to_owned)).unwrap_or_default()
+    };
+    logs.as_array()
+        .into_iter()
+        .flatten()
+        .map(|log| (log["category"].as_str().unwrap_or_default().to_owned(), status(log)))
+        .collect()
+}
+
+async fn every_session_record_delivered_twice_counts_and_pushes_once(backend: Backend) {
+    // Arrange: a gateway that runs no consumer. The customer and agent Y have phones and no
+    // socket; agent X takes the session, an admin transfers it to Y, Y closes it, the customer
+    // rates it.
+    let (store, dir, feed) = fresh_store(backend).await;
+    let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
+    register_phone(&api, Caller::CustomerA).await;
+    register_phone(&api, Caller::AgentY).await;
+    let world = assigned_session(&api).await;
+    let session = world.session;
+    let transfer = format!("/admin/chat-dashboard/sessions/{session}/transfer");
+    let body = json!({"to_agent_id": Caller::AgentY.id(), "reason": "a parcel specialist"});
+    arranged(Caller::Admin.call(&api, Method::POST, &transfer, Some(body)).await, 200, "the admin transfers");
+    let close = format!("/chat/sessions/{session}/close");
+    arranged(Caller::AgentY.call(&api, Method::POST, &close, None).await, 200, "agent Y closes it");
+    let rating = format!("/chat/sessions/{session}/rating");
+    let body = json!({"score": 4});
+    let rated = Caller::CustomerA.call(&api, Method::POST, &rating, Some(body)).await;
+    assert!(matches!(rated.status, 200 | 201), "the customer rates: {rated:?}");
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = stats::day(store.as_ref(), today).await.expect("read today's counters");
+    assert_eq!((day.get("created"), day.get("closed")), (0, 0), "not counted in the request");
+    assert_eq!(pushes_of(&api, Caller::CustomerA).await, Vec::new(), "not pushed in the request");
+    let records = read_all(feed_of(feed).await.as_ref()).await;
+    // The gateway's own app: its push service keeps what it published, so the logs show it.
+    let reacting = api.app.clone();
+
+    // Act: every record twice.
+    for delivery in 1..=2 {
+        let outcome = runner::process(&reacting, &records).await;
+        assert_eq!((outcome.handled, outcome.failed), (records.len(), 0), "delivery {delivery}");
+    }
+
+    // Assert: the day counts each step of the session once; the overview shows the close and
+    // the rating once.
+    let day = stats::day(store.as_ref(), today).await.expect("read today's counters");
+    let counted = ["created", "assigned", "transferred", "closed", "handled", "ratings", "rating_4"]
+        .map(|name| (name, day.get(name)));
+    assert_eq!(counted.map(|(_, n)| n), [1; 7], "{counted:?}");
+    let overview = Caller::Admin.call(&api, Method::GET, "/admin/chat-dashboard/overview", None).await;
+    let overview = arranged(overview, 200, "the admin reads the overview").body;
+    assert_eq!(overview["closed_today"], 1, "{overview}");
+    assert_eq!(overview["csat_today"], json!({"ratings": 1, "average": 4.0}), "{overview}");
+    // The customer heard of the assignment, the transfer and the close once each (and of the
+    // agent's message); agent Y of the transfer only (Y closed it); agent X, who acted, nothing.
+    let session_pushes = |pushes: Vec<(String, String)>| -> Vec<String> {
+        pushes.into_iter().filter(|(category, _)| category == "session_update").map(|(_, s)| s).collect()
+    };
+    assert_eq!(session_pushes(pushes_of(&api, Caller::CustomerA).await), ["closed", "active", "active"]);
+    assert_eq!(session_pushes(pushes_of(&api, Caller::AgentY).await), ["active"]);
+    assert_eq!(pushes_of(&api, Caller::AgentX).await, Vec::new());
+}
+
+async fn closing_routes_the_next_waiting_session_from_the_feed(backend: Backend) {
+    // Arrange: agent X online with room for one, serving a session; another customer waits.
+    let api = TestApi::start(backend).await;
+    let body = json!({"status": "online", "capacity": 1});
+    let online = Caller::AgentX.call(&api, Method::PUT, "/agent/status", Some(body)).await;
+    arranged(online, 200, "agent X goes online");
+    let first = id_of(&arranged(
+        Caller::CustomerA.call(&api, Method::POST, "/chat/sessions", Some(json!({"subject": "one"}))).await,
+        201,
+        "the first customer's session",
+    ));
+    let second = id_of(&arranged(
+        Caller::CustomerB.call(&api, Method::POST, "/chat/sessions", Some(json!({"subject": "two"}))).await,
+        201,
+        "the second customer's session",
+    ));
+    let waiting = Caller::CustomerB.call(&api, Method::GET, &format!("/chat/sessions/{second}"), None).await;
+    assert_eq!(waiting.body["status"], "waiting", "{waiting:?}");
+
+    // Act: agent X closes the first; the feed's reactions run.
+    let close = format!("/chat/sessions/{first}/close");
+    arranged(Caller::AgentX.call(&api, Method::POST, &close, None).await, 200, "agent X closes the first");
+    api.settle().await;
+
+    // Assert: the freed place went to the waiting customer, recorded as routing's doing.
+    let routed = Caller::CustomerB.call(&api, Method::GET, &format!("/chat/sessions/{second}"), None).await;
+    assert_eq!(
+        (&routed.body["status"], &routed.body["agent_id"]),
+        (&json!("active"), &json!(Caller::AgentX.id())),
+        "{routed:?}"
+    );
 }
 
 async fn a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on(

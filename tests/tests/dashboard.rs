@@ -137,6 +137,7 @@ async fn the_overview_counts_the_floor_after_a_known_sequence(backend: Backend) 
     set_status(&api, Caller::AgentY.id(), "online", 1).await;
     let waiting = open(&api, "cust-cat", "low").await;
     assert_eq!(waiting["status"], "waiting", "a full agent is given nothing: {waiting}");
+    api.settle().await;
 
     // Act
     let overview = read(&api, Caller::Admin, &format!("{DASHBOARD}/overview")).await;
@@ -445,6 +446,7 @@ async fn satisfaction_shows_the_distribution_response_rate_days_and_comments(bac
     }
     let unrated = id_of(&api_reply(open(&api, "cust-4", "normal").await));
     close(&api, "cust-4", customer, &unrated).await;
+    api.settle().await;
 
     // Act
     let report = read(&api, Caller::Admin, &format!("{DASHBOARD}/satisfaction")).await;

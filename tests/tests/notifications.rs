@@ -675,6 +675,7 @@ async fn assignment_and_closing_push_the_other_participant(backend: Backend) {
         200,
         "assign",
     );
+    api.settle().await;
     let logs = logs_of(&api, Caller::CustomerA).await;
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert_eq!(
@@ -683,6 +684,7 @@ async fn assignment_and_closing_push_the_other_participant(backend: Backend) {
     );
     let close = format!("/chat/sessions/{session}/close");
     switchboard_tests::arranged(Caller::AgentX.call(&api, Method::POST, &close, None).await, 200, "close");
+    api.settle().await;
     let logs = logs_of(&api, Caller::CustomerA).await;
     assert_eq!(logs.len(), 2);
     let apns: Value =

@@ -54,6 +54,10 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     "chat-update-session",
     "routing-sweep",
     "widget-identify-user",
+    // The change feed's routing and queue places post `session.updated` and `queue.updated`,
+    // from the stream or from an admin's replay of a failed change.
+    "changes-process",
+    "dashboard-replay-failed-change",
 ];
 
 /// The CloudFront path of the chat widget's files.
@@ -1439,18 +1443,10 @@ const SNS_ACTIONS: &[(&str, &[&str])] = &[
     ("notifications-unregister-device", &["sns:DeleteEndpoint"]),
     ("notifications-send", &["sns:Publish"]),
     ("notifications-bulk-worker", &["sns:Publish"]),
-    // Chat pushes to participants who are not connected: a message's from the change feed.
+    // Pushes to participants who are not connected (a message's, a session assigned, transferred
+    // or closed) go from the change feed only; no session or routing function publishes.
     ("changes-process", &["sns:Publish"]),
     ("dashboard-replay-failed-change", &["sns:Publish"]),
-    ("chat-close-session", &["sns:Publish"]),
-    ("dashboard-assign-session", &["sns:Publish"]),
-    ("dashboard-transfer-session", &["sns:Publish"]),
-    ("chat-create-session", &["sns:Publish"]),
-    ("chat-reopen-session", &["sns:Publish"]),
-    ("agent-set-status", &["sns:Publish"]),
-    ("agent-update-settings", &["sns:Publish"]),
-    ("realtime-connect", &["sns:Publish"]),
-    ("routing-sweep", &["sns:Publish"]),
 ];
 
 #[test]

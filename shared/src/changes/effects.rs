@@ -1,6 +1,6 @@
 //! What a change record means: typed effects, read from the record's old and new image.
 
-use crate::domain::{Message, Session};
+use crate::domain::{AuditEvent, Message, Session};
 use crate::error::ApiError;
 use crate::repo::{self, messages, sessions};
 use crate::store::changes::{ChangeKind, ChangeRecord};
@@ -17,6 +17,11 @@ pub enum Effect {
         /// The session after it.
         new: Box<Session>,
     },
+    /// A session was opened (its record written for the first time).
+    SessionCreated(Box<Session>),
+    /// An event was recorded in a session's log (who did what to it, in the same transaction as
+    /// the change itself).
+    SessionEventRecorded(Box<AuditEvent>),
 }
 
 /// The effects of one change record: none for the items no reaction follows (counters,
@@ -38,7 +43,18 @@ pub fn of_record(record: &ChangeRecord) -> Result<Vec<Effect>, ApiError> {
                 old: Box::new(repo::from_item(image(&record.old)?)?),
                 new: Box::new(repo::from_item(image(&record.new)?)?),
             }],
-            ChangeKind::Insert | ChangeKind::Remove => Vec::new(),
+            ChangeKind::Insert => {
+                vec![Effect::SessionCreated(Box::new(repo::from_item(image(&record.new)?)?))]
+            }
+            ChangeKind::Remove => Vec::new(),
+        });
+    }
+    if sessions::is_event_key(&record.pk, &record.sk) {
+        return Ok(match record.kind {
+            ChangeKind::Insert => {
+                vec![Effect::SessionEventRecorded(Box::new(repo::from_item(image(&record.new)?)?))]
+            }
+            ChangeKind::Modify | ChangeKind::Remove => Vec::new(),
         });
     }
     Ok(Vec::new())

@@ -457,18 +457,17 @@ pub async fn list_delivery_logs(
     deliveries::list(app.store.as_ref(), &listing, limit, cursor).await
 }
 
-/// The session's participants to tell about a change by `actor`, who are not connected (nobody
-/// reached over a WebSocket and no live connection) and have a device, with their devices.
+/// The session's participants to tell about a change by `actor`, who are not connected (no live
+/// connection) and have a device, with their devices.
 async fn offline_recipients(
     app: &App,
     session: &Session,
     actor: &UserId,
-    reached: &BTreeSet<UserId>,
 ) -> Result<Vec<(UserId, Vec<Device>)>, ApiError> {
     let store = app.store.as_ref();
     let mut recipients = Vec::new();
     for user in std::iter::once(&session.customer_id).chain(session.agent_id.as_ref()) {
-        if user == actor || reached.contains(user) {
+        if user == actor {
             continue;
         }
         if !connections::of_user(store, user, 1, now()).await?.is_empty() {
@@ -504,7 +503,7 @@ pub async fn chat_message(app: &App, message: &Message) -> Result<(), ApiError> 
     let store = app.store.as_ref();
     let session = sessions::get(store, &message.session_id).await?.ok_or_else(ApiError::session_not_found)?;
     let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    for recipient in offline_recipients(app, &session, &message.sender_id, &BTreeSet::new()).await? {
+    for recipient in offline_recipients(app, &session, &message.sender_id).await? {
         let user = &recipient.0;
         let Some(count) = coalesce::message_for(store, user, &session.id, &message.id, now_ms).await? else {
             continue;
@@ -529,31 +528,36 @@ pub async fn chat_message(app: &App, message: &Message) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// After a session was assigned or closed by `actor`: its other participants with no live
-/// connection and a device get a `session_update` push. Never fails the change.
-pub async fn session_update(app: &App, session: &Session, actor: &UserId, reached: &BTreeSet<UserId>) {
-    let outcome = async {
-        for recipient in offline_recipients(app, session, actor, reached).await? {
-            let customer = recipient.0 == session.customer_id;
-            let body = match (session.status, customer) {
-                (SessionStatus::Closed, true) => "Your conversation was closed",
-                (SessionStatus::Closed, false) => "A conversation of yours was closed",
-                (SessionStatus::Active, true) => "An agent is now with you",
-                (SessionStatus::Active, false) => "A conversation was assigned to you",
-                (SessionStatus::Waiting, _) => "The conversation is waiting for an agent",
-            };
-            let n = Notification {
-                category: Category::SessionUpdate,
-                title: session.subject.chars().take(MAX_TITLE_CHARS).collect(),
-                body: body.to_owned(),
-                session_id: Some(session.id),
-                data: BTreeMap::from([("status".to_owned(), session.status.as_str().to_owned())]),
-            };
-            push_one(app, &next_ulid().to_string(), recipient, &n).await?;
+/// After a session was assigned, transferred or closed by `actor` (a reaction of the change
+/// feed, off the request's path; `session` as the change left it): its other participants with
+/// no live connection and a device get a `session_update` push, logged under `job_id` (the
+/// change's event id). A change handled twice pushes each participant once (claimed first).
+pub async fn session_update(
+    app: &App,
+    job_id: &str,
+    session: &Session,
+    actor: &UserId,
+) -> Result<(), ApiError> {
+    for recipient in offline_recipients(app, session, actor).await? {
+        if !deliveries::claim(app.store.as_ref(), job_id, &recipient.0).await? {
+            continue;
         }
-        Ok::<(), ApiError>(())
-    };
-    if let Err(error) = outcome.await {
-        tracing::warn!(%error, session = %session.id, "session pushes failed");
+        let customer = recipient.0 == session.customer_id;
+        let body = match (session.status, customer) {
+            (SessionStatus::Closed, true) => "Your conversation was closed",
+            (SessionStatus::Closed, false) => "A conversation of yours was closed",
+            (SessionStatus::Active, true) => "An agent is now with you",
+            (SessionStatus::Active, false) => "A conversation was assigned to you",
+            (SessionStatus::Waiting, _) => "The conversation is waiting for an agent",
+        };
+        let n = Notification {
+            category: Category::SessionUpdate,
+            title: session.subject.chars().take(MAX_TITLE_CHARS).collect(),
+            body: body.to_owned(),
+            session_id: Some(session.id),
+            data: BTreeMap::from([("status".to_owned(), session.status.as_str().to_owned())]),
+        };
+        push_one(app, job_id, recipient, &n).await?;
     }
+    Ok(())
 }

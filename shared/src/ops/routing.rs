@@ -179,14 +179,14 @@ async fn lead_and_route(
     }
 }
 
-/// After routing: the assignments counted (one update for them all), the waiting sessions' new
-/// places and the live dashboard told.
+/// After routing: the assignments counted on the live queue counters (one update for them all)
+/// and the live dashboard told. The day's counters, the pushes and the waiting sessions' new
+/// places follow each assignment from the change feed.
 async fn settle(app: &App, routed: &[Session]) {
     if routed.is_empty() {
         return;
     }
-    stats::count(app.store.as_ref(), now(), stats::Change::Assigned { sessions: routed.len() as i64 }).await;
-    super::queue::tell_waiting(app).await;
+    stats::count_live(app.store.as_ref(), stats::Change::Assigned { sessions: routed.len() as i64 }).await;
     super::dashboard::changed(app).await;
 }
 
@@ -267,7 +267,7 @@ async fn route_all(
         }
         tracing::info!(session_id = %session.id, agent_id = %agent.agent_id, "session routed");
         // Announced at once: whatever fails later in this pass, this assignment is stored.
-        tell_assignment(app, &actor.user_id, &session_now).await;
+        tell_assignment(app, &session_now).await;
         routed.push(session_now);
         free.retain(|a| a.agent_id != loaded.agent_id);
         exact.insert(loaded.agent_id.clone());
@@ -282,6 +282,14 @@ async fn route_all(
 
 /// The user the sweep's assignments are recorded as made by (in the audit log and event log).
 pub const SWEEPER: &str = "routing-sweep";
+/// The user the assignments of routing after a close or a transfer are recorded as made by: it
+/// runs from the change feed, after the request of whoever closed or transferred.
+pub const ROUTER: &str = "routing";
+
+/// The principal of routing from the change feed ([`ROUTER`]).
+pub fn router() -> Result<Principal, ApiError> {
+    Ok(Principal { user_id: UserId::parse(ROUTER)?, role: Role::Admin, name: Some("routing".into()) })
+}
 
 /// What one routing sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -474,30 +482,25 @@ pub fn wait_estimate(position: u32, online_capacity: u64, handle_seconds: u64) -
     (online_capacity > 0).then(|| (u64::from(position) * handle_seconds).div_ceil(online_capacity))
 }
 
-/// After `session` got its agent (routed, assigned or transferred by `actor`):
-/// `session.updated` to its subscribers and to every connection of the new agent (who is not
-/// subscribed yet), a push to participants who are not connected, the waiting sessions' places and
-/// the live dashboard.
-pub async fn announce_assignment(app: &App, actor: &crate::domain::UserId, session: &Session) {
-    tell_assignment(app, actor, session).await;
-    super::queue::tell_waiting(app).await;
+/// After `session` got its agent (routed, assigned or transferred): `session.updated` to its
+/// subscribers and to every connection of the new agent (who is not subscribed yet), and the
+/// live dashboard. Pushes to participants who are not connected and the waiting sessions' places
+/// follow from the change feed.
+pub async fn announce_assignment(app: &App, session: &Session) {
+    tell_assignment(app, session).await;
     super::dashboard::changed(app).await;
 }
 
 /// [`announce_assignment`] but the dashboard, which a routing pass tells once at its end (its
 /// figures go out at most once a second, and waiting for that slot would hold up the pass).
-async fn tell_assignment(app: &App, actor: &crate::domain::UserId, session: &Session) {
+async fn tell_assignment(app: &App, session: &Session) {
     let delivery = super::live::session_updated(app, session).await;
-    let mut reached = delivery.reached;
     if let Some(agent) = &session.agent_id {
-        if !reached.contains(agent) {
+        if !delivery.reached.contains(agent) {
             let frame = crate::realtime::frames::ServerFrame::SessionUpdated { session: session.clone() };
-            if super::live::to_user(app, agent, &frame).await.posted > 0 {
-                reached.insert(agent.clone());
-            }
+            super::live::to_user(app, agent, &frame).await;
         }
     }
-    super::pushes::session_update(app, session, actor, &reached).await;
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub async fn create_session(
         return Err(ApiError::Internal(format!("session create cancelled at {failed:?}")));
     }
     tracing::info!(session_id = %session.id, "session created");
-    stats::count(store, at, Change::Created).await;
+    stats::count_live(store, Change::Created).await;
     enqueued(app, principal, session).await
 }
 
@@ -345,8 +345,8 @@ pub async fn assign_session(
             continue;
         }
         tracing::info!(session_id = %id, agent_id = %agent, "session assigned");
-        stats::count(store, at, Change::Assigned { sessions: 1 }).await;
-        routing::announce_assignment(app, &principal.user_id, &assigned).await;
+        stats::count_live(store, Change::Assigned { sessions: 1 }).await;
+        routing::announce_assignment(app, &assigned).await;
         return Ok(assigned);
     }
     Err(ApiError::conflict("conflict", "the agent's state kept changing meanwhile; retry"))
@@ -367,7 +367,7 @@ pub type TransferReason = crate::domain::TransferReason;
 
 /// The session's agent or an admin hands an active session to another agent. Both agents and
 /// the customer get `session.updated`; the event log records who, to whom and why; the former
-/// agent's load goes down (which may route a waiting session to them).
+/// agent's load goes down (routing from the change feed may then give them a waiting session).
 pub async fn transfer_session(
     app: &App,
     principal: &Principal,
@@ -438,12 +438,10 @@ pub async fn transfer_session(
             continue;
         }
         tracing::info!(session_id = %id, from = %from, to = %input.to_agent_id, "session transferred");
-        stats::count(store, at, Change::Transferred).await;
-        routing::announce_assignment(app, &principal.user_id, &moved).await;
+        routing::announce_assignment(app, &moved).await;
         // The former agent's connections learn it left them, subscribed or not.
         let frame = crate::realtime::frames::ServerFrame::SessionUpdated { session: moved.clone() };
         super::live::to_user(app, &from, &frame).await;
-        routing::dispatch(app, principal).await;
         return Ok(moved);
     }
     Err(ApiError::conflict("conflict", "the session or the agents kept changing meanwhile; retry"))
@@ -459,8 +457,8 @@ fn released(state: Option<&AgentState>) -> Result<Option<crate::store::TxOp>, Ap
 }
 
 /// Closes a session: its customer, its agent, or an admin. Closing twice is 409. Subscribers
-/// get `session.updated`; the agent's load goes down (which may route a waiting session to
-/// them).
+/// get `session.updated`; the agent's load goes down (routing from the change feed may then give
+/// them a waiting session; pushes and the day's counters follow from the feed too).
 pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> Result<Session, ApiError> {
     let store = app.store.as_ref();
     for _ in 0..ATTEMPTS {
@@ -500,24 +498,11 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
         if !failed.is_empty() {
             continue;
         }
-        let handle_seconds = session.assigned_at.map(|assigned| (at - assigned).whole_seconds());
-        stats::count(
-            store,
-            at,
-            Change::Closed { was_active: session.status == SessionStatus::Active, handle_seconds },
-        )
-        .await;
+        let was_active = session.status == SessionStatus::Active;
+        stats::count_live(store, Change::Closed { was_active, handle_seconds: None }).await;
         closed.queue_position = None;
         closed.estimated_wait_seconds = None;
-        let delivery = super::live::session_updated(app, &closed).await;
-        super::pushes::session_update(app, &closed, &principal.user_id, &delivery.reached).await;
-        if session.agent_id.is_some() {
-            routing::dispatch(app, principal).await;
-        }
-        if session.status == SessionStatus::Waiting {
-            // It left the queue: those behind it move up.
-            super::queue::tell_waiting(app).await;
-        }
+        super::live::session_updated(app, &closed).await;
         super::dashboard::changed(app).await;
         return Ok(closed);
     }
@@ -571,7 +556,7 @@ pub async fn reopen_session(app: &App, principal: &Principal, id: &SessionId) ->
         return Err(too_many_open_sessions(app.max_open_sessions));
     }
     tracing::info!(session_id = %id, "session reopened");
-    stats::count(store, at, Change::Reopened).await;
+    stats::count_live(store, Change::Reopened).await;
     super::live::session_updated(app, &reopened).await;
     enqueued(app, principal, reopened).await
 }
@@ -723,8 +708,6 @@ pub async fn rate_session(
             "the session changed meanwhile (reopened or rated); retry",
         ));
     }
-    let previous = session.rating.as_ref().map(|r| (r.score, r.rated_at));
-    stats::count(store, at, Change::Rated { score: rating.score, previous }).await;
     super::dashboard::changed(app).await;
     Ok(if session.rating.is_some() { Rated::Changed(rating) } else { Rated::First(rating) })
 }

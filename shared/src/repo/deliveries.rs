@@ -12,7 +12,7 @@ use crate::domain::push::Category;
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::push::Platform;
-use crate::store::{Cursor, Item, ItemStore, Key, Query};
+use crate::store::{Condition, Cursor, Item, ItemStore, Key, Query, StoreError, PK, SK, TTL};
 
 /// How long a delivery log is kept.
 pub const RETENTION_SECONDS: i64 = 30 * 24 * 3600;
@@ -84,6 +84,22 @@ fn partition(user: &UserId) -> String {
 pub async fn put(store: &dyn ItemStore, log: &DeliveryLog) -> Result<(), ApiError> {
     store.put(item(log)?, None).await?;
     Ok(())
+}
+
+/// Claims the push of send `job_id` to `user` (`PUSHCLAIM#<job id>` / `<user>`, kept as long as
+/// the logs): true the first time, false ever after. A change feed record handled twice pushes
+/// once: at most once, as a claim made before a push that then failed is not made again.
+pub async fn claim(store: &dyn ItemStore, job_id: &str, user: &UserId) -> Result<bool, ApiError> {
+    let mut item = Item::new();
+    item.insert(PK.into(), Value::String(format!("PUSHCLAIM#{job_id}")));
+    item.insert(SK.into(), Value::String(user.to_string()));
+    let expires = crate::domain::now().unix_timestamp() + RETENTION_SECONDS;
+    item.insert(TTL.into(), Value::from(expires));
+    match store.put(item, Some(Condition::NotExists)).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Stores many logs (a bulk chunk's); not one transaction: a rerun writes the same items again.

@@ -30,6 +30,11 @@ pub fn is_record_key(pk: &str, sk: &str) -> bool {
     pk.strip_prefix(PARTITION_PREFIX).is_some_and(|id| id.starts_with('#')) && sk == RECORD_SORT_KEY
 }
 
+/// Whether a key is an event of a session's log (`SESSION#<id>` / `EVENT#<id>`).
+pub fn is_event_key(pk: &str, sk: &str) -> bool {
+    pk.strip_prefix(PARTITION_PREFIX).is_some_and(|id| id.starts_with('#')) && sk.starts_with(HISTORY_START)
+}
+
 /// Key of a participant record.
 pub fn participant_key(id: &SessionId, user: &UserId) -> Key {
     Key::new(partition(id), format!("PART#{user}"))

@@ -2,7 +2,8 @@
 //! `COUNTERS`: waiting, active) and one item per UTC day (`STATS#DAY` / `<yyyy-mm-dd>`: created,
 //! closed, handle time, first responses, ratings, messages by hour and role). Each change adds
 //! to them with atomic `ADD` updates, outside the change's transaction (a transaction would
-//! make every change conflict with every other on these hot items).
+//! make every change conflict with every other on these hot items): the live counters in the
+//! request that made the change, the day's from the change feed, once per feed record.
 
 use std::collections::BTreeMap;
 
@@ -54,28 +55,43 @@ pub enum Change {
     Message { role: Role },
 }
 
-/// Adds one change to the counters (one `ADD` update per item it touches). Failures are logged
-/// and never fail the change, which is stored already.
-pub async fn count(store: &dyn ItemStore, at: OffsetDateTime, change: Change) {
-    for (key, actions) in writes(at, change) {
+/// Adds one change to the live queue counters (`STATS#LIVE`: one `ADD` update, none for a change
+/// that does not move the queue). The request that made the change counts it, so the live
+/// dashboard and the routing sweep's recount read the queue as it is; the day's counters are
+/// the change feed's ([`count_once`]). Failures are logged and never fail the change, which is
+/// stored already.
+pub async fn count_live(store: &dyn ItemStore, change: Change) {
+    let live = live_key();
+    for (key, actions) in writes(crate::domain::now(), change).into_iter().filter(|(key, _)| *key == live) {
         if let Err(error) = store.update(&key, actions, None).await {
             tracing::warn!(%error, pk = %key.pk, sk = %key.sk, "counting a change failed");
         }
     }
 }
 
-/// Adds one change to the counters exactly once: the counter updates and a marker item under
-/// `marker` (conditioned on its absence) in one transaction, so counting the same change again
-/// (a feed record delivered twice) changes nothing. The marker expires after [`MARKER_TTL_SECONDS`].
+/// Adds the changes one feed record made to the day counters (`STATS#DAY`, each on the day it
+/// happened) exactly once: the counter updates and a marker item under `marker` (conditioned on
+/// its absence) in one transaction, so counting the same record again (delivered twice)
+/// changes nothing. The marker expires after [`MARKER_TTL_SECONDS`]. No write when the changes
+/// touch no day counter.
 pub async fn count_once(
     store: &dyn ItemStore,
     marker: Key,
-    at: OffsetDateTime,
-    change: Change,
+    changes: Vec<(OffsetDateTime, Change)>,
 ) -> Result<(), ApiError> {
-    let mut ops: Vec<NamedTxOp> = writes(at, change)
+    // A transaction names an item once: the changes' updates of one day are folded together.
+    let live = live_key();
+    let mut days: BTreeMap<(String, String), Vec<UpdateAction>> = BTreeMap::new();
+    for (at, change) in changes {
+        for (key, actions) in writes(at, change).into_iter().filter(|(key, _)| *key != live) {
+            days.entry((key.pk, key.sk)).or_default().extend(actions);
+        }
+    }
+    let mut ops: Vec<NamedTxOp> = days
         .into_iter()
-        .map(|(key, actions)| TxOp::Update { key, actions, condition: None }.named("counters"))
+        .map(|((pk, sk), actions)| {
+            TxOp::Update { key: Key::new(pk, sk), actions: merge(actions), condition: None }.named("counters")
+        })
         .collect();
     if ops.is_empty() {
         return Ok(());

@@ -3,6 +3,8 @@
 
 mod counters;
 mod pushes;
+mod routing;
+mod session_pushes;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -22,5 +24,7 @@ pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
     let mut caused = Vec::new();
     caused.extend(counters::react(app, origin, effect).await?);
     caused.extend(pushes::react(app, effect).await?);
+    caused.extend(session_pushes::react(app, effect).await?);
+    caused.extend(routing::react(app, effect).await?);
     Ok(caused)
 }
