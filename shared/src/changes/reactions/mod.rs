@@ -1,7 +1,10 @@
 //! The reactions: each a function from an effect to I/O through the ports, returning further
 //! effects. None imports another; [`react`] is the one place that says which follow which effect.
 
+mod agents_routing;
 mod counters;
+mod dashboard;
+mod presence;
 mod pushes;
 
 use crate::app::App;
@@ -22,5 +25,8 @@ pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
     let mut caused = Vec::new();
     caused.extend(counters::react(app, origin, effect).await?);
     caused.extend(pushes::react(app, effect).await?);
+    caused.extend(presence::react(app, effect).await?);
+    caused.extend(dashboard::react(app, effect).await?);
+    caused.extend(agents_routing::react(app, effect).await?);
     Ok(caused)
 }
