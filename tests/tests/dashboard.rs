@@ -52,6 +52,8 @@ async fn set_status(api: &TestApi, agent: &str, status: &str, capacity: u32) {
     let reply =
         api.as_user(agent, switchboard_shared::domain::Role::Agent, Method::PUT, "/agent/status", Some(body));
     arranged(reply.await, 200, "an agent sets their status");
+    // Routing to them runs from the change feed.
+    api.settle().await;
 }
 
 /// A customer (any id) opens a session of a priority; returns the reply's body.

@@ -31,7 +31,8 @@ use switchboard_shared::attachments::folder::FolderAttachments;
 use switchboard_shared::attachments::store::AttachmentObjects;
 use switchboard_shared::attachments::AttachmentStatus;
 use switchboard_shared::auth::{TokenVerifier, WidgetTokens};
-use switchboard_shared::changes::failed;
+use switchboard_shared::changes::sqlite::SqliteFeed;
+use switchboard_shared::changes::{failed, runner, ChangeFeed};
 use switchboard_shared::domain::push::Preferences;
 use switchboard_shared::domain::tools::Shortcode;
 use switchboard_shared::domain::AttachmentId;
@@ -258,6 +259,21 @@ impl World {
 
     fn store(&self) -> &dyn ItemStore {
         self.store.as_ref()
+    }
+
+    /// Runs the change feed's reactions to everything written so far (the seed included), as
+    /// `changes-process` does after a handler's write.
+    async fn react(&self) -> Result<(), String> {
+        let feed = SqliteFeed::open((*self.store).clone()).await.map_err(|e| e.to_string())?;
+        loop {
+            let batch = feed.next_batch(runner::BATCH_SIZE).await.map_err(|e| e.to_string())?;
+            let Some(last) = batch.last() else { return Ok(()) };
+            let outcome = runner::process(&self.app, &batch).await;
+            if outcome.failed > 0 || outcome.stopped(&batch) {
+                return Err(format!("the feed's reactions failed: {outcome:?}"));
+            }
+            feed.checkpoint(last).await.map_err(|e| e.to_string())?;
+        }
     }
 
     async fn session(&self, id: &str) -> Session {
@@ -718,6 +734,7 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         }
         "agent-set-status" => {
             ensure!(answer["status"] == "online", "answered {answer}");
+            world.react().await?;
             // Telling bob of his new session found his seeded connection gone (the gateway does
             // not know it), his only one: he shows away for the grace period.
             let bob = world.agent(AGENT).await;

@@ -36,8 +36,11 @@ async fn agent_call(api: &TestApi, agent: &str, method: Method, path: &str, body
     api.as_user(agent, Role::Agent, method, path, body).await
 }
 
+/// `PUT /agent/status`, then the change feed's reactions to it (routing, the dashboard).
 async fn set_status(api: &TestApi, agent: &str, body: Value) -> Reply {
-    agent_call(api, agent, Method::PUT, STATUS, Some(body)).await
+    let reply = agent_call(api, agent, Method::PUT, STATUS, Some(body)).await;
+    api.settle().await;
+    reply
 }
 
 async fn go_online(api: &TestApi, agent: &str, capacity: u32) -> Value {
@@ -244,9 +247,11 @@ async fn of_two_admins_assigning_one_session_at_once_exactly_one_wins(backend: B
     assert_eq!(total, 5, "the loads count each session once");
 }
 
-/// An admin's `PATCH /admin/agents/{agent}` with `body`.
+/// An admin's `PATCH /admin/agents/{agent}` with `body`, then the change feed's reactions to it.
 async fn admin_sets(api: &TestApi, agent: &str, body: Value) -> Reply {
-    Caller::Admin.call(api, Method::PATCH, &format!("/admin/agents/{agent}"), Some(body)).await
+    let reply = Caller::Admin.call(api, Method::PATCH, &format!("/admin/agents/{agent}"), Some(body)).await;
+    api.settle().await;
+    reply
 }
 
 async fn session_agent(api: &TestApi, id: &str) -> Value {

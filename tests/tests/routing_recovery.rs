@@ -24,7 +24,10 @@ const ANN: &str = "agent-ann";
 async fn set_status(api: &TestApi, agent: &str, status: &str, capacity: u32) -> Value {
     let body = json!({"status": status, "capacity": capacity});
     let reply = api.as_user(agent, Role::Agent, Method::PUT, "/agent/status", Some(body)).await;
-    arranged(reply, 200, "an agent sets their status").body
+    let state = arranged(reply, 200, "an agent sets their status").body;
+    // Routing to them runs from the change feed.
+    api.settle().await;
+    state
 }
 
 /// Customer `customer` opens a session and watches it on a socket of their own.

@@ -26,7 +26,7 @@ use lambda_http::{Body, RequestExt};
 use serde_json::Value;
 use switchboard_shared::domain::{now, ConnectionId, MessageBody, Role};
 use switchboard_shared::lambda::{dispatch_ws, WsRequest, WsResult};
-use switchboard_shared::ops::live::PRESENCE_SESSIONS;
+use switchboard_shared::ops::presence::PRESENCE_SESSIONS;
 use switchboard_shared::realtime::frames::{
     ClientFrame, Ping, ServerFrame, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_REF_CHARS,
 };

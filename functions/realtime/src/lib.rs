@@ -60,12 +60,12 @@ async fn connect(app: &App, req: WsRequest) -> WsResult {
     // Browsers send `Origin` on a WebSocket handshake too: a widget token from a page its site
     // does not allow is refused here, as on every REST route.
     ops::widget::check_widget_origin(app.store.as_ref(), &principal, cors::origin(&req.request)).await?;
-    live::connect(app, &principal, req.connection_id).await?;
+    ops::presence::connect(app, &principal, req.connection_id).await?;
     Ok(None)
 }
 
 async fn disconnect(app: &App, req: WsRequest) -> WsResult {
-    live::disconnect(app, &req.connection_id).await?;
+    ops::presence::disconnect(app, &req.connection_id).await?;
     Ok(None)
 }
 
@@ -85,7 +85,7 @@ async fn default(_app: &App, req: WsRequest) -> WsResult {
 async fn subscribe(app: &App, req: WsRequest) -> WsResult {
     let principal = req.principal()?;
     let frame: Subscribe = req.payload()?;
-    Ok(Some(live::subscribe(app, &principal, &req.connection_id, &frame.session_id).await?))
+    Ok(Some(ops::presence::subscribe(app, &principal, &req.connection_id, &frame.session_id).await?))
 }
 
 async fn subscribe_dashboard(app: &App, req: WsRequest) -> WsResult {

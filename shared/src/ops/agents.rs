@@ -1,4 +1,8 @@
 //! Agents' status and capacity, and what a lost connection does to them.
+//!
+//! Each change is one write of the agent's state (with its audit event); what follows from it —
+//! the live dashboard's `presence` and figures, routing to an agent with room again — runs from
+//! the change feed (`changes::reactions::dashboard`, `changes::reactions::agents_routing`).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -93,7 +97,7 @@ fn fresh(principal: &Principal, at: time::OffsetDateTime) -> Result<AgentState, 
 }
 
 /// An agent sets their status, capacity and rooms. Going online (or having room for more)
-/// routes waiting sessions to them at once. Lowering the capacity below the current load keeps
+/// routes waiting sessions to them, from the change feed. Lowering the capacity below the current load keeps
 /// the sessions and routes none until the load is under it.
 pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> Result<AgentState, ApiError> {
     if principal.role != Role::Agent {
@@ -142,10 +146,6 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
             return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
         }
         tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent status set");
-        super::dashboard::agent_changed(app, &next).await;
-        if next.has_free_capacity(at) {
-            super::routing::dispatch(app, principal).await;
-        }
         return Ok(next);
     }
     Err(ApiError::conflict("conflict", "your state kept changing meanwhile; retry"))
@@ -153,7 +153,7 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
 
 /// An admin sets another agent's capacity and rooms; their status stays as it is. Only agents
 /// who have set a status have a state to change (404 `agent_not_found` otherwise). A capacity
-/// that leaves them room for more routes waiting sessions to them at once.
+/// that leaves them room for more routes waiting sessions to them, from the change feed.
 pub async fn update_agent(
     app: &App,
     principal: &Principal,
@@ -201,11 +201,6 @@ pub async fn update_agent(
             return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
         }
         tracing::info!(%agent_id, capacity = next.capacity.get(), "agent settings changed by an admin");
-        super::dashboard::agent_changed(app, &next).await;
-        // More room, or rooms with sessions waiting for them, may let them take sessions now.
-        if next.has_free_capacity(at) && (next.capacity > read.capacity || next.rooms != read.rooms) {
-            super::routing::dispatch(app, principal).await;
-        }
         return Ok(next);
     }
     Err(ApiError::conflict("conflict", "the agent's state kept changing meanwhile; retry"))
@@ -213,23 +208,15 @@ pub async fn update_agent(
 
 /// A connection of an agent came or went (`connected`: it is now their only one; otherwise none
 /// is left). Losing the last connection while online shows them away for [`AWAY_GRACE`]; a
-/// first connection within it brings them back online. Returns their new state when it changed
-/// (the caller routes to an agent back online). Failures are logged: connecting and
-/// disconnecting never fail for this.
-pub async fn connection_changed(app: &App, principal: &Principal, connected: bool) -> Option<AgentState> {
+/// first connection within it brings them back online (and the change feed routes to them).
+/// A failure is returned, so the change feed tries the connection's change again.
+pub async fn connection_changed(app: &App, principal: &Principal, connected: bool) -> Result<(), ApiError> {
     if principal.role != Role::Agent {
-        return None;
+        return Ok(());
     }
     let store = app.store.as_ref();
     for _ in 0..ATTEMPTS {
-        let read = match agents::get(store, &principal.user_id).await {
-            Ok(Some(read)) => read,
-            Ok(None) => return None,
-            Err(error) => {
-                tracing::warn!(%error, "reading an agent's state failed");
-                return None;
-            }
-        };
+        let Some(read) = agents::get(store, &principal.user_id).await? else { return Ok(()) };
         let at = now();
         let mut next = read.clone();
         match (connected, read.status_at(at), read.away_until) {
@@ -241,22 +228,14 @@ pub async fn connection_changed(app: &App, principal: &Principal, connected: boo
                 next.status = AgentStatus::Online;
                 next.away_until = None;
             }
-            _ => return None,
+            _ => return Ok(()),
         }
         next.status_changed_at = at;
         next.version += 1;
-        match agents::write(store, &next, Some(&read)).await {
-            Ok(true) => {
-                tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent connection changed");
-                super::dashboard::agent_changed(app, &next).await;
-                return Some(next);
-            }
-            Ok(false) => continue,
-            Err(error) => {
-                tracing::warn!(%error, "writing an agent's state failed");
-                return None;
-            }
+        if agents::write(store, &next, Some(&read)).await? {
+            tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent connection changed");
+            return Ok(());
         }
     }
-    None
+    Err(ApiError::conflict("conflict", "the agent's state kept changing meanwhile"))
 }

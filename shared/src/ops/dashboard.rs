@@ -2,8 +2,8 @@
 //! health probe), and `dashboard.metrics` / agent `presence` frames to the connections that
 //! subscribed to it.
 //!
-//! After every queue, session or agent change the figures go to every dashboard connection, at
-//! most once a second for all of them: the first change of a quiet second is sent at once, and
+//! After every queue, session or agent change (from the change feed: `changes::reactions::dashboard`)
+//! the figures go to every dashboard connection, at most once a second for all of them: the first change of a quiet second is sent at once, and
 //! the changes inside a second that was just sent are carried by one send at its end (whoever
 //! claims it waits for it; everyone else returns at once).
 
@@ -137,15 +137,14 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
     let slot =
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(slot_ms) * 1_000_000).unwrap_or_else(|_| now());
     let frame = ServerFrame::DashboardMetrics { metrics: overview_at(store, slot).await? };
-    let (delivery, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
-    super::live::forget(app, gone).await;
+    let delivery = super::live::deliver(app, listeners.iter(), &frame).await;
     tracing::info!(posted = delivery.posted, failed = delivery.failed, "dashboard figures sent");
     Ok(())
 }
 
-/// An agent's status changed: `presence` with their state to every dashboard connection (not
-/// throttled: one frame per change of one agent), then the figures and the waiting sessions'
-/// places.
+/// An agent's state changed: `presence` with their state to every dashboard connection (not
+/// throttled: one frame per change of one agent; the state is whole, so a frame seen twice shows
+/// the same), then the figures.
 pub async fn agent_changed(app: &App, agent: &AgentState) {
     let store = app.store.as_ref();
     match connections::dashboard_subscribers(store, now()).await {
@@ -161,12 +160,9 @@ pub async fn agent_changed(app: &App, agent: &AgentState) {
                 status,
                 agent: Some(Box::new(agent.clone())),
             };
-            let (_, gone) = super::live::deliver(app, listeners.iter(), &frame).await;
-            super::live::forget(app, gone).await;
+            super::live::deliver(app, listeners.iter(), &frame).await;
         }
-        // Nobody watches the figures; the waiting customers' estimates still follow the agents
-        // online.
-        Ok(_) => return super::queue::tell_waiting(app).await,
+        Ok(_) => return,
         Err(error) => {
             tracing::warn!(%error, "reading the dashboard's listeners failed");
             return;

@@ -1,12 +1,16 @@
-//! Live delivery: connections, subscriptions, presence, typing, and the fan-out of every change
-//! of a session to the connections subscribed to it.
+//! Live delivery: the fan-out of every change of a session to the connections subscribed to it,
+//! typing, and the WebSocket `send_message`.
 //!
 //! Fan-out reads the session's subscriptions with one Query on an index (and, when an agent is
 //! subscribed, the session, to leave out agents who lost it), posts to them
 //! concurrently (at most [`FANOUT_CONCURRENCY`] at a time), deletes the records of exactly the
-//! connections that answered 410 Gone, and logs and counts other failures. It never fails the
-//! request that caused it: the change is stored, and a client that missed a frame resyncs with
-//! `GET /chat/messages/{session_id}?after=`.
+//! connections that answered 410 Gone and reports them in its [`Delivery`], and logs and counts
+//! other failures. It never fails the request that caused it: the change is stored, and a client
+//! that missed a frame resyncs with `GET /chat/messages/{session_id}?after=`.
+//!
+//! What a gone connection means for its user (offline in their sessions, an agent away) is not
+//! decided here: the deleted record reaches presence through the change feed
+//! (`super::presence::gone`), so live calls nothing above it.
 
 use std::collections::BTreeSet;
 
@@ -18,23 +22,15 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::domain::{now, ConnectionId, Message, Principal, Role, Session, SessionId, SessionStatus, UserId};
 use crate::error::ApiError;
-use crate::realtime::frames::{PresenceStatus, ReceiptStatus, ServerFrame, Typing, TypingState};
+use crate::realtime::frames::{ReceiptStatus, ServerFrame, Typing, TypingState};
 use crate::realtime::PostError;
 use crate::repo::connections::{self, Subscription};
-use crate::repo::sessions::{self, SessionListing};
+use crate::repo::sessions;
 
-use super::{can_read, failed_conditions, is_participant};
+use super::{can_read, is_participant};
 
 /// Posts in flight at once during one fan-out.
 pub const FANOUT_CONCURRENCY: usize = 64;
-/// Open sessions of a user told about their presence change (the newest first).
-pub const PRESENCE_SESSIONS: usize = 50;
-/// The condition of a subscription that the caller may read the session.
-const SESSION_READABLE: &str = "session_readable";
-/// The condition of a subscription that the connection exists and has room for one more.
-const CONNECTION_HAS_ROOM: &str = "connection_has_room";
-/// The condition of a subscription that the connection was not subscribed to the session yet.
-const SUBSCRIPTION_NEW: &str = "subscription_new";
 
 /// Who a fan-out leaves out.
 #[derive(Debug, Clone, Copy)]
@@ -62,8 +58,9 @@ impl Skip<'_> {
 pub struct Delivery {
     /// Posts that succeeded.
     pub posted: usize,
-    /// Connections that were gone (their records are deleted).
-    pub gone: usize,
+    /// Connections that were gone (their records are deleted; presence hears of it from the
+    /// change feed).
+    pub gone: Vec<ConnectionId>,
     /// Posts that failed otherwise.
     pub failed: usize,
     /// Users reached on at least one connection.
@@ -99,12 +96,13 @@ struct Post {
     user_id: UserId,
 }
 
-/// Posts one frame to every target; returns the tally and the connections that were gone.
+/// Posts one frame to every target; deletes the records of the connections that were gone and
+/// returns them in the tally.
 pub(crate) async fn deliver<'s, T: Target + 's>(
     app: &App,
     targets: impl Iterator<Item = &'s T>,
     frame: &ServerFrame,
-) -> (Delivery, Vec<ConnectionId>) {
+) -> Delivery {
     let posts = targets
         .map(|t| {
             let (connection_id, user_id) = t.target();
@@ -115,12 +113,11 @@ pub(crate) async fn deliver<'s, T: Target + 's>(
 }
 
 /// [`deliver`] to a list (one copy of the posting machinery, whatever the targets were).
-async fn post_all(app: &App, posts: Vec<Post>, frame: &ServerFrame) -> (Delivery, Vec<ConnectionId>) {
+async fn post_all(app: &App, posts: Vec<Post>, frame: &ServerFrame) -> Delivery {
     let bytes: Arc<[u8]> = frame.to_json().to_string().into_bytes().into();
     let mut targets = posts.into_iter();
     let mut posts = JoinSet::new();
     let mut delivery = Delivery::default();
-    let mut gone = Vec::new();
     loop {
         while posts.len() < FANOUT_CONCURRENCY {
             let Some(target) = targets.next() else { break };
@@ -144,30 +141,24 @@ async fn post_all(app: &App, posts: Vec<Post>, frame: &ServerFrame) -> (Delivery
                 delivery.posted += 1;
                 delivery.reached.insert(target.user_id.clone());
             }
-            Err(PostError::Gone) => {
-                delivery.gone += 1;
-                gone.push(target.connection_id.clone());
-            }
+            Err(PostError::Gone) => delivery.gone.push(target.connection_id.clone()),
             Err(PostError::Failed(reason)) => {
                 delivery.failed += 1;
                 tracing::warn!(connection = %target.connection_id, %reason, "post to a connection failed");
             }
         }
     }
-    (delivery, gone)
+    forget(app, &delivery.gone).await;
+    delivery
 }
 
-/// Deletes the records of connections that are gone; returns those that were still there.
-async fn forget_quietly(app: &App, gone: Vec<ConnectionId>) -> Vec<connections::Connection> {
-    let mut removed = Vec::new();
+/// Deletes the records of connections that are gone (a failure is logged: their TTL ends them).
+async fn forget(app: &App, gone: &[ConnectionId]) {
     for id in gone {
-        match connections::remove(app.store.as_ref(), &id).await {
-            Ok(Some(connection)) => removed.push(connection),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(connection = %id, %error, "deleting a gone connection failed"),
+        if let Err(error) = connections::remove(app.store.as_ref(), id).await {
+            tracing::warn!(connection = %id, %error, "deleting a gone connection failed");
         }
     }
-    removed
 }
 
 /// Sends a frame to every live connection of a user.
@@ -179,27 +170,17 @@ pub async fn to_user(app: &App, user: &UserId, frame: &ServerFrame) -> Delivery 
             return Delivery::default();
         }
     };
-    let (delivery, gone) = deliver(app, connections.iter(), frame).await;
-    forget(app, gone).await;
-    delivery
-}
-
-/// Deletes the records of connections that are gone, and reports users left without a
-/// connection offline to their sessions (whose own gone connections are deleted quietly).
-pub(crate) async fn forget(app: &App, gone: Vec<ConnectionId>) {
-    for connection in forget_quietly(app, gone).await {
-        announce_if_changed(app, &connection, PresenceStatus::Offline).await;
-    }
+    deliver(app, connections.iter(), frame).await
 }
 
 fn log_delivery(session: &SessionId, kind: &str, delivery: &Delivery) {
     if delivery.failed > 0 {
         tracing::warn!(
-            %session, kind, posted = delivery.posted, gone = delivery.gone, failed = delivery.failed,
+            %session, kind, posted = delivery.posted, gone = delivery.gone.len(), failed = delivery.failed,
             "fan-out had failures"
         );
     } else {
-        tracing::info!(%session, kind, posted = delivery.posted, gone = delivery.gone, "fan-out");
+        tracing::info!(%session, kind, posted = delivery.posted, gone = delivery.gone.len(), "fan-out");
     }
 }
 
@@ -265,7 +246,7 @@ pub async fn publish(app: &App, session: &SessionId, frame: &ServerFrame, skip: 
 }
 
 /// [`publish`], with the session when the caller holds it (saves reading it again).
-async fn publish_to(
+pub(crate) async fn publish_to(
     app: &App,
     session: &SessionId,
     known: Option<&Session>,
@@ -273,8 +254,7 @@ async fn publish_to(
     skip: Skip<'_>,
 ) -> Delivery {
     let subscriptions = readers(app, session, known).await;
-    let (delivery, gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), frame).await;
-    forget(app, gone).await;
+    let delivery = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), frame).await;
     log_delivery(session, frame.kind(), &delivery);
     delivery
 }
@@ -286,7 +266,7 @@ pub async fn message_created(app: &App, message: &Message, origin: Option<&Conne
     let subscriptions = readers(app, session, None).await;
     let skip = origin.map_or(Skip::Nobody, Skip::Connection);
     let frame = ServerFrame::MessageCreated { message: message.clone() };
-    let (delivery, mut gone) = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), &frame).await;
+    let mut delivery = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), &frame).await;
     let recipients: Vec<UserId> =
         delivery.reached.iter().filter(|u| **u != message.sender_id).cloned().collect();
     if !recipients.is_empty() {
@@ -298,11 +278,10 @@ pub async fn message_created(app: &App, message: &Message, origin: Option<&Conne
         };
         let senders = subscriptions
             .iter()
-            .filter(|s| s.user_id == message.sender_id && !gone.contains(&s.connection_id));
-        let (_, more_gone) = deliver(app, senders, &receipt).await;
-        gone.extend(more_gone);
+            .filter(|s| s.user_id == message.sender_id && !delivery.gone.contains(&s.connection_id));
+        let receipts = deliver(app, senders, &receipt).await;
+        delivery.gone.extend(receipts.gone);
     }
-    forget(app, gone).await;
     log_delivery(session, "message.created", &delivery);
     delivery
 }
@@ -312,13 +291,12 @@ pub async fn message_created(app: &App, message: &Message, origin: Option<&Conne
 pub async fn session_updated(app: &App, session: &Session) -> Delivery {
     let subscriptions = listeners(app, &session.id).await;
     let frame = ServerFrame::SessionUpdated { session: session.clone() };
-    let (delivery, gone) = deliver(app, subscriptions.iter(), &frame).await;
+    let delivery = deliver(app, subscriptions.iter(), &frame).await;
     let lapsed: Vec<Subscription> = subscriptions
         .into_iter()
-        .filter(|s| !gone.contains(&s.connection_id) && !can_read(&connections::as_principal(s), session))
+        .filter(|s| !delivery.gone.contains(&s.connection_id) && !can_read(&connections::as_principal(s), session))
         .collect();
     prune(app, &session.id, &lapsed).await;
-    forget(app, gone).await;
     log_delivery(&session.id, "session.updated", &delivery);
     delivery
 }
@@ -338,129 +316,6 @@ pub async fn message_read(
         user_ids: vec![reader.clone()],
     };
     publish(app, session, &frame, origin.map_or(Skip::Nobody, Skip::Connection)).await
-}
-
-/// The sessions a user takes part in and that are still open (newest first, at most
-/// [`PRESENCE_SESSIONS`]).
-async fn open_sessions(app: &App, user: &UserId, role: Role) -> Result<Vec<Session>, ApiError> {
-    let (listing, status) = match role {
-        Role::Customer => (SessionListing::Customer(user.clone()), None),
-        Role::Agent | Role::Admin => (SessionListing::Agent(user.clone()), Some(SessionStatus::Active)),
-    };
-    let (sessions, _) = sessions::list(app.store.as_ref(), &listing, status, PRESENCE_SESSIONS, None).await?;
-    Ok(sessions.into_iter().filter(|s| s.status != SessionStatus::Closed).collect())
-}
-
-/// Tells a user's open sessions that they came online or went offline — if they did: online
-/// when this connection is their only one, offline when no other is left — and, for an agent,
-/// changes their status for it (returned when it changed).
-async fn announce_if_changed(
-    app: &App,
-    connection: &connections::Connection,
-    status: PresenceStatus,
-) -> Option<crate::domain::AgentState> {
-    let user = &connection.user_id;
-    let others = match connections::of_user(app.store.as_ref(), user, 2, now()).await {
-        Ok(found) => found.into_iter().filter(|c| c.connection_id != connection.connection_id).count(),
-        Err(error) => {
-            tracing::warn!(%user, %error, "reading a user's connections failed");
-            return None;
-        }
-    };
-    if others > 0 {
-        return None;
-    }
-    let principal = Principal { user_id: user.clone(), role: connection.role, name: connection.name.clone() };
-    // Boxed: an agent's status change reaches the dashboard, whose gone connections come back here.
-    let agent =
-        Box::pin(super::agents::connection_changed(app, &principal, status == PresenceStatus::Online)).await;
-    let sessions = match open_sessions(app, user, connection.role).await {
-        Ok(sessions) => sessions,
-        Err(error) => {
-            tracing::warn!(%user, %error, "reading a user's sessions failed");
-            return agent;
-        }
-    };
-    for session in sessions {
-        let frame = ServerFrame::Presence {
-            session_id: Some(session.id),
-            user_id: user.clone(),
-            status,
-            agent: None,
-        };
-        let subscriptions = readers(app, &session.id, Some(&session)).await;
-        let (delivery, gone) =
-            deliver(app, subscriptions.iter().filter(|s| s.user_id != *user), &frame).await;
-        forget_quietly(app, gone).await;
-        log_delivery(&session.id, "presence", &delivery);
-    }
-    agent
-}
-
-/// `$connect`: stores the connection (with its TTL) and, if it is the user's first, tells their
-/// open sessions they are online; an agent back within the grace period is routed to.
-pub async fn connect(app: &App, principal: &Principal, id: ConnectionId) -> Result<(), ApiError> {
-    let connection = connections::new_connection(id, principal, now());
-    connections::put(app.store.as_ref(), &connection).await?;
-    let agent = announce_if_changed(app, &connection, PresenceStatus::Online).await;
-    if agent.is_some_and(|state| state.has_free_capacity(now())) {
-        super::routing::dispatch(app, principal).await;
-    }
-    Ok(())
-}
-
-/// `$disconnect` (best-effort in API Gateway): deletes the connection and its subscriptions
-/// and, if it was the user's last, tells their open sessions they are offline. Disconnecting an
-/// unknown or already deleted connection changes nothing.
-pub async fn disconnect(app: &App, id: &ConnectionId) -> Result<(), ApiError> {
-    if let Some(connection) = connections::remove(app.store.as_ref(), id).await? {
-        announce_if_changed(app, &connection, PresenceStatus::Offline).await;
-    }
-    Ok(())
-}
-
-/// `subscribe`: the connection receives the session's live events from now on. Allowed for
-/// whoever may read the session; subscribing twice is harmless. The reply carries the session
-/// and which of its other participants are online.
-pub async fn subscribe(
-    app: &App,
-    principal: &Principal,
-    connection: &ConnectionId,
-    session_id: &SessionId,
-) -> Result<ServerFrame, ApiError> {
-    let store = app.store.as_ref();
-    let [counted, subscription] = connections::subscribe(connection, session_id, principal, now())?;
-    let ops = vec![
-        sessions::readable_by(session_id, principal).named(SESSION_READABLE),
-        counted.named(CONNECTION_HAS_ROOM),
-        subscription.named(SUBSCRIPTION_NEW),
-    ];
-    let failed = failed_conditions(store.transact_write(ops).await)?;
-    if failed.contains(&SESSION_READABLE) {
-        return Err(ApiError::session_not_found());
-    }
-    if failed.contains(&CONNECTION_HAS_ROOM) && !failed.contains(&SUBSCRIPTION_NEW) {
-        return Err(match connections::get(store, connection).await? {
-            Some(_) => ApiError::conflict(
-                "too_many_subscriptions",
-                format!(
-                    "a connection may subscribe to {} sessions; reconnect to start over",
-                    connections::MAX_SUBSCRIPTIONS
-                ),
-            ),
-            None => connections::unknown_connection(),
-        });
-    }
-    let mut session = sessions::get(store, session_id).await?.ok_or_else(ApiError::session_not_found)?;
-    // A waiting customer who (re)subscribes sees their place at once, before the queue moves.
-    super::routing::annotate(store, &mut session).await?;
-    let mut online = Vec::new();
-    for user in std::iter::once(&session.customer_id).chain(session.agent_id.as_ref()) {
-        if *user != principal.user_id && !connections::of_user(store, user, 1, now()).await?.is_empty() {
-            online.push(user.clone());
-        }
-    }
-    Ok(ServerFrame::Subscribed { session, online })
 }
 
 /// A `send_message` frame: counted against the connection's limit (`app.send_limit`, by

@@ -13,6 +13,7 @@ mod messages;
 mod moderation;
 mod notes;
 mod notifications;
+pub mod presence;
 pub(crate) mod pushes;
 pub mod queue;
 mod rooms;

@@ -31,6 +31,7 @@ use crate::repo::{agents, events, stats};
 use crate::store::{Cursor, ItemStore, NamedTxOp};
 
 use super::failed_conditions;
+use super::queue::{estimate_inputs, wait_estimate};
 
 /// Failed assignments one routing pass tolerates (each means a manual assignment or a status
 /// change got there first) before it leaves the rest to the next trigger.
@@ -39,8 +40,6 @@ const MAX_FAILURES: usize = 50;
 const QUEUE_PAGE: usize = 200;
 /// Pages of the queue read at once (sessions of rooms nobody free serves are skipped over).
 const QUEUE_PAGES: usize = 5;
-/// Average handle time assumed for the wait estimate before any session was closed today.
-pub const DEFAULT_HANDLE_SECONDS: u64 = 600;
 
 /// How a session came to its agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,15 +178,14 @@ async fn lead_and_route(
     }
 }
 
-/// After routing: the assignments counted on the live queue counters (one update for them all)
-/// and the live dashboard told. The day's counters, the pushes and the waiting sessions' new
-/// places follow each assignment from the change feed.
+/// After routing: the assignments counted on the live queue counters (one update for them all).
+/// The day's counters, the pushes, the waiting sessions' new places and the live dashboard follow
+/// each assignment from the change feed.
 async fn settle(app: &App, routed: &[Session]) {
     if routed.is_empty() {
         return;
     }
     stats::count_live(app.store.as_ref(), stats::Change::Assigned { sessions: routed.len() as i64 }).await;
-    super::dashboard::changed(app).await;
 }
 
 fn epoch_ms() -> i64 {
@@ -458,61 +456,17 @@ pub async fn annotate_queue(store: &dyn ItemStore, page: &mut [Session]) -> Resu
     Ok(())
 }
 
-/// The inputs of the wait estimate: the online agents' total capacity and the average handle
-/// time of the sessions closed today (or [`DEFAULT_HANDLE_SECONDS`]).
-pub(crate) async fn estimate_inputs(store: &dyn ItemStore) -> Result<(u64, u64), ApiError> {
-    let at = now();
-    let capacity: u64 = agents::in_status(store, AgentStatus::Online)
-        .await?
-        .iter()
-        .filter(|a| a.status_at(at) == AgentStatus::Online)
-        .map(|a| u64::from(a.capacity.get()))
-        .sum();
-    let today = stats::day(store, at.date()).await?;
-    let handled = today.get("handled");
-    let handle = match u64::try_from(today.get("handle_seconds")) {
-        Ok(total) if handled > 0 => total / handled.unsigned_abs(),
-        _ => DEFAULT_HANDLE_SECONDS,
-    };
-    Ok((capacity, handle))
-}
-
-/// `position × handle ÷ capacity`, rounded up; unknown (`None`) with nobody online.
-pub fn wait_estimate(position: u32, online_capacity: u64, handle_seconds: u64) -> Option<u64> {
-    (online_capacity > 0).then(|| (u64::from(position) * handle_seconds).div_ceil(online_capacity))
-}
-
 /// After `session` got its agent (routed, assigned or transferred): `session.updated` to its
-/// subscribers and to every connection of the new agent (who is not subscribed yet), and the
-/// live dashboard. Pushes to participants who are not connected and the waiting sessions' places
-/// follow from the change feed.
+/// subscribers and to every connection of the new agent (who is not subscribed yet). Pushes to
+/// participants who are not connected, the waiting sessions' places and the live dashboard follow
+/// from the change feed.
 pub async fn announce_assignment(app: &App, session: &Session) {
-    tell_assignment(app, session).await;
-    super::dashboard::changed(app).await;
-}
-
-/// [`announce_assignment`] but the dashboard, which a routing pass tells once at its end (its
-/// figures go out at most once a second, and waiting for that slot would hold up the pass).
-async fn tell_assignment(app: &App, session: &Session) {
     let delivery = super::live::session_updated(app, session).await;
     if let Some(agent) = &session.agent_id {
         if !delivery.reached.contains(agent) {
             let frame = crate::realtime::frames::ServerFrame::SessionUpdated { session: session.clone() };
             super::live::to_user(app, agent, &frame).await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wait_estimate;
-
-    #[test]
-    fn the_wait_estimate_shares_the_queue_among_the_online_capacity() {
-        assert_eq!(wait_estimate(1, 0, 600), None);
-        assert_eq!(wait_estimate(1, 10, 600), Some(60));
-        assert_eq!(wait_estimate(3, 4, 100), Some(75));
-        assert_eq!(wait_estimate(1, 3, 100), Some(34));
     }
 }
 

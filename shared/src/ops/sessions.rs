@@ -174,9 +174,6 @@ async fn enqueued(app: &App, principal: &Principal, session: Session) -> Result<
     let store = app.store.as_ref();
     let mut current = session;
     let routed = routing::dispatch(app, principal).await;
-    if routed.is_empty() {
-        super::dashboard::changed(app).await;
-    }
     if let Some(assigned) = routed.into_iter().find(|assigned| assigned.id == current.id) {
         current = assigned;
     }
@@ -503,7 +500,6 @@ pub async fn close_session(app: &App, principal: &Principal, id: &SessionId) -> 
         closed.queue_position = None;
         closed.estimated_wait_seconds = None;
         super::live::session_updated(app, &closed).await;
-        super::dashboard::changed(app).await;
         return Ok(closed);
     }
     Err(ApiError::conflict("conflict", "the session or its agent kept changing meanwhile; retry"))
@@ -624,7 +620,6 @@ pub async fn update_session(
         tracing::info!(session_id = %id, priority = input.priority.as_str(), "session priority changed");
         routing::annotate(store, &mut changed).await?;
         super::live::session_updated(app, &changed).await;
-        super::dashboard::changed(app).await;
         return Ok(changed);
     }
     Err(ApiError::conflict("conflict", "the session kept changing meanwhile; retry"))
@@ -708,7 +703,6 @@ pub async fn rate_session(
             "the session changed meanwhile (reopened or rated); retry",
         ));
     }
-    super::dashboard::changed(app).await;
     Ok(if session.rating.is_some() { Rated::Changed(rating) } else { Rated::First(rating) })
 }
 

@@ -16,6 +16,11 @@ pub fn key(agent: &UserId) -> Key {
     Key::new(format!("AGENT#{agent}"), "STATE")
 }
 
+/// Whether a changed item's key is an agent's state (for the change feed).
+pub fn is_state_key(pk: &str, sk: &str) -> bool {
+    pk.starts_with("AGENT#") && sk == "STATE"
+}
+
 /// gsi2 partition of the agents in a status.
 pub fn status_partition(status: AgentStatus) -> String {
     format!("AGENTS#{}", status.as_str())

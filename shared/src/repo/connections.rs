@@ -91,6 +91,11 @@ pub fn key(id: &ConnectionId) -> Key {
     Key::new(partition(id), "META")
 }
 
+/// Whether a changed item's key is a connection's record (for the change feed).
+pub fn is_connection_key(pk: &str, sk: &str) -> bool {
+    pk.starts_with("CONN#") && sk == "META"
+}
+
 /// The key of a subscription.
 pub fn subscription_key(id: &ConnectionId, session: &SessionId) -> Key {
     Key::new(partition(id), format!("SUB#{session}"))

@@ -31,6 +31,7 @@ pub(super) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
             LoggedKind::Known(EventKind::SessionTransferred) => vec![(event.at, Change::Transferred)],
             _ => Vec::new(),
         },
+        Effect::AgentChanged { .. } | Effect::ConnectionOpened(_) | Effect::ConnectionGone(_) => Vec::new(),
     };
     if !changes.is_empty() {
         stats::count_once(app.store.as_ref(), marker(origin), changes).await?;

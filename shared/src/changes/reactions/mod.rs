@@ -1,7 +1,10 @@
 //! The reactions: each a function from an effect to I/O through the ports, returning further
 //! effects. None imports another; [`react`] is the one place that says which follow which effect.
 
+mod agents_routing;
 mod counters;
+mod dashboard;
+mod presence;
 mod pushes;
 mod routing;
 mod session_pushes;
@@ -26,5 +29,8 @@ pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
     caused.extend(pushes::react(app, effect).await?);
     caused.extend(session_pushes::react(app, effect).await?);
     caused.extend(routing::react(app, effect).await?);
+    caused.extend(presence::react(app, effect).await?);
+    caused.extend(dashboard::react(app, effect).await?);
+    caused.extend(agents_routing::react(app, effect).await?);
     Ok(caused)
 }
