@@ -1,6 +1,6 @@
 //! What a change record means: typed effects, read from the record's old and new image.
 
-use crate::domain::{Message, Session};
+use crate::domain::{AuditEvent, Message, Session};
 use crate::error::ApiError;
 use crate::repo::{self, messages, sessions};
 use crate::store::changes::{ChangeKind, ChangeRecord};
@@ -17,6 +17,9 @@ pub enum Effect {
         /// The session after it.
         new: Box<Session>,
     },
+    /// An event was recorded in a session's log (who did what to it, in the same transaction as
+    /// the change itself).
+    SessionEventRecorded(Box<AuditEvent>),
 }
 
 /// The effects of one change record: none for the items no reaction follows (counters,
@@ -39,6 +42,14 @@ pub fn of_record(record: &ChangeRecord) -> Result<Vec<Effect>, ApiError> {
                 new: Box::new(repo::from_item(image(&record.new)?)?),
             }],
             ChangeKind::Insert | ChangeKind::Remove => Vec::new(),
+        });
+    }
+    if sessions::is_event_key(&record.pk, &record.sk) {
+        return Ok(match record.kind {
+            ChangeKind::Insert => {
+                vec![Effect::SessionEventRecorded(Box::new(repo::from_item(image(&record.new)?)?))]
+            }
+            ChangeKind::Modify | ChangeKind::Remove => Vec::new(),
         });
     }
     Ok(Vec::new())

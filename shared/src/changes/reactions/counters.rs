@@ -28,6 +28,7 @@ pub(super) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
                 stats::count_once(store, marker(origin), answered, change).await?;
             }
         }
+        Effect::SessionEventRecorded(_) => {}
     }
     Ok(Vec::new())
 }

@@ -2,6 +2,7 @@
 //! effects. None imports another; [`react`] is the one place that says which follow which effect.
 
 mod counters;
+mod facts;
 mod pushes;
 
 use crate::app::App;
@@ -22,5 +23,6 @@ pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
     let mut caused = Vec::new();
     caused.extend(counters::react(app, origin, effect).await?);
     caused.extend(pushes::react(app, effect).await?);
+    caused.extend(facts::react(app, effect).await?);
     Ok(caused)
 }
