@@ -17,7 +17,9 @@ use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::{events, facts as stored};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
-use switchboard_tests::{arranged, assigned_session, fresh_store, on_both_backends, Backend, Caller, Posting, TestApi};
+use switchboard_tests::{
+    arranged, assigned_session, fresh_store, on_both_backends, Backend, Caller, Posting, TestApi,
+};
 
 on_both_backends!(
     a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained,
@@ -81,7 +83,10 @@ async fn a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained(backe
     let episode = &kept.facts.episodes[0];
     assert_eq!(kept.facts.episodes.len(), 1);
     assert!(episode.closed_at.is_some() && episode.first_assigned_at.is_some(), "{episode:?}");
-    assert_eq!(episode.closed_with_agent_id.as_ref().map(ToString::to_string).as_deref(), Some(Caller::AgentX.id()));
+    assert_eq!(
+        episode.closed_with_agent_id.as_ref().map(ToString::to_string).as_deref(),
+        Some(Caller::AgentX.id())
+    );
     assert!(episode.waits[0].first_response.is_some(), "agent X answered: {episode:?}");
     assert_eq!(episode.rating.as_ref().map(|rating| rating.score), Some(4));
 }

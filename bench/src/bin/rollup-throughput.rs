@@ -209,7 +209,10 @@ async fn generate(db: &Path, shape: &Shape) -> Result<(), BoxError> {
     let facts_started = Instant::now();
     history::keep_facts(&store, shape, &mut |sessions| {
         if sessions % 20_000 == 0 {
-            eprintln!("generate: facts of {sessions} sessions in {:.1} s", facts_started.elapsed().as_secs_f64());
+            eprintln!(
+                "generate: facts of {sessions} sessions in {:.1} s",
+                facts_started.elapsed().as_secs_f64()
+            );
         }
     })
     .await?;

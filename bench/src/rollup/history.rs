@@ -17,10 +17,10 @@ use rand::distr::Distribution;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use switchboard_shared::analytics::facts;
 use switchboard_shared::domain::{
     AuditEvent, LoggedKind, Priority, Role, RoomId, SessionId, SessionStatus, UserId,
 };
-use switchboard_shared::analytics::facts;
 use switchboard_shared::error::ApiError;
 use switchboard_shared::repo::{events, sessions};
 use switchboard_shared::store::{ItemStore, NamedTxOp, MAX_TRANSACTION_OPS};
@@ -532,7 +532,11 @@ pub async fn write(
 /// the feed refreshes a session's facts at each of its events, and what stays is the refresh
 /// over its whole history, which this runs once per session; `progress` is told the sessions
 /// done so far every 1,000. Returns the sessions.
-pub async fn keep_facts(store: &dyn ItemStore, shape: &Shape, progress: &mut dyn FnMut(u64)) -> Result<u64, ApiError> {
+pub async fn keep_facts(
+    store: &dyn ItemStore,
+    shape: &Shape,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ApiError> {
     let mut sessions = 0;
     for history in Histories::new(shape)? {
         facts::refresh(store, history?.id).await?;

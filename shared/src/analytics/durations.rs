@@ -343,7 +343,9 @@ mod tests {
 
     /// A day's worth of handle times: log-normal-ish, 30 s to 3 h, from a fixed sequence.
     fn spread(n: u64) -> Vec<Duration> {
-        (0..n).map(|i| Duration::milliseconds(30_000 + i64::try_from(i * 7_919 % 10_800_000).unwrap())).collect()
+        (0..n)
+            .map(|i| Duration::milliseconds(30_000 + i64::try_from(i * 7_919 % 10_800_000).unwrap()))
+            .collect()
     }
 
     #[test]

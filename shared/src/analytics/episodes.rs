@@ -339,7 +339,12 @@ impl SessionFacts {
                 let end = wait.end.as_ref().map(|end| match end {
                     WaitEnd::Assigned { at, .. } | WaitEnd::Abandoned { at } => *at,
                 });
-                [Some(wait.started_at), end, wait.first_response.as_ref().map(|reply| reply.at), wait.unanswered_at]
+                [
+                    Some(wait.started_at),
+                    end,
+                    wait.first_response.as_ref().map(|reply| reply.at),
+                    wait.unanswered_at,
+                ]
             });
             let transfers = episode.transfers.iter().map(|transfer| Some(transfer.at));
             [episode.started_at, episode.closed_at].into_iter().chain(waits).chain(transfers)

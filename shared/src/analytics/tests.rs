@@ -451,7 +451,8 @@ fn a_day_of_200000_conversations_fits_in_its_rollup_item() {
     day.merge(&batch);
 
     // Act
-    let item = crate::repo::rollups::overall_item(crate::repo::rollups::Period::Day(DAY.date()), &day).unwrap();
+    let item =
+        crate::repo::rollups::overall_item(crate::repo::rollups::Period::Day(DAY.date()), &day).unwrap();
 
     // Assert: far under DynamoDB's 400 KB, with every sample counted.
     let size = serde_json::to_string(&item).unwrap().len();
