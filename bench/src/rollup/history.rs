@@ -7,7 +7,8 @@
 //! hand), answers (most of the time), sometimes hands it to a colleague, and it is closed by the
 //! agent or the customer. Some customers rate it (a few change their score), and some reopen it
 //! within the week, which starts a second (rarely a third) episode. Events later than the span's
-//! end are left out: those sessions are still open when the rollup runs.
+//! end are left out: those sessions are still open when the rollup runs. Each session's facts
+//! are then kept as the change feed keeps them ([`keep_facts`]).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use rand::distr::Distribution;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use switchboard_shared::analytics::facts;
 use switchboard_shared::domain::{
     AuditEvent, LoggedKind, Priority, Role, RoomId, SessionId, SessionStatus, UserId,
 };
@@ -523,6 +525,27 @@ pub async fn write(
         progress(written.events);
     }
     Ok(written)
+}
+
+/// Stores the facts of every generated session (`repo::facts`) as the change feed's reaction
+/// does (`analytics::facts::refresh`: the session's stored history read and its facts written):
+/// the feed refreshes a session's facts at each of its events, and what stays is the refresh
+/// over its whole history, which this runs once per session; `progress` is told the sessions
+/// done so far every 1,000. Returns the sessions.
+pub async fn keep_facts(
+    store: &dyn ItemStore,
+    shape: &Shape,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ApiError> {
+    let mut sessions = 0;
+    for history in Histories::new(shape)? {
+        facts::refresh(store, history?.id).await?;
+        sessions += 1;
+        if sessions % 1_000 == 0 {
+            progress(sessions);
+        }
+    }
+    Ok(sessions)
 }
 
 /// Any one of `from` (not empty).

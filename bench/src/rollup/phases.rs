@@ -3,28 +3,26 @@
 //!
 //! 1. the day index, keys only, page by page (the store's work);
 //! 2. those keys to session ids;
-//! 3. the whole history of each session with an event that day, one Query each, as raw items
-//!    (on SQLite the stored JSON text);
-//! 4. those to events (`LifecycleEvent`, as the rollup decodes them);
-//! 5. each session's facts (`SessionFacts::from_lifecycle`);
-//! 6. the summaries: the day's, its hours', its rooms' and their hours' (`DaySummaries`, the
+//! 3. each session's facts and latest event, one Query each (`repo::facts::current_query`), as
+//!    raw items (on SQLite the stored JSON text);
+//! 4. those to facts (`repo::facts::current_of`);
+//! 5. the summaries: the day's, its hours', its rooms' and their hours' (`DaySummaries`, the
 //!    rollup's own).
 //!
 //! The writes are not redone: [`super::writes`] meters them in the rollup itself. Like the
-//! rollup, the histories are read 256 sessions at a time, in one `query_many_raw`.
+//! rollup, the facts are read 256 sessions at a time, in one `query_many_raw`. The benchmark's
+//! store has every session's facts current, so no history is read.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use switchboard_shared::analytics::episodes::SessionFacts;
-use switchboard_shared::analytics::events::LifecycleEvent;
 use switchboard_shared::analytics::range::days_between;
 use switchboard_shared::analytics::rollup::{partition_of, DaySummaries};
 use switchboard_shared::domain::SessionId;
 use switchboard_shared::error::ApiError;
-use switchboard_shared::repo::{events, sessions};
-use switchboard_shared::store::{Cursor, ItemStore, KeyRange, Query, RawItem, MAX_QUERY_LIMIT};
+use switchboard_shared::repo::{events, facts, sessions};
+use switchboard_shared::store::{ItemStore, Query, MAX_QUERY_LIMIT};
 use time::{Date, OffsetDateTime};
 
 use super::usage::cpu_time;
@@ -39,33 +37,28 @@ pub struct Phases {
     pub day_index_read_s: f64,
     /// Its keys to session ids.
     pub day_index_decode_s: f64,
-    /// Reading the sessions' histories (store calls).
-    pub history_read_s: f64,
-    /// Their items to events.
-    pub history_decode_s: f64,
-    /// Session facts.
-    pub facts_s: f64,
+    /// Reading the sessions' facts and latest events (store calls).
+    pub facts_read_s: f64,
+    /// Their items to facts.
+    pub facts_decode_s: f64,
     /// Summaries.
     pub summaries_s: f64,
     /// Events in the day index.
     pub day_index_events: u64,
-    /// Events in the histories read (a session with events on two days is read for each).
-    pub history_events: u64,
-    /// Histories read.
-    pub histories: u64,
+    /// Facts read (a session with events on two days is read for each).
+    pub facts: u64,
     /// Store calls (Queries).
     pub store_calls: u64,
 }
 
 impl Phases {
     /// Each phase's name and CPU seconds, in order.
-    pub fn parts(&self) -> [(&'static str, f64); 6] {
+    pub fn parts(&self) -> [(&'static str, f64); 5] {
         [
             ("day index: store reads, keys only", self.day_index_read_s),
             ("day index: keys → session ids", self.day_index_decode_s),
-            ("histories: store reads (SQLite, as JSON text)", self.history_read_s),
-            ("histories: JSON → events", self.history_decode_s),
-            ("session facts", self.facts_s),
+            ("facts: store reads (SQLite, as JSON text), one Query per session", self.facts_read_s),
+            ("facts: JSON → facts", self.facts_decode_s),
             ("summaries (day, hours, rooms)", self.summaries_s),
         ]
     }
@@ -121,37 +114,20 @@ pub async fn measure(
         let ids: Vec<SessionId> = ids.into_iter().collect();
         // In batches of sessions, as the rollup reads them (its memory stays bounded).
         for batch in ids.chunks(BATCH) {
-            let queries = batch.iter().map(|id| history_query(id, None)).collect();
-            let mut raw = Vec::with_capacity(batch.len());
-            for (id, page) in batch.iter().zip(store.query_many_raw(queries).await?) {
-                phases.store_calls += 1;
-                let (mut items, mut next) = (page.items, page.next);
-                while let Some(cursor) = next.take() {
-                    let page = store.query_many_raw(vec![history_query(id, Some(cursor))]).await?;
-                    for page in page {
-                        phases.store_calls += 1;
-                        items.extend(page.items);
-                        next = page.next;
-                    }
-                }
-                raw.push((*id, items));
-            }
-            phases.history_read_s += clock.lap();
+            let queries = batch.iter().map(facts::current_query).collect();
+            let pages = store.query_many_raw(queries).await?;
+            phases.store_calls += pages.len() as u64;
+            phases.facts_read_s += clock.lap();
 
-            let histories = raw
+            let stored = pages
                 .into_iter()
-                .map(|(id, items)| decode(items).map(|history| (id, history)))
+                .map(|page| facts::current_of(page)?.ok_or_else(|| ApiError::Internal("facts behind".into())))
                 .collect::<Result<Vec<_>, _>>()?;
-            phases.histories += histories.len() as u64;
-            phases.history_events += histories.iter().map(|(_, history)| history.len() as u64).sum::<u64>();
-            phases.history_decode_s += clock.lap();
+            phases.facts += stored.len() as u64;
+            phases.facts_decode_s += clock.lap();
 
-            let facts: Vec<SessionFacts> =
-                histories.iter().map(|(id, history)| SessionFacts::from_lifecycle(*id, history)).collect();
-            phases.facts_s += clock.lap();
-
-            for ((_, history), facts) in histories.iter().zip(&facts) {
-                summaries.add(facts, history);
+            for stored in &stored {
+                summaries.add(&stored.facts, &stored.room);
             }
             summaries.end_batch();
             phases.summaries_s += clock.lap();
@@ -159,14 +135,6 @@ pub async fn measure(
         std::hint::black_box(&summaries);
     }
     Ok(phases)
-}
-
-/// A page of a session's whole history.
-fn history_query(id: &SessionId, cursor: Option<Cursor>) -> Query {
-    Query::table(sessions::partition(id))
-        .range(KeyRange::BeginsWith("EVENT#".into()))
-        .limit(MAX_QUERY_LIMIT)
-        .cursor(cursor)
 }
 
 /// The CPU time since the last lap.
@@ -183,13 +151,4 @@ impl Clock {
         self.0 = now;
         lap.as_secs_f64()
     }
-}
-
-fn decode(items: Vec<RawItem>) -> Result<Vec<LifecycleEvent>, ApiError> {
-    items
-        .into_iter()
-        .map(|item| {
-            item.decode().map_err(|e| ApiError::Internal(format!("a stored event is unreadable: {e}")))
-        })
-        .collect()
 }

@@ -330,6 +330,28 @@ impl SessionFacts {
         facts
     }
 
+    /// Every time its facts name (creation, each episode's start, waits and their ends, replies,
+    /// unanswered waits, transfers, closes): every figure a summary counts is counted at one of
+    /// them.
+    pub fn times(&self) -> impl Iterator<Item = OffsetDateTime> + '_ {
+        let episodes = self.episodes.iter().flat_map(|episode| {
+            let waits = episode.waits.iter().flat_map(|wait| {
+                let end = wait.end.as_ref().map(|end| match end {
+                    WaitEnd::Assigned { at, .. } | WaitEnd::Abandoned { at } => *at,
+                });
+                [
+                    Some(wait.started_at),
+                    end,
+                    wait.first_response.as_ref().map(|reply| reply.at),
+                    wait.unanswered_at,
+                ]
+            });
+            let transfers = episode.transfers.iter().map(|transfer| Some(transfer.at));
+            [episode.started_at, episode.closed_at].into_iter().chain(waits).chain(transfers)
+        });
+        std::iter::once(self.created_at).chain(episodes).flatten()
+    }
+
     fn open_episode(&mut self) -> Option<&mut Episode> {
         self.episodes.last_mut().filter(|episode| episode.closed_at.is_none())
     }

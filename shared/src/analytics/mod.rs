@@ -9,6 +9,7 @@ pub mod daily;
 pub mod durations;
 pub mod episodes;
 pub mod events;
+pub mod facts;
 pub mod insights;
 pub mod messages;
 pub mod pdf_reports;

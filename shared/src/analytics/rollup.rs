@@ -1,7 +1,8 @@
 //! The analytics rollup: turns the session event log into the stored per-day and per-hour
 //! summaries of `repo::rollups` (overall, per agent, per room), so reports over long ranges read
 //! a few items per day instead of every session. Figures are the metric engine's
-//! (`docs/METRICS.md`), from each touched session's whole history.
+//! (`docs/METRICS.md`), from each touched session's whole history: its facts item, kept by the
+//! change feed (`analytics::facts`), or where that is missing or behind, the history itself.
 //!
 //! A day is always rebuilt whole: its sessions are the ones with an event in the day index (gsi1
 //! `EVENTS#<day>`, keys only, paged; never a Scan), each read from its own partition, and
@@ -18,13 +19,15 @@ use utoipa::ToSchema;
 use super::durations::DurationReport;
 use super::episodes::SessionFacts;
 use super::events::LifecycleEvent;
+use super::facts;
 use super::messages::RoleCounts;
 use super::range::{day_bounds, days_between};
 use super::read::built_summary;
 use super::summaries::{MetricsReport, Summary};
-use crate::domain::{EventKind, Role, SessionId};
+use crate::domain::{Role, SessionId};
 use crate::error::ApiError;
 use crate::repo::events;
+use crate::repo::facts::{self as stored_facts, StoredFacts};
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
 use crate::store::{ItemStore, Query, RawItem, PK};
@@ -64,7 +67,7 @@ pub struct RollupTotals {
     pub days: u64,
     /// Events of those days read from the day index (each event once).
     pub events_read: u64,
-    /// Session histories read (a session with events on two days is read for each).
+    /// Sessions read, as facts or histories (a session with events on two days is read for each).
     pub sessions: u64,
     /// Items written.
     pub items_written: u64,
@@ -129,17 +132,17 @@ impl DaySummaries {
         Summary::new(from, from + Duration::HOUR, self.as_of)
     }
 
-    /// Adds one session (its facts and whole history): to the day, its room, and the hours in
-    /// which it has events that day (its figures are counted at its events, so no other hour can
-    /// hold any of them).
-    pub fn add(&mut self, facts: &SessionFacts, history: &[LifecycleEvent]) {
+    /// Adds one session (the facts of its whole history, and its room): to the day, its room,
+    /// and the hours of the day its facts name a time in (every figure is counted at one of
+    /// those times; an hour that holds none of them would only get an empty summary, which is
+    /// never written).
+    pub fn add(&mut self, facts: &SessionFacts, room: &str) {
         let (start, end) = (self.start, self.start + Duration::DAY);
-        // The hours of the day it has events in, as bits 0 to 23.
-        let hours = history
-            .iter()
-            .filter(|event| start <= event.at && event.at < end)
-            .fold(0u32, |hours, event| hours | 1 << event.at.hour());
-        let room = room_of(history);
+        // Those hours, as bits 0 to 23.
+        let hours = facts
+            .times()
+            .filter(|at| start <= *at && *at < end)
+            .fold(0u32, |hours, at| hours | 1 << at.hour());
         self.batch.add(facts);
         if !self.batch_rooms.contains_key(room) {
             self.batch_rooms.insert(room.to_owned(), self.whole_day());
@@ -174,16 +177,6 @@ impl DaySummaries {
             }
         }
     }
-}
-
-/// The room of a session, from its `session.created` details.
-fn room_of(history: &[LifecycleEvent]) -> &str {
-    history
-        .iter()
-        .find(|event| event.kind == EventKind::SessionCreated)
-        .and_then(|event| event.details.room_id.as_ref())
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or(rollups::NO_ROOM)
 }
 
 /// The ids of the sessions with an event on `day`, and how many events the day has: the day
@@ -236,10 +229,21 @@ async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> R
     let mut close_days = BTreeSet::new();
     let ids: Vec<SessionId> = sessions.into_iter().collect();
     for batch in ids.chunks(BATCH) {
-        let histories = events::of_sessions::<LifecycleEvent>(store, batch).await?;
-        for (id, history) in &histories {
-            let facts = SessionFacts::from_lifecycle(*id, history);
-            acc.add(&facts, history);
+        let mut stored = stored_facts::current(store, batch).await?;
+        // Facts missing or behind their history (the feed has not caught up, or they predate
+        // the feed's facts): read from the history, and stored for the next build.
+        let stale: Vec<SessionId> =
+            batch.iter().zip(&stored).filter(|(_, facts)| facts.is_none()).map(|(id, _)| *id).collect();
+        if !stale.is_empty() {
+            for (id, history) in events::of_sessions::<LifecycleEvent>(store, &stale).await? {
+                if let Some(facts) = facts::of_history(id, &history) {
+                    stored_facts::save(store, &facts).await?;
+                    stored.push(Some(facts));
+                }
+            }
+        }
+        for StoredFacts { room, facts, .. } in stored.iter().flatten() {
+            acc.add(facts, room);
             close_days.extend(
                 facts.episodes.iter().filter_map(|episode| episode.closed_at).map(|closed| closed.date()),
             );

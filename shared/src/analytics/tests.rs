@@ -429,3 +429,34 @@ fn a_day_of_events_groups_by_session() {
     assert_eq!(facts.iter().map(|f| f.session_id).collect::<Vec<_>>(), vec![session(1), session(2)]);
     assert!(facts.iter().all(|f| f.episodes[0].handle_time() == seconds(1080)));
 }
+
+#[test]
+fn a_day_of_200000_conversations_fits_in_its_rollup_item() {
+    // Arrange: the day's summary as the rollup builds it, 256 sessions at a time: every session
+    // waits, most are answered and handled, some abandoned.
+    let mut day = Summary::new(at(0, 0, 0), at(1, 0, 0), at(1, 0, 0));
+    let mut batch = day.clone();
+    for n in 0..200_000i64 {
+        batch.wait.push(Duration::milliseconds(1_000 + n * 7_919 % 900_000));
+        if n % 16 == 0 {
+            batch.abandoned.push(Duration::milliseconds(30_000 + n * 104_729 % 1_200_000));
+        } else {
+            batch.first_response.push(Duration::milliseconds(5_000 + n * 15_485_863 % 600_000));
+            batch.handle.push(Duration::milliseconds(60_000 + n * 32_452_843 % 7_200_000));
+        }
+        if n % 256 == 255 {
+            day.merge(&std::mem::replace(&mut batch, Summary::new(day.from, day.to, day.as_of)));
+        }
+    }
+    day.merge(&batch);
+
+    // Act
+    let item =
+        crate::repo::rollups::overall_item(crate::repo::rollups::Period::Day(DAY.date()), &day).unwrap();
+
+    // Assert: far under DynamoDB's 400 KB, with every sample counted.
+    let size = serde_json::to_string(&item).unwrap().len();
+    assert!(size < 200_000, "the day's item takes {size} bytes");
+    assert_eq!(day.report().wait.count, 200_000);
+    assert_eq!(day.report().handle.count + day.report().abandoned.count, 200_000);
+}

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod deliveries;
 pub mod devices;
 pub mod events;
+pub mod facts;
 pub mod jobs;
 pub mod limits;
 pub mod messages;

@@ -105,9 +105,9 @@ pub async fn get(store: &dyn ItemStore, id: &SessionId) -> Result<Option<Session
 
 /// A session and its whole event history (in key order, i.e. oldest first), with one Query per
 /// 1,000 items: the session's `EVENT#<id>` items sort right before its `META` record, and nothing
-/// else of the partition sorts between them (`CMID#` < `EVENT#` < `META` < `MSG#` < `NOTE#` <
-/// `PART#` < `READ#`), so the range `EVENT#` to `META` holds exactly those. `None` if there is no
-/// session record.
+/// else of the partition sorts between them but its facts (`CMID#` < `EVENT#` < `FACTS` < `META`
+/// < `MSG#` < `NOTE#` < `PART#` < `READ#`), so the range `EVENT#` to `META` holds exactly those.
+/// `None` if there is no session record.
 pub async fn with_history(
     store: &dyn ItemStore,
     id: &SessionId,
@@ -121,10 +121,10 @@ pub async fn with_history(
     loop {
         let page = store.query(query.clone().cursor(cursor)).await?;
         for item in page.items {
-            if item.get(SK).and_then(|sk| sk.as_str()) == Some(RECORD_SORT_KEY) {
-                session = Some(from_item(item)?);
-            } else {
-                history.push(from_item(item)?);
+            match item.get(SK).and_then(|sk| sk.as_str()) {
+                Some(RECORD_SORT_KEY) => session = Some(from_item(item)?),
+                Some(super::facts::SORT_KEY) => {}
+                _ => history.push(from_item(item)?),
             }
         }
         match page.next {

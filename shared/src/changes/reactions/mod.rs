@@ -4,6 +4,7 @@
 mod agents_routing;
 mod counters;
 mod dashboard;
+mod facts;
 mod presence;
 mod pushes;
 mod routing;
@@ -32,5 +33,6 @@ pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
     caused.extend(presence::react(app, effect).await?);
     caused.extend(dashboard::react(app, effect).await?);
     caused.extend(agents_routing::react(app, effect).await?);
+    caused.extend(facts::react(app, effect).await?);
     Ok(caused)
 }

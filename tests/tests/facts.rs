@@ -1,0 +1,145 @@
+//! Per-session facts kept by the change feed: a session's facts follow its events however often
+//! and in whatever order the records come, and the analytics rollup reads them (or, for sessions
+//! whose facts are missing or behind, reads their history and stores their facts).
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::json;
+use switchboard_local::feed::FeedOf;
+use switchboard_shared::analytics::events::LifecycleEvent;
+use switchboard_shared::analytics::{facts, rollup};
+use switchboard_shared::changes::dynamo::StreamFeed;
+use switchboard_shared::changes::sqlite::SqliteFeed;
+use switchboard_shared::changes::{runner, ChangeFeed, ChangeRecord};
+use switchboard_shared::domain::SessionId;
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::{events, facts as stored};
+use switchboard_shared::store::ItemStore;
+use switchboard_shared::App;
+use switchboard_tests::{
+    arranged, assigned_session, fresh_store, on_both_backends, Backend, Caller, Posting, TestApi,
+};
+
+on_both_backends!(
+    a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained,
+    records_delivered_twice_and_backwards_leave_the_facts_of_the_whole_history,
+    the_rollup_reads_a_sessions_facts_and_rebuilds_missing_ones_from_its_history,
+);
+
+/// Customer A's session with agent X, closed by the agent and rated 4 by the customer.
+async fn closed_and_rated(api: &TestApi) -> SessionId {
+    let world = assigned_session(api).await;
+    let close = format!("/chat/sessions/{}/close", world.session);
+    arranged(Caller::AgentX.call(api, Method::POST, &close, None).await, 200, "agent X closes it");
+    let rate = format!("/chat/sessions/{}/rating", world.session);
+    let rating = Caller::CustomerA.call(api, Method::POST, &rate, Some(json!({"score": 4}))).await;
+    arranged(rating, 201, "customer A rates it");
+    SessionId::parse(&world.session).expect("a session id")
+}
+
+/// The session's facts as its whole history gives them.
+async fn facts_of_history(store: &dyn ItemStore, id: SessionId) -> stored::StoredFacts {
+    let histories = events::of_sessions::<LifecycleEvent>(store, &[id]).await.expect("read the history");
+    facts::of_history(id, &histories[0].1).expect("a history")
+}
+
+/// A gateway that runs no consumer, its store, and a reader of its feed.
+async fn without_consumer(backend: Backend) -> (TestApi, Arc<dyn ItemStore>, Box<dyn ChangeFeed>) {
+    let (store, dir, feed_of) = fresh_store(backend).await;
+    let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
+    let feed: Box<dyn ChangeFeed> = match feed_of {
+        FeedOf::Sqlite(sqlite) => Box::new(SqliteFeed::open(sqlite).await.expect("the feed")),
+        FeedOf::Stream { endpoint, store } => {
+            let arn = store.stream_arn().await.expect("the table's stream");
+            Box::new(StreamFeed::for_endpoint(&endpoint, &arn).expect("the stream"))
+        }
+    };
+    (api, store, feed)
+}
+
+/// Every record of the feed so far, read to its end.
+async fn read_all(feed: &dyn ChangeFeed) -> Vec<ChangeRecord> {
+    let mut records = Vec::new();
+    loop {
+        let batch = feed.next_batch(runner::BATCH_SIZE).await.expect("read the feed");
+        let Some(last) = batch.last() else { return records };
+        feed.checkpoint(last).await.expect("checkpoint");
+        records.extend(batch);
+    }
+}
+
+async fn a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained(backend: Backend) {
+    // Arrange
+    let api = TestApi::start(backend).await;
+    let session = closed_and_rated(&api).await;
+
+    // Act
+    api.settle().await;
+
+    // Assert: one closed episode, held by agent X, answered, rated 4.
+    let kept = stored::get(api.store.as_ref(), &session).await.expect("read the facts").expect("facts kept");
+    assert_eq!(kept, facts_of_history(api.store.as_ref(), session).await);
+    let episode = &kept.facts.episodes[0];
+    assert_eq!(kept.facts.episodes.len(), 1);
+    assert!(episode.closed_at.is_some() && episode.first_assigned_at.is_some(), "{episode:?}");
+    assert_eq!(
+        episode.closed_with_agent_id.as_ref().map(ToString::to_string).as_deref(),
+        Some(Caller::AgentX.id())
+    );
+    assert!(episode.waits[0].first_response.is_some(), "agent X answered: {episode:?}");
+    assert_eq!(episode.rating.as_ref().map(|rating| rating.score), Some(4));
+}
+
+async fn records_delivered_twice_and_backwards_leave_the_facts_of_the_whole_history(backend: Backend) {
+    // Arrange: a gateway that runs no consumer, so the test delivers the records itself.
+    let (api, store, feed) = without_consumer(backend).await;
+    let session = closed_and_rated(&api).await;
+    let mut records = read_all(feed.as_ref()).await;
+    let reacting = App::new(Arc::clone(&store), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+    assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), None, "none before the feed runs");
+
+    // Act: every record backwards (as shards may hand them over), then every record again.
+    records.reverse();
+    for delivery in 1..=2 {
+        let outcome = runner::process(&reacting, &records).await;
+        assert_eq!((outcome.handled, outcome.failed), (records.len(), 0), "delivery {delivery}");
+    }
+
+    // Assert: the facts of the whole history, which facts read from part of it never replace.
+    let whole = facts_of_history(store.as_ref(), session).await;
+    assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), Some(whole.clone()));
+    let histories = events::of_sessions::<LifecycleEvent>(store.as_ref(), &[session]).await.expect("history");
+    let older = facts::of_history(session, &histories[0].1[..2]).expect("two events");
+    assert!(!stored::save(store.as_ref(), &older).await.expect("save"), "older facts are not written");
+    assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), Some(whole));
+}
+
+async fn the_rollup_reads_a_sessions_facts_and_rebuilds_missing_ones_from_its_history(backend: Backend) {
+    // Arrange: a session whose facts the feed never kept (as for sessions older than the feed).
+    let (api, store, _feed) = without_consumer(backend).await;
+    let session = closed_and_rated(&api).await;
+    let now = switchboard_shared::domain::now();
+
+    // Act: the scheduled rollup.
+    rollup::run(store.as_ref(), now).await.expect("the rollup runs");
+
+    // Assert: the day counts the session from its history, and its facts are kept now.
+    let day = rollup::day(store.as_ref(), now.date()).await.expect("read the day").expect("built");
+    assert_eq!((day.figures.sessions_created, day.figures.sessions_closed), (1, 1));
+    assert_eq!(day.figures.csat.rated, 1);
+    let kept = stored::get(store.as_ref(), &session).await.expect("read").expect("facts kept by the rollup");
+    assert_eq!(kept, facts_of_history(store.as_ref(), session).await);
+
+    // Act: facts that say otherwise (no rating), as current as the history.
+    let mut unrated = kept.clone();
+    unrated.facts.episodes[0].rating = None;
+    unrated.events += 1;
+    assert!(stored::save(store.as_ref(), &unrated).await.expect("save"));
+    rollup::run(store.as_ref(), now).await.expect("the rollup runs again");
+
+    // Assert: the rollup counted what the facts say, not the history.
+    let day = rollup::day(store.as_ref(), now.date()).await.expect("read the day").expect("built");
+    assert_eq!((day.figures.sessions_created, day.figures.sessions_closed), (1, 1));
+    assert_eq!(day.figures.csat.rated, 0, "read from the facts");
+}
