@@ -11,9 +11,9 @@ use switchboard_shared::changes::dynamo::StreamFeed;
 use switchboard_shared::changes::sqlite::SqliteFeed;
 use switchboard_shared::changes::{runner, ChangeFeed, ChangeRecord};
 use switchboard_shared::domain::{now, ConnectionId, Principal, Role, SessionId, UserId};
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::connections;
 use switchboard_shared::store::ItemStore;
-use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::App;
 use switchboard_tests::{arranged, fresh_store, id_of, on_both_backends, Backend, Caller, Posting, TestApi};
 
@@ -55,9 +55,15 @@ async fn with_the_dashboard_open_an_agent_coming_online_tells_the_waiting_custom
 
     // Assert: the dashboard sees Bill, and the customer's estimate is 1 × 600 s ÷ 4 places.
     let presence = admin.expect("presence").await;
-    assert_eq!((presence["user_id"].as_str(), presence["status"].as_str()), (Some("agent-bill"), Some("online")));
+    assert_eq!(
+        (presence["user_id"].as_str(), presence["status"].as_str()),
+        (Some("agent-bill"), Some("online"))
+    );
     let moved = customer.expect("queue.updated").await;
-    assert_eq!((moved["queue_position"].as_u64(), moved["estimated_wait_seconds"].as_u64()), (Some(1), Some(150)));
+    assert_eq!(
+        (moved["queue_position"].as_u64(), moved["estimated_wait_seconds"].as_u64()),
+        (Some(1), Some(150))
+    );
 }
 
 /// Every record of the feed so far, read to its end.
@@ -80,7 +86,8 @@ async fn an_agents_status_change_routes_from_the_feed_and_a_record_delivered_twi
     let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
     let mut opened = Vec::new();
     for customer in [Caller::CustomerA, Caller::CustomerB] {
-        let reply = customer.call(&api, Method::POST, "/chat/sessions", Some(json!({"subject": "help"}))).await;
+        let reply =
+            customer.call(&api, Method::POST, "/chat/sessions", Some(json!({"subject": "help"}))).await;
         opened.push(id_of(&arranged(reply, 201, "a customer opens a session")));
     }
     let body = json!({"status": "online", "capacity": 1});
@@ -124,7 +131,11 @@ async fn a_connection_found_gone_by_a_fan_out_shows_its_agent_away_on_the_dashbo
     let mut admin = api.connect(&Caller::Admin.token(&api)).await;
     admin.request(json!({"action": "subscribe_dashboard"})).await;
     let body = json!({"status": "online", "capacity": 2});
-    arranged(Caller::AgentX.call(&api, Method::PUT, "/agent/status", Some(body)).await, 200, "X comes online");
+    arranged(
+        Caller::AgentX.call(&api, Method::PUT, "/agent/status", Some(body)).await,
+        200,
+        "X comes online",
+    );
     let session = id_of(&arranged(
         Caller::CustomerA.call(&api, Method::POST, "/chat/sessions", Some(json!({"subject": "hello"}))).await,
         201,
@@ -132,13 +143,20 @@ async fn a_connection_found_gone_by_a_fan_out_shows_its_agent_away_on_the_dashbo
     ));
     api.settle().await;
     let ghost = ConnectionId::parse("GhostAgentId001=").expect("an id");
-    let agent = Principal { user_id: UserId::parse(Caller::AgentX.id()).expect("an id"), role: Role::Agent, name: None };
+    let agent = Principal {
+        user_id: UserId::parse(Caller::AgentX.id()).expect("an id"),
+        role: Role::Agent,
+        name: None,
+    };
     let store: &dyn ItemStore = api.store.as_ref();
     let at = now();
     connections::put(store, &connections::new_connection(ghost.clone(), &agent, at)).await.expect("put");
     let session_id = SessionId::parse(&session).expect("a session id");
     let [counted, subscription] = connections::subscribe(&ghost, &session_id, &agent, at).expect("ops");
-    store.transact_write(vec![counted.named("connection"), subscription.named("subscription")]).await.expect("sub");
+    store
+        .transact_write(vec![counted.named("connection"), subscription.named("subscription")])
+        .await
+        .expect("sub");
     api.settle().await;
     admin.barrier().await;
     admin.take_all();
@@ -149,6 +167,10 @@ async fn a_connection_found_gone_by_a_fan_out_shows_its_agent_away_on_the_dashbo
 
     // Assert: the dashboard sees X away for the grace period.
     let away = admin.expect("presence").await;
-    assert_eq!((away["user_id"].as_str(), away["status"].as_str()), (Some(Caller::AgentX.id()), Some("away")), "{away}");
+    assert_eq!(
+        (away["user_id"].as_str(), away["status"].as_str()),
+        (Some(Caller::AgentX.id()), Some("away")),
+        "{away}"
+    );
     assert!(away["agent"]["away_until"].is_string(), "{away}");
 }

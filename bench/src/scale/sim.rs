@@ -16,7 +16,9 @@ use switchboard_shared::domain::{
     clock, AgentStatus, Capacity, ConnectionId, MessageBody, Principal, Priority, Role, SessionId,
     SessionStatus, Subject, UserId,
 };
-use switchboard_shared::ops::{self, dashboard, live, routing, CreateSession, SendMessage, SetStatus};
+use switchboard_shared::ops::{
+    self, dashboard, live, presence, routing, CreateSession, SendMessage, SetStatus,
+};
 use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use time::OffsetDateTime;
@@ -142,11 +144,12 @@ impl Floor {
     /// Brings the agents online, opens the dashboards and the conversations; then forgets what
     /// that cost.
     pub async fn set_up(&mut self) -> Result<(), BoxError> {
-        let capacity = Capacity::new((self.load.conversations.div_ceil(self.load.agents.max(1)) + 2).min(50))?;
+        let capacity =
+            Capacity::new((self.load.conversations.div_ceil(self.load.agents.max(1)) + 2).min(50))?;
         for n in 0..self.load.agents {
             let agent = principal(&format!("agent-{n}"), Role::Agent)?;
             let conn = connection(&format!("a{n}"))?;
-            live::connect(&self.app, &agent, conn.clone()).await?;
+            presence::connect(&self.app, &agent, conn.clone()).await?;
             let status = SetStatus { status: AgentStatus::Online, capacity: Some(capacity), rooms: None };
             ops::set_status(&self.app, &agent, status).await?;
             self.agents.push((agent, conn));
@@ -154,7 +157,7 @@ impl Floor {
         for n in 0..self.load.dashboards {
             let admin = principal(&format!("admin-{n}"), Role::Admin)?;
             let conn = connection(&format!("d{n}"))?;
-            live::connect(&self.app, &admin, conn.clone()).await?;
+            presence::connect(&self.app, &admin, conn.clone()).await?;
             dashboard::subscribe(&self.app, &admin, &conn).await?;
         }
         self.drain().await?;
@@ -184,25 +187,32 @@ impl Floor {
         let n = NEXT_CUSTOMER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let customer = principal(&format!("customer-{n}"), Role::Customer)?;
         let customer_connection = connection(&format!("c{n}"))?;
-        self.request("realtime-connect", live::connect(&self.app, &customer, customer_connection.clone()))
-            .await?;
+        self.request(
+            "realtime-connect",
+            presence::connect(&self.app, &customer, customer_connection.clone()),
+        )
+        .await?;
         let input = CreateSession {
             subject: Subject::parse("My order has not arrived yet")?,
             priority: Priority::Normal,
             room_id: None,
         };
-        let session = self.request("chat-create-session", ops::create_session(&self.app, &customer, input)).await?;
+        let session =
+            self.request("chat-create-session", ops::create_session(&self.app, &customer, input)).await?;
         self.request(
             "realtime-subscribe",
-            live::subscribe(&self.app, &customer, &customer_connection, &session.id),
+            presence::subscribe(&self.app, &customer, &customer_connection, &session.id),
         )
         .await?;
         let agent = match (&session.status, &session.agent_id) {
             (SessionStatus::Active, Some(agent_id)) => {
                 let found = self.agents.iter().find(|(agent, _)| agent.user_id == *agent_id).cloned();
                 if let Some((agent, conn)) = &found {
-                    self.request("realtime-subscribe", live::subscribe(&self.app, agent, conn, &session.id))
-                        .await?;
+                    self.request(
+                        "realtime-subscribe",
+                        presence::subscribe(&self.app, agent, conn, &session.id),
+                    )
+                    .await?;
                 }
                 found
             }
@@ -252,7 +262,9 @@ impl Floor {
                     self.agent_break(&mut on_break).await?;
                 }
                 for _ in 0..take(&mut reloads) {
-                    let _ = self.request("dashboard-overview", dashboard::overview(self.app.store.as_ref())).await;
+                    let _ = self
+                        .request("dashboard-overview", dashboard::overview(self.app.store.as_ref()))
+                        .await;
                 }
                 if tick == 0 && second % SWEEP_SECONDS == SWEEP_SECONDS - 1 {
                     let _ = self.request("routing-sweep", routing::sweep(&self.app)).await;
@@ -271,9 +283,17 @@ impl Floor {
         let Ok(body) = MessageBody::parse("Thanks, I am checking your order now; one moment please.") else {
             return;
         };
-        let input =
-            SendMessage { session_id: conversation.session, body: Some(body), client_message_id: None, attachments: Vec::new() };
-        if self.request("realtime-send-message", live::send_message(&self.app, who, conn, input)).await.is_err() {
+        let input = SendMessage {
+            session_id: conversation.session,
+            body: Some(body),
+            client_message_id: None,
+            attachments: Vec::new(),
+        };
+        if self
+            .request("realtime-send-message", live::send_message(&self.app, who, conn, input))
+            .await
+            .is_err()
+        {
             self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
@@ -283,9 +303,10 @@ impl Floor {
     async fn turn_over(&mut self) -> Result<(), BoxError> {
         if let Some(old) = self.open.pop_front() {
             let closer = old.agent.as_ref().map(|(agent, _)| agent).unwrap_or(&old.customer);
-            let _ = self.request("chat-close-session", ops::close_session(&self.app, closer, &old.session)).await;
+            let _ =
+                self.request("chat-close-session", ops::close_session(&self.app, closer, &old.session)).await;
             let _ = self
-                .request("realtime-disconnect", live::disconnect(&self.app, &old.customer_connection))
+                .request("realtime-disconnect", presence::disconnect(&self.app, &old.customer_connection))
                 .await;
         }
         let new = self.start_conversation().await?;

@@ -82,8 +82,12 @@ pub fn of_record(record: &ChangeRecord) -> Result<Vec<Effect>, ApiError> {
     }
     if connections::is_connection_key(&record.pk, &record.sk) {
         return Ok(match record.kind {
-            ChangeKind::Insert => vec![Effect::ConnectionOpened(Box::new(repo::from_item(image(&record.new)?)?))],
-            ChangeKind::Remove => vec![Effect::ConnectionGone(Box::new(repo::from_item(image(&record.old)?)?))],
+            ChangeKind::Insert => {
+                vec![Effect::ConnectionOpened(Box::new(repo::from_item(image(&record.new)?)?))]
+            }
+            ChangeKind::Remove => {
+                vec![Effect::ConnectionGone(Box::new(repo::from_item(image(&record.old)?)?))]
+            }
             ChangeKind::Modify => Vec::new(),
         });
     }

@@ -294,7 +294,9 @@ pub async fn session_updated(app: &App, session: &Session) -> Delivery {
     let delivery = deliver(app, subscriptions.iter(), &frame).await;
     let lapsed: Vec<Subscription> = subscriptions
         .into_iter()
-        .filter(|s| !delivery.gone.contains(&s.connection_id) && !can_read(&connections::as_principal(s), session))
+        .filter(|s| {
+            !delivery.gone.contains(&s.connection_id) && !can_read(&connections::as_principal(s), session)
+        })
         .collect();
     prune(app, &session.id, &lapsed).await;
     log_delivery(&session.id, "session.updated", &delivery);

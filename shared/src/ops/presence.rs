@@ -97,9 +97,9 @@ pub async fn subscribe(
 pub async fn opened(app: &App, connection: &Connection) -> Result<(), ApiError> {
     let live = connections::of_user(app.store.as_ref(), &connection.user_id, CONNECTIONS_READ, now()).await?;
     let still_here = live.iter().any(|c| c.connection_id == connection.connection_id);
-    let first = !live.iter().any(|c| {
-        (c.connected_at, &c.connection_id) < (connection.connected_at, &connection.connection_id)
-    });
+    let first = !live
+        .iter()
+        .any(|c| (c.connected_at, &c.connection_id) < (connection.connected_at, &connection.connection_id));
     if still_here && first {
         announce(app, connection, PresenceStatus::Online).await?;
     }
@@ -124,7 +124,12 @@ async fn announce(app: &App, connection: &Connection, status: PresenceStatus) ->
     let principal = Principal { user_id: user.clone(), role: connection.role, name: connection.name.clone() };
     agents::connection_changed(app, &principal, status == PresenceStatus::Online).await?;
     for session in open_sessions(app, &principal).await? {
-        let frame = ServerFrame::Presence { session_id: Some(session.id), user_id: user.clone(), status, agent: None };
+        let frame = ServerFrame::Presence {
+            session_id: Some(session.id),
+            user_id: user.clone(),
+            status,
+            agent: None,
+        };
         live::publish_to(app, &session.id, Some(&session), &frame, Skip::User(user)).await;
     }
     Ok(())

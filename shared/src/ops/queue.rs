@@ -8,10 +8,10 @@
 use crate::app::App;
 use crate::domain::{now, AgentStatus, SessionStatus};
 use crate::error::ApiError;
-use crate::repo::{agents, stats};
-use crate::store::ItemStore;
 use crate::realtime::frames::ServerFrame;
 use crate::repo::sessions::{self, SessionListing};
+use crate::repo::{agents, stats};
+use crate::store::ItemStore;
 
 use super::live::{self, Skip};
 

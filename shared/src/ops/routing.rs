@@ -265,7 +265,7 @@ async fn route_all(
         }
         tracing::info!(session_id = %session.id, agent_id = %agent.agent_id, "session routed");
         // Announced at once: whatever fails later in this pass, this assignment is stored.
-        tell_assignment(app, &session_now).await;
+        announce_assignment(app, &session_now).await;
         routed.push(session_now);
         free.retain(|a| a.agent_id != loaded.agent_id);
         exact.insert(loaded.agent_id.clone());
