@@ -680,6 +680,8 @@ async fn a_note_sends_no_websocket_frame_to_anyone(backend: Backend) {
     for socket in [&mut customer, &mut agent] {
         assert_eq!(socket.subscribe(&world.session).await["type"], "subscribed");
     }
+    // Presence (the agent coming online) follows from the change feed: let it arrive first.
+    api.settle().await;
     for socket in [&mut customer, &mut agent] {
         socket.barrier().await;
         socket.take_all();
