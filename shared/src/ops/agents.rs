@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::domain::{now, AgentState, AgentStatus, Capacity, EventKind, Principal, Role, RoomId, UserId};
 use crate::error::ApiError;
 use crate::repo::{agents, events, rooms};
+use crate::store::{ItemStore, NamedTxOp};
 
 use super::{failed_conditions, role_forbidden};
 
@@ -122,33 +123,47 @@ pub async fn set_status(app: &App, principal: &Principal, input: SetStatus) -> R
             next.status_changed_at = at;
         }
         next.version = before.version + 1;
-        let mut ops = vec![
-            agents::put(&next, read.as_ref())?.named(STATE_UNCHANGED),
-            events::record(
-                principal,
-                EventKind::AgentStatusChanged,
-                &agents::key(&principal.user_id).pk,
-                format!("agent:{}", principal.user_id),
-                None,
-                json!({"status": next.status, "capacity": next.capacity, "rooms": next.rooms,
+        let event = events::record(
+            principal,
+            EventKind::AgentStatusChanged,
+            &agents::key(&principal.user_id).pk,
+            format!("agent:{}", principal.user_id),
+            None,
+            json!({"status": next.status, "capacity": next.capacity, "rooms": next.rooms,
                        "previous_status": before.status_at(at)}),
-                at,
-            )?
-            .named("status_event"),
-        ];
-        let rooms_named = next.rooms.iter().filter(|_| input.rooms.is_some());
-        ops.extend(rooms_named.map(|room| rooms::exists(room).named("room_exists")));
-        let failed = failed_conditions(store.transact_write(ops).await)?;
-        if failed.contains(&STATE_UNCHANGED) {
+            at,
+        )?
+        .named("status_event");
+        if !write_state(store, &next, read.as_ref(), event, input.rooms.is_some()).await? {
             continue;
-        }
-        if !failed.is_empty() {
-            return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
         }
         tracing::info!(agent_id = %principal.user_id, status = next.status.as_str(), "agent status set");
         return Ok(next);
     }
     Err(ApiError::conflict("conflict", "your state kept changing meanwhile; retry"))
+}
+
+/// Writes an agent's next state (if the one read is still stored) with its event in one
+/// transaction, checking that each of its rooms exists when the request named them: `false` when
+/// the state changed meanwhile (read it again), 404 `room_not_found` for a room that does not.
+async fn write_state(
+    store: &dyn ItemStore,
+    next: &AgentState,
+    read: Option<&AgentState>,
+    event: NamedTxOp,
+    rooms_named: bool,
+) -> Result<bool, ApiError> {
+    let mut ops = vec![agents::put(next, read)?.named(STATE_UNCHANGED), event];
+    let rooms = next.rooms.iter().filter(|_| rooms_named);
+    ops.extend(rooms.map(|room| rooms::exists(room).named("room_exists")));
+    let failed = failed_conditions(store.transact_write(ops).await)?;
+    if failed.contains(&STATE_UNCHANGED) {
+        return Ok(false);
+    }
+    if !failed.is_empty() {
+        return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
+    }
+    Ok(true)
 }
 
 /// An admin sets another agent's capacity and rooms; their status stays as it is. Only agents
@@ -177,28 +192,19 @@ pub async fn update_agent(
         next.capacity = input.capacity.unwrap_or(read.capacity);
         next.rooms = rooms_wanted.clone().unwrap_or(read.rooms.clone());
         next.version = read.version + 1;
-        let mut ops = vec![
-            agents::put(&next, Some(&read))?.named(STATE_UNCHANGED),
-            events::record(
-                principal,
-                EventKind::AgentSettingsChanged,
-                &agents::key(agent_id).pk,
-                format!("agent:{agent_id}"),
-                None,
-                json!({"capacity": next.capacity, "rooms": next.rooms,
+        let event = events::record(
+            principal,
+            EventKind::AgentSettingsChanged,
+            &agents::key(agent_id).pk,
+            format!("agent:{agent_id}"),
+            None,
+            json!({"capacity": next.capacity, "rooms": next.rooms,
                        "previous_capacity": read.capacity, "previous_rooms": read.rooms}),
-                at,
-            )?
-            .named("settings_event"),
-        ];
-        let rooms_named = next.rooms.iter().filter(|_| input.rooms.is_some());
-        ops.extend(rooms_named.map(|room| rooms::exists(room).named("room_exists")));
-        let failed = failed_conditions(store.transact_write(ops).await)?;
-        if failed.contains(&STATE_UNCHANGED) {
+            at,
+        )?
+        .named("settings_event");
+        if !write_state(store, &next, Some(&read), event, input.rooms.is_some()).await? {
             continue;
-        }
-        if !failed.is_empty() {
-            return Err(ApiError::not_found("room_not_found", "rooms: no such room"));
         }
         tracing::info!(%agent_id, capacity = next.capacity.get(), "agent settings changed by an admin");
         return Ok(next);
