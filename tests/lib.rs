@@ -69,12 +69,23 @@ pub enum Backend {
 
 /// The item store the gateway uses, counting the calls each operation makes; it can also be
 /// made to fail every write after the Nth, as a store that goes away in the middle of a request.
+/// The change feed's reactions write through another one over the same store: its calls are not
+/// counted with the requests', but the same failures reach it (the store is one).
 pub struct CountingStore {
     inner: Arc<dyn ItemStore>,
     calls: Mutex<BTreeMap<&'static str, usize>>,
     total: AtomicUsize,
+    failures: Arc<Failures>,
+}
+
+/// The failures a test injects, shared by the requests' store and the reactions'.
+#[derive(Default)]
+struct Failures {
     /// Writes (put, update, delete, transaction) left before every write fails.
     writes_left: AtomicUsize,
+    /// Writes refused since the last [`CountingStore::fail_writes_after`].
+    refused: AtomicUsize,
+    refusal: tokio::sync::Notify,
 }
 
 impl CountingStore {
@@ -99,22 +110,52 @@ impl CountingStore {
     /// Lets the next `writes` writes through and fails every write after them (with a backend
     /// error, as a lost connection to the store), until [`CountingStore::heal`].
     pub fn fail_writes_after(&self, writes: usize) {
-        self.writes_left.store(writes, Ordering::SeqCst);
+        self.failures.refused.store(0, Ordering::SeqCst);
+        self.failures.writes_left.store(writes, Ordering::SeqCst);
     }
 
     /// Lets every write through again.
     pub fn heal(&self) {
-        self.writes_left.store(usize::MAX, Ordering::SeqCst);
+        self.failures.writes_left.store(usize::MAX, Ordering::SeqCst);
+    }
+
+    /// Returns once a write has been refused since [`CountingStore::fail_writes_after`], by a
+    /// request or by a reaction of the change feed.
+    pub async fn refused(&self) {
+        loop {
+            let refusal = self.failures.refusal.notified();
+            tokio::pin!(refusal);
+            refusal.as_mut().enable();
+            if self.failures.refused.load(Ordering::SeqCst) > 0 {
+                return;
+            }
+            refusal.await;
+        }
     }
 
     fn write(&self, operation: &'static str) -> Result<(), StoreError> {
         self.count(operation);
-        let allowed = self.writes_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
-            usize::MAX => Some(left),
-            0 => None,
-            _ => Some(left - 1),
-        });
-        allowed.map(|_| ()).map_err(|_| StoreError::Backend("the store failed (injected by the test)".into()))
+        let allowed =
+            self.failures.writes_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+                usize::MAX => Some(left),
+                0 => None,
+                _ => Some(left - 1),
+            });
+        allowed.map(|_| ()).map_err(|_| {
+            self.failures.refused.fetch_add(1, Ordering::SeqCst);
+            self.failures.refusal.notify_waiters();
+            StoreError::Backend("the store failed (injected by the test)".into())
+        })
+    }
+
+    /// Another counter over the same store and the same injected failures.
+    fn sharing_failures(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            calls: Mutex::default(),
+            total: AtomicUsize::new(0),
+            failures: Arc::clone(&self.failures),
+        }
     }
 
     /// Starts counting from zero.
@@ -330,12 +371,12 @@ impl TestApi {
         dir: Option<tempfile::TempDir>,
         feed: Option<FeedOf>,
     ) -> Self {
-        let uncounted = Arc::clone(&inner);
+        let failures = Failures { writes_left: AtomicUsize::new(usize::MAX), ..Failures::default() };
         let store = Arc::new(CountingStore {
             inner,
             calls: Mutex::default(),
             total: AtomicUsize::new(0),
-            writes_left: AtomicUsize::new(usize::MAX),
+            failures: Arc::new(failures),
         });
         let widget_tokens =
             WidgetTokens::hs256(TEST_WIDGET_SECRET.as_bytes(), WIDGET_ISSUER, AUDIENCE, 86_400);
@@ -398,7 +439,7 @@ impl TestApi {
         if let Some(feed) = feed {
             // The reactions' calls are not the requests': the round-trip tests count only those.
             let mut reacting = app.clone();
-            reacting.store = uncounted;
+            reacting.store = Arc::new(store.sharing_failures());
             let feed = switchboard_local::feed::open(feed).await.expect("open the change feed");
             gateway = gateway.consuming_feed(switchboard_local::feed::start(reacting, feed));
         }

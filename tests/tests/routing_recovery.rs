@@ -97,10 +97,13 @@ async fn a_routing_pass_cut_short_by_the_store_announces_what_it_assigned_and_on
     api.settle().await;
 
     // Act: Ann goes online with room for four while the store fails after four writes: her
-    // status, the routing lease and the first two assignments; the third assignment fails.
+    // status, then, in the change feed's routing pass, the routing lease and the first two
+    // assignments; the third assignment fails.
     api.store.fail_writes_after(4);
-    set_status(&api, ANN, "online", 4).await;
-    api.store.heal();
+    let body = json!({"status": "online", "capacity": 4});
+    let reply = api.as_user(ANN, Role::Agent, Method::PUT, "/agent/status", Some(body)).await;
+    arranged(reply, 200, "an agent goes online");
+    api.store.refused().await;
 
     // Assert: what committed was announced to the customer and to Ann.
     let first = sessions_in(&api, "active").await;
@@ -116,6 +119,9 @@ async fn a_routing_pass_cut_short_by_the_store_announces_what_it_assigned_and_on
         let updated = ann.expect("session.updated").await;
         assert!(first.contains_key(updated["session"]["id"].as_str().unwrap_or_default()), "{updated}");
     }
+    // The store comes back: the feed delivers the change again.
+    api.store.heal();
+    api.settle().await;
 
     // Act: one sweep.
     let swept = api.sweep_routing().await;
@@ -192,6 +198,8 @@ async fn an_agent_who_lost_a_session_gets_none_of_its_frames_though_deleting_the
     let mut xena = api.connect(&Caller::AgentX.token(&api)).await;
     assert_eq!(xena.subscribe(&assigned.session).await["type"], "subscribed");
     let transfer = format!("/admin/chat-dashboard/sessions/{}/transfer", assigned.session);
+    // The reactions to what came before are done: the one write let through is the transfer's.
+    api.settle().await;
     api.store.fail_writes_after(1);
     let reply = Caller::AgentX
         .call(&api, Method::POST, &transfer, Some(json!({"to_agent_id": "agent-yuri", "reason": "refunds"})))
