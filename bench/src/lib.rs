@@ -9,6 +9,10 @@
 //!
 //! With the `rollup` feature, [`rollup`] is the throughput benchmark of the analytics rollup over a
 //! generated event log, driven by `rollup-throughput` (`scripts/bench-rollup.sh`).
+//!
+//! With the `scale` feature, [`scale`] is the scale simulator: the target load through the real
+//! operations in simulated time, metered per partition key, driven by `scale-sim`
+//! (`scripts/bench-scale.sh`).
 
 pub mod emulator;
 #[cfg(feature = "realtime")]
@@ -16,4 +20,6 @@ pub mod realtime;
 pub mod report;
 #[cfg(feature = "rollup")]
 pub mod rollup;
+#[cfg(feature = "scale")]
+pub mod scale;
 pub mod stats;

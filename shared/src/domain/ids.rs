@@ -17,8 +17,14 @@ pub fn next_ulid() -> Ulid {
     let Ok(mut generator) = GENERATOR.lock() else {
         return Ulid::new();
     };
+    let generator = generator.get_or_insert_with(Generator::new);
+    // Ids sort by time, also the simulated one: reads by a span of time read ranges of ids.
+    #[cfg(feature = "sim-clock")]
+    if let Some(simulated) = super::clock::simulated() {
+        return generator.generate_from_datetime(simulated.into()).unwrap_or_else(|_| Ulid::new());
+    }
     // Only 2^80 ids fit in one millisecond; past that, fall back to a random one.
-    generator.get_or_insert_with(Generator::new).generate().unwrap_or_else(|_| Ulid::new())
+    generator.generate().unwrap_or_else(|_| Ulid::new())
 }
 
 macro_rules! ulid_id {
@@ -43,6 +49,12 @@ macro_rules! ulid_id {
                 Ulid::from_string(s)
                     .map(Self)
                     .map_err(|_| InvalidValue::new($field, "must be a 26-character ULID"))
+            }
+
+            /// Which of `shards` partitions this id falls in: its random bits spread ids evenly,
+            /// and an id always falls in the same one.
+            pub fn shard(&self, shards: usize) -> usize {
+                (self.0.random() % shards.max(1) as u128) as usize
             }
         }
 
