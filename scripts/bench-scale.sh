@@ -5,7 +5,7 @@
 # simulated time, each partition key's DynamoDB capacity units metered. By default it runs 1/10 of
 # the load and scales the figures up (per-entity partitions as measured, shared ones ×10 for
 # writes and ×100 for reads). Prints Markdown on stdout, progress on stderr; the last line is
-# `max_partition_utilization=X`. Figures and how to read them: docs/SCALE.md, docs/BENCHMARKS.md
+# `max_partition_utilization=X`. Figures and how to read them: docs/BENCHMARKS.md
 # ("Scale").
 #
 #   scripts/bench-scale.sh [scale-sim arguments...]

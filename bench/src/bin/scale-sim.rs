@@ -6,8 +6,7 @@
 //!             [--dashboards 100] [--conversations-per-day 200000] [--seconds 60] [--scale 10]
 //!             [--dir DIR]
 //!
-//! `scripts/bench-scale.sh` builds and runs it. Figures: docs/BENCHMARKS.md ("Scale") and
-//! docs/SCALE.md.
+//! `scripts/bench-scale.sh` builds and runs it. Figures: docs/BENCHMARKS.md ("Scale").
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -10,7 +10,7 @@
 //! - [`report`]: the figures against the limits.
 //!
 //! `scale-sim` (the binary, behind the `scale` feature) drives it; `scripts/bench-scale.sh`
-//! builds and runs it; `docs/SCALE.md` reads its figures.
+//! builds and runs it; `docs/BENCHMARKS.md` ("Scale") holds its figures.
 
 pub mod meter;
 pub mod posts;
