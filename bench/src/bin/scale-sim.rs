@@ -74,7 +74,10 @@ async fn main() -> Result<(), BoxError> {
     let start = time::macros::datetime!(2026-12-07 09:00 UTC);
     let mut floor = Floor::open(&path, load, start).await?;
     let began = Instant::now();
-    eprintln!("setting up: {} agents, {} dashboards, {} conversations", load.agents, load.dashboards, load.conversations);
+    eprintln!(
+        "setting up: {} agents, {} dashboards, {} conversations",
+        load.agents, load.dashboards, load.conversations
+    );
     floor.set_up().await?;
     eprintln!("set up in {:.0?}; simulating {} seconds", began.elapsed(), load.seconds);
     let ran = Instant::now();

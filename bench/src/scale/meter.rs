@@ -388,7 +388,10 @@ mod tests {
     #[tokio::test]
     async fn a_transactional_put_costs_twice_and_each_index_once() {
         let store = MeteredStore::new(SqliteItemStore::in_memory().unwrap());
-        let put = TxOp::Put { item: item(json!({"pk": "A", "sk": "1", "gsi1pk": "G", "gsi1sk": "x"})), condition: None };
+        let put = TxOp::Put {
+            item: item(json!({"pk": "A", "sk": "1", "gsi1pk": "G", "gsi1sk": "x"})),
+            condition: None,
+        };
 
         store.transact_write(vec![put.named("put")]).await.unwrap();
 
@@ -412,7 +415,10 @@ mod tests {
     async fn an_index_query_reads_half_a_unit_per_4_kb() {
         let store = MeteredStore::new(SqliteItemStore::in_memory().unwrap());
         let body = "x".repeat(5000);
-        store.put(item(json!({"pk": "A", "sk": "1", "gsi1pk": "G", "gsi1sk": "1", "b": body})), None).await.unwrap();
+        store
+            .put(item(json!({"pk": "A", "sk": "1", "gsi1pk": "G", "gsi1sk": "1", "b": body})), None)
+            .await
+            .unwrap();
 
         store.query(Query::index("gsi1", "G")).await.unwrap();
         store.get(&Key::new("A", "1")).await.unwrap();

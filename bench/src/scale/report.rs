@@ -37,8 +37,19 @@ pub const WORK_MS: f64 = 4.0;
 /// counted ×scale², since a listing (the online agents, the dashboards, a queue) grows with the
 /// floor as its readers do — an upper bound for the reads of fixed-size items.
 const ENTITY_PREFIXES: [&str; 13] = [
-    "SESSION#", "CONN#", "USER#", "AGENT#", "CUSTOMER#", "SUBS#", "USERCONN#", "ACTOR#", "CHANGE#",
-    "PUSHCOAL#", "PUSHLOG#", "VISITOR#", "LIMIT#",
+    "SESSION#",
+    "CONN#",
+    "USER#",
+    "AGENT#",
+    "CUSTOMER#",
+    "SUBS#",
+    "USERCONN#",
+    "ACTOR#",
+    "CHANGE#",
+    "PUSHCOAL#",
+    "PUSHLOG#",
+    "VISITOR#",
+    "LIMIT#",
 ];
 
 /// Whether a partition belongs to one entity (see [`ENTITY_PREFIXES`]).
@@ -121,8 +132,12 @@ pub fn render(load: &Load, metered: &Metered, posted: &Posted, invocations: &Inv
     }
 
     let hot = hottest(metered, seconds, load.scale);
-    let _ = writeln!(out, "## Hottest partitions (limit {PARTITION_WCU} WCU/s, {PARTITION_RCU} RCU/s each)\n");
-    let _ = writeln!(out, "| where | partition key | WCU/s mean | WCU/s peak | RCU/s mean | RCU/s peak | utilization |");
+    let _ =
+        writeln!(out, "## Hottest partitions (limit {PARTITION_WCU} WCU/s, {PARTITION_RCU} RCU/s each)\n");
+    let _ = writeln!(
+        out,
+        "| where | partition key | WCU/s mean | WCU/s peak | RCU/s mean | RCU/s peak | utilization |"
+    );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
     for h in hot.iter().take(15) {
         let _ = writeln!(
@@ -137,10 +152,19 @@ pub fn render(load: &Load, metered: &Metered, posted: &Posted, invocations: &Inv
             h.utilization()
         );
     }
-    let (write_total, read_total) = hot.iter().fold((0.0, 0.0), |(w, r), h| (w + h.mean.write, r + h.mean.read));
-    let _ = writeln!(out, "\nTable and indexes together: {write_total:.0} WCU/s, {read_total:.0} RCU/s (mean).\n");
+    let (write_total, read_total) =
+        hot.iter().fold((0.0, 0.0), |(w, r), h| (w + h.mean.write, r + h.mean.read));
+    let _ = writeln!(
+        out,
+        "\nTable and indexes together: {write_total:.0} WCU/s, {read_total:.0} RCU/s (mean).\n"
+    );
 
-    let _ = writeln!(out, "## Largest items (limit {} KB, target under {} KB)\n", ITEM_LIMIT / 1024, ITEM_TARGET / 1024);
+    let _ = writeln!(
+        out,
+        "## Largest items (limit {} KB, target under {} KB)\n",
+        ITEM_LIMIT / 1024,
+        ITEM_TARGET / 1024
+    );
     let _ = writeln!(out, "| key pattern | largest | bytes | share of 400 KB |");
     let _ = writeln!(out, "|---|---|---:|---:|");
     let mut largest: Vec<(&String, &Largest)> = metered.largest.iter().collect();
@@ -178,7 +202,11 @@ pub fn render(load: &Load, metered: &Metered, posted: &Posted, invocations: &Inv
         if name == "realtime-connect" {
             connects += rate;
         }
-        rows.push(format!("| {name} | {rate:.2} | {:.1} | {ms:.0} | {:.2} |", calls / count.max(1.0), rate * ms / 1000.0));
+        rows.push(format!(
+            "| {name} | {rate:.2} | {:.1} | {ms:.0} | {:.2} |",
+            calls / count.max(1.0),
+            rate * ms / 1000.0
+        ));
     }
     let feed_calls = metered.calls.get("changes-process").copied().unwrap_or(0) as f64 / n;
     let feed_concurrency = feed_calls * CALL_MS / 1000.0;
@@ -193,7 +221,10 @@ pub fn render(load: &Load, metered: &Metered, posted: &Posted, invocations: &Inv
     for row in rows {
         let _ = writeln!(out, "{row}");
     }
-    let _ = writeln!(out, "| changes-process (stream) | — | {feed_calls:.0} calls/s | — | {feed_concurrency:.2} |");
+    let _ = writeln!(
+        out,
+        "| changes-process (stream) | — | {feed_calls:.0} calls/s | — | {feed_concurrency:.2} |"
+    );
     let _ = writeln!(
         out,
         "\nConcurrency: {concurrency:.1} of {LAMBDA_CONCURRENCY} ({:.3}).\n",

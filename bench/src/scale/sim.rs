@@ -142,7 +142,8 @@ impl Floor {
     /// Brings the agents online, opens the dashboards and the conversations; then forgets what
     /// that cost.
     pub async fn set_up(&mut self) -> Result<(), BoxError> {
-        let capacity = Capacity::new((self.load.conversations.div_ceil(self.load.agents.max(1)) + 2).min(50))?;
+        let capacity =
+            Capacity::new((self.load.conversations.div_ceil(self.load.agents.max(1)) + 2).min(50))?;
         for n in 0..self.load.agents {
             let agent = principal(&format!("agent-{n}"), Role::Agent)?;
             let conn = connection(&format!("a{n}"))?;
@@ -191,7 +192,8 @@ impl Floor {
             priority: Priority::Normal,
             room_id: None,
         };
-        let session = self.request("chat-create-session", ops::create_session(&self.app, &customer, input)).await?;
+        let session =
+            self.request("chat-create-session", ops::create_session(&self.app, &customer, input)).await?;
         self.request(
             "realtime-subscribe",
             live::subscribe(&self.app, &customer, &customer_connection, &session.id),
@@ -252,7 +254,9 @@ impl Floor {
                     self.agent_break(&mut on_break).await?;
                 }
                 for _ in 0..take(&mut reloads) {
-                    let _ = self.request("dashboard-overview", dashboard::overview(self.app.store.as_ref())).await;
+                    let _ = self
+                        .request("dashboard-overview", dashboard::overview(self.app.store.as_ref()))
+                        .await;
                 }
                 if tick == 0 && second % SWEEP_SECONDS == SWEEP_SECONDS - 1 {
                     let _ = self.request("routing-sweep", routing::sweep(&self.app)).await;
@@ -271,9 +275,17 @@ impl Floor {
         let Ok(body) = MessageBody::parse("Thanks, I am checking your order now; one moment please.") else {
             return;
         };
-        let input =
-            SendMessage { session_id: conversation.session, body: Some(body), client_message_id: None, attachments: Vec::new() };
-        if self.request("realtime-send-message", live::send_message(&self.app, who, conn, input)).await.is_err() {
+        let input = SendMessage {
+            session_id: conversation.session,
+            body: Some(body),
+            client_message_id: None,
+            attachments: Vec::new(),
+        };
+        if self
+            .request("realtime-send-message", live::send_message(&self.app, who, conn, input))
+            .await
+            .is_err()
+        {
             self.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
@@ -283,7 +295,8 @@ impl Floor {
     async fn turn_over(&mut self) -> Result<(), BoxError> {
         if let Some(old) = self.open.pop_front() {
             let closer = old.agent.as_ref().map(|(agent, _)| agent).unwrap_or(&old.customer);
-            let _ = self.request("chat-close-session", ops::close_session(&self.app, closer, &old.session)).await;
+            let _ =
+                self.request("chat-close-session", ops::close_session(&self.app, closer, &old.session)).await;
             let _ = self
                 .request("realtime-disconnect", live::disconnect(&self.app, &old.customer_connection))
                 .await;
