@@ -4,6 +4,7 @@
 //! code (crc-fast: 0.7 MB) into the one function that must stay under the size budget, for five
 //! plain object calls.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,7 +29,9 @@ const RETRY_BACKOFF: Duration = Duration::from_millis(100);
 pub struct SignedBucketObjects {
     endpoint: BucketEndpoint,
     identity: SigningIdentity,
-    connector: Connector,
+    /// Built on the first call, not at init: the TLS set-up parses the trusted roots, which
+    /// would put the function's cold start over its budget (see docs/BENCHMARKS.md).
+    connector: OnceLock<Result<Connector, String>>,
     limits: AwsLimits,
 }
 
@@ -48,19 +51,34 @@ impl SignedBucketObjects {
     /// of [`AwsLimits`].
     pub fn new(links: &S3Links) -> Result<Self, ConfigError> {
         let limits = AwsLimits::from_env()?.for_transfers();
-        // An https endpoint override (not AWS's own host) may be signed by another root.
-        let url = links.endpoint().url();
-        let system_roots = url.starts_with("https://") && !url.ends_with(".amazonaws.com");
-        let settings = HttpConnectorSettings::builder()
-            .connect_timeout(limits.connect)
-            .read_timeout(limits.attempt)
-            .build();
-        let connector = Connector::builder()
-            .connector_settings(settings)
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .tls_context(tls_context(system_roots)?)
-            .build();
-        Ok(Self { endpoint: links.endpoint().clone(), identity: links.identity().clone(), connector, limits })
+        Ok(Self {
+            endpoint: links.endpoint().clone(),
+            identity: links.identity().clone(),
+            connector: OnceLock::new(),
+            limits,
+        })
+    }
+
+    /// The HTTPS connector, made on first use with the transfer timeouts.
+    fn connector(&self) -> Result<&Connector, String> {
+        self.connector
+            .get_or_init(|| {
+                // An https endpoint override (not AWS's own host) may be signed by another root.
+                let url = self.endpoint.url();
+                let system_roots = url.starts_with("https://") && !url.ends_with(".amazonaws.com");
+                let settings = HttpConnectorSettings::builder()
+                    .connect_timeout(self.limits.connect)
+                    .read_timeout(self.limits.attempt)
+                    .build();
+                let tls = tls_context(system_roots).map_err(|e| e.to_string())?;
+                Ok(Connector::builder()
+                    .connector_settings(settings)
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .tls_context(tls)
+                    .build())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// From the Lambda environment: `ATTACHMENTS_BUCKET`, `AWS_REGION`, the role's credentials
@@ -125,7 +143,7 @@ impl SignedBucketObjects {
         if let Some(content_type) = content_type {
             request.headers_mut().insert("content-type", content_type.to_owned());
         }
-        let response: Response = self.connector.call(request).await.map_err(|e| format!("{e:?}"))?;
+        let response: Response = self.connector()?.call(request).await.map_err(|e| format!("{e:?}"))?;
         let status = response.status().as_u16();
         let bytes = ByteStream::new(response.into_body()).collect().await.map_err(|e| e.to_string())?;
         Ok((status, bytes.into_bytes().to_vec()))
