@@ -203,6 +203,12 @@ pub async fn run_http(function: HttpFunction) -> Result<(), lambda_http::Error> 
     .await
 }
 
+/// [`run_http`] for the functions that reach SNS in the request (device registration, a test
+/// push, the replay of a failed change): their app pushes through SNS mobile push.
+pub async fn run_http_pushing(function: HttpFunction) -> Result<(), lambda_http::Error> {
+    serve(start_pushing().await?, function).await
+}
+
 /// [`run_http`] for the function that starts bulk sends: its app enqueues them on the SQS queue
 /// of `BULK_SEND_QUEUE_URL` (only this function's binary links the SQS client).
 #[cfg(feature = "sqs")]
@@ -224,8 +230,7 @@ pub async fn run_http_enqueuing(function: HttpFunction) -> Result<(), lambda_htt
 /// port refuses, and no SNS client is linked).
 #[cfg(feature = "ssm")]
 pub async fn run_http_minting(function: HttpFunction) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    let app = started(App::from_env_pushing(Arc::new(crate::push::refused::RefusedPush)).await)?;
+    let app = start().await?;
     let tokens = match crate::secrets::widget_tokens_from_env().await {
         Ok(Some(tokens)) => tokens,
         Ok(None) => {
@@ -278,8 +283,17 @@ async fn serve(app: Arc<App>, function: HttpFunction) -> Result<(), lambda_http:
     .await
 }
 
-/// Tracing and `App::from_env()`, exiting with the reason if the configuration is unusable.
+/// Tracing and the app from the environment, exiting with the reason if the configuration is
+/// unusable. Its push port refuses: only the functions whose policy grants SNS actions push (see
+/// [`run_http_pushing`]), and a binary that never builds [`App::from_env`] links no SNS client.
+/// Pushes to people who are not connected run from the change feed (`changes-process`).
 async fn start() -> Result<Arc<App>, lambda_http::Error> {
+    crate::telemetry::init();
+    started(App::from_env_pushing(Arc::new(crate::push::refused::RefusedPush)).await)
+}
+
+/// [`start`] with the SNS push port: `App::from_env()`.
+async fn start_pushing() -> Result<Arc<App>, lambda_http::Error> {
     crate::telemetry::init();
     started(App::from_env().await)
 }
@@ -316,6 +330,18 @@ macro_rules! http_main {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::lambda::run_http($function).await
+        }
+    };
+}
+
+/// Expands to the `main` of an HTTP function binary that pushes through SNS in the request
+/// ([`run_http_pushing`]).
+#[macro_export]
+macro_rules! http_main_pushing {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_http_pushing($function).await
         }
     };
 }
@@ -399,17 +425,10 @@ where
     .await
 }
 
-/// The whole `main` of a scheduled function: tracing, `App::from_env()`, then the Lambda
-/// runtime loop.
+/// The whole `main` of a scheduled function: tracing, the app from the environment (its push
+/// port refuses, see [`start`]), then the Lambda runtime loop.
 pub async fn run_scheduled(function: ScheduledFunction) -> Result<(), lambda_http::Error> {
-    crate::telemetry::init();
-    let app = match App::from_env().await {
-        Ok(app) => Arc::new(app),
-        Err(error) => {
-            tracing::error!(%error, "configuration is unusable");
-            return Err(error.into());
-        }
-    };
+    let app = start().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
             let app = Arc::clone(&app);
@@ -457,11 +476,11 @@ macro_rules! queue_function {
     };
 }
 
-/// The whole `main` of a queue function: tracing, `App::from_env()`, then the Lambda runtime
-/// loop. A handler's error (an event that is not an SQS event) fails the invocation, and with it
-/// the whole batch.
+/// The whole `main` of a queue function (the bulk sends' worker): tracing, `App::from_env()`
+/// (pushing through SNS), then the Lambda runtime loop. A handler's error (an event that is not
+/// an SQS event) fails the invocation, and with it the whole batch.
 pub async fn run_queue(function: QueueFunction) -> Result<(), lambda_http::Error> {
-    let app = start().await?;
+    let app = start_pushing().await?;
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
             let app = Arc::clone(&app);

@@ -1,2 +1,2 @@
 //! The `dashboard-replay-failed-change` Lambda function.
-switchboard_shared::http_main!(switchboard_dashboard::REPLAY_FAILED_CHANGE);
+switchboard_shared::http_main_pushing!(switchboard_dashboard::REPLAY_FAILED_CHANGE);

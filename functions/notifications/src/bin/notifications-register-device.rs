@@ -1,2 +1,2 @@
 //! The `notifications-register-device` Lambda function.
-switchboard_shared::http_main!(switchboard_notifications::REGISTER_DEVICE);
+switchboard_shared::http_main_pushing!(switchboard_notifications::REGISTER_DEVICE);

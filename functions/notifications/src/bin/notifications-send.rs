@@ -1,2 +1,2 @@
 //! The `notifications-send` Lambda function.
-switchboard_shared::http_main!(switchboard_notifications::SEND);
+switchboard_shared::http_main_pushing!(switchboard_notifications::SEND);

@@ -1,2 +1,2 @@
 //! The `notifications-unregister-device` Lambda function.
-switchboard_shared::http_main!(switchboard_notifications::UNREGISTER_DEVICE);
+switchboard_shared::http_main_pushing!(switchboard_notifications::UNREGISTER_DEVICE);
