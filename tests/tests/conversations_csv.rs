@@ -7,9 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::analytics::conversations::{self, COLUMNS};
 use switchboard_shared::auth::TokenMinter;
-use switchboard_shared::domain::{
-    AuditEvent, EventKind, Priority, Role, Session, SessionId, SessionStatus, UserId,
-};
+use switchboard_shared::domain::{AuditEvent, EventKind, Priority, Role, Session, SessionId, UserId};
 use switchboard_shared::store::{Item, ItemStore};
 use switchboard_tests::{
     arranged, on_duty, Backend, Caller, Fetched, Reply, TestApi, AUDIENCE, ISSUER, TEST_SECRET,
@@ -356,33 +354,7 @@ async fn seed_created_with_id_at(
 ) -> String {
     let id = SessionId::parse(&format!("01JD00000000000000000001{n:02}")).expect("a session id");
     let customer = UserId::parse(&format!("cust-{n}")).expect("a user id");
-    let session = Session {
-        id,
-        customer_id: customer.clone(),
-        customer_name: None,
-        agent_id: None,
-        room_id: None,
-        subject: format!("seeded {n}"),
-        priority: Priority::Normal,
-        status: SessionStatus::Waiting,
-        created_at,
-        assigned_at: None,
-        closed_at: None,
-        closed_by: None,
-        queue_position: None,
-        last_message_at: None,
-        message_count: 0,
-        queued_at: Some(created_at),
-        estimated_wait_seconds: None,
-        first_response_at: None,
-        transfer_count: 0,
-        reopen_count: 0,
-        rating: None,
-        last_sender_role: None,
-        messages_customer: 0,
-        messages_agent: 0,
-        messages_admin: 0,
-    };
+    let session = Session::opened(id, customer.clone(), format!("seeded {n}"), Priority::Normal, created_at);
     let millis = u64::try_from(id_made_at.unix_timestamp_nanos() / 1_000_000).expect("a time after 1970");
     let event_id = ulid::Ulid::from_parts(millis, u128::from(n)).to_string();
     let event = AuditEvent {

@@ -332,7 +332,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::domain::{LoggedKind, Priority, SessionStatus};
+    use crate::domain::{LoggedKind, Priority};
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
@@ -378,31 +378,20 @@ mod tests {
 
     fn session(created_at: OffsetDateTime) -> Session {
         Session {
-            id: id(2),
-            customer_id: user("cust-ada"),
             customer_name: Some("-Ada, \"the\" customer".into()),
-            agent_id: None,
-            room_id: None,
-            subject: "=HYPERLINK(\"x\")\nsecond line".into(),
-            priority: Priority::High,
-            status: SessionStatus::Waiting,
-            created_at,
-            assigned_at: None,
-            closed_at: None,
-            closed_by: None,
-            queue_position: None,
-            last_message_at: None,
-            message_count: 5,
             queued_at: None,
-            estimated_wait_seconds: None,
-            first_response_at: None,
+            message_count: 5,
             transfer_count: 1,
             reopen_count: 1,
-            rating: None,
-            last_sender_role: None,
             messages_customer: 3,
             messages_agent: 2,
-            messages_admin: 0,
+            ..Session::opened(
+                id(2),
+                user("cust-ada"),
+                "=HYPERLINK(\"x\")\nsecond line".into(),
+                Priority::High,
+                created_at,
+            )
         }
     }
 

@@ -83,6 +83,46 @@ pub struct Session {
     pub messages_admin: u64,
 }
 
+impl Session {
+    /// A session just opened by `customer_id`: waiting since `at`, no agent, room or messages
+    /// yet (the rest is set with struct update syntax where it differs).
+    pub fn opened(
+        id: SessionId,
+        customer_id: UserId,
+        subject: String,
+        priority: Priority,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            customer_id,
+            customer_name: None,
+            agent_id: None,
+            room_id: None,
+            subject,
+            priority,
+            status: SessionStatus::Waiting,
+            created_at: at,
+            assigned_at: None,
+            closed_at: None,
+            closed_by: None,
+            queue_position: None,
+            last_message_at: None,
+            message_count: 0,
+            queued_at: Some(at),
+            estimated_wait_seconds: None,
+            first_response_at: None,
+            transfer_count: 0,
+            reopen_count: 0,
+            rating: None,
+            last_sender_role: None,
+            messages_customer: 0,
+            messages_agent: 0,
+            messages_admin: 0,
+        }
+    }
+}
+
 /// A customer's satisfaction rating of a closed session (CSAT).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Rating {

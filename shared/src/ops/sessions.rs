@@ -76,31 +76,15 @@ pub async fn create_session(
     }
     let at = now();
     let session = Session {
-        id: SessionId::generate(),
-        customer_id: principal.user_id.clone(),
         customer_name: principal.name.clone(),
-        agent_id: None,
         room_id: input.room_id,
-        subject: input.subject.as_str().to_owned(),
-        priority: input.priority,
-        status: SessionStatus::Waiting,
-        created_at: at,
-        assigned_at: None,
-        closed_at: None,
-        closed_by: None,
-        queue_position: None,
-        last_message_at: None,
-        message_count: 0,
-        queued_at: Some(at),
-        estimated_wait_seconds: None,
-        first_response_at: None,
-        transfer_count: 0,
-        reopen_count: 0,
-        rating: None,
-        last_sender_role: None,
-        messages_customer: 0,
-        messages_agent: 0,
-        messages_admin: 0,
+        ..Session::opened(
+            SessionId::generate(),
+            principal.user_id.clone(),
+            input.subject.as_str().to_owned(),
+            input.priority,
+            at,
+        )
     };
     let participant =
         sessions::participant(session.id, &principal.user_id, Role::Customer, principal.name.clone(), at);

@@ -78,33 +78,13 @@ mod tests {
     use crate::domain::{Priority, Rating, SessionId, UserId};
 
     fn waiting(at: OffsetDateTime) -> Session {
-        Session {
-            id: SessionId::generate(),
-            customer_id: UserId::parse("cust-ada").unwrap(),
-            customer_name: None,
-            agent_id: None,
-            room_id: None,
-            subject: "help".into(),
-            priority: Priority::Normal,
-            status: SessionStatus::Waiting,
-            created_at: at,
-            assigned_at: None,
-            closed_at: None,
-            closed_by: None,
-            queue_position: None,
-            last_message_at: None,
-            message_count: 0,
-            queued_at: Some(at),
-            estimated_wait_seconds: None,
-            first_response_at: None,
-            transfer_count: 0,
-            reopen_count: 0,
-            rating: None,
-            last_sender_role: None,
-            messages_customer: 0,
-            messages_agent: 0,
-            messages_admin: 0,
-        }
+        Session::opened(
+            SessionId::generate(),
+            UserId::parse("cust-ada").unwrap(),
+            "help".into(),
+            Priority::Normal,
+            at,
+        )
     }
 
     #[test]
