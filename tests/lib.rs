@@ -18,6 +18,7 @@ use switchboard_shared::attachments::s3::S3AttachmentObjects;
 use switchboard_shared::attachments::signing::BucketEndpoint;
 use switchboard_shared::attachments::store::{AttachmentLinks, AttachmentObjects, S3Links};
 use switchboard_shared::auth::{TokenMinter, TokenVerifier, WidgetTokens};
+use switchboard_shared::changes::{runner, ChangeFeed, ChangeRecord};
 use switchboard_shared::config::{dynamodb_client_for_endpoint_with, AwsLimits, TEST_DYNAMODB_ENDPOINT};
 use switchboard_shared::domain::Role;
 use switchboard_shared::lambda::dispatch_scheduled;
@@ -204,6 +205,23 @@ impl ItemStore for CountingStore {
     async fn transact_write(&self, ops: Vec<NamedTxOp>) -> Result<(), StoreError> {
         self.write("transact_write")?;
         self.inner.transact_write(ops).await
+    }
+}
+
+/// The change feed of a store (as `fresh_store` gives it), for a test that delivers the records
+/// to the reactions itself: the reader the local gateway's consumer uses.
+pub async fn open_feed(feed: FeedOf) -> Arc<dyn ChangeFeed> {
+    switchboard_local::feed::open(feed).await.expect("open the change feed")
+}
+
+/// Every record of `feed` so far, read to its end (checkpointed as a consumer does).
+pub async fn read_feed(feed: &dyn ChangeFeed) -> Vec<ChangeRecord> {
+    let mut records = Vec::new();
+    loop {
+        let batch = feed.next_batch(runner::BATCH_SIZE).await.expect("read the feed");
+        let Some(last) = batch.last() else { return records };
+        feed.checkpoint(last).await.expect("checkpoint");
+        records.extend(batch);
     }
 }
 

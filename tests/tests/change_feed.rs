@@ -7,16 +7,14 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_local::feed::FeedOf;
-use switchboard_shared::changes::dynamo::StreamFeed;
-use switchboard_shared::changes::sqlite::SqliteFeed;
-use switchboard_shared::changes::{failed, runner, ChangeFeed, ChangeRecord};
+use switchboard_shared::changes::{failed, runner};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::stats;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
 use switchboard_tests::{
-    arranged, assigned_session, fresh_store, id_of, on_both_backends, send, Backend, Caller, Posting, TestApi,
+    arranged, assigned_session, fresh_store, id_of, on_both_backends, open_feed, read_feed, send, Backend,
+    Caller, Posting, TestApi,
 };
 
 on_both_backends!(
@@ -47,17 +45,6 @@ async fn each_message_is_counted_once_after_the_feed_is_drained(backend: Backend
     assert_eq!(todays_messages(&api).await, json!({"customer": 2, "agent": 1, "admin": 0}));
 }
 
-/// Every record of the feed so far, read to its end.
-async fn read_all(feed: &dyn ChangeFeed) -> Vec<ChangeRecord> {
-    let mut records = Vec::new();
-    loop {
-        let batch = feed.next_batch(runner::BATCH_SIZE).await.expect("read the feed");
-        let Some(last) = batch.last() else { return records };
-        feed.checkpoint(last).await.expect("checkpoint");
-        records.extend(batch);
-    }
-}
-
 async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
     // Arrange: a gateway that runs no consumer, so the test delivers the records itself.
     let (store, dir, feed_of) = fresh_store(backend).await;
@@ -73,14 +60,8 @@ async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
         json!({"customer": 0, "agent": 0, "admin": 0}),
         "not counted yet"
     );
-    let feed: Box<dyn ChangeFeed> = match feed_of {
-        FeedOf::Sqlite(sqlite) => Box::new(SqliteFeed::open(sqlite).await.expect("the feed")),
-        FeedOf::Stream { endpoint, store } => {
-            let arn = store.stream_arn().await.expect("the table's stream");
-            Box::new(StreamFeed::for_endpoint(&endpoint, &arn).expect("the stream"))
-        }
-    };
-    let records = read_all(feed.as_ref()).await;
+    let feed = open_feed(feed_of).await;
+    let records = read_feed(feed.as_ref()).await;
     let reacting = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
 
     // Act: every record twice.
@@ -95,17 +76,6 @@ async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
     let logs = arranged(logs, 200, "agent X reads their pushes").body["items"].clone();
     assert_eq!(logs.as_array().map(Vec::len), Some(1), "{logs}");
     assert_eq!(logs[0]["category"], "chat_message", "{logs}");
-}
-
-/// The gateway's change feed, read from its start by the test itself.
-async fn feed_of(feed_of: FeedOf) -> Box<dyn ChangeFeed> {
-    match feed_of {
-        FeedOf::Sqlite(sqlite) => Box::new(SqliteFeed::open(sqlite).await.expect("the feed")),
-        FeedOf::Stream { endpoint, store } => {
-            let arn = store.stream_arn().await.expect("the table's stream");
-            Box::new(StreamFeed::for_endpoint(&endpoint, &arn).expect("the stream"))
-        }
-    }
 }
 
 /// Registers a phone of `caller` with a token of its own.
@@ -153,7 +123,7 @@ async fn every_session_record_delivered_twice_counts_and_pushes_once(backend: Ba
     let day = stats::day(store.as_ref(), today).await.expect("read today's counters");
     assert_eq!((day.get("created"), day.get("closed")), (0, 0), "not counted in the request");
     assert_eq!(pushes_of(&api, Caller::CustomerA).await, Vec::new(), "not pushed in the request");
-    let records = read_all(feed_of(feed).await.as_ref()).await;
+    let records = read_feed(open_feed(feed).await.as_ref()).await;
     // The gateway's own app: its push service keeps what it published, so the logs show it.
     let reacting = api.app.clone();
 

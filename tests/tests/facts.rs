@@ -6,19 +6,17 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::json;
-use switchboard_local::feed::FeedOf;
 use switchboard_shared::analytics::events::LifecycleEvent;
 use switchboard_shared::analytics::{facts, rollup};
-use switchboard_shared::changes::dynamo::StreamFeed;
-use switchboard_shared::changes::sqlite::SqliteFeed;
-use switchboard_shared::changes::{runner, ChangeFeed, ChangeRecord};
+use switchboard_shared::changes::{runner, ChangeFeed};
 use switchboard_shared::domain::SessionId;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::{events, facts as stored};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
 use switchboard_tests::{
-    arranged, assigned_session, fresh_store, on_both_backends, Backend, Caller, Posting, TestApi,
+    arranged, assigned_session, fresh_store, on_both_backends, open_feed, read_feed, Backend, Caller,
+    Posting, TestApi,
 };
 
 on_both_backends!(
@@ -45,28 +43,11 @@ async fn facts_of_history(store: &dyn ItemStore, id: SessionId) -> stored::Store
 }
 
 /// A gateway that runs no consumer, its store, and a reader of its feed.
-async fn without_consumer(backend: Backend) -> (TestApi, Arc<dyn ItemStore>, Box<dyn ChangeFeed>) {
+async fn without_consumer(backend: Backend) -> (TestApi, Arc<dyn ItemStore>, Arc<dyn ChangeFeed>) {
     let (store, dir, feed_of) = fresh_store(backend).await;
     let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
-    let feed: Box<dyn ChangeFeed> = match feed_of {
-        FeedOf::Sqlite(sqlite) => Box::new(SqliteFeed::open(sqlite).await.expect("the feed")),
-        FeedOf::Stream { endpoint, store } => {
-            let arn = store.stream_arn().await.expect("the table's stream");
-            Box::new(StreamFeed::for_endpoint(&endpoint, &arn).expect("the stream"))
-        }
-    };
+    let feed = open_feed(feed_of).await;
     (api, store, feed)
-}
-
-/// Every record of the feed so far, read to its end.
-async fn read_all(feed: &dyn ChangeFeed) -> Vec<ChangeRecord> {
-    let mut records = Vec::new();
-    loop {
-        let batch = feed.next_batch(runner::BATCH_SIZE).await.expect("read the feed");
-        let Some(last) = batch.last() else { return records };
-        feed.checkpoint(last).await.expect("checkpoint");
-        records.extend(batch);
-    }
 }
 
 async fn a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained(backend: Backend) {
@@ -95,7 +76,7 @@ async fn records_delivered_twice_and_backwards_leave_the_facts_of_the_whole_hist
     // Arrange: a gateway that runs no consumer, so the test delivers the records itself.
     let (api, store, feed) = without_consumer(backend).await;
     let session = closed_and_rated(&api).await;
-    let mut records = read_all(feed.as_ref()).await;
+    let mut records = read_feed(feed.as_ref()).await;
     let reacting = App::new(Arc::clone(&store), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
     assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), None, "none before the feed runs");
 

@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_local::feed::FeedOf;
-use switchboard_shared::changes::dynamo::StreamFeed;
-use switchboard_shared::changes::sqlite::SqliteFeed;
-use switchboard_shared::changes::{runner, ChangeFeed, ChangeRecord};
+use switchboard_shared::changes::runner;
 use switchboard_shared::domain::{now, ConnectionId, Principal, Role, SessionId, UserId};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::connections;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
-use switchboard_tests::{arranged, fresh_store, id_of, on_both_backends, Backend, Caller, Posting, TestApi};
+use switchboard_tests::{
+    arranged, fresh_store, id_of, on_both_backends, open_feed, read_feed, Backend, Caller, Posting, TestApi,
+};
 
 on_both_backends!(
     with_the_dashboard_open_an_agent_coming_online_tells_the_waiting_customers_their_new_estimate,
@@ -66,17 +65,6 @@ async fn with_the_dashboard_open_an_agent_coming_online_tells_the_waiting_custom
     );
 }
 
-/// Every record of the feed so far, read to its end.
-async fn read_all(feed: &dyn ChangeFeed) -> Vec<ChangeRecord> {
-    let mut records = Vec::new();
-    loop {
-        let batch = feed.next_batch(runner::BATCH_SIZE).await.expect("read the feed");
-        let Some(last) = batch.last() else { return records };
-        feed.checkpoint(last).await.expect("checkpoint");
-        records.extend(batch);
-    }
-}
-
 async fn an_agents_status_change_routes_from_the_feed_and_a_record_delivered_twice_routes_nothing_twice(
     backend: Backend,
 ) {
@@ -99,14 +87,8 @@ async fn an_agents_status_change_routes_from_the_feed_and_a_record_delivered_twi
         async move { Caller::Admin.call(api, Method::GET, &path, None).await.body }
     };
     assert_eq!(status(&opened[0]).await["status"], "waiting", "routing waits for the feed");
-    let feed: Box<dyn ChangeFeed> = match feed_of {
-        FeedOf::Sqlite(sqlite) => Box::new(SqliteFeed::open(sqlite).await.expect("the feed")),
-        FeedOf::Stream { endpoint, store } => {
-            let arn = store.stream_arn().await.expect("the table's stream");
-            Box::new(StreamFeed::for_endpoint(&endpoint, &arn).expect("the stream"))
-        }
-    };
-    let records = read_all(feed.as_ref()).await;
+    let feed = open_feed(feed_of).await;
+    let records = read_feed(feed.as_ref()).await;
     let reacting = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
 
     // Act: every record twice.
