@@ -270,6 +270,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     image.insert("sk".into(), key.sk.clone().into());
     let record = ChangeRecord {
         sequence: "1".into(),
+        shard: switchboard_shared::store::changes::LOCAL_SHARD.into(),
         kind: ChangeKind::Insert,
         pk: key.pk,
         sk: key.sk,

@@ -20,6 +20,7 @@ use switchboard_tests::{
 on_both_backends!(
     each_message_is_counted_once_after_the_feed_is_drained,
     every_record_delivered_twice_changes_nothing_twice,
+    records_delivered_again_in_other_batches_are_counted_once,
     every_session_record_delivered_twice_counts_and_pushes_once,
     closing_routes_the_next_waiting_session_from_the_feed,
     a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on,
@@ -76,6 +77,35 @@ async fn every_record_delivered_twice_changes_nothing_twice(backend: Backend) {
     let logs = arranged(logs, 200, "agent X reads their pushes").body["items"].clone();
     assert_eq!(logs.as_array().map(Vec::len), Some(1), "{logs}");
     assert_eq!(logs[0]["category"], "chat_message", "{logs}");
+}
+
+async fn records_delivered_again_in_other_batches_are_counted_once(backend: Backend) {
+    // Arrange: a gateway that runs no consumer; an assigned session with three messages.
+    let (store, dir, feed_of) = fresh_store(backend).await;
+    let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
+    let world = assigned_session(&api).await;
+    send(&api, Caller::CustomerA, &world.session, "still there?").await;
+    let records = read_feed(open_feed(feed_of).await.as_ref()).await;
+    let reacting = App::new(Arc::clone(&store), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+    let half = records.len() / 2;
+
+    // Act: as a stream does after failures — the first half in batches of two, then a batch
+    // that starts at a record counted before and goes on to new ones, one that ends where no
+    // earlier one did, and everything again.
+    let deliveries = records[..half]
+        .chunks(2)
+        .chain([&records[half - 1..], &records[1..half + 1], &records[..]])
+        .collect::<Vec<_>>();
+    for (delivery, batch) in deliveries.into_iter().enumerate() {
+        let outcome = runner::process(&reacting, batch).await;
+        assert_eq!((outcome.handled, outcome.failed), (batch.len(), 0), "delivery {delivery}");
+    }
+
+    // Assert: each message, the session's creation and its assignment counted once.
+    assert_eq!(todays_messages(&api).await, json!({"customer": 2, "agent": 1, "admin": 0}));
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = stats::day(store.as_ref(), today).await.expect("read today's counters");
+    assert_eq!((day.get("created"), day.get("assigned")), (1, 1));
 }
 
 /// Registers a phone of `caller` with a token of its own.

@@ -224,6 +224,7 @@ async fn failed_change(api: &TestApi) -> String {
     image.insert("sk".into(), sk.clone().into());
     let record = ChangeRecord {
         sequence: "1".into(),
+        shard: switchboard_shared::store::changes::LOCAL_SHARD.into(),
         kind: ChangeKind::Insert,
         pk,
         sk,

@@ -156,7 +156,8 @@ impl ChangeFeed for StreamFeed {
             }
             if !got.records().is_empty() {
                 position.current = Some(index);
-                return got.records().iter().map(change_record).collect();
+                let shard = &position.shards[index].id;
+                return got.records().iter().map(|record| change_record(shard, record)).collect();
             }
         }
         Ok(Vec::new())
@@ -184,8 +185,8 @@ impl ChangeFeed for StreamFeed {
     }
 }
 
-/// A stream record as the feed's record.
-fn change_record(record: &Record) -> Result<ChangeRecord, StoreError> {
+/// A stream record of `shard` as the feed's record.
+fn change_record(shard: &str, record: &Record) -> Result<ChangeRecord, StoreError> {
     let invalid = |what: &str| StoreError::Backend(format!("a stream record without {what}"));
     let kind = match record.event_name() {
         Some(OperationType::Insert) => ChangeKind::Insert,
@@ -199,6 +200,7 @@ fn change_record(record: &Record) -> Result<ChangeRecord, StoreError> {
         |name: &str| keys.get(name).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| invalid(name));
     Ok(ChangeRecord {
         sequence: change.sequence_number().ok_or_else(|| invalid("a sequence number"))?.to_owned(),
+        shard: shard.to_owned(),
         kind,
         pk: key(PK)?,
         sk: key(SK)?,

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::store::changes::ChangeRecord;
 
-use super::reactions::{self, Origin};
+use super::reactions;
 use super::{effects, failed};
 
 /// Records one batch holds at most (the event-source mapping's `BatchSize` in AWS).
@@ -38,9 +38,10 @@ impl BatchOutcome {
     }
 }
 
-/// Runs every reaction of one record (and of the effects they cause).
+/// Runs every reaction of one record (and of the effects they cause) but the counters, which
+/// count a batch at a time ([`process`]): a replayed failed change was counted when its batch
+/// was.
 pub async fn react(app: &App, record: &ChangeRecord) -> Result<(), ApiError> {
-    let origin = Origin { sequence: &record.sequence };
     let mut pending: VecDeque<_> = effects::of_record(record)?.into();
     let mut handled = 0;
     while let Some(effect) = pending.pop_front() {
@@ -51,32 +52,26 @@ pub async fn react(app: &App, record: &ChangeRecord) -> Result<(), ApiError> {
                 record.sequence
             )));
         }
-        pending.extend(reactions::react(app, origin, &effect).await?);
+        pending.extend(reactions::react(app, &effect).await?);
     }
     Ok(())
 }
 
-/// Processes a batch in order. A record whose reactions fail is tried [`MAX_ATTEMPTS`] times
-/// (with a growing pause), then kept as a failed change and passed; the batch stops only when
-/// even that cannot be written (the store is down), so the rest is delivered again later.
+/// Processes a batch: first its counts (one write per shard's run), then each record's other
+/// reactions in order. A record whose reactions fail is tried [`MAX_ATTEMPTS`] times (with a
+/// growing pause), then kept as a failed change and passed; the batch stops when even that
+/// cannot be written, or when the counts cannot be (the store is down), so the rest is delivered
+/// again later.
 pub async fn process(app: &App, batch: &[ChangeRecord]) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
+    if let (_, Err(error)) = retried(|| reactions::count(app, batch)).await {
+        let first = batch.first().map(|record| record.sequence.as_str());
+        tracing::error!(sequence = ?first, %error, "a batch's counts could not be written; the batch stops here");
+        return outcome;
+    }
     for record in batch {
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
-        let error = loop {
-            match react(app, record).await {
-                Ok(()) => break None,
-                Err(error) if attempt >= MAX_ATTEMPTS => break Some(error),
-                Err(error) => {
-                    tracing::warn!(sequence = %record.sequence, attempt, %error, "a change's reactions failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-            }
-        };
-        if let Some(error) = error {
+        let (attempt, result) = retried(|| react(app, record)).await;
+        if let Err(error) = result {
             match failed::keep(app.store.as_ref(), record, &error.to_string(), attempt).await {
                 Ok(kept) => {
                     tracing::error!(sequence = %record.sequence, failure = %kept.id, %error, "a change's reactions keep failing; kept as a failed change");
@@ -91,4 +86,27 @@ pub async fn process(app: &App, batch: &[ChangeRecord]) -> BatchOutcome {
         outcome.handled += 1;
     }
     outcome
+}
+
+/// Runs `attempt` until it succeeds or has failed [`MAX_ATTEMPTS`] times, with a growing pause
+/// between attempts; returns the attempts made and the last result.
+async fn retried<F, Fut>(mut attempt: F) -> (u32, Result<(), ApiError>)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    let mut made = 1;
+    loop {
+        match attempt().await {
+            Ok(()) => return (made, Ok(())),
+            Err(error) if made >= MAX_ATTEMPTS => return (made, Err(error)),
+            Err(error) => {
+                tracing::warn!(attempt = made, %error, "a change's reactions failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                made += 1;
+            }
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! The records of a DynamoDB Streams event as Lambda's event-source mapping hands them to
 //! `changes-process` (`Records[].dynamodb` with `Keys`, `OldImage`, `NewImage` in DynamoDB's
-//! attribute-value JSON), read into the feed's [`ChangeRecord`]s.
+//! attribute-value JSON), read into the feed's [`ChangeRecord`]s. The mapping runs with a
+//! tumbling window (`TumblingWindowInSeconds`), the one setting under which Lambda names the
+//! batch's shard (`shardId`): the counters count a shard's records once by their sequence.
 
 use serde_json::{Map, Number, Value};
 
@@ -17,13 +19,17 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// Every record of the event, in order, read or not.
+/// Every record of the event, in order, read or not; an event that names no shard is refused
+/// whole (its mapping has no tumbling window).
 pub fn records(event: &Value) -> Result<Vec<Result<ChangeRecord, Unreadable>>, String> {
     let records = event["Records"].as_array().ok_or("not a DynamoDB Streams event: no Records")?;
-    Ok(records.iter().map(record).collect())
+    let shard = event["shardId"]
+        .as_str()
+        .ok_or("the event names no shardId: the event-source mapping needs TumblingWindowInSeconds")?;
+    Ok(records.iter().map(|one| record(shard, one)).collect())
 }
 
-fn record(record: &Value) -> Result<ChangeRecord, Unreadable> {
+fn record(shard: &str, record: &Value) -> Result<ChangeRecord, Unreadable> {
     let change = &record["dynamodb"];
     let sequence = change["SequenceNumber"].as_str().map(str::to_owned);
     let unreadable = |reason: &str| Unreadable { sequence: sequence.clone(), reason: reason.to_owned() };
@@ -42,6 +48,7 @@ fn record(record: &Value) -> Result<ChangeRecord, Unreadable> {
     };
     Ok(ChangeRecord {
         sequence: sequence.clone().ok_or_else(|| unreadable("no SequenceNumber"))?,
+        shard: shard.to_owned(),
         kind,
         pk: key(PK)?,
         sk: key(SK)?,
@@ -106,9 +113,10 @@ mod tests {
                 "NewImage": {"pk": {"S": "SESSION#1"}, "n": {"N": "2.5"}, "m": {"M": {"x": {"NULL": true}}}},
                 "SequenceNumber": "111",
             },
-        }, {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "112"}}]});
+        }, {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "112"}}], "shardId": "shardId-0001"});
         let read = records(&event).unwrap();
         let first = read[0].as_ref().unwrap();
+        assert_eq!(first.shard, "shardId-0001");
         assert_eq!(
             (first.kind, first.pk.as_str(), first.sk.as_str()),
             (ChangeKind::Modify, "SESSION#1", "META")
@@ -123,5 +131,12 @@ mod tests {
             json!({"pk": "SESSION#1", "n": 2.5, "m": {"x": null}})
         );
         assert_eq!(read[1].as_ref().unwrap_err().sequence.as_deref(), Some("112"));
+    }
+
+    #[test]
+    fn an_event_without_a_shard_is_refused_whole() {
+        let event = json!({"Records": [{"eventName": "INSERT", "dynamodb": {"SequenceNumber": "1"}}]});
+        let refused = records(&event).unwrap_err();
+        assert!(refused.contains("TumblingWindowInSeconds"), "{refused}");
     }
 }

@@ -3,7 +3,7 @@
 //! closed, handle time, first responses, ratings, messages by hour and role). Each change adds
 //! to them with atomic `ADD` updates, outside the change's transaction (a transaction would
 //! make every change conflict with every other on these hot items): the live counters in the
-//! request that made the change, the day's from the change feed, once per feed record.
+//! request that made the change, the day's from the change feed, once per feed record ([`count_run`]).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::store::{
-    Condition, Item, ItemStore, Key, KeyRange, NamedTxOp, Query, StoreError, TxOp, UpdateAction, PK, SK, TTL,
+    Condition, ItemStore, Key, KeyRange, NamedTxOp, Query, StoreError, TxOp, UpdateAction, TTL,
 };
 
 /// Key of the live queue counters.
@@ -58,7 +58,7 @@ pub enum Change {
 /// Adds one change to the live queue counters (`STATS#LIVE`: one `ADD` update, none for a change
 /// that does not move the queue). The request that made the change counts it, so the live
 /// dashboard and the routing sweep's recount read the queue as it is; the day's counters are
-/// the change feed's ([`count_once`]). Failures are logged and never fail the change, which is
+/// the change feed's ([`count_run`]). Failures are logged and never fail the change, which is
 /// stored already.
 pub async fn count_live(store: &dyn ItemStore, change: Change) {
     let live = live_key();
@@ -69,49 +69,94 @@ pub async fn count_live(store: &dyn ItemStore, change: Change) {
     }
 }
 
-/// Adds the changes one feed record made to the day counters (`STATS#DAY`, each on the day it
-/// happened) exactly once: the counter updates and a marker item under `marker` (conditioned on
-/// its absence) in one transaction, so counting the same record again (delivered twice)
-/// changes nothing. The marker expires after [`MARKER_TTL_SECONDS`]. No write when the changes
-/// touch no day counter.
-pub async fn count_once(
-    store: &dyn ItemStore,
-    marker: Key,
-    changes: Vec<(OffsetDateTime, Change)>,
-) -> Result<(), ApiError> {
-    // A transaction names an item once: the changes' updates of one day are folded together.
-    let live = live_key();
-    let mut days: BTreeMap<(String, String), Vec<UpdateAction>> = BTreeMap::new();
-    for (at, change) in changes {
-        for (key, actions) in writes(at, change).into_iter().filter(|(key, _)| *key != live) {
-            days.entry((key.pk, key.sk)).or_default().extend(actions);
+/// The changes one feed record made, under the record's sequence.
+pub type Counted = (String, Vec<(OffsetDateTime, Change)>);
+
+/// Adds the changes of a run of feed records of one shard (in the shard's order) to the day
+/// counters (`STATS#DAY`, each on the day it happened) exactly once, in one transaction: every
+/// day's `ADD`s and the shard's mark (`COUNTED#<shard>` / `MARK`: the newest sequence counted),
+/// conditioned on the mark being older than the first record counted. A shard hands its records
+/// over in order and delivers again only from a record it delivered before, so the records at
+/// or below the mark are those counted before: when the condition fails, the mark is read and
+/// only the records after it are counted. No write for a run that counts nothing.
+pub async fn count_run(store: &dyn ItemStore, shard: &str, run: Vec<Counted>) -> Result<(), ApiError> {
+    let mut run = run
+        .into_iter()
+        .map(|(sequence, changes)| Ok((ordered_sequence(&sequence)?, day_writes(changes))))
+        .filter(|counted| counted.as_ref().map_or(true, |(_, days)| !days.is_empty()))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let mark = mark_key(shard);
+    for _ in 0..MARK_READS {
+        let (Some((first, _)), Some((last, _))) = (run.first(), run.last()) else { return Ok(()) };
+        let mut days: BTreeMap<(String, String), Vec<UpdateAction>> = BTreeMap::new();
+        for (key, actions) in run.iter().flat_map(|(_, writes)| writes) {
+            days.entry((key.pk.clone(), key.sk.clone())).or_default().extend(actions.iter().cloned());
+        }
+        let mut ops: Vec<NamedTxOp> = days
+            .into_iter()
+            .map(|((pk, sk), actions)| {
+                TxOp::Update { key: Key::new(pk, sk), actions: merge(actions), condition: None }
+                    .named("counters")
+            })
+            .collect();
+        let expires = crate::domain::now().unix_timestamp() + MARK_TTL_SECONDS;
+        let condition = Condition::Or(vec![
+            Condition::AttributeNotExists(MARK_LAST.into()),
+            Condition::LessThan(MARK_LAST.into(), Value::String(first.clone())),
+        ]);
+        let actions = vec![
+            UpdateAction::Set(MARK_LAST.into(), Value::String(last.clone())),
+            UpdateAction::Set(TTL.into(), expires.into()),
+        ];
+        ops.push(TxOp::Update { key: mark.clone(), actions, condition: Some(condition) }.named(NOT_COUNTED));
+        match store.transact_write(ops).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::TransactionCanceled { failed }) if failed == [NOT_COUNTED] => {
+                let item = store.get(&mark).await?.unwrap_or_default();
+                let counted = item.get(MARK_LAST).and_then(Value::as_str).unwrap_or_default().to_owned();
+                run.retain(|(sequence, _)| *sequence > counted);
+            }
+            Err(other) => return Err(other.into()),
         }
     }
-    let mut ops: Vec<NamedTxOp> = days
-        .into_iter()
-        .map(|((pk, sk), actions)| {
-            TxOp::Update { key: Key::new(pk, sk), actions: merge(actions), condition: None }.named("counters")
-        })
-        .collect();
-    if ops.is_empty() {
-        return Ok(());
-    }
-    let mut item = Item::new();
-    item.insert(PK.into(), Value::String(marker.pk));
-    item.insert(SK.into(), Value::String(marker.sk));
-    item.insert(TTL.into(), Value::from(crate::domain::now().unix_timestamp() + MARKER_TTL_SECONDS));
-    ops.push(TxOp::Put { item, condition: Some(Condition::NotExists) }.named(NOT_COUNTED));
-    match store.transact_write(ops).await {
-        Ok(()) => Ok(()),
-        Err(StoreError::TransactionCanceled { failed }) if failed == [NOT_COUNTED] => Ok(()),
-        Err(other) => Err(other.into()),
-    }
+    Err(ApiError::Internal(format!("the counted mark of shard {shard} kept moving")))
 }
 
-/// How long the marker of a change counted once is kept: longer than a feed keeps a record
-/// (DynamoDB Streams: 24 hours), so no redelivery can outlive it.
-pub const MARKER_TTL_SECONDS: i64 = 2 * 24 * 60 * 60;
-/// The condition that a change was not counted before.
+/// Key of a shard's counted mark.
+pub fn mark_key(shard: &str) -> Key {
+    Key::new(format!("COUNTED#{shard}"), "MARK")
+}
+
+/// The mark's attribute: the newest sequence counted, as [`ordered_sequence`] writes it.
+const MARK_LAST: &str = "last";
+/// Reads of the mark one run may need: it moves only when the same shard is counted twice at
+/// once, which one consumer per shard never does.
+const MARK_READS: usize = 3;
+/// Digits a sequence is padded to, so that text order is number order (DynamoDB Streams'
+/// sequences have up to 40).
+const SEQUENCE_DIGITS: usize = 48;
+
+/// A sequence as text that sorts as its number: its digits, left-padded with zeros.
+fn ordered_sequence(sequence: &str) -> Result<String, ApiError> {
+    if sequence.is_empty()
+        || sequence.len() > SEQUENCE_DIGITS
+        || !sequence.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(ApiError::Internal(format!("a change sequence that is not a number: {sequence:?}")));
+    }
+    Ok(format!("{sequence:0>SEQUENCE_DIGITS$}"))
+}
+
+/// The day counters' updates of one record's changes, per item.
+fn day_writes(changes: Vec<(OffsetDateTime, Change)>) -> Vec<(Key, Vec<UpdateAction>)> {
+    let live = live_key();
+    changes.into_iter().flat_map(|(at, change)| writes(at, change)).filter(|(key, _)| *key != live).collect()
+}
+
+/// How long a shard's mark is kept after its last count: far longer than a stream keeps a
+/// closed shard's records (24 hours), so no redelivery outlives it.
+pub const MARK_TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
+/// The condition that the run was not counted before.
 const NOT_COUNTED: &str = "not_counted";
 
 /// The counter updates of one change: per item, its `ADD`s (empty when it touches none).

@@ -39,6 +39,13 @@ impl ChangeKind {
     }
 }
 
+/// The one shard of the SQLite store's feed.
+pub const LOCAL_SHARD: &str = "local";
+
+fn local_shard() -> String {
+    LOCAL_SHARD.to_owned()
+}
+
 /// One change of one item, in the order of its partition's writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeRecord {
@@ -46,6 +53,12 @@ pub struct ChangeRecord {
     /// DynamoDB's `SequenceNumber`, a decimal string of up to 40 digits). It identifies the
     /// change: a record delivered twice carries the same sequence.
     pub sequence: String,
+    /// The shard of the feed the record came from: a shard hands its records over in order of
+    /// sequence, and sequences are compared only within one ([`LOCAL_SHARD`] for the SQLite
+    /// store's feed, which is one shard; the stream's shard id in DynamoDB Streams). Failed
+    /// changes kept before shards were recorded read as the local shard.
+    #[serde(default = "local_shard")]
+    pub shard: String,
     /// What the write did.
     pub kind: ChangeKind,
     /// The item's partition key.

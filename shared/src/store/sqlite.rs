@@ -170,6 +170,7 @@ impl SqliteItemStore {
                 };
                 records.push(ChangeRecord {
                     sequence: row.get::<_, i64>(0).map_err(backend)?.to_string(),
+                    shard: super::changes::LOCAL_SHARD.to_owned(),
                     kind: ChangeKind::parse(&kind)
                         .ok_or_else(|| StoreError::Backend(format!("a change of unknown kind {kind}")))?,
                     pk: row.get(2).map_err(backend)?,

@@ -1,26 +1,41 @@
 //! The day's counters (`STATS#DAY`): messages by hour and role, first responses, and the
 //! sessions' lifecycle — created, reopened, assigned, transferred, closed (with handle time),
-//! rated. Each change is counted once, on the day it happened: the updates and a marker keyed by
-//! the record's sequence in one transaction.
+//! rated. Each change is counted once, on the day it happened. Unlike the other reactions this
+//! one takes a whole batch: its records' changes are added in one write per shard's run, with
+//! the shard's mark of the newest sequence counted (`repo::stats::count_run`), so a busy feed
+//! writes the counters once a batch instead of once a record.
+
+use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
 use crate::app::App;
+use crate::changes::effects;
 use crate::domain::{EventKind, LoggedKind, Session, SessionStatus};
 use crate::error::ApiError;
-use crate::repo::stats::{self, Change};
-use crate::store::Key;
+use crate::repo::stats::{self, Change, Counted};
+use crate::store::changes::ChangeRecord;
 
-use super::{Effect, Origin};
+use super::Effect;
 
-/// The marker of a change counted by this reaction.
-fn marker(origin: Origin<'_>) -> Key {
-    Key::new(format!("CHANGE#{}", origin.sequence), "COUNTED")
+/// Counts what the records of a batch changed. A record that cannot be read as effects counts
+/// nothing here (its reactions fail, and it is kept as a failed change).
+pub(crate) async fn count(app: &App, batch: &[ChangeRecord]) -> Result<(), ApiError> {
+    let mut runs: BTreeMap<&str, Vec<Counted>> = BTreeMap::new();
+    for record in batch {
+        let Ok(effects) = effects::of_record(record) else { continue };
+        let changes: Vec<_> = effects.iter().flat_map(changes).collect();
+        runs.entry(&record.shard).or_default().push((record.sequence.clone(), changes));
+    }
+    for (shard, run) in runs {
+        stats::count_run(app.store.as_ref(), shard, run).await?;
+    }
+    Ok(())
 }
 
-/// Counts what an effect changes; causes nothing further.
-pub(super) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
-    let changes = match effect {
+/// What an effect changes that the day counts, each with when it happened.
+fn changes(effect: &Effect) -> Vec<(OffsetDateTime, Change)> {
+    match effect {
         Effect::MessageCreated(message) => {
             vec![(message.created_at, Change::Message { role: message.sender_role })]
         }
@@ -32,11 +47,7 @@ pub(super) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Res
             _ => Vec::new(),
         },
         Effect::AgentChanged { .. } | Effect::ConnectionOpened(_) | Effect::ConnectionGone(_) => Vec::new(),
-    };
-    if !changes.is_empty() {
-        stats::count_once(app.store.as_ref(), marker(origin), changes).await?;
     }
-    Ok(Vec::new())
 }
 
 /// What one write of a session record changed that the day counts, each with when it happened.

@@ -12,21 +12,19 @@ mod session_pushes;
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::store::changes::ChangeRecord;
 
 use super::Effect;
 
-/// Which change an effect came from: reactions key their writes by it, so a record delivered
-/// twice changes nothing twice.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Origin<'a> {
-    /// The record's sequence.
-    pub sequence: &'a str,
+/// Counts a batch's changes on the day counters, once however often its records come: the
+/// one reaction that takes a batch (it writes once for many records).
+pub(crate) async fn count(app: &App, batch: &[ChangeRecord]) -> Result<(), ApiError> {
+    counters::count(app, batch).await
 }
 
-/// Runs every reaction of one effect; returns the effects they caused.
-pub(crate) async fn react(app: &App, origin: Origin<'_>, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
+/// Runs every other reaction of one effect; returns the effects they caused.
+pub(crate) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
     let mut caused = Vec::new();
-    caused.extend(counters::react(app, origin, effect).await?);
     caused.extend(pushes::react(app, effect).await?);
     caused.extend(session_pushes::react(app, effect).await?);
     caused.extend(routing::react(app, effect).await?);
