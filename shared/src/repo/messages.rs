@@ -104,11 +104,6 @@ pub fn tombstone(message: &Message, at: time::OffsetDateTime) -> Result<TxOp, Ap
     })
 }
 
-/// Condition check: the message exists.
-pub fn exists(session: &SessionId, id: &MessageId) -> TxOp {
-    TxOp::Check { key: key(session, id), condition: Condition::Exists }
-}
-
 /// Where a message list starts and which way it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageWindow {

@@ -421,21 +421,35 @@ pub async fn participants(
     records(store.query(query).await?)
 }
 
-/// Moves a user's read marker forward to `message`; never backwards.
-pub fn advance_read_marker(marker: &ReadMarker) -> Result<TxOp, ApiError> {
-    Ok(TxOp::Update {
-        key: read_marker_key(&marker.session_id, &marker.user_id),
-        actions: vec![
-            UpdateAction::Set("session_id".into(), s(marker.session_id)),
-            UpdateAction::Set("user_id".into(), s(&marker.user_id)),
-            UpdateAction::Set("last_read_message_id".into(), s(marker.last_read_message_id)),
-            UpdateAction::Set("read_at".into(), ts(marker.read_at)?),
-        ],
-        condition: Some(Condition::Or(vec![
-            Condition::AttributeNotExists("last_read_message_id".into()),
-            Condition::LessThan("last_read_message_id".into(), s(marker.last_read_message_id)),
-        ])),
-    })
+/// Moves a user's read marker to `marker` if it is newer than the one stored (one conditional
+/// write); `false` when it is not (the marker stays).
+pub async fn advance_read_marker(store: &dyn ItemStore, marker: &ReadMarker) -> Result<bool, ApiError> {
+    let actions = vec![
+        UpdateAction::Set("session_id".into(), s(marker.session_id)),
+        UpdateAction::Set("user_id".into(), s(&marker.user_id)),
+        UpdateAction::Set("last_read_message_id".into(), s(marker.last_read_message_id)),
+        UpdateAction::Set("read_at".into(), ts(marker.read_at)?),
+    ];
+    let newer = Condition::Or(vec![
+        Condition::AttributeNotExists("last_read_message_id".into()),
+        Condition::LessThan("last_read_message_id".into(), s(marker.last_read_message_id)),
+    ]);
+    match store.update(&read_marker_key(&marker.session_id, &marker.user_id), actions, Some(newer)).await {
+        Ok(_) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// A session and whether one of its messages exists: one strongly consistent batch read.
+pub async fn get_with_message(
+    store: &dyn ItemStore,
+    id: &SessionId,
+    message: &crate::domain::MessageId,
+) -> Result<(Option<Session>, bool), ApiError> {
+    let mut found = store.get_many(vec![key(id), super::messages::key(id, message)]).await?.into_iter();
+    let session = found.next().flatten().map(from_item).transpose()?;
+    Ok((session, found.next().flatten().is_some()))
 }
 
 /// Reads a user's read marker.
