@@ -670,6 +670,41 @@ async fn an_admin_lists_sessions_by_status() {
     assert_eq!(ids(&listed_closed), [closed]);
 }
 
+/// Closed sessions are spread over several index partitions (so that no partition takes every
+/// write): an admin's listing still pages through each of them once, newest first.
+async fn pages_of_two_cover_every_closed_session_once_newest_first(api: TestApi) {
+    // Arrange: nine sessions opened and closed in turn (more than the partitions they spread over).
+    let mut closed = Vec::new();
+    for _ in 0..9 {
+        let id = open_session(&api, CUSTOMER, "normal").await;
+        let path = format!("/chat/sessions/{id}/close");
+        let closing = api.as_user(CUSTOMER, Role::Customer, Method::POST, &path, None).await;
+        assert_eq!(closing.status, 200, "{:?}", closing.body);
+        closed.push(id);
+    }
+
+    // Act
+    let mut listed = Vec::new();
+    let mut query = "?status=closed&limit=2".to_owned();
+    loop {
+        let page = list_sessions(&api, ADMIN, Role::Admin, &query).await;
+        assert!(ids(&page).len() <= 2, "{:?}", page.body);
+        listed.extend(ids(&page));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?status=closed&limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+
+    // Assert: session ids sort by time.
+    closed.reverse();
+    assert_eq!(listed, closed);
+}
+
+on_both_backends!(pages_of_two_cover_every_closed_session_once_newest_first =>
+    pages_of_two_cover_every_closed_session_once_newest_first_on_sqlite,
+    pages_of_two_cover_every_closed_session_once_newest_first_on_dynamodb);
+
 #[tokio::test]
 async fn a_customer_lists_only_their_own_sessions() {
     // Arrange

@@ -45,9 +45,34 @@ pub fn read_marker_key(id: &SessionId, user: &UserId) -> Key {
     Key::new(partition(id), format!("READ#{user}"))
 }
 
-/// gsi3 partition of the sessions in a status.
+/// gsi3 partition of the sessions in a status: the waiting queue's (one ordered partition), or
+/// shard 0 of the active and closed sessions'.
 pub fn status_partition(status: SessionStatus) -> String {
     format!("QUEUE#{}", status.as_str())
+}
+
+/// Partitions the active and the closed sessions are each spread over in gsi3. Every message
+/// updates its session's record, and with it the record's gsi3 entry: at 2,000 messages a
+/// second one `QUEUE#active` partition would take twice the write units a partition serves.
+/// The waiting queue stays one partition: it is read in order, and few sessions wait.
+pub const QUEUE_SHARDS: usize = 8;
+
+/// gsi3 partition of one shard of a status (shard 0: [`status_partition`], where the sessions
+/// indexed before the shards existed stay, and are read from).
+pub fn shard_partition(status: SessionStatus, shard: usize) -> String {
+    match shard {
+        0 => status_partition(status),
+        n => format!("QUEUE#{}#{n}", status.as_str()),
+    }
+}
+
+/// gsi3 partition of a session: its status's, and for active and closed sessions the shard its
+/// id falls in (fixed for the session, so an update of its record rewrites its entry in place).
+pub fn queue_partition(status: SessionStatus, id: &SessionId) -> String {
+    match status {
+        SessionStatus::Waiting => status_partition(status),
+        _ => shard_partition(status, id.shard(QUEUE_SHARDS)),
+    }
 }
 
 /// gsi3 sort key: the waiting queue sorts by priority, then by when the wait started (FIFO);
@@ -76,7 +101,7 @@ fn index_attributes(session: &Session) -> Result<Vec<(&'static str, String)>, Ap
     let mut attrs = vec![
         ("gsi1pk", format!("CUSTOMER#{}", session.customer_id)),
         ("gsi1sk", session.id.to_string()),
-        ("gsi3pk", status_partition(session.status)),
+        ("gsi3pk", queue_partition(session.status, &session.id)),
         ("gsi3sk", status_sort_key(session)?),
     ];
     if let Some(agent) = &session.agent_id {
@@ -209,7 +234,7 @@ pub fn close(session: &Session, by: &UserId, at: time::OffsetDateTime) -> Result
         UpdateAction::Set("status".into(), s("closed")),
         UpdateAction::Set("closed_at".into(), ts(at)?),
         UpdateAction::Set("closed_by".into(), s(by)),
-        UpdateAction::Set("gsi3pk".into(), s(status_partition(SessionStatus::Closed))),
+        UpdateAction::Set("gsi3pk".into(), s(queue_partition(SessionStatus::Closed, &session.id))),
         UpdateAction::Set("gsi3sk".into(), s(status_sort_key(&closed)?)),
     ];
     let condition = Condition::And(vec![
@@ -389,15 +414,55 @@ pub async fn list(
     let query = match listing {
         SessionListing::Customer(user) => Query::index("gsi1", format!("CUSTOMER#{user}")).ascending(false),
         SessionListing::Agent(user) => Query::index("gsi2", format!("AGENT#{user}")).ascending(false),
-        SessionListing::Status(status) => {
-            Query::index("gsi3", status_partition(*status)).ascending(*status == SessionStatus::Waiting)
+        SessionListing::Status(SessionStatus::Waiting) => {
+            Query::index("gsi3", status_partition(SessionStatus::Waiting))
         }
+        SessionListing::Status(status) => return newest_of_shards(store, *status, limit, cursor).await,
     };
     let mut query = query.limit(limit).cursor(cursor);
     if let (Some(status), false) = (status, matches!(listing, SessionListing::Status(_))) {
         query = query.filter(Condition::Equals("status".into(), s(status.as_str())));
     }
     records(store.query(query).await?)
+}
+
+/// One page of the active or closed sessions, newest first, merged from their shards: a Query
+/// per shard (run together) of the page's size from where the page before stopped — the
+/// cursor is the last session's entry, whose sort key (the session id) orders every shard.
+async fn newest_of_shards(
+    store: &dyn ItemStore,
+    status: SessionStatus,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<Session>, Option<Cursor>), ApiError> {
+    let after = match &cursor {
+        None => None,
+        Some(cursor) => Some(cursor.sort_key(Some("gsi3")).ok_or(crate::store::StoreError::InvalidCursor)?),
+    };
+    let queries = (0..QUEUE_SHARDS)
+        .map(|shard| {
+            let query = Query::index("gsi3", shard_partition(status, shard)).ascending(false).limit(limit);
+            match after {
+                Some(after) => query.range(KeyRange::Before(after.to_owned())),
+                None => query,
+            }
+        })
+        .collect();
+    let pages = store.query_many(queries).await?;
+    let more_in_a_shard = pages.iter().any(|page| page.next.is_some());
+    let mut items: Vec<crate::store::Item> = pages.into_iter().flat_map(|page| page.items).collect();
+    let sort_key = |item: &crate::store::Item| {
+        item.get("gsi3sk").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned()
+    };
+    items.sort_by_key(|item| std::cmp::Reverse(sort_key(item)));
+    let more = more_in_a_shard || items.len() > limit;
+    items.truncate(limit);
+    let next = match items.last() {
+        Some(last) if more => Some(crate::store::Cursor::after_item(last, Some("gsi3"))?),
+        _ => None,
+    };
+    let sessions = items.into_iter().map(from_item).collect::<Result<Vec<Session>, _>>()?;
+    Ok((sessions, next))
 }
 
 /// A user's participant record in a session (present once they took part in it).
