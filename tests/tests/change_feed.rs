@@ -8,6 +8,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::changes::{failed, runner};
+use switchboard_shared::domain::Role;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::stats;
 use switchboard_shared::store::ItemStore;
@@ -21,6 +22,7 @@ on_both_backends!(
     each_message_is_counted_once_after_the_feed_is_drained,
     every_record_delivered_twice_changes_nothing_twice,
     records_delivered_again_in_other_batches_are_counted_once,
+    a_burst_of_sessions_in_one_batch_shows_the_dashboard_its_figures_once,
     every_session_record_delivered_twice_counts_and_pushes_once,
     closing_routes_the_next_waiting_session_from_the_feed,
     a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on,
@@ -106,6 +108,40 @@ async fn records_delivered_again_in_other_batches_are_counted_once(backend: Back
     let today = time::OffsetDateTime::now_utc().date();
     let day = stats::day(store.as_ref(), today).await.expect("read today's counters");
     assert_eq!((day.get("created"), day.get("assigned")), (1, 1));
+}
+
+async fn a_burst_of_sessions_in_one_batch_shows_the_dashboard_its_figures_once(backend: Backend) {
+    // Arrange: a gateway that runs no consumer; an admin watches the dashboard; five customers
+    // open sessions, so five records of the batch move the figures.
+    let (store, dir, feed_of) = fresh_store(backend).await;
+    let api = TestApi::start_feeding(backend, Posting::ManagementApi, Arc::clone(&store), dir, None).await;
+    let mut admin = api.connect(&Caller::Admin.token(&api)).await;
+    admin.request(json!({"action": "subscribe_dashboard"})).await;
+    for customer in 1..=5 {
+        let body = json!({"subject": "help"});
+        let reply = api
+            .as_user(
+                &format!("cust-burst-{customer}"),
+                Role::Customer,
+                Method::POST,
+                "/chat/sessions",
+                Some(body),
+            )
+            .await;
+        arranged(reply, 201, "a customer opens a session");
+    }
+    let records = read_feed(open_feed(feed_of).await.as_ref()).await;
+    let reacting = App::new(Arc::clone(&store), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
+
+    // Act: the records in one batch.
+    let outcome = runner::process(&reacting, &records).await;
+    admin.barrier().await;
+
+    // Assert: one set of figures, carrying all five.
+    assert_eq!((outcome.handled, outcome.failed), (records.len(), 0));
+    let figures = admin.take("dashboard.metrics");
+    assert_eq!(figures.len(), 1, "{figures:?}");
+    assert_eq!(figures[0]["metrics"]["waiting"], 5, "{figures:?}");
 }
 
 /// Registers a phone of `caller` with a token of its own.

@@ -4,11 +4,10 @@
 //!
 //!   scale-sim [--agents 2000] [--conversations 20000] [--messages-per-second 2000]
 //!             [--dashboards 100] [--conversations-per-day 200000] [--seconds 60] [--scale 10]
-//!             [--dir DIR]
+//!             [--concurrency 16]
 //!
 //! `scripts/bench-scale.sh` builds and runs it. Figures: docs/BENCHMARKS.md ("Scale").
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
@@ -47,9 +46,6 @@ struct Cli {
     /// CPU on the embedded store); the default, 10, takes minutes.
     #[arg(long, default_value_t = 10)]
     scale: u32,
-    /// Where the SQLite store goes (default: a temporary directory, removed at the end).
-    #[arg(long)]
-    dir: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -66,13 +62,9 @@ async fn main() -> Result<(), BoxError> {
         concurrency: cli.concurrency.max(1),
         scale,
     };
-    let temp = tempfile::tempdir()?;
-    let dir = cli.dir.unwrap_or_else(|| temp.path().to_owned());
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("scale-{}.sqlite", std::process::id()));
     // A fixed day, mid-morning UTC: the counters and events of one day, none crossing midnight.
     let start = time::macros::datetime!(2026-12-07 09:00 UTC);
-    let mut floor = Floor::open(&path, load, start).await?;
+    let mut floor = Floor::open(load, start).await?;
     let began = Instant::now();
     eprintln!(
         "setting up: {} agents, {} dashboards, {} conversations",
@@ -90,6 +82,5 @@ async fn main() -> Result<(), BoxError> {
         .flatten()
         .ok_or("a meter's lock was poisoned")?;
     print!("{text}");
-    let _ = std::fs::remove_file(&path);
     Ok(())
 }

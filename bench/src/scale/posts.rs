@@ -15,8 +15,8 @@ pub struct Posted {
     pub second: u64,
     /// Per second, per connection: posts.
     pub seconds: HashMap<u64, HashMap<String, u64>>,
-    /// The largest frame posted, in bytes.
-    pub largest_frame: usize,
+    /// The largest frame posted, in bytes, and its `type`.
+    pub largest_frame: (usize, String),
 }
 
 /// A [`Realtime`] that counts.
@@ -50,7 +50,13 @@ impl MeteredPosts {
 impl Realtime for MeteredPosts {
     async fn post(&self, connection: &ConnectionId, frame: &[u8]) -> Result<(), PostError> {
         if let Ok(mut posted) = self.posted.lock() {
-            posted.largest_frame = posted.largest_frame.max(frame.len());
+            if frame.len() > posted.largest_frame.0 {
+                let kind = serde_json::from_slice::<serde_json::Value>(frame)
+                    .ok()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+                    .unwrap_or_default();
+                posted.largest_frame = (frame.len(), kind);
+            }
             let second = posted.second;
             *posted.seconds.entry(second).or_default().entry(connection.to_string()).or_default() += 1;
         }

@@ -245,9 +245,10 @@ pub fn render(load: &Load, metered: &Metered, posted: &Posted, invocations: &Inv
     );
     let _ = writeln!(
         out,
-        "\nBusiest connection: {busiest_connection} posts in one second; largest frame {} bytes ({:.3} of {} KB).\n",
-        posted.largest_frame,
-        posted.largest_frame as f64 / FRAME_LIMIT as f64,
+        "\nBusiest connection: {busiest_connection} posts in one second; largest frame {} bytes, `{}` ({:.3} of {} KB).\n",
+        posted.largest_frame.0,
+        posted.largest_frame.1,
+        posted.largest_frame.0 as f64 / FRAME_LIMIT as f64,
         FRAME_LIMIT / 1024
     );
 

@@ -58,7 +58,7 @@ pub async fn react(app: &App, record: &ChangeRecord) -> Result<(), ApiError> {
 }
 
 /// Processes a batch: first its counts (one write per shard's run), then each record's other
-/// reactions in order. A record whose reactions fail is tried [`MAX_ATTEMPTS`] times (with a
+/// reactions in order, then what follows the batch once (the dashboard's figures). A record whose reactions fail is tried [`MAX_ATTEMPTS`] times (with a
 /// growing pause), then kept as a failed change and passed; the batch stops when even that
 /// cannot be written, or when the counts cannot be (the store is down), so the rest is delivered
 /// again later.
@@ -79,12 +79,13 @@ pub async fn process(app: &App, batch: &[ChangeRecord]) -> BatchOutcome {
                 }
                 Err(keep_error) => {
                     tracing::error!(sequence = %record.sequence, %error, %keep_error, "a failed change could not be kept; the batch stops here");
-                    return outcome;
+                    break;
                 }
             }
         }
         outcome.handled += 1;
     }
+    reactions::after_batch(app, &batch[..outcome.handled]).await;
     outcome
 }
 

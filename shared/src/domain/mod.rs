@@ -51,6 +51,20 @@ pub fn now() -> time::OffsetDateTime {
     now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now)
 }
 
+/// Waits until `at` (epoch milliseconds) and returns `true`. In builds with the `sim-clock`
+/// feature, while a simulation sets the time, it does not wait: it returns whether the
+/// simulated time has reached `at` (the simulation moves its clock itself, and a wait for a
+/// later time would stall it).
+pub async fn wait_until_ms(at: i64) -> bool {
+    #[cfg(feature = "sim-clock")]
+    if clock::simulated().is_some() {
+        return (now().unix_timestamp_nanos() / 1_000_000) as i64 >= at;
+    }
+    let wait = at - (now().unix_timestamp_nanos() / 1_000_000) as i64;
+    tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+    true
+}
+
 /// A clock the scale simulator sets, so an hour of load runs in minutes of wall time. Only
 /// builds with the `sim-clock` feature have it: the functions read the system clock without a
 /// branch.

@@ -7,8 +7,6 @@
 //! the changes inside a second that was just sent are carried by one send at its end (whoever
 //! claims it waits for it; everyone else returns at once).
 
-use std::time::Duration;
-
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -124,9 +122,9 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
         Window::Claimed => return Ok(()),
         Window::SendNow => now_ms,
         Window::SendAt(at_ms) => {
-            let wait = u64::try_from(at_ms - epoch_ms(now())).unwrap_or(0);
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            if !connections::start_claimed_send(store, at_ms).await? {
+            if !crate::domain::wait_until_ms(at_ms).await
+                || !connections::start_claimed_send(store, at_ms).await?
+            {
                 return Ok(());
             }
             // Connections may have come and gone while it waited.
@@ -142,10 +140,9 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An agent's state changed: `presence` with their state to every dashboard connection (not
-/// throttled: one frame per change of one agent; the state is whole, so a frame seen twice shows
-/// the same), then the figures.
-pub async fn agent_changed(app: &App, agent: &AgentState) {
+/// An agent's new state as `presence` to every dashboard connection (the figures follow once
+/// per batch of the change feed). Never fails the change.
+pub async fn agent_presence(app: &App, agent: &AgentState) {
     let store = app.store.as_ref();
     match connections::dashboard_subscribers(store, now()).await {
         Ok(listeners) if !listeners.is_empty() => {
@@ -162,13 +159,9 @@ pub async fn agent_changed(app: &App, agent: &AgentState) {
             };
             super::live::deliver(app, listeners.iter(), &frame).await;
         }
-        Ok(_) => return,
-        Err(error) => {
-            tracing::warn!(%error, "reading the dashboard's listeners failed");
-            return;
-        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "reading the dashboard's listeners failed"),
     }
-    changed(app).await;
 }
 
 fn epoch_ms(at: OffsetDateTime) -> i64 {

@@ -1,11 +1,15 @@
-//! The live dashboard from the feed: an agent's new state as `presence` (then the figures), and
-//! the figures after a session opened or a session change that moves them. Both are state, not events: a record
+//! The live dashboard from the feed: an agent's new state as `presence`, per record; the figures
+//! once per batch whose records moved them (a session opened, a change of a session's status,
+//! agent, priority or rating, an agent's state) — at most one throttled send a batch, so a burst
+//! of changes costs one wait for the window, not one each. Both are state, not events: a record
 //! handled twice shows the same again.
 
 use crate::app::App;
+use crate::changes::effects;
 use crate::domain::Session;
 use crate::error::ApiError;
 use crate::ops::dashboard;
+use crate::store::changes::ChangeRecord;
 
 use super::Effect;
 
@@ -18,13 +22,27 @@ fn moves_figures(old: &Session, new: &Session) -> bool {
         || old.rating != new.rating
 }
 
-/// Tells the dashboard's connections what an effect changed; causes nothing further.
-pub(super) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
+/// Whether an effect moves the figures.
+fn moves(effect: &Effect) -> bool {
     match effect {
-        Effect::AgentChanged { new, .. } => dashboard::agent_changed(app, new).await,
-        Effect::SessionCreated(_) => dashboard::changed(app).await,
-        Effect::SessionUpdated { old, new } if moves_figures(old, new) => dashboard::changed(app).await,
-        _ => {}
+        Effect::AgentChanged { .. } | Effect::SessionCreated(_) => true,
+        Effect::SessionUpdated { old, new } => moves_figures(old, new),
+        _ => false,
+    }
+}
+
+/// Tells the dashboard's connections of an agent's new state; causes nothing further.
+pub(super) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
+    if let Effect::AgentChanged { new, .. } = effect {
+        dashboard::agent_presence(app, new).await;
     }
     Ok(Vec::new())
+}
+
+/// The figures, once, after a batch whose records moved them.
+pub(super) async fn figures(app: &App, batch: &[ChangeRecord]) {
+    let moved = batch.iter().any(|record| effects::of_record(record).is_ok_and(|all| all.iter().any(moves)));
+    if moved {
+        dashboard::changed(app).await;
+    }
 }

@@ -22,6 +22,11 @@ pub(crate) async fn count(app: &App, batch: &[ChangeRecord]) -> Result<(), ApiEr
     counters::count(app, batch).await
 }
 
+/// What follows a batch once its records' reactions ran: the dashboard's figures, once.
+pub(crate) async fn after_batch(app: &App, handled: &[ChangeRecord]) {
+    dashboard::figures(app, handled).await;
+}
+
 /// Runs every other reaction of one effect; returns the effects they caused.
 pub(crate) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, ApiError> {
     let mut caused = Vec::new();
