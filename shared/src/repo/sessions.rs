@@ -437,7 +437,14 @@ async fn newest_of_shards(
 ) -> Result<(Vec<Session>, Option<Cursor>), ApiError> {
     let after = match &cursor {
         None => None,
-        Some(cursor) => Some(cursor.sort_key(Some("gsi3")).ok_or(crate::store::StoreError::InvalidCursor)?),
+        Some(cursor) => {
+            // The cursor of another list (another status, another index) continues none of these.
+            let fits = (0..QUEUE_SHARDS).any(|shard| {
+                cursor.check_fits(&Query::index("gsi3", shard_partition(status, shard))).is_ok()
+            });
+            let after = cursor.sort_key(Some("gsi3")).filter(|_| fits);
+            Some(after.ok_or(crate::store::StoreError::InvalidCursor)?)
+        }
     };
     let queries = (0..QUEUE_SHARDS)
         .map(|shard| {
