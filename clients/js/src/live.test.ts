@@ -238,7 +238,7 @@ describe("LiveClient", () => {
     sockets[0].onmessage?.({ data: "not json" });
     sockets[0].serverSends({
       type: "dashboard.metrics",
-      metrics: { waiting: 3, active: 1, closed_today: 0, agents_online: 1, agents_away: 0, longest_wait_seconds: 5, csat_today: { ratings: 0, average: null }, agents: [], generated_at: "2026-11-25T10:00:00.000Z" },
+      metrics: { waiting: 3, active: 1, closed_today: 0, agents_online: 1, agents_away: 0, longest_wait_seconds: 5, csat_today: { ratings: 0, average: null }, agents: [], agents_complete: true, generated_at: "2026-11-25T10:00:00.000Z" },
     });
     sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "cust-ada", state: "start" });
     sockets[0].serverSends({ type: "receipt", session_id: SESSION, message_id: "01A", status: "read", user_ids: ["cust-ada"] });
@@ -259,9 +259,9 @@ describe("LiveClient", () => {
     const agent = (id: string, status: string, load: number) => ({
       agent_id: id, status, capacity: 3, active_sessions: load, rooms: [], status_changed_at: "2026-11-25T09:00:00.000Z", version: 1,
     });
-    const metrics = (agents: unknown[]) => ({
+    const metrics = (agents: unknown[], agents_complete = true) => ({
       type: "dashboard.metrics",
-      metrics: { waiting: 0, active: 1, closed_today: 0, agents_online: 1, agents_away: 1, longest_wait_seconds: null, csat_today: { ratings: 0, average: null }, agents, generated_at: "2026-11-25T10:00:00.000Z" },
+      metrics: { waiting: 0, active: 1, closed_today: 0, agents_online: 1, agents_away: 1, longest_wait_seconds: null, csat_today: { ratings: 0, average: null }, agents, agents_complete, generated_at: "2026-11-25T10:00:00.000Z" },
     });
     sockets[0].serverSends(metrics([agent("agent-bob", "online", 1), agent("agent-cy", "away", 0)]));
     expect([...client.agents.keys()]).toEqual(["agent-bob", "agent-cy"]);
@@ -269,6 +269,22 @@ describe("LiveClient", () => {
     expect(client.agents.get("agent-cy")?.status).toBe("online");
     sockets[0].serverSends(metrics([agent("agent-cy", "online", 2)]));
     expect([...client.agents.values()].map((a) => [a.agent_id, a.active_sessions])).toEqual([["agent-cy", 2]]);
+  });
+
+  it("keeps the agents it knows when the figures list only the first of a big floor", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    sockets[0].serverOpens();
+    const agent = (id: string, load: number) => ({
+      agent_id: id, status: "online", capacity: 3, active_sessions: load, rooms: [], status_changed_at: "2026-11-25T09:00:00.000Z", version: 1,
+    });
+    const metrics = (agents: unknown[], agents_complete: boolean) => ({
+      type: "dashboard.metrics",
+      metrics: { waiting: 0, active: 1, closed_today: 0, agents_online: 2, agents_away: 0, longest_wait_seconds: null, csat_today: { ratings: 0, average: null }, agents, agents_complete, generated_at: "2026-11-25T10:00:00.000Z" },
+    });
+    sockets[0].serverSends({ type: "presence", user_id: "agent-zed", status: "online", agent: agent("agent-zed", 1) });
+    sockets[0].serverSends(metrics([agent("agent-amy", 2)], false));
+    expect([...client.agents.values()].map((a) => [a.agent_id, a.active_sessions])).toEqual([["agent-zed", 1], ["agent-amy", 2]]);
   });
 
   it("moves a waiting session's place and wait with queue.updated, and not once it is taken", () => {

@@ -108,7 +108,10 @@ export class LiveClient {
   state: ConnectionState = "connecting";
   /** The last `dashboard.metrics` (admins and agents who follow the floor). */
   metrics: Extract<ServerFrame, { type: "dashboard.metrics" }>["metrics"] | undefined;
-  /** Agents on the floor, by id: from the last `dashboard.metrics`, then its `presence` frames. */
+  /**
+   * Agents on the floor, by id: from the last `dashboard.metrics`, then its `presence` frames (on a
+   * floor too big for one message, the figures' first agents update those already known).
+   */
   readonly agents = new Map<string, NonNullable<Extract<ServerFrame, { type: "presence" }>["agent"]>>();
   /** Counts changes a view may want to refetch on (queue, sessions). */
   sessionEvents = 0;
@@ -490,8 +493,9 @@ export class LiveClient {
       }
       case "dashboard.metrics":
         this.metrics = frame.metrics;
-        // The figures list every agent on the floor: they replace what presence frames said.
-        this.agents.clear();
+        // Figures that list every agent on the floor replace what presence frames said; on a
+        // floor too big for one message they list the first agents only, which update the rest.
+        if (frame.metrics.agents_complete !== false) this.agents.clear();
         for (const agent of frame.metrics.agents) this.agents.set(agent.agent_id, agent);
         this.sessionEvents += 1;
         break;

@@ -50,7 +50,15 @@ function FloorOverview({ api, live }: { api: Api; live: LiveClient }) {
   useLive(live);
   const [initial] = useLoad(() => api.get("/admin/chat-dashboard/overview"), [api]);
   const figures: Overview | undefined = live.metrics ?? (initial.state === "ready" ? initial.data : undefined);
-  const agents = live.agents.size > 0 ? [...live.agents.values()] : (figures?.agents ?? []);
+  // A floor too big for one message gets the first agents live: the rest come from the REST
+  // overview, which lists every one, updated by what the live figures and presence frames say.
+  const everyone = initial.state === "ready" ? initial.data.agents : [];
+  const agents =
+    live.metrics?.agents_complete === false
+      ? [...new Map([...everyone.map((agent) => [agent.agent_id, agent] as const), ...live.agents]).values()]
+      : live.agents.size > 0
+        ? [...live.agents.values()]
+        : (figures?.agents ?? []);
   const now = useNow();
   const since = (at: string) => Math.max(0, (now - Date.parse(at)) / 1000);
   return (

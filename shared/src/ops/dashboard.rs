@@ -80,6 +80,7 @@ async fn overview_at(store: &dyn ItemStore, at: OffsetDateTime) -> Result<Overvi
             average: (ratings > 0).then(|| today.get("rating_sum") as f64 / ratings as f64),
         },
         agents: on_floor,
+        agents_complete: true,
         generated_at: at,
     })
 }
@@ -100,7 +101,7 @@ pub async fn subscribe(
     if failed_conditions(store.transact_write(ops).await)?.contains(&CONNECTION_REGISTERED) {
         return Err(connections::unknown_connection());
     }
-    Ok(ServerFrame::DashboardMetrics { metrics: overview(store).await? })
+    Ok(ServerFrame::DashboardMetrics { metrics: overview(store).await?.fit_for_frame() })
 }
 
 /// After a queue, session or agent change: the figures to every dashboard connection, at most
@@ -134,7 +135,7 @@ async fn send_metrics(app: &App) -> Result<(), ApiError> {
     };
     let slot =
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(slot_ms) * 1_000_000).unwrap_or_else(|_| now());
-    let frame = ServerFrame::DashboardMetrics { metrics: overview_at(store, slot).await? };
+    let frame = ServerFrame::DashboardMetrics { metrics: overview_at(store, slot).await?.fit_for_frame() };
     let delivery = super::live::deliver(app, listeners.iter(), &frame).await;
     tracing::info!(posted = delivery.posted, failed = delivery.failed, "dashboard figures sent");
     Ok(())
