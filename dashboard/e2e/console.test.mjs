@@ -3,7 +3,7 @@
 // conversation, notes rendered safely, the keyboard, the admin pages and the analytics page.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, devToken, launchBrowser, rollupToday, startGateway } from "./harness.mjs";
+import { api, devToken, launchBrowser, rollupToday, settle, startGateway } from "./harness.mjs";
 import { assertAccessible as assertAccessibleHere, DESKTOP, shoot, signIn } from "./pages.mjs";
 
 let gateway;
@@ -25,6 +25,9 @@ async function person(sub, role, name, status) {
   if (status) {
     const set = await api(gateway.origin, token, "PUT", "/agent/status", status);
     assert.equal(set.status, 200, JSON.stringify(set.body));
+    // The routing its new status starts runs from the change feed: done before the next step,
+    // so a session opened next is routed by its own request.
+    await settle(gateway.origin);
   }
   return token;
 }

@@ -110,6 +110,16 @@ export async function api(origin, token, method, path, body) {
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/**
+ * Waits until the gateway's change feed has run the reactions of every change made so far (an
+ * admin's `POST /local/feed/drain`): routing after an agent's status change, for one.
+ */
+export async function settle(origin) {
+  const admin = await devToken(origin, "admin-settle", "admin", "Settle");
+  const response = await fetch(`${origin}/local/feed/drain`, { method: "POST", headers: { authorization: `Bearer ${admin}` } });
+  if (response.status !== 204) throw new Error(`feed drain: ${response.status} ${await response.text()}`);
+}
+
 export async function launchBrowser() {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: ["--no-sandbox"] });
 }
