@@ -353,11 +353,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "The web dashboard is not built yet: run {build_dashboard} (Node.js 20 or later), then open http://{bound}/"
                 );
             }
+            let shutdown = shutdown_signal()?;
             // Printed on stdout (not only logged) so scripts and tests can wait for it.
             println!(
                 "Switchboard API on http://{bound}/api/v1 (OpenAPI at /api/v1/openapi.json, WebSocket at ws://{bound}/ws, dashboard at http://{bound}/)"
             );
-            gateway.serve(listener, shutdown_signal()).await.map_err(|e| format!("serving: {e}"))?;
+            gateway.serve(listener, shutdown).await.map_err(|e| format!("serving: {e}"))?;
             tracing::info!("stopped");
             Ok(())
         }
@@ -488,26 +489,28 @@ async fn open_store_and_feed(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on Ctrl-C or SIGTERM. The handlers are in place when this returns, so a signal sent
+/// as soon as the address is printed is not lost (`tokio::signal::ctrl_c` would listen only
+/// from its first poll, once the server runs).
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| format!("listening for Ctrl-C: {e}"))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| format!("listening for SIGTERM: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    Ok(async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    })
 }
