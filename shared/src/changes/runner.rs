@@ -9,8 +9,8 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::store::changes::ChangeRecord;
 
-use super::reactions;
-use super::{effects, failed};
+use super::reactions::{self, Read};
+use super::{effects, failed, Effect};
 
 /// Records one batch holds at most (the event-source mapping's `BatchSize` in AWS).
 pub const BATCH_SIZE: usize = 100;
@@ -42,7 +42,12 @@ impl BatchOutcome {
 /// count a batch at a time ([`process`]): a replayed failed change was counted when its batch
 /// was.
 pub async fn react(app: &App, record: &ChangeRecord) -> Result<(), ApiError> {
-    let mut pending: VecDeque<_> = effects::of_record(record)?.into();
+    react_to(app, record, effects::of_record(record)?).await
+}
+
+/// [`react`] to the effects already read from `record`.
+async fn react_to(app: &App, record: &ChangeRecord, effects: Vec<Effect>) -> Result<(), ApiError> {
+    let mut pending: VecDeque<_> = effects.into();
     let mut handled = 0;
     while let Some(effect) = pending.pop_front() {
         handled += 1;
@@ -57,20 +62,22 @@ pub async fn react(app: &App, record: &ChangeRecord) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Processes a batch: first its counts (one write per shard's run), then each record's other
-/// reactions in order, then what follows the batch once (the dashboard's figures). A record whose reactions fail is tried [`MAX_ATTEMPTS`] times (with a
-/// growing pause), then kept as a failed change and passed; the batch stops when even that
-/// cannot be written, or when the counts cannot be (the store is down), so the rest is delivered
-/// again later.
+/// Processes a batch: each record read as effects once; first the batch's counts (one write per
+/// shard's run), then each record's other reactions in order, then what follows the batch once
+/// (the dashboard's figures). A record whose reactions fail is tried [`MAX_ATTEMPTS`] times
+/// (with a growing pause), then kept as a failed change and passed; the batch stops when even
+/// that cannot be written, or when the counts cannot be (the store is down), so the rest is
+/// delivered again later.
 pub async fn process(app: &App, batch: &[ChangeRecord]) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
-    if let (_, Err(error)) = retried(|| reactions::count(app, batch)).await {
+    let read: Vec<Read<'_>> = batch.iter().map(|record| (record, effects::of_record(record))).collect();
+    if let (_, Err(error)) = retried(|| reactions::count(app, &read)).await {
         let first = batch.first().map(|record| record.sequence.as_str());
         tracing::error!(sequence = ?first, %error, "a batch's counts could not be written; the batch stops here");
         return outcome;
     }
-    for record in batch {
-        let (attempt, result) = retried(|| react(app, record)).await;
+    for (record, effects) in &read {
+        let (attempt, result) = retried(|| async { react_to(app, record, effects.clone()?).await }).await;
         if let Err(error) = result {
             match failed::keep(app.store.as_ref(), record, &error.to_string(), attempt).await {
                 Ok(kept) => {
@@ -85,7 +92,7 @@ pub async fn process(app: &App, batch: &[ChangeRecord]) -> BatchOutcome {
         }
         outcome.handled += 1;
     }
-    reactions::after_batch(app, &batch[..outcome.handled]).await;
+    reactions::after_batch(app, &read[..outcome.handled]).await;
     outcome
 }
 

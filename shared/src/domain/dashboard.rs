@@ -52,18 +52,17 @@ impl Overview {
     /// [`FRAME_BYTES`] (about 225 bytes an agent, so some 500 of them), `agents_complete` false
     /// when any were left out. The figures' own bytes are never cut.
     pub fn fit_for_frame(mut self) -> Self {
-        let json_len =
-            |value: &dyn Fn() -> serde_json::Result<Vec<u8>>| value().map_or(usize::MAX, |bytes| bytes.len());
-        if json_len(&|| serde_json::to_vec(&self)) <= FRAME_BYTES {
+        let json_len = |json: serde_json::Result<Vec<u8>>| json.map_or(usize::MAX, |bytes| bytes.len());
+        if json_len(serde_json::to_vec(&self)) <= FRAME_BYTES {
             return self;
         }
         let agents = std::mem::take(&mut self.agents);
         self.agents_complete = false;
         // A JSON array is its items joined by commas: the frame grows by each item and a comma.
-        let mut bytes = json_len(&|| serde_json::to_vec(&self));
+        let mut bytes = json_len(serde_json::to_vec(&self));
         for agent in agents {
             let grows =
-                json_len(&|| serde_json::to_vec(&agent)).saturating_add(usize::from(!self.agents.is_empty()));
+                json_len(serde_json::to_vec(&agent)).saturating_add(usize::from(!self.agents.is_empty()));
             if bytes.saturating_add(grows) > FRAME_BYTES {
                 break;
             }

@@ -56,11 +56,11 @@ pub fn now() -> time::OffsetDateTime {
 /// simulated time has reached `at` (the simulation moves its clock itself, and a wait for a
 /// later time would stall it).
 pub async fn wait_until_ms(at: i64) -> bool {
+    let wait = at - (now().unix_timestamp_nanos() / 1_000_000) as i64;
     #[cfg(feature = "sim-clock")]
     if clock::simulated().is_some() {
-        return (now().unix_timestamp_nanos() / 1_000_000) as i64 >= at;
+        return wait <= 0;
     }
-    let wait = at - (now().unix_timestamp_nanos() / 1_000_000) as i64;
     tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
     true
 }

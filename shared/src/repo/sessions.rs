@@ -458,10 +458,7 @@ async fn newest_of_shards(
     let pages = store.query_many(queries).await?;
     let more_in_a_shard = pages.iter().any(|page| page.next.is_some());
     let mut items: Vec<crate::store::Item> = pages.into_iter().flat_map(|page| page.items).collect();
-    let sort_key = |item: &crate::store::Item| {
-        item.get("gsi3sk").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned()
-    };
-    items.sort_by_key(|item| std::cmp::Reverse(sort_key(item)));
+    items.sort_by(|a, b| gsi3_sort_key(b).cmp(gsi3_sort_key(a)));
     let more = more_in_a_shard || items.len() > limit;
     items.truncate(limit);
     let next = match items.last() {
@@ -470,6 +467,11 @@ async fn newest_of_shards(
     };
     let sessions = items.into_iter().map(from_item).collect::<Result<Vec<Session>, _>>()?;
     Ok((sessions, next))
+}
+
+/// An index item's gsi3 sort key (empty when it has none).
+fn gsi3_sort_key(item: &crate::store::Item) -> &str {
+    item.get("gsi3sk").and_then(serde_json::Value::as_str).unwrap_or_default()
 }
 
 /// A user's participant record in a session (present once they took part in it).

@@ -10,20 +10,18 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use crate::app::App;
-use crate::changes::effects;
 use crate::domain::{EventKind, LoggedKind, Session, SessionStatus};
 use crate::error::ApiError;
 use crate::repo::stats::{self, Change, Counted};
-use crate::store::changes::ChangeRecord;
 
-use super::Effect;
+use super::{Effect, Read};
 
 /// Counts what the records of a batch changed. A record that cannot be read as effects counts
 /// nothing here (its reactions fail, and it is kept as a failed change).
-pub(crate) async fn count(app: &App, batch: &[ChangeRecord]) -> Result<(), ApiError> {
+pub(super) async fn count(app: &App, batch: &[Read<'_>]) -> Result<(), ApiError> {
     let mut runs: BTreeMap<&str, Vec<Counted>> = BTreeMap::new();
-    for record in batch {
-        let Ok(effects) = effects::of_record(record) else { continue };
+    for (record, effects) in batch {
+        let Ok(effects) = effects else { continue };
         let changes: Vec<_> = effects.iter().flat_map(changes).collect();
         runs.entry(&record.shard).or_default().push((record.sequence.clone(), changes));
     }

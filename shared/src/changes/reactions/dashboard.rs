@@ -5,13 +5,11 @@
 //! handled twice shows the same again.
 
 use crate::app::App;
-use crate::changes::effects;
 use crate::domain::Session;
 use crate::error::ApiError;
 use crate::ops::dashboard;
-use crate::store::changes::ChangeRecord;
 
-use super::Effect;
+use super::{Effect, Read};
 
 /// Whether a session's change moves the dashboard's figures (the queue, the active sessions,
 /// the closed and rated today); a message's bookkeeping on the session does not.
@@ -40,8 +38,8 @@ pub(super) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, Api
 }
 
 /// The figures, once, after a batch whose records moved them.
-pub(super) async fn figures(app: &App, batch: &[ChangeRecord]) {
-    let moved = batch.iter().any(|record| effects::of_record(record).is_ok_and(|all| all.iter().any(moves)));
+pub(super) async fn figures(app: &App, batch: &[Read<'_>]) {
+    let moved = batch.iter().any(|(_, effects)| effects.as_ref().is_ok_and(|all| all.iter().any(moves)));
     if moved {
         dashboard::changed(app).await;
     }

@@ -16,14 +16,18 @@ use crate::store::changes::ChangeRecord;
 
 use super::Effect;
 
+/// A record of a batch and its effects as read (or why they could not be read), read once for
+/// every reaction.
+pub(crate) type Read<'a> = (&'a ChangeRecord, Result<Vec<Effect>, ApiError>);
+
 /// Counts a batch's changes on the day counters, once however often its records come: the
 /// one reaction that takes a batch (it writes once for many records).
-pub(crate) async fn count(app: &App, batch: &[ChangeRecord]) -> Result<(), ApiError> {
+pub(crate) async fn count(app: &App, batch: &[Read<'_>]) -> Result<(), ApiError> {
     counters::count(app, batch).await
 }
 
 /// What follows a batch once its records' reactions ran: the dashboard's figures, once.
-pub(crate) async fn after_batch(app: &App, handled: &[ChangeRecord]) {
+pub(crate) async fn after_batch(app: &App, handled: &[Read<'_>]) {
     dashboard::figures(app, handled).await;
 }
 
