@@ -352,6 +352,10 @@ test("admin pages: the agents on the floor, rooms created from the page, blocked
   await page.getByLabel("Actor (user id)").fill("admin-uma");
   await page.keyboard.press("Enter");
   await page.getByTestId("audit").getByRole("row", { name: /room\.created\s+admin-uma \(admin\)\s+room:/ }).waitFor();
+  // The unfiltered log shows that row too: wait until the filtered page has replaced it.
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="audit"] tbody tr td:nth-child(3)')].every((cell) => cell.textContent.includes("admin-uma")),
+  );
   const kinds = await page.getByTestId("audit").locator("tbody tr td:nth-child(2)").allTextContents();
   assert.deepEqual(kinds, ["user.unblocked", "room.created"], "only Uma's events, newest first");
   await shoot(page, "admin-audit");
