@@ -13,8 +13,17 @@
 //! With the `scale` feature, [`scale`] is the scale simulator: the target load through the real
 //! operations in simulated time, metered per partition key, driven by `scale-sim`
 //! (`scripts/bench-scale.sh`).
+//!
+//! With the `cost` feature, [`cost`] is the cost benchmark: scripted conversations through the
+//! local gateway with metering ports, priced at the services' list prices, driven by `cost-bench`
+//! (`scripts/bench-cost.sh`). [`metering`] (DynamoDB's capacity units from real item sizes) serves
+//! it and the scale simulator.
 
+#[cfg(feature = "cost")]
+pub mod cost;
 pub mod emulator;
+#[cfg(any(feature = "scale", feature = "cost"))]
+pub mod metering;
 #[cfg(feature = "realtime")]
 pub mod realtime;
 pub mod report;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use switchboard_bench::scale::meter::Units;
+use switchboard_bench::metering::store::Units;
 use switchboard_bench::scale::sim::{Floor, Load};
 
 const LOAD: Load = Load {

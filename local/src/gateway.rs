@@ -88,6 +88,14 @@ pub struct Gateway {
     widget_dir: Option<Arc<PathBuf>>,
     feed: Option<ConsumerHandle>,
     attachment_bucket: Option<LocalBucket>,
+    observer: Option<Arc<dyn InvocationObserver>>,
+}
+
+/// Told of every function the gateway ran, once it returned: what Lambda would have billed
+/// (the cost benchmark counts invocations and their handler time with it).
+pub trait InvocationObserver: Send + Sync {
+    /// `function` (its binary's name) ran for `took`.
+    fn invoked(&self, function: &'static str, took: std::time::Duration);
 }
 
 impl Gateway {
@@ -143,6 +151,7 @@ impl Gateway {
             widget_dir: None,
             feed: None,
             attachment_bucket: None,
+            observer: None,
         })
     }
 
@@ -209,6 +218,18 @@ impl Gateway {
             .chain(self.ws_routes.values().map(|bound| bound.function.name));
         let function_apps = names.map(|name| (name, app_for(name))).collect();
         Self { function_apps: Arc::new(function_apps), ..self }
+    }
+
+    /// The same gateway telling `observer` of every function it runs.
+    pub fn observing_invocations(self, observer: Arc<dyn InvocationObserver>) -> Self {
+        Self { observer: Some(observer), ..self }
+    }
+
+    /// Tells the observer, if any, that `function` ran since `started`.
+    pub(crate) fn invoked(&self, function: &'static str, started: std::time::Instant) {
+        if let Some(observer) = &self.observer {
+            observer.invoked(function, started.elapsed());
+        }
     }
 
     /// The app the function `name` runs with.
@@ -461,6 +482,7 @@ async fn handle(
             return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the gateway failed");
         }
     };
+    let started = std::time::Instant::now();
     if bound.function.streaming.is_some() {
         // As API Gateway with `ResponseTransferMode: STREAM`: the body goes out chunked, as the
         // handler writes it.
@@ -468,9 +490,12 @@ async fn handle(
             dispatch_streaming(gateway.app_for(bound.function.name), &bound.function, request)
                 .await
                 .into_parts();
+        gateway.invoked(bound.function.name, started);
         return Response::from_parts(parts, AxumBody::from_stream(chunks));
     }
-    into_axum(dispatch(gateway.app_for(bound.function.name), &bound.function, request).await)
+    let response = dispatch(gateway.app_for(bound.function.name), &bound.function, request).await;
+    gateway.invoked(bound.function.name, started);
+    into_axum(response)
 }
 
 pub(crate) fn header_map(headers: &HeaderMap) -> Map<String, Value> {

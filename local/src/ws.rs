@@ -174,7 +174,12 @@ fn websocket_event(
 
 async fn invoke(gateway: &Gateway, function: &WsFunction, event: Value) -> lambda_http::Response<LambdaBody> {
     match lambda_http::request::from_str(&event.to_string()) {
-        Ok(request) => dispatch_ws(gateway.app_for(function.name), function, request).await,
+        Ok(request) => {
+            let started = std::time::Instant::now();
+            let response = dispatch_ws(gateway.app_for(function.name), function, request).await;
+            gateway.invoked(function.name, started);
+            response
+        }
         Err(error) => {
             tracing::error!(%error, "building the WebSocket Lambda request failed");
             let mut response = lambda_http::Response::new(LambdaBody::Text(

@@ -3,8 +3,8 @@
 //! that meters DynamoDB's capacity units per partition key and a real-time port that counts the
 //! posts per connection; the report sets them against the services' limits.
 //!
-//! - [`units`]: DynamoDB's item size.
-//! - [`meter`]: the metered item store.
+//! - [`crate::metering`]: DynamoDB's item size and the metered item store (shared with the cost
+//!   benchmark).
 //! - [`posts`]: the metered real-time port.
 //! - [`sim`]: the simulated floor.
 //! - [`report`]: the figures against the limits.
@@ -12,8 +12,6 @@
 //! `scale-sim` (the binary, behind the `scale` feature) drives it; `scripts/bench-scale.sh`
 //! builds and runs it; `docs/BENCHMARKS.md` ("Scale") holds its figures.
 
-pub mod meter;
 pub mod posts;
 pub mod report;
 pub mod sim;
-pub mod units;

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::meter::{pattern, Largest, Metered, Partition, Units};
 use super::posts::Posted;
 use super::sim::{Invocations, Load};
+use crate::metering::store::{pattern, Largest, Metered, Partition, Units};
 
 /// Write units a second one DynamoDB partition takes.
 pub const PARTITION_WCU: f64 = 1_000.0;

@@ -23,8 +23,8 @@ use switchboard_shared::store::sqlite::SqliteItemStore;
 use switchboard_shared::store::ItemStore;
 use time::OffsetDateTime;
 
-use super::meter::{MeteredStore, REQUEST};
 use super::posts::MeteredPosts;
+use crate::metering::store::{MeteredStore, REQUEST};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::app::App;
@@ -330,7 +329,7 @@ pub async fn send_message(
     connection: &ConnectionId,
     input: super::SendMessage,
 ) -> Result<super::Sent, ApiError> {
-    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = (crate::domain::now().unix_timestamp_nanos() / 1_000_000) as i64;
     let limit = app.send_limit;
     if !connections::allow_send(app.store.as_ref(), connection, limit, now_ms).await? {
         return Err(ApiError::TooManyRequests {
@@ -361,7 +360,7 @@ pub async fn typing(
     if session.status == SessionStatus::Closed {
         return Err(ApiError::session_closed());
     }
-    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = (crate::domain::now().unix_timestamp_nanos() / 1_000_000) as i64;
     let start = input.state == TypingState::Start;
     if !connections::allow_typing(store, connection, start, now_ms).await? {
         return Err(ApiError::TooManyRequests {

@@ -502,7 +502,7 @@ async fn push_one(
 pub async fn chat_message(app: &App, message: &Message) -> Result<(), ApiError> {
     let store = app.store.as_ref();
     let session = sessions::get(store, &message.session_id).await?.ok_or_else(ApiError::session_not_found)?;
-    let now_ms = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = (crate::domain::now().unix_timestamp_nanos() / 1_000_000) as i64;
     for recipient in offline_recipients(app, &session, &message.sender_id).await? {
         let user = &recipient.0;
         let Some(count) = coalesce::message_for(store, user, &session.id, &message.id, now_ms).await? else {

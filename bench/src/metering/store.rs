@@ -58,6 +58,29 @@ pub struct Metered {
     pub calls: HashMap<&'static str, u64>,
 }
 
+impl Metered {
+    /// Units per index and key pattern ([`pattern`]), all seconds together.
+    pub fn by_pattern(&self) -> HashMap<(&'static str, String), Units> {
+        let mut out: HashMap<(&'static str, String), Units> = HashMap::new();
+        for ((index, pk), units) in self.seconds.values().flatten() {
+            let entry = out.entry((*index, pattern(pk))).or_default();
+            entry.write += units.write;
+            entry.read += units.read;
+        }
+        out
+    }
+
+    /// Every partition's and second's units added up, and the calls made.
+    pub fn totals(&self) -> (Units, u64) {
+        let mut units = Units::default();
+        for partition in self.seconds.values().flat_map(HashMap::values) {
+            units.write += partition.write;
+            units.read += partition.read;
+        }
+        (units, self.calls.values().sum())
+    }
+}
+
 /// `inner`, metered.
 pub struct MeteredStore<S> {
     inner: S,
