@@ -20,12 +20,29 @@ pub fn init() {
     use tracing_subscriber::util::SubscriberInitExt;
     // A second call (tests, the local gateway after a function) keeps the first subscriber.
     let _ = if in_lambda {
-        let layer = tracing_subscriber::fmt::layer().json().with_current_span(true).without_time();
-        tracing_subscriber::registry().with(layer).with(filter).try_init()
+        tracing_subscriber::registry().with(json_lines(std::io::stdout)).with(filter).try_init()
     } else {
         // Colour codes only for a person at a terminal: in a file or a pipe they are noise.
         let colour = std::io::stdout().is_terminal();
         let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(colour);
         tracing_subscriber::registry().with(layer).with(filter).try_init()
     };
+}
+
+/// The JSON lines of a function in Lambda, written to `writer`: one object per event with its
+/// fields and the innermost span's fields (the request's: function, request id, connection), no
+/// time (CloudWatch stamps each line). Not the list of every enclosing span: it repeated the
+/// request's span and `lambda_runtime`'s invoke span (request id, trace header) on every line,
+/// about 400 bytes a line that CloudWatch bills (docs/BENCHMARKS.md, "Cost per conversation").
+pub fn json_lines<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .with_writer(writer)
 }

@@ -117,7 +117,7 @@ impl CostGateway {
         let (units, calls) = self.store.read(|metered| metered.totals()).unwrap_or_default();
         let (invocations, handler_ms) = self.invocations.totals();
         let (batches, records) = self.feed.totals();
-        let (events, bytes) = ports::logged();
+        let (_, bytes) = ports::logged();
         let invocations = invocations + batches;
         Usage {
             invocations: invocations as f64,
@@ -128,9 +128,7 @@ impl CostGateway {
             dynamodb_calls: calls as f64,
             stream_records: records as f64,
             pushes: self.push.published() as f64,
-            log_bytes: (bytes
-                + events * (ports::invoke_span_bytes() + ports::LOG_EVENT_OVERHEAD)
-                + invocations * ports::platform_bytes_per_invocation()) as f64,
+            log_bytes: (bytes + invocations * ports::platform_bytes_per_invocation()) as f64,
             ..Usage::default()
         }
     }

@@ -186,16 +186,21 @@ impl Push for CountingPush {
 /// The bytes CloudWatch Logs counts per log event besides its text.
 pub const LOG_EVENT_OVERHEAD: u64 = 26;
 
-/// What Lambda's `lambda_runtime` adds to every JSON line of a function (its invoke span, with
-/// `with_current_span`): `,"span":{…}` with a request id and an X-Ray trace header.
+/// What Lambda's `lambda_runtime` adds to a JSON line written outside the function's own span
+/// (its invoke span is then the current one): `,"span":{…}` with a request id and an X-Ray
+/// trace header.
 pub fn invoke_span_bytes() -> u64 {
     let span = r#","span":{"requestId":"c6af9ac6-7b61-11e6-9a41-93e812345678","xrayTraceId":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0;Lineage=1:a0b1c2d3:0","name":"Lambda runtime invoke"}"#;
     span.len() as u64
 }
 
-/// The lines Lambda itself writes per invocation in the default text log format (START, END,
-/// REPORT), with their per-event overhead.
+/// The lines Lambda itself writes per invocation, with their per-event overhead: none when the
+/// template's functions log at system level `WARN`; otherwise START, END and REPORT (the text
+/// format's, the smallest).
 pub fn platform_bytes_per_invocation() -> u64 {
+    if switchboard_local::template::TEMPLATE.contains("      SystemLogLevel: WARN\n") {
+        return 0;
+    }
     let lines = [
         "START RequestId: c6af9ac6-7b61-11e6-9a41-93e812345678 Version: $LATEST\n",
         "END RequestId: c6af9ac6-7b61-11e6-9a41-93e812345678\n",
@@ -207,17 +212,29 @@ pub fn platform_bytes_per_invocation() -> u64 {
 static LOG_BYTES: AtomicU64 = AtomicU64::new(0);
 static LOG_EVENTS: AtomicU64 = AtomicU64::new(0);
 
-/// Log lines written so far by the functions' code at `info` (JSON, as in Lambda), and their
-/// bytes.
+/// Log lines written so far by the functions' code at `info` (JSON, as in Lambda), and the bytes
+/// CloudWatch would ingest for them (with the invoke span where Lambda adds it, and the per-event
+/// overhead).
 pub fn logged() -> (u64, u64) {
     (LOG_EVENTS.load(Ordering::SeqCst), LOG_BYTES.load(Ordering::SeqCst))
 }
 
-struct CountingWriter;
+/// Set (to anything) to see the counted lines on stderr.
+pub const ECHO_LOGS: &str = "COST_BENCH_ECHO_LOGS";
+
+struct CountingWriter {
+    echo: bool,
+}
 
 impl Write for CountingWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOG_BYTES.fetch_add(buf.len() as u64, Ordering::SeqCst);
+        // A line written outside the request's span has `lambda_runtime`'s invoke span in Lambda.
+        let own_span = buf.windows(7).any(|window| window == br#""span":"#);
+        let span = if own_span { 0 } else { invoke_span_bytes() };
+        LOG_BYTES.fetch_add(buf.len() as u64 + span + LOG_EVENT_OVERHEAD, Ordering::SeqCst);
+        if self.echo {
+            let _ = std::io::stderr().write_all(buf);
+        }
         Ok(buf.len())
     }
 
@@ -226,10 +243,10 @@ impl Write for CountingWriter {
     }
 }
 
-/// Installs the process's tracing subscriber: the functions' JSON lines at `info`, formatted as
-/// in Lambda (`switchboard_shared::telemetry`), counted and dropped. The gateway's own lines
-/// (`switchboard_local`) and the benchmark's are left out: Lambda has neither. A second call
-/// keeps the first subscriber.
+/// Installs the process's tracing subscriber: the functions' JSON lines at `info`, formatted by
+/// the functions' own layer (`switchboard_shared::telemetry::json_lines`), counted and dropped. The gateway's own lines
+/// (`switchboard_local`) and the benchmark's are left out: Lambda has neither. With
+/// [`ECHO_LOGS`] set, the lines go to stderr too. A second call keeps the first subscriber.
 pub fn install_log_counter() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
@@ -239,10 +256,10 @@ pub fn install_log_counter() {
         .with_target("switchboard_bench", LevelFilter::OFF)
         .with_target("switchboard", LevelFilter::INFO)
         .with_default(LevelFilter::OFF);
-    let layer =
-        tracing_subscriber::fmt::layer().json().with_current_span(true).without_time().with_writer(|| {
-            LOG_EVENTS.fetch_add(1, Ordering::SeqCst);
-            CountingWriter
-        });
+    let echo = std::env::var_os(ECHO_LOGS).is_some();
+    let layer = switchboard_shared::telemetry::json_lines(move || {
+        LOG_EVENTS.fetch_add(1, Ordering::SeqCst);
+        CountingWriter { echo }
+    });
     let _ = tracing_subscriber::registry().with(layer).with(filter).try_init();
 }
