@@ -1209,12 +1209,16 @@ async fn check_ws_effect(binary: &str, world: &World, frame: &Value, event: &Val
             ensure!(agent.is_none(), "the gone connection of the agent was not pruned");
         }
         "realtime-typing" => {
-            let item = store
-                .get(&connections::key(&connection(connection_id)))
-                .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default();
-            ensure!(item.contains_key("typing_start_ms"), "the typing rate limit was not recorded");
+            // The limit is the function's own memory, not a write: the same frame again at once
+            // is refused.
+            let function = ws_functions().remove(binary).ok_or("no typing function")?;
+            let again = lambda_http::request::from_str(&event.to_string()).map_err(|e| e.to_string())?;
+            let response = dispatch_ws(&world.app_for(function.name), &function, again).await;
+            let text = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+            ensure!(
+                text.contains("\"rate_limited\""),
+                "a second typing start at once was not refused: {text}"
+            );
         }
         "realtime-mark-read" => {
             let marker = sessions::read_marker(store, &session_id(ACTIVE_SESSION), &user(AGENT))

@@ -329,7 +329,7 @@ pub async fn send_message(
     connection: &ConnectionId,
     input: super::SendMessage,
 ) -> Result<super::Sent, ApiError> {
-    let now_ms = (crate::domain::now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = (now().unix_timestamp_nanos() / 1_000_000) as i64;
     let limit = app.send_limit;
     if !connections::allow_send(app.store.as_ref(), connection, limit, now_ms).await? {
         return Err(ApiError::TooManyRequests {
@@ -345,7 +345,8 @@ pub async fn send_message(
 
 /// `typing`: a participant's typing state goes to the session's other participants' connections
 /// (never back to the typist's), unstored. At most one frame of each state per connection every
-/// [`connections::TYPING_INTERVAL_MS`].
+/// [`connections::TYPING_INTERVAL_MS`], counted in the function instance's memory
+/// ([`TypingLimit`]): no write.
 pub async fn typing(
     app: &App,
     principal: &Principal,
@@ -360,9 +361,9 @@ pub async fn typing(
     if session.status == SessionStatus::Closed {
         return Err(ApiError::session_closed());
     }
-    let now_ms = (crate::domain::now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = (now().unix_timestamp_nanos() / 1_000_000) as i64;
     let start = input.state == TypingState::Start;
-    if !connections::allow_typing(store, connection, start, now_ms).await? {
+    if !TYPING.allow(connection, start, now_ms) {
         return Err(ApiError::TooManyRequests {
             code: "rate_limited",
             message: format!(
@@ -378,4 +379,80 @@ pub async fn typing(
         state: input.state,
     };
     Ok(publish_to(app, &session.id, Some(&session), &frame, Skip::User(&principal.user_id)).await)
+}
+
+/// The typing frames of this function instance, as [`TypingLimit`] counts them.
+static TYPING: TypingLimit = TypingLimit::new();
+
+/// The typing limit, held in the function instance's memory: the last `start` and `stop` of each
+/// connection it saw, forgotten once older than the interval. A flood of one connection's frames
+/// spread over several warm instances passes once per instance per interval; the clients
+/// throttle already (the SDK and the widget send at most one `start` per 3 s). It was a
+/// conditional write of the connection item: 2 write units (the item and its `USERCONN` index
+/// entry), a stream record and a change-feed invocation per frame, which cost more than the
+/// posts it prevented, and a refused frame still paid the write (docs/DATA_MODEL.md).
+struct TypingLimit {
+    seen: std::sync::Mutex<Option<std::collections::HashMap<(String, bool), i64>>>,
+}
+
+/// Connections' typing states remembered at most; past it, those older than the interval go.
+const TYPING_REMEMBERED: usize = 10_000;
+
+impl TypingLimit {
+    const fn new() -> Self {
+        Self { seen: std::sync::Mutex::new(None) }
+    }
+
+    /// Whether a frame of `start` (or stop) from `connection` at `now_ms` passes; records it if so.
+    fn allow(&self, connection: &ConnectionId, start: bool, now_ms: i64) -> bool {
+        // Every change is one insert or a retain, so a poisoned map is still whole.
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seen = seen.get_or_insert_with(Default::default);
+        let key = (connection.to_string(), start);
+        if seen.get(&key).is_some_and(|at| now_ms - at <= connections::TYPING_INTERVAL_MS) {
+            return false;
+        }
+        if seen.len() >= TYPING_REMEMBERED {
+            seen.retain(|_, at| now_ms - *at <= connections::TYPING_INTERVAL_MS);
+        }
+        if seen.len() < TYPING_REMEMBERED {
+            seen.insert(key, now_ms);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod typing_limit_tests {
+    use super::*;
+
+    fn connection(id: &str) -> ConnectionId {
+        ConnectionId::parse(id).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn one_start_and_one_stop_pass_per_interval_per_connection() {
+        let limit = TypingLimit::new();
+        let a = connection("a-typing-limit=");
+        let b = connection("b-typing-limit=");
+
+        assert!(limit.allow(&a, true, 10_000));
+        assert!(!limit.allow(&a, true, 11_999), "a second start within the interval");
+        assert!(!limit.allow(&a, true, 12_000), "a start exactly the interval later");
+        assert!(limit.allow(&a, false, 11_000), "a stop is its own state");
+        assert!(limit.allow(&b, true, 11_000), "another connection is its own");
+        assert!(limit.allow(&a, true, 12_001), "a start after the interval");
+    }
+
+    #[test]
+    fn a_full_memory_forgets_the_old_and_still_limits_the_new() {
+        let limit = TypingLimit::new();
+        for n in 0..TYPING_REMEMBERED {
+            assert!(limit.allow(&connection(&format!("old-{n}=")), true, 0));
+        }
+        let fresh = connection("fresh=");
+
+        assert!(limit.allow(&fresh, true, 5_000));
+        assert!(!limit.allow(&fresh, true, 5_001), "the new connection is remembered");
+    }
 }

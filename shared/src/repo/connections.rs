@@ -258,34 +258,6 @@ pub async fn remove(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<C
     Ok(connection)
 }
 
-/// Records a `typing` frame on the connection unless one of the same state came less than
-/// [`TYPING_INTERVAL_MS`] ago; returns false when it is too soon, 409 `connection_unknown` when
-/// the connection is not registered.
-pub async fn allow_typing(
-    store: &dyn ItemStore,
-    id: &ConnectionId,
-    start: bool,
-    now_ms: i64,
-) -> Result<bool, ApiError> {
-    let attribute = if start { "typing_start_ms" } else { "typing_stop_ms" };
-    let condition = Condition::And(vec![
-        Condition::Exists,
-        Condition::Or(vec![
-            Condition::AttributeNotExists(attribute.into()),
-            Condition::LessThan(attribute.into(), Value::from(now_ms - TYPING_INTERVAL_MS)),
-        ]),
-    ]);
-    let actions = vec![UpdateAction::Set(attribute.into(), Value::from(now_ms))];
-    match store.update(&key(id), actions, Some(condition)).await {
-        Ok(_) => Ok(true),
-        Err(crate::store::StoreError::ConditionFailed) => match get(store, id).await? {
-            Some(_) => Ok(false),
-            None => Err(unknown_connection()),
-        },
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// Counts a `send_message` frame on the connection, as a token bucket of `limit.burst` frames
 /// refilled with one every `limit.interval_ms` (kept as GCRA's one number, `send_tat_ms`: when
 /// the bucket will be full again). Returns false for a frame the bucket has no room for, 409
