@@ -182,15 +182,24 @@ async fn delivered_and_read_receipts_reach_the_sender(backend: Backend, posting:
     customer.barrier().await;
     assert!(customer.take("receipt").is_empty(), "a receipt for a message nobody received");
 
+    assert!(lonely.get("delivered_to").is_none(), "a reply naming users nobody reached: {lonely}");
+
     let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
     agent.subscribe(&world.session).await;
+    let mut laptop = api.connect(&Caller::CustomerA.token(&api)).await;
+    laptop.subscribe(&world.session).await;
     let reply = customer
         .request(json!({"action": "send_message", "session_id": world.session, "body": "there?"}))
         .await;
-    let delivered = customer.expect("receipt").await;
+    // The sending connection learns who got it from its reply; the sender's other connection
+    // from a receipt.
+    assert_eq!(reply["delivered_to"], json!(["agent-xena"]), "{reply}");
+    let delivered = laptop.expect("receipt").await;
     assert_eq!(delivered["status"], "delivered");
     assert_eq!(delivered["message_id"], reply["message"]["id"]);
     assert_eq!(delivered["user_ids"], json!(["agent-xena"]));
+    customer.barrier().await;
+    assert!(customer.take("receipt").is_empty(), "the sending connection got a receipt besides its reply");
 
     // The agent reads over WebSocket: the customer learns it; the marker moved.
     let read = agent
@@ -203,7 +212,6 @@ async fn delivered_and_read_receipts_reach_the_sender(backend: Backend, posting:
     assert_eq!(receipt["status"], "read");
     assert_eq!(receipt["user_ids"], json!(["agent-xena"]));
     assert_eq!(receipt["message_id"], reply["message"]["id"]);
-    let _ = lonely;
     // Reading an older message again moves nothing and tells nobody.
     Caller::AgentX
         .call(

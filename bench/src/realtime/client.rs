@@ -41,6 +41,10 @@ pub struct Frame<'a> {
     /// A receipt's status.
     #[serde(borrow, default)]
     pub status: Option<Cow<'a, str>>,
+    /// In the reply to a `send_message`: the other users the message reached (the sending
+    /// connection's `delivered` receipt).
+    #[serde(borrow, default)]
+    pub delivered_to: Option<Vec<Cow<'a, str>>>,
 }
 
 /// The `message` field: an object in message frames, a string in error frames.

@@ -207,7 +207,7 @@ pub fn pairs(result: &PairsResult, title: &str) -> String {
          socket sends {} messages, each as soon as the reply to the previous one came back (after {} warm-up \
          messages each, checked the same way). A delivery is a `message.created` received by the counterpart; \
          every socket checks that it gets each of its counterpart's messages once and in order, a reply for each \
-         of its own and a `delivered` receipt for each.\n",
+         of its own naming the counterpart in `delivered_to` (the `delivered` receipt).\n",
         config.pairs, config.messages, config.warmup
     );
     let _ = writeln!(

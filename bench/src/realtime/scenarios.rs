@@ -496,7 +496,7 @@ pub struct PairsResult {
     pub deliveries: usize,
     /// Replies the senders received.
     pub replies: usize,
-    /// `delivered` receipts the senders received.
+    /// `delivered` receipts the senders received (in their replies' `delivered_to`).
     pub receipts: usize,
     /// From the first send to the last frame received.
     pub wall: Duration,
@@ -621,6 +621,9 @@ impl PairSocket {
                             )));
                         }
                         stats.replies += 1;
+                        if frame.delivered_to.as_ref().is_some_and(|users| !users.is_empty()) {
+                            stats.receipts += 1;
+                        }
                         stats.send_to_reply.push(since(sent_at, at));
                     } else {
                         self.delivered(&stats, message.sender_id.as_ref(), body, tag, &text)?;

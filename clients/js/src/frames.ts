@@ -7,7 +7,8 @@ export type DashboardMetrics = Overview;
 /** A frame the server sends (`type`). */
 export type ServerFrame =
   | { type: "subscribed"; ref?: string; session: Session }
-  | { type: "message.created" | "message.updated" | "message.deleted"; ref?: string; message: Message }
+  | { type: "message.created"; ref?: string; message: Message; delivered_to?: string[] }
+  | { type: "message.updated" | "message.deleted"; ref?: string; message: Message }
   | { type: "typing"; session_id: string; user_id: string; state: "start" | "stop" }
   | {
       type: "receipt";

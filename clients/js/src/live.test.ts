@@ -252,6 +252,17 @@ describe("LiveClient", () => {
     expect(view).toBe(client.view(SESSION));
   });
 
+  it("marks a message delivered from its send's reply, which names who got it", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    client.followSession(SESSION);
+    sockets[0].serverOpens();
+    sockets[0].serverSends({ type: "message.created", ref: "r-1", message: message("01B", "2026-11-25T10:00:00.000Z"), delivered_to: ["agent-bob"] });
+    sockets[0].serverSends({ type: "message.created", message: message("01C", "2026-11-25T10:00:01.000Z") });
+    expect(client.view(SESSION)?.delivered.has("01B")).toBe(true);
+    expect(client.view(SESSION)?.delivered.has("01C")).toBe(false);
+  });
+
   it("takes the agents on the floor from each dashboard.metrics, then its presence frames", () => {
     const { client, sockets } = harness(() => ({ items: [] }));
     client.start();

@@ -441,6 +441,10 @@ export class LiveClient {
       case "message.deleted": {
         const entry = this.sessions.get(frame.message.session_id);
         if (entry && entry.store.apply(frame.message)) entry.view.messages = entry.store.list();
+        // The reply to this connection's own send names who got it (no separate receipt comes).
+        if (entry && frame.type === "message.created" && frame.delivered_to?.length) {
+          entry.view.delivered = new Set(entry.view.delivered).add(frame.message.id);
+        }
         // Stored (an answer lost before a reload, or another tab): it leaves the outbox.
         const sent = frame.message.client_message_id;
         if (sent && this.outbox.some((m) => m.client_message_id === sent && m.session_id === frame.message.session_id)) {

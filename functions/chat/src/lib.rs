@@ -272,7 +272,7 @@ pub async fn send_message(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     let input: SendMessage = json_body(&req)?;
     match ops::send_message(app, &principal, input, None).await? {
-        Sent::Created(message) => json(201, &message),
+        Sent::Created(message, _) => json(201, &message),
         Sent::Replayed(message) => json(200, &message),
     }
 }

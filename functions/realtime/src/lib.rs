@@ -107,10 +107,12 @@ async fn send_message(app: &App, req: WsRequest) -> WsResult {
         client_message_id: frame.client_message_id,
         attachments: frame.attachments,
     };
-    let message = match live::send_message(app, &principal, &req.connection_id, input).await? {
-        Sent::Created(message) | Sent::Replayed(message) => message,
+    let (message, delivered_to) = match live::send_message(app, &principal, &req.connection_id, input).await?
+    {
+        Sent::Created(message, delivered_to) => (message, delivered_to),
+        Sent::Replayed(message) => (message, Vec::new()),
     };
-    Ok(Some(ServerFrame::MessageCreated { message }))
+    Ok(Some(ServerFrame::MessageCreated { message, delivered_to }))
 }
 
 async fn typing(app: &App, req: WsRequest) -> WsResult {

@@ -259,12 +259,14 @@ pub(crate) async fn publish_to(
 }
 
 /// A new message: `message.created` to every subscriber but the connection it came from, then
-/// one `receipt` (`delivered`, listing the other users it reached) to the sender's connections.
+/// one `receipt` (`delivered`, listing the other users it reached) to the sender's other
+/// connections; the connection it came from learns them from its reply (`delivered_to`), one
+/// billed WebSocket message fewer per message.
 pub async fn message_created(app: &App, message: &Message, origin: Option<&ConnectionId>) -> Delivery {
     let session = &message.session_id;
     let subscriptions = readers(app, session, None).await;
     let skip = origin.map_or(Skip::Nobody, Skip::Connection);
-    let frame = ServerFrame::MessageCreated { message: message.clone() };
+    let frame = ServerFrame::MessageCreated { message: message.clone(), delivered_to: Vec::new() };
     let mut delivery = deliver(app, subscriptions.iter().filter(|s| !skip.skips(s)), &frame).await;
     let recipients: Vec<UserId> =
         delivery.reached.iter().filter(|u| **u != message.sender_id).cloned().collect();
@@ -277,7 +279,8 @@ pub async fn message_created(app: &App, message: &Message, origin: Option<&Conne
         };
         let senders = subscriptions
             .iter()
-            .filter(|s| s.user_id == message.sender_id && !delivery.gone.contains(&s.connection_id));
+            .filter(|s| s.user_id == message.sender_id && !delivery.gone.contains(&s.connection_id))
+            .filter(|s| !skip.skips(s));
         let receipts = deliver(app, senders, &receipt).await;
         delivery.gone.extend(receipts.gone);
     }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::domain::{
     now, AttachmentId, ClientMessageId, ConnectionId, EventKind, Message, MessageBody, MessageId, Principal,
-    ReadMarker, Role, SessionId, SessionStatus,
+    ReadMarker, Role, SessionId, SessionStatus, UserId,
 };
 use crate::error::ApiError;
 use crate::repo::messages::{self, MessageWindow};
@@ -49,8 +49,8 @@ pub struct SendMessage {
 /// The outcome of a send: a new message, or the original of a retried one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sent {
-    /// Stored now.
-    Created(Message),
+    /// Stored now, and reached these other users (on a connection subscribed to the session).
+    Created(Message, Vec<UserId>),
     /// Stored by an earlier send with the same client message id.
     Replayed(Message),
 }
@@ -138,8 +138,9 @@ async fn send_once(
     if failed.is_empty() {
         // The day's counters and the pushes to participants who are not connected follow from
         // the change feed (`crate::changes`), off the reply's path.
-        super::live::message_created(app, &message, origin).await;
-        return Ok(Sent::Created(message));
+        let delivery = super::live::message_created(app, &message, origin).await;
+        let delivered_to = delivery.reached.into_iter().filter(|user| *user != message.sender_id).collect();
+        return Ok(Sent::Created(message, delivered_to));
     }
     if let Some(client_id) = &input.client_message_id {
         if failed.contains(&CLIENT_ID_NEW) {

@@ -131,6 +131,10 @@ pub enum ServerFrame {
     MessageCreated {
         /// The message.
         message: Message,
+        /// In the reply to a `send_message` that stored it: the other users it reached (the
+        /// `delivered` receipt the sending connection would otherwise get as a frame of its own).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        delivered_to: Vec<UserId>,
     },
     /// A message's text changed.
     #[serde(rename = "message.updated")]
