@@ -26,6 +26,7 @@ on_both_backends!(
     every_session_record_delivered_twice_counts_and_pushes_once,
     closing_routes_the_next_waiting_session_from_the_feed,
     a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_the_feed_moves_on,
+    a_day_counts_what_every_shard_and_the_days_single_item_counted,
 );
 
 /// Today's messages by role, as an admin's message analytics show them.
@@ -289,4 +290,37 @@ async fn a_record_whose_reactions_keep_failing_is_kept_as_a_failed_change_and_th
     assert_eq!(still.len(), 1, "kept after a failed replay");
     let unknown = Caller::Admin.call(&api, Method::POST, "/admin/failed-changes/nope/replay", None).await;
     assert_eq!((unknown.status, unknown.error_code()), (404, "failed_change_not_found"));
+}
+
+async fn a_day_counts_what_every_shard_and_the_days_single_item_counted(backend: Backend) {
+    // Arrange: a day counted before shards had items of their own (one item, `<day>`), and the
+    // day after.
+    let (store, _dir, _) = fresh_store(backend).await;
+    let day = time::macros::date!(2026 - 03 - 02);
+    let next = day.next_day().expect("a next day");
+    let at = |date: time::Date| date.with_hms(10, 0, 0).expect("a time").assume_utc();
+    let mut old = switchboard_shared::store::Item::new();
+    old.insert("pk".into(), json!("STATS#DAY"));
+    old.insert("sk".into(), json!("2026-03-02"));
+    old.insert("created".into(), json!(2));
+    store.put(old, None).await.expect("the day's single item");
+    let created = |sequence: &str, date| (sequence.to_owned(), vec![(at(date), stats::Change::Created)]);
+
+    // Act: two shards count, one of them into both days, one of them twice the same records.
+    stats::count_run(store.as_ref(), "shardId-a", vec![created("1", day), created("2", next)])
+        .await
+        .expect("a");
+    stats::count_run(store.as_ref(), "shardId-b", vec![created("1", day), created("5", day)])
+        .await
+        .expect("b");
+    stats::count_run(store.as_ref(), "shardId-b", vec![created("5", day), created("7", day)])
+        .await
+        .expect("b again");
+
+    // Assert: each day is the sum of its items, each record counted once.
+    assert_eq!(stats::day(store.as_ref(), day).await.expect("the day").get("created"), 2 + 1 + 3);
+    assert_eq!(stats::day(store.as_ref(), next).await.expect("the next day").get("created"), 1);
+    let both = stats::days(store.as_ref(), day, next).await.expect("both days");
+    let created: Vec<(String, i64)> = both.iter().map(|d| (d.day.clone(), d.get("created"))).collect();
+    assert_eq!(created, vec![("2026-03-02".to_owned(), 6), ("2026-03-03".to_owned(), 1)]);
 }

@@ -1,9 +1,10 @@
 //! Counters the dashboard reads instead of recounting: the live queue (`STATS#LIVE` /
-//! `COUNTERS`: waiting, active) and one item per UTC day (`STATS#DAY` / `<yyyy-mm-dd>`: created,
-//! closed, handle time, first responses, ratings, messages by hour and role). Each change adds
-//! to them with atomic `ADD` updates, outside the change's transaction (a transaction would
-//! make every change conflict with every other on these hot items): the live counters in the
-//! request that made the change, the day's from the change feed, once per feed record ([`count_run`]).
+//! `COUNTERS`: waiting, active) and per UTC day (`STATS#DAY` / `<yyyy-mm-dd>#<stream shard>`,
+//! summed per day when read: created, closed, handle time, first responses, ratings, messages by
+//! hour and role). Each change adds to them with atomic `ADD` updates, outside the change's
+//! transaction (a transaction would make every change conflict with every other on these hot
+//! items): the live counters in the request that made the change, the day's from the change
+//! feed, once per feed record, in one write per batch and day ([`count_run`]).
 
 use std::collections::BTreeMap;
 
@@ -14,9 +15,7 @@ use utoipa::ToSchema;
 
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::store::{
-    Condition, ItemStore, Key, KeyRange, NamedTxOp, Query, StoreError, TxOp, UpdateAction, TTL,
-};
+use crate::store::{Condition, ItemStore, Key, KeyRange, Query, StoreError, UpdateAction};
 
 /// Key of the live queue counters.
 pub fn live_key() -> Key {
@@ -28,9 +27,10 @@ pub fn day_text(day: Date) -> String {
     format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
 }
 
-/// Key of a day's counters.
+/// Key of a day's counters before shards had items of their own (read, never written now); the
+/// day part of every shard's item of that day ([`shard_day_key`]).
 pub fn day_key(day: Date) -> Key {
-    Key::new("STATS#DAY", day_text(day))
+    Key::new(DAY_PARTITION, day_text(day))
 }
 
 /// One change to count.
@@ -73,63 +73,67 @@ pub async fn count_live(store: &dyn ItemStore, change: Change) {
 pub type Counted = (String, Vec<(OffsetDateTime, Change)>);
 
 /// Adds the changes of a run of feed records of one shard (in the shard's order) to the day
-/// counters (`STATS#DAY`, each on the day it happened) exactly once, in one transaction: every
-/// day's `ADD`s and the shard's mark (`COUNTED#<shard>` / `MARK`: the newest sequence counted),
-/// conditioned on the mark being older than the first record counted. A shard hands its records
-/// over in order and delivers again only from a record it delivered before, so the records at
-/// or below the mark are those counted before: when the condition fails, the mark is read and
-/// only the records after it are counted. No write for a run that counts nothing.
+/// counters exactly once. Each stream shard counts into items of its own, one per day
+/// (`STATS#DAY` / `<yyyy-mm-dd>#<shard>`, [`shard_day_key`]), which carry the newest sequence
+/// they counted (`counted`). So a run is one plain conditional update per day it touches: that
+/// day's `ADD`s and its new mark, on condition the mark is older than the run's first record
+/// of that day (no transaction, no separate mark item: 1 write unit, where a transaction of the
+/// counters and a shard mark was 4). A shard hands its records over in order and delivers again
+/// only from a record it delivered before, so a day item's records at or below its mark are
+/// those counted before: when the condition fails, the mark is read and only the records after
+/// it are counted. No write for a run that counts nothing.
 pub async fn count_run(store: &dyn ItemStore, shard: &str, run: Vec<Counted>) -> Result<(), ApiError> {
-    let mut run = run
-        .into_iter()
-        .map(|(sequence, changes)| Ok((ordered_sequence(&sequence)?, day_writes(changes))))
-        .filter(|counted| counted.as_ref().map_or(true, |(_, days)| !days.is_empty()))
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let mark = mark_key(shard);
-    for _ in 0..MARK_READS {
-        let (Some((first, _)), Some((last, _))) = (run.first(), run.last()) else { return Ok(()) };
-        let mut days: BTreeMap<(String, String), Vec<UpdateAction>> = BTreeMap::new();
-        for (key, actions) in run.iter().flat_map(|(_, writes)| writes) {
-            days.entry((key.pk.clone(), key.sk.clone())).or_default().extend(actions.iter().cloned());
+    let mut per_item: BTreeMap<String, Vec<(String, Vec<UpdateAction>)>> = BTreeMap::new();
+    for (sequence, changes) in run {
+        let sequence = ordered_sequence(&sequence)?;
+        for (key, actions) in day_writes(changes) {
+            per_item.entry(key.sk).or_default().push((sequence.clone(), actions));
         }
-        let mut ops: Vec<NamedTxOp> = days
-            .into_iter()
-            .map(|((pk, sk), actions)| {
-                TxOp::Update { key: Key::new(pk, sk), actions: merge(actions), condition: None }
-                    .named("counters")
-            })
-            .collect();
-        let expires = crate::domain::now().unix_timestamp() + MARK_TTL_SECONDS;
+    }
+    for (day, records) in per_item {
+        count_into(store, &shard_day_key(&day, shard), records).await?;
+    }
+    Ok(())
+}
+
+/// Counts `records` (in the shard's order) into one of its day items, skipping those its mark
+/// says were counted.
+async fn count_into(
+    store: &dyn ItemStore,
+    key: &Key,
+    mut records: Vec<(String, Vec<UpdateAction>)>,
+) -> Result<(), ApiError> {
+    for _ in 0..MARK_READS {
+        let (Some((first, _)), Some((last, _))) = (records.first(), records.last()) else { return Ok(()) };
         let condition = Condition::Or(vec![
-            Condition::AttributeNotExists(MARK_LAST.into()),
-            Condition::LessThan(MARK_LAST.into(), Value::String(first.clone())),
+            Condition::AttributeNotExists(MARK.into()),
+            Condition::LessThan(MARK.into(), Value::String(first.clone())),
         ]);
-        let actions = vec![
-            UpdateAction::Set(MARK_LAST.into(), Value::String(last.clone())),
-            UpdateAction::Set(TTL.into(), expires.into()),
-        ];
-        ops.push(TxOp::Update { key: mark.clone(), actions, condition: Some(condition) }.named(NOT_COUNTED));
-        match store.transact_write(ops).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::TransactionCanceled { failed }) if failed == [NOT_COUNTED] => {
-                let item = store.get(&mark).await?.unwrap_or_default();
-                let counted = item.get(MARK_LAST).and_then(Value::as_str).unwrap_or_default().to_owned();
-                run.retain(|(sequence, _)| *sequence > counted);
+        let mut actions = merge(records.iter().flat_map(|(_, actions)| actions.iter().cloned()).collect());
+        actions.push(UpdateAction::Set(MARK.into(), Value::String(last.clone())));
+        match store.update(key, actions, Some(condition)).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                let item = store.get(key).await?.unwrap_or_default();
+                let counted = item.get(MARK).and_then(Value::as_str).unwrap_or_default().to_owned();
+                records.retain(|(sequence, _)| *sequence > counted);
             }
             Err(other) => return Err(other.into()),
         }
     }
-    Err(ApiError::Internal(format!("the counted mark of shard {shard} kept moving")))
+    Err(ApiError::Internal(format!("the counted mark of {} kept moving", key.sk)))
 }
 
-/// Key of a shard's counted mark.
-pub fn mark_key(shard: &str) -> Key {
-    Key::new(format!("COUNTED#{shard}"), "MARK")
+/// Key of the day item a stream shard counts into.
+pub fn shard_day_key(day: &str, shard: &str) -> Key {
+    Key::new(DAY_PARTITION, format!("{day}#{shard}"))
 }
 
-/// The mark's attribute: the newest sequence counted, as [`ordered_sequence`] writes it.
-const MARK_LAST: &str = "last";
-/// Reads of the mark one run may need: it moves only when the same shard is counted twice at
+/// The partition of the day counters.
+const DAY_PARTITION: &str = "STATS#DAY";
+/// A day item's mark: the newest sequence of its shard counted, as [`ordered_sequence`] writes it.
+const MARK: &str = "counted";
+/// Reads of a mark one run may need: it moves only when the same shard is counted twice at
 /// once, which one consumer per shard never does.
 const MARK_READS: usize = 3;
 /// Digits a sequence is padded to, so that text order is number order (DynamoDB Streams'
@@ -152,12 +156,6 @@ fn day_writes(changes: Vec<(OffsetDateTime, Change)>) -> Vec<(Key, Vec<UpdateAct
     let live = live_key();
     changes.into_iter().flat_map(|(at, change)| writes(at, change)).filter(|(key, _)| *key != live).collect()
 }
-
-/// How long a shard's mark is kept after its last count: far longer than a stream keeps a
-/// closed shard's records (24 hours), so no redelivery outlives it.
-pub const MARK_TTL_SECONDS: i64 = 7 * 24 * 60 * 60;
-/// The condition that the run was not counted before.
-const NOT_COUNTED: &str = "not_counted";
 
 /// The counter updates of one change: per item, its `ADD`s (empty when it touches none).
 fn writes(at: OffsetDateTime, change: Change) -> Vec<(Key, Vec<UpdateAction>)> {
@@ -289,25 +287,40 @@ impl Day {
     }
 }
 
-/// Reads one day's counters.
+/// Reads one day's counters: the sum of its items (one per stream shard that counted into it,
+/// and the single item of the days before shards had their own): one Query.
 pub async fn day(store: &dyn ItemStore, day: Date) -> Result<Day, ApiError> {
-    let item = store.get(&day_key(day)).await?.unwrap_or_default();
-    Ok(day_from(day_text(day), &item))
+    let text = day_text(day);
+    let mut days = read_days(store, KeyRange::BeginsWith(text.clone())).await?;
+    Ok(days.pop().unwrap_or(Day { day: text, counters: BTreeMap::new() }))
 }
 
-/// Reads the counters of the days from `from` to `to` (both included): one Query.
+/// Reads the counters of the days from `from` to `to` (both included), each the sum of its
+/// items: one Query.
 pub async fn days(store: &dyn ItemStore, from: Date, to: Date) -> Result<Vec<Day>, ApiError> {
-    let mut out = Vec::new();
+    // A day's shard items sort after the day (`<day>#<shard>`) and before the next day.
+    read_days(store, KeyRange::Between(day_text(from), format!("{}~", day_text(to)))).await
+}
+
+/// The days of the items in `range`, in order, each item's numbers added to its day's.
+async fn read_days(store: &dyn ItemStore, range: KeyRange) -> Result<Vec<Day>, ApiError> {
+    let mut out: Vec<Day> = Vec::new();
     let mut cursor = None;
     loop {
-        let query = Query::table("STATS#DAY")
-            .range(KeyRange::Between(day_text(from), day_text(to)))
-            .limit(400)
-            .cursor(cursor);
+        let query = Query::table(DAY_PARTITION).range(range.clone()).limit(400).cursor(cursor);
         let page = store.query(query).await?;
         for item in &page.items {
-            let day = item.get(crate::store::SK).and_then(Value::as_str).unwrap_or_default().to_owned();
-            out.push(day_from(day, item));
+            let sk = item.get(crate::store::SK).and_then(Value::as_str).unwrap_or_default();
+            let day = sk.split('#').next().unwrap_or_default().to_owned();
+            let counted = day_from(day, item);
+            match out.last_mut() {
+                Some(last) if last.day == counted.day => {
+                    for (name, value) in counted.counters {
+                        *last.counters.entry(name).or_default() += value;
+                    }
+                }
+                _ => out.push(counted),
+            }
         }
         match page.next {
             Some(next) => cursor = Some(next),

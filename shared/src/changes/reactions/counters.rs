@@ -1,9 +1,10 @@
 //! The day's counters (`STATS#DAY`): messages by hour and role, first responses, and the
 //! sessions' lifecycle — created, reopened, assigned, transferred, closed (with handle time),
 //! rated. Each change is counted once, on the day it happened. Unlike the other reactions this
-//! one takes a whole batch: its records' changes are added in one write per shard's run, with
-//! the shard's mark of the newest sequence counted (`repo::stats::count_run`), so a busy feed
-//! writes the counters once a batch instead of once a record.
+//! one takes a whole batch: its records' changes are added in one write per shard's run and day,
+//! into the shard's item of that day with its mark of the newest sequence counted
+//! (`repo::stats::count_run`), so a busy feed writes the counters once a batch instead of once a
+//! record.
 
 use std::collections::BTreeMap;
 
