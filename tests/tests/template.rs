@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 use switchboard_local::template::{ws_routes, WsRoute};
+use switchboard_shared::changes::effects;
+use switchboard_shared::store::changes::ChangeKind;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
 const API_PREFIX: &str = "/api/v1/";
@@ -857,6 +859,78 @@ fn the_change_feed_function_reads_the_tables_stream_reporting_failures_bisecting
         }
     }
     assert_no_problems(&problems, "changes-process's stream event");
+}
+
+/// Whether one of the stream event's filter patterns (`eventName` and key matchers: exact
+/// strings and `prefix`, the only forms the template uses) accepts a record.
+fn filter_accepts(patterns: &[Json], pk: &str, sk: &str, kind: ChangeKind) -> bool {
+    let key_matches = |matchers: &Json, value: &str| {
+        matchers.as_array().is_some_and(|matchers| {
+            matchers.iter().any(|m| match (m.as_str(), m["prefix"].as_str()) {
+                (Some(exact), _) => exact == value,
+                (None, Some(prefix)) => value.starts_with(prefix),
+                (None, None) => panic!("a key matcher of another form: {m}"),
+            })
+        })
+    };
+    patterns.iter().any(|pattern| {
+        let kinds = pattern["eventName"].as_array().cloned().unwrap_or_default();
+        kinds.iter().any(|k| k.as_str() == Some(kind.as_str()))
+            && key_matches(&pattern["dynamodb"]["Keys"]["pk"]["S"], pk)
+            && key_matches(&pattern["dynamodb"]["Keys"]["sk"]["S"], sk)
+    })
+}
+
+#[test]
+fn the_change_feeds_filter_lets_through_exactly_the_records_a_reaction_follows() {
+    let template = Template::load();
+    let consumer =
+        template.functions.iter().find(|f| !f.stream_events.is_empty()).expect("the feed's function");
+    let patterns: Vec<Json> = consumer
+        .stream_events
+        .iter()
+        .flat_map(|event| one_or_many(path_of(event, &["FilterCriteria", "Filters"])))
+        .filter_map(|filter| field(filter, "Pattern").and_then(Yaml::as_str))
+        .map(|text| serde_json::from_str(text).expect("a filter pattern is JSON"))
+        .collect();
+    assert!(!patterns.is_empty(), "the stream event has no filter");
+    let session = "SESSION#01JD0000000000000000000002";
+    let pks = [
+        session,
+        "SESSION",
+        "SESSIONS#x",
+        "AGENT#agent-bob",
+        "CONN#abc=",
+        "STATS#DAY",
+        "USER#cust-ada",
+        "COUNTED#x",
+    ];
+    let sks = [
+        "META",
+        "MSG#01JD0000000000000000000005",
+        "EVENT#01JD00000000000000000009",
+        "STATE",
+        "SUB#x",
+        "2026-12-06#local",
+        "CLIENT#x",
+        "FACTS",
+    ];
+    let mut problems = Vec::new();
+    for pk in pks {
+        for sk in sks {
+            for kind in [ChangeKind::Insert, ChangeKind::Modify, ChangeKind::Remove] {
+                let accepted = filter_accepts(&patterns, pk, sk, kind);
+                let follows = effects::followed(pk, sk, kind).is_some();
+                if accepted != follows {
+                    problems.push(format!(
+                        "{} {pk} / {sk}: the filter {accepted}, the reactions {follows}",
+                        kind.as_str()
+                    ));
+                }
+            }
+        }
+    }
+    assert_no_problems(&problems, "the change feed's filter");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use switchboard_local::gateway::InvocationObserver;
-use switchboard_shared::changes::{ChangeFeed, ChangeRecord};
+use switchboard_shared::changes::{effects, ChangeFeed, ChangeRecord};
 use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
 use switchboard_shared::store::StoreError;
 use tokio::sync::Notify;
@@ -88,8 +88,9 @@ impl InvocationObserver for Invocations {
     }
 }
 
-/// A change feed that counts the batches (each one Lambda invocation of the feed's function in
-/// AWS) and records read from it.
+/// A change feed that counts the records read from it and the batches that invoke the feed's
+/// function in AWS: those with a record a reaction follows (the event-source mapping filters
+/// the rest out, `changes::effects::followed`).
 pub struct CountingFeed {
     inner: Arc<dyn ChangeFeed>,
     batches: AtomicU64,
@@ -112,9 +113,9 @@ impl CountingFeed {
 impl ChangeFeed for CountingFeed {
     async fn next_batch(&self, limit: usize) -> Result<Vec<ChangeRecord>, StoreError> {
         let batch = self.inner.next_batch(limit).await?;
-        if !batch.is_empty() {
+        self.records.fetch_add(batch.len() as u64, Ordering::SeqCst);
+        if batch.iter().any(|record| effects::followed(&record.pk, &record.sk, record.kind).is_some()) {
             self.batches.fetch_add(1, Ordering::SeqCst);
-            self.records.fetch_add(batch.len() as u64, Ordering::SeqCst);
         }
         Ok(batch)
     }

@@ -38,58 +38,85 @@ pub enum Effect {
     ConnectionGone(Box<Connection>),
 }
 
-/// The effects of one change record: none for the items no reaction follows (counters,
-/// markers, connections...). An image of a known kind that cannot be read is an error: the
-/// record ends as a failed change, for an admin to look at.
+/// The kinds of change a reaction follows, told from a record's keys and event name alone; every
+/// other record has no effect. The change feed's event-source mapping in the template filters
+/// the stream with the same rules (`FilterCriteria`, checked against this function by
+/// `tests/tests/template.rs`), so a record nothing follows never invokes the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// A message inserted.
+    MessageInserted,
+    /// A session's record inserted.
+    SessionInserted,
+    /// A session's record modified.
+    SessionModified,
+    /// An event inserted into a session's log.
+    SessionEventInserted,
+    /// An agent's floor state inserted or modified.
+    AgentWritten,
+    /// A connection inserted.
+    ConnectionInserted,
+    /// A connection removed.
+    ConnectionRemoved,
+}
+
+/// What kind of followed change a record is, if any.
+pub fn followed(pk: &str, sk: &str, kind: ChangeKind) -> Option<Followed> {
+    use ChangeKind::{Insert, Modify, Remove};
+    if messages::is_message_key(pk, sk) {
+        return (kind == Insert).then_some(Followed::MessageInserted);
+    }
+    if sessions::is_record_key(pk, sk) {
+        return match kind {
+            Insert => Some(Followed::SessionInserted),
+            Modify => Some(Followed::SessionModified),
+            Remove => None,
+        };
+    }
+    if sessions::is_event_key(pk, sk) {
+        return (kind == Insert).then_some(Followed::SessionEventInserted);
+    }
+    if agents::is_state_key(pk, sk) {
+        return (kind != Remove).then_some(Followed::AgentWritten);
+    }
+    if connections::is_connection_key(pk, sk) {
+        return match kind {
+            Insert => Some(Followed::ConnectionInserted),
+            Remove => Some(Followed::ConnectionRemoved),
+            Modify => None,
+        };
+    }
+    None
+}
+
+/// The effects of one change record: one for a record of a [`Followed`] kind, none for the rest
+/// (counters, markers, claims, subscriptions...). An image of a followed kind that cannot be
+/// read is an error: the record ends as a failed change, for an admin to look at.
 pub fn of_record(record: &ChangeRecord) -> Result<Vec<Effect>, ApiError> {
     let image = |image: &Option<crate::store::Item>| {
         image.clone().ok_or_else(|| ApiError::Internal(format!("change {} lacks an image", record.sequence)))
     };
-    if messages::is_message_key(&record.pk, &record.sk) {
-        return Ok(match record.kind {
-            ChangeKind::Insert => vec![Effect::MessageCreated(repo::from_item(image(&record.new)?)?)],
-            ChangeKind::Modify | ChangeKind::Remove => Vec::new(),
-        });
-    }
-    if sessions::is_record_key(&record.pk, &record.sk) {
-        return Ok(match record.kind {
-            ChangeKind::Modify => vec![Effect::SessionUpdated {
-                old: Box::new(repo::from_item(image(&record.old)?)?),
-                new: Box::new(repo::from_item(image(&record.new)?)?),
-            }],
-            ChangeKind::Insert => {
-                vec![Effect::SessionCreated(Box::new(repo::from_item(image(&record.new)?)?))]
-            }
-            ChangeKind::Remove => Vec::new(),
-        });
-    }
-    if sessions::is_event_key(&record.pk, &record.sk) {
-        return Ok(match record.kind {
-            ChangeKind::Insert => {
-                vec![Effect::SessionEventRecorded(Box::new(repo::from_item(image(&record.new)?)?))]
-            }
-            ChangeKind::Modify | ChangeKind::Remove => Vec::new(),
-        });
-    }
-    if agents::is_state_key(&record.pk, &record.sk) {
-        return Ok(match record.kind {
-            ChangeKind::Insert | ChangeKind::Modify => vec![Effect::AgentChanged {
-                old: record.old.clone().map(repo::from_item).transpose()?.map(Box::new),
-                new: Box::new(repo::from_item(image(&record.new)?)?),
-            }],
-            ChangeKind::Remove => Vec::new(),
-        });
-    }
-    if connections::is_connection_key(&record.pk, &record.sk) {
-        return Ok(match record.kind {
-            ChangeKind::Insert => {
-                vec![Effect::ConnectionOpened(Box::new(repo::from_item(image(&record.new)?)?))]
-            }
-            ChangeKind::Remove => {
-                vec![Effect::ConnectionGone(Box::new(repo::from_item(image(&record.old)?)?))]
-            }
-            ChangeKind::Modify => Vec::new(),
-        });
-    }
-    Ok(Vec::new())
+    let Some(followed) = followed(&record.pk, &record.sk, record.kind) else { return Ok(Vec::new()) };
+    let effect = match followed {
+        Followed::MessageInserted => Effect::MessageCreated(repo::from_item(image(&record.new)?)?),
+        Followed::SessionModified => Effect::SessionUpdated {
+            old: Box::new(repo::from_item(image(&record.old)?)?),
+            new: Box::new(repo::from_item(image(&record.new)?)?),
+        },
+        Followed::SessionInserted => Effect::SessionCreated(Box::new(repo::from_item(image(&record.new)?)?)),
+        Followed::SessionEventInserted => {
+            Effect::SessionEventRecorded(Box::new(repo::from_item(image(&record.new)?)?))
+        }
+        Followed::AgentWritten => Effect::AgentChanged {
+            old: record.old.clone().map(repo::from_item).transpose()?.map(Box::new),
+            new: Box::new(repo::from_item(image(&record.new)?)?),
+        },
+        Followed::ConnectionInserted => {
+            Effect::ConnectionOpened(Box::new(repo::from_item(image(&record.new)?)?))
+        }
+        Followed::ConnectionRemoved => {
+            Effect::ConnectionGone(Box::new(repo::from_item(image(&record.old)?)?))
+        }
+    };
+    Ok(vec![effect])
 }
