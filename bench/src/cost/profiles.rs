@@ -9,6 +9,11 @@
 //!   while it lasts, as if the agent handled one conversation at a time.
 //! - [`Profile::Rest`]: the same conversation from REST-only clients, who fetch each new message
 //!   once (`GET /chat/messages/{id}?after=`) and mark it read; no typing, no sockets.
+//! - [`Profile::Widget`]: the same conversation as this project's own clients hold it: the widget
+//!   and the console send each message over REST (`POST /chat/messages`, which fans out to the
+//!   sender's own sockets too, with its `delivered` receipt), mark read over the WebSocket, and
+//!   the widget's customer sends a typing `start` before and a `stop` after each message (the
+//!   console sends none).
 //! - [`Profile::Push`]: the main profile's first 10 messages, then the customer goes away
 //!   (disconnects) and gets 5 answers as pushes to a registered phone, comes back, reads them
 //!   and rates the conversation.
@@ -28,19 +33,22 @@ pub enum Profile {
     WebSocket,
     /// REST-only clients.
     Rest,
+    /// This project's widget and console.
+    Widget,
     /// Five pushes to a customer who went away.
     Push,
 }
 
 impl Profile {
     /// Every profile, the main one first.
-    pub const ALL: [Profile; 3] = [Profile::WebSocket, Profile::Rest, Profile::Push];
+    pub const ALL: [Profile; 4] = [Profile::WebSocket, Profile::Rest, Profile::Widget, Profile::Push];
 
     /// Its name in the report.
     pub fn name(self) -> &'static str {
         match self {
             Profile::WebSocket => "websocket",
             Profile::Rest => "rest",
+            Profile::Widget => "widget",
             Profile::Push => "push",
         }
     }
@@ -83,6 +91,12 @@ pub async fn converse(run: &mut Run<'_>, profile: Profile, n: usize, console: Ws
 
     match profile {
         Profile::Rest => over_rest(run, &customer, &agent, &session).await?,
+        Profile::Widget => {
+            as_the_widget(run, &customer, &agent, console, &session).await?;
+            run.begin();
+            run.connected_for(started_ms);
+            run.end("the agent's console, connected meanwhile").await?;
+        }
         Profile::WebSocket | Profile::Push => {
             over_websocket(run, profile, &customer, &agent, console, &session).await?;
             run.begin();
@@ -176,6 +190,56 @@ async fn over_websocket(
         run.end("fetch the messages (REST)").await?;
         run.begin();
         run.tell(customer_ws, json!({"action": "mark_read", "session_id": session, "message_id": last}))
+            .await?;
+        run.end("mark read (WebSocket)").await?;
+    }
+    finish(run, customer, agent, session).await?;
+    run.begin();
+    run.disconnect(customer_ws).await?;
+    run.end("disconnect").await
+}
+
+async fn as_the_widget(
+    run: &mut Run<'_>,
+    customer: &str,
+    agent: &str,
+    agent_ws: Ws,
+    session: &str,
+) -> Result<()> {
+    let customer_ws = connect_and_subscribe(run, customer, session).await?;
+    run.begin();
+    run.request(agent_ws, json!({"action": "subscribe", "session_id": session}), "sub").await?;
+    run.end("subscribe (agent)").await?;
+    for turn in 0..2 * MESSAGES_PER_SIDE {
+        let customer_turn = turn % 2 == 0;
+        run.advance(TURN_MS - 3 * STEP_MS);
+        if customer_turn {
+            run.begin();
+            run.tell(customer_ws, json!({"action": "typing", "session_id": session, "state": "start"}))
+                .await?;
+            run.end("typing start (widget)").await?;
+        }
+        run.advance(STEP_MS);
+        run.begin();
+        let body = json!({
+            "session_id": session,
+            "body": format!("message {turn}: a sentence of about the length people write in support chats."),
+            "client_message_id": format!("{session}-{turn}"),
+        });
+        let from = if customer_turn { customer } else { agent };
+        let message = id(&run.rest(from, Method::POST, "/chat/messages", Some(body)).await?, "message")?;
+        run.end("send a message (REST, as the widget and the console do)").await?;
+        if customer_turn {
+            run.advance(STEP_MS);
+            run.begin();
+            run.tell(customer_ws, json!({"action": "typing", "session_id": session, "state": "stop"}))
+                .await?;
+            run.end("typing stop (widget)").await?;
+        }
+        run.advance(STEP_MS);
+        run.begin();
+        let reader = if customer_turn { agent_ws } else { customer_ws };
+        run.tell(reader, json!({"action": "mark_read", "session_id": session, "message_id": message}))
             .await?;
         run.end("mark read (WebSocket)").await?;
     }
