@@ -10,7 +10,7 @@ use switchboard_shared::domain::{ConnectionId, Principal, Role, SessionId, UserI
 use switchboard_shared::repo::connections;
 use switchboard_shared::store::ItemStore;
 use switchboard_tests::{
-    arranged, assigned_session, id_of, open_session, Backend, Caller, Ended, Posting, TestApi,
+    arranged, assigned_session, id_of, open_session, send, Backend, Caller, Ended, Posting, TestApi,
 };
 
 /// Each behaviour on SQLite and on DynamoDB (moto) with the production Management API client,
@@ -48,6 +48,7 @@ on_both_backends!(
     customer_and_agent_see_each_others_messages_in_order_exactly_once,
     a_retried_client_message_id_yields_no_duplicate,
     typing_reaches_the_other_side_never_the_typist_and_is_rate_limited,
+    a_typing_frame_carries_the_typists_read_marker_to_the_others,
     delivered_and_read_receipts_reach_the_sender,
     a_client_that_vanished_without_disconnect_is_pruned_on_the_next_post,
     a_410_cleanup_of_a_users_last_connection_announces_them_offline,
@@ -167,6 +168,58 @@ async fn typing_reaches_the_other_side_never_the_typist_and_is_rate_limited(
     phone.barrier().await;
     agent.barrier().await;
     assert!(agent.take("typing").is_empty(), "the refused start reached the agent");
+}
+
+async fn a_typing_frame_carries_the_typists_read_marker_to_the_others(backend: Backend, posting: Posting) {
+    let api = TestApi::start_posting(backend, posting).await;
+    let world = assigned_session(&api).await;
+    let mut phone = api.connect(&Caller::CustomerA.token(&api)).await;
+    let mut laptop = api.connect(&Caller::CustomerA.token(&api)).await;
+    let mut agent = api.connect(&Caller::AgentX.token(&api)).await;
+    for socket in [&mut phone, &mut laptop, &mut agent] {
+        assert_eq!(socket.subscribe(&world.session).await["type"], "subscribed");
+    }
+
+    // The customer read the agent's answer and starts typing: one frame tells both.
+    let start = json!({"action": "typing", "session_id": world.session, "state": "start", "read_message_id": world.agent_message});
+    phone.send(start).await;
+    let typing = agent.expect("typing").await;
+    assert_eq!(typing["user_id"], "cust-ada");
+    assert_eq!(typing["read_message_id"], world.agent_message.as_str(), "{typing}");
+    let own = laptop.expect("receipt").await;
+    assert_eq!(
+        (own["status"].as_str(), own["message_id"].as_str()),
+        (Some("read"), Some(world.agent_message.as_str()))
+    );
+    phone.barrier().await;
+    agent.barrier().await;
+    assert!(agent.take("receipt").is_empty(), "the agent got a receipt besides the typing frame");
+    assert!(phone.take("receipt").is_empty(), "the typist's own connection was told");
+    let session = SessionId::parse(&world.session).expect("session id");
+    let customer = UserId::parse("cust-ada").expect("user id");
+    let marker = switchboard_shared::repo::sessions::read_marker(api.store.as_ref(), &session, &customer)
+        .await
+        .expect("the marker reads");
+    assert_eq!(marker.map(|m| m.last_read_message_id.to_string()), Some(world.agent_message.clone()));
+
+    // An older message moves nothing: the frame says no read; over the limit, a read that
+    // moves is still told, as a receipt.
+    phone.send(json!({"action": "typing", "session_id": world.session, "state": "stop", "read_message_id": world.customer_message})).await;
+    let stop = agent.expect("typing").await;
+    assert!(stop.get("read_message_id").is_none(), "a marker that did not move was told: {stop}");
+    let newer = send(&api, Caller::AgentX, &world.session, "anything else?").await;
+    let refused = phone
+        .request(json!({"action": "typing", "session_id": world.session, "state": "start", "read_message_id": newer}))
+        .await;
+    assert_eq!(refused["code"], "rate_limited");
+    // (The agent's own send brought it a `delivered` receipt first.)
+    let told = loop {
+        let receipt = agent.expect("receipt").await;
+        if receipt["status"] == "read" {
+            break receipt;
+        }
+    };
+    assert_eq!(told["message_id"].as_str(), Some(newer.as_str()));
 }
 
 async fn delivered_and_read_receipts_reach_the_sender(backend: Backend, posting: Posting) {

@@ -2,7 +2,9 @@
 //!
 //! - [`Profile::WebSocket`] (the main one): a customer opens a conversation over REST, routing
 //!   assigns it, customer and agent connect and subscribe, they exchange 10 + 10 messages over
-//!   the WebSocket, taking turns, each preceded by a typing start and read by the other side;
+//!   the WebSocket, taking turns, each preceded by a typing start and read by the other side
+//!   (whose read rides on the typing start of their answer, `read_message_id`; the last one
+//!   goes alone as `mark_read`);
 //!   the agent closes it, the customer rates it and disconnects: about 10 minutes connected.
 //!   The agent's console stays connected all shift (one socket, opened before the
 //!   conversations); each conversation pays its subscribe and the agent's connection minutes
@@ -115,12 +117,24 @@ async fn connect_and_subscribe(run: &mut Run<'_>, token: &str, session: &str) ->
     Ok(ws)
 }
 
-/// One message over the WebSocket: typing, the send, the other side's read.
-async fn websocket_turn(run: &mut Run<'_>, from: Ws, to: Ws, session: &str, turn: usize) -> Result<()> {
-    run.advance(TURN_MS - 2 * STEP_MS);
+/// One message over the WebSocket from `from`: a typing start (carrying `from`'s read of the
+/// message before, when there is one: the reader of a message is the one who answers it), then
+/// the send. Returns the message's id, for its reader.
+async fn websocket_turn(
+    run: &mut Run<'_>,
+    from: Ws,
+    session: &str,
+    turn: usize,
+    read: Option<String>,
+) -> Result<String> {
+    run.advance(TURN_MS - STEP_MS);
     run.begin();
-    run.tell(from, json!({"action": "typing", "session_id": session, "state": "start"})).await?;
-    run.end("typing start").await?;
+    let mut typing = json!({"action": "typing", "session_id": session, "state": "start"});
+    if let Some(message) = read {
+        typing["read_message_id"] = json!(message);
+    }
+    run.tell(from, typing).await?;
+    run.end("typing start (with the read of the message before)").await?;
 
     run.advance(STEP_MS);
     run.begin();
@@ -133,10 +147,14 @@ async fn websocket_turn(run: &mut Run<'_>, from: Ws, to: Ws, session: &str, turn
     let sent = run.request(from, frame, "send").await?;
     let message = id(&sent, "message")?;
     run.end("send a message (WebSocket)").await?;
+    Ok(message)
+}
 
+/// `reader` marks `message` read on its own (`mark_read`): the last message of a run of turns.
+async fn mark_read(run: &mut Run<'_>, reader: Ws, session: &str, message: &str) -> Result<()> {
     run.advance(STEP_MS);
     run.begin();
-    run.tell(to, json!({"action": "mark_read", "session_id": session, "message_id": message})).await?;
+    run.tell(reader, json!({"action": "mark_read", "session_id": session, "message_id": message})).await?;
     run.end("mark read (WebSocket)").await
 }
 
@@ -156,9 +174,15 @@ async fn over_websocket(
         Profile::Push => MESSAGES_PER_SIDE,
         _ => 2 * MESSAGES_PER_SIDE,
     };
+    let mut unread: Option<(String, Ws)> = None;
     for turn in 0..turns {
         let (from, to) = if turn % 2 == 0 { (customer_ws, agent_ws) } else { (agent_ws, customer_ws) };
-        websocket_turn(run, from, to, session, turn).await?;
+        let message = websocket_turn(run, from, session, turn, unread.take().map(|(m, _)| m)).await?;
+        unread = Some((message, to));
+    }
+    // The last message's reader has nothing to answer: its read goes alone.
+    if let Some((message, reader)) = unread {
+        mark_read(run, reader, session, &message).await?;
     }
     if profile == Profile::Push {
         run.begin();

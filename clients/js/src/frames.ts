@@ -9,7 +9,7 @@ export type ServerFrame =
   | { type: "subscribed"; ref?: string; session: Session }
   | { type: "message.created"; ref?: string; message: Message; delivered_to?: string[] }
   | { type: "message.updated" | "message.deleted"; ref?: string; message: Message }
-  | { type: "typing"; session_id: string; user_id: string; state: "start" | "stop" }
+  | { type: "typing"; session_id: string; user_id: string; state: "start" | "stop"; read_message_id?: string }
   | {
       type: "receipt";
       session_id: string;
@@ -31,7 +31,7 @@ export type ClientFrame =
   | { action: "subscribe"; session_id: string; ref?: string }
   | { action: "subscribe_dashboard"; ref?: string }
   | { action: "send_message"; session_id: string; body?: string; client_message_id?: string; attachments?: string[]; ref?: string }
-  | { action: "typing"; session_id: string; state: "start" | "stop"; ref?: string }
+  | { action: "typing"; session_id: string; state: "start" | "stop"; read_message_id?: string; ref?: string }
   | { action: "mark_read"; session_id: string; message_id: string; ref?: string }
   | { action: "ping"; ref?: string };
 

@@ -252,6 +252,16 @@ describe("LiveClient", () => {
     expect(view).toBe(client.view(SESSION));
   });
 
+  it("takes a typing frame that carries a read marker as that user's read receipt", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    client.followSession(SESSION);
+    sockets[0].serverOpens();
+    sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "agent-bob", state: "start", read_message_id: "01B" });
+    expect(client.view(SESSION)?.typing.has("agent-bob")).toBe(true);
+    expect(client.view(SESSION)?.readBy.get("01B")?.has("agent-bob")).toBe(true);
+  });
+
   it("marks a message delivered from its send's reply, which names who got it", () => {
     const { client, sockets } = harness(() => ({ items: [] }));
     client.start();

@@ -434,6 +434,13 @@ export class LiveClient {
     }, PING_EVERY_MS);
   }
 
+  /** Records that `users` read up to `messageId`. */
+  private readBy(view: SessionView, messageId: string, users: string[]): void {
+    const readBy = new Map(view.readBy);
+    readBy.set(messageId, new Set([...(readBy.get(messageId) ?? []), ...users]));
+    view.readBy = readBy;
+  }
+
   private handle(frame: ServerFrame): void {
     switch (frame.type) {
       case "message.created":
@@ -479,6 +486,8 @@ export class LiveClient {
           if (frame.state === "start") typing.add(frame.user_id);
           else typing.delete(frame.user_id);
           entry.view.typing = typing;
+          // The typist's read marker moved with the frame: a read receipt from them.
+          if (frame.read_message_id) this.readBy(entry.view, frame.read_message_id, [frame.user_id]);
         }
         break;
       }
@@ -488,9 +497,7 @@ export class LiveClient {
           if (frame.status === "delivered") {
             entry.view.delivered = new Set(entry.view.delivered).add(frame.message_id);
           } else {
-            const readBy = new Map(entry.view.readBy);
-            readBy.set(frame.message_id, new Set([...(readBy.get(frame.message_id) ?? []), ...frame.user_ids]));
-            entry.view.readBy = readBy;
+            this.readBy(entry.view, frame.message_id, frame.user_ids);
           }
         }
         break;

@@ -349,7 +349,10 @@ pub async fn send_message(
 /// `typing`: a participant's typing state goes to the session's other participants' connections
 /// (never back to the typist's), unstored. At most one frame of each state per connection every
 /// [`connections::TYPING_INTERVAL_MS`], counted in the function instance's memory
-/// ([`TypingLimit`]): no write.
+/// ([`TypingLimit`]): no write. With `read_message_id`, the typist's read marker moves first (as
+/// `mark_read` moves it) and, when it moved, the others learn it from the `typing` frame itself
+/// (one billed message instead of two), the typist's other connections from a `read` receipt; a
+/// frame over the limit still moves the marker and tells it with the receipt alone.
 pub async fn typing(
     app: &App,
     principal: &Principal,
@@ -364,9 +367,18 @@ pub async fn typing(
     if session.status == SessionStatus::Closed {
         return Err(ApiError::session_closed());
     }
+    let read = match &input.read_message_id {
+        Some(message) => {
+            super::messages::advance_read(app, principal, &session.id, message).await?.then_some(*message)
+        }
+        None => None,
+    };
     let now_ms = (now().unix_timestamp_nanos() / 1_000_000) as i64;
     let start = input.state == TypingState::Start;
     if !TYPING.allow(connection, start, now_ms) {
+        if let Some(message) = &read {
+            message_read(app, &principal.user_id, &session.id, message, Some(connection)).await;
+        }
         return Err(ApiError::TooManyRequests {
             code: "rate_limited",
             message: format!(
@@ -380,8 +392,28 @@ pub async fn typing(
         session_id: session.id,
         user_id: principal.user_id.clone(),
         state: input.state,
+        read_message_id: read,
     };
-    Ok(publish_to(app, &session.id, Some(&session), &frame, Skip::User(&principal.user_id)).await)
+    let subscriptions = readers(app, &session.id, Some(&session)).await;
+    let typist = Skip::User(&principal.user_id);
+    let mut delivery = deliver(app, subscriptions.iter().filter(|s| !typist.skips(s)), &frame).await;
+    if let Some(message) = read {
+        let receipt = ServerFrame::Receipt {
+            session_id: session.id,
+            message_id: message,
+            status: ReceiptStatus::Read,
+            user_ids: vec![principal.user_id.clone()],
+        };
+        let own_others = subscriptions.iter().filter(|s| {
+            typist.skips(s) && s.connection_id != *connection && !delivery.gone.contains(&s.connection_id)
+        });
+        let told = deliver(app, own_others, &receipt).await;
+        delivery.posted += told.posted;
+        delivery.failed += told.failed;
+        delivery.gone.extend(told.gone);
+    }
+    log_delivery(&session.id, "typing", &delivery);
+    Ok(delivery)
 }
 
 /// The typing frames of this function instance, as [`TypingLimit`] counts them.

@@ -382,3 +382,28 @@ pub async fn mark_read(
     super::live::message_read(app, &principal.user_id, session_id, &input.message_id, origin).await;
     Ok(marker)
 }
+
+/// Moves the caller's read marker to `message` as [`mark_read`] does, telling no one; true when
+/// it moved (the caller tells the others).
+pub(crate) async fn advance_read(
+    app: &App,
+    principal: &Principal,
+    session_id: &SessionId,
+    message: &MessageId,
+) -> Result<bool, ApiError> {
+    let store = app.store.as_ref();
+    let marker = ReadMarker {
+        session_id: *session_id,
+        user_id: principal.user_id.clone(),
+        last_read_message_id: *message,
+        read_at: now(),
+    };
+    let (session, message_exists) = sessions::get_with_message(store, session_id, message).await?;
+    if !session.is_some_and(|session| super::can_read(principal, &session)) {
+        return Err(ApiError::session_not_found());
+    }
+    if !message_exists {
+        return Err(ApiError::not_found("message_not_found", "no such message in this session"));
+    }
+    sessions::advance_read_marker(store, &marker).await
+}

@@ -82,6 +82,11 @@ pub struct Typing {
     pub session_id: SessionId,
     /// Start or stop.
     pub state: TypingState,
+    /// The newest message the typist has read, when their read marker should move with this
+    /// frame (as `mark_read` moves it): the others learn it from the `typing` frame they get,
+    /// with no receipt of its own.
+    #[serde(default)]
+    pub read_message_id: Option<MessageId>,
 }
 
 /// `{"action":"mark_read","session_id","message_id"}`
@@ -157,6 +162,10 @@ pub enum ServerFrame {
         user_id: UserId,
         /// Start or stop.
         state: TypingState,
+        /// When the typist's read marker moved with this frame: the message they have read up to
+        /// (a `read` receipt from them for it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read_message_id: Option<MessageId>,
     },
     /// A message reached, or was read by, other users.
     #[serde(rename = "receipt")]
