@@ -238,7 +238,8 @@ pub async fn unsubscribe(
 /// Deletes a connection and its subscriptions; returns the connection if it was still there
 /// (so the caller can tell whether this removal is the one that ends it).
 pub async fn remove(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<Connection>, ApiError> {
-    let page = store.query(Query::table(partition(id)).limit(MAX_SUBSCRIPTIONS as usize + 1)).await?;
+    // The record, its send limit, the dashboard's subscription and the sessions'.
+    let page = store.query(Query::table(partition(id)).limit(MAX_SUBSCRIPTIONS as usize + 3)).await?;
     let mut connection = None;
     let mut keys = Vec::with_capacity(page.items.len());
     for item in page.items {
@@ -260,10 +261,10 @@ pub async fn remove(store: &dyn ItemStore, id: &ConnectionId) -> Result<Option<C
 
 /// Counts a `send_message` frame on the connection, as a token bucket of `limit.burst` frames
 /// refilled with one every `limit.interval_ms` (kept as GCRA's one number, `send_tat_ms`: when
-/// the bucket will be full again). Returns false for a frame the bucket has no room for, 409
-/// `connection_unknown` when the connection is not registered. The number lives in the
-/// connection's record and changes only by conditional updates, so the limit holds whichever
-/// function instance each frame reaches: one update for a frame after a pause, two in a run.
+/// the bucket will be full again). Returns false for a frame the bucket has no room for. The
+/// number lives in the connection's limit item ([`limit_key`]) and changes only by conditional
+/// updates, so the limit holds whichever function instance each frame reaches: one update for a
+/// frame after a pause, two in a run.
 pub async fn allow_send(
     store: &dyn ItemStore,
     id: &ConnectionId,
@@ -273,12 +274,9 @@ pub async fn allow_send(
     let tolerance = (limit.burst - 1) * limit.interval_ms;
     for _ in 0..SEND_ATTEMPTS {
         // After a quiet spell (as people chat, and for the first frame): the bucket is full.
-        let rested = Condition::And(vec![
-            Condition::Exists,
-            Condition::Or(vec![
-                Condition::AttributeNotExists(SEND_TAT.into()),
-                Condition::LessThan(SEND_TAT.into(), Value::from(now_ms)),
-            ]),
+        let rested = Condition::Or(vec![
+            Condition::AttributeNotExists(SEND_TAT.into()),
+            Condition::LessThan(SEND_TAT.into(), Value::from(now_ms)),
         ]);
         let start = vec![UpdateAction::Set(SEND_TAT.into(), Value::from(now_ms + limit.interval_ms))];
         if counted(store, id, start, rested).await? {
@@ -296,9 +294,9 @@ pub async fn allow_send(
         if counted(store, id, vec![UpdateAction::Add(SEND_TAT.into(), limit.interval_ms)], in_a_run).await? {
             return Ok(true);
         }
-        // Neither held: the bucket is empty, or the connection is gone, or a concurrent frame
-        // moved the number between the two updates (then count again).
-        let Some(item) = store.get(&key(id)).await? else { return Err(unknown_connection()) };
+        // Neither held: the bucket is empty, or a concurrent frame moved the number between the
+        // two updates (then count again).
+        let item = store.get(&limit_key(id)).await?.unwrap_or_default();
         if item.get(SEND_TAT).and_then(Value::as_i64).is_some_and(|tat| tat > now_ms + tolerance) {
             return Ok(false);
         }
@@ -309,6 +307,14 @@ pub async fn allow_send(
 /// The attribute of a connection's send limit: when its bucket is full again (epoch ms).
 const SEND_TAT: &str = "send_tat_ms";
 
+/// Key of a connection's send limit: an item of its own beside the record (`CONN#<id>` /
+/// `LIMIT`), which carries no index key, so counting a frame writes 1 unit; counted on the
+/// record, each frame also rewrote the record's `USERCONN` index entry (every attribute is
+/// projected). It goes with the connection's other items at `$disconnect`, or by its TTL.
+pub fn limit_key(id: &ConnectionId) -> Key {
+    Key::new(partition(id), "LIMIT")
+}
+
 /// Applies a counting update; false when its condition does not hold.
 async fn counted(
     store: &dyn ItemStore,
@@ -316,7 +322,10 @@ async fn counted(
     actions: Vec<UpdateAction>,
     condition: Condition,
 ) -> Result<bool, ApiError> {
-    match store.update(&key(id), actions, Some(condition)).await {
+    let expires = crate::domain::now().unix_timestamp() + CONNECTION_TTL_SECONDS;
+    let mut actions = actions;
+    actions.push(UpdateAction::Set(crate::store::TTL.into(), Value::from(expires)));
+    match store.update(&limit_key(id), actions, Some(condition)).await {
         Ok(_) => Ok(true),
         Err(crate::store::StoreError::ConditionFailed) => Ok(false),
         Err(other) => Err(other.into()),
@@ -445,5 +454,37 @@ pub async fn start_claimed_send(store: &dyn ItemStore, at_ms: i64) -> Result<boo
         Ok(_) => Ok(true),
         Err(crate::store::StoreError::ConditionFailed) => Ok(false),
         Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::domain::{Role, UserId};
+    use crate::store::sqlite::SqliteItemStore;
+
+    #[tokio::test]
+    async fn the_send_limit_is_an_item_of_its_own_that_goes_with_the_connection() {
+        let store = SqliteItemStore::in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let id = ConnectionId::parse("limit-test=").unwrap_or_else(|e| panic!("{e}"));
+        let user = UserId::parse("cust-ada").unwrap_or_else(|e| panic!("{e}"));
+        let principal = Principal { user_id: user, role: Role::Customer, name: None };
+        put(&store, &new_connection(id.clone(), &principal, crate::domain::now()))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limit = SendLimit { burst: 2, interval_ms: 1_000 };
+
+        let allowed = [
+            allow_send(&store, &id, limit, 10_000).await,
+            allow_send(&store, &id, limit, 10_000).await,
+            allow_send(&store, &id, limit, 10_000).await,
+        ];
+
+        assert_eq!(allowed.map(|a| a.ok()), [Some(true), Some(true), Some(false)]);
+        let record = store.get(&key(&id)).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
+        assert!(!record.contains_key(SEND_TAT), "the record was written: {record:?}");
+        remove(&store, &id).await.unwrap_or_else(|e| panic!("{e}"));
+        let left = store.query(Query::table(partition(&id))).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(left.items.is_empty(), "left behind: {:?}", left.items);
     }
 }
