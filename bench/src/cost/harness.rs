@@ -394,9 +394,8 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Reads one frame: returns it when `barrier` accepts it (uncounted: the benchmark's own),
-    /// else counts it and returns `None`. An `error` frame fails the run: a profile makes none.
-    async fn read(&mut self, ws: Ws, barrier: impl Fn(&Value) -> bool) -> Result<Option<Value>> {
+    /// The next text frame of `ws`, parsed, with its size.
+    async fn next_frame(&mut self, ws: Ws) -> Result<(Value, usize)> {
         let open = self.sockets.get_mut(&ws).ok_or_else(|| BenchError::Setup("no such socket".into()))?;
         loop {
             let message = tokio::time::timeout(WAIT, open.socket.next())
@@ -404,18 +403,30 @@ impl<'a> Run<'a> {
                 .map_err(|_| BenchError::Protocol("no frame came".into()))?
                 .ok_or_else(|| BenchError::Protocol("the socket closed".into()))??;
             let WsMessage::Text(text) = message else { continue };
-            let frame: Value = serde_json::from_str(text.as_str())
+            let frame = serde_json::from_str(text.as_str())
                 .map_err(|e| BenchError::Protocol(format!("a frame that is not JSON: {e}")))?;
-            if barrier(&frame) {
-                return Ok(Some(frame));
-            }
-            if frame["type"] == "error" {
-                return Err(BenchError::Protocol(format!("an error frame: {frame}")));
-            }
-            self.client.ws_out += units(text.len());
-            *self.frames.entry(format!("out: {}", kind(&frame))).or_default() += 1.0;
-            return Ok(None);
+            return Ok((frame, text.len()));
         }
+    }
+
+    /// Counts a frame received (a message out, in 32 KB units).
+    fn received(&mut self, frame: &Value, bytes: usize) {
+        self.client.ws_out += units(bytes);
+        *self.frames.entry(format!("out: {}", kind(frame))).or_default() += 1.0;
+    }
+
+    /// Reads one frame: returns it when `barrier` accepts it (uncounted: the benchmark's own),
+    /// else counts it and returns `None`. An `error` frame fails the run: a profile makes none.
+    async fn read(&mut self, ws: Ws, barrier: impl Fn(&Value) -> bool) -> Result<Option<Value>> {
+        let (frame, bytes) = self.next_frame(ws).await?;
+        if barrier(&frame) {
+            return Ok(Some(frame));
+        }
+        if frame["type"] == "error" {
+            return Err(BenchError::Protocol(format!("an error frame: {frame}")));
+        }
+        self.received(&frame, bytes);
+        Ok(None)
     }
 
     /// Sends a frame and returns the frame that answers its `ref` (every frame read on the way is
@@ -424,16 +435,8 @@ impl<'a> Run<'a> {
         frame["ref"] = json!(reference);
         self.write(ws, &frame, true).await?;
         loop {
-            let open = self.sockets.get_mut(&ws).ok_or_else(|| BenchError::Setup("no such socket".into()))?;
-            let message = tokio::time::timeout(WAIT, open.socket.next())
-                .await
-                .map_err(|_| BenchError::Protocol(format!("no reply to {reference}")))?
-                .ok_or_else(|| BenchError::Protocol("the socket closed".into()))??;
-            let WsMessage::Text(text) = message else { continue };
-            self.client.ws_out += units(text.len());
-            let answer: Value = serde_json::from_str(text.as_str())
-                .map_err(|e| BenchError::Protocol(format!("a frame that is not JSON: {e}")))?;
-            *self.frames.entry(format!("out: {}", kind(&answer))).or_default() += 1.0;
+            let (answer, bytes) = self.next_frame(ws).await?;
+            self.received(&answer, bytes);
             if answer["ref"] == reference {
                 if answer["type"] == "error" {
                     return Err(BenchError::Protocol(format!("{reference}: {answer}")));

@@ -117,6 +117,13 @@ async fn connect_and_subscribe(run: &mut Run<'_>, token: &str, session: &str) ->
     Ok(ws)
 }
 
+/// The agent's console, connected all along, subscribes to the session it was given.
+async fn subscribe_console(run: &mut Run<'_>, console: Ws, session: &str) -> Result<()> {
+    run.begin();
+    run.request(console, json!({"action": "subscribe", "session_id": session}), "sub").await?;
+    run.end("subscribe (agent)").await
+}
+
 /// One message over the WebSocket from `from`: a typing start (carrying `from`'s read of the
 /// message before, when there is one: the reader of a message is the one who answers it), then
 /// the send. Returns the message's id, for its reader.
@@ -167,9 +174,7 @@ async fn over_websocket(
     session: &str,
 ) -> Result<()> {
     let mut customer_ws = connect_and_subscribe(run, customer, session).await?;
-    run.begin();
-    run.request(agent_ws, json!({"action": "subscribe", "session_id": session}), "sub").await?;
-    run.end("subscribe (agent)").await?;
+    subscribe_console(run, agent_ws, session).await?;
     let turns = match profile {
         Profile::Push => MESSAGES_PER_SIDE,
         _ => 2 * MESSAGES_PER_SIDE,
@@ -231,9 +236,7 @@ async fn as_the_widget(
     session: &str,
 ) -> Result<()> {
     let customer_ws = connect_and_subscribe(run, customer, session).await?;
-    run.begin();
-    run.request(agent_ws, json!({"action": "subscribe", "session_id": session}), "sub").await?;
-    run.end("subscribe (agent)").await?;
+    subscribe_console(run, agent_ws, session).await?;
     for turn in 0..2 * MESSAGES_PER_SIDE {
         let customer_turn = turn % 2 == 0;
         run.advance(TURN_MS - 3 * STEP_MS);

@@ -369,7 +369,7 @@ pub async fn typing(
     }
     let read = match &input.read_message_id {
         Some(message) => {
-            super::messages::advance_read(app, principal, &session.id, message).await?.then_some(*message)
+            super::messages::advance_read(app, principal, &session.id, message).await?.map(|_| *message)
         }
         None => None,
     };

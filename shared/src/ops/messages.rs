@@ -366,40 +366,23 @@ pub async fn mark_read(
     input: MarkRead,
     origin: Option<&ConnectionId>,
 ) -> Result<ReadMarker, ApiError> {
-    let store = app.store.as_ref();
-    let marker = ReadMarker {
-        session_id: *session_id,
-        user_id: principal.user_id.clone(),
-        last_read_message_id: input.message_id,
-        read_at: now(),
-    };
-    // Reads, then one conditional write: the checks need not hold in the same instant as the
-    // write (a marker is the reader's own state, and messages are never deleted, only
-    // tombstoned), and a transaction would cost 2 write units per item checked.
-    let (session, message_exists) = sessions::get_with_message(store, session_id, &input.message_id).await?;
-    if !session.is_some_and(|session| super::can_read(principal, &session)) {
-        return Err(ApiError::session_not_found());
-    }
-    if !message_exists {
-        return Err(ApiError::not_found("message_not_found", "no such message in this session"));
-    }
-    if !sessions::advance_read_marker(store, &marker).await? {
-        return sessions::read_marker(store, session_id, &principal.user_id)
+    let Some(marker) = advance_read(app, principal, session_id, &input.message_id).await? else {
+        return sessions::read_marker(app.store.as_ref(), session_id, &principal.user_id)
             .await?
             .ok_or_else(|| ApiError::Internal("a read marker vanished".into()));
-    }
+    };
     super::live::message_read(app, &principal.user_id, session_id, &input.message_id, origin).await;
     Ok(marker)
 }
 
-/// Moves the caller's read marker to `message` as [`mark_read`] does, telling no one; true when
-/// it moved (the caller tells the others).
+/// Moves the caller's read marker forward to `message`, telling no one: the marker when it
+/// moved (the caller tells the others), none when it was at that message or past it already.
 pub(crate) async fn advance_read(
     app: &App,
     principal: &Principal,
     session_id: &SessionId,
     message: &MessageId,
-) -> Result<bool, ApiError> {
+) -> Result<Option<ReadMarker>, ApiError> {
     let store = app.store.as_ref();
     let marker = ReadMarker {
         session_id: *session_id,
@@ -407,6 +390,9 @@ pub(crate) async fn advance_read(
         last_read_message_id: *message,
         read_at: now(),
     };
+    // Reads, then one conditional write: the checks need not hold in the same instant as the
+    // write (a marker is the reader's own state, and messages are never deleted, only
+    // tombstoned), and a transaction would cost 2 write units per item checked.
     let (session, message_exists) = sessions::get_with_message(store, session_id, message).await?;
     if !session.is_some_and(|session| super::can_read(principal, &session)) {
         return Err(ApiError::session_not_found());
@@ -414,5 +400,5 @@ pub(crate) async fn advance_read(
     if !message_exists {
         return Err(ApiError::not_found("message_not_found", "no such message in this session"));
     }
-    sessions::advance_read_marker(store, &marker).await
+    Ok(sessions::advance_read_marker(store, &marker).await?.then_some(marker))
 }
