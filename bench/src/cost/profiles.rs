@@ -145,12 +145,8 @@ async fn websocket_turn(
 
     run.advance(STEP_MS);
     run.begin();
-    let frame = json!({
-        "action": "send_message",
-        "session_id": session,
-        "body": format!("message {turn}: a sentence of about the length people write in support chats."),
-        "client_message_id": format!("{session}-{turn}"),
-    });
+    let mut frame = chat_message(session, turn);
+    frame["action"] = json!("send_message");
     let sent = run.request(from, frame, "send").await?;
     let message = id(&sent, "message")?;
     run.end("send a message (WebSocket)").await?;
@@ -223,9 +219,7 @@ async fn over_websocket(
         run.end("mark read (WebSocket)").await?;
     }
     finish(run, customer, agent, session).await?;
-    run.begin();
-    run.disconnect(customer_ws).await?;
-    run.end("disconnect").await
+    leave(run, customer_ws).await
 }
 
 async fn as_the_widget(
@@ -248,11 +242,7 @@ async fn as_the_widget(
         }
         run.advance(STEP_MS);
         run.begin();
-        let body = json!({
-            "session_id": session,
-            "body": format!("message {turn}: a sentence of about the length people write in support chats."),
-            "client_message_id": format!("{session}-{turn}"),
-        });
+        let body = chat_message(session, turn);
         let from = if customer_turn { customer } else { agent };
         let message = id(&run.rest(from, Method::POST, "/chat/messages", Some(body)).await?, "message")?;
         run.end("send a message (REST, as the widget and the console do)").await?;
@@ -271,9 +261,7 @@ async fn as_the_widget(
         run.end("mark read (WebSocket)").await?;
     }
     finish(run, customer, agent, session).await?;
-    run.begin();
-    run.disconnect(customer_ws).await?;
-    run.end("disconnect").await
+    leave(run, customer_ws).await
 }
 
 async fn over_rest(run: &mut Run<'_>, customer: &str, agent: &str, session: &str) -> Result<()> {
@@ -282,11 +270,7 @@ async fn over_rest(run: &mut Run<'_>, customer: &str, agent: &str, session: &str
         let (from, to) = if turn % 2 == 0 { (customer, agent) } else { (agent, customer) };
         run.advance(TURN_MS - STEP_MS);
         run.begin();
-        let body = json!({
-            "session_id": session,
-            "body": format!("message {turn}: a sentence of about the length people write in support chats."),
-            "client_message_id": format!("{session}-{turn}"),
-        });
+        let body = chat_message(session, turn);
         let message = id(&run.rest(from, Method::POST, "/chat/messages", Some(body)).await?, "message")?;
         run.end("send a message (REST)").await?;
 
@@ -308,6 +292,22 @@ async fn over_rest(run: &mut Run<'_>, customer: &str, agent: &str, session: &str
         last = Some(message);
     }
     finish(run, customer, agent, session).await
+}
+
+/// The customer closes the tab.
+async fn leave(run: &mut Run<'_>, customer_ws: Ws) -> Result<()> {
+    run.begin();
+    run.disconnect(customer_ws).await?;
+    run.end("disconnect").await
+}
+
+/// The `turn`th message of a conversation: its session, text and client message id.
+fn chat_message(session: &str, turn: usize) -> Value {
+    json!({
+        "session_id": session,
+        "body": format!("message {turn}: a sentence of about the length people write in support chats."),
+        "client_message_id": format!("{session}-{turn}"),
+    })
 }
 
 async fn finish(run: &mut Run<'_>, customer: &str, agent: &str, session: &str) -> Result<()> {
