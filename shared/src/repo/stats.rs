@@ -27,9 +27,10 @@ pub fn day_text(day: Date) -> String {
     format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
 }
 
-/// Key of a day's counters before shards had items of their own (read, never written now); the
-/// day part of every shard's item of that day ([`shard_day_key`]).
-pub fn day_key(day: Date) -> Key {
+/// Key of a day's counters as [`writes`] names them; a run counts them into its shard's item of
+/// that day ([`shard_day_key`]). Days counted before shards had items of their own have this
+/// one item, which [`day`] and [`days`] sum in.
+fn day_key(day: Date) -> Key {
     Key::new(DAY_PARTITION, day_text(day))
 }
 
@@ -125,7 +126,7 @@ async fn count_into(
 }
 
 /// Key of the day item a stream shard counts into.
-pub fn shard_day_key(day: &str, shard: &str) -> Key {
+fn shard_day_key(day: &str, shard: &str) -> Key {
     Key::new(DAY_PARTITION, format!("{day}#{shard}"))
 }
 
