@@ -90,7 +90,7 @@ struct Failures {
 }
 
 impl CountingStore {
-    fn count(&self, operation: &'static str) {
+    fn tally(&self, operation: &'static str) {
         self.total.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut calls) = self.calls.lock() {
             *calls.entry(operation).or_default() += 1;
@@ -135,7 +135,7 @@ impl CountingStore {
     }
 
     fn write(&self, operation: &'static str) -> Result<(), StoreError> {
-        self.count(operation);
+        self.tally(operation);
         let allowed =
             self.failures.writes_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
                 usize::MAX => Some(left),
@@ -171,7 +171,7 @@ impl CountingStore {
 #[async_trait]
 impl ItemStore for CountingStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.count("get");
+        self.tally("get");
         self.inner.get(key).await
     }
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
@@ -192,13 +192,17 @@ impl ItemStore for CountingStore {
         self.inner.delete(key, condition).await
     }
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        self.count("query");
+        self.tally("query");
         self.inner.query(query).await
+    }
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        self.tally("query");
+        self.inner.count(query).await
     }
     async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
         // The BatchGetItem calls DynamoDB needs: 100 keys each.
         for _ in 0..keys.len().div_ceil(100) {
-            self.count("batch_get");
+            self.tally("batch_get");
         }
         self.inner.get_many(keys).await
     }

@@ -204,6 +204,11 @@ impl ItemStore for RecordingStore {
         self.inner.query(query).await
     }
 
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        self.by.note("dynamodb:Query", queried(&query));
+        self.inner.count(query).await
+    }
+
     async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
         if !keys.is_empty() {
             self.by.note("dynamodb:BatchGetItem", Resource::Table);

@@ -81,6 +81,10 @@ mod support {
             self.store.query(query).await
         }
 
+        async fn count(&self, query: Query) -> Result<u64, StoreError> {
+            self.store.count(query).await
+        }
+
         async fn get_many(&self, keys: Vec<Key>) -> Result<Vec<Option<Item>>, StoreError> {
             self.store.get_many(keys).await
         }
@@ -949,6 +953,62 @@ macro_rules! conformance_suite {
             assert_eq!(rest.next, None);
             assert_eq!(filtered.items, [2, 5].map(|n| item(keys(n))), "the filter sees the whole item");
             assert_eq!(table.items, [item(json!({"pk": "S#2", "sk": "E"}))]);
+        }
+
+        #[tokio::test]
+        async fn a_count_counts_every_page_of_the_range_that_passes_the_filter() {
+            let store = $fresh.await;
+            // 1,203 index entries of the day (over a page of 1,000), in partitions S#… and A#…,
+            // and one of another day.
+            let mut items = Vec::new();
+            for n in 0..1203 {
+                let pk = if n % 4 == 0 { format!("A#{n}") } else { format!("S#{n}") };
+                items.push(item(json!({"pk": pk, "sk": "E", "gsi1pk": "DAY", "gsi1sk": format!("{n:05}"),
+                    "kind": if n % 2 == 0 { "even" } else { "odd" }})));
+            }
+            items.push(item(json!({"pk": "S#x", "sk": "E", "gsi1pk": "OTHER", "gsi1sk": "1"})));
+            for chunk in items.chunks(100) {
+                store.put_many(chunk.to_vec()).await.unwrap();
+            }
+            let day = || Query::index("gsi1", "DAY").keys_only();
+
+            let all = store.count(day().limit(10)).await.unwrap();
+            let sessions = store.count(day().filter(Condition::BeginsWith("pk".into(), "S#".into()))).await.unwrap();
+            let odd = store.count(day().filter(Condition::Equals("kind".into(), json!("odd")))).await.unwrap();
+            let both = store
+                .count(day().filter(Condition::And(vec![
+                    Condition::BeginsWith("pk".into(), "S#".into()),
+                    Condition::Not(Box::new(Condition::BeginsWith("kind".into(), "ev".into()))),
+                ])))
+                .await
+                .unwrap();
+            let ranged = store.count(day().range(KeyRange::BeginsWith("0000".into()))).await.unwrap();
+            let empty = store.count(Query::index("gsi1", "NONE")).await.unwrap();
+
+            assert_eq!(all, 1203, "every page, whatever the query's limit");
+            assert_eq!(sessions, 902, "the entries of S# partitions");
+            assert_eq!(odd, 601, "a filter on another attribute");
+            assert_eq!(both, 601, "S# and not even: every odd one is in S#");
+            assert_eq!(ranged, 10, "the sort-key range");
+            assert_eq!(empty, 0);
+        }
+
+        #[tokio::test]
+        async fn begins_with_holds_for_strings_with_the_prefix_only() {
+            let store = $fresh.await;
+            put(&store, json!({"pk": "P", "sk": "S", "name": "switchboard", "n": 5})).await;
+            let on = |name: &str, prefix: &str| Some(Condition::BeginsWith(name.into(), prefix.into()));
+
+            let refused = [on("name", "board"), on("n", "5"), on("missing", "s")];
+            for condition in refused {
+                let outcome = store.put(item(json!({"pk": "P", "sk": "S", "name": "x"})), condition.clone()).await;
+                assert_condition_failed(outcome);
+            }
+            let empty_prefix = store.put(item(json!({"pk": "P", "sk": "S"})), on("name", "")).await;
+            store.put(item(json!({"pk": "P", "sk": "S", "name": "written"})), on("name", "switch")).await.unwrap();
+
+            assert_invalid(empty_prefix);
+            assert_eq!(store.get(&key("P", "S")).await.unwrap().and_then(|i| i.get("name").cloned()), Some(json!("written")));
         }
 
         #[tokio::test]

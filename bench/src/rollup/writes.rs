@@ -102,6 +102,10 @@ impl<S: ItemStore> ItemStore for MeteredWrites<S> {
         self.inner.query(query).await
     }
 
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        self.inner.count(query).await
+    }
+
     async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
         self.inner.query_many(queries).await
     }

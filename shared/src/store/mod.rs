@@ -95,6 +95,9 @@ pub enum Condition {
     LessThan(String, Value),
     /// The attribute is greater than the value.
     GreaterThan(String, Value),
+    /// The attribute is a string that begins with the prefix (DynamoDB's `begins_with`; false
+    /// for a missing attribute or another type).
+    BeginsWith(String, String),
     /// All of the conditions hold.
     And(Vec<Condition>),
     /// At least one of the conditions holds.
@@ -319,6 +322,20 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// [`ItemStore::count`] by reading the query's keys-only pages.
+async fn count_pages<S: ItemStore + ?Sized>(store: &S, query: Query) -> Result<u64, StoreError> {
+    let mut query = query.keys_only().limit(MAX_QUERY_LIMIT).cursor(None);
+    let mut count = 0;
+    loop {
+        let page = store.query(query.clone()).await?;
+        count += page.items.len() as u64;
+        match page.next {
+            Some(next) => query = query.cursor(Some(next)),
+            None => return Ok(count),
+        }
+    }
+}
+
 /// The item store trait: DynamoDB's model, typed.
 #[async_trait]
 pub trait ItemStore: Send + Sync {
@@ -341,6 +358,14 @@ pub trait ItemStore: Send + Sync {
 
     /// Reads one page of a partition.
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+
+    /// How many items the query's partition and range hold that pass its filter, over every page
+    /// (its limit and cursor are not used): DynamoDB's `Select=COUNT`, which reads (and bills)
+    /// what the query would and returns none of it. The default counts the keys-only pages of
+    /// [`query`](Self::query); SQLite counts in SQL when the filter names only table keys.
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        count_pages(self, query).await
+    }
 
     /// Reads several items by key, strongly consistent, each as [`get`](Self::get) reads it:
     /// the answers in the keys' order (a key given twice is answered twice). The default gets

@@ -396,6 +396,13 @@ impl ItemStore for SqliteItemStore {
         self.run_queries(queries, QueryPlan::run).await
     }
 
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        match QueryPlan::count(&query)? {
+            Some(plan) => self.run(move |conn| plan.run_count(conn)).await,
+            None => super::count_pages(self, query).await,
+        }
+    }
+
     async fn query_many_raw(&self, queries: Vec<Query>) -> Result<Vec<RawPage>, StoreError> {
         self.run_queries(queries, QueryPlan::run_raw).await
     }
@@ -684,6 +691,9 @@ fn holds(condition: &Condition, item: Option<&Item>) -> bool {
         Condition::GreaterThan(name, value) => {
             attribute(name).and_then(|a| compare(a, value)) == Some(Ordering::Greater)
         }
+        Condition::BeginsWith(name, prefix) => {
+            attribute(name).and_then(Value::as_str).is_some_and(|a| a.starts_with(prefix.as_str()))
+        }
         Condition::And(conditions) => conditions.iter().all(|c| holds(c, item)),
         Condition::Or(conditions) => conditions.iter().any(|c| holds(c, item)),
         Condition::Not(inner) => !holds(inner, item),
@@ -841,8 +851,6 @@ struct QueryPlan {
 
 impl QueryPlan {
     fn new(query: &Query) -> Result<Self, StoreError> {
-        let (pk_col, sk_col) = check_query(query)?;
-
         // The key columns (a keys-only page, the cursor), then the item's JSON unless the page
         // is keys only with no filter to judge.
         let mut columns =
@@ -850,6 +858,40 @@ impl QueryPlan {
         if !query.keys_only || query.filter.is_some() {
             columns.push_str(", item");
         }
+        let (mut sql, mut params) = Self::selecting(&columns, query)?;
+        let sk_col = check_query(query)?.1;
+        let mut bound = |sql: &mut String, op: &str, value: &str| {
+            let _ = write!(sql, " AND \"{sk_col}\" {op} ?");
+            params.push(SqlValue::Text(value.to_owned()));
+        };
+        let (cmp, dir) = if query.ascending { (">", "ASC") } else { ("<", "DESC") };
+        if let Some(cursor) = &query.cursor {
+            cursor.check_fits(query)?;
+            let sort_key = cursor.sort_key(query.index).ok_or(StoreError::InvalidCursor)?;
+            match query.index {
+                None => bound(&mut sql, cmp, sort_key),
+                Some(_) => {
+                    // Index sort keys need not be unique: continue after the whole ordering tuple.
+                    let (pk, sk) = cursor.table_key().ok_or(StoreError::InvalidCursor)?;
+                    let _ = write!(sql, " AND (\"{sk_col}\", pk, sk) {cmp} (?, ?, ?)");
+                    params.extend([sort_key, pk, sk].map(|s| SqlValue::Text(s.to_owned())));
+                }
+            }
+        }
+        match query.index {
+            None => {
+                let _ = write!(sql, " ORDER BY sk {dir}");
+            }
+            Some(_) => {
+                let _ = write!(sql, " ORDER BY \"{sk_col}\" {dir}, pk {dir}, sk {dir}");
+            }
+        }
+        Ok(Self { sql, params })
+    }
+
+    /// `SELECT columns FROM items WHERE` the query's partition and sort-key range.
+    fn selecting(columns: &str, query: &Query) -> Result<(String, Vec<SqlValue>), StoreError> {
+        let (pk_col, sk_col) = check_query(query)?;
         let mut sql = format!("SELECT {columns} FROM items WHERE \"{pk_col}\" = ?");
         let mut params = vec![SqlValue::Text(query.partition.clone())];
         let mut bound = |sql: &mut String, op: &str, value: &str| {
@@ -878,30 +920,25 @@ impl QueryPlan {
                 bound(&mut sql, "<", high);
             }
         }
+        Ok((sql, params))
+    }
 
-        let (cmp, dir) = if query.ascending { (">", "ASC") } else { ("<", "DESC") };
-        if let Some(cursor) = &query.cursor {
-            cursor.check_fits(query)?;
-            let sort_key = cursor.sort_key(query.index).ok_or(StoreError::InvalidCursor)?;
-            match query.index {
-                None => bound(&mut sql, cmp, sort_key),
-                Some(_) => {
-                    // Index sort keys need not be unique: continue after the whole ordering tuple.
-                    let (pk, sk) = cursor.table_key().ok_or(StoreError::InvalidCursor)?;
-                    let _ = write!(sql, " AND (\"{sk_col}\", pk, sk) {cmp} (?, ?, ?)");
-                    params.extend([sort_key, pk, sk].map(|s| SqlValue::Text(s.to_owned())));
-                }
+    /// The count of a query whose filter names only the table's key columns (`None` for another
+    /// filter: the items must be read to judge it).
+    fn count(query: &Query) -> Result<Option<Self>, StoreError> {
+        let (mut sql, mut params) = Self::selecting("COUNT(*)", query)?;
+        if let Some(filter) = &query.filter {
+            if !key_filter(filter, &mut sql, &mut params) {
+                return Ok(None);
             }
         }
-        match query.index {
-            None => {
-                let _ = write!(sql, " ORDER BY sk {dir}");
-            }
-            Some(_) => {
-                let _ = write!(sql, " ORDER BY \"{sk_col}\" {dir}, pk {dir}, sk {dir}");
-            }
-        }
-        Ok(Self { sql, params })
+        Ok(Some(Self { sql, params }))
+    }
+
+    fn run_count(self, conn: &Connection) -> Result<u64, StoreError> {
+        let mut stmt = conn.prepare_cached(&self.sql).map_err(backend)?;
+        let count: i64 = stmt.query_row(params_from_iter(self.params), |row| row.get(0)).map_err(backend)?;
+        u64::try_from(count).map_err(|_| StoreError::Backend(format!("a count of {count}")))
     }
 
     fn run(self, conn: &Connection, query: &Query) -> Result<Page, StoreError> {
@@ -958,6 +995,24 @@ impl QueryPlan {
             }
         }
         Ok((out, None))
+    }
+}
+
+/// Adds `filter` to a query's SQL where it names only the table's key columns (`pk`, `sk`, which
+/// every row holds as text): `begins_with` as a range, `And` of such; `false` for any other.
+fn key_filter(filter: &Condition, sql: &mut String, params: &mut Vec<SqlValue>) -> bool {
+    match filter {
+        Condition::BeginsWith(name, prefix) if name == PK || name == SK => {
+            let _ = write!(sql, " AND {name} >= ?");
+            params.push(SqlValue::Text(prefix.clone()));
+            if let Some(end) = prefix_successor(prefix) {
+                let _ = write!(sql, " AND {name} < ?");
+                params.push(SqlValue::Text(end));
+            }
+            true
+        }
+        Condition::And(conditions) => conditions.iter().all(|c| key_filter(c, sql, params)),
+        _ => false,
     }
 }
 

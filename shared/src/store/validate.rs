@@ -79,6 +79,13 @@ pub(crate) fn check_condition(condition: &Condition) -> Result<(), StoreError> {
                 Err(StoreError::Invalid(format!("cannot order by a value like {value}")))
             }
         }
+        Condition::BeginsWith(name, prefix) => {
+            check_name(name)?;
+            if prefix.is_empty() {
+                return Err(StoreError::Invalid("begins_with needs a prefix".into()));
+            }
+            Ok(())
+        }
         Condition::And(conditions) | Condition::Or(conditions) => {
             if conditions.is_empty() {
                 return Err(StoreError::Invalid("an empty And/Or condition".into()));
@@ -109,7 +116,8 @@ pub(crate) fn check_filter(filter: &Condition, pk_col: &str, sk_col: &str) -> Re
         | Condition::Equals(name, _)
         | Condition::NotEquals(name, _)
         | Condition::LessThan(name, _)
-        | Condition::GreaterThan(name, _) => on_key(name),
+        | Condition::GreaterThan(name, _)
+        | Condition::BeginsWith(name, _) => on_key(name),
         Condition::And(conditions) | Condition::Or(conditions) => {
             conditions.iter().try_for_each(|c| check_filter(c, pk_col, sk_col))
         }
