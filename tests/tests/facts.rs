@@ -1,6 +1,7 @@
-//! Per-session facts kept by the change feed: a session's facts follow its events however often
-//! and in whatever order the records come, and the analytics rollup reads them (or, for sessions
-//! whose facts are missing or behind, reads their history and stores their facts).
+//! Per-session facts kept by the change feed under each day of the session's history: they follow
+//! its events however often and in whatever order the records come, and the analytics rollup reads
+//! them (or, for sessions whose facts are missing or behind, reads their history and stores their
+//! facts).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use switchboard_shared::analytics::{facts, rollup};
 use switchboard_shared::changes::{runner, ChangeFeed};
 use switchboard_shared::domain::SessionId;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::repo::facts::DayFacts;
 use switchboard_shared::repo::{events, facts as stored};
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -23,6 +25,7 @@ on_both_backends!(
     a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained,
     records_delivered_twice_and_backwards_leave_the_facts_of_the_whole_history,
     the_rollup_reads_a_sessions_facts_and_rebuilds_missing_ones_from_its_history,
+    facts_behind_the_day_index_are_read_again_from_the_history,
 );
 
 /// Customer A's session with agent X, closed by the agent and rated 4 by the customer.
@@ -42,6 +45,19 @@ async fn facts_of_history(store: &dyn ItemStore, id: SessionId) -> stored::Store
     facts::of_history(id, &histories[0].1).expect("a history")
 }
 
+/// The facts stored under each day of `whole`'s history, and what they should be.
+async fn kept_by_day(
+    store: &dyn ItemStore,
+    whole: &stored::StoredFacts,
+) -> Vec<(Option<DayFacts>, Option<DayFacts>)> {
+    let mut kept = Vec::new();
+    for &day in whole.days.keys() {
+        let id = whole.facts.session_id;
+        kept.push((stored::get(store, day, &id).await.expect("read the facts"), whole.on(day)));
+    }
+    kept
+}
+
 /// A gateway that runs no consumer, its store, and a reader of its feed.
 async fn without_consumer(backend: Backend) -> (TestApi, Arc<dyn ItemStore>, Arc<dyn ChangeFeed>) {
     let (store, dir, feed_of) = fresh_store(backend).await;
@@ -58,9 +74,15 @@ async fn a_closed_and_rated_session_has_its_facts_once_the_feed_is_drained(backe
     // Act
     api.settle().await;
 
-    // Assert: one closed episode, held by agent X, answered, rated 4.
-    let kept = stored::get(api.store.as_ref(), &session).await.expect("read the facts").expect("facts kept");
-    assert_eq!(kept, facts_of_history(api.store.as_ref(), session).await);
+    // Assert: under each day of the history, the facts of the whole history: one closed
+    // episode, held by agent X, answered, rated 4.
+    let whole = facts_of_history(api.store.as_ref(), session).await;
+    for (kept, expected) in kept_by_day(api.store.as_ref(), &whole).await {
+        assert!(kept.is_some(), "facts kept under each day");
+        assert_eq!(kept, expected);
+    }
+    assert_eq!(whole.days.values().sum::<u64>(), whole.events, "every event on one of the days");
+    let kept = whole;
     let episode = &kept.facts.episodes[0];
     assert_eq!(kept.facts.episodes.len(), 1);
     assert!(episode.closed_at.is_some() && episode.first_assigned_at.is_some(), "{episode:?}");
@@ -78,7 +100,12 @@ async fn records_delivered_twice_and_backwards_leave_the_facts_of_the_whole_hist
     let session = closed_and_rated(&api).await;
     let mut records = read_feed(feed.as_ref()).await;
     let reacting = App::new(Arc::clone(&store), Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)));
-    assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), None, "none before the feed runs");
+    let today = switchboard_shared::domain::now().date();
+    assert_eq!(
+        stored::get(store.as_ref(), today, &session).await.expect("read"),
+        None,
+        "none before the feed runs"
+    );
 
     // Act: every record backwards (as shards may hand them over), then every record again.
     records.reverse();
@@ -89,11 +116,16 @@ async fn records_delivered_twice_and_backwards_leave_the_facts_of_the_whole_hist
 
     // Assert: the facts of the whole history, which facts read from part of it never replace.
     let whole = facts_of_history(store.as_ref(), session).await;
-    assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), Some(whole.clone()));
+    for (kept, expected) in kept_by_day(store.as_ref(), &whole).await {
+        assert!(kept.is_some(), "facts kept under each day");
+        assert_eq!(kept, expected);
+    }
     let histories = events::of_sessions::<LifecycleEvent>(store.as_ref(), &[session]).await.expect("history");
     let older = facts::of_history(session, &histories[0].1[..2]).expect("two events");
     assert!(!stored::save(store.as_ref(), &older).await.expect("save"), "older facts are not written");
-    assert_eq!(stored::get(store.as_ref(), &session).await.expect("read"), Some(whole));
+    for (kept, expected) in kept_by_day(store.as_ref(), &whole).await {
+        assert_eq!(kept, expected, "still those of the whole history");
+    }
 }
 
 async fn the_rollup_reads_a_sessions_facts_and_rebuilds_missing_ones_from_its_history(backend: Backend) {
@@ -109,11 +141,14 @@ async fn the_rollup_reads_a_sessions_facts_and_rebuilds_missing_ones_from_its_hi
     let day = rollup::day(store.as_ref(), now.date()).await.expect("read the day").expect("built");
     assert_eq!((day.figures.sessions_created, day.figures.sessions_closed), (1, 1));
     assert_eq!(day.figures.csat.rated, 1);
-    let kept = stored::get(store.as_ref(), &session).await.expect("read").expect("facts kept by the rollup");
-    assert_eq!(kept, facts_of_history(store.as_ref(), session).await);
+    let whole = facts_of_history(store.as_ref(), session).await;
+    for (kept, expected) in kept_by_day(store.as_ref(), &whole).await {
+        assert!(kept.is_some(), "facts kept by the rollup");
+        assert_eq!(kept, expected);
+    }
 
     // Act: facts that say otherwise (no rating), as current as the history.
-    let mut unrated = kept.clone();
+    let mut unrated = whole.clone();
     unrated.facts.episodes[0].rating = None;
     unrated.events += 1;
     assert!(stored::save(store.as_ref(), &unrated).await.expect("save"));
@@ -123,4 +158,28 @@ async fn the_rollup_reads_a_sessions_facts_and_rebuilds_missing_ones_from_its_hi
     let day = rollup::day(store.as_ref(), now.date()).await.expect("read the day").expect("built");
     assert_eq!((day.figures.sessions_created, day.figures.sessions_closed), (1, 1));
     assert_eq!(day.figures.csat.rated, 0, "read from the facts");
+}
+
+async fn facts_behind_the_day_index_are_read_again_from_the_history(backend: Backend) {
+    // Arrange: the facts of the first two events only, as a feed that has fallen behind left them.
+    let (api, store, _feed) = without_consumer(backend).await;
+    let session = closed_and_rated(&api).await;
+    let now = switchboard_shared::domain::now();
+    let histories = events::of_sessions::<LifecycleEvent>(store.as_ref(), &[session]).await.expect("history");
+    let behind = facts::of_history(session, &histories[0].1[..2]).expect("two events");
+    assert!(stored::save(store.as_ref(), &behind).await.expect("save"));
+    assert!(behind.facts.episodes[0].closed_at.is_none(), "not closed in the facts behind");
+
+    // Act
+    rollup::run(store.as_ref(), now).await.expect("the rollup runs");
+
+    // Assert: the day counts the closed, rated session of the whole history, and the facts are
+    // now those of the whole history.
+    let day = rollup::day(store.as_ref(), now.date()).await.expect("read the day").expect("built");
+    assert_eq!((day.figures.sessions_created, day.figures.sessions_closed), (1, 1));
+    assert_eq!(day.figures.csat.rated, 1);
+    let whole = facts_of_history(store.as_ref(), session).await;
+    for (kept, expected) in kept_by_day(store.as_ref(), &whole).await {
+        assert_eq!(kept, expected, "brought up to date by the rollup");
+    }
 }

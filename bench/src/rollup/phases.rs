@@ -1,43 +1,39 @@
 //! Where a rollup's CPU time goes: the reads and the computing a rollup of each day does
 //! (`analytics::rollup`), done again in phases and timed apart (process CPU, [`cpu_time`]):
 //!
-//! 1. the day index, keys only, page by page (the store's work);
-//! 2. those keys to session ids;
-//! 3. each session's facts and latest event, one Query each (`repo::facts::current_query`), as
-//!    raw items (on SQLite the stored JSON text);
-//! 4. those to facts (`repo::facts::current_of`);
-//! 5. the summaries: the day's, its hours', its rooms' and their hours' (`DaySummaries`, the
-//!    rollup's own).
+//! 1. the day index's count of session events (`repo::events::count_of_sessions_on`: on SQLite
+//!    one `COUNT` over the index);
+//! 2. the day's facts, page by page (`repo::facts::of_day_query`), as raw items (on SQLite the
+//!    stored JSON text);
+//! 3. those to facts (`repo::facts::of_day_page`);
+//! 4. the summaries: the day's, its hours', its rooms' and their hours' (`DaySummaries`, the
+//!    rollup's own), a batch of 256 sessions at a time as the rollup adds them.
 //!
-//! The writes are not redone: [`super::writes`] meters them in the rollup itself. Like the
-//! rollup, the facts are read 256 sessions at a time, in one `query_many_raw`. The benchmark's
-//! store has every session's facts current, so no history is read.
+//! The writes are not redone: [`super::writes`] meters them in the rollup itself. The benchmark's
+//! store has every session's facts current, so the day index's keys and the histories are not
+//! read.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use switchboard_shared::analytics::range::days_between;
-use switchboard_shared::analytics::rollup::{partition_of, DaySummaries};
-use switchboard_shared::domain::SessionId;
+use switchboard_shared::analytics::rollup::DaySummaries;
 use switchboard_shared::error::ApiError;
-use switchboard_shared::repo::{events, facts, sessions};
-use switchboard_shared::store::{ItemStore, Query, MAX_QUERY_LIMIT};
+use switchboard_shared::repo::{events, facts};
+use switchboard_shared::store::{ItemStore, MAX_QUERY_LIMIT};
 use time::{Date, OffsetDateTime};
 
 use super::usage::cpu_time;
 
-/// Sessions read and summarised at a time, as the rollup does (`analytics::rollup`'s `BATCH`).
+/// Sessions summarised per batch, as the rollup does (`analytics::rollup`'s `BATCH`).
 const BATCH: usize = 256;
 
 /// CPU seconds of each phase, summed over the days, and what they handled.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
-    /// Reading the day index, keys only (store calls).
-    pub day_index_read_s: f64,
-    /// Its keys to session ids.
-    pub day_index_decode_s: f64,
-    /// Reading the sessions' facts and latest events (store calls).
+    /// Counting the day index's session events (store calls).
+    pub day_index_count_s: f64,
+    /// Reading the day's facts (store calls).
     pub facts_read_s: f64,
     /// Their items to facts.
     pub facts_decode_s: f64,
@@ -47,17 +43,19 @@ pub struct Phases {
     pub day_index_events: u64,
     /// Facts read (a session with events on two days is read for each).
     pub facts: u64,
-    /// Store calls (Queries).
+    /// Store calls (counts and Queries).
     pub store_calls: u64,
 }
 
 impl Phases {
     /// Each phase's name and CPU seconds, in order.
-    pub fn parts(&self) -> [(&'static str, f64); 5] {
+    pub fn parts(&self) -> [(&'static str, f64); 4] {
         [
-            ("day index: store reads, keys only", self.day_index_read_s),
-            ("day index: keys → session ids", self.day_index_decode_s),
-            ("facts: store reads (SQLite, as JSON text), one Query per session", self.facts_read_s),
+            ("day index: count of session events", self.day_index_count_s),
+            (
+                "facts: store reads (SQLite, as JSON text), the day's partition by pages of 1,000",
+                self.facts_read_s,
+            ),
             ("facts: JSON → facts", self.facts_decode_s),
             ("summaries (day, hours, rooms)", self.summaries_s),
         ]
@@ -79,58 +77,33 @@ pub async fn measure(
     let mut phases = Phases::default();
     for day in days_between(first, last) {
         let mut clock = Clock::start();
+        phases.day_index_events += events::count_of_sessions_on(store, day).await?;
+        phases.store_calls += 1;
+        phases.day_index_count_s += clock.lap();
 
-        let mut keys = Vec::new();
+        let mut summaries = DaySummaries::new(day, as_of);
         let mut cursor = None;
         loop {
-            let query = Query::index("gsi1", events::day_partition(day))
-                .keys_only()
-                .limit(MAX_QUERY_LIMIT)
-                .cursor(cursor);
+            let query = facts::of_day_query(day, MAX_QUERY_LIMIT, cursor);
             let page = store.query_many_raw(vec![query]).await?.pop().unwrap_or_default();
             phases.store_calls += 1;
-            keys.extend(page.items);
-            match page.next {
+            phases.facts_read_s += clock.lap();
+
+            let (rows, next) = facts::of_day_page(page)?;
+            phases.facts += rows.len() as u64;
+            phases.facts_decode_s += clock.lap();
+
+            for batch in rows.chunks(BATCH) {
+                for row in batch {
+                    summaries.add(&row.facts, &row.room);
+                }
+                summaries.end_batch();
+            }
+            phases.summaries_s += clock.lap();
+            match next {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
-        }
-        phases.day_index_read_s += clock.lap();
-
-        phases.day_index_events += keys.len() as u64;
-        let prefix = format!("{}#", sessions::PARTITION_PREFIX);
-        let mut ids = BTreeSet::new();
-        for key in &keys {
-            if let Some(id) =
-                partition_of(key)?.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok())
-            {
-                ids.insert(id);
-            }
-        }
-        drop(keys);
-        phases.day_index_decode_s += clock.lap();
-
-        let mut summaries = DaySummaries::new(day, as_of);
-        let ids: Vec<SessionId> = ids.into_iter().collect();
-        // In batches of sessions, as the rollup reads them (its memory stays bounded).
-        for batch in ids.chunks(BATCH) {
-            let queries = batch.iter().map(facts::current_query).collect();
-            let pages = store.query_many_raw(queries).await?;
-            phases.store_calls += pages.len() as u64;
-            phases.facts_read_s += clock.lap();
-
-            let stored = pages
-                .into_iter()
-                .map(|page| facts::current_of(page)?.ok_or_else(|| ApiError::Internal("facts behind".into())))
-                .collect::<Result<Vec<_>, _>>()?;
-            phases.facts += stored.len() as u64;
-            phases.facts_decode_s += clock.lap();
-
-            for stored in &stored {
-                summaries.add(&stored.facts, &stored.room);
-            }
-            summaries.end_batch();
-            phases.summaries_s += clock.lap();
         }
         std::hint::black_box(&summaries);
     }

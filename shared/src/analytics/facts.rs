@@ -1,8 +1,10 @@
-//! Per-session facts kept by the change feed (`repo::facts`): computed from a session's whole
-//! history, so they are a pure function of it. A record delivered twice, or records delivered out
+//! Per-session facts kept by the change feed (`repo::facts`, under each day of the history):
+//! computed from a session's whole history, so they are a pure function of it. A record delivered twice, or records delivered out
 //! of order (DynamoDB Streams orders records per item only, and each event is an item of its
 //! own), all end in the facts of the whole history: each refresh reads the history as stored at
 //! that moment, and a write only replaces facts read from fewer events.
+
+use std::collections::BTreeMap;
 
 use super::episodes::SessionFacts;
 use super::events::LifecycleEvent;
@@ -22,13 +24,19 @@ pub fn room_of(history: &[LifecycleEvent]) -> &str {
         .unwrap_or(rollups::NO_ROOM)
 }
 
-/// The facts of a session's whole history (`None` for an empty one).
+/// The facts of a session's whole history (`None` for an empty one), with how many of its events
+/// fall on each day (the day index's days: the UTC date of each event's time).
 pub fn of_history(id: SessionId, history: &[LifecycleEvent]) -> Option<StoredFacts> {
     let last_event_id = history.iter().map(|event| event.id.as_str()).max()?.to_owned();
+    let mut days = BTreeMap::new();
+    for event in history {
+        *days.entry(event.at.date()).or_default() += 1;
+    }
     Some(StoredFacts {
         room: room_of(history).to_owned(),
         events: history.len() as u64,
         last_event_id,
+        days,
         facts: SessionFacts::from_lifecycle(id, history),
     })
 }

@@ -1,13 +1,16 @@
 //! The analytics rollup: turns the session event log into the stored per-day and per-hour
 //! summaries of `repo::rollups` (overall, per agent, per room), so reports over long ranges read
 //! a few items per day instead of every session. Figures are the metric engine's
-//! (`docs/METRICS.md`), from each touched session's whole history: its facts item, kept by the
-//! change feed (`analytics::facts`), or where that is missing or behind, the history itself.
+//! (`docs/METRICS.md`), from each touched session's whole history: its facts, kept by the change
+//! feed under each day the history has an event on (`analytics::facts`, `repo::facts`), or where
+//! those are missing or behind, the history itself.
 //!
-//! A day is always rebuilt whole: its sessions are the ones with an event in the day index (gsi1
-//! `EVENTS#<day>`, keys only, paged; never a Scan), each read from its own partition, and
-//! every item of the day is overwritten. So a rerun over the same events writes the same items,
-//! and a run cut off half-way is repaired by the next (the day's marker is written last).
+//! A day is always rebuilt whole: its sessions are the facts items of its partition, read page by
+//! page (never a Scan), checked against the day index (gsi1 `EVENTS#<day>`): their events on the
+//! day must add up to the index's count of session events, or the day is read again session by
+//! session against the index's keys. Every item of the day is overwritten, so a rerun over the
+//! same events writes the same items, and a run cut off half-way is repaired by the next (the
+//! day's marker is written last).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +30,7 @@ use super::summaries::{MetricsReport, Summary};
 use crate::domain::{Role, SessionId};
 use crate::error::ApiError;
 use crate::repo::events;
-use crate::repo::facts::{self as stored_facts, StoredFacts};
+use crate::repo::facts as stored_facts;
 use crate::repo::rollups::{self, Built, Period};
 use crate::repo::stats::{self, day_text};
 use crate::store::{ItemStore, Query, RawItem, PK};
@@ -179,28 +182,29 @@ impl DaySummaries {
     }
 }
 
-/// The ids of the sessions with an event on `day`, and how many events the day has: the day
-/// index, keys only, page by page (a session's events are stored in its partition, so the key
-/// names the session; only the ids are kept).
-async fn sessions_of_day(store: &dyn ItemStore, day: Date) -> Result<(BTreeSet<SessionId>, u64), ApiError> {
+/// How many events each session has on `day`: the day index, keys only, page by page (a
+/// session's events are stored in its partition, so the key names the session; events of other
+/// partitions are not counted).
+async fn session_events_of_day(
+    store: &dyn ItemStore,
+    day: Date,
+) -> Result<BTreeMap<SessionId, u64>, ApiError> {
     let prefix = format!("{}#", crate::repo::sessions::PARTITION_PREFIX);
-    let mut sessions = BTreeSet::new();
-    let mut events = 0;
+    let mut sessions = BTreeMap::new();
     let mut cursor = None;
     loop {
         let query = Query::index("gsi1", events::day_partition(day)).keys_only().limit(PAGE).cursor(cursor);
         let page = store.query_many_raw(vec![query]).await?.pop().unwrap_or_default();
-        events += page.items.len() as u64;
         for key in &page.items {
             if let Some(id) =
                 partition_of(key)?.strip_prefix(&prefix).and_then(|id| SessionId::parse(id).ok())
             {
-                sessions.insert(id);
+                *sessions.entry(id).or_default() += 1;
             }
         }
         match page.next {
             Some(next) => cursor = Some(next),
-            None => return Ok((sessions, events)),
+            None => return Ok(sessions),
         }
     }
 }
@@ -222,38 +226,107 @@ pub fn partition_of(key: &RawItem) -> Result<Cow<'_, str>, ApiError> {
     partition.ok_or_else(|| ApiError::Internal("a key of the day index is unreadable".into()))
 }
 
-/// Builds one day: reads it, summarises it, overwrites its items, then marks it built.
-async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> Result<DayBuild, ApiError> {
-    let (sessions, events) = sessions_of_day(store, day).await?;
-    let mut acc = DaySummaries::new(day, as_of);
-    let mut close_days = BTreeSet::new();
-    let ids: Vec<SessionId> = sessions.into_iter().collect();
-    for batch in ids.chunks(BATCH) {
-        let mut stored = stored_facts::current(store, batch).await?;
-        // Facts missing or behind their history (the feed has not caught up, or they predate
-        // the feed's facts): read from the history, and stored for the next build.
-        let stale: Vec<SessionId> =
-            batch.iter().zip(&stored).filter(|(_, facts)| facts.is_none()).map(|(id, _)| *id).collect();
-        if !stale.is_empty() {
-            for (id, history) in events::of_sessions::<LifecycleEvent>(store, &stale).await? {
-                if let Some(facts) = facts::of_history(id, &history) {
-                    stored_facts::save(store, &facts).await?;
-                    stored.push(Some(facts));
+/// A day's summaries as they are read, and what went into them.
+struct DayRead {
+    acc: DaySummaries,
+    /// Facts items read (one per session).
+    sessions: u64,
+    /// Their events on the day, summed.
+    day_events: u64,
+    close_days: BTreeSet<Date>,
+    /// Facts added since the last end of a batch.
+    in_batch: usize,
+}
+
+impl DayRead {
+    fn new(day: Date, as_of: OffsetDateTime) -> Self {
+        Self {
+            acc: DaySummaries::new(day, as_of),
+            sessions: 0,
+            day_events: 0,
+            close_days: BTreeSet::new(),
+            in_batch: 0,
+        }
+    }
+
+    fn add(&mut self, facts: &SessionFacts, room: &str, day_events: u64) {
+        self.acc.add(facts, room);
+        self.close_days.extend(
+            facts.episodes.iter().filter_map(|episode| episode.closed_at).map(|closed| closed.date()),
+        );
+        self.sessions += 1;
+        self.day_events += day_events;
+        self.in_batch += 1;
+        if self.in_batch == BATCH {
+            self.acc.end_batch();
+            self.in_batch = 0;
+        }
+    }
+}
+
+/// Reads a day's facts page by page into its summaries. With `expected` (each session's events
+/// on the day, from the day index), a session whose facts count other than the index (the feed
+/// has not caught up, the facts predate it, or the index lags the table) and one with none is
+/// read from its history instead, and its facts stored for the next build.
+async fn read_day(
+    store: &dyn ItemStore,
+    day: Date,
+    as_of: OffsetDateTime,
+    mut expected: Option<BTreeMap<SessionId, u64>>,
+) -> Result<DayRead, ApiError> {
+    let mut read = DayRead::new(day, as_of);
+    let mut stale = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = stored_facts::of_day_query(day, PAGE, cursor);
+        let page = store.query_many_raw(vec![query]).await?.pop().unwrap_or_default();
+        let (rows, next) = stored_facts::of_day_page(page)?;
+        for row in rows {
+            let id = row.facts.session_id;
+            match expected.as_mut().map(|expected| expected.remove(&id)) {
+                Some(Some(events)) if events == row.day_events => {}
+                Some(_) => {
+                    stale.push(id);
+                    continue;
+                }
+                None => {}
+            }
+            read.add(&row.facts, &row.room, row.day_events);
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    stale.extend(expected.into_iter().flat_map(BTreeMap::into_keys));
+    for batch in stale.chunks(BATCH) {
+        for (id, history) in events::of_sessions::<LifecycleEvent>(store, batch).await? {
+            if let Some(facts) = facts::of_history(id, &history) {
+                stored_facts::save(store, &facts).await?;
+                if let Some(row) = facts.on(day) {
+                    read.add(&row.facts, &row.room, row.day_events);
                 }
             }
         }
-        for StoredFacts { room, facts, .. } in stored.iter().flatten() {
-            acc.add(facts, room);
-            close_days.extend(
-                facts.episodes.iter().filter_map(|episode| episode.closed_at).map(|closed| closed.date()),
-            );
-        }
-        acc.end_batch();
     }
-    let items = write_day(store, day, acc).await?;
-    rollups::put_built(store, &Built { day: day_text(day), as_of, events, sessions: ids.len() as u64 })
-        .await?;
-    Ok(DayBuild { events, sessions: ids.len() as u64, items: items + 1, close_days })
+    read.acc.end_batch();
+    Ok(read)
+}
+
+/// Builds one day: reads it, summarises it, overwrites its items, then marks it built. The day's
+/// facts are read whole, and are current if their events on the day add up to the day index's
+/// count of session events; where they do not, the day is read again, session by session against
+/// the index.
+async fn build_day(store: &dyn ItemStore, day: Date, as_of: OffsetDateTime) -> Result<DayBuild, ApiError> {
+    let events = events::count_of_sessions_on(store, day).await?;
+    let mut read = read_day(store, day, as_of, None).await?;
+    if read.day_events != events {
+        let expected = session_events_of_day(store, day).await?;
+        read = read_day(store, day, as_of, Some(expected)).await?;
+    }
+    let items = write_day(store, day, read.acc).await?;
+    rollups::put_built(store, &Built { day: day_text(day), as_of, events, sessions: read.sessions }).await?;
+    Ok(DayBuild { events, sessions: read.sessions, items: items + 1, close_days: read.close_days })
 }
 
 /// Writes a day's items (overall, per agent, per room; the day and each hour with figures).
@@ -359,7 +432,7 @@ pub struct RunReport {
 /// The scheduled run (`analytics-rollup`, every 15 minutes): rebuilds the open days (today and
 /// the two before), the earlier days a session read in them closed on (up to 9 days back), the
 /// days that became final since they were built, and up to 31 days never built in the last 366
-/// (newest first: a new deployment fills its history within a few runs).
+/// (a new deployment fills its history within a few runs); each newest first.
 pub async fn run(store: &dyn ItemStore, now: OffsetDateTime) -> Result<RunReport, ApiError> {
     let today = now.date();
     let back = |days: i64| today - Duration::days(days);
@@ -371,7 +444,10 @@ pub async fn run(store: &dyn ItemStore, now: OffsetDateTime) -> Result<RunReport
     let mut report = RunReport::default();
     let mut plan: BTreeMap<Date, BuildReason> = BTreeMap::new();
     let mut touched = BTreeSet::new();
-    for day in days_between(back(OPEN_DAYS - 1), today) {
+    // Newest first: a session's facts are stored under every day of its history at once, so once
+    // a later day's facts are found current (or brought up to date from the history), its
+    // earlier days' facts are as current when those days are built after it.
+    for day in days_between(back(OPEN_DAYS - 1), today).into_iter().rev() {
         let build = build_day(store, day, now).await?;
         report.totals.add(&build);
         touched.extend(build.close_days.iter().copied());
@@ -396,13 +472,13 @@ pub async fn run(store: &dyn ItemStore, now: OffsetDateTime) -> Result<RunReport
     for day in missing {
         plan.insert(day, BuildReason::CatchUp);
     }
-    for (&day, &reason) in &plan {
+    for (&day, &reason) in plan.iter().rev() {
         if reason != BuildReason::Open {
             let build = build_day(store, day, now).await?;
             report.totals.add(&build);
         }
-        report.days.push((day_text(day), reason));
     }
+    report.days = plan.into_iter().map(|(day, reason)| (day_text(day), reason)).collect();
     Ok(report)
 }
 

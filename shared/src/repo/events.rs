@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::domain::{AuditEvent, EventKind, LoggedKind, Principal, Role, SessionId, UserId};
 use crate::error::ApiError;
-use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp};
+use crate::store::{Condition, Cursor, ItemStore, Key, KeyRange, Query, TxOp, PK};
 
 use super::{raw_records, records, s, to_item};
 
@@ -55,6 +55,16 @@ pub fn put(event: &AuditEvent, target_partition: &str) -> Result<TxOp, ApiError>
     ];
     let item = to_item(event, &key, &attrs)?;
     Ok(TxOp::Put { item, condition: Some(Condition::NotExists) })
+}
+
+/// How many events the day index holds for `day` in sessions' partitions (the events a session's
+/// facts are read from): one counting Query of the keys-only index, paged by DynamoDB per 1 MB
+/// read, on SQLite one `COUNT` over the index.
+pub async fn count_of_sessions_on(store: &dyn ItemStore, day: Date) -> Result<u64, ApiError> {
+    let prefix = format!("{}#", super::sessions::PARTITION_PREFIX);
+    let query =
+        Query::index("gsi1", day_partition(day)).keys_only().filter(Condition::BeginsWith(PK.into(), prefix));
+    Ok(store.count(query).await?)
 }
 
 /// gsi1 partition of the events of a UTC day.

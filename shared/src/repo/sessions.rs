@@ -129,9 +129,9 @@ pub async fn get(store: &dyn ItemStore, id: &SessionId) -> Result<Option<Session
 }
 
 /// A session and its whole event history (in key order, i.e. oldest first), with one Query per
-/// 1,000 items: the session's `EVENT#<id>` items sort right before its `META` record, and nothing
-/// else of the partition sorts between them but its facts (`CMID#` < `EVENT#` < `FACTS` < `META`
-/// < `MSG#` < `NOTE#` < `PART#` < `READ#`), so the range `EVENT#` to `META` holds exactly those.
+/// 1,000 items: the session's `EVENT#<id>` items sort right before its `META` record (`CMID#` <
+/// `EVENT#` < `META` < `MSG#` < `NOTE#` < `PART#` < `READ#`), so the range `EVENT#` to `META`
+/// holds those (and, where a version of 2026-12-06 kept them there, its `FACTS`, skipped).
 /// `None` if there is no session record.
 pub async fn with_history(
     store: &dyn ItemStore,
@@ -148,8 +148,8 @@ pub async fn with_history(
         for item in page.items {
             match item.get(SK).and_then(|sk| sk.as_str()) {
                 Some(RECORD_SORT_KEY) => session = Some(from_item(item)?),
-                Some(super::facts::SORT_KEY) => {}
-                _ => history.push(from_item(item)?),
+                Some(sk) if sk.starts_with(HISTORY_START) => history.push(from_item(item)?),
+                _ => {}
             }
         }
         match page.next {
