@@ -1,6 +1,7 @@
 //! What each function calls in AWS, recorded while the tests run: ports that pass every call on
 //! and note the IAM action AWS authorizes it by and the resource it names, as the adapters make
-//! the calls (`shared/src/store/dynamo.rs`, `push/sns.rs`, `reports/s3.rs`, `realtime/apigw.rs`).
+//! the calls (`shared/src/store/dynamo.rs`, `push/sns.rs`, `reports/s3.rs`, `realtime/apigw.rs`,
+//! `mail/ses.rs`).
 //! Each process appends what it saw once to a file in [`records_dir`]; after the tests,
 //! `scripts/test.sh` runs the `iam-check` binary, which compares them with the functions'
 //! policies in `infra/template.yaml` (`switchboard_local::iam`).
@@ -16,6 +17,8 @@ use switchboard_local::iam::{Access, Resource};
 use switchboard_notifications::{BULK_SEND, BULK_WORKER};
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::jobs::local::InProcessJobQueue;
+use switchboard_shared::mail::{Email, MailError, Mailer};
+use switchboard_shared::ops::email::Mailing;
 use switchboard_shared::push::{DeviceToken, EndpointState, Platform, Push, PushError};
 use switchboard_shared::realtime::{PostError, Realtime};
 use switchboard_shared::reports::{DownloadLink, ReportId, ReportStore, ReportStoreError, StoredReport};
@@ -139,6 +142,15 @@ pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) ->
         attachment_links: app.attachment_links.clone(),
         attachment_limits: app.attachment_limits.clone(),
         ..recorded
+    };
+    // The e-mail sweep's sends are SES calls of its own.
+    let recorded = match &app.mailing {
+        Some(mailing) => recorded.with_mailing(Arc::new(Mailing {
+            mailer: Arc::new(RecordingMailer::new(Arc::clone(&mailing.mailer), function, log)),
+            from_address: mailing.from_address.clone(),
+            api_base_url: mailing.api_base_url.clone(),
+        })),
+        None => recorded,
     };
     match &app.reports {
         Some(reports) => {
@@ -303,6 +315,28 @@ impl Push for RecordingPush {
     async fn publish(&self, arn: &str, message: &str) -> Result<String, PushError> {
         self.by.note("sns:Publish", Resource::PlatformEndpoint);
         self.inner.publish(arn, message).await
+    }
+}
+
+/// The mailer of the function `function`: passes each e-mail on to `inner` and records the
+/// `ses:SendEmail` SES authorizes it by, on the identity of the function's sender.
+pub struct RecordingMailer {
+    inner: Arc<dyn Mailer>,
+    by: Recorder,
+}
+
+impl RecordingMailer {
+    /// `inner` as `function` uses it, its sends recorded in `log`.
+    pub fn new(inner: Arc<dyn Mailer>, function: &'static str, log: &Arc<AccessLog>) -> Self {
+        Self { inner, by: Recorder { function, log: Arc::clone(log) } }
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, email: &Email) -> Result<String, MailError> {
+        self.by.note("ses:SendEmail", Resource::EmailIdentity);
+        self.inner.send(email).await
     }
 }
 

@@ -20,8 +20,9 @@ use switchboard_shared::domain::{
 use switchboard_shared::ops::Notification;
 use switchboard_shared::push::{DeviceToken, Platform};
 use switchboard_shared::repo::devices::{self, Device};
+use switchboard_shared::repo::email::{self, PendingEmail};
 use switchboard_shared::repo::jobs::JobRecord;
-use switchboard_shared::repo::sites::SiteRecord;
+use switchboard_shared::repo::sites::{SiteRecord, Visitor};
 use switchboard_shared::repo::{
     agents, attachments, canned, connections, jobs, messages, notes, rollups, rooms, sessions, sites,
 };
@@ -76,6 +77,15 @@ pub const FAILED_CHANGE: &str = "01JD000000000000000000000B";
 pub const SITE_ORIGIN: &str = "https://shop.example";
 /// The widget site's identity secret (the identify fixture's signature is made with it).
 pub const SITE_IDENTITY_SECRET: &str = "fixture-identity-secret-fixture-identity-secret";
+/// A visitor of the widget site who gave an address in the pre-chat form and went away.
+pub const VISITOR: &str = "wv:01JD000000000000000000000A:01JD000000000000000000000D";
+/// The visitor's session, closed by Bob after his reply.
+pub const VISITOR_SESSION: &str = "01JD000000000000000000000E";
+/// Bob's reply in it, which the visitor has not read: its e-mail is due at 12:00.
+pub const VISITOR_REPLY: &str = "01JD000000000000000000000F";
+/// The key the e-mails' unsubscribe links are signed with (the unsubscribe fixtures' `sig` is
+/// the visitor's, made with it).
+pub const EMAIL_LINK_KEY: &[u8; 32] = b"fixture-email-link-key-32-bytes!";
 /// A checked (`ready`) attachment of the customer in the active session.
 pub const ATTACHMENT: &str = "01JD000000000000000000000B";
 /// An attachment of the customer in the active session whose upload is not checked yet.
@@ -375,6 +385,66 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
     let ready = attachment(ATTACHMENT, "receipt.png", AttachmentStatus::Ready)?;
     let pending = attachment(PENDING_ATTACHMENT, "screenshot.png", AttachmentStatus::Pending)?;
     store.transact_write(named([attachments::put_new(&ready)?, attachments::put_new(&pending)?])).await?;
+
+    // The site's visitor Grace left her address, asked, got Bob's reply at 11:55 and was gone:
+    // the reply is unread, its e-mail due at 12:00 (the sweep fixture fires at 12:01).
+    let grace = Visitor {
+        user_id: user(VISITOR)?,
+        site_id: id(SITE)?,
+        name: Some("Grace".into()),
+        email: Some("grace@example.com".into()),
+        resume_hash: String::new(),
+        created_at: opened,
+    };
+    sites::put_visitor(store, &grace).await?;
+    let visit = Session {
+        customer_name: Some("Grace".into()),
+        agent_id: Some(user(AGENT)?),
+        status: SessionStatus::Closed,
+        assigned_at: Some(assigned),
+        closed_at: Some(datetime!(2026-01-01 11:56 UTC)),
+        closed_by: Some(user(AGENT)?),
+        last_message_at: Some(sent),
+        message_count: 1,
+        last_sender_role: Some(Role::Agent),
+        messages_agent: 1,
+        ..Session::opened(
+            id(VISITOR_SESSION)?,
+            grace.user_id.clone(),
+            "Shipping to Spain?".into(),
+            Priority::Normal,
+            opened,
+        )
+    };
+    let visit_customer = Participant {
+        session_id: visit.id,
+        user_id: grace.user_id.clone(),
+        role: Role::Customer,
+        name: Some("Grace".into()),
+        joined_at: opened,
+    };
+    let reply = Message {
+        id: id(VISITOR_REPLY)?,
+        session_id: visit.id,
+        sender_id: user(AGENT)?,
+        sender_role: Role::Agent,
+        body: Some("Yes, we ship to Spain in 3 to 5 days.".into()),
+        client_message_id: None,
+        created_at: sent,
+        edited_at: None,
+        deleted: false,
+        attachments: Vec::new(),
+    };
+    store
+        .transact_write(named([
+            sessions::put_new(&visit)?,
+            sessions::put_participant(&visit_customer)?,
+            messages::put_new(&reply)?,
+        ]))
+        .await?;
+    let due = PendingEmail::new(visit.id, grace.user_id, reply.id, datetime!(2026-01-01 12:00 UTC));
+    email::start(store, &due).await?;
+    email::put_link_key(store, EMAIL_LINK_KEY).await?;
     Ok(())
 }
 

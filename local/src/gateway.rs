@@ -63,6 +63,7 @@ pub fn functions() -> HashMap<&'static str, HttpFunction> {
         .chain(switchboard_reports::FUNCTIONS)
         .chain(switchboard_widget::FUNCTIONS)
         .chain(switchboard_attachments::FUNCTIONS)
+        .chain(switchboard_email::FUNCTIONS)
         .map(|function| (function.name, *function))
         .collect()
 }

@@ -7,14 +7,16 @@
 //! deployment (sample account, region and parameters; `!Ref`, `!GetAtt`, `!Sub`, `!Join`,
 //! `!Select`, `!Split`, `!If` and conditions resolved as CloudFormation resolves them), gives
 //! each access the ARN it would name there (from the function's own environment: `TABLE_NAME`,
-//! `REPORTS_BUCKET`, `WEBSOCKET_ENDPOINT`, the platform applications), and [`compare`] matches
-//! it against the function's `Allow` statements with IAM's wildcards, both ways.
+//! `REPORTS_BUCKET`, `WEBSOCKET_ENDPOINT`, `EMAIL_FROM`, the platform applications), and
+//! [`compare`] matches it against the function's `Allow` statements with IAM's wildcards, both
+//! ways.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
+use switchboard_shared::ops::email::EMAIL_FROM;
 use switchboard_shared::push::sns::{
     SNS_PLATFORM_APPLICATION_ANDROID, SNS_PLATFORM_APPLICATION_IOS, SNS_PLATFORM_APPLICATION_WEB,
 };
@@ -44,6 +46,10 @@ pub enum Resource {
     ReportObject(String),
     /// A connection of the WebSocket API (its Management API's `@connections`).
     Connection,
+    /// The SES identity e-mail is sent from: the domain of the function's sender (`EMAIL_FROM`).
+    /// SES v2 authorizes `SendEmail` on it (and on a configuration set, when one is named: we
+    /// name none).
+    EmailIdentity,
 }
 
 /// One kind of call a function made: the IAM action that authorizes it and what it named.
@@ -219,6 +225,11 @@ const SAMPLE_APPLICATIONS: [(&str, &str, &str); 3] = [
     ("web", SNS_PLATFORM_APPLICATION_WEB, "app/GCM/switchboard-web"),
 ];
 
+/// The sample deployment's sender (`EMAIL_FROM`).
+const SAMPLE_EMAIL_FROM: &str = "support@mail.example.com";
+/// The SES domain identity the sample deployment's sender sends as.
+const SAMPLE_EMAIL_DOMAIN: &str = "mail.example.com";
+
 /// A function of the sample deployment: its environment and its grants.
 #[derive(Debug, Clone)]
 pub struct DeployedFunction {
@@ -341,12 +352,25 @@ impl Deployment {
                     })?;
                 vec![format!("arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:{api}/{stage}/POST/@connections/Ab0Cd1Ef2Gh=")]
             }
+            Resource::EmailIdentity => {
+                // The sender's domain is the verified identity: SES authorizes on the address's
+                // own identity only where that is verified instead, which the template does not do.
+                let from = variable(EMAIL_FROM)?;
+                let domain = from
+                    .rsplit_once('@')
+                    .map(|(_, domain)| domain)
+                    .filter(|domain| !domain.is_empty())
+                    .ok_or_else(|| format!("{EMAIL_FROM} {from} is not an e-mail address"))?;
+                vec![format!("arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+            }
         })
     }
 }
 
 /// Every parameter's value in the sample deployment: its default, or a sample platform
-/// application for those a function's `SNS_PLATFORM_APPLICATION_*` refers to, or a placeholder.
+/// application for those a function's `SNS_PLATFORM_APPLICATION_*` refers to, the sample sender
+/// for the one its `EMAIL_FROM` refers to and the sender's domain for those its policy names an
+/// SES identity by (`…:identity/${EmailDomain}`), or a placeholder.
 fn parameters(doc: &Value, resources: &Mapping) -> BTreeMap<String, String> {
     let mut values: BTreeMap<String, String> = doc
         .get("Parameters")
@@ -370,17 +394,47 @@ fn parameters(doc: &Value, resources: &Mapping) -> BTreeMap<String, String> {
             .and_then(|e| e.get("Variables"))
             .and_then(Value::as_mapping);
         for (_, variable, path) in SAMPLE_APPLICATIONS {
-            let parameter =
-                variables.and_then(|v| v.get(variable)).and_then(|value| match intrinsic(value) {
-                    Some((name, Value::String(id))) if name == "Ref" => Some(id.clone()),
-                    _ => None,
-                });
-            if let Some(parameter) = parameter {
+            if let Some(parameter) = variables.and_then(|v| v.get(variable)).and_then(referenced) {
                 values.insert(parameter, format!("arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:{path}"));
+            }
+        }
+        // Parameters left empty by default (no sender, no e-mail function): the sample
+        // deployment sends, from one address of the one domain its policy grants.
+        if let Some(parameter) = variables.and_then(|v| v.get(EMAIL_FROM)).and_then(referenced) {
+            values.insert(parameter, SAMPLE_EMAIL_FROM.into());
+        }
+        if let Some(policies) = resource.get("Properties").and_then(|p| p.get("Policies")) {
+            for parameter in ses_identity_parameters(policies) {
+                values.insert(parameter, SAMPLE_EMAIL_DOMAIN.into());
             }
         }
     }
     values
+}
+
+/// The parameter of `!Ref X`.
+fn referenced(value: &Value) -> Option<String> {
+    match intrinsic(value) {
+        Some((name, Value::String(id))) if name == "Ref" => Some(id.clone()),
+        _ => None,
+    }
+}
+
+/// The parameters SES identity ARNs in `value` end in: `X` of `arn:…:ses:…:identity/${X}`.
+fn ses_identity_parameters(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(text) if text.contains(":ses:") => text
+            .split(":identity/${")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .filter(|name| !name.contains(['.', '!', ':']))
+            .map(str::to_owned)
+            .collect(),
+        Value::Sequence(items) => items.iter().flat_map(ses_identity_parameters).collect(),
+        Value::Mapping(mapping) => mapping.values().flat_map(ses_identity_parameters).collect(),
+        Value::Tagged(tagged) => ses_identity_parameters(&tagged.value),
+        _ => Vec::new(),
+    }
 }
 
 /// The grants of a function's resolved `Policies`: inline policy documents only.
@@ -792,6 +846,75 @@ Resources:
         assert!(!environment.contains_key("OFF"));
         assert_eq!(environment["EITHER"], "yes");
         assert_eq!(environment["SUB"], "us-east-1/b/${Literal}");
+    }
+
+    /// A template with one function that sends e-mail as its domain's SES identity, sender and
+    /// domain parameters left empty by default.
+    const SENDING_FROM_THE_DOMAIN: &str = r#"
+Parameters:
+  EmailFrom:
+    Type: String
+    Default: ""
+  EmailDomain:
+    Type: String
+    Default: ""
+Resources:
+  SweepFunction:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildProperties:
+        Binary: email-sweep
+    Properties:
+      Environment:
+        Variables:
+          EMAIL_FROM: !Ref EmailFrom
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: ses:SendEmail
+              Resource: !Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailDomain}"
+"#;
+
+    #[test]
+    fn sending_e_mail_is_granted_on_the_identity_of_the_senders_domain() {
+        let performed = accesses(&[("email-sweep", "ses:SendEmail", Resource::EmailIdentity)]);
+
+        let comparison = compare(SENDING_FROM_THE_DOMAIN, &performed).unwrap();
+
+        assert_eq!(comparison, Comparison::default());
+    }
+
+    #[test]
+    fn sending_e_mail_from_another_domain_than_the_granted_identity_is_not_granted() {
+        let template = SENDING_FROM_THE_DOMAIN.replace("!Ref EmailFrom", "support@example.net");
+        let performed = accesses(&[("email-sweep", "ses:SendEmail", Resource::EmailIdentity)]);
+
+        let comparison = compare(&template, &performed).unwrap();
+
+        let missing: Vec<String> = comparison.not_granted.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            missing,
+            ["email-sweep ses:SendEmail arn:aws:ses:us-east-1:123456789012:identity/example.net"]
+        );
+        let unused: Vec<String> = comparison.not_performed.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            unused,
+            ["email-sweep ses:SendEmail arn:aws:ses:us-east-1:123456789012:identity/mail.example.com"]
+        );
+    }
+
+    #[test]
+    fn the_template_lets_the_sweep_send_e_mail_as_its_senders_domain() {
+        let performed = accesses(&[("email-sweep", "ses:SendEmail", Resource::EmailIdentity)]);
+
+        let comparison = compare(crate::template::TEMPLATE, &performed).unwrap();
+
+        assert_eq!(comparison.not_granted, []);
+        assert!(
+            !comparison.not_performed.iter().any(|unused| unused.action == "ses:SendEmail"),
+            "{:?}",
+            comparison.not_performed
+        );
     }
 
     #[test]

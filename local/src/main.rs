@@ -20,6 +20,10 @@ use switchboard_shared::attachments::AttachmentLimits;
 use switchboard_shared::auth::{TokenMinter, TokenVerifier};
 use switchboard_shared::config::{dynamodb_client_for_endpoint, max_open_sessions_from_env, TokenSettings};
 use switchboard_shared::domain::{Role, UserId};
+use switchboard_shared::mail::folder::FolderMailer;
+use switchboard_shared::mail::ses::SesMailer;
+use switchboard_shared::mail::Mailer;
+use switchboard_shared::ops::email::Mailing;
 use switchboard_shared::push::sns::{PlatformApplications, SnsPush};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::realtime::Realtime;
@@ -57,6 +61,14 @@ enum Command {
         /// created when missing.
         #[arg(long)]
         sns_endpoint: Option<String>,
+        /// Send the e-mails of unread replies through an SES-compatible server (moto) instead of
+        /// writing each one as an `.eml` file in `<data dir>/mail/`; the sender's domain is
+        /// verified there first.
+        #[arg(long)]
+        ses_endpoint: Option<String>,
+        /// The sender of those e-mails.
+        #[arg(long, default_value = "support@switchboard.localhost")]
+        email_from: String,
         /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
         #[arg(long)]
         no_schedules: bool,
@@ -208,6 +220,18 @@ async fn main() -> ExitCode {
 }
 
 /// An SNS push adapter on `endpoint`, with the local gateway's platform applications there.
+/// SES on `endpoint` (moto), with the sender's domain verified (moto refuses other senders).
+async fn ses_mailer(endpoint: &str, from: &str) -> Result<SesMailer, String> {
+    let ses = SesMailer::for_endpoint(endpoint);
+    let domain = from.rsplit_once('@').map_or(from, |(_, domain)| domain);
+    let client = ses.client().map_err(|e| e.to_string())?;
+    match client.create_email_identity().email_identity(domain).send().await {
+        Ok(_) => Ok(ses),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => Ok(ses),
+        Err(e) => Err(format!("verifying {domain} on {endpoint}: {e}")),
+    }
+}
+
 async fn sns_push(endpoint: &str) -> Result<SnsPush, String> {
     let admin = SnsPush::for_endpoint(endpoint, PlatformApplications::default());
     let client = admin.client().map_err(|e| format!("SNS client: {e}"))?;
@@ -242,6 +266,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             host,
             realtime,
             sns_endpoint,
+            ses_endpoint,
+            email_from,
             no_schedules,
             no_feed,
             dashboard_dir,
@@ -311,6 +337,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(endpoint) = sns_endpoint {
                 app = app.with_push(Arc::new(sns_push(&endpoint).await?));
             }
+            let mailer: Arc<dyn Mailer> = match ses_endpoint {
+                Some(endpoint) => Arc::new(ses_mailer(&endpoint, &email_from).await?),
+                None => Arc::new(FolderMailer::new(data_dir.join("mail"))),
+            };
+            app = app.with_mailing(Arc::new(Mailing {
+                mailer,
+                from_address: email_from,
+                api_base_url: format!("http://{bound}/api/v1"),
+            }));
             let feed = match no_feed {
                 true => None,
                 false => Some(switchboard_local::feed::start(

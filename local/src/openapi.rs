@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "Switchboard API",
         description = "Customer-support chat: sessions, messages, rooms, moderation, the agent dashboard, agent tools (status, canned responses, private notes) and notification preferences. \
-Every route but the health probe and the widget's public routes (`/widget/...`) needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
+Every route but the health probe, the widget's public routes (`/widget/...`) and the e-mails' unsubscribe link (`/email/unsubscribe`) needs `Authorization: Bearer <JWT>`; errors are `{\"error\":{\"code\",\"message\"}}`.",
         license(name = "Apache-2.0")
     ),
     servers((url = "/api/v1", description = "Relative to the API's base URL (stage URL in AWS)")),
@@ -81,6 +81,8 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         switchboard_widget::identify_user,
         switchboard_attachments::request_upload,
         switchboard_attachments::download_attachment,
+        switchboard_email::unsubscribe_page,
+        switchboard_email::unsubscribe,
     ),
     modifiers(&BearerAuth, &StoreUnavailable),
     security(("bearer" = [])),
@@ -91,7 +93,8 @@ Every route but the health probe and the widget's public routes (`/widget/...`) 
         (name = "analytics", description = "Rollups of the event log, their backfill, and the reports read from them"),
         (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"),
         (name = "widget", description = "The chat widget: sites for admins, and the public routes a site's pages call (no token; an Origin the site allows)"),
-        (name = "attachments", description = "Files in conversations: uploaded straight to the bucket by a presigned POST, checked, downloaded by presigned GETs"))
+        (name = "attachments", description = "Files in conversations: uploaded straight to the bucket by a presigned POST, checked, downloaded by presigned GETs"),
+        (name = "email", description = "Replies not read while away, by e-mail: the unsubscribe link every such e-mail carries"))
 )]
 struct ApiDoc;
 

@@ -76,7 +76,12 @@ impl Schedule {
 
 /// Every scheduled function of the workspace.
 pub fn functions() -> Vec<ScheduledFunction> {
-    switchboard_reports::SCHEDULED.iter().chain(switchboard_agent::SCHEDULED).copied().collect()
+    switchboard_reports::SCHEDULED
+        .iter()
+        .chain(switchboard_agent::SCHEDULED)
+        .chain(switchboard_email::SCHEDULED)
+        .copied()
+        .collect()
 }
 
 /// The template's schedules bound to their functions; an unknown binary or expression is an

@@ -10,6 +10,7 @@ use crate::config::{
 };
 use crate::jobs::local::InProcessJobQueue;
 use crate::jobs::JobQueue;
+use crate::ops::email::Mailing;
 use crate::push::local::LocalPush;
 use crate::push::sns::SnsPush;
 use crate::push::Push;
@@ -85,6 +86,9 @@ pub struct App {
     pub attachment_links: Option<Arc<dyn AttachmentLinks>>,
     /// The attachments' limits (size, types, per message, per session).
     pub attachment_limits: AttachmentLimits,
+    /// Sends the e-mails of replies not read (`ops::email`): the `email-sweep` function (SES),
+    /// the local gateway (`.eml` files, or SES on moto) and tests; no other function sends mail.
+    pub mailing: Option<Arc<Mailing>>,
 }
 
 impl App {
@@ -103,7 +107,13 @@ impl App {
             widget_token_limit: WIDGET_TOKEN_LIMIT,
             attachment_links: None,
             attachment_limits: AttachmentLimits::default(),
+            mailing: None,
         }
+    }
+
+    /// The same app sending e-mail with `mailing`.
+    pub fn with_mailing(self, mailing: Arc<Mailing>) -> Self {
+        Self { mailing: Some(mailing), ..self }
     }
 
     /// The same app signing attachment links with `links`.
@@ -200,6 +210,7 @@ impl App {
             widget_token_limit: WIDGET_TOKEN_LIMIT,
             attachment_links: None,
             attachment_limits: AttachmentLimits::default(),
+            mailing: None,
         }
     }
 

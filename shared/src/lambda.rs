@@ -440,6 +440,44 @@ pub async fn run_scheduled(function: ScheduledFunction) -> Result<(), lambda_htt
     .await
 }
 
+/// [`run_scheduled`] for the function that sends e-mail (`email-sweep`): its app sends through
+/// SES (`ops::email::Mailing::from_env`); only its binary links the SES client.
+#[cfg(feature = "ses")]
+pub async fn run_scheduled_mailing(function: ScheduledFunction) -> Result<(), lambda_http::Error> {
+    let app = start().await?;
+    let mailer = crate::mail::ses::SesMailer::from_env()
+        .and_then(|ses| crate::ops::email::Mailing::from_env(Arc::new(ses)));
+    let mailing = match mailer {
+        Ok(mailing) => Arc::new(mailing),
+        Err(error) => {
+            tracing::error!(%error, "configuration is unusable");
+            return Err(error.into());
+        }
+    };
+    let app = Arc::new(App::clone(&app).with_mailing(mailing));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
+            let app = Arc::clone(&app);
+            async move {
+                dispatch_scheduled(&app, &function, event.payload).await.map_err(lambda_http::Error::from)
+            }
+        },
+    ))
+    .await
+}
+
+/// Expands to the `main` of the scheduled function that sends e-mail
+/// ([`run_scheduled_mailing`]).
+#[macro_export]
+macro_rules! scheduled_main_mailing {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_scheduled_mailing($function).await
+        }
+    };
+}
+
 /// Expands to the `main` of a scheduled function binary.
 #[macro_export]
 macro_rules! scheduled_main {

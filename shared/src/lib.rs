@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod lambda;
+pub mod mail;
 pub mod ops;
 pub mod push;
 pub mod realtime;

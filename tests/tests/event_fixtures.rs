@@ -23,6 +23,7 @@ use switchboard_local::fixtures::{
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{ATTACHMENT, PENDING_ATTACHMENT};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
+use switchboard_local::fixtures::{VISITOR, VISITOR_SESSION};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
@@ -44,13 +45,16 @@ use switchboard_shared::domain::{CannedResponseId, JobId, NoteId, RoomId};
 use switchboard_shared::domain::{ConnectionId, InvalidValue};
 use switchboard_shared::lambda::dispatch_scheduled;
 use switchboard_shared::lambda::{dispatch, dispatch_ws, HttpFunction, WsFunction};
+use switchboard_shared::mail::folder::FolderMailer;
 use switchboard_shared::ops::attachments::Scanner;
+use switchboard_shared::ops::email::Mailing;
 use switchboard_shared::push::DeviceToken;
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::repo::attachments;
 use switchboard_shared::repo::canned::{self, ScopeKey, Segment};
 use switchboard_shared::repo::connections;
 use switchboard_shared::repo::deliveries::{self, DeliveryStatus, LogListing};
+use switchboard_shared::repo::email;
 use switchboard_shared::repo::jobs::{self, JobRecord};
 use switchboard_shared::repo::messages::MessageWindow;
 use switchboard_shared::repo::notes;
@@ -237,7 +241,13 @@ impl World {
             )
             .expect("an attachments folder"),
         );
+        let mailing = Mailing {
+            mailer: Arc::new(FolderMailer::new(dir.path().join("mail"))),
+            from_address: "support@shop.example".into(),
+            api_base_url: "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/api/v1".into(),
+        };
         let app = App::new(store.clone(), realtime)
+            .with_mailing(Arc::new(mailing))
             .with_reports(reports.clone())
             .with_widget_tokens(WidgetTokens::hs256(FIXTURE_SECRET, "switchboard-widget", AUDIENCE, 3600))
             .with_attachment_links(attachment_files.clone());
@@ -611,6 +621,18 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
             let text = answer.as_str().ok_or("the transcript is not text")?;
             ensure!(text.contains("Hi, I was charged twice."), "the customer's message is missing");
             ensure!(!text.contains("[private note]"), "a note is in a transcript asked for without notes");
+        }
+        "email-unsubscribe-page" => {
+            ensure!(
+                answer.as_str().is_some_and(|page| page.contains("<form method=\"post\"")),
+                "no form: {answer}"
+            );
+            let prefs = preferences::get(world.store(), &user(VISITOR)).await.map_err(|e| e.to_string())?;
+            ensure!(prefs.is_none(), "the page changed Grace's preferences: {prefs:?}");
+        }
+        "email-unsubscribe" => {
+            let prefs = preferences::get(world.store(), &user(VISITOR)).await.map_err(|e| e.to_string())?;
+            ensure!(prefs.is_some_and(|record| !record.preferences.email), "Grace's e-mail is still on");
         }
         "dashboard-overview" => {
             // Bob and Cy are away in the seeded world.
@@ -1417,6 +1439,24 @@ async fn the_bulk_worker_reports_an_unreadable_message_as_a_batch_item_failure()
 /// Whether a scheduled run did its work.
 async fn check_scheduled_effect(binary: &str, world: &World, answer: &Value) -> Result<(), String> {
     match binary {
+        "email-sweep" => {
+            ensure!(answer["sent"] == 1, "the sweep sent {} e-mails: {answer}", answer["sent"]);
+            let mail_dir = world._dir.path().join("mail");
+            let sent: Vec<String> = fs::read_dir(&mail_dir)
+                .map_err(|e| format!("{}: {e}", mail_dir.display()))?
+                .filter_map(|entry| fs::read_to_string(entry.ok()?.path()).ok())
+                .collect();
+            ensure!(sent.len() == 1, "{} e-mails written", sent.len());
+            ensure!(
+                sent[0].contains("grace@example.com") && sent[0].contains("List-Unsubscribe-Post"),
+                "not Grace's e-mail: {}",
+                sent[0]
+            );
+            let left = email::pending(world.store(), &session_id(VISITOR_SESSION))
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure!(left.is_none(), "the pending e-mail is left: {left:?}");
+        }
         "analytics-rollup" => {
             let today = switchboard_shared::domain::now().date();
             let from = today - time::Duration::days(2);

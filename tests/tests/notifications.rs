@@ -24,7 +24,7 @@ fn user(id: &str) -> UserId {
 const PATH: &str = "/notifications/preferences";
 
 fn defaults() -> Value {
-    json!({"chat_message": true, "session_update": true, "announcement": true, "quiet_hours": null, "muted_sessions": []})
+    json!({"chat_message": true, "session_update": true, "announcement": true, "email": true, "quiet_hours": null, "muted_sessions": []})
 }
 
 switchboard_tests::on_both_backends!(
@@ -59,6 +59,7 @@ async fn preferences_are_replaced_and_read_back_per_user(backend: Backend) {
         "chat_message": true,
         "session_update": false,
         "announcement": true,
+        "email": false,
         "quiet_hours": {"start": "22:30", "end": "06:45", "time_zone": "America/Sao_Paulo"},
         "muted_sessions": ["01JD0000000000000000000004", "01JD0000000000000000000002"],
     });
@@ -71,7 +72,7 @@ async fn preferences_are_replaced_and_read_back_per_user(backend: Backend) {
     // A PUT replaces: what it leaves out takes the default; a repeated mute is kept once.
     let partial = json!({"announcement": false, "muted_sessions": ["01JD0000000000000000000004", "01JD0000000000000000000004"]});
     let put = Caller::AgentX.call(&api, Method::PUT, PATH, Some(partial)).await;
-    let expected = json!({"chat_message": true, "session_update": true, "announcement": false, "quiet_hours": null,
+    let expected = json!({"chat_message": true, "session_update": true, "announcement": false, "email": true, "quiet_hours": null,
         "muted_sessions": ["01JD0000000000000000000004"]});
     assert_eq!((put.status, &put.body), (200, &expected));
     assert_eq!(Caller::AgentX.call(&api, Method::GET, PATH, None).await.body, expected);

@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use switchboard_local::gateway::functions;
 use switchboard_local::template::{match_path, routes, Route, TEMPLATE};
 use switchboard_shared::attachments::{Attachment, AttachmentStatus};
-use switchboard_shared::domain::{now, Role};
+use switchboard_shared::domain::{now, Role, UserId};
+use switchboard_shared::ops::email;
 use switchboard_shared::repo::attachments;
 use switchboard_shared::reports::{ReportId, PDF_CONTENT_TYPE};
 use switchboard_tests::{Backend, Reply, TestApi};
@@ -507,6 +508,13 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             send_as_agent(api, &session).await;
             let path = format!("/admin/reports/conversations.csv?{}", today());
             measure(api, admin(), Method::GET, &path, None).await
+        }
+        "email-unsubscribe-page" | "email-unsubscribe" => {
+            // A visitor's link (made before the request: it stores the link key the first time).
+            let visitor = UserId::parse("wv:01JD000000000000000000000A:01JD000000000000000000000D").ok()?;
+            let link = email::unsubscribe_link(api.store.as_ref(), "", &visitor).await.ok()?;
+            let method = if function == "email-unsubscribe" { Method::POST } else { Method::GET };
+            measure(api, customer(), method, &link, None).await
         }
         "dashboard-list-failed-changes" => {
             failed_change(api).await;

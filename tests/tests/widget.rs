@@ -182,6 +182,11 @@ async fn each_invalid_site_field_is_refused_with_its_own_code(backend: Backend) 
         (json!({"name": "Shop", "allowed_origins": [SHOP], "greeting": "x".repeat(281)}), "invalid_greeting"),
         (json!({"name": "Shop", "allowed_origins": [SHOP], "position": "top"}), "invalid_position"),
         (json!({"name": "Shop", "allowed_origins": [SHOP], "locale": "fr"}), "invalid_locale"),
+        (json!({"name": "Shop", "allowed_origins": [SHOP], "email_delay_minutes": 0}), "invalid_email_delay"),
+        (
+            json!({"name": "Shop", "allowed_origins": [SHOP], "email_delay_minutes": 1441}),
+            "invalid_email_delay",
+        ),
         (json!({"name": "Shop", "allowed_origins": [SHOP], "secret": "mine"}), "validation_failed"),
     ];
 
@@ -199,6 +204,7 @@ async fn each_invalid_site_field_is_refused_with_its_own_code(backend: Backend) 
     }
     assert_eq!(listed.body["items"], json!([]), "nothing was written");
     assert_eq!(fine.status, 201);
+    assert_eq!(fine.body["email_delay_minutes"], 5, "the default delay: {}", fine.body);
 }
 
 async fn only_admins_configure_sites(backend: Backend) {

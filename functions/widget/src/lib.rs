@@ -80,7 +80,7 @@ const ADMINS_ONLY: &str = "configure widget sites; only admins do";
 /// (and on rotation). Each invalid field has its own 422 code.
 #[utoipa::path(post, path = "/admin/sites", tag = "widget", request_body = SiteInput,
     responses((status = 201, body = SiteCreated), (status = 403, description = "not an admin", body = ErrorBody),
-        (status = 422, description = "invalid_name, invalid_origin, too_many_origins, invalid_prechat_fields, invalid_colour, invalid_greeting, invalid_position or invalid_locale", body = ErrorBody)))]
+        (status = 422, description = "invalid_name, invalid_origin, too_many_origins, invalid_prechat_fields, invalid_colour, invalid_greeting, invalid_position, invalid_locale or invalid_email_delay", body = ErrorBody)))]
 pub async fn create_site(app: &App, req: Request) -> HandlerResult {
     let principal = principal(&req)?;
     require_role(&principal, &[Role::Admin], ADMINS_ONLY)?;

@@ -201,6 +201,10 @@ pub struct Preferences {
     /// Announcements from admins.
     #[serde(default = "on")]
     pub announcement: bool,
+    /// E-mail about replies not read while away (widget visitors who gave an address); quiet
+    /// hours do not hold e-mail back, muted sessions do.
+    #[serde(default = "on")]
+    pub email: bool,
     /// Quiet hours, or none.
     #[serde(default)]
     pub quiet_hours: Option<QuietHours>,
@@ -219,6 +223,7 @@ impl Default for Preferences {
             chat_message: true,
             session_update: true,
             announcement: true,
+            email: true,
             quiet_hours: None,
             muted_sessions: Vec::new(),
         }

@@ -259,7 +259,19 @@ pub struct SiteSettings {
     pub position: Position,
     /// The widget's language.
     pub locale: Locale,
+    /// Minutes a reply stays unread by a visitor who is away before it is e-mailed to them (1 to
+    /// 1,440; sites stored before it have the default, 5).
+    #[serde(default = "default_email_delay")]
+    #[schema(minimum = 1, maximum = 1440, example = 5)]
+    pub email_delay_minutes: u16,
 }
+
+fn default_email_delay() -> u16 {
+    crate::ops::email::DEFAULT_DELAY_MINUTES
+}
+
+/// The longest e-mail delay a site may set: a day.
+pub const MAX_EMAIL_DELAY_MINUTES: u16 = 1440;
 
 /// The body of `POST /admin/sites` and `PATCH /admin/sites/{id}`: every field optional in a
 /// PATCH; `name` and `allowed_origins` required when creating. Values are checked one by one so
@@ -281,6 +293,8 @@ pub struct SiteInput {
     pub position: Option<String>,
     /// `en` or `es`.
     pub locale: Option<String>,
+    /// 1 to 1,440.
+    pub email_delay_minutes: Option<u16>,
 }
 
 /// The pre-chat fields as a client sends them (each optional in a PATCH).
@@ -299,7 +313,8 @@ pub struct PrechatInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidSiteField {
     /// `invalid_name`, `invalid_origin`, `too_many_origins`, `invalid_prechat_fields`,
-    /// `invalid_colour`, `invalid_greeting`, `invalid_position` or `invalid_locale`.
+    /// `invalid_colour`, `invalid_greeting`, `invalid_position`, `invalid_locale` or
+    /// `invalid_email_delay`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -376,7 +391,26 @@ impl SiteInput {
             }
             None => base.map(|b| b.locale).unwrap_or_default(),
         };
-        Ok(SiteSettings { name, allowed_origins, prechat_fields, colour, greeting, position, locale })
+        let email_delay_minutes = match self.email_delay_minutes {
+            Some(minutes) if (1..=MAX_EMAIL_DELAY_MINUTES).contains(&minutes) => minutes,
+            Some(minutes) => {
+                return Err(invalid(
+                    "invalid_email_delay",
+                    format!("email_delay_minutes: {minutes} is not 1 to {MAX_EMAIL_DELAY_MINUTES}"),
+                ))
+            }
+            None => base.map_or_else(default_email_delay, |b| b.email_delay_minutes),
+        };
+        Ok(SiteSettings {
+            name,
+            allowed_origins,
+            prechat_fields,
+            colour,
+            greeting,
+            position,
+            locale,
+            email_delay_minutes,
+        })
     }
 }
 

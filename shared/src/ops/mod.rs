@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bulk;
 mod canned;
 pub mod dashboard;
+pub mod email;
 pub mod failed_changes;
 pub mod live;
 mod messages;

@@ -10,6 +10,7 @@ pub mod comments;
 pub mod connections;
 pub mod deliveries;
 pub mod devices;
+pub mod email;
 pub mod events;
 pub mod facts;
 pub mod jobs;

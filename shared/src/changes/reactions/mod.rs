@@ -4,6 +4,7 @@
 mod agents_routing;
 mod counters;
 mod dashboard;
+mod email;
 mod facts;
 mod presence;
 mod pushes;
@@ -41,5 +42,6 @@ pub(crate) async fn react(app: &App, effect: &Effect) -> Result<Vec<Effect>, Api
     caused.extend(dashboard::react(app, effect).await?);
     caused.extend(agents_routing::react(app, effect).await?);
     caused.extend(facts::react(app, effect).await?);
+    caused.extend(email::react(app, effect).await?);
     Ok(caused)
 }

@@ -1,0 +1,478 @@
+//! Replies by e-mail: a reply from the support side that the customer has not read, while they are
+//! not connected, reaches them by e-mail after their site's delay (default 5 minutes), one e-mail
+//! per burst of replies (`repo::email`):
+//!
+//! 1. a reply to a widget visitor who gave an address starts the session's pending e-mail (the
+//!    change feed's `email` reaction, [`reply_sent`]), unless one is pending already;
+//! 2. every minute the sweep ([`sweep`]) takes what is due: replies read since → nothing; the
+//!    customer connected → put off by the delay again (never an e-mail while they are
+//!    connected); their preferences say no → nothing; else one e-mail with every reply they have
+//!    not read, claimed first so that it goes out once however many sweeps run;
+//! 3. the e-mail's unsubscribe link and its RFC 8058 one-click header switch the `email`
+//!    preference off without signing in ([`unsubscribe`]).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::domain::widget::WidgetUser;
+use crate::domain::{Message, MessageId, Role, Session, UserId};
+use crate::error::ApiError;
+use crate::mail::{Email, MailError, Mailbox, Mailer};
+use crate::repo::email::{self as pending_email, PendingEmail, SentEmail, SentStatus};
+use crate::repo::preferences::PreferencesRecord;
+use crate::repo::{agents, connections, preferences, sessions, sites};
+use crate::store::{ItemStore, Query};
+
+/// The delay when the site sets none.
+pub const DEFAULT_DELAY_MINUTES: u16 = 5;
+/// Most replies one e-mail carries (the newest; older ones are in the conversation).
+pub const MAX_REPLIES: usize = 20;
+/// Most pending e-mails one sweep handles (the rest wait for the next minute).
+pub const MAX_PER_SWEEP: usize = 500;
+/// A claim still `sending` after this long was cut off (a sweep stopped between the claim and the
+/// send's end): the next sweep sends it again.
+pub const CLAIM_TIMEOUT: Duration = Duration::minutes(5);
+/// The purpose the link key is used for (the key signs nothing else).
+const LINK_PURPOSE: &[u8] = b"switchboard e-mail unsubscribe";
+
+/// What the functions that send e-mail need: the mail service, the sender's address (verified in
+/// SES) and the API's public address (the unsubscribe links point there).
+pub struct Mailing {
+    /// Sends.
+    pub mailer: Arc<dyn Mailer>,
+    /// `From`.
+    pub from_address: String,
+    /// `https://…/api/v1`, without a trailing slash.
+    pub api_base_url: String,
+}
+
+/// The sender's address (verified in SES).
+pub const EMAIL_FROM: &str = "EMAIL_FROM";
+/// The API's public address, `https://…/api/v1` (the unsubscribe links point there).
+pub const PUBLIC_API_URL: &str = "PUBLIC_API_URL";
+
+impl Mailing {
+    /// Sending through `mailer` as [`EMAIL_FROM`], with links to [`PUBLIC_API_URL`].
+    pub fn from_env(mailer: Arc<dyn Mailer>) -> Result<Self, crate::config::ConfigError> {
+        use crate::config::{var, ConfigError};
+        let from_address = var(EMAIL_FROM).ok_or(ConfigError::Missing(EMAIL_FROM))?;
+        if from_address.contains(['\r', '\n']) || !from_address.contains('@') {
+            return Err(ConfigError::Invalid { name: EMAIL_FROM, reason: "not an e-mail address".into() });
+        }
+        let api_base_url = var(PUBLIC_API_URL).ok_or(ConfigError::Missing(PUBLIC_API_URL))?;
+        Ok(Self { mailer, from_address, api_base_url: api_base_url.trim_end_matches('/').to_owned() })
+    }
+}
+
+/// The change feed's reaction to a new message: a reply from the support side to a widget visitor
+/// who gave an address starts the session's pending e-mail, due after the site's delay.
+pub async fn reply_sent(app: &App, message: &Message) -> Result<(), ApiError> {
+    if message.sender_role == Role::Customer || message.deleted {
+        return Ok(());
+    }
+    let store = app.store.as_ref();
+    // A burst already pending: the sweep takes every unread reply of it.
+    if pending_email::pending(store, &message.session_id).await?.is_some() {
+        return Ok(());
+    }
+    let Some(session) = sessions::get(store, &message.session_id).await? else { return Ok(()) };
+    let Some(WidgetUser::Visitor { site }) = WidgetUser::of(&session.customer_id) else { return Ok(()) };
+    let has_address =
+        sites::get_visitor(store, &session.customer_id).await?.is_some_and(|visitor| visitor.email.is_some());
+    if !has_address {
+        return Ok(());
+    }
+    let delay = site_delay(store, &site).await?;
+    let pending =
+        PendingEmail::new(message.session_id, session.customer_id, message.id, message.created_at + delay);
+    pending_email::start(store, &pending).await?;
+    Ok(())
+}
+
+async fn site_delay(store: &dyn ItemStore, site: &crate::domain::SiteId) -> Result<Duration, ApiError> {
+    let minutes = sites::get(store, site)
+        .await?
+        .map_or(DEFAULT_DELAY_MINUTES, |record| record.site.settings.email_delay_minutes);
+    Ok(Duration::minutes(i64::from(minutes)))
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SweepReport {
+    /// Pending e-mails due.
+    pub due: u64,
+    /// E-mails sent.
+    pub sent: u64,
+    /// Put off: the customer was connected.
+    pub postponed: u64,
+    /// Dropped: the replies were read, or there was nothing left to send.
+    pub read: u64,
+    /// Dropped: the customer's preferences, no address, or the session is gone.
+    pub skipped: u64,
+    /// Refused by the mail service (not sent again).
+    pub refused: u64,
+    /// Left for a later sweep: another sweep is sending it, or the mail service was unavailable.
+    pub retried: u64,
+}
+
+/// How one pending e-mail ended.
+enum Outcome {
+    Sent,
+    Postponed,
+    Read,
+    Skipped,
+    Refused,
+    Retry,
+}
+
+/// Sends the e-mails due at `now` (at most [`MAX_PER_SWEEP`]): the scheduled `email-sweep`, every
+/// minute.
+pub async fn sweep(app: &App, now: OffsetDateTime) -> Result<SweepReport, ApiError> {
+    let mailing =
+        app.mailing.as_ref().ok_or_else(|| ApiError::Internal("this function sends no e-mail".into()))?;
+    let mut report = SweepReport::default();
+    for shard in 0..pending_email::SHARDS {
+        let mut cursor = None;
+        loop {
+            let (due, next) = pending_email::due(app.store.as_ref(), shard, now, 100, cursor).await?;
+            for pending in due {
+                if report.due as usize >= MAX_PER_SWEEP {
+                    return Ok(report);
+                }
+                report.due += 1;
+                match deliver(app, mailing, &pending, now).await? {
+                    Outcome::Sent => report.sent += 1,
+                    Outcome::Postponed => report.postponed += 1,
+                    Outcome::Read => report.read += 1,
+                    Outcome::Skipped => report.skipped += 1,
+                    Outcome::Refused => report.refused += 1,
+                    Outcome::Retry => report.retried += 1,
+                }
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The replies of the burst from `pending.first_message_id` that the customer has not read,
+/// oldest first (at most [`MAX_REPLIES`], the newest).
+async fn unread_replies(
+    store: &dyn ItemStore,
+    session: &Session,
+    from: &MessageId,
+) -> Result<Vec<Message>, ApiError> {
+    let marker = sessions::read_marker(store, &session.id, &session.customer_id).await?;
+    let read = marker.map(|marker| marker.last_read_message_id);
+    let query: Query = crate::repo::messages::newest_since(&session.id, Some(from), MAX_REPLIES);
+    let page = store.query(query).await?;
+    let mut replies = page
+        .items
+        .into_iter()
+        .map(crate::repo::from_item::<Message>)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|message| message.sender_role != Role::Customer && !message.deleted)
+        .filter(|message| read.as_ref().is_none_or(|read| &message.id > read))
+        .collect::<Vec<_>>();
+    replies.reverse();
+    Ok(replies)
+}
+
+async fn deliver(
+    app: &App,
+    mailing: &Mailing,
+    pending: &PendingEmail,
+    now: OffsetDateTime,
+) -> Result<Outcome, ApiError> {
+    let store = app.store.as_ref();
+    let Some(session) = sessions::get(store, &pending.session_id).await? else {
+        pending_email::finish(store, pending).await?;
+        return Ok(Outcome::Skipped);
+    };
+    let replies = unread_replies(store, &session, &pending.first_message_id).await?;
+    let Some(last) = replies.last().map(|reply| reply.id) else {
+        pending_email::finish(store, pending).await?;
+        return Ok(Outcome::Read);
+    };
+    let Some(WidgetUser::Visitor { site }) = WidgetUser::of(&session.customer_id) else {
+        pending_email::finish(store, pending).await?;
+        return Ok(Outcome::Skipped);
+    };
+    if !connections::of_user(store, &session.customer_id, 1, now).await?.is_empty() {
+        let delay = site_delay(store, &site).await?;
+        pending_email::postpone(store, pending, now + delay).await?;
+        return Ok(Outcome::Postponed);
+    }
+    let wanted = preferences::get(store, &session.customer_id).await?.is_none_or(|record| {
+        record.preferences.email && !record.preferences.muted_sessions.contains(&session.id)
+    });
+    let visitor = sites::get_visitor(store, &session.customer_id).await?;
+    let (Some(address), true) = (visitor.as_ref().and_then(|visitor| visitor.email.clone()), wanted) else {
+        pending_email::finish(store, pending).await?;
+        return Ok(Outcome::Skipped);
+    };
+    let site = sites::get(store, &site).await?.map(|record| record.site.settings);
+    let site_name = site.as_ref().map(|settings| settings.name.clone());
+    // The site's first origin: the widget there carries on the conversation.
+    let site_url =
+        site.as_ref().and_then(|settings| settings.allowed_origins.first()).map(ToString::to_string);
+    let claim = SentEmail {
+        session_id: session.id,
+        customer_id: session.customer_id.clone(),
+        address: address.clone(),
+        message_ids: replies.iter().map(|reply| reply.id).collect(),
+        email_message_id: format!("{}.{}@{}", session.id, last, domain_of(&mailing.from_address)),
+        status: SentStatus::Sending,
+        provider_id: None,
+        claimed_at: now,
+    };
+    if !pending_email::claim(store, &claim, now - CLAIM_TIMEOUT).await? {
+        // Another sweep sent this burst, or is sending it: once it is done, nothing is left.
+        let settled = pending_email::sent(store, &session.id)
+            .await?
+            .into_iter()
+            .any(|sent| sent.message_ids.last() == Some(&last) && sent.status != SentStatus::Sending);
+        if settled {
+            finish_burst(app, pending, &session, &last, now).await?;
+            return Ok(Outcome::Read);
+        }
+        return Ok(Outcome::Retry);
+    }
+    let names = agent_names(store, &replies).await?;
+    let link = unsubscribe_link(store, &mailing.api_base_url, &session.customer_id).await?;
+    let recipient = Mailbox { name: visitor.and_then(|visitor| visitor.name), address };
+    let team = Team { name: site_name.as_deref().unwrap_or("Support"), url: site_url.as_deref() };
+    let email = compose(mailing, &claim, &session, &team, &replies, &names, &link, recipient);
+    let outcome = match mailing.mailer.send(&email).await {
+        Ok(provider_id) => {
+            let sent = SentEmail { status: SentStatus::Sent, provider_id: Some(provider_id), ..claim };
+            pending_email::settle(store, &sent).await?;
+            Outcome::Sent
+        }
+        Err(MailError::Refused(reason)) => {
+            tracing::warn!(session_id = %session.id, %reason, "the mail service refused the e-mail");
+            pending_email::settle(store, &SentEmail { status: SentStatus::Refused, ..claim }).await?;
+            Outcome::Refused
+        }
+        Err(MailError::Unavailable(reason)) => {
+            // The claim times out and a later sweep sends it again.
+            tracing::warn!(session_id = %session.id, %reason, "the mail service is unavailable");
+            return Ok(Outcome::Retry);
+        }
+    };
+    finish_burst(app, pending, &session, &last, now).await?;
+    Ok(outcome)
+}
+
+/// Ends a burst whose e-mail went out with the replies up to `last`: the pending e-mail goes, and
+/// a reply that came in since (whose reaction found this one still pending) starts the next one.
+async fn finish_burst(
+    app: &App,
+    pending: &PendingEmail,
+    session: &Session,
+    last: &MessageId,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let store = app.store.as_ref();
+    pending_email::finish(store, pending).await?;
+    let later = unread_replies(store, session, last).await?;
+    if let Some(next) = later.into_iter().find(|reply| &reply.id > last) {
+        let delay = match WidgetUser::of(&session.customer_id) {
+            Some(WidgetUser::Visitor { site }) => site_delay(store, &site).await?,
+            _ => Duration::minutes(i64::from(DEFAULT_DELAY_MINUTES)),
+        };
+        let due_at = (next.created_at + delay).max(now);
+        let next = PendingEmail::new(session.id, session.customer_id.clone(), next.id, due_at);
+        pending_email::start(store, &next).await?;
+    }
+    Ok(())
+}
+
+/// The display names of the replies' senders (their id when they have none).
+async fn agent_names(store: &dyn ItemStore, replies: &[Message]) -> Result<Vec<String>, ApiError> {
+    let mut names = Vec::with_capacity(replies.len());
+    let mut known: Vec<(UserId, String)> = Vec::new();
+    for reply in replies {
+        let name = match known.iter().find(|(id, _)| id == &reply.sender_id) {
+            Some((_, name)) => name.clone(),
+            None => {
+                let name = agents::get(store, &reply.sender_id)
+                    .await?
+                    .and_then(|state| state.name)
+                    .unwrap_or_else(|| reply.sender_id.to_string());
+                known.push((reply.sender_id.clone(), name.clone()));
+                name
+            }
+        };
+        names.push(name);
+    }
+    Ok(names)
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or(address, |(_, domain)| domain)
+}
+
+/// The e-mail of a burst: text and HTML parts, the unsubscribe headers.
+#[allow(clippy::too_many_arguments)]
+fn compose(
+    mailing: &Mailing,
+    claim: &SentEmail,
+    session: &Session,
+    team: &Team<'_>,
+    replies: &[Message],
+    names: &[String],
+    unsubscribe: &str,
+    to: Mailbox,
+) -> Email {
+    let (answer_text, answer_html) = match team.url {
+        Some(url) => (
+            format!("Answer in the chat on {url}"),
+            format!("<a href=\"{}\">Answer in the chat on {}</a>", escape(url), escape(url)),
+        ),
+        None => (
+            format!("Answer in the chat on {}'s site", team.name),
+            format!("Answer in the chat on {}'s site", escape(team.name)),
+        ),
+    };
+    let team = team.name;
+    let first_name = names.first().cloned().unwrap_or_else(|| team.to_owned());
+    let subject = format!("{first_name} replied: {}", session.subject);
+    let mut text = format!("You have {} new {} from {team}:\n\n", replies.len(), plural(replies.len()));
+    let mut html = format!(
+        "<!doctype html><html><body><p>You have {} new {} from {}:</p>",
+        replies.len(),
+        plural(replies.len()),
+        escape(team)
+    );
+    for (reply, name) in replies.iter().zip(names) {
+        let body = reply.body.as_deref().unwrap_or_default();
+        let at = crate::domain::timestamp::format(reply.created_at).unwrap_or_default();
+        text.push_str(&format!("{name} ({at}):\n{body}\n\n"));
+        html.push_str(&format!(
+            "<p><strong>{}</strong> <small>{}</small><br>{}</p>",
+            escape(name),
+            escape(&at),
+            escape(body).replace('\n', "<br>")
+        ));
+    }
+    text.push_str(&format!("{answer_text}.\n\nNo more e-mails about your conversations: {unsubscribe}\n"));
+    html.push_str(&format!(
+        "<p>{answer_html}.</p><p><small><a href=\"{}\">No more e-mails about your conversations</a></small></p></body></html>",
+        escape(unsubscribe)
+    ));
+    Email {
+        from: Mailbox { name: Some(team.to_owned()), address: mailing.from_address.clone() },
+        to,
+        reply_to: None,
+        subject,
+        text,
+        html,
+        message_id: claim.email_message_id.clone(),
+        headers: vec![
+            ("List-Unsubscribe".into(), format!("<{unsubscribe}>")),
+            ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
+        ],
+    }
+}
+
+/// Who answers: the site's name, and where its chat is.
+struct Team<'a> {
+    name: &'a str,
+    url: Option<&'a str>,
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        "reply"
+    } else {
+        "replies"
+    }
+}
+
+/// Text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+async fn link_mac(store: &dyn ItemStore, user: &UserId) -> Result<HmacSha256, ApiError> {
+    let key = pending_email::link_key(store).await?;
+    let mut mac = HmacSha256::new_from_slice(&key)
+        .map_err(|e| ApiError::Internal(format!("the e-mail link key: {e}")))?;
+    mac.update(LINK_PURPOSE);
+    mac.update(b"\n");
+    mac.update(user.as_str().as_bytes());
+    Ok(mac)
+}
+
+/// The link that switches `user`'s e-mail off: it never expires (an old e-mail's link must work).
+pub async fn unsubscribe_link(
+    store: &dyn ItemStore,
+    api_base_url: &str,
+    user: &UserId,
+) -> Result<String, ApiError> {
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(link_mac(store, user).await?.finalize().into_bytes());
+    Ok(format!("{api_base_url}/email/unsubscribe?user={}&sig={signature}", percent_encoded(user.as_str())))
+}
+
+/// `text` for a query string: every byte but RFC 3986's unreserved ones as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Checks an unsubscribe link's user and signature: 403 `invalid_link` when they do not match.
+pub async fn check_link(store: &dyn ItemStore, user: &str, signature: &str) -> Result<UserId, ApiError> {
+    let invalid = || ApiError::Forbidden {
+        code: "invalid_link",
+        message: "this unsubscribe link is not one we sent; use the link of the e-mail as it came".into(),
+    };
+    let user = UserId::parse(user).map_err(|_| invalid())?;
+    let signature =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
+    link_mac(store, &user).await?.verify_slice(&signature).map_err(|_| invalid())?;
+    Ok(user)
+}
+
+/// Switches `user`'s e-mail off (the link checked first): no more e-mails about their
+/// conversations, whatever else their preferences say.
+pub async fn unsubscribe(
+    app: &App,
+    user: &str,
+    signature: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let store = app.store.as_ref();
+    let user = check_link(store, user, signature).await?;
+    let mut record = preferences::get(store, &user).await?.unwrap_or_else(|| PreferencesRecord {
+        user_id: user.clone(),
+        preferences: Default::default(),
+        updated_at: now,
+    });
+    if !record.preferences.email {
+        return Ok(());
+    }
+    record.preferences.email = false;
+    record.updated_at = now;
+    preferences::put(store, &record).await
+}

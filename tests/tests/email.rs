@@ -1,0 +1,297 @@
+//! Replies by e-mail: a visitor who gave an address and went away gets the replies they have not
+//! read in one e-mail after the site's delay — through SES on moto (DynamoDB backend) or as `.eml`
+//! files (SQLite backend, as the local gateway writes them) — and none when they read them or are
+//! connected; the e-mail's unsubscribe link switches e-mail off without signing in. The sweep runs
+//! at times the test chooses (`ops::email::sweep(app, now)`), no sleeping.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use switchboard_shared::domain::{now, Role};
+use switchboard_shared::mail::folder::FolderMailer;
+use switchboard_shared::mail::ses::SesMailer;
+use switchboard_shared::mail::Mailer;
+use switchboard_shared::ops::email::{self, Mailing, SweepReport};
+use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
+use switchboard_shared::store::ItemStore;
+use switchboard_shared::App;
+use switchboard_tests::{arranged, moto_endpoint, on_both_backends, on_duty, send, Backend, Caller, TestApi};
+use time::{Duration, OffsetDateTime};
+
+on_both_backends!(
+    replies_left_unread_while_away_are_emailed_once_in_one_email_after_the_delay,
+    no_email_goes_out_when_the_replies_are_read_or_while_the_visitor_is_connected,
+    the_unsubscribe_link_switches_email_off_without_signing_in,
+    a_site_sets_how_long_a_reply_waits_before_it_is_emailed,
+);
+
+/// The page the widget runs on.
+const SHOP: &str = "https://shop.example";
+
+/// Where the sweep's e-mails go, and how the test reads them back.
+enum Outbox {
+    Folder(tempfile::TempDir),
+    Moto,
+}
+
+impl Outbox {
+    async fn open(backend: Backend) -> (Self, Arc<dyn Mailer>) {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::TempDir::new().expect("a temporary directory");
+                let mailer = Arc::new(FolderMailer::new(dir.path().join("mail")));
+                (Self::Folder(dir), mailer)
+            }
+            Backend::DynamoDb => {
+                let ses = SesMailer::for_endpoint(&moto_endpoint());
+                let client = ses.client().expect("an SES client");
+                // moto refuses senders it has not verified.
+                let created = client.create_email_identity().email_identity("shop.example").send().await;
+                if let Err(error) = created {
+                    let exists = error.as_service_error().is_some_and(|e| e.is_already_exists_exception());
+                    assert!(exists, "verify the sender's domain: {error}");
+                }
+                (Self::Moto, Arc::new(ses))
+            }
+        }
+    }
+
+    /// The raw e-mails sent to `address`.
+    async fn sent_to(&self, address: &str) -> Vec<String> {
+        match self {
+            Self::Folder(dir) => match std::fs::read_dir(dir.path().join("mail")) {
+                Ok(entries) => entries
+                    .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok())
+                    .filter(|raw| raw.contains(address))
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            Self::Moto => {
+                let url = format!("{}/moto-api/data.json", moto_endpoint());
+                let data: Value = reqwest::get(url)
+                    .await
+                    .expect("moto's state")
+                    .json()
+                    .await
+                    .expect("moto's state as JSON");
+                data["ses"]["RawMessage"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|message| {
+                        message["destinations"].as_array().is_some_and(|to| to.iter().any(|to| to == address))
+                    })
+                    .filter_map(|message| message["raw_data"].as_str().map(str::to_owned))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// A site's visitor who gave `address`, in a session agent X took and answered twice.
+struct Visit {
+    api: TestApi,
+    app: App,
+    outbox: Outbox,
+    address: String,
+    token: String,
+    session: String,
+    replies: Vec<String>,
+    replied_at: OffsetDateTime,
+}
+
+/// A request as the widget on [`SHOP`] sends it.
+async fn from_shop(
+    api: &TestApi,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Value {
+    let mut request = api.client.request(method, format!("{}{path}", api.base)).header("origin", SHOP);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the gateway answers");
+    assert!(response.status().is_success(), "{path}: {}", response.status());
+    response.json().await.expect("a JSON answer")
+}
+
+async fn visit(backend: Backend) -> Visit {
+    visit_of(backend, json!({"name": "Shop", "allowed_origins": [SHOP]})).await
+}
+
+/// [`visit`] on a site made of `site`.
+async fn visit_of(backend: Backend, site: Value) -> Visit {
+    let api = TestApi::start(backend).await;
+    let (outbox, mailer) = Outbox::open(backend).await;
+    let address = format!("grace+{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
+    let admin = api.token("admin-eve", Role::Admin);
+    let site = api.call(Method::POST, "/admin/sites", Some(&admin), Some(site)).await;
+    let site = arranged(site, 201, "an admin adds the shop's site").body["site_id"].clone();
+    let visitor = from_shop(
+        &api,
+        Method::POST,
+        "/widget/visitors",
+        None,
+        Some(json!({"site_id": site, "name": "Grace", "email": address})),
+    )
+    .await;
+    let token = visitor["token"].as_str().expect("a visitor token").to_owned();
+    let opened = from_shop(
+        &api,
+        Method::POST,
+        "/chat/sessions",
+        Some(&token),
+        Some(json!({"subject": "Ship to Spain?"})),
+    )
+    .await;
+    let session = opened["id"].as_str().expect("a session id").to_owned();
+    on_duty(&api, Caller::AgentX.id()).await;
+    let take = format!("/admin/chat-dashboard/sessions/{session}/assign");
+    arranged(Caller::AgentX.call(&api, Method::POST, &take, Some(json!({}))).await, 200, "agent X takes it");
+    let replied_at = now();
+    let replies = vec![
+        send(&api, Caller::AgentX, &session, "Yes we ship to Spain").await,
+        send(&api, Caller::AgentX, &session, "It takes 3 to 5 days").await,
+    ];
+    api.settle().await;
+    let store: Arc<dyn ItemStore> = api.store.clone();
+    let mailing =
+        Mailing { mailer, from_address: "support@shop.example".into(), api_base_url: api.base.clone() };
+    let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)))
+        .with_mailing(Arc::new(mailing));
+    Visit { api, app, outbox, address, token, session, replies, replied_at }
+}
+
+impl Visit {
+    async fn sweep(&self, after: Duration) -> SweepReport {
+        email::sweep(&self.app, self.replied_at + after).await.expect("the sweep runs")
+    }
+
+    async fn sent(&self) -> Vec<String> {
+        self.outbox.sent_to(&self.address).await
+    }
+}
+
+/// The e-mail's unsubscribe link, from its `List-Unsubscribe` header.
+fn unsubscribe_link(raw: &str) -> String {
+    let at = raw.find("List-Unsubscribe: ").expect("a List-Unsubscribe header");
+    let rest = &raw[at..];
+    let start = rest.find('<').expect("the header's link") + 1;
+    let end = rest.find('>').expect("the header's link ends");
+    rest[start..end].to_owned()
+}
+
+async fn replies_left_unread_while_away_are_emailed_once_in_one_email_after_the_delay(backend: Backend) {
+    // Arrange: Grace left her address and went away; agent X answered twice.
+    let visit = visit(backend).await;
+
+    // Act: sweeps a minute before the 5 minutes are over, then after, then again.
+    let early = visit.sweep(Duration::minutes(4)).await;
+    let sent_early = visit.sent().await;
+    let due = visit.sweep(Duration::minutes(6)).await;
+    let again = visit.sweep(Duration::minutes(7)).await;
+
+    // Assert: nothing before the delay, then one e-mail with both replies, then nothing more.
+    assert_eq!((early.due, early.sent), (0, 0), "{early:?}");
+    assert!(sent_early.is_empty(), "an e-mail before the delay");
+    assert_eq!((due.due, due.sent), (1, 1), "{due:?}");
+    assert_eq!(again.due, 0, "{again:?}");
+    let sent = visit.sent().await;
+    assert_eq!(sent.len(), 1, "one e-mail for the burst");
+    let raw = &sent[0];
+    for expected in [
+        "Yes we ship to Spain",
+        "It takes 3 to 5 days",
+        "text/plain",
+        "text/html",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "support@shop.example",
+        "Answer in the chat on https://shop.example",
+    ] {
+        assert!(raw.contains(expected), "the e-mail lacks {expected:?}:\n{raw}");
+    }
+    assert!(unsubscribe_link(raw).starts_with(&format!("{}/email/unsubscribe?user=", visit.api.base)));
+    assert_eq!(visit.replies.len(), 2);
+}
+
+async fn no_email_goes_out_when_the_replies_are_read_or_while_the_visitor_is_connected(backend: Backend) {
+    // Arrange
+    let visit = visit(backend).await;
+
+    // Act: Grace comes back with the chat open (connected) when the e-mail is due.
+    let socket = visit.api.connect(&visit.token).await;
+    let while_connected = visit.sweep(Duration::minutes(6)).await;
+    drop(socket);
+    // She reads the replies (the widget marks them read), and leaves.
+    let last = visit.replies.last().expect("a reply");
+    let read = format!("/chat/sessions/{}/read", visit.session);
+    from_shop(&visit.api, Method::POST, &read, Some(&visit.token), Some(json!({"message_id": last}))).await;
+    visit.api.settle().await;
+    let after_reading = visit.sweep(Duration::minutes(12)).await;
+
+    // Assert: put off while connected, dropped once read, no e-mail at all.
+    assert_eq!((while_connected.postponed, while_connected.sent), (1, 0), "{while_connected:?}");
+    assert_eq!((after_reading.read, after_reading.sent), (1, 0), "{after_reading:?}");
+    assert!(visit.sent().await.is_empty(), "an e-mail went out");
+}
+
+async fn the_unsubscribe_link_switches_email_off_without_signing_in(backend: Backend) {
+    // Arrange: the burst's e-mail, and its link.
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let link = unsubscribe_link(&visit.sent().await[0]);
+    let client = reqwest::Client::new();
+
+    // Act: a forged link, the page, the one-click POST (no token anywhere).
+    let forged = client.post(link.replace("sig=", "sig=AA")).body("List-Unsubscribe=One-Click").send().await;
+    let forged = forged.expect("the gateway answers");
+    let forged_status = forged.status().as_u16();
+    let forged_body: Value = forged.json().await.expect("a JSON error");
+    let page = client.get(&link).send().await.expect("the gateway answers");
+    let page_status = page.status().as_u16();
+    let page_text = page.text().await.expect("the page");
+    let one_click = client
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("the gateway answers");
+    let one_click_status = one_click.status().as_u16();
+    // Agent X answers again; the next burst is due.
+    let later = send(&visit.api, Caller::AgentX, &visit.session, "Anything else?").await;
+    visit.api.settle().await;
+    let next = visit.sweep(Duration::minutes(20)).await;
+
+    // Assert
+    assert_eq!((forged_status, forged_body["error"]["code"].as_str()), (403, Some("invalid_link")));
+    assert_eq!(page_status, 200);
+    assert!(page_text.contains("<form method=\"post\""), "{page_text}");
+    assert_eq!(one_click_status, 200);
+    let prefs =
+        from_shop(&visit.api, Method::GET, "/notifications/preferences", Some(&visit.token), None).await;
+    assert_eq!(prefs["email"], false, "{prefs}");
+    assert_eq!((next.skipped, next.sent), (1, 0), "{next:?} (reply {later})");
+    assert_eq!(visit.sent().await.len(), 1, "no e-mail after unsubscribing");
+}
+
+async fn a_site_sets_how_long_a_reply_waits_before_it_is_emailed(backend: Backend) {
+    // Arrange: a site that waits 15 minutes.
+    let site = json!({"name": "Shop", "allowed_origins": [SHOP], "email_delay_minutes": 15});
+    let visit = visit_of(backend, site).await;
+
+    // Act
+    let after_six = visit.sweep(Duration::minutes(6)).await;
+    let after_sixteen = visit.sweep(Duration::minutes(16)).await;
+
+    // Assert
+    assert_eq!(after_six.due, 0, "{after_six:?}");
+    assert_eq!(after_sixteen.sent, 1, "{after_sixteen:?}");
+    assert_eq!(visit.sent().await.len(), 1);
+}
