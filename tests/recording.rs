@@ -149,6 +149,7 @@ pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) ->
             mailer: Arc::new(RecordingMailer::new(Arc::clone(&mailing.mailer), function, log)),
             from_address: mailing.from_address.clone(),
             api_base_url: mailing.api_base_url.clone(),
+            inbound_domain: mailing.inbound_domain.clone(),
         })),
         None => recorded,
     };

@@ -162,6 +162,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         edited_at: None,
         deleted: false,
         attachments: Vec::new(),
+        channel: None,
     };
     let waiting = Session {
         customer_name: Some("Ada".into()),
@@ -434,6 +435,7 @@ pub async fn seed(store: &dyn ItemStore) -> Result<(), ApiError> {
         edited_at: None,
         deleted: false,
         attachments: Vec::new(),
+        channel: None,
     };
     store
         .transact_write(named([

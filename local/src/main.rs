@@ -69,6 +69,10 @@ enum Command {
         /// The sender of those e-mails.
         #[arg(long, default_value = "support@switchboard.localhost")]
         email_from: String,
+        /// The domain of the e-mails' reply addresses (`reply+<session>.<signature>@DOMAIN`);
+        /// a reply saved as a file goes in with `switchboard-local email-inbound FILE.eml`.
+        #[arg(long, default_value = "in.switchboard.localhost")]
+        email_inbound_domain: String,
         /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
         #[arg(long)]
         no_schedules: bool,
@@ -117,6 +121,18 @@ enum Command {
         /// Last day, yyyy-mm-dd (today at the latest).
         #[arg(long, requires = "from")]
         to: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Take in a reply to one of the e-mails, saved as a file (`.eml`), as SES receiving would:
+    /// its signed reply address, sender and Message-ID are checked and its text is posted as the
+    /// customer's message (printed as JSON: posted, duplicate, or refused and why).
+    EmailInbound {
+        /// The e-mail, as received (RFC 5322).
+        file: PathBuf,
+        /// The running gateway, whose `/@connections` the new message is posted through.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        gateway: String,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -268,6 +284,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             sns_endpoint,
             ses_endpoint,
             email_from,
+            email_inbound_domain,
             no_schedules,
             no_feed,
             dashboard_dir,
@@ -345,6 +362,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 mailer,
                 from_address: email_from,
                 api_base_url: format!("http://{bound}/api/v1"),
+                inbound_domain: Some(email_inbound_domain),
             }));
             let feed = match no_feed {
                 true => None,
@@ -446,6 +464,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("storing the fixture world's report: {e}"))?;
             println!("seeded the fixture world of events/README.md");
+            Ok(())
+        }
+        Command::EmailInbound { file, gateway, store } => {
+            let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mail = switchboard_shared::mail::inbound::parse(&raw)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let store = open_store(store).await?;
+            let app =
+                App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(gateway.trim_end_matches('/'))));
+            let verdicts = switchboard_shared::ops::email::Verdicts::default();
+            let received = switchboard_shared::ops::email::receive(
+                &app,
+                &mail,
+                verdicts,
+                switchboard_shared::domain::now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&received).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Rollup { from, to, store } => {

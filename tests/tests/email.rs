@@ -10,9 +10,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_shared::domain::{now, Role};
 use switchboard_shared::mail::folder::FolderMailer;
+use switchboard_shared::mail::inbound;
 use switchboard_shared::mail::ses::SesMailer;
 use switchboard_shared::mail::Mailer;
-use switchboard_shared::ops::email::{self, Mailing, SweepReport};
+use switchboard_shared::ops::email::{self, Mailing, Received, SweepReport, Verdict, Verdicts};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
@@ -24,6 +25,8 @@ on_both_backends!(
     no_email_goes_out_when_the_replies_are_read_or_while_the_visitor_is_connected,
     the_unsubscribe_link_switches_email_off_without_signing_in,
     a_site_sets_how_long_a_reply_waits_before_it_is_emailed,
+    a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_session,
+    forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_nothing,
 );
 
 /// The page the widget runs on.
@@ -161,8 +164,12 @@ async fn visit_of(backend: Backend, site: Value) -> Visit {
     ];
     api.settle().await;
     let store: Arc<dyn ItemStore> = api.store.clone();
-    let mailing =
-        Mailing { mailer, from_address: "support@shop.example".into(), api_base_url: api.base.clone() };
+    let mailing = Mailing {
+        mailer,
+        from_address: "support@shop.example".into(),
+        api_base_url: api.base.clone(),
+        inbound_domain: Some("in.shop.example".into()),
+    };
     let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)))
         .with_mailing(Arc::new(mailing));
     Visit { api, app, outbox, address, token, session, replies, replied_at }
@@ -294,4 +301,105 @@ async fn a_site_sets_how_long_a_reply_waits_before_it_is_emailed(backend: Backen
     assert_eq!(after_six.due, 0, "{after_six:?}");
     assert_eq!(after_sixteen.sent, 1, "{after_sixteen:?}");
     assert_eq!(visit.sent().await.len(), 1);
+}
+
+/// The e-mail's reply address, from its `Reply-To` header.
+fn reply_address(raw: &str) -> String {
+    let at = raw.find("Reply-To:").expect("a Reply-To header");
+    let rest = &raw[at..];
+    let start = rest.find("reply+").expect("a reply address");
+    let end = rest[start..].find(|c: char| c == '>' || c.is_whitespace()).expect("the address ends") + start;
+    rest[start..end].to_owned()
+}
+
+/// A reply as Gmail writes one: the new text, then the quoted e-mail.
+fn gmail_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
+    format!(
+        "From: Grace <{from}>\r\nTo: Shop <{to}>\r\nSubject: Re: Ship to Spain?\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Mon, 7 Dec 2026 10:20:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n\
+         Great, then please send it to Madrid.\r\n\r\nOn Mon, 7 Dec 2026 at 10:05, Shop <support@shop.example> wrote:\r\n\
+         > Yes we ship to Spain\r\n> It takes 3 to 5 days\r\n"
+    )
+    .into_bytes()
+}
+
+async fn a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_session(backend: Backend) {
+    // Arrange: the e-mail went out; agent X watches the session; then he closes it.
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let sent = visit.sent().await;
+    let to = reply_address(&sent[0]);
+    let mut agent = visit.api.connect(&Caller::AgentX.token(&visit.api)).await;
+    agent.subscribe(&visit.session).await;
+    let close = format!("/chat/sessions/{}/close", visit.session);
+    arranged(Caller::AgentX.call(&visit.api, Method::POST, &close, None).await, 200, "agent X closes it");
+    visit.api.settle().await;
+    let mail = inbound::parse(&gmail_reply(&visit.address, &to, "CAF=reply-1@mail.gmail.com"))
+        .expect("a readable e-mail");
+
+    // Act: the reply comes in, then the same e-mail again.
+    let first = email::receive(&visit.app, &mail, Verdicts::default(), now()).await.expect("taken in");
+    let again = email::receive(&visit.app, &mail, Verdicts::default(), now()).await.expect("taken in");
+
+    // Assert: posted once, without the quote, as Grace's e-mail message, in the reopened session.
+    let Received::Posted { session_id, reopened, new_session, .. } = &first else {
+        panic!("not posted: {first:?}")
+    };
+    assert_eq!(session_id.to_string(), visit.session);
+    assert!(*reopened && !*new_session, "{first:?}");
+    assert!(matches!(again, Received::Duplicate { .. }), "{again:?}");
+    let frame = agent.expect("message.created").await;
+    assert_eq!(frame["message"]["body"], "Great, then please send it to Madrid.", "{frame}");
+    assert_eq!(frame["message"]["channel"], "email");
+    let messages = Caller::AgentX
+        .call(&visit.api, Method::GET, &format!("/chat/messages/{}?limit=50", visit.session), None)
+        .await;
+    let by_email: Vec<&Value> =
+        messages.body["items"].as_array().into_iter().flatten().filter(|m| m["channel"] == "email").collect();
+    assert_eq!(by_email.len(), 1, "{}", messages.body);
+    let session = Caller::AgentX
+        .call(&visit.api, Method::GET, &format!("/chat/sessions/{}", visit.session), None)
+        .await;
+    assert_ne!(session.body["status"], "closed", "{}", session.body);
+}
+
+async fn forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_nothing(backend: Backend) {
+    // Arrange
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let to = reply_address(&visit.sent().await[0]);
+    let (local, domain) = to.rsplit_once('@').expect("an address");
+    // The same address with the signature's last digit changed.
+    let flipped = if local.ends_with('0') { '1' } else { '0' };
+    let forged_signature = format!("{}{flipped}@{domain}", &local[..local.len() - 1]);
+    let cases = [
+        (gmail_reply(&visit.address, &forged_signature, "f-1@x"), Verdicts::default(), "not_a_reply_address"),
+        (gmail_reply("mallory@example.net", &to, "f-2@x"), Verdicts::default(), "wrong_sender"),
+        (
+            gmail_reply(&visit.address, &to, "f-3@x"),
+            Verdicts { spam: Verdict::Fail, ..Verdicts::default() },
+            "spam",
+        ),
+        (
+            gmail_reply(&visit.address, &to, "f-4@x"),
+            Verdicts { spf: Verdict::Fail, dkim: Verdict::Fail, ..Verdicts::default() },
+            "sender_not_authenticated",
+        ),
+    ];
+
+    // Act
+    let mut outcomes = Vec::new();
+    for (raw, verdicts, _) in &cases {
+        let mail = inbound::parse(raw).expect("a readable e-mail");
+        outcomes.push(email::receive(&visit.app, &mail, *verdicts, now()).await.expect("judged"));
+    }
+
+    // Assert: each refused for its reason, and the session holds only agent X's two replies.
+    for ((_, _, reason), outcome) in cases.iter().zip(&outcomes) {
+        assert_eq!(outcome, &Received::Refused { reason }, "{reason}");
+    }
+    let messages = Caller::AgentX
+        .call(&visit.api, Method::GET, &format!("/chat/messages/{}?limit=50", visit.session), None)
+        .await;
+    assert_eq!(messages.body["items"].as_array().map(Vec::len), Some(2), "{}", messages.body);
 }

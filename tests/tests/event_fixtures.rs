@@ -245,6 +245,7 @@ impl World {
             mailer: Arc::new(FolderMailer::new(dir.path().join("mail"))),
             from_address: "support@shop.example".into(),
             api_base_url: "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/prod/api/v1".into(),
+            inbound_domain: None,
         };
         let app = App::new(store.clone(), realtime)
             .with_mailing(Arc::new(mailing))

@@ -289,6 +289,7 @@ impl Floor {
             body: Some(body),
             client_message_id: None,
             attachments: Vec::new(),
+            channel: None,
         };
         if self
             .request("realtime-send-message", live::send_message(&self.app, who, conn, input))

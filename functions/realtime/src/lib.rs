@@ -106,6 +106,7 @@ async fn send_message(app: &App, req: WsRequest) -> WsResult {
         body: frame.body,
         client_message_id: frame.client_message_id,
         attachments: frame.attachments,
+        channel: None,
     };
     let (message, delivered_to) = match live::send_message(app, &principal, &req.connection_id, input).await?
     {

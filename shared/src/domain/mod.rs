@@ -16,7 +16,7 @@ pub use dashboard::{CsatToday, Overview};
 pub use event_kind::{EventKind, LoggedKind};
 pub use ids::{next_ulid, ClientMessageId, ConnectionId, MessageId, RoomId, SessionId, UserId};
 pub use ids::{AttachmentId, CannedResponseId, JobId, NoteId, SiteId};
-pub use records::{AuditEvent, Block, Message, Participant, Rating, ReadMarker, Room, Session};
+pub use records::{AuditEvent, Block, Channel, Message, Participant, Rating, ReadMarker, Room, Session};
 pub use values::{
     MessageBody, Principal, Priority, RatingComment, Role, RoomName, Score, SessionStatus, Subject,
     TransferReason,

@@ -164,6 +164,17 @@ pub struct Message {
     /// The files sent with it (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::attachments::MessageAttachment>,
+    /// How it came when not through the chat: `email` for a customer's reply to an e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+}
+
+/// How a message came when not through the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A reply to an e-mail of unread replies, posted as the customer's message.
+    Email,
 }
 
 /// Someone taking part in a session.

@@ -5,6 +5,8 @@
 
 #[cfg(feature = "mail")]
 pub mod folder;
+#[cfg(feature = "mail")]
+pub mod inbound;
 pub mod refused;
 #[cfg(feature = "ses")]
 pub mod ses;

@@ -51,12 +51,17 @@ pub struct Mailing {
     pub from_address: String,
     /// `https://…/api/v1`, without a trailing slash.
     pub api_base_url: String,
+    /// The domain the customers' replies come back to (SES receiving), if it is set up: the
+    /// e-mails' `Reply-To` is then the session's signed reply address there.
+    pub inbound_domain: Option<String>,
 }
 
 /// The sender's address (verified in SES).
 pub const EMAIL_FROM: &str = "EMAIL_FROM";
 /// The API's public address, `https://…/api/v1` (the unsubscribe links point there).
 pub const PUBLIC_API_URL: &str = "PUBLIC_API_URL";
+/// The domain replies to the e-mails come back to (optional).
+pub const EMAIL_INBOUND_DOMAIN: &str = "EMAIL_INBOUND_DOMAIN";
 
 impl Mailing {
     /// Sending through `mailer` as [`EMAIL_FROM`], with links to [`PUBLIC_API_URL`].
@@ -67,7 +72,13 @@ impl Mailing {
             return Err(ConfigError::Invalid { name: EMAIL_FROM, reason: "not an e-mail address".into() });
         }
         let api_base_url = var(PUBLIC_API_URL).ok_or(ConfigError::Missing(PUBLIC_API_URL))?;
-        Ok(Self { mailer, from_address, api_base_url: api_base_url.trim_end_matches('/').to_owned() })
+        let inbound_domain = var(EMAIL_INBOUND_DOMAIN);
+        Ok(Self {
+            mailer,
+            from_address,
+            api_base_url: api_base_url.trim_end_matches('/').to_owned(),
+            inbound_domain,
+        })
     }
 }
 
@@ -250,10 +261,15 @@ async fn deliver(
         return Ok(Outcome::Retry);
     }
     let names = agent_names(store, &replies).await?;
+    let reply_to = match &mailing.inbound_domain {
+        Some(domain) => Some(reply_address(store, &session.id, domain).await?),
+        None => None,
+    };
     let link = unsubscribe_link(store, &mailing.api_base_url, &session.customer_id).await?;
     let recipient = Mailbox { name: visitor.and_then(|visitor| visitor.name), address };
     let team = Team { name: site_name.as_deref().unwrap_or("Support"), url: site_url.as_deref() };
-    let email = compose(mailing, &claim, &session, &team, &replies, &names, &link, recipient);
+    let mut email = compose(mailing, &claim, &session, &team, &replies, &names, &link, recipient);
+    email.reply_to = reply_to;
     let outcome = match mailing.mailer.send(&email).await {
         Ok(provider_id) => {
             let sent = SentEmail { status: SentStatus::Sent, provider_id: Some(provider_id), ..claim };
@@ -475,4 +491,250 @@ pub async fn unsubscribe(
     record.preferences.email = false;
     record.updated_at = now;
     preferences::put(store, &record).await
+}
+
+/// The purpose of the reply addresses' signatures.
+const REPLY_PURPOSE: &[u8] = b"switchboard e-mail reply address";
+/// Bytes of the reply address's signature (80 bits, as 20 hex digits: an address's local part
+/// may be lowercased on the way, so no base64).
+const REPLY_SIGNATURE_BYTES: usize = 10;
+
+async fn reply_mac(
+    store: &dyn ItemStore,
+    session: &crate::domain::SessionId,
+) -> Result<HmacSha256, ApiError> {
+    let key = pending_email::link_key(store).await?;
+    let mut mac = HmacSha256::new_from_slice(&key)
+        .map_err(|e| ApiError::Internal(format!("the e-mail link key: {e}")))?;
+    mac.update(REPLY_PURPOSE);
+    mac.update(b"\n");
+    mac.update(session.to_string().as_bytes());
+    Ok(mac)
+}
+
+/// A session's signed reply address, `reply+<session>.<signature>@<domain>`: a reply to it is
+/// posted in the session, as its customer, once the sender is checked.
+pub async fn reply_address(
+    store: &dyn ItemStore,
+    session: &crate::domain::SessionId,
+    domain: &str,
+) -> Result<String, ApiError> {
+    let mac = reply_mac(store, session).await?.finalize().into_bytes();
+    let signature: String =
+        mac.iter().take(REPLY_SIGNATURE_BYTES).map(|byte| format!("{byte:02x}")).collect();
+    Ok(format!("reply+{}.{signature}@{domain}", session.to_string().to_lowercase()))
+}
+
+/// The session an address names, if it is a reply address we signed (any domain: the inbound
+/// domain may have aliases).
+pub async fn session_of_reply_address(
+    store: &dyn ItemStore,
+    address: &str,
+) -> Result<Option<crate::domain::SessionId>, ApiError> {
+    let Some((local, _)) = address.rsplit_once('@') else { return Ok(None) };
+    let Some((session, signature)) = local.strip_prefix("reply+").and_then(|rest| rest.split_once('.'))
+    else {
+        return Ok(None);
+    };
+    let Ok(session) = crate::domain::SessionId::parse(&session.to_uppercase()) else { return Ok(None) };
+    let Some(signature) = decode_hex(signature).filter(|bytes| bytes.len() == REPLY_SIGNATURE_BYTES) else {
+        return Ok(None);
+    };
+    let matches = reply_mac(store, &session).await?.verify_truncated_left(&signature).is_ok();
+    Ok(matches.then_some(session))
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok()).collect()
+}
+
+/// What a mail service said of an inbound e-mail (SES receiving's verdicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdicts {
+    /// Spam.
+    pub spam: Verdict,
+    /// A virus.
+    pub virus: Verdict,
+    /// SPF.
+    pub spf: Verdict,
+    /// DKIM.
+    pub dkim: Verdict,
+    /// DMARC.
+    pub dmarc: Verdict,
+}
+
+/// One verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict {
+    /// Passed.
+    Pass,
+    /// Failed.
+    Fail,
+    /// Not decided (gray), or not checked (no service: the local gateway).
+    #[default]
+    Unknown,
+}
+
+impl Verdict {
+    /// SES's `PASS`, `FAIL`, `GRAY`, `PROCESSING_FAILED`, `DISABLED`.
+    pub fn of_ses(status: &str) -> Self {
+        match status {
+            "PASS" => Self::Pass,
+            "FAIL" => Self::Fail,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+impl Verdicts {
+    /// Why the e-mail is refused, if it is: spam, a virus, DMARC failed, or both SPF and DKIM
+    /// failed (the sender is not who the From says).
+    fn refusal(&self) -> Option<&'static str> {
+        if self.spam == Verdict::Fail {
+            Some("spam")
+        } else if self.virus == Verdict::Fail {
+            Some("virus")
+        } else if self.dmarc == Verdict::Fail || (self.spf == Verdict::Fail && self.dkim == Verdict::Fail) {
+            Some("sender_not_authenticated")
+        } else {
+            None
+        }
+    }
+}
+
+/// What became of an inbound e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Received {
+    /// Posted as the customer's message.
+    Posted {
+        /// Where: the session, reopened if it was closed, or a new one after its reopen window.
+        session_id: crate::domain::SessionId,
+        /// The message.
+        message_id: MessageId,
+        /// It reopened the session.
+        reopened: bool,
+        /// It started a new session (the old one closed more than 7 days before).
+        new_session: bool,
+    },
+    /// The same e-mail (its Message-ID) was posted before.
+    Duplicate {
+        /// The session it was for.
+        session_id: crate::domain::SessionId,
+    },
+    /// Refused, and nothing posted: `not_a_reply_address`, `session_unknown`, `wrong_sender`,
+    /// `no_message_id`, `spam`, `virus` or `sender_not_authenticated`.
+    Refused {
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+#[cfg(feature = "mail")]
+fn refused(reason: &'static str, mail: &crate::mail::inbound::InboundMail) -> Received {
+    tracing::warn!(reason, from = ?mail.from, message_id = ?mail.message_id, "an inbound e-mail was refused");
+    Received::Refused { reason }
+}
+
+/// Posts a customer's reply by e-mail in the session its reply address names, as their message
+/// (`channel: email`), once: the same Message-ID twice is posted once. The reply address must be
+/// one we signed, the sender the customer's address, the verdicts clean. A closed session is
+/// reopened within its 7 days, else the reply opens a new session.
+#[cfg(feature = "mail")]
+pub async fn receive(
+    app: &App,
+    mail: &crate::mail::inbound::InboundMail,
+    verdicts: Verdicts,
+    now: OffsetDateTime,
+) -> Result<Received, ApiError> {
+    let store = app.store.as_ref();
+    if let Some(reason) = verdicts.refusal() {
+        return Ok(refused(reason, mail));
+    }
+    let mut named = None;
+    for recipient in &mail.recipients {
+        if let Some(session) = session_of_reply_address(store, recipient).await? {
+            named = Some(session);
+            break;
+        }
+    }
+    let Some(session_id) = named else { return Ok(refused("not_a_reply_address", mail)) };
+    let Some(session) = sessions::get(store, &session_id).await? else {
+        return Ok(refused("session_unknown", mail));
+    };
+    let address = sites::get_visitor(store, &session.customer_id).await?.and_then(|visitor| visitor.email);
+    let sender_matches = match (&address, &mail.from) {
+        (Some(address), Some(from)) => address.eq_ignore_ascii_case(from),
+        _ => false,
+    };
+    if !sender_matches {
+        return Ok(refused("wrong_sender", mail));
+    }
+    let Some(message_id) = mail.message_id.as_deref() else { return Ok(refused("no_message_id", mail)) };
+    let digest: String = <Sha256 as sha2::Digest>::digest(message_id.as_bytes())
+        .iter()
+        .take(20)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    if !pending_email::claim_inbound(store, &session.id, &digest, now).await? {
+        return Ok(Received::Duplicate { session_id: session.id });
+    }
+    match post_reply(app, &session, mail, &digest, now).await {
+        Ok(received) => Ok(received),
+        Err(error) => {
+            // Not posted: a later delivery of the same e-mail may try again.
+            pending_email::release_inbound(store, &session.id, &digest).await?;
+            Err(error)
+        }
+    }
+}
+
+#[cfg(feature = "mail")]
+async fn post_reply(
+    app: &App,
+    session: &Session,
+    mail: &crate::mail::inbound::InboundMail,
+    digest: &str,
+    now: OffsetDateTime,
+) -> Result<Received, ApiError> {
+    use crate::domain::{Channel, ClientMessageId, MessageBody, Principal, SessionStatus, Subject};
+    use crate::ops::{CreateSession, SendMessage};
+    let principal = Principal {
+        user_id: session.customer_id.clone(),
+        role: Role::Customer,
+        name: session.customer_name.clone(),
+    };
+    let (mut target, mut reopened, mut new_session) = (session.id, false, false);
+    if session.status == SessionStatus::Closed {
+        if session.closed_at.is_some_and(|closed| super::sessions::still_changeable(closed, now)) {
+            super::sessions::reopen_session(app, &principal, &session.id).await?;
+            reopened = true;
+        } else {
+            let subject: String = format!("Re: {}", session.subject).chars().take(200).collect();
+            let input = CreateSession {
+                subject: Subject::parse(&subject)?,
+                priority: Default::default(),
+                room_id: session.room_id,
+            };
+            target = super::sessions::create_session(app, &principal, input).await?.id;
+            new_session = true;
+        }
+    }
+    // A message holds 4,000 characters; the rest of a longer e-mail is cut.
+    let text: String = mail.text.chars().take(4000).collect();
+    let input = SendMessage {
+        session_id: target,
+        body: Some(MessageBody::parse(&text)?),
+        client_message_id: Some(ClientMessageId::parse(&format!("email-{digest}"))?),
+        attachments: Vec::new(),
+        channel: Some(Channel::Email),
+    };
+    let message = match super::send_message(app, &principal, input, None).await? {
+        super::Sent::Created(message, _) | super::Sent::Replayed(message) => message,
+    };
+    Ok(Received::Posted { session_id: target, message_id: message.id, reopened, new_session })
 }

@@ -44,6 +44,10 @@ pub struct SendMessage {
     /// session, uploaded by the sender, not rejected, not sent before (at most 5).
     #[serde(default)]
     pub attachments: Vec<AttachmentId>,
+    /// How it came when not through the chat (set by the server, never by a client).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub channel: Option<crate::domain::Channel>,
 }
 
 /// The outcome of a send: a new message, or the original of a retried one.
@@ -124,6 +128,7 @@ async fn send_once(
         edited_at: None,
         deleted: false,
         attachments,
+        channel: input.channel,
     };
     let mut ops = vec![
         sessions::touch_for_message(&input.session_id, principal, at, awaiting.is_some())?

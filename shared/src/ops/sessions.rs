@@ -24,7 +24,7 @@ pub const CHANGE_WINDOW: time::Duration = time::Duration::days(7);
 
 /// Whether something done at `since` may still be changed at `at` (within [`CHANGE_WINDOW`],
 /// its last instant included).
-fn still_changeable(since: time::OffsetDateTime, at: time::OffsetDateTime) -> bool {
+pub(crate) fn still_changeable(since: time::OffsetDateTime, at: time::OffsetDateTime) -> bool {
     at - since <= CHANGE_WINDOW
 }
 /// Attempts at a change that lost a race on an agent's state (someone else changed it meanwhile).

@@ -280,3 +280,39 @@ pub async fn link_key(store: &dyn ItemStore) -> Result<Vec<u8>, ApiError> {
         Err(error) => Err(error.into()),
     }
 }
+
+/// Key of the mark that an inbound e-mail (by its Message-ID's digest) was taken for a session.
+fn inbound_key(session: &SessionId, digest: &str) -> Key {
+    Key::new(super::sessions::partition(session), format!("INMAIL#{digest}"))
+}
+
+#[derive(Serialize)]
+struct InboundMark {
+    #[serde(with = "crate::domain::timestamp")]
+    received_at: OffsetDateTime,
+}
+
+/// Marks an inbound e-mail as taken unless it was: `true` if this call took it.
+pub async fn claim_inbound(
+    store: &dyn ItemStore,
+    session: &SessionId,
+    digest: &str,
+    at: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let item = to_item(&InboundMark { received_at: at }, &inbound_key(session, digest), &[])?;
+    match store.put(item, Some(Condition::NotExists)).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Removes the mark of an inbound e-mail that could not be posted.
+pub async fn release_inbound(
+    store: &dyn ItemStore,
+    session: &SessionId,
+    digest: &str,
+) -> Result<(), ApiError> {
+    store.delete(&inbound_key(session, digest), None).await?;
+    Ok(())
+}
