@@ -361,6 +361,19 @@ async fn a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_ses
         .call(&visit.api, Method::GET, &format!("/chat/sessions/{}", visit.session), None)
         .await;
     assert_ne!(session.body["status"], "closed", "{}", session.body);
+    let transcript = format!("/admin/chat-dashboard/sessions/{}/transcript?format=text", visit.session);
+    let text = visit
+        .api
+        .client
+        .get(format!("{}{transcript}", visit.api.base))
+        .bearer_auth(Caller::AgentX.token(&visit.api))
+        .send()
+        .await
+        .expect("the gateway answers")
+        .text()
+        .await
+        .expect("the transcript");
+    assert!(text.contains("[by e-mail]: Great, then please send it to Madrid."), "{text}");
 }
 
 async fn forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_nothing(backend: Backend) {

@@ -318,6 +318,7 @@ function MessageItem({ message, mine, read, delivered, children }: { message: Me
     <li className={mine ? "mine" : "theirs"} data-message={message.id}>
       <span className="meta">
         {message.sender_role} · {time(message.created_at)}
+        {message.channel === "email" && " · by e-mail"}
       </span>
       <p>{message.deleted ? <em>Message deleted</em> : message.body}</p>
       {!message.deleted && children}

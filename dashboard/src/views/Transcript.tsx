@@ -25,6 +25,7 @@ export function Transcript({ api, sessionId, embedded }: { api: Api; sessionId: 
                 <li key={message.id} className={message.sender_role === "customer" ? "theirs" : "mine"}>
                   <span className="meta">
                     {message.sender_id} · {time(message.created_at)}
+                    {message.channel === "email" && " · by e-mail"}
                   </span>
                   <p>{message.deleted ? <em>Message deleted</em> : message.body}</p>
                 </li>

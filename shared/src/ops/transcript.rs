@@ -170,6 +170,8 @@ struct Line<'a> {
     body: Option<&'a str>,
     edited_at: Option<OffsetDateTime>,
     deleted: bool,
+    /// It came as a reply by e-mail.
+    by_email: bool,
     /// The names of the files sent with it (never their content).
     attachments: Vec<&'a str>,
 }
@@ -191,6 +193,7 @@ fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
             body: m.body.as_deref(),
             edited_at: m.edited_at,
             deleted: m.deleted,
+            by_email: m.channel == Some(crate::domain::Channel::Email),
             attachments: m.attachments.iter().map(|a| a.file_name.as_str()).collect(),
         })
         .collect();
@@ -205,6 +208,7 @@ fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
             body: Some(note.body.as_str()),
             edited_at: note.edited_at,
             deleted: false,
+            by_email: false,
             attachments: Vec::new(),
         });
     }
@@ -243,9 +247,10 @@ fn text(transcript: &Transcript) -> Result<String, ApiError> {
             (true, _) | (false, None) => "[deleted]".to_owned(),
             (false, Some(body)) => body.replace('\n', "\n    "),
         };
-        let marker = match (line.kind, line.edited_at.is_some()) {
-            ("note", _) => " [private note]",
-            (_, true) => " [edited]",
+        let marker = match (line.kind, line.edited_at.is_some(), line.by_email) {
+            ("note", _, _) => " [private note]",
+            (_, true, _) => " [edited]",
+            (_, false, true) => " [by e-mail]",
             _ => "",
         };
         let files: String = line.attachments.iter().map(|name| format!(" [attachment: {name}]")).collect();
