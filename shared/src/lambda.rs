@@ -428,7 +428,11 @@ where
 /// The whole `main` of a scheduled function: tracing, the app from the environment (its push
 /// port refuses, see [`start`]), then the Lambda runtime loop.
 pub async fn run_scheduled(function: ScheduledFunction) -> Result<(), lambda_http::Error> {
-    let app = start().await?;
+    serve_scheduled(start().await?, function).await
+}
+
+/// The Lambda runtime loop of a scheduled function over `app`.
+async fn serve_scheduled(app: Arc<App>, function: ScheduledFunction) -> Result<(), lambda_http::Error> {
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
             let app = Arc::clone(&app);
@@ -454,16 +458,7 @@ pub async fn run_scheduled_mailing(function: ScheduledFunction) -> Result<(), la
             return Err(error.into());
         }
     };
-    let app = Arc::new(App::clone(&app).with_mailing(mailing));
-    lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
-            let app = Arc::clone(&app);
-            async move {
-                dispatch_scheduled(&app, &function, event.payload).await.map_err(lambda_http::Error::from)
-            }
-        },
-    ))
-    .await
+    serve_scheduled(Arc::new(App::clone(&app).with_mailing(mailing)), function).await
 }
 
 /// Expands to the `main` of the scheduled function that sends e-mail

@@ -28,7 +28,7 @@ use crate::mail::{Email, MailError, Mailbox, Mailer};
 use crate::repo::email::{self as pending_email, PendingEmail, SentEmail, SentStatus};
 use crate::repo::preferences::PreferencesRecord;
 use crate::repo::{agents, connections, preferences, sessions, sites};
-use crate::store::{ItemStore, Query};
+use crate::store::ItemStore;
 
 /// The delay when the site sets none.
 pub const DEFAULT_DELAY_MINUTES: u16 = 5;
@@ -185,8 +185,7 @@ async fn unread_replies(
 ) -> Result<Vec<Message>, ApiError> {
     let marker = sessions::read_marker(store, &session.id, &session.customer_id).await?;
     let read = marker.map(|marker| marker.last_read_message_id);
-    let query: Query = crate::repo::messages::newest_since(&session.id, Some(from), MAX_REPLIES);
-    let page = store.query(query).await?;
+    let page = store.query(crate::repo::messages::newest_since(&session.id, Some(from), MAX_REPLIES)).await?;
     let mut replies = page
         .items
         .into_iter()

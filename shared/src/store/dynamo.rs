@@ -66,6 +66,40 @@ pub struct DynamoItemStore {
 }
 
 impl DynamoItemStore {
+    /// A Query request for `query`'s partition, range and filter (its page and order are the
+    /// caller's), with only the key attributes when `keys_only`; `keys` are the queried key
+    /// attributes, as `check_query` gave them.
+    fn query_request(
+        &self,
+        query: &Query,
+        (pk_name, sk_name): (&str, &str),
+        keys_only: bool,
+    ) -> Result<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder, StoreError> {
+        let mut expression = Expression::default();
+        let key_condition = expression.key_condition(pk_name, sk_name, &query.partition, &query.range);
+        let filter = expression.optional_condition(query.filter.as_ref())?;
+        let projection = keys_only.then(|| {
+            query
+                .key_attributes()
+                .into_iter()
+                .map(|name| expression.name(name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let (names, values) = expression.into_parts();
+        Ok(self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(query.index.map(str::to_owned))
+            .key_condition_expression(key_condition)
+            .set_filter_expression(filter)
+            .set_projection_expression(projection)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            // Indexes only offer eventually consistent reads; asking for more is a ValidationException.
+            .consistent_read(query.index.is_none()))
+    }
     /// A store on `table`, reached through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
@@ -383,31 +417,9 @@ impl ItemStore for DynamoItemStore {
             None => None,
         };
 
-        let mut expression = Expression::default();
-        let key_condition = expression.key_condition(pk_name, sk_name, &query.partition, &query.range);
-        let filter = expression.optional_condition(query.filter.as_ref())?;
-        let projection = query.keys_only.then(|| {
-            query
-                .key_attributes()
-                .into_iter()
-                .map(|name| expression.name(name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
-        let (names, values) = expression.into_parts();
         let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(query.index.map(str::to_owned))
-            .key_condition_expression(key_condition)
-            .set_filter_expression(filter)
-            .set_projection_expression(projection)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .scan_index_forward(query.ascending)
-            // Indexes only offer eventually consistent reads; asking for more is a ValidationException.
-            .consistent_read(query.index.is_none());
+            .query_request(&query, (pk_name, sk_name), query.keys_only)?
+            .scan_index_forward(query.ascending);
 
         let mut items = Vec::with_capacity(query.limit);
         for _ in 0..MAX_READS_PER_PAGE {
@@ -434,22 +446,8 @@ impl ItemStore for DynamoItemStore {
 
     async fn count(&self, query: Query) -> Result<u64, StoreError> {
         let query = query.cursor(None);
-        let (pk_name, sk_name) = check_query(&query)?;
-        let mut expression = Expression::default();
-        let key_condition = expression.key_condition(pk_name, sk_name, &query.partition, &query.range);
-        let filter = expression.optional_condition(query.filter.as_ref())?;
-        let (names, values) = expression.into_parts();
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(query.index.map(str::to_owned))
-            .key_condition_expression(key_condition)
-            .set_filter_expression(filter)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .select(Select::Count)
-            .consistent_read(query.index.is_none());
+        let keys = check_query(&query)?;
+        let request = self.query_request(&query, keys, false)?.select(Select::Count);
         // Each call counts up to 1 MB of the partition read; the last says where to go on.
         let mut count = 0;
         let mut start_key = None;
