@@ -532,6 +532,26 @@ impl TestApi {
         self.send(request).await
     }
 
+    /// [`call`](Self::call) as a page of `origin` sends it (the chat widget on a site's page).
+    pub async fn call_from(
+        &self,
+        origin: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.base)).header("origin", origin);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
     /// Sends a request with a raw body (malformed JSON, huge bodies).
     pub async fn call_raw(
         &self,

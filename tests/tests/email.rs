@@ -112,16 +112,9 @@ async fn from_shop(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Value {
-    let mut request = api.client.request(method, format!("{}{path}", api.base)).header("origin", SHOP);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("the gateway answers");
-    assert!(response.status().is_success(), "{path}: {}", response.status());
-    response.json().await.expect("a JSON answer")
+    let reply = api.call_from(SHOP, method, path, token, body).await;
+    assert!((200..300).contains(&reply.status), "{path}: {reply:?}");
+    reply.body
 }
 
 async fn visit(backend: Backend) -> Visit {

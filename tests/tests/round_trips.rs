@@ -714,15 +714,7 @@ async fn from_page(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Reply {
-    let mut request = api.client.request(method, format!("{}{path}", api.base)).header("origin", SHOP);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("the gateway answers");
-    Reply { status: response.status().as_u16(), body: response.json().await.unwrap_or(Value::Null) }
+    api.call_from(SHOP, method, path, token, body).await
 }
 
 /// [`measure`] for a request from a page of [`SHOP`].
