@@ -1,7 +1,7 @@
 //! What each function calls in AWS, recorded while the tests run: ports that pass every call on
 //! and note the IAM action AWS authorizes it by and the resource it names, as the adapters make
 //! the calls (`shared/src/store/dynamo.rs`, `push/sns.rs`, `reports/s3.rs`, `realtime/apigw.rs`,
-//! `mail/ses.rs`).
+//! `mail/ses.rs`, `attachments/bucket.rs` for the inbound e-mail bucket).
 //! Each process appends what it saw once to a file in [`records_dir`]; after the tests,
 //! `scripts/test.sh` runs the `iam-check` binary, which compares them with the functions'
 //! policies in `infra/template.yaml` (`switchboard_local::iam`).
@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use async_trait::async_trait;
 use switchboard_local::iam::{Access, Resource};
 use switchboard_notifications::{BULK_SEND, BULK_WORKER};
+use switchboard_shared::attachments::store::{AttachmentObjects, AttachmentStoreError};
 use switchboard_shared::domain::ConnectionId;
 use switchboard_shared::jobs::local::InProcessJobQueue;
 use switchboard_shared::mail::{Email, MailError, Mailer};
@@ -338,6 +339,57 @@ impl Mailer for RecordingMailer {
     async fn send(&self, email: &Email) -> Result<String, MailError> {
         self.by.note("ses:SendEmail", Resource::EmailIdentity);
         self.inner.send(email).await
+    }
+}
+
+/// The inbound e-mail bucket as the function `function` reaches it: passes each call on to `inner`
+/// and records the S3 action it is authorized by, on the object it names.
+pub struct RecordingInboundMail {
+    inner: Arc<dyn AttachmentObjects>,
+    by: Recorder,
+}
+
+impl RecordingInboundMail {
+    /// `inner` as `function` uses it, its calls recorded in `log`.
+    pub fn new(inner: Arc<dyn AttachmentObjects>, function: &'static str, log: &Arc<AccessLog>) -> Self {
+        Self { inner, by: Recorder { function, log: Arc::clone(log) } }
+    }
+
+    fn note(&self, action: &str, key: &str) {
+        self.by.note(action, Resource::InboundMail(key.to_owned()));
+    }
+}
+
+#[async_trait]
+impl AttachmentObjects for RecordingInboundMail {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
+        let found = self.inner.get(key).await;
+        self.note("s3:GetObject", key);
+        // S3 answers a read of a missing object 404 only to a caller that may list the bucket.
+        if matches!(found, Ok(None)) {
+            self.by.note("s3:ListBucket", Resource::InboundMailBucket);
+        }
+        found
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
+        self.note("s3:PutObject", key);
+        self.inner.put(key, bytes, content_type).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        self.note("s3:DeleteObject", key);
+        self.inner.delete(key).await
+    }
+
+    async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        self.note("s3:DeleteObjectTagging", key);
+        self.inner.clear_tags(key).await
+    }
+
+    async fn scan_verdict(&self, key: &str) -> Result<Option<String>, AttachmentStoreError> {
+        self.note("s3:GetObjectTagging", key);
+        self.inner.scan_verdict(key).await
     }
 }
 

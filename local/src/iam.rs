@@ -7,15 +7,16 @@
 //! deployment (sample account, region and parameters; `!Ref`, `!GetAtt`, `!Sub`, `!Join`,
 //! `!Select`, `!Split`, `!If` and conditions resolved as CloudFormation resolves them), gives
 //! each access the ARN it would name there (from the function's own environment: `TABLE_NAME`,
-//! `REPORTS_BUCKET`, `WEBSOCKET_ENDPOINT`, `EMAIL_FROM`, the platform applications), and
-//! [`compare`] matches it against the function's `Allow` statements with IAM's wildcards, both
-//! ways.
+//! `REPORTS_BUCKET`, `EMAIL_INBOUND_BUCKET`, `WEBSOCKET_ENDPOINT`, `EMAIL_FROM`, the platform
+//! applications), and [`compare`] matches it against the function's `Allow` statements with
+//! IAM's wildcards, both ways.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
+use switchboard_email::inbound::EMAIL_INBOUND_BUCKET;
 use switchboard_shared::ops::email::EMAIL_FROM;
 use switchboard_shared::push::sns::{
     SNS_PLATFORM_APPLICATION_ANDROID, SNS_PLATFORM_APPLICATION_IOS, SNS_PLATFORM_APPLICATION_WEB,
@@ -46,6 +47,11 @@ pub enum Resource {
     ReportObject(String),
     /// A connection of the WebSocket API (its Management API's `@connections`).
     Connection,
+    /// An object of the inbound e-mail bucket (`EMAIL_INBOUND_BUCKET`), by key.
+    InboundMail(String),
+    /// The inbound e-mail bucket itself: a read of a missing object needs `s3:ListBucket` on it
+    /// (S3 answers such a read 404 only to a caller that may list, 403 otherwise).
+    InboundMailBucket,
     /// The SES identity e-mail is sent from: the domain of the function's sender (`EMAIL_FROM`).
     /// SES v2 authorizes `SendEmail` on it (and on a configuration set, when one is named: we
     /// name none).
@@ -321,6 +327,8 @@ impl Deployment {
                 .map(|table| format!("arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{table}"))
         };
         let bucket = || variable("REPORTS_BUCKET").map(|bucket| format!("arn:{PARTITION}:s3:::{bucket}"));
+        let inbound_bucket =
+            || variable(EMAIL_INBOUND_BUCKET).map(|bucket| format!("arn:{PARTITION}:s3:::{bucket}"));
         Ok(match resource {
             Resource::Table => vec![table()?],
             Resource::Index(name) => vec![format!("{}/index/{name}", table()?)],
@@ -341,6 +349,8 @@ impl Deployment {
                 .collect(),
             Resource::ReportBucket { .. } => vec![bucket()?],
             Resource::ReportObject(key) => vec![format!("{}/{key}", bucket()?)],
+            Resource::InboundMail(key) => vec![format!("{}/{key}", inbound_bucket()?)],
+            Resource::InboundMailBucket => vec![inbound_bucket()?],
             Resource::Connection => {
                 let endpoint = variable(WEBSOCKET_ENDPOINT)?;
                 let (api, stage) = endpoint
@@ -914,6 +924,30 @@ Resources:
             !comparison.not_performed.iter().any(|unused| unused.action == "ses:SendEmail"),
             "{:?}",
             comparison.not_performed
+        );
+    }
+
+    #[test]
+    fn the_template_lets_the_inbound_function_read_stored_mail_and_learn_of_a_missing_one_only() {
+        let key = "inbound/a3k1m5v9c2q8r7t6p0n4b3x2z1y5w8e7d6f9g0h1";
+        let performed = accesses(&[
+            ("email-inbound", "s3:GetObject", Resource::InboundMail(key.into())),
+            ("email-inbound", "s3:ListBucket", Resource::InboundMailBucket),
+            ("email-inbound", "s3:GetObject", Resource::InboundMail("attachments/a/b".into())),
+            ("email-inbound", "s3:PutObject", Resource::InboundMail(key.into())),
+        ]);
+
+        let comparison = compare(crate::template::TEMPLATE, &performed).unwrap();
+
+        let denied: Vec<(&str, &str)> =
+            comparison.not_granted.iter().map(|f| (f.action.as_str(), f.resource.as_str())).collect();
+        let bucket = "arn:aws:s3:::switchboard-emailinboundbucket";
+        assert_eq!(
+            denied,
+            [
+                ("s3:GetObject", format!("{bucket}/attachments/a/b").as_str()),
+                ("s3:PutObject", format!("{bucket}/{key}").as_str())
+            ]
         );
     }
 

@@ -29,7 +29,7 @@ use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
 use switchboard_notifications::BULK_WORKER;
 use switchboard_shared::attachments::folder::FolderAttachments;
-use switchboard_shared::attachments::store::AttachmentObjects;
+use switchboard_shared::attachments::store::{AttachmentObjects, AttachmentStoreError};
 use switchboard_shared::attachments::AttachmentStatus;
 use switchboard_shared::auth::{TokenVerifier, WidgetTokens};
 use switchboard_shared::changes::sqlite::SqliteFeed;
@@ -146,6 +146,10 @@ fn is_bucket_event(fixture: &Fixture) -> bool {
     fixture.binary == switchboard_attachments::CHECK
 }
 
+fn is_mail_event(fixture: &Fixture) -> bool {
+    fixture.binary == switchboard_email::inbound::INBOUND
+}
+
 fn rest_fixtures() -> Vec<Fixture> {
     fixtures()
         .into_iter()
@@ -155,6 +159,7 @@ fn rest_fixtures() -> Vec<Fixture> {
                 && !is_scheduled(fixture)
                 && !is_queue(fixture)
                 && !is_bucket_event(fixture)
+                && !is_mail_event(fixture)
         })
         .collect()
 }
@@ -1348,6 +1353,73 @@ async fn the_attachment_check_fixture_makes_the_uploaded_screenshot_ready() {
         .expect("read it")
         .expect("stored");
     assert_eq!(stored.status, AttachmentStatus::Ready);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail fixtures (SES receiving's receipt events)
+// ---------------------------------------------------------------------------------------------
+
+/// The inbound bucket of the mail fixture: the one message SES stored there, under its key (the
+/// AWS bucket itself is read in `email_inbound_aws.rs`).
+struct StoredMail {
+    key: String,
+    raw: Vec<u8>,
+}
+
+#[async_trait::async_trait]
+impl AttachmentObjects for StoredMail {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
+        Ok((key == self.key).then(|| self.raw.clone()))
+    }
+
+    async fn put(&self, key: &str, _: Vec<u8>, _: &str) -> Result<(), AttachmentStoreError> {
+        Err(AttachmentStoreError::Backend(format!("the inbound bucket is only read, not written ({key})")))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        Err(AttachmentStoreError::Backend(format!(
+            "the inbound bucket is only read, not deleted from ({key})"
+        )))
+    }
+
+    async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        Err(AttachmentStoreError::Backend(format!("the inbound bucket's tags are not used ({key})")))
+    }
+
+    async fn scan_verdict(&self, key: &str) -> Result<Option<String>, AttachmentStoreError> {
+        Err(AttachmentStoreError::Backend(format!("the inbound bucket's tags are not used ({key})")))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbound_mail_fixture_posts_graces_reply_once_however_often_it_is_delivered() {
+    // Arrange: the reply SES stored under the key the event names.
+    let fixture = fixture_named("email-inbound.json");
+    let world = World::seeded().await;
+    let event = fixture.event();
+    let ses_message_id = event["Records"][0]["ses"]["mail"]["messageId"].as_str().expect("a message id");
+    let raw = fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/email/grace-reply.eml"))
+        .expect("the stored reply");
+    let bucket =
+        StoredMail { key: format!("{}{ses_message_id}", switchboard_email::inbound::MAIL_PREFIX), raw };
+    let app = world.app_for(switchboard_email::inbound::INBOUND);
+
+    // Act
+    let receive = || switchboard_email::inbound::receive_event(&app, &bucket, event.clone());
+    let first = receive().await.expect("the first delivery");
+    let again = receive().await.expect("the second delivery");
+
+    // Assert: posted once, as Grace's message, in a new session of hers (…0E was closed on
+    // 2026-01-01, more than the week a reply reopens a session in).
+    assert_eq!(first["received"][0]["outcome"], "posted", "{first}");
+    assert_eq!(first["received"][0]["new_session"], true, "{first}");
+    assert_eq!(again["received"][0]["outcome"], "duplicate", "{again}");
+    let session = first["received"][0]["session_id"].as_str().expect("the session posted in");
+    let posted = world.messages(session).await;
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0].sender_id, user(VISITOR));
+    assert_eq!(posted[0].body.as_deref(), Some("Thanks Bob, then please send it to Madrid."));
+    assert_eq!(world.session(session).await.subject, "Re: Shipping to Spain?");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,6 +60,8 @@ const REST_FUNCTIONS_THAT_POST_TO_CONNECTIONS: &[&str] = &[
     // from the stream or from an admin's replay of a failed change.
     "changes-process",
     "dashboard-replay-failed-change",
+    // A customer's reply by e-mail is a message of theirs, announced like any other.
+    "email-inbound",
 ];
 
 /// The CloudFront path of the chat widget's files.
@@ -230,6 +232,8 @@ struct Template {
     functions: Vec<Function>,
     /// Logical ids of the functions that API Gateway calls as authorizers.
     authorizers: BTreeSet<String>,
+    /// Logical ids of the functions an SES receipt rule invokes (its Lambda actions).
+    mail_functions: BTreeSet<String>,
     /// `Globals.Function.Environment.Variables`, values with their tags.
     global_environment: BTreeMap<String, Yaml>,
     /// `Outputs`, by logical id.
@@ -257,6 +261,7 @@ impl Template {
 
         let function_ids: BTreeSet<&str> = functions.iter().map(|f| f.logical_id.as_str()).collect();
         let mut referenced = BTreeSet::new();
+        let mut mail_functions = BTreeSet::new();
         for (_, resource) in &resources {
             let kind = field(resource, "Type").and_then(Yaml::as_str).unwrap_or_default();
             let properties = field(resource, "Properties");
@@ -274,6 +279,15 @@ impl Template {
                         referenced_ids(uri, &mut referenced);
                     }
                 }
+                "AWS::SES::ReceiptRule" => {
+                    for action in one_or_many(properties.and_then(|p| path_of(p, &["Rule", "Actions"]))) {
+                        if let Some(arn) =
+                            field(action, "LambdaAction").and_then(|a| raw_field(a, "FunctionArn"))
+                        {
+                            referenced_ids(arn, &mut mail_functions);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -284,7 +298,7 @@ impl Template {
             .map(|(id, output)| (id, output.clone()))
             .collect();
         let resources = resources.into_iter().map(|(id, resource)| (id, resource.clone())).collect();
-        Self { text, resources, functions, authorizers, global_environment, outputs }
+        Self { text, resources, functions, authorizers, mail_functions, global_environment, outputs }
     }
 
     /// The resources of one type, by logical id.
@@ -358,6 +372,11 @@ impl Template {
 
     fn is_authorizer(&self, function: &Function) -> bool {
         self.authorizers.contains(&function.logical_id)
+    }
+
+    /// Whether SES receiving invokes the function (a receipt rule's Lambda action).
+    fn is_mail_function(&self, function: &Function) -> bool {
+        self.mail_functions.contains(&function.logical_id)
     }
 
     /// Binaries named by the template (only the well-formed ones).
@@ -747,6 +766,7 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
             || !function.queue_events.is_empty()
             || !function.stream_events.is_empty()
             || function.rule_events > 0
+            || template.is_mail_function(function)
         {
             if !function.api_events.is_empty() {
                 let kind = if websocket.contains(id.as_str()) {
@@ -755,6 +775,8 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
                     "queue function"
                 } else if function.rule_events > 0 {
                     "event rule function"
+                } else if template.is_mail_function(function) {
+                    "mail function"
                 } else if function.schedules.is_empty() {
                     "authorizer"
                 } else {
@@ -1741,4 +1763,167 @@ fn the_widget_files_may_be_loaded_by_any_page_and_only_read() {
     assert_eq!(items("AccessControlAllowOrigins"), ["*"]);
     assert_eq!(items("AccessControlAllowMethods"), ["GET", "HEAD"]);
     assert_eq!(field(cors, "AccessControlAllowCredentials").and_then(Yaml::as_bool), Some(false));
+}
+
+/// The `StringEquals` condition keys of a policy statement, lowercased (IAM reads them so).
+fn string_equals_keys(statement: &Yaml) -> BTreeSet<String> {
+    entries(path_of(statement, &["Condition", "StringEquals"]))
+        .into_iter()
+        .map(|(key, _)| key.to_lowercase())
+        .collect()
+}
+
+/// Whether `resources` hold `!GetAtt <bucket>.Arn`.
+fn names_bucket_arn(resources: Option<&Yaml>, bucket: &str) -> bool {
+    one_or_many(resources).into_iter().any(|resource| {
+        tag_name(resource).as_deref() == Some("GetAtt")
+            && untag(resource).as_str() == Some(&format!("{bucket}.Arn"))
+    })
+}
+
+/// Whether `resources` (literal or `!Sub`) hold `${<bucket>.Arn}/<prefix>*`.
+fn names_prefix_of(resources: Option<&Yaml>, bucket: &str, prefix: &str) -> bool {
+    let wanted = format!("${{{bucket}.Arn}}/{prefix}*");
+    one_or_many(resources).into_iter().filter_map(sub_text).any(|arn| arn == wanted)
+}
+
+#[test]
+fn ses_receiving_stores_each_mail_before_it_invokes_a_function_that_reads_it_and_only_ses_may() {
+    let template = Template::load();
+    let rules = template.of_type("AWS::SES::ReceiptRule");
+    assert!(!rules.is_empty(), "the template has no SES receipt rule");
+    let mut problems = Vec::new();
+    for (id, rule) in rules {
+        let depends_on: BTreeSet<&str> =
+            one_or_many(field(rule, "DependsOn")).into_iter().filter_map(Yaml::as_str).collect();
+        let settings = path_of(rule, &["Properties", "Rule"]).cloned().unwrap_or(Yaml::Null);
+        if field(&settings, "ScanEnabled").and_then(Yaml::as_bool) != Some(true) {
+            problems.push(format!("rule {id}: ScanEnabled is not true (no spam or virus verdicts)"));
+        }
+        if field(&settings, "TlsPolicy").and_then(Yaml::as_str) != Some("Require") {
+            problems.push(format!("rule {id}: TlsPolicy is not Require"));
+        }
+        let actions = one_or_many(field(&settings, "Actions"));
+        let kinds: Vec<&str> =
+            actions.iter().filter_map(|action| untag(action).as_mapping()?.keys().next()?.as_str()).collect();
+        if kinds != ["S3Action", "LambdaAction"] {
+            problems.push(format!(
+                "rule {id}: actions {kinds:?}, expected the mail stored, then the function invoked"
+            ));
+            continue;
+        }
+        let (store, invoke) = (untag(actions[0]), untag(actions[1]));
+        let bucket =
+            field(store, "S3Action").and_then(|a| raw_field(a, "BucketName")).map(ids_in).unwrap_or_default();
+        let prefix = field(store, "S3Action")
+            .and_then(|a| field(a, "ObjectKeyPrefix"))
+            .and_then(Yaml::as_str)
+            .unwrap_or_default();
+        let functions = field(invoke, "LambdaAction")
+            .and_then(|a| raw_field(a, "FunctionArn"))
+            .map(ids_in)
+            .unwrap_or_default();
+        if field(invoke, "LambdaAction").and_then(|a| field(a, "InvocationType")).and_then(Yaml::as_str)
+            != Some("Event")
+        {
+            problems.push(format!(
+                "rule {id}: the function is not invoked asynchronously (InvocationType Event)"
+            ));
+        }
+        let (Some(bucket), Some(function_id)) = (bucket.first(), functions.first()) else {
+            problems.push(format!("rule {id}: the bucket or the function is not a resource of the template"));
+            continue;
+        };
+        if !prefix.ends_with('/') {
+            problems.push(format!("rule {id}: ObjectKeyPrefix {prefix:?} is not a folder"));
+        }
+        // SES may put the mail there (this account's rules only), and checks so when the rule is made.
+        let policies: Vec<(&str, &Yaml)> = template
+            .of_type("AWS::S3::BucketPolicy")
+            .into_iter()
+            .filter(|(_, policy)| {
+                path_of(policy, &["Properties"])
+                    .and_then(|p| raw_field(p, "Bucket"))
+                    .is_some_and(|b| ids_in(b).contains(bucket))
+            })
+            .collect();
+        let ses_puts = policies.iter().any(|(policy_id, policy)| {
+            depends_on.contains(policy_id)
+                && one_or_many(path_of(policy, &["Properties", "PolicyDocument", "Statement"]))
+                    .into_iter()
+                    .any(|statement| {
+                        field(statement, "Effect").and_then(Yaml::as_str) == Some("Allow")
+                            && path_of(statement, &["Principal", "Service"]).and_then(Yaml::as_str)
+                                == Some("ses.amazonaws.com")
+                            && one_or_many(field(statement, "Action"))
+                                .into_iter()
+                                .filter_map(Yaml::as_str)
+                                .eq(["s3:PutObject"])
+                            && names_prefix_of(raw_field(statement, "Resource"), bucket, prefix)
+                            && string_equals_keys(statement).is_superset(&BTreeSet::from([
+                                "aws:sourceaccount".to_owned(),
+                                "aws:sourcearn".to_owned(),
+                            ]))
+                    })
+        });
+        if !ses_puts {
+            problems.push(format!(
+                "rule {id}: no policy of {bucket} it depends on lets ses.amazonaws.com s3:PutObject under {prefix} for this account's rule (aws:SourceAccount, aws:SourceArn)"
+            ));
+        }
+        // SES alone may invoke the function, for this account.
+        let invocable =
+            template.of_type("AWS::Lambda::Permission").into_iter().any(|(permission_id, permission)| {
+                let properties = field(permission, "Properties").cloned().unwrap_or(Yaml::Null);
+                depends_on.contains(permission_id)
+                    && raw_field(&properties, "FunctionName").is_some_and(|f| ids_in(f).contains(function_id))
+                    && field(&properties, "Principal").and_then(Yaml::as_str) == Some("ses.amazonaws.com")
+                    && field(&properties, "SourceAccount").is_some()
+                    && field(&properties, "SourceArn").is_some()
+            });
+        if !invocable {
+            problems.push(format!(
+                "rule {id}: no permission it depends on lets ses.amazonaws.com invoke {function_id} for this account's rule"
+            ));
+        }
+        // The function reads the stored mail, and nothing else of the bucket.
+        let Some(function) = template.functions.iter().find(|f| &f.logical_id == function_id) else {
+            problems.push(format!("rule {id}: {function_id} is not a function of the template"));
+            continue;
+        };
+        if !function.environment.values().any(|value| ids_in(value).contains(bucket)) {
+            problems.push(format!("{function_id}: no environment variable names {bucket}"));
+        }
+        let reads: Vec<&Yaml> = function
+            .statements
+            .iter()
+            .filter(|statement| {
+                one_or_many(raw_field(statement, "Resource")).into_iter().any(|r| ids_in(r).contains(bucket))
+            })
+            .collect();
+        // GetObject of the stored mail; ListBucket on the bucket only so that a missing mail is a
+        // 404, not a 403.
+        let grants: BTreeSet<(&str, bool)> = reads
+            .iter()
+            .flat_map(|statement| {
+                let resources = raw_field(statement, "Resource");
+                let on_mail = one_or_many(resources).len() == 1 && names_prefix_of(resources, bucket, prefix);
+                let on_bucket = one_or_many(resources).len() == 1 && names_bucket_arn(resources, bucket);
+                one_or_many(field(statement, "Action")).into_iter().filter_map(Yaml::as_str).map(
+                    move |action| {
+                        (
+                            action,
+                            (action == "s3:GetObject" && on_mail) || (action == "s3:ListBucket" && on_bucket),
+                        )
+                    },
+                )
+            })
+            .collect();
+        if !grants.contains(&("s3:GetObject", true)) || grants.iter().any(|(_, fits)| !fits) {
+            problems.push(format!(
+                "{function_id}: its policy does not grant s3:GetObject on {bucket} under {prefix} (and s3:ListBucket on the bucket), and nothing else of it: {grants:?}"
+            ));
+        }
+    }
+    assert_no_problems(&problems, "SES receiving not wired as stored, then invoked, by SES only");
 }

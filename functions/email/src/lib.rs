@@ -11,6 +11,8 @@ use switchboard_shared::lambda::ScheduledEvent;
 use switchboard_shared::ops::email;
 use switchboard_shared::{http_function, scheduled_function, ApiError, App};
 
+pub mod inbound;
+
 http_function!(
     /// `GET /email/unsubscribe?user=&sig=`
     UNSUBSCRIBE_PAGE = "email-unsubscribe-page" => unsubscribe_page

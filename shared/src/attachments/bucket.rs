@@ -1,8 +1,8 @@
-//! The attachments bucket's objects for the check function, without the S3 client: each call
-//! is a presigned request (the SigV4 of [`super::signing`]) sent with the HTTPS connector every
-//! function links already. The S3 client brings its endpoint rules and the flexible-checksum
-//! code (crc-fast: 0.7 MB) into the one function that must stay under the size budget, for five
-//! plain object calls.
+//! The attachments bucket's objects for the check function (and the inbound e-mail bucket's for
+//! `email-inbound`), without the S3 client: each call is a presigned request (the SigV4 of
+//! [`super::signing`]) sent with the HTTPS connector every function links already. The S3 client
+//! brings its endpoint rules and the flexible-checksum code (crc-fast: 0.7 MB) into functions
+//! that must stay under the size budget, for a few plain object calls.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -84,7 +84,13 @@ impl SignedBucketObjects {
     /// From the Lambda environment: `ATTACHMENTS_BUCKET`, `AWS_REGION`, the role's credentials
     /// and `AWS_ENDPOINT_URL` when set (path-style there).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let links = S3Links::from_env()?.ok_or(ConfigError::Missing(super::store::ATTACHMENTS_BUCKET))?;
+        Self::from_env_bucket(super::store::ATTACHMENTS_BUCKET)
+    }
+
+    /// [`SignedBucketObjects::from_env`] for the bucket the environment variable `bucket_var`
+    /// names (required).
+    pub fn from_env_bucket(bucket_var: &'static str) -> Result<Self, ConfigError> {
+        let links = S3Links::from_env_bucket(bucket_var)?.ok_or(ConfigError::Missing(bucket_var))?;
         Self::new(&links)
     }
 

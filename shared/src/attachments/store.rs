@@ -86,7 +86,13 @@ impl S3Links {
     /// (with their session token) and `AWS_ENDPOINT_URL` when set (path-style there). `None`
     /// when no bucket is configured.
     pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let Some(bucket) = var(ATTACHMENTS_BUCKET) else { return Ok(None) };
+        Self::from_env_bucket(ATTACHMENTS_BUCKET)
+    }
+
+    /// [`S3Links::from_env`] for the bucket the environment variable `bucket_var` names (another
+    /// bucket than the attachments', such as the one inbound e-mail is stored in).
+    pub fn from_env_bucket(bucket_var: &'static str) -> Result<Option<Self>, ConfigError> {
+        let Some(bucket) = var(bucket_var) else { return Ok(None) };
         let (region, credentials) = aws_environment()?;
         let endpoint = match var("AWS_ENDPOINT_URL") {
             Some(url) => BucketEndpoint::path_style(&url, &bucket),
