@@ -136,12 +136,16 @@ pub fn recording_app(app: &App, function: &'static str, log: &Arc<AccessLog>) ->
     } else {
         recorded
     };
-    // Signing widget tokens and attachment links calls nothing outside the function.
+    // Signing widget tokens and attachment links calls nothing outside the function; storing
+    // attachment files calls the attachments bucket.
     let recorded = App {
         widget_tokens: app.widget_tokens.clone(),
         widget_token_limit: app.widget_token_limit,
         attachment_links: app.attachment_links.clone(),
         attachment_limits: app.attachment_limits.clone(),
+        attachment_objects: app.attachment_objects.clone().map(|objects| {
+            Arc::new(RecordingObjects::attachments(objects, function, log)) as Arc<dyn AttachmentObjects>
+        }),
         ..recorded
     };
     // The e-mail sweep's sends are SES calls of its own.
@@ -342,32 +346,52 @@ impl Mailer for RecordingMailer {
     }
 }
 
-/// The inbound e-mail bucket as the function `function` reaches it: passes each call on to `inner`
-/// and records the S3 action it is authorized by, on the object it names.
-pub struct RecordingInboundMail {
+/// A bucket's objects as the function `function` reaches them (the inbound e-mail bucket, the
+/// attachments bucket): passes each call on to `inner` and records the S3 action it is authorized
+/// by, on the object it names.
+pub struct RecordingObjects {
     inner: Arc<dyn AttachmentObjects>,
     by: Recorder,
+    /// The resource of an object, by key.
+    object: fn(String) -> Resource,
+    /// The resource of the bucket itself.
+    bucket: Resource,
 }
 
-impl RecordingInboundMail {
-    /// `inner` as `function` uses it, its calls recorded in `log`.
-    pub fn new(inner: Arc<dyn AttachmentObjects>, function: &'static str, log: &Arc<AccessLog>) -> Self {
-        Self { inner, by: Recorder { function, log: Arc::clone(log) } }
+impl RecordingObjects {
+    /// The inbound e-mail bucket `inner` as `function` uses it, its calls recorded in `log`.
+    pub fn inbound_mail(
+        inner: Arc<dyn AttachmentObjects>,
+        function: &'static str,
+        log: &Arc<AccessLog>,
+    ) -> Self {
+        let by = Recorder { function, log: Arc::clone(log) };
+        Self { inner, by, object: Resource::InboundMail, bucket: Resource::InboundMailBucket }
+    }
+
+    /// The attachments bucket `inner` as `function` uses it, its calls recorded in `log`.
+    pub fn attachments(
+        inner: Arc<dyn AttachmentObjects>,
+        function: &'static str,
+        log: &Arc<AccessLog>,
+    ) -> Self {
+        let by = Recorder { function, log: Arc::clone(log) };
+        Self { inner, by, object: Resource::AttachmentObject, bucket: Resource::AttachmentsBucket }
     }
 
     fn note(&self, action: &str, key: &str) {
-        self.by.note(action, Resource::InboundMail(key.to_owned()));
+        self.by.note(action, (self.object)(key.to_owned()));
     }
 }
 
 #[async_trait]
-impl AttachmentObjects for RecordingInboundMail {
+impl AttachmentObjects for RecordingObjects {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
         let found = self.inner.get(key).await;
         self.note("s3:GetObject", key);
         // S3 answers a read of a missing object 404 only to a caller that may list the bucket.
         if matches!(found, Ok(None)) {
-            self.by.note("s3:ListBucket", Resource::InboundMailBucket);
+            self.by.note("s3:ListBucket", self.bucket.clone());
         }
         found
     }

@@ -7,9 +7,9 @@
 //! deployment (sample account, region and parameters; `!Ref`, `!GetAtt`, `!Sub`, `!Join`,
 //! `!Select`, `!Split`, `!If` and conditions resolved as CloudFormation resolves them), gives
 //! each access the ARN it would name there (from the function's own environment: `TABLE_NAME`,
-//! `REPORTS_BUCKET`, `EMAIL_INBOUND_BUCKET`, `WEBSOCKET_ENDPOINT`, `EMAIL_FROM`, the platform
-//! applications), and [`compare`] matches it against the function's `Allow` statements with
-//! IAM's wildcards, both ways.
+//! `REPORTS_BUCKET`, `EMAIL_INBOUND_BUCKET`, `ATTACHMENTS_BUCKET`, `WEBSOCKET_ENDPOINT`,
+//! `EMAIL_FROM`, the platform applications), and [`compare`] matches it against the function's
+//! `Allow` statements with IAM's wildcards, both ways.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -17,6 +17,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 use switchboard_email::inbound::EMAIL_INBOUND_BUCKET;
+use switchboard_shared::attachments::store::ATTACHMENTS_BUCKET;
 use switchboard_shared::ops::email::EMAIL_FROM;
 use switchboard_shared::push::sns::{
     SNS_PLATFORM_APPLICATION_ANDROID, SNS_PLATFORM_APPLICATION_IOS, SNS_PLATFORM_APPLICATION_WEB,
@@ -52,6 +53,10 @@ pub enum Resource {
     /// The inbound e-mail bucket itself: a read of a missing object needs `s3:ListBucket` on it
     /// (S3 answers such a read 404 only to a caller that may list, 403 otherwise).
     InboundMailBucket,
+    /// An object of the attachments bucket (`ATTACHMENTS_BUCKET`), by key.
+    AttachmentObject(String),
+    /// The attachments bucket itself (a read of a missing object needs `s3:ListBucket` on it).
+    AttachmentsBucket,
     /// The SES identity e-mail is sent from: the domain of the function's sender (`EMAIL_FROM`).
     /// SES v2 authorizes `SendEmail` on it (and on a configuration set, when one is named: we
     /// name none).
@@ -329,6 +334,8 @@ impl Deployment {
         let bucket = || variable("REPORTS_BUCKET").map(|bucket| format!("arn:{PARTITION}:s3:::{bucket}"));
         let inbound_bucket =
             || variable(EMAIL_INBOUND_BUCKET).map(|bucket| format!("arn:{PARTITION}:s3:::{bucket}"));
+        let attachments_bucket =
+            || variable(ATTACHMENTS_BUCKET).map(|bucket| format!("arn:{PARTITION}:s3:::{bucket}"));
         Ok(match resource {
             Resource::Table => vec![table()?],
             Resource::Index(name) => vec![format!("{}/index/{name}", table()?)],
@@ -351,6 +358,8 @@ impl Deployment {
             Resource::ReportObject(key) => vec![format!("{}/{key}", bucket()?)],
             Resource::InboundMail(key) => vec![format!("{}/{key}", inbound_bucket()?)],
             Resource::InboundMailBucket => vec![inbound_bucket()?],
+            Resource::AttachmentObject(key) => vec![format!("{}/{key}", attachments_bucket()?)],
+            Resource::AttachmentsBucket => vec![attachments_bucket()?],
             Resource::Connection => {
                 let endpoint = variable(WEBSOCKET_ENDPOINT)?;
                 let (api, stage) = endpoint
@@ -928,23 +937,28 @@ Resources:
     }
 
     #[test]
-    fn the_template_lets_the_inbound_function_read_stored_mail_and_learn_of_a_missing_one_only() {
+    fn the_template_lets_the_inbound_function_read_stored_mail_and_store_attachments_only() {
         let key = "inbound/a3k1m5v9c2q8r7t6p0n4b3x2z1y5w8e7d6f9g0h1";
+        let file = "attachments/01JD000000000000000000000E/01JD000000000000000000000G";
         let performed = accesses(&[
             ("email-inbound", "s3:GetObject", Resource::InboundMail(key.into())),
             ("email-inbound", "s3:ListBucket", Resource::InboundMailBucket),
+            ("email-inbound", "s3:PutObject", Resource::AttachmentObject(file.into())),
             ("email-inbound", "s3:GetObject", Resource::InboundMail("attachments/a/b".into())),
             ("email-inbound", "s3:PutObject", Resource::InboundMail(key.into())),
+            ("email-inbound", "s3:GetObject", Resource::AttachmentObject(file.into())),
         ]);
 
         let comparison = compare(crate::template::TEMPLATE, &performed).unwrap();
 
         let denied: Vec<(&str, &str)> =
             comparison.not_granted.iter().map(|f| (f.action.as_str(), f.resource.as_str())).collect();
-        let bucket = "arn:aws:s3:::switchboard-emailinboundbucket";
+        let (bucket, attachments) =
+            ("arn:aws:s3:::switchboard-emailinboundbucket", "arn:aws:s3:::switchboard-attachmentsbucket");
         assert_eq!(
             denied,
             [
+                ("s3:GetObject", format!("{attachments}/{file}").as_str()),
                 ("s3:GetObject", format!("{bucket}/attachments/a/b").as_str()),
                 ("s3:PutObject", format!("{bucket}/{key}").as_str())
             ]

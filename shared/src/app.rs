@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::attachments::store::AttachmentLinks;
+use crate::attachments::store::{AttachmentLinks, AttachmentObjects};
 use crate::attachments::AttachmentLimits;
 use crate::auth::WidgetTokens;
 use crate::config::{
@@ -86,6 +86,10 @@ pub struct App {
     pub attachment_links: Option<Arc<dyn AttachmentLinks>>,
     /// The attachments' limits (size, types, per message, per session).
     pub attachment_limits: AttachmentLimits,
+    /// Stores files in the attachments bucket for the function that keeps an inbound e-mail's
+    /// attachments (`email-inbound`: presigned requests to `ATTACHMENTS_BUCKET`), the local
+    /// gateway's folder and tests; the bucket's check (`attachments-check`) takes them from there.
+    pub attachment_objects: Option<Arc<dyn AttachmentObjects>>,
     /// Sends the e-mails of replies not read (`ops::email`): the `email-sweep` function (SES),
     /// the local gateway (`.eml` files, or SES on moto) and tests; no other function sends mail.
     pub mailing: Option<Arc<Mailing>>,
@@ -107,6 +111,7 @@ impl App {
             widget_token_limit: WIDGET_TOKEN_LIMIT,
             attachment_links: None,
             attachment_limits: AttachmentLimits::default(),
+            attachment_objects: None,
             mailing: None,
         }
     }
@@ -119,6 +124,11 @@ impl App {
     /// The same app signing attachment links with `links`.
     pub fn with_attachment_links(self, links: Arc<dyn AttachmentLinks>) -> Self {
         Self { attachment_links: Some(links), ..self }
+    }
+
+    /// The same app storing attachment files in `objects`.
+    pub fn with_attachment_objects(self, objects: Arc<dyn AttachmentObjects>) -> Self {
+        Self { attachment_objects: Some(objects), ..self }
     }
 
     /// The same app with other attachment limits.
@@ -210,6 +220,7 @@ impl App {
             widget_token_limit: WIDGET_TOKEN_LIMIT,
             attachment_links: None,
             attachment_limits: AttachmentLimits::default(),
+            attachment_objects: None,
             mailing: None,
         }
     }

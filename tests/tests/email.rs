@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{json, Value};
+use switchboard_shared::attachments::AttachmentStatus;
 use switchboard_shared::domain::{now, Role};
 use switchboard_shared::mail::folder::FolderMailer;
 use switchboard_shared::mail::inbound;
 use switchboard_shared::mail::ses::SesMailer;
 use switchboard_shared::mail::Mailer;
+use switchboard_shared::ops::attachments::{check_upload, Scanner};
 use switchboard_shared::ops::email::{self, Mailing, Received, SweepReport, Verdict, Verdicts};
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::store::ItemStore;
@@ -27,6 +29,7 @@ on_both_backends!(
     a_site_sets_how_long_a_reply_waits_before_it_is_emailed,
     a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_session,
     forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_nothing,
+    a_photo_sent_with_a_reply_by_email_comes_with_the_message_and_a_page_is_left_out,
 );
 
 /// The page the widget runs on.
@@ -163,8 +166,10 @@ async fn visit_of(backend: Backend, site: Value) -> Visit {
         api_base_url: api.base.clone(),
         inbound_domain: Some("in.shop.example".into()),
     };
+    // Files of replies by e-mail go where the gateway keeps attachments.
     let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)))
-        .with_mailing(Arc::new(mailing));
+        .with_mailing(Arc::new(mailing))
+        .with_attachment_objects(api.attachment_objects.clone());
     Visit { api, app, outbox, address, token, session, replies, replied_at }
 }
 
@@ -408,4 +413,60 @@ async fn forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_noth
         .call(&visit.api, Method::GET, &format!("/chat/messages/{}?limit=50", visit.session), None)
         .await;
     assert_eq!(messages.body["items"].as_array().map(Vec::len), Some(2), "{}", messages.body);
+}
+
+/// The reply of `tests/fixtures/email/photo-reply.eml`, from `from` to `to`: a line of text, a small
+/// PNG (`box.png`) and a page (`order.html`) attached.
+fn photo_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
+    include_str!("../fixtures/email/photo-reply.eml")
+        .replace("{from}", from)
+        .replace("{to}", to)
+        .replace("{message_id}", message_id)
+        .into_bytes()
+}
+
+/// The 1×1 PNG the fixture carries.
+const BOX_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\x0aIDATx\x9cc\0\x01\0\0\x05\0\x01\x0d\x0a\x2d\xb4\0\0\0\0IEND\xaeB\x60\x82";
+
+async fn a_photo_sent_with_a_reply_by_email_comes_with_the_message_and_a_page_is_left_out(backend: Backend) {
+    // Arrange: the e-mail went out; agent X watches the session.
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let to = reply_address(&visit.sent().await[0]);
+    let mut agent = visit.api.connect(&Caller::AgentX.token(&visit.api)).await;
+    agent.subscribe(&visit.session).await;
+    let mail = inbound::parse(&photo_reply(&visit.address, &to, "CAF=photo-1@mail.gmail.com"))
+        .expect("a readable e-mail");
+
+    // Act: the reply comes in; the photo's upload starts its check (in AWS the bucket's Object
+    // Created event starts attachments-check; here the test runs the check).
+    let received = email::receive(&visit.app, &mail, Verdicts::default(), now()).await.expect("taken in");
+    let frame = agent.expect("message.created").await;
+    let attached = frame["message"]["attachments"].as_array().cloned().unwrap_or_default();
+    let id = attached.first().and_then(|file| file["id"].as_str()).unwrap_or_default().to_owned();
+    let key = format!("attachments/{}/{id}", visit.session);
+    let objects = visit.api.attachment_objects.as_ref();
+    let checked = check_upload(&visit.app, objects, &key, Scanner::None).await.expect("the check runs");
+    let path = format!("/chat/sessions/{}/attachments/{id}", visit.session);
+    let link = Caller::AgentX.call(&visit.api, Method::GET, &path, None).await;
+    let file = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
+
+    // Assert: Grace's words and her photo in one message; the page is left out; the agent opens
+    // the photo once it is checked.
+    assert!(matches!(received, Received::Posted { attachments: 1, .. }), "{received:?}");
+    assert_eq!(frame["message"]["body"], "Here is a photo of the box it came in.", "{frame}");
+    assert_eq!(frame["message"]["channel"], "email");
+    let files: Vec<(&str, &str)> = attached
+        .iter()
+        .map(|file| {
+            (
+                file["file_name"].as_str().unwrap_or_default(),
+                file["content_type"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(files, [("box.png", "image/png")]);
+    assert_eq!(checked.map(|attachment| attachment.status), Some(AttachmentStatus::Ready));
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    assert_eq!(file.bytes().await.expect("the photo").as_ref(), BOX_PNG);
 }

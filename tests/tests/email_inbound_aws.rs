@@ -14,9 +14,10 @@ use switchboard_shared::attachments::bucket::SignedBucketObjects;
 use switchboard_shared::attachments::s3::S3AttachmentObjects;
 use switchboard_shared::attachments::store::{AttachmentObjects, S3Links};
 use switchboard_shared::domain::{Role, SessionId};
+use switchboard_shared::ops::attachments::Scanner;
 use switchboard_shared::ops::email::reply_address;
 use switchboard_shared::ApiError;
-use switchboard_tests::recording::{recording_app, RecordingInboundMail};
+use switchboard_tests::recording::{recording_app, RecordingObjects};
 use switchboard_tests::{arranged, moto_endpoint, on_duty, send, Backend, Caller, TestApi};
 use ulid::Ulid;
 
@@ -32,7 +33,7 @@ struct Inbox {
     /// The bucket as SES writes to it (the S3 client).
     stored: S3AttachmentObjects,
     /// The bucket as the function reads it: presigned requests, its calls recorded.
-    objects: RecordingInboundMail,
+    objects: RecordingObjects,
     /// The visitor's address.
     address: String,
     session: String,
@@ -74,7 +75,7 @@ async fn inbox() -> Inbox {
         .expect("create the inbound bucket on the moto server");
     let signed =
         SignedBucketObjects::new(&S3Links::for_endpoint(&endpoint, &bucket)).expect("the bucket's objects");
-    let objects = RecordingInboundMail::new(Arc::new(signed), INBOUND, &api.accesses);
+    let objects = RecordingObjects::inbound_mail(Arc::new(signed), INBOUND, &api.accesses);
     Inbox { api, stored, objects, address, session, reply_to }
 }
 
@@ -87,6 +88,16 @@ fn gmail_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
          > Yes we ship to Spain\r\n"
     )
     .into_bytes()
+}
+
+/// The reply of `tests/fixtures/email/photo-reply.eml`: a line of text, a small PNG (`box.png`) and
+/// a page (`order.html`) attached.
+fn photo_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
+    include_str!("../fixtures/email/photo-reply.eml")
+        .replace("{from}", from)
+        .replace("{to}", to)
+        .replace("{message_id}", message_id)
+        .into_bytes()
 }
 
 /// A fresh SES message id (SES's are lowercase letters and digits).
@@ -134,8 +145,9 @@ impl Inbox {
     }
 
     async fn invoke_reading(&self, objects: &dyn AttachmentObjects, event: Value) -> Result<Value, ApiError> {
-        let app = recording_app(&self.api.app, INBOUND, &self.api.accesses);
-        receive_event(&app, objects, event).await
+        // The function keeps the mails' files in the attachments bucket (here the gateway's).
+        let app = self.api.app.clone().with_attachment_objects(self.api.attachment_objects.clone());
+        receive_event(&recording_app(&app, INBOUND, &self.api.accesses), objects, event).await
     }
 
     /// The session's messages as agent X reads them.
@@ -264,4 +276,33 @@ async fn an_event_that_is_not_ses_s_fails_the_invocation() {
 
     // Assert
     assert!(matches!(&answer, Err(error) if error.code() == "invalid_event"), "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_sent_with_the_reply_is_stored_as_the_customers_upload_and_checked_by_the_bucket() {
+    // Arrange
+    let inbox = inbox().await;
+    let id = ses_message_id();
+    inbox.store(&id, photo_reply(&inbox.address, &inbox.reply_to, &format!("{id}@mail.gmail.com"))).await;
+
+    // Act: the reply comes in; the photo's Object Created event starts attachments-check.
+    let answer = inbox.invoke(receipt_event(&id, &inbox.reply_to, &[])).await.expect("taken in");
+    let message = inbox.messages().await.into_iter().find(|message| message["channel"] == "email");
+    let message = message.expect("the reply's message");
+    let file = message["attachments"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let key = format!("attachments/{}/{file}", inbox.session);
+    let checked = inbox.api.attachments_event(&key, Scanner::None).await.expect("the bucket's check");
+    let path = format!("/chat/sessions/{}/attachments/{file}", inbox.session);
+    let link = Caller::AgentX.call(&inbox.api, Method::GET, &path, None).await;
+    let photo = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
+
+    // Assert: the text and the photo in one message (the page left out); the agent opens the photo.
+    assert_eq!(answer["received"][0]["attachments"], 1, "{answer}");
+    assert_eq!(message["body"], "Here is a photo of the box it came in.", "{message}");
+    assert_eq!(message["attachments"].as_array().map(Vec::len), Some(1), "{message}");
+    assert_eq!(message["attachments"][0]["file_name"], "box.png");
+    assert_eq!(checked["checked"][0]["status"], "ready", "{checked}");
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    let bytes = photo.bytes().await.expect("the photo");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 }

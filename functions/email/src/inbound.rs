@@ -2,7 +2,8 @@
 //! rule first stores the raw message in the inbound bucket (`inbound/<SES message id>`), then
 //! invokes this function asynchronously with the receipt (verdicts and recipients, no content);
 //! the function reads the message back by a presigned GET (no S3 client), parses it and hands it to
-//! `ops::email::receive`, which posts it once per Message-ID.
+//! `ops::email::receive`, which posts it once per Message-ID, its files put in the attachments
+//! bucket as the customer's uploads (`attachments-check` checks them there).
 //!
 //! What ends an invocation: a mail posted, a duplicate, or one refused for good (spam, a virus, a
 //! forged address, a message that is missing or not an e-mail) is an answer, logged, and never
@@ -170,10 +171,12 @@ async fn receive_record(
     match receive(app, &mail, ses.receipt.verdicts(), now()).await {
         Ok(received) => {
             match &received {
-                Received::Posted { session_id, message_id, reopened, new_session } => tracing::info!(
-                    %session_id, %message_id, reopened, new_session, attachments = mail.attachments,
-                    "the reply is posted"
-                ),
+                Received::Posted { session_id, message_id, reopened, new_session, attachments } => {
+                    tracing::info!(
+                        %session_id, %message_id, reopened, new_session, attachments,
+                        files = mail.attachments.len(), "the reply is posted"
+                    )
+                }
                 Received::Duplicate { session_id } => {
                     tracing::info!(%session_id, "the reply was posted before")
                 }
@@ -195,12 +198,15 @@ async fn receive_record(
 }
 
 /// The `main` of `email-inbound`: tracing, the app (its push port refuses: its policy grants no
-/// SNS action; pushes to people who are not connected go from the change feed) and the inbound
-/// bucket of [`EMAIL_INBOUND_BUCKET`], reached by presigned requests; then the Lambda runtime loop.
+/// SNS action; pushes to people who are not connected go from the change feed) storing the mails'
+/// files in the attachments bucket, and the inbound bucket of [`EMAIL_INBOUND_BUCKET`], both
+/// reached by presigned requests; then the Lambda runtime loop.
 pub async fn run() -> Result<(), lambda_http::Error> {
     switchboard_shared::telemetry::init();
     let built = async {
-        let app = App::from_env_pushing(Arc::new(RefusedPush)).await?;
+        let app = App::from_env_pushing(Arc::new(RefusedPush))
+            .await?
+            .with_attachment_objects(Arc::new(SignedBucketObjects::from_env()?));
         Ok::<_, ConfigError>((app, SignedBucketObjects::from_env_bucket(EMAIL_INBOUND_BUCKET)?))
     };
     let (app, objects) = built.await.inspect_err(|error| {

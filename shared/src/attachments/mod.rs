@@ -193,6 +193,12 @@ impl FileName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `<stem>-<n>`: the name of a file that came without one (an e-mail's part). The stem is the
+    /// code's own, a valid name without a path separator.
+    pub(crate) fn numbered(stem: &'static str, n: usize) -> Self {
+        Self(format!("{stem}-{n}"))
+    }
 }
 
 impl<'de> Deserialize<'de> for FileName {

@@ -1,10 +1,13 @@
-//! Reading an inbound e-mail reply: the headers the service routes it by and the text the customer
-//! wrote, without the quoted history, the signature or the mobile sign-off. Bytes in, values out:
-//! no I/O, so every rule is tested against the raw messages real clients send.
+//! Reading an inbound e-mail reply: the headers the service routes it by, the text the customer
+//! wrote, without the quoted history, the signature or the mobile sign-off, and the files they
+//! attached. Bytes in, values out: no I/O, so every rule is tested against the raw messages real
+//! clients send.
 
 use std::collections::HashSet;
 
 use mailparse::{DispositionType, MailAddr, MailHeader, MailHeaderMap, ParsedMail};
+
+use crate::attachments::{AttachmentLimits, FileName, UploadRequest};
 
 /// The most characters of [`InboundMail::text`]; a longer reply is cut there.
 pub const MAX_TEXT_CHARS: usize = 10_000;
@@ -23,10 +26,124 @@ pub struct InboundMail {
     pub in_reply_to: Vec<String>,
     /// `Subject`, decoded.
     pub subject: Option<String>,
-    /// The new text the sender wrote ([`reply_text`]), at most [`MAX_TEXT_CHARS`] characters.
+    /// The new text the sender wrote ([`reply_text`]), at most [`MAX_TEXT_CHARS`] characters;
+    /// empty when they sent files only.
     pub text: String,
-    /// How many attachment parts the message had (files and images, not its text or HTML body).
-    pub attachments: usize,
+    /// The attachment parts (files and images, not its text or HTML body), in order. Their bytes
+    /// are the message's own, decoded: bounded by the message (SES takes up to 40 MB); the
+    /// attachment limits choose which are kept when the reply is posted.
+    pub attachments: Vec<InboundAttachment>,
+}
+
+/// A file attached to an inbound e-mail, as the message declares it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InboundAttachment {
+    /// The part's file name (`Content-Disposition`'s `filename`, else `Content-Type`'s `name`),
+    /// decoded, if it has one.
+    pub file_name: Option<String>,
+    /// The part's declared MIME type (`image/png`), lowercase, without parameters.
+    pub content_type: String,
+    /// The content, decoded from its transfer encoding; `None` when that encoding is broken.
+    pub bytes: Option<Vec<u8>>,
+}
+
+// Bytes are long and not for logs: the size stands for them.
+impl std::fmt::Debug for InboundAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundAttachment")
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("size", &self.bytes.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+/// One of an inbound e-mail's files the attachment limits allow, as the sender's upload: the name
+/// people will see and the type it is declared as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileToKeep<'m> {
+    /// The file's name ([`InboundAttachment::file_name`] made a valid one).
+    pub file_name: FileName,
+    /// Its type, as an upload would declare it.
+    pub content_type: String,
+    /// Its content.
+    pub bytes: &'m [u8],
+}
+
+/// One of an inbound e-mail's files left out, and why: `unreadable` (its encoding is broken),
+/// `too_many_attachments` (beyond what a message carries), or the code an upload of it is refused
+/// with (`attachment_type_forbidden`, `attachment_type_not_allowed`, `attachment_empty`,
+/// `attachment_too_large`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut<'m> {
+    /// The file.
+    pub file: &'m InboundAttachment,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl InboundMail {
+    /// The files `limits` allow as one message's attachments, in order (at most as many as a
+    /// message carries), and those left out with why.
+    pub fn files_to_keep(&self, limits: &AttachmentLimits) -> (Vec<FileToKeep<'_>>, Vec<LeftOut<'_>>) {
+        let (mut kept, mut left_out) = (Vec::new(), Vec::new());
+        for (index, file) in self.attachments.iter().enumerate() {
+            let Some(bytes) = file.bytes.as_deref() else {
+                left_out.push(LeftOut { file, reason: "unreadable" });
+                continue;
+            };
+            let file_name = upload_name(file.file_name.as_deref(), index);
+            let content_type = declared_type(file);
+            let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+            let request =
+                UploadRequest { file_name: file_name.clone(), content_type: content_type.clone(), size };
+            match request.check(limits) {
+                Ok(_) if kept.len() == limits.per_message => {
+                    left_out.push(LeftOut { file, reason: "too_many_attachments" })
+                }
+                Ok(_) => kept.push(FileToKeep { file_name, content_type, bytes }),
+                Err(refusal) => left_out.push(LeftOut { file, reason: refusal.code() }),
+            }
+        }
+        (kept, left_out)
+    }
+}
+
+/// A file's type as an upload would declare it: its part's, or for a part sent as
+/// `application/octet-stream` (many mailers send any file so), the one its name ends in.
+fn declared_type(file: &InboundAttachment) -> String {
+    const BY_ENDING: [(&str, &str); 10] = [
+        (".png", "image/png"),
+        (".jpg", "image/jpeg"),
+        (".jpeg", "image/jpeg"),
+        (".gif", "image/gif"),
+        (".webp", "image/webp"),
+        (".pdf", "application/pdf"),
+        (".txt", "text/plain"),
+        (".csv", "text/csv"),
+        (".log", "text/x-log"),
+        (".zip", "application/zip"),
+    ];
+    let name = file.file_name.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let guessed = BY_ENDING.iter().find(|(ending, _)| name.ends_with(ending)).map(|(_, mime)| *mime);
+    match (file.content_type.as_str(), guessed) {
+        ("application/octet-stream", Some(mime)) => mime.to_owned(),
+        (declared, _) => declared.to_owned(),
+    }
+}
+
+/// A file's name as people will see it: the mailer's, the characters a file name may not hold
+/// made `_`, cut to its length; `attachment-<n>` when it has none that is valid.
+fn upload_name(name: Option<&str>, index: usize) -> FileName {
+    let cleaned = name.and_then(|name| {
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_control() || matches!(c, '/' | '\\' | '"') { '_' } else { c })
+            .take(FileName::MAX_CHARS)
+            .collect();
+        FileName::parse(&name).ok()
+    });
+    cleaned.unwrap_or_else(|| FileName::numbered("attachment", index + 1))
 }
 
 /// Why an inbound e-mail gave nothing to post.
@@ -35,14 +152,16 @@ pub enum InboundError {
     /// Not an e-mail that can be read: empty, without a `From`, or a body whose encoding is broken.
     #[error("the e-mail is unreadable: {0}")]
     Unreadable(String),
-    /// No text of the sender's own: no text part, or nothing but quoted history and a signature.
+    /// No text of the sender's own (no text part, or nothing but quoted history and a signature)
+    /// and no file either.
     #[error("the e-mail has no text of the sender's own")]
     NoText,
 }
 
-/// Reads a raw RFC 5322 message: its routing headers, its attachment count and the text the sender
+/// Reads a raw RFC 5322 message: its routing headers, its attachments and the text the sender
 /// wrote (the `text/plain` body if there is one, else the HTML body as text), through
-/// [`reply_text`] and cut at [`MAX_TEXT_CHARS`].
+/// [`reply_text`] and cut at [`MAX_TEXT_CHARS`]. A message of files alone has an empty text; one
+/// with neither is [`InboundError::NoText`].
 pub fn parse(raw: &[u8]) -> Result<InboundMail, InboundError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(InboundError::Unreadable("the message is empty".into()));
@@ -77,8 +196,16 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, InboundError> {
             break;
         }
     }
+    let attachments: Vec<InboundAttachment> =
+        mail.parts().filter(|part| is_attachment(part)).map(attachment).collect();
     if text.is_empty() {
-        return Err(broken.unwrap_or(InboundError::NoText));
+        // A text part that could not be read may have said something: not taken for files alone.
+        if let Some(broken) = broken {
+            return Err(broken);
+        }
+        if attachments.is_empty() {
+            return Err(InboundError::NoText);
+        }
     }
 
     Ok(InboundMail {
@@ -98,8 +225,24 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, InboundError> {
         ),
         subject: headers.get_first_value("Subject").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
         text,
-        attachments: mail.parts().filter(|part| is_attachment(part)).count(),
+        attachments,
     })
+}
+
+/// An attachment part as a file: its name, declared type and decoded bytes.
+fn attachment(part: &ParsedMail) -> InboundAttachment {
+    let disposition = part.get_content_disposition();
+    let file_name = disposition
+        .params
+        .get("filename")
+        .or_else(|| part.ctype.params.get("name"))
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty());
+    InboundAttachment {
+        file_name,
+        content_type: part.ctype.mimetype.to_ascii_lowercase(),
+        bytes: part.get_body_raw().ok(),
+    }
 }
 
 /// The new text of a reply's body: the body up to its quoted history (an "On … wrote:" line
@@ -763,7 +906,7 @@ days & the tracking page says \"returned to sender\".\n\nCould you check, please
         );
         assert_eq!(mail.in_reply_to, [SHOPS_MESSAGE_ID]);
         assert_eq!(mail.subject.as_deref(), Some("Re: Your conversation with Shop"));
-        assert_eq!(mail.attachments, 0);
+        assert_eq!(mail.attachments, []);
     }
 
     #[test]
@@ -786,7 +929,7 @@ days & the tracking page says \"returned to sender\".\n\nCould you check, please
             Some("AM9PR07MB7265C1A2B3D4E5F6A7B8C9D0E1F2A3B4@AM9PR07MB7265.eurprd07.prod.outlook.com")
         );
         assert_eq!(mail.in_reply_to, [SHOPS_MESSAGE_ID]);
-        assert_eq!(mail.attachments, 0);
+        assert_eq!(mail.attachments, []);
     }
 
     #[test]
@@ -814,11 +957,25 @@ Many thanks,\nGrace"
     }
 
     #[test]
-    fn a_reply_with_a_photo_and_a_pdf_counts_two_attachments_and_keeps_its_text() {
+    fn a_reply_with_a_photo_and_a_pdf_keeps_both_files_and_its_text() {
         let mail = fixture(ATTACHMENT);
 
         assert_eq!(mail.text, "Here is a photo of the damaged box, and the delivery note the courier left.");
-        assert_eq!(mail.attachments, 2);
+        let files: Vec<(Option<&str>, &str, bool)> = mail
+            .attachments
+            .iter()
+            .map(|file| (file.file_name.as_deref(), file.content_type.as_str(), file.bytes.is_some()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                (Some("IMG_20261207_101512.jpg"), "image/jpeg", true),
+                (Some("delivery-note.pdf"), "application/pdf", true)
+            ]
+        );
+        let jpeg = mail.attachments[0].bytes.as_deref().unwrap_or_default();
+        assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "the photo's bytes, decoded from base64");
+        assert!(mail.attachments[1].bytes.as_deref().unwrap_or_default().starts_with(b"%PDF-"));
         assert_eq!(mail.from.as_deref(), Some("charles.babbage@gmail.com"));
         assert_eq!(mail.recipients, [REPLY_ADDRESS, "ada.lovelace@gmail.com"]);
         assert_eq!(
@@ -898,11 +1055,92 @@ On Mon, 7 Dec 2026 at 10:00, Shop <support@shop.example> wrote:\r\n\r\n> Hello A
     }
 
     #[test]
-    fn a_message_with_only_an_attachment_has_no_text() {
+    fn a_message_of_a_file_alone_keeps_the_file_with_an_empty_text() {
         let raw = b"From: ada@example.org\r\nContent-Type: image/png; name=\"a.png\"\r\n\
 Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n";
 
-        assert!(matches!(parse(raw), Err(InboundError::NoText)));
+        let mail = parse(raw).unwrap();
+
+        assert_eq!(mail.text, "");
+        assert_eq!(
+            mail.attachments,
+            [InboundAttachment {
+                file_name: Some("a.png".into()),
+                content_type: "image/png".into(),
+                bytes: Some(b"\x89PNG\r\n\x1a\n".to_vec()),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_limits_keep_the_files_an_upload_may_have_and_say_why_the_others_are_left_out() {
+        let file = |name: Option<&str>, content_type: &str, bytes: Option<&[u8]>| InboundAttachment {
+            file_name: name.map(str::to_owned),
+            content_type: content_type.to_owned(),
+            bytes: bytes.map(<[u8]>::to_vec),
+        };
+        let mail = InboundMail {
+            message_id: Some("m@example.org".into()),
+            from: Some("ada@example.org".into()),
+            recipients: Vec::new(),
+            in_reply_to: Vec::new(),
+            subject: None,
+            text: "Here they are.".into(),
+            attachments: vec![
+                file(Some("box.png"), "image/png", Some(b"png")),
+                file(Some("Note.PDF"), "application/octet-stream", Some(b"%PDF-")),
+                file(None, "image/jpeg", Some(b"jpeg")),
+                file(Some("a/b\"c.txt"), "text/plain", Some(b"t")),
+                file(Some("order.html"), "text/html", Some(b"<p>")),
+                file(Some("big.zip"), "application/zip", Some(&[0; 11])),
+                file(Some("setup.exe"), "application/x-msdownload", Some(b"MZ")),
+                file(Some("empty.txt"), "text/plain", Some(b"")),
+                file(Some("broken.pdf"), "application/pdf", None),
+                file(Some("one-more.png"), "image/png", Some(b"png")),
+            ],
+        };
+        let limits = AttachmentLimits { max_bytes: 10, per_message: 4, ..AttachmentLimits::default() };
+
+        let (kept, left_out) = mail.files_to_keep(&limits);
+
+        let kept: Vec<(&str, &str)> =
+            kept.iter().map(|file| (file.file_name.as_str(), file.content_type.as_str())).collect();
+        assert_eq!(
+            kept,
+            [
+                ("box.png", "image/png"),
+                ("Note.PDF", "application/pdf"),
+                ("attachment-3", "image/jpeg"),
+                ("a_b_c.txt", "text/plain")
+            ]
+        );
+        let left_out: Vec<(Option<&str>, &str)> =
+            left_out.iter().map(|left| (left.file.file_name.as_deref(), left.reason)).collect();
+        assert_eq!(
+            left_out,
+            [
+                (Some("order.html"), "attachment_type_forbidden"),
+                (Some("big.zip"), "attachment_too_large"),
+                (Some("setup.exe"), "attachment_type_not_allowed"),
+                (Some("empty.txt"), "attachment_empty"),
+                (Some("broken.pdf"), "unreadable"),
+                (Some("one-more.png"), "too_many_attachments"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_whose_base64_is_broken_is_kept_without_its_bytes() {
+        let raw = b"From: ada@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nThe receipt.\r\n\
+--b\r\nContent-Type: application/pdf; name=receipt.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+!!!! not base64 ****\r\n--b--\r\n";
+
+        let mail = parse(raw).unwrap();
+
+        assert_eq!(mail.text, "The receipt.");
+        assert_eq!(mail.attachments.len(), 1);
+        assert_eq!(mail.attachments[0].bytes, None);
     }
 
     #[test]

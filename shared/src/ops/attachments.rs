@@ -14,7 +14,7 @@ use crate::attachments::thumbnail::{self, CONTENT_TYPE as THUMBNAIL_TYPE};
 use crate::attachments::MessageAttachment;
 use crate::attachments::{
     content_disposition, object_key, parse_object_key, thumbnail_key, Attachment, AttachmentStatus,
-    RejectReason, UploadRequest,
+    CheckedUpload, FileName, RejectReason, UploadRequest,
 };
 use crate::domain::{now, AttachmentId, MessageId, Principal, SessionId};
 use crate::error::ApiError;
@@ -70,8 +70,49 @@ pub async fn request_upload(
 ) -> Result<Upload, ApiError> {
     let links = app.attachment_links()?;
     let checked = input.check(&app.attachment_limits)?;
-    let store = app.store.as_ref();
     let at = now();
+    let attachment = new_pending(app, principal, session_id, checked, at).await?;
+    let key = object_key(session_id, &attachment.id);
+    let upload = links.upload_form(&key, attachment.content_type.mime(), attachment.size, at);
+    Ok(Upload { attachment, upload })
+}
+
+/// A file a participant sent from elsewhere than the chat (an attachment of their reply by
+/// e-mail): checked against the limits as an upload request is (422 `attachment_type_forbidden`,
+/// `attachment_type_not_allowed`, `attachment_empty`, `attachment_too_large`,
+/// `too_many_attachments_in_session`), stored `pending` as their upload to the session, and its
+/// content put in the bucket, whose check ends it as it ends an upload by form (in AWS
+/// `attachments-check`, on the object's Object Created event).
+pub async fn store_file(
+    app: &App,
+    principal: &Principal,
+    session_id: &SessionId,
+    file_name: FileName,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Result<Attachment, ApiError> {
+    let objects = app.attachment_objects.as_deref().ok_or_else(|| {
+        ApiError::Internal("this function was started without an attachments bucket to store files in".into())
+    })?;
+    let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let request = UploadRequest { file_name, content_type: content_type.to_owned(), size };
+    let checked = request.check(&app.attachment_limits)?;
+    let attachment = new_pending(app, principal, session_id, checked, now()).await?;
+    objects.put(&object_key(session_id, &attachment.id), bytes, attachment.content_type.mime()).await?;
+    Ok(attachment)
+}
+
+/// A new `pending` attachment of `principal`'s in the session, stored with the session's count in
+/// one transaction: 403 `not_a_participant`, 409 `session_closed`, 422
+/// `too_many_attachments_in_session`.
+async fn new_pending(
+    app: &App,
+    principal: &Principal,
+    session_id: &SessionId,
+    checked: CheckedUpload,
+    at: time::OffsetDateTime,
+) -> Result<Attachment, ApiError> {
+    let store = app.store.as_ref();
     let attachment = Attachment {
         id: AttachmentId::generate(),
         session_id: *session_id,
@@ -111,9 +152,7 @@ pub async fn request_upload(
     if !failed.is_empty() {
         return Err(ApiError::conflict("conflict", "the session changed meanwhile; retry"));
     }
-    let key = object_key(session_id, &attachment.id);
-    let upload = links.upload_form(&key, attachment.content_type.mime(), attachment.size, at);
-    Ok(Upload { attachment, upload })
+    Ok(attachment)
 }
 
 /// Anyone who may read the session gets a download link to a `ready` attachment (404

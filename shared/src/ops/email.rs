@@ -619,6 +619,9 @@ pub enum Received {
         reopened: bool,
         /// It started a new session (the old one closed more than 7 days before).
         new_session: bool,
+        /// How many of the e-mail's files the message carries (the others are left out, each with
+        /// its reason in the log).
+        attachments: usize,
     },
     /// The same e-mail (its Message-ID) was posted before.
     Duplicate {
@@ -626,7 +629,8 @@ pub enum Received {
         session_id: crate::domain::SessionId,
     },
     /// Refused, and nothing posted: `not_a_reply_address`, `session_unknown`, `wrong_sender`,
-    /// `no_message_id`, `spam`, `virus` or `sender_not_authenticated`.
+    /// `no_message_id`, `spam`, `virus`, `sender_not_authenticated`, or `no_text` (no text and no
+    /// file that may be kept).
     Refused {
         /// Why.
         reason: &'static str,
@@ -642,7 +646,10 @@ fn refused(reason: &'static str, mail: &crate::mail::inbound::InboundMail) -> Re
 /// Posts a customer's reply by e-mail in the session its reply address names, as their message
 /// (`channel: email`), once: the same Message-ID twice is posted once. The reply address must be
 /// one we signed, the sender the customer's address, the verdicts clean. A closed session is
-/// reopened within its 7 days, else the reply opens a new session.
+/// reopened within its 7 days, else the reply opens a new session. The e-mail's files the
+/// attachment limits allow (type, size, how many a message carries) become the message's
+/// attachments, stored as the customer's uploads and checked as theirs are; the others are left
+/// out and logged, and the message is posted without them.
 #[cfg(feature = "mail")]
 pub async fn receive(
     app: &App,
@@ -674,6 +681,10 @@ pub async fn receive(
         return Ok(refused("wrong_sender", mail));
     }
     let Some(message_id) = mail.message_id.as_deref() else { return Ok(refused("no_message_id", mail)) };
+    let files = files_to_keep(app, mail);
+    if mail.text.is_empty() && files.is_empty() {
+        return Ok(refused("no_text", mail));
+    }
     let digest: String = <Sha256 as sha2::Digest>::digest(message_id.as_bytes())
         .iter()
         .take(20)
@@ -682,7 +693,7 @@ pub async fn receive(
     if !pending_email::claim_inbound(store, &session.id, &digest, now).await? {
         return Ok(Received::Duplicate { session_id: session.id });
     }
-    match post_reply(app, &session, mail, &digest, now).await {
+    match post_reply(app, &session, mail, files, &digest, now).await {
         Ok(received) => Ok(received),
         Err(error) => {
             // Not posted: a later delivery of the same e-mail may try again.
@@ -692,11 +703,39 @@ pub async fn receive(
     }
 }
 
+/// The e-mail's files the attachment limits allow (`InboundMail::files_to_keep`); each one left out
+/// is logged with why (an app without an attachments bucket keeps none).
+#[cfg(feature = "mail")]
+fn files_to_keep<'m>(
+    app: &App,
+    mail: &'m crate::mail::inbound::InboundMail,
+) -> Vec<crate::mail::inbound::FileToKeep<'m>> {
+    use crate::mail::inbound::LeftOut;
+    let (kept, left_out) = match app.attachment_objects {
+        Some(_) => mail.files_to_keep(&app.attachment_limits),
+        None => (
+            Vec::new(),
+            mail.attachments.iter().map(|file| LeftOut { file, reason: "no_attachments_bucket" }).collect(),
+        ),
+    };
+    for LeftOut { file, reason } in left_out {
+        tracing::warn!(
+            reason,
+            file_name = ?file.file_name,
+            content_type = file.content_type,
+            message_id = ?mail.message_id,
+            "an e-mail's file is left out"
+        );
+    }
+    kept
+}
+
 #[cfg(feature = "mail")]
 async fn post_reply(
     app: &App,
     session: &Session,
     mail: &crate::mail::inbound::InboundMail,
+    files: Vec<crate::mail::inbound::FileToKeep<'_>>,
     digest: &str,
     now: OffsetDateTime,
 ) -> Result<Received, ApiError> {
@@ -723,17 +762,46 @@ async fn post_reply(
             new_session = true;
         }
     }
+    // Stored before the send that carries them. A failure that may pass fails the reply, which is
+    // taken again (the files stored meanwhile stay the customer's unsent uploads, as an abandoned
+    // upload does); a refusal leaves the file out.
+    let mut attachments = Vec::with_capacity(files.len());
+    for file in files {
+        let crate::mail::inbound::FileToKeep { file_name, content_type, bytes } = file;
+        let name = file_name.as_str().to_owned();
+        match super::attachments::store_file(
+            app,
+            &principal,
+            &target,
+            file_name,
+            &content_type,
+            bytes.to_vec(),
+        )
+        .await
+        {
+            Ok(attachment) => attachments.push(attachment.id),
+            Err(error) if error.status().is_client_error() => {
+                tracing::warn!(reason = error.code(), file_name = name, "an e-mail's file is left out");
+            }
+            Err(error) => return Err(error),
+        }
+    }
     // A message holds 4,000 characters; the rest of a longer e-mail is cut.
     let text: String = mail.text.chars().take(4000).collect();
+    let body = if text.is_empty() { None } else { Some(MessageBody::parse(&text)?) };
+    if body.is_none() && attachments.is_empty() {
+        return Ok(refused("no_text", mail));
+    }
     let input = SendMessage {
         session_id: target,
-        body: Some(MessageBody::parse(&text)?),
+        body,
         client_message_id: Some(ClientMessageId::parse(&format!("email-{digest}"))?),
-        attachments: Vec::new(),
+        attachments,
         channel: Some(Channel::Email),
     };
     let message = match super::send_message(app, &principal, input, None).await? {
         super::Sent::Created(message, _) | super::Sent::Replayed(message) => message,
     };
-    Ok(Received::Posted { session_id: target, message_id: message.id, reopened, new_session })
+    let attachments = message.attachments.len();
+    Ok(Received::Posted { session_id: target, message_id: message.id, reopened, new_session, attachments })
 }
