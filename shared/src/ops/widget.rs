@@ -120,7 +120,8 @@ pub struct Identify {
     #[serde(default)]
     pub signature: Option<String>,
     /// A JWT signed HS256 with the site's identity secret: `sub` the user id, `exp` required,
-    /// `name` optional.
+    /// `name` optional, `email` optional (an address the site vouches for: replies the user
+    /// leaves unread are e-mailed there).
     #[serde(default)]
     pub identity_token: Option<String>,
 }
@@ -485,19 +486,27 @@ struct IdentityClaims {
     sub: String,
     #[serde(default)]
     name: Option<String>,
+    /// An address the site vouches for: replies left unread are e-mailed there.
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// What a signed identity says: the site's own id of the user, and from an identity token their
+/// name and address.
+struct VerifiedIdentity {
+    external_id: String,
+    name: Option<String>,
+    email: Option<String>,
 }
 
 /// The site's user a signed identity speaks for (its own id, and a name from an identity
 /// token); 403 `invalid_identity` unless signed with one of the site's valid secrets.
-fn verified_identity(
-    secrets: &IdentitySecrets,
-    input: &Identify,
-) -> Result<(String, Option<String>), ApiError> {
+fn verified_identity(secrets: &IdentitySecrets, input: &Identify) -> Result<VerifiedIdentity, ApiError> {
     let valid = secrets.valid_at(now());
     match (&input.user_id, &input.signature, &input.identity_token) {
         (Some(user), Some(signature), None) => {
             if valid.iter().any(|secret| signature_matches(secret, user, signature)) {
-                Ok((user.clone(), None))
+                Ok(VerifiedIdentity { external_id: user.clone(), name: None, email: None })
             } else {
                 Err(invalid_identity())
             }
@@ -514,7 +523,11 @@ fn verified_identity(
                     let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
                     jsonwebtoken::decode::<IdentityClaims>(token, &key, &validation).ok()
                 })
-                .map(|data| (data.claims.sub, data.claims.name))
+                .map(|data| VerifiedIdentity {
+                    external_id: data.claims.sub,
+                    name: data.claims.name,
+                    email: data.claims.email,
+                })
                 .ok_or_else(invalid_identity)
         }
         _ => Err(ApiError::unprocessable(
@@ -555,13 +568,27 @@ pub async fn identify(
         identified_id(&site, user)?;
     }
     limit_tokens(app, source_ip).await?;
-    let (external, claimed_name) = verified_identity(&record.secrets, &input)?;
-    let user = identified_id(&site, &external).map_err(|_| invalid_identity())?;
-    let name = match (claimed_name, &visitor) {
+    let identity = verified_identity(&record.secrets, &input)?;
+    let user = identified_id(&site, &identity.external_id).map_err(|_| invalid_identity())?;
+    let name = match (identity.name, &visitor) {
         (Some(name), _) => Some(parse_visitor_name(&name).map_err(|_| invalid_identity())?),
         (None, Some(visitor)) => visitor.name.clone(),
         (None, None) => None,
     };
+    if let Some(email) = identity.email {
+        // Kept as a visitor's pre-chat answers are (with no resume credential): the e-mails of
+        // replies left unread go to the address the site signed, the latest one it signed.
+        let email = parse_email(&email).map_err(|_| invalid_identity())?;
+        let contact = Visitor {
+            user_id: user.clone(),
+            site_id: site,
+            name: name.clone(),
+            email: Some(email),
+            resume_hash: String::new(),
+            created_at: now(),
+        };
+        sites::put_identified(app.store.as_ref(), &contact).await?;
+    }
     let moved = match &visitor {
         Some(visitor) => move_open_sessions(app, &visitor.user_id, &user, name.as_deref()).await?,
         None => Vec::new(),

@@ -24,7 +24,8 @@ pub struct SiteRecord {
 }
 
 /// A visitor of a site: who the widget's customer token was made for, and what the pre-chat
-/// form told about them.
+/// form told about them; or a signed-in user of the site (`wu:`), with what their identity token
+/// said (no resume credential: `resume_hash` is empty, and no resume names such a user).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visitor {
     /// The visitor's user id (`wv:<site>:<ULID>`).
@@ -156,6 +157,13 @@ pub async fn any_allows(store: &dyn ItemStore, origin: &Origin) -> Result<bool, 
 pub async fn put_visitor(store: &dyn ItemStore, visitor: &Visitor) -> Result<(), ApiError> {
     let item = to_item(visitor, &visitor_key(&visitor.user_id), &[])?;
     store.put(item, Some(Condition::NotExists)).await?;
+    Ok(())
+}
+
+/// Stores what a signed-in user's identity token said (their name and address) under the same
+/// key as a visitor's record, replacing what an earlier token said.
+pub async fn put_identified(store: &dyn ItemStore, identified: &Visitor) -> Result<(), ApiError> {
+    store.put(to_item(identified, &visitor_key(&identified.user_id), &[])?, None).await?;
     Ok(())
 }
 
