@@ -341,7 +341,9 @@ impl RecordingMailer {
 #[async_trait]
 impl Mailer for RecordingMailer {
     async fn send(&self, email: &Email) -> Result<String, MailError> {
+        // In AWS the sweep sends with the template's configuration set (`EMAIL_CONFIGURATION_SET`).
         self.by.note("ses:SendEmail", Resource::EmailIdentity);
+        self.by.note("ses:SendEmail", Resource::EmailConfigurationSet);
         self.inner.send(email).await
     }
 }

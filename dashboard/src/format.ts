@@ -1,3 +1,15 @@
+import type { Schemas } from "@switchboard/client";
+
+/** What an e-mail to the customer became, in words: opening is not tracked (no tracking pixels). */
+export const EMAIL_STATUS: Record<Schemas["SentStatus"], string> = {
+  sending: "sending",
+  sent: "sent",
+  refused: "not sent (refused by the mail service)",
+  delivered: "delivered",
+  bounced: "bounced",
+  complained: "marked as spam",
+};
+
 export function duration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined) return "—";
   const s = Math.round(seconds);

@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use switchboard_shared::attachments::folder::{FolderAttachments, GatewayLinks};
 use switchboard_shared::attachments::s3::S3AttachmentObjects;
 use switchboard_shared::attachments::signing::{SignatureRefusal, UploadForm, VerifiedUpload};
-use switchboard_shared::attachments::store::{AttachmentLinks, AttachmentObjects, S3Links};
+use switchboard_shared::attachments::store::{
+    AttachmentLinks, AttachmentObjects, AttachmentStoreError, S3Links,
+};
 use switchboard_shared::domain::now;
 use switchboard_shared::ops::attachments::{check_upload, Scanner};
 use switchboard_shared::reports::DownloadLink;
@@ -101,6 +103,31 @@ impl LocalBucket {
             Self::Folder(files) => files.as_ref(),
             Self::Server(bucket) => &bucket.objects,
         }
+    }
+}
+
+/// The bucket's objects, for what stores files outside an upload form: a reply by e-mail's files,
+/// taken in from the mail inbox.
+#[async_trait::async_trait]
+impl AttachmentObjects for LocalBucket {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
+        self.objects().get(key).await
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
+        self.objects().put(key, bytes, content_type).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        self.objects().delete(key).await
+    }
+
+    async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
+        self.objects().clear_tags(key).await
+    }
+
+    async fn scan_verdict(&self, key: &str) -> Result<Option<String>, AttachmentStoreError> {
+        self.objects().scan_verdict(key).await
     }
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 use switchboard_email::inbound::EMAIL_INBOUND_BUCKET;
 use switchboard_shared::attachments::store::ATTACHMENTS_BUCKET;
+use switchboard_shared::mail::ses::EMAIL_CONFIGURATION_SET;
 use switchboard_shared::ops::email::EMAIL_FROM;
 use switchboard_shared::push::sns::{
     SNS_PLATFORM_APPLICATION_ANDROID, SNS_PLATFORM_APPLICATION_IOS, SNS_PLATFORM_APPLICATION_WEB,
@@ -58,9 +59,10 @@ pub enum Resource {
     /// The attachments bucket itself (a read of a missing object needs `s3:ListBucket` on it).
     AttachmentsBucket,
     /// The SES identity e-mail is sent from: the domain of the function's sender (`EMAIL_FROM`).
-    /// SES v2 authorizes `SendEmail` on it (and on a configuration set, when one is named: we
-    /// name none).
+    /// SES v2 authorizes `SendEmail` on it, and on the configuration set it names.
     EmailIdentity,
+    /// The SES configuration set e-mail is sent with (`EMAIL_CONFIGURATION_SET`).
+    EmailConfigurationSet,
 }
 
 /// One kind of call a function made: the IAM action that authorizes it and what it named.
@@ -381,6 +383,10 @@ impl Deployment {
                     .filter(|domain| !domain.is_empty())
                     .ok_or_else(|| format!("{EMAIL_FROM} {from} is not an e-mail address"))?;
                 vec![format!("arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{domain}")]
+            }
+            Resource::EmailConfigurationSet => {
+                let name = variable(EMAIL_CONFIGURATION_SET)?;
+                vec![format!("arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:configuration-set/{name}")]
             }
         })
     }
@@ -924,7 +930,10 @@ Resources:
 
     #[test]
     fn the_template_lets_the_sweep_send_e_mail_as_its_senders_domain() {
-        let performed = accesses(&[("email-sweep", "ses:SendEmail", Resource::EmailIdentity)]);
+        let performed = accesses(&[
+            ("email-sweep", "ses:SendEmail", Resource::EmailIdentity),
+            ("email-sweep", "ses:SendEmail", Resource::EmailConfigurationSet),
+        ]);
 
         let comparison = compare(crate::template::TEMPLATE, &performed).unwrap();
 

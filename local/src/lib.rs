@@ -7,6 +7,7 @@ pub mod feed;
 pub mod fixtures;
 pub mod gateway;
 pub mod iam;
+pub mod mailbox;
 pub mod openapi;
 pub mod scheduler;
 pub mod secret;

@@ -70,7 +70,8 @@ enum Command {
         #[arg(long, default_value = "support@switchboard.localhost")]
         email_from: String,
         /// The domain of the e-mails' reply addresses (`reply+<session>.<signature>@DOMAIN`);
-        /// a reply saved as a file goes in with `switchboard-local email-inbound FILE.eml`.
+        /// a reply saved as a file goes in when moved into `<data dir>/mail/inbox/`, or with
+        /// `switchboard-local email-inbound FILE.eml`.
         #[arg(long, default_value = "in.switchboard.localhost")]
         email_inbound_domain: String,
         /// Do not run the template's schedules (the analytics rollup every 15 minutes, ...).
@@ -133,6 +134,16 @@ enum Command {
         /// The running gateway, whose `/@connections` the new message is posted through.
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         gateway: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Take in the mail service's report on one of the e-mails, saved as a file: SES's event
+    /// JSON (`Delivery`, `Bounce`, `Complaint`, `Reject`), as its SNS notifications carry it. The
+    /// e-mail's status moves on, and an address that bounced for good or complained gets no
+    /// more e-mail (printed as JSON).
+    EmailReport {
+        /// SES's event (the `Message` of the SNS notification).
+        file: PathBuf,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -347,6 +358,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut app = App::new(store, realtime)
                 .with_reports(reports)
                 .with_attachment_links(attachment_links)
+                .with_attachment_objects(Arc::new(attachment_bucket.clone()))
                 .with_attachment_limits(attachment_limits)
                 .with_max_open_sessions(max_open_sessions)
                 .with_widget_tokens(widget_tokens)
@@ -375,6 +387,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             if !no_schedules {
                 tokio::spawn(scheduler::run(Arc::new(app.clone()), schedules));
             }
+            let inbox = switchboard_local::mailbox::inbox(&data_dir);
+            tracing::info!(inbox = %inbox.display(), "replies (.eml) and SES reports (.json) put there are taken in");
+            tokio::spawn(switchboard_local::mailbox::watch(app.clone(), inbox));
             let dashboard_built = switchboard_local::dashboard::is_built(&dashboard_dir);
             let build_dashboard = switchboard_local::dashboard::build_command(&dashboard_dir);
             let mut gateway = Gateway::with_connections(app, verifier, connections)
@@ -468,21 +483,24 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::EmailInbound { file, gateway, store } => {
             let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let mail = switchboard_shared::mail::inbound::parse(&raw)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
             let store = open_store(store).await?;
             let app =
                 App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(gateway.trim_end_matches('/'))));
-            let verdicts = switchboard_shared::ops::email::Verdicts::default();
-            let received = switchboard_shared::ops::email::receive(
-                &app,
-                &mail,
-                verdicts,
-                switchboard_shared::domain::now(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string(&received).map_err(|e| e.to_string())?);
+            let received = switchboard_local::mailbox::take_in_mail(&app, &raw)
+                .await
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("{received}");
+            Ok(())
+        }
+        Command::EmailReport { file, store } => {
+            let json = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            // A report posts nothing to connections: the gateway's address is never called.
+            let realtime = Arc::new(ApiGatewayRealtime::for_endpoint("http://127.0.0.1:3000"));
+            let app = App::new(open_store(store).await?, realtime);
+            let reported = switchboard_local::mailbox::take_in_report(&app, &json)
+                .await
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("{reported}");
             Ok(())
         }
         Command::Rollup { from, to, store } => {

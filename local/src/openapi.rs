@@ -83,6 +83,7 @@ Every route but the health probe, the widget's public routes (`/widget/...`) and
         switchboard_attachments::download_attachment,
         switchboard_email::unsubscribe_page,
         switchboard_email::unsubscribe,
+        switchboard_email::list_session_emails,
     ),
     modifiers(&BearerAuth, &StoreUnavailable),
     security(("bearer" = [])),
@@ -94,7 +95,7 @@ Every route but the health probe, the widget's public routes (`/widget/...`) and
         (name = "reports", description = "Reports for admins: the conversations CSV and the daily PDF reports"),
         (name = "widget", description = "The chat widget: sites for admins, and the public routes a site's pages call (no token; an Origin the site allows)"),
         (name = "attachments", description = "Files in conversations: uploaded straight to the bucket by a presigned POST, checked, downloaded by presigned GETs"),
-        (name = "email", description = "Replies not read while away, by e-mail: the unsubscribe link every such e-mail carries"))
+        (name = "email", description = "Replies not read while away, by e-mail: the unsubscribe link every such e-mail carries, and what became of each e-mail"))
 )]
 struct ApiDoc;
 

@@ -487,8 +487,8 @@ macro_rules! scheduled_main {
 /// A queue handler: gets an SQS event, returns the batch response (`batchItemFailures`).
 pub type QueueHandler = for<'a> fn(&'a App, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
 
-/// One Lambda function an SQS queue invokes (its event source mapping reports batch item
-/// failures).
+/// One Lambda function an event source invokes with a batch of records: an SQS queue or the
+/// table's stream (whose event source mappings report batch item failures), an SNS topic.
 #[derive(Clone, Copy)]
 pub struct QueueFunction {
     /// Binary and function name (`notifications-bulk-worker`).
@@ -513,7 +513,11 @@ macro_rules! queue_function {
 /// (pushing through SNS), then the Lambda runtime loop. A handler's error (an event that is not
 /// an SQS event) fails the invocation, and with it the whole batch.
 pub async fn run_queue(function: QueueFunction) -> Result<(), lambda_http::Error> {
-    let app = start_pushing().await?;
+    serve_batches(start_pushing().await?, function).await
+}
+
+/// The Lambda runtime loop of an event function over `app`.
+async fn serve_batches(app: Arc<App>, function: QueueFunction) -> Result<(), lambda_http::Error> {
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::lambda_runtime::LambdaEvent<Value>| {
             let app = Arc::clone(&app);
@@ -527,6 +531,24 @@ pub async fn run_queue(function: QueueFunction) -> Result<(), lambda_http::Error
         },
     ))
     .await
+}
+
+/// The whole `main` of an event function that neither pushes nor mails (the SNS topic of the
+/// mail service's reports): [`run_queue`] with [`start`]'s app, so its binary links no SNS client.
+pub async fn run_events(function: QueueFunction) -> Result<(), lambda_http::Error> {
+    serve_batches(start().await?, function).await
+}
+
+/// Expands to the `main` of an event function binary that neither pushes nor mails
+/// ([`run_events`]).
+#[macro_export]
+macro_rules! events_main {
+    ($function:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::lambda::run_events($function).await
+        }
+    };
 }
 
 /// Expands to the `main` of a queue function binary.

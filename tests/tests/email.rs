@@ -30,6 +30,10 @@ on_both_backends!(
     a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_session,
     forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_nothing,
     a_photo_sent_with_a_reply_by_email_comes_with_the_message_and_a_page_is_left_out,
+    a_bounce_stops_further_email_to_the_address_until_the_visitor_gives_another,
+    the_console_shows_what_became_of_each_email_and_a_complaint_stops_email,
+    a_signed_in_user_is_emailed_at_the_address_their_identity_token_carries,
+    the_local_inbox_takes_in_replies_and_reports_once_and_files_what_it_cannot_read,
 );
 
 /// The page the widget runs on.
@@ -102,6 +106,8 @@ struct Visit {
     outbox: Outbox,
     address: String,
     token: String,
+    resume: String,
+    site: Value,
     session: String,
     replies: Vec<String>,
     replied_at: OffsetDateTime,
@@ -121,26 +127,42 @@ async fn from_shop(
 }
 
 async fn visit(backend: Backend) -> Visit {
-    visit_of(backend, json!({"name": "Shop", "allowed_origins": [SHOP]})).await
+    visit_of(backend, json!({"name": "Shop", "allowed_origins": [SHOP]}), Arrival::PrechatForm).await
 }
 
-/// [`visit`] on a site made of `site`.
-async fn visit_of(backend: Backend, site: Value) -> Visit {
+/// How the customer gave their address.
+#[derive(Clone, Copy)]
+enum Arrival {
+    /// A visitor, in the widget's pre-chat form.
+    PrechatForm,
+    /// A user signed in on the shop, whose identity token (signed by the shop's backend) carries it.
+    IdentityToken,
+}
+
+/// [`visit`] on a site made of `site`, the customer arriving as `arrival` says.
+async fn visit_of(backend: Backend, site: Value, arrival: Arrival) -> Visit {
     let api = TestApi::start(backend).await;
     let (outbox, mailer) = Outbox::open(backend).await;
     let address = format!("grace+{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
     let admin = api.token("admin-eve", Role::Admin);
-    let site = api.call(Method::POST, "/admin/sites", Some(&admin), Some(site)).await;
-    let site = arranged(site, 201, "an admin adds the shop's site").body["site_id"].clone();
-    let visitor = from_shop(
-        &api,
-        Method::POST,
-        "/widget/visitors",
-        None,
-        Some(json!({"site_id": site, "name": "Grace", "email": address})),
-    )
-    .await;
-    let token = visitor["token"].as_str().expect("a visitor token").to_owned();
+    let created = api.call(Method::POST, "/admin/sites", Some(&admin), Some(site)).await;
+    let created = arranged(created, 201, "an admin adds the shop's site").body;
+    let site = created["site_id"].clone();
+    let (path, body) = match arrival {
+        Arrival::PrechatForm => {
+            ("/widget/visitors", json!({"site_id": site, "name": "Grace", "email": address}))
+        }
+        Arrival::IdentityToken => {
+            let secret = created["identity_secret"].as_str().expect("the site's identity secret");
+            let claims = json!({"sub": "u-42", "name": "Grace", "email": address, "exp": now().unix_timestamp() + 300});
+            let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+            let signed = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign");
+            ("/widget/identify", json!({"site_id": site, "identity_token": signed}))
+        }
+    };
+    let visitor = from_shop(&api, Method::POST, path, None, Some(body)).await;
+    let token = visitor["token"].as_str().expect("a customer token").to_owned();
+    let resume = visitor["resume"].as_str().unwrap_or_default().to_owned();
     let opened = from_shop(
         &api,
         Method::POST,
@@ -170,7 +192,7 @@ async fn visit_of(backend: Backend, site: Value) -> Visit {
     let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)))
         .with_mailing(Arc::new(mailing))
         .with_attachment_objects(api.attachment_objects.clone());
-    Visit { api, app, outbox, address, token, session, replies, replied_at }
+    Visit { api, app, outbox, address, token, resume, site, session, replies, replied_at }
 }
 
 impl Visit {
@@ -180,6 +202,21 @@ impl Visit {
 
     async fn sent(&self) -> Vec<String> {
         self.outbox.sent_to(&self.address).await
+    }
+
+    /// The session's plain-text transcript, as agent X downloads it.
+    async fn text_transcript(&self) -> String {
+        let transcript = format!("/admin/chat-dashboard/sessions/{}/transcript?format=text", self.session);
+        self.api
+            .client
+            .get(format!("{}{transcript}", self.api.base))
+            .bearer_auth(Caller::AgentX.token(&self.api))
+            .send()
+            .await
+            .expect("the gateway answers")
+            .text()
+            .await
+            .expect("the transcript")
     }
 }
 
@@ -289,7 +326,7 @@ async fn the_unsubscribe_link_switches_email_off_without_signing_in(backend: Bac
 async fn a_site_sets_how_long_a_reply_waits_before_it_is_emailed(backend: Backend) {
     // Arrange: a site that waits 15 minutes.
     let site = json!({"name": "Shop", "allowed_origins": [SHOP], "email_delay_minutes": 15});
-    let visit = visit_of(backend, site).await;
+    let visit = visit_of(backend, site, Arrival::PrechatForm).await;
 
     // Act
     let after_six = visit.sweep(Duration::minutes(6)).await;
@@ -359,18 +396,7 @@ async fn a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_ses
         .call(&visit.api, Method::GET, &format!("/chat/sessions/{}", visit.session), None)
         .await;
     assert_ne!(session.body["status"], "closed", "{}", session.body);
-    let transcript = format!("/admin/chat-dashboard/sessions/{}/transcript?format=text", visit.session);
-    let text = visit
-        .api
-        .client
-        .get(format!("{}{transcript}", visit.api.base))
-        .bearer_auth(Caller::AgentX.token(&visit.api))
-        .send()
-        .await
-        .expect("the gateway answers")
-        .text()
-        .await
-        .expect("the transcript");
+    let text = visit.text_transcript().await;
     assert!(text.contains("[by e-mail]: Great, then please send it to Madrid."), "{text}");
 }
 
@@ -413,6 +439,216 @@ async fn forged_misaddressed_and_failed_inbound_emails_are_refused_and_post_noth
         .call(&visit.api, Method::GET, &format!("/chat/messages/{}?limit=50", visit.session), None)
         .await;
     assert_eq!(messages.body["items"].as_array().map(Vec::len), Some(2), "{}", messages.body);
+}
+
+/// SES's event JSON reporting on the e-mail that carried `last` (event publishing's, as the
+/// configuration set's destination publishes it), `kind` with its own object.
+fn ses_event(visit: &Visit, last: &str, kind: &str, detail: Value) -> String {
+    let mut event = json!({
+        "eventType": kind,
+        "mail": {
+            "timestamp": "2026-12-07T10:06:00.000Z",
+            "source": "support@shop.example",
+            "messageId": "0100018c-0000-0000-0000-000000000000-000000",
+            "destination": [visit.address],
+            "tags": {"ses:configuration-set": ["switchboard"], "session": [visit.session], "reply": [last]}
+        }
+    });
+    event[kind.to_lowercase()] = detail;
+    event.to_string()
+}
+
+/// [`ses_event`] as SNS delivers it to `email-events`.
+fn ses_report(visit: &Visit, last: &str, kind: &str, detail: Value) -> Value {
+    let message = ses_event(visit, last, kind, detail);
+    json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Type": "Notification", "Message": message}}]})
+}
+
+/// Delivers SES's report to the `email-events` function.
+async fn report(visit: &Visit, event: Value) -> Value {
+    (switchboard_email::EMAIL_EVENTS.handler)(&visit.app, event).await.expect("the reports are recorded")
+}
+
+/// The console's view of the session's e-mails, as agent X.
+async fn console_emails(visit: &Visit) -> Value {
+    let path = format!("/chat/sessions/{}/emails", visit.session);
+    arranged(
+        Caller::AgentX.call(&visit.api, Method::GET, &path, None).await,
+        200,
+        "agent X lists the e-mails",
+    )
+    .body
+}
+
+async fn a_bounce_stops_further_email_to_the_address_until_the_visitor_gives_another(backend: Backend) {
+    // Arrange: the burst's e-mail went out.
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let last = visit.replies.last().expect("a reply").clone();
+    let bounce = json!({
+        "bounceType": "Permanent", "bounceSubType": "General", "timestamp": "2026-12-07T10:06:05.000Z",
+        "bouncedRecipients": [{"emailAddress": visit.address, "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]
+    });
+
+    // Act: SES reports that it bounced; agent X answers again and the next burst is due.
+    let recorded = report(&visit, ses_report(&visit, &last, "Bounce", bounce)).await;
+    let console = console_emails(&visit).await;
+    send(&visit.api, Caller::AgentX, &visit.session, "Are you still there?").await;
+    visit.api.settle().await;
+    let after_bounce = visit.sweep(Duration::minutes(20)).await;
+    // Grace comes back and gives another address; agent X answers once more.
+    let other = format!("grace.new+{}@example.com", ulid::Ulid::new().to_string().to_lowercase());
+    let again = json!({"site_id": visit.site, "resume": visit.resume, "email": other});
+    from_shop(&visit.api, Method::POST, "/widget/visitors", None, Some(again)).await;
+    send(&visit.api, Caller::AgentX, &visit.session, "Here is your tracking number").await;
+    visit.api.settle().await;
+    let after_change = visit.sweep(Duration::minutes(40)).await;
+
+    // Assert: the console shows the bounce and the address as undeliverable; nothing more went
+    // to it, and the new address gets the next e-mail.
+    assert_eq!(recorded["recorded"], 1, "{recorded}");
+    assert_eq!(console["items"][0]["status"], "bounced", "{console}");
+    let detail = console["items"][0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("550 5.1.1 user unknown"), "{console}");
+    assert_eq!(console["undeliverable"]["reason"], "bounced", "{console}");
+    assert_eq!((after_bounce.undeliverable, after_bounce.sent), (1, 0), "{after_bounce:?}");
+    assert_eq!(visit.sent().await.len(), 1, "no second e-mail to the bounced address");
+    assert_eq!(after_change.sent, 1, "{after_change:?}");
+    let to_other = visit.outbox.sent_to(&other).await;
+    assert_eq!(to_other.len(), 1, "the new address gets the next e-mail");
+    assert!(to_other[0].contains("Here is your tracking number"), "{}", to_other[0]);
+    let console = console_emails(&visit).await;
+    assert_eq!(
+        (console["address"].as_str(), &console["undeliverable"]),
+        (Some(other.as_str()), &Value::Null)
+    );
+    let text = visit.text_transcript().await;
+    let bounced = format!("2 replies e-mailed to {}: bounced (Permanent/General: smtp; 550", visit.address);
+    assert!(text.contains(&bounced), "{text}");
+    assert!(text.contains(&format!("1 reply e-mailed to {other}: sent")), "{text}");
+}
+
+async fn the_console_shows_what_became_of_each_email_and_a_complaint_stops_email(backend: Backend) {
+    // Arrange
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let last = visit.replies.last().expect("a reply").clone();
+    let sent = console_emails(&visit).await;
+
+    // Act: SES reports the delivery, then a complaint, then the delivery again (SNS may repeat and
+    // reorder); a report on a burst there was no e-mail for; the customer asks for the list.
+    let delivery = json!({"timestamp": "2026-12-07T10:06:02.000Z", "recipients": [visit.address]});
+    report(&visit, ses_report(&visit, &last, "Delivery", delivery.clone())).await;
+    let delivered = console_emails(&visit).await;
+    let complaint =
+        json!({"complainedRecipients": [{"emailAddress": visit.address}], "complaintFeedbackType": "abuse"});
+    report(&visit, ses_report(&visit, &last, "Complaint", complaint)).await;
+    report(&visit, ses_report(&visit, &last, "Delivery", delivery)).await;
+    let complained = console_emails(&visit).await;
+    let unknown = ses_event(&visit, &visit.replies[0], "Delivery", json!({}));
+    let unknown = switchboard_shared::mail::reports::parse_ses(&unknown, now()).expect("a report");
+    let unknown = email::record_report(&visit.app, &unknown).await.expect("judged");
+    let path = format!("/chat/sessions/{}/emails", visit.session);
+    let as_customer = visit.api.call_from(SHOP, Method::GET, &path, Some(&visit.token), None).await;
+    send(&visit.api, Caller::AgentX, &visit.session, "Sorry to bother you").await;
+    visit.api.settle().await;
+    let next = visit.sweep(Duration::minutes(20)).await;
+
+    // Assert: sent, then delivered, then complained (a late delivery does not undo it); the
+    // complaint stops e-mail; the customer may not list them.
+    assert_eq!(sent["items"][0]["status"], "sent", "{sent}");
+    assert_eq!(sent["items"][0]["to"], visit.address.as_str(), "{sent}");
+    assert_eq!(sent["items"][0]["message_ids"], json!(visit.replies), "{sent}");
+    assert_eq!(delivered["items"][0]["status"], "delivered", "{delivered}");
+    assert_eq!(complained["items"][0]["status"], "complained", "{complained}");
+    assert_eq!(complained["undeliverable"]["reason"], "complained", "{complained}");
+    assert_eq!(unknown, email::Reported::UnknownEmail);
+    assert_eq!((as_customer.status, as_customer.body["error"]["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!((next.undeliverable, next.sent), (1, 0), "{next:?}");
+    assert_eq!(visit.sent().await.len(), 1);
+}
+
+async fn a_signed_in_user_is_emailed_at_the_address_their_identity_token_carries(backend: Backend) {
+    // Arrange: Grace signed in on the shop; its backend's identity token carries her address.
+    let site = json!({"name": "Shop", "allowed_origins": [SHOP]});
+    let visit = visit_of(backend, site, Arrival::IdentityToken).await;
+
+    // Act
+    let due = visit.sweep(Duration::minutes(6)).await;
+
+    // Assert: one e-mail with both replies, to that address, shown in the console.
+    assert_eq!((due.due, due.sent), (1, 1), "{due:?}");
+    let sent = visit.sent().await;
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].contains("Yes we ship to Spain") && sent[0].contains("It takes 3 to 5 days"),
+        "{}",
+        sent[0]
+    );
+    let console = console_emails(&visit).await;
+    assert_eq!(console["address"].as_str(), Some(visit.address.as_str()), "{console}");
+    assert_eq!(console["items"][0]["status"], "sent", "{console}");
+}
+
+async fn the_local_inbox_takes_in_replies_and_reports_once_and_files_what_it_cannot_read(backend: Backend) {
+    // Arrange: the e-mail went out; Grace's reply, SES's delivery report, a file that is neither,
+    // and a reply still being written (a name beginning with a dot) are in the inbox.
+    let visit = visit(backend).await;
+    visit.sweep(Duration::minutes(6)).await;
+    let to = reply_address(&visit.sent().await[0]);
+    let last = visit.replies.last().expect("a reply").clone();
+    let folder = tempfile::TempDir::new().expect("a temporary directory");
+    let inbox = switchboard_local::mailbox::inbox(folder.path());
+    std::fs::create_dir_all(&inbox).expect("the inbox");
+    std::fs::write(inbox.join("reply.eml"), gmail_reply(&visit.address, &to, "inbox-1@mail.gmail.com"))
+        .expect("write");
+    std::fs::write(inbox.join("photo.eml"), photo_reply(&visit.address, &to, "inbox-2@mail.gmail.com"))
+        .expect("write");
+    let delivery = ses_event(&visit, &last, "Delivery", json!({"recipients": [visit.address]}));
+    std::fs::write(inbox.join("delivered.json"), delivery).expect("write");
+    std::fs::write(inbox.join("notes.json"), "{\"not\": \"a report\"}").expect("write");
+    std::fs::write(inbox.join(".half-written.eml"), b"From: someone").expect("write");
+
+    // Act: two passes, as the gateway makes every second.
+    let first = switchboard_local::mailbox::take_in(&visit.app, &inbox).await.expect("the first pass");
+    let second = switchboard_local::mailbox::take_in(&visit.app, &inbox).await.expect("the second pass");
+
+    // Assert: the reply is posted and the report recorded, once; the other file is filed with
+    // its reason; the file being written is left alone.
+    let outcome =
+        |name: &str| first.iter().find(|taken| taken.name == name).map(|taken| taken.outcome.clone());
+    assert_eq!(first.len(), 4, "{first:?}");
+    assert_eq!(
+        outcome("reply.eml").and_then(Result::ok).map(|o| o["outcome"].clone()),
+        Some(json!("posted"))
+    );
+    // The photo came with its reply and was checked as it came in: the agent opens it.
+    let photo = outcome("photo.eml").and_then(Result::ok).expect("the photo's reply posted");
+    let message_id = photo["message_id"].as_str().unwrap_or_default();
+    let listed = Caller::AgentX
+        .call(&visit.api, Method::GET, &format!("/chat/messages/{}?limit=50", visit.session), None)
+        .await;
+    let with_photo = listed.body["items"].as_array().into_iter().flatten().find(|m| m["id"] == message_id);
+    let photo_id = with_photo.and_then(|m| m["attachments"][0]["id"].as_str()).unwrap_or_default();
+    let path = format!("/chat/sessions/{}/attachments/{photo_id}", visit.session);
+    let link = Caller::AgentX.call(&visit.api, Method::GET, &path, None).await;
+    assert_eq!(link.status, 200, "{:?}", link.body);
+    let file = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
+    assert_eq!(file.bytes().await.expect("the photo").as_ref(), BOX_PNG);
+    let recorded = outcome("delivered.json").and_then(Result::ok).expect("the report recorded");
+    assert_eq!((&recorded["outcome"], &recorded["status"]), (&json!("recorded"), &json!("delivered")));
+    assert!(outcome("notes.json").is_some_and(|outcome| outcome.is_err()), "{first:?}");
+    assert!(second.is_empty(), "{second:?}");
+    assert!(inbox.join("done/reply.eml.outcome.json").is_file());
+    assert!(inbox.join("failed/notes.json.outcome.json").is_file());
+    assert!(inbox.join(".half-written.eml").is_file());
+    assert_eq!(console_emails(&visit).await["items"][0]["status"], "delivered");
+    let messages = Caller::AgentX
+        .call(&visit.api, Method::GET, &format!("/chat/messages/{}?limit=50", visit.session), None)
+        .await;
+    let bodies: Vec<&str> =
+        messages.body["items"].as_array().into_iter().flatten().filter_map(|m| m["body"].as_str()).collect();
+    assert!(bodies.contains(&"Great, then please send it to Madrid."), "{bodies:?}");
 }
 
 /// The reply of `tests/fixtures/email/photo-reply.eml`, from `from` to `to`: a line of text, a small

@@ -23,7 +23,7 @@ use switchboard_local::fixtures::{
 use switchboard_local::fixtures::{AGENT_CONNECTION, CUSTOMER_CONNECTION, CUSTOMER_DEVICE_TOKEN};
 use switchboard_local::fixtures::{ATTACHMENT, PENDING_ATTACHMENT};
 use switchboard_local::fixtures::{BACKFILL_JOB, CANNED_RESPONSE, CLOSED_SESSION, NOTE, ROOM, SECOND_AGENT};
-use switchboard_local::fixtures::{VISITOR, VISITOR_SESSION};
+use switchboard_local::fixtures::{VISITOR, VISITOR_REPLY, VISITOR_SESSION};
 use switchboard_local::gateway::{functions, ws_functions};
 use switchboard_local::scheduler::functions as scheduled;
 use switchboard_local::Gateway;
@@ -139,7 +139,9 @@ fn is_scheduled(fixture: &Fixture) -> bool {
 }
 
 fn is_queue(fixture: &Fixture) -> bool {
-    fixture.binary == BULK_WORKER.name || fixture.binary == PROCESS.name
+    fixture.binary == BULK_WORKER.name
+        || fixture.binary == PROCESS.name
+        || fixture.binary == switchboard_email::EMAIL_EVENTS.name
 }
 
 fn is_bucket_event(fixture: &Fixture) -> bool {
@@ -639,6 +641,12 @@ async fn check_effect(binary: &str, world: &World, answer: &Value, request: &Val
         "email-unsubscribe" => {
             let prefs = preferences::get(world.store(), &user(VISITOR)).await.map_err(|e| e.to_string())?;
             ensure!(prefs.is_some_and(|record| !record.preferences.email), "Grace's e-mail is still on");
+        }
+        "email-list-session-emails" => {
+            // Her e-mail is due but not sent in the seeded world.
+            ensure!(answer["address"] == "grace@example.com", "not Grace's address: {answer}");
+            ensure!(answer["items"] == serde_json::json!([]), "e-mails listed before any was sent: {answer}");
+            ensure!(answer["undeliverable"].is_null(), "her address is undeliverable: {answer}");
         }
         "dashboard-overview" => {
             // Bob and Cy are away in the seeded world.
@@ -1423,8 +1431,41 @@ async fn the_inbound_mail_fixture_posts_graces_reply_once_however_often_it_is_de
 }
 
 // ---------------------------------------------------------------------------------------------
-// Queue fixtures (SQS events)
+// Queue fixtures (SQS events, and the SNS topic of SES's reports)
 // ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_events_fixture_marks_graces_email_bounced_and_stops_her_email_however_often_it_comes() {
+    // Arrange: the sweep fixture's run sends Grace her e-mail (the burst ending at Bob's reply).
+    let fixture = fixture_named("email-events.json");
+    let world = World::seeded().await;
+    let sweep = fixture_named("email-sweep.json");
+    let sent =
+        dispatch_scheduled(&world.app_for("email-sweep"), &switchboard_email::EMAIL_SWEEP, sweep.event())
+            .await
+            .expect("the sweep runs");
+    assert_eq!(sent["sent"], 1, "{sent}");
+    let events = switchboard_email::EMAIL_EVENTS;
+    let app = world.app_for(events.name);
+
+    // Act: SNS delivers the bounce twice.
+    let first = (events.handler)(&app, fixture.event()).await.expect("the first delivery");
+    let again = (events.handler)(&app, fixture.event()).await.expect("the second delivery");
+
+    // Assert: her e-mail is bounced, with the remote server's answer, and her address takes no
+    // more e-mail.
+    assert_eq!(first, serde_json::json!({"recorded": 1, "passed": 0}));
+    assert_eq!(again, first);
+    let reply = switchboard_shared::domain::MessageId::parse(VISITOR_REPLY).expect("an id");
+    let stored = email::get_sent(world.store(), &session_id(VISITOR_SESSION), &reply)
+        .await
+        .expect("read the e-mail")
+        .expect("Grace's e-mail");
+    assert_eq!(stored.status, email::SentStatus::Bounced);
+    assert!(stored.detail.as_deref().is_some_and(|detail| detail.contains("User unknown")), "{stored:?}");
+    let suppressed = email::suppression(world.store(), "grace@example.com").await.expect("read the address");
+    assert_eq!(suppressed.map(|address| address.reason), Some(email::Undeliverable::Bounced));
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bulk_worker_fixture_pushes_its_chunk_once_however_often_it_is_delivered() {

@@ -54,6 +54,7 @@ fn email(domain: &str) -> Email {
             ("List-Unsubscribe".into(), format!("<https://api.example.com/api/v1/email/unsubscribe?u={id}>")),
             ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
         ],
+        tags: vec![("session".into(), id.to_string()), ("reply".into(), Ulid::new().to_string())],
     }
 }
 
@@ -80,6 +81,11 @@ async fn raw_messages_to(address: &str) -> Vec<Value> {
 async fn an_e_mail_sent_through_ses_arrives_with_its_unsubscribe_headers_reply_to_and_both_parts() {
     let ses = SesMailer::for_endpoint(&moto_endpoint());
     let domain = verified_domain(&ses).await;
+    // Sent with a configuration set and tags, as the sweep sends (its reports name them).
+    let configuration_set = format!("reports-{}", Ulid::new().to_string().to_ascii_lowercase());
+    let client = ses.client().expect("the SES client");
+    client.create_configuration_set().configuration_set_name(&configuration_set).send().await.expect("a set");
+    let ses = ses.with_configuration_set(&configuration_set);
     let log = Arc::new(AccessLog::default());
     let mailer = RecordingMailer::new(Arc::new(ses), SENDING_FUNCTION, &log);
     let email = email(&domain);
@@ -114,7 +120,10 @@ async fn an_e_mail_sent_through_ses_arrives_with_its_unsubscribe_headers_reply_t
         .collect();
     assert_eq!(parsed.ctype.mimetype, "multipart/alternative");
     assert_eq!(parts, [("text/plain", email.text.replace('\n', "\r\n")), ("text/html", email.html.clone())]);
-    let recorded = BTreeSet::from([Access::new(SENDING_FUNCTION, "ses:SendEmail", Resource::EmailIdentity)]);
+    let recorded = BTreeSet::from([
+        Access::new(SENDING_FUNCTION, "ses:SendEmail", Resource::EmailIdentity),
+        Access::new(SENDING_FUNCTION, "ses:SendEmail", Resource::EmailConfigurationSet),
+    ]);
     assert_eq!(log.accesses(), recorded);
 }
 

@@ -545,6 +545,10 @@ async fn measure_function(api: &TestApi, function: &str) -> Option<Measured> {
             note(api, &session).await;
             measure(api, agent(), Method::GET, &format!("/chat/sessions/{session}/notes"), None).await
         }
+        "email-list-session-emails" => {
+            let session = active_session(api).await;
+            measure(api, agent(), Method::GET, &format!("/chat/sessions/{session}/emails"), None).await
+        }
         "chat-create-note" => {
             let session = active_session(api).await;
             let body = json!({"body": "Customer confirmed **both** charges."});

@@ -210,6 +210,8 @@ struct Function {
     stream_events: Vec<Yaml>,
     /// How many `EventBridgeRule` events it has (a bucket's or a scanner's events).
     rule_events: usize,
+    /// The `Properties` of its `SNS` events (a topic's notifications: SES's reports).
+    topic_events: Vec<Yaml>,
     /// `Properties.Environment.Variables`, values with their tags.
     environment: BTreeMap<String, Yaml>,
     /// The statements of the inline policy documents of `Properties.Policies`.
@@ -504,6 +506,11 @@ impl Function {
             .iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("EventBridgeRule"))
             .count();
+        let topic_events = events
+            .iter()
+            .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("SNS"))
+            .filter_map(|(_, event)| field(event, "Properties").cloned())
+            .collect();
         let api_events = events
             .into_iter()
             .filter(|(_, event)| field(event, "Type").and_then(Yaml::as_str) == Some("Api"))
@@ -539,6 +546,7 @@ impl Function {
             queue_events,
             stream_events,
             rule_events,
+            topic_events,
             environment,
             statements,
         }
@@ -766,6 +774,7 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
             || !function.queue_events.is_empty()
             || !function.stream_events.is_empty()
             || function.rule_events > 0
+            || !function.topic_events.is_empty()
             || template.is_mail_function(function)
         {
             if !function.api_events.is_empty() {
@@ -775,6 +784,8 @@ fn every_route_function_has_exactly_one_api_event_under_api_v1() {
                     "queue function"
                 } else if function.rule_events > 0 {
                     "event rule function"
+                } else if !function.topic_events.is_empty() {
+                    "topic function"
                 } else if template.is_mail_function(function) {
                     "mail function"
                 } else if function.schedules.is_empty() {
@@ -988,6 +999,44 @@ fn every_queue_function_reports_batch_item_failures_from_a_queue_with_a_dead_let
     }
     assert!(consumers > 0, "no function of the template reads a queue");
     assert_no_problems(&problems, "queue functions");
+}
+
+#[test]
+fn ses_reports_reach_their_function_through_a_topic_only_the_configuration_set_may_publish_to() {
+    let template = Template::load();
+    let policies = template.of_type("AWS::SNS::TopicPolicy");
+    let mut problems = Vec::new();
+    let mut subscribers = 0;
+    for function in template.functions.iter().filter(|f| !f.topic_events.is_empty()) {
+        subscribers += 1;
+        let id = &function.logical_id;
+        for event in &function.topic_events {
+            let topics = raw_field(event, "Topic").map(ids_in).unwrap_or_default();
+            let Some(topic) = topics.first() else {
+                problems.push(format!("{id}: its SNS event names no topic of the template"));
+                continue;
+            };
+            let guarded = policies.iter().any(|(_, policy)| {
+                let properties = field(policy, "Properties");
+                let covers = properties
+                    .and_then(|p| raw_field(p, "Topics"))
+                    .map(ids_in)
+                    .is_some_and(|ids| ids.contains(topic));
+                let text = format!("{:?}", properties.and_then(|p| field(p, "PolicyDocument")));
+                covers
+                    && text.contains("ses.amazonaws.com")
+                    && text.contains("AWS:SourceAccount")
+                    && text.contains("configuration-set/")
+            });
+            if !guarded {
+                problems.push(format!(
+                    "{id}: topic {topic} has no policy letting only SES, for this account's configuration set, publish"
+                ));
+            }
+        }
+    }
+    assert!(subscribers > 0, "no function of the template takes a topic's notifications");
+    assert_no_problems(&problems, "topic functions");
 }
 
 #[test]

@@ -1,9 +1,10 @@
 // The customer beside the conversation: who they are, this session's priority (staff change
-// it), room and age, their earlier conversations (each opens its transcript here) and ratings,
-// and blocking them.
+// it), room and age, the e-mails they were sent about replies they had not read (and whether
+// their address still takes e-mail), their earlier conversations (each opens its transcript
+// here) and ratings, and blocking them.
 import { useState } from "react";
 import type { Api, Schemas, Session } from "@switchboard/client";
-import { duration, time } from "../format";
+import { duration, EMAIL_STATUS, time } from "../format";
 import { errorText, useLoad, useNow } from "../hooks";
 import { useRoomNames } from "./AgentPicker";
 import { Transcript } from "./Transcript";
@@ -22,6 +23,11 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
   const [blockLoad] = useLoad(
     () => api.get("/chat/users/blocked", { query: { user_id: session.customer_id } }),
     [api, session.customer_id],
+  );
+  // Statuses move as the mail service reports; a new message is when one may have been sent.
+  const [emails] = useLoad(
+    () => api.get("/chat/sessions/{id}/emails", { path: { id: session.id }, query: { limit: 20 } }),
+    [api, session.id, session.last_message_at],
   );
   const [blockNow, setBlockNow] = useState<BlockStatus>();
   const blocked = blockNow ?? (blockLoad.state === "ready" ? blockLoad.data.items[0] : undefined);
@@ -78,6 +84,9 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
           </select>
         </label>
       )}
+      {emails.state === "ready" && (emails.data.address || emails.data.items.length > 0) && (
+        <EmailsSent emails={emails.data} />
+      )}
       <h3>Earlier conversations</h3>
       {history.state === "error" && <p className="error small" role="alert">{history.message}</p>}
       {history.state === "ready" && earlier.length === 0 && <p className="muted small">This is their first conversation.</p>}
@@ -123,5 +132,34 @@ export function CustomerPanel({ api, session }: { api: Api; session: Session }) 
       )}
       {state && <p role="status" className="small">{state}</p>}
     </section>
+  );
+}
+
+type SessionEmails = Schemas["SessionEmails"];
+
+
+/** The e-mails of replies the customer had not read, and whether their address takes more. */
+export function EmailsSent({ emails }: { emails: SessionEmails }) {
+  const stopped = emails.undeliverable;
+  return (
+    <>
+      <h3>E-mails</h3>
+      <p className="small" data-testid="email-address">
+        {emails.address ?? "No address"}
+        {stopped &&
+          ` · no more e-mail: ${stopped.reason === "bounced" ? "it bounced" : "marked as spam"} on ${new Date(stopped.at).toLocaleDateString()}${stopped.detail ? ` (${stopped.detail})` : ""}`}
+      </p>
+      <ul className="history" data-testid="emails-sent">
+        {emails.items.map((email) => (
+          <li key={email.message_ids[email.message_ids.length - 1]}>
+            <span className="small">
+              {new Date(email.sent_at).toLocaleDateString()} {time(email.sent_at)} · {email.message_ids.length}{" "}
+              {email.message_ids.length === 1 ? "reply" : "replies"} · {EMAIL_STATUS[email.status]}
+              {email.detail && email.status !== "delivered" && <span className="muted"> ({email.detail})</span>}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

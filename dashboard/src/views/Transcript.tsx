@@ -1,5 +1,5 @@
 import type { Api } from "@switchboard/client";
-import { time } from "../format";
+import { EMAIL_STATUS, time } from "../format";
 import { useLoad } from "../hooks";
 import { LoadState } from "./Admin";
 
@@ -31,6 +31,20 @@ export function Transcript({ api, sessionId, embedded }: { api: Api; sessionId: 
                 </li>
               ))}
             </ol>
+            {transcript.emails && transcript.emails.length > 0 && (
+              <>
+                <Section>E-mails to the customer</Section>
+                <ul data-testid="transcript-emails">
+                  {transcript.emails.map((email) => (
+                    <li key={email.message_ids[email.message_ids.length - 1]} className="small">
+                      {time(email.sent_at)} · {email.message_ids.length} {email.message_ids.length === 1 ? "reply" : "replies"} to {email.to} ·{" "}
+                      {EMAIL_STATUS[email.status]}
+                      {email.detail && email.status !== "delivered" && ` (${email.detail})`}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
             {transcript.notes && transcript.notes.length > 0 && (
               <>
                 <Section>Private notes</Section>

@@ -69,6 +69,7 @@ mod tests {
             html: "<p>Here it is.</p>".into(),
             message_id: format!("{}@example.com", next_ulid()),
             headers: vec![("List-Unsubscribe".into(), "<mailto:unsubscribe@example.com>".into())],
+            tags: Vec::new(),
         }
     }
 

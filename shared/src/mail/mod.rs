@@ -8,6 +8,7 @@ pub mod folder;
 #[cfg(feature = "mail")]
 pub mod inbound;
 pub mod refused;
+pub mod reports;
 #[cfg(feature = "ses")]
 pub mod ses;
 
@@ -42,6 +43,9 @@ pub struct Email {
     pub message_id: String,
     /// Further headers, in order (e.g. `List-Unsubscribe`, `List-Unsubscribe-Post`).
     pub headers: Vec<(String, String)>,
+    /// The mail service's tags of it, never seen by the recipient: its reports on the e-mail
+    /// (delivered, bounced) carry them back ([`reports`]).
+    pub tags: Vec<(String, String)>,
 }
 
 /// Why an e-mail was not sent.
@@ -203,6 +207,7 @@ mod tests {
                 ("List-Unsubscribe".into(), "<https://example.com/unsubscribe/abc>".into()),
                 ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
             ],
+            tags: Vec::new(),
         }
     }
 

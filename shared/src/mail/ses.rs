@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use aws_sdk_sesv2::Client;
 
 use super::{render, Email, MailError, Mailer};
@@ -15,6 +15,9 @@ use crate::config::{aws_environment, https_client, local_environment, AwsLimits,
 
 /// Environment variable that points the SES client at another endpoint (a moto server).
 const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+/// The configuration set the e-mails are sent with: its event destination brings SES's reports
+/// (delivered, bounced, complained of) back to the `email-events` function.
+pub const EMAIL_CONFIGURATION_SET: &str = "EMAIL_CONFIGURATION_SET";
 
 /// E-mail through SES v2. The SDK client is built on the first send, so a function pays for it
 /// at cold start only if it sends.
@@ -22,17 +25,23 @@ pub struct SesMailer {
     endpoint: Option<String>,
     region: String,
     credentials: Credentials,
+    configuration_set: Option<String>,
     client: OnceLock<Result<Client, String>>,
 }
 
 impl SesMailer {
-    /// From the Lambda environment: `AWS_REGION`, the credentials, and `AWS_ENDPOINT_URL` when
-    /// set.
+    /// From the Lambda environment: `AWS_REGION`, the credentials, and `AWS_ENDPOINT_URL` and
+    /// [`EMAIL_CONFIGURATION_SET`] when set.
     pub fn from_env() -> Result<Self, ConfigError> {
         let (region, credentials) = aws_environment()?;
-        let endpoint =
-            std::env::var(AWS_ENDPOINT_URL).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        Ok(Self { endpoint, region, credentials, client: OnceLock::new() })
+        let endpoint = crate::config::var(AWS_ENDPOINT_URL);
+        let configuration_set = crate::config::var(EMAIL_CONFIGURATION_SET);
+        Ok(Self { endpoint, region, credentials, configuration_set, client: OnceLock::new() })
+    }
+
+    /// Sends with `name`'s configuration set (its event destinations get SES's reports).
+    pub fn with_configuration_set(self, name: &str) -> Self {
+        Self { configuration_set: Some(name.to_owned()), ..self }
     }
 
     /// For a local SES-compatible server (moto): the environment's region and credentials when
@@ -43,6 +52,7 @@ impl SesMailer {
             endpoint: Some(endpoint.trim_end_matches('/').to_owned()),
             region,
             credentials,
+            configuration_set: None,
             client: OnceLock::new(),
         }
     }
@@ -81,12 +91,20 @@ impl Mailer for SesMailer {
             .data(Blob::new(render(email)?))
             .build()
             .map_err(|e| MailError::Refused(format!("the raw message: {e}")))?;
+        let tags = email
+            .tags
+            .iter()
+            .map(|(name, value)| MessageTag::builder().name(name).value(value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| MailError::Refused(format!("a message tag: {e}")))?;
         let result = self
             .client()?
             .send_email()
             .from_email_address(&email.from.address)
             .destination(Destination::builder().to_addresses(&email.to.address).build())
             .content(EmailContent::builder().raw(raw).build())
+            .set_email_tags(Some(tags))
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await;
         match result {

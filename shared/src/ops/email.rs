@@ -24,8 +24,11 @@ use crate::app::App;
 use crate::domain::widget::WidgetUser;
 use crate::domain::{Message, MessageId, Role, Session, UserId};
 use crate::error::ApiError;
+use crate::mail::reports::{self, MailReport, ReportKind};
 use crate::mail::{Email, MailError, Mailbox, Mailer};
-use crate::repo::email::{self as pending_email, PendingEmail, SentEmail, SentStatus};
+use crate::repo::email::{
+    self as pending_email, PendingEmail, SentEmail, SentStatus, SuppressedAddress, Undeliverable,
+};
 use crate::repo::preferences::PreferencesRecord;
 use crate::repo::{agents, connections, preferences, sessions, sites};
 use crate::store::ItemStore;
@@ -83,7 +86,8 @@ impl Mailing {
 }
 
 /// The change feed's reaction to a new message: a reply from the support side to a widget visitor
-/// who gave an address starts the session's pending e-mail, due after the site's delay.
+/// who gave an address (or a signed-in user whose identity carried one) starts the session's
+/// pending e-mail, due after the site's delay.
 pub async fn reply_sent(app: &App, message: &Message) -> Result<(), ApiError> {
     if message.sender_role == Role::Customer || message.deleted {
         return Ok(());
@@ -94,7 +98,7 @@ pub async fn reply_sent(app: &App, message: &Message) -> Result<(), ApiError> {
         return Ok(());
     }
     let Some(session) = sessions::get(store, &message.session_id).await? else { return Ok(()) };
-    let Some(WidgetUser::Visitor { site }) = WidgetUser::of(&session.customer_id) else { return Ok(()) };
+    let Some(site) = widget_site(&session.customer_id) else { return Ok(()) };
     let has_address =
         sites::get_visitor(store, &session.customer_id).await?.is_some_and(|visitor| visitor.email.is_some());
     if !has_address {
@@ -105,6 +109,14 @@ pub async fn reply_sent(app: &App, message: &Message) -> Result<(), ApiError> {
         PendingEmail::new(message.session_id, session.customer_id, message.id, message.created_at + delay);
     pending_email::start(store, &pending).await?;
     Ok(())
+}
+
+/// The site of a customer who may be e-mailed: a widget visitor (an address from the pre-chat
+/// form) or a signed-in user of the site (an address from their identity token).
+fn widget_site(customer: &UserId) -> Option<crate::domain::SiteId> {
+    match WidgetUser::of(customer)? {
+        WidgetUser::Visitor { site } | WidgetUser::Identified { site, .. } => Some(site),
+    }
 }
 
 async fn site_delay(store: &dyn ItemStore, site: &crate::domain::SiteId) -> Result<Duration, ApiError> {
@@ -127,6 +139,8 @@ pub struct SweepReport {
     pub read: u64,
     /// Dropped: the customer's preferences, no address, or the session is gone.
     pub skipped: u64,
+    /// Dropped: the customer's address bounced for good or they complained of an e-mail.
+    pub undeliverable: u64,
     /// Refused by the mail service (not sent again).
     pub refused: u64,
     /// Left for a later sweep: another sweep is sending it, or the mail service was unavailable.
@@ -139,6 +153,7 @@ enum Outcome {
     Postponed,
     Read,
     Skipped,
+    Undeliverable,
     Refused,
     Retry,
 }
@@ -163,6 +178,7 @@ pub async fn sweep(app: &App, now: OffsetDateTime) -> Result<SweepReport, ApiErr
                     Outcome::Postponed => report.postponed += 1,
                     Outcome::Read => report.read += 1,
                     Outcome::Skipped => report.skipped += 1,
+                    Outcome::Undeliverable => report.undeliverable += 1,
                     Outcome::Refused => report.refused += 1,
                     Outcome::Retry => report.retried += 1,
                 }
@@ -215,7 +231,7 @@ async fn deliver(
         pending_email::finish(store, pending).await?;
         return Ok(Outcome::Read);
     };
-    let Some(WidgetUser::Visitor { site }) = WidgetUser::of(&session.customer_id) else {
+    let Some(site) = widget_site(&session.customer_id) else {
         pending_email::finish(store, pending).await?;
         return Ok(Outcome::Skipped);
     };
@@ -232,6 +248,12 @@ async fn deliver(
         pending_email::finish(store, pending).await?;
         return Ok(Outcome::Skipped);
     };
+    if pending_email::suppression(store, &address).await?.is_some() {
+        // It bounced for good or its owner complained: nothing more goes to it until the
+        // customer gives another address.
+        pending_email::finish(store, pending).await?;
+        return Ok(Outcome::Undeliverable);
+    }
     let site = sites::get(store, &site).await?.map(|record| record.site.settings);
     let site_name = site.as_ref().map(|settings| settings.name.clone());
     // The site's first origin: the widget there carries on the conversation.
@@ -246,13 +268,14 @@ async fn deliver(
         status: SentStatus::Sending,
         provider_id: None,
         claimed_at: now,
+        reported_at: None,
+        detail: None,
     };
     if !pending_email::claim(store, &claim, now - CLAIM_TIMEOUT).await? {
         // Another sweep sent this burst, or is sending it: once it is done, nothing is left.
-        let settled = pending_email::sent(store, &session.id)
+        let settled = pending_email::get_sent(store, &session.id, &last)
             .await?
-            .into_iter()
-            .any(|sent| sent.message_ids.last() == Some(&last) && sent.status != SentStatus::Sending);
+            .is_some_and(|sent| sent.status != SentStatus::Sending);
         if settled {
             finish_burst(app, pending, &session, &last, now).await?;
             return Ok(Outcome::Read);
@@ -303,9 +326,9 @@ async fn finish_burst(
     pending_email::finish(store, pending).await?;
     let later = unread_replies(store, session, last).await?;
     if let Some(next) = later.into_iter().find(|reply| &reply.id > last) {
-        let delay = match WidgetUser::of(&session.customer_id) {
-            Some(WidgetUser::Visitor { site }) => site_delay(store, &site).await?,
-            _ => Duration::minutes(i64::from(DEFAULT_DELAY_MINUTES)),
+        let delay = match widget_site(&session.customer_id) {
+            Some(site) => site_delay(store, &site).await?,
+            None => Duration::minutes(i64::from(DEFAULT_DELAY_MINUTES)),
         };
         let due_at = (next.created_at + delay).max(now);
         let next = PendingEmail::new(session.id, session.customer_id.clone(), next.id, due_at);
@@ -399,6 +422,7 @@ fn compose(
             ("List-Unsubscribe".into(), format!("<{unsubscribe}>")),
             ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
         ],
+        tags: claim.message_ids.last().map(|last| reports::tags(&session.id, last)).unwrap_or_default(),
     }
 }
 
@@ -490,6 +514,172 @@ pub async fn unsubscribe(
     record.preferences.email = false;
     record.updated_at = now;
     preferences::put(store, &record).await
+}
+
+/// What a report on an e-mail changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Reported {
+    /// The e-mail's status as it now stands, and the addresses now undeliverable.
+    Recorded {
+        /// The e-mail's status.
+        status: SentStatus,
+        /// The addresses marked undeliverable by this report.
+        undeliverable: Vec<String>,
+    },
+    /// No e-mail of ours is the one reported on (its session or burst is gone).
+    UnknownEmail,
+}
+
+/// Records the mail service's report on one of the e-mails: the e-mail's status moves on
+/// (delivered, bounced, complained of; reports come in any order and more than once), and an
+/// address that bounced for good or whose owner complained is marked undeliverable, so no more
+/// e-mail goes to it.
+pub async fn record_report(app: &App, report: &MailReport) -> Result<Reported, ApiError> {
+    let store = app.store.as_ref();
+    let status = match report.kind {
+        ReportKind::Delivered => SentStatus::Delivered,
+        ReportKind::Bounced { .. } => SentStatus::Bounced,
+        ReportKind::Complained => SentStatus::Complained,
+        ReportKind::Rejected => SentStatus::Refused,
+    };
+    let recorded = pending_email::report(
+        store,
+        &report.session_id,
+        &report.last_message_id,
+        status,
+        report.detail.as_deref(),
+        report.at,
+    )
+    .await?;
+    let Some(sent) = recorded else {
+        tracing::warn!(session_id = %report.session_id, "a report on an e-mail we have no record of");
+        return Ok(Reported::UnknownEmail);
+    };
+    let reason = match report.kind {
+        ReportKind::Bounced { permanent: true } => Some(Undeliverable::Bounced),
+        ReportKind::Complained => Some(Undeliverable::Complained),
+        _ => None,
+    };
+    let mut undeliverable = Vec::new();
+    if let Some(reason) = reason {
+        // Only the address it was sent to: a report naming another is not ours to act on.
+        let named = report.recipients.is_empty()
+            || report.recipients.iter().any(|recipient| recipient.eq_ignore_ascii_case(&sent.address));
+        if named {
+            let suppressed = SuppressedAddress {
+                address: sent.address.clone(),
+                reason,
+                detail: report.detail.clone(),
+                session_id: sent.session_id,
+                at: report.at,
+            };
+            pending_email::suppress(store, &suppressed).await?;
+            tracing::info!(session_id = %sent.session_id, ?reason, "an address was marked undeliverable");
+            undeliverable.push(sent.address.clone());
+        }
+    }
+    Ok(Reported::Recorded { status: sent.status, undeliverable })
+}
+
+/// One e-mail to a session's customer, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SessionEmail {
+    /// The address it went to.
+    pub to: String,
+    /// The replies it carried, oldest first.
+    pub message_ids: Vec<MessageId>,
+    /// What became of it: `sending`, `sent` (the mail service took it), `refused`, then as the
+    /// mail service reports, `delivered`, `bounced` or `complained`. Opening is not tracked (no
+    /// tracking pixels).
+    pub status: SentStatus,
+    /// When it was sent.
+    #[serde(with = "crate::domain::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub sent_at: OffsetDateTime,
+    /// When the mail service last reported on it.
+    #[serde(with = "crate::domain::timestamp::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub reported_at: Option<OffsetDateTime>,
+    /// What the mail service said (a bounce's type and the remote server's answer).
+    pub detail: Option<String>,
+}
+
+/// The e-mails of a session, for the console: where the customer's e-mail stands, and a page of
+/// the e-mails sent to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SessionEmails {
+    /// The customer's address (from the pre-chat form), if they gave one.
+    pub address: Option<String>,
+    /// Why no more e-mail goes to that address, if none does.
+    pub undeliverable: Option<SuppressedAddress>,
+    /// The e-mails, oldest first.
+    pub items: Vec<SessionEmail>,
+    /// Pass as `?cursor=` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every e-mail sent to a session's customer, oldest first, for its transcript; `None` when the
+/// customer is not a site's widget user (no e-mail goes to them, so none is read).
+pub async fn all_session_emails(
+    store: &dyn ItemStore,
+    session: &Session,
+) -> Result<Option<Vec<SessionEmail>>, ApiError> {
+    if widget_site(&session.customer_id).is_none() {
+        return Ok(None);
+    }
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) =
+            pending_email::sent(store, &session.id, crate::store::MAX_QUERY_LIMIT, cursor).await?;
+        all.extend(page.into_iter().map(SessionEmail::from));
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(Some(all)),
+        }
+    }
+}
+
+impl From<SentEmail> for SessionEmail {
+    fn from(sent: SentEmail) -> Self {
+        Self {
+            to: sent.address,
+            message_ids: sent.message_ids,
+            status: sent.status,
+            sent_at: sent.claimed_at,
+            reported_at: sent.reported_at,
+            detail: sent.detail,
+        }
+    }
+}
+
+/// A session's e-mails to its customer and whether their address still takes e-mail: for admins,
+/// the session's agent and agents who handled it before (as its notes).
+pub async fn session_emails(
+    store: &dyn ItemStore,
+    principal: &crate::domain::Principal,
+    session_id: &crate::domain::SessionId,
+    limit: usize,
+    cursor: Option<crate::store::Cursor>,
+) -> Result<SessionEmails, ApiError> {
+    super::require_staff(principal)?;
+    let session = super::get_session(store, principal, session_id).await?;
+    if !super::may_read_history(store, principal, &session).await? {
+        return Err(super::never_handled());
+    }
+    let (sent, next) = pending_email::sent(store, session_id, limit, cursor).await?;
+    // Only a site's widget user has an address (the pre-chat form, or their identity token).
+    let address = match widget_site(&session.customer_id) {
+        Some(_) => sites::get_visitor(store, &session.customer_id).await?.and_then(|visitor| visitor.email),
+        None => None,
+    };
+    let undeliverable = match &address {
+        Some(address) => pending_email::suppression(store, address).await?,
+        None => None,
+    };
+    let items = sent.into_iter().map(SessionEmail::from).collect();
+    Ok(SessionEmails { address, undeliverable, items, next_cursor: next.map(|cursor| cursor.encode()) })
 }
 
 /// The purpose of the reply addresses' signatures.

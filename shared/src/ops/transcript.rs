@@ -2,7 +2,8 @@
 //!
 //! Private notes are part of a transcript only for the support side and only when asked
 //! (`include_notes`, the default for agents and admins); a customer's transcript never has
-//! them, whatever they ask.
+//! them, whatever they ask. The support side's transcript of a widget customer's session also
+//! has the e-mails of replies they left unread, with what became of each.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -75,6 +76,10 @@ pub struct Transcript {
     pub participants: Vec<Participant>,
     /// Every message, oldest first (deleted ones as tombstones).
     pub messages: Vec<Message>,
+    /// The e-mails of replies the customer left unread, oldest first, with what became of each
+    /// (support side only; absent for customers and for sessions of customers without e-mail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Vec<super::email::SessionEmail>>,
     /// The private notes, oldest first; absent when not included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<Note>>,
@@ -135,7 +140,11 @@ pub async fn transcript(
     } else {
         None
     };
-    Ok(Transcript { session, participants, messages: all, notes, generated_at: now() })
+    let emails = match principal.role {
+        Role::Customer => None,
+        _ => super::email::all_session_emails(store, &session).await?,
+    };
+    Ok(Transcript { session, participants, messages: all, emails, notes, generated_at: now() })
 }
 
 fn too_large(why: String) -> ApiError {
@@ -172,6 +181,8 @@ struct Line<'a> {
     deleted: bool,
     /// It came as a reply by e-mail.
     by_email: bool,
+    /// For an e-mail to the customer: what became of it.
+    email: Option<&'a super::email::SessionEmail>,
     /// The names of the files sent with it (never their content).
     attachments: Vec<&'a str>,
 }
@@ -194,9 +205,26 @@ fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
             edited_at: m.edited_at,
             deleted: m.deleted,
             by_email: m.channel == Some(crate::domain::Channel::Email),
+            email: None,
             attachments: m.attachments.iter().map(|a| a.file_name.as_str()).collect(),
         })
         .collect();
+    for email in transcript.emails.iter().flatten() {
+        lines.push(Line {
+            kind: "email",
+            id: email.message_ids.last().map(ToString::to_string).unwrap_or_default(),
+            at: email.sent_at,
+            author_id: transcript.session.customer_id.as_str(),
+            author_role: Role::Customer,
+            author_name: None,
+            body: None,
+            edited_at: None,
+            deleted: false,
+            by_email: false,
+            email: Some(email),
+            attachments: Vec::new(),
+        });
+    }
     for note in transcript.notes.iter().flatten() {
         lines.push(Line {
             kind: "note",
@@ -209,6 +237,7 @@ fn lines(transcript: &Transcript) -> Vec<Line<'_>> {
             edited_at: note.edited_at,
             deleted: false,
             by_email: false,
+            email: None,
             attachments: Vec::new(),
         });
     }
@@ -239,6 +268,10 @@ fn text(transcript: &Transcript) -> Result<String, ApiError> {
         },
     );
     for line in lines(transcript) {
+        if let Some(email) = line.email {
+            out.push_str(&format!("[{}] {}\n", stamp(line.at)?, email_line(email)));
+            continue;
+        }
         let who = match line.author_name {
             Some(name) => format!("{name} ({}, {})", line.author_id, line.author_role.as_str()),
             None => format!("{} ({})", line.author_id, line.author_role.as_str()),
@@ -260,6 +293,21 @@ fn text(transcript: &Transcript) -> Result<String, ApiError> {
     Ok(out)
 }
 
+/// An e-mail to the customer in words: to whom, how many replies, and what became of it.
+fn email_line(email: &super::email::SessionEmail) -> String {
+    let count = email.message_ids.len();
+    let status = serde_json::to_value(email.status)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let detail = email.detail.as_deref().map(|detail| format!(" ({detail})")).unwrap_or_default();
+    format!(
+        "[e-mail] {count} {} e-mailed to {}: {status}{detail}",
+        if count == 1 { "reply" } else { "replies" },
+        email.to
+    )
+}
+
 fn csv(transcript: &Transcript) -> Result<String, ApiError> {
     let mut out = String::from(
         "kind,id,session_id,at,author_id,author_role,author_name,body,edited_at,deleted,attachments\r\n",
@@ -273,7 +321,11 @@ fn csv(transcript: &Transcript) -> Result<String, ApiError> {
             line.author_id.to_owned(),
             line.author_role.as_str().to_owned(),
             line.author_name.unwrap_or_default().to_owned(),
-            if line.deleted { String::new() } else { line.body.unwrap_or_default().to_owned() },
+            match line.email {
+                Some(email) => email_line(email),
+                None if line.deleted => String::new(),
+                None => line.body.unwrap_or_default().to_owned(),
+            },
             line.edited_at.map(stamp).transpose()?.unwrap_or_default(),
             line.deleted.to_string(),
             line.attachments.join("; "),

@@ -4,7 +4,10 @@
 //!   burst and when the e-mail is due; in gsi1 `EMAILDUE#<shard>` / `<due at>#<session id>` (4
 //!   shards by the session id), so the minute's sweep reads what is due as a few Queries;
 //! - **one e-mail sent** (`SESSION#<id>` / `EMAIL#<last message id>`): the claim that makes a
-//!   burst's e-mail go out once, then what became of it.
+//!   burst's e-mail go out once, then what became of it (sent, then the mail service's reports:
+//!   delivered, bounced, complained of);
+//! - **an undeliverable address** (`EMAILADDR#<address>` / `SUPPRESSED`): an e-mail to it
+//!   bounced for good or was marked as spam, so no more goes to it.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -156,16 +159,47 @@ pub async fn due(
     raw_records(store.query_many_raw(vec![query]).await?.pop().unwrap_or_default())
 }
 
-/// What became of one e-mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What became of one e-mail. The mail service's later reports (delivered, bounced, complained
+/// of) only move it on, whatever order they come in: a complaint outranks the delivery before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SentStatus {
     /// Claimed by a sweep, which is sending it.
     Sending,
     /// The mail service took it.
     Sent,
-    /// The mail service refused it.
+    /// The mail service refused it (or rejected it after taking it).
     Refused,
+    /// The recipient's mail server accepted it.
+    Delivered,
+    /// It came back (`detail` says whether for good).
+    Bounced,
+    /// The recipient marked it as spam.
+    Complained,
+}
+
+impl SentStatus {
+    /// How far along it is: a report of a status no further than the stored one changes nothing.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Sending => 0,
+            Self::Sent | Self::Refused => 1,
+            Self::Delivered => 2,
+            Self::Bounced => 3,
+            Self::Complained => 4,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Refused => "refused",
+            Self::Delivered => "delivered",
+            Self::Bounced => "bounced",
+            Self::Complained => "complained",
+        }
+    }
 }
 
 /// One e-mail to a session's customer: the replies it carried and what became of it.
@@ -189,6 +223,13 @@ pub struct SentEmail {
     /// over).
     #[serde(with = "crate::domain::timestamp")]
     pub claimed_at: OffsetDateTime,
+    /// When the mail service last reported on it (delivered, bounced, complained of).
+    #[serde(default, with = "crate::domain::timestamp::option")]
+    pub reported_at: Option<OffsetDateTime>,
+    /// What the mail service said with its report (a bounce's type and the remote server's
+    /// answer, a complaint's feedback type).
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 fn sent_key(session: &SessionId, last: &MessageId) -> Key {
@@ -226,12 +267,112 @@ pub async fn settle(store: &dyn ItemStore, sent: &SentEmail) -> Result<(), ApiEr
     Ok(())
 }
 
-/// The e-mails sent to a session's customer, oldest first (at most 100).
-pub async fn sent(store: &dyn ItemStore, session: &SessionId) -> Result<Vec<SentEmail>, ApiError> {
+/// The e-mail of the burst of a session that ended at `last`, if one was claimed.
+pub async fn get_sent(
+    store: &dyn ItemStore,
+    session: &SessionId,
+    last: &MessageId,
+) -> Result<Option<SentEmail>, ApiError> {
+    store.get(&sent_key(session, last)).await?.map(from_item).transpose()
+}
+
+/// A page of the e-mails sent to a session's customer, oldest first.
+pub async fn sent(
+    store: &dyn ItemStore,
+    session: &SessionId,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<(Vec<SentEmail>, Option<Cursor>), ApiError> {
     let query = Query::table(super::sessions::partition(session))
         .range(KeyRange::BeginsWith(SENT_PREFIX.into()))
-        .limit(100);
-    Ok(raw_records(store.query_many_raw(vec![query]).await?.pop().unwrap_or_default())?.0)
+        .limit(limit)
+        .cursor(cursor);
+    raw_records(store.query_many_raw(vec![query]).await?.pop().unwrap_or_default())
+}
+
+/// Records the mail service's report on the e-mail of `session` that ended at `last`: its status
+/// moves on to `status` unless it is that far already (reports come in any order, and again).
+/// The e-mail as it now stands; `None` if there is no such e-mail.
+pub async fn report(
+    store: &dyn ItemStore,
+    session: &SessionId,
+    last: &MessageId,
+    status: SentStatus,
+    detail: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<Option<SentEmail>, ApiError> {
+    // Two reports at once: the one whose condition fails reads again (a few rounds at most:
+    // there are four statuses to move through).
+    for _ in 0..4 {
+        let Some(stored) = get_sent(store, session, last).await? else { return Ok(None) };
+        if stored.status.rank() >= status.rank() {
+            return Ok(Some(stored));
+        }
+        let mut actions = vec![
+            UpdateAction::Set("status".into(), serde_json::Value::from(status.as_str())),
+            UpdateAction::Set("reported_at".into(), ts(at)?),
+        ];
+        if let Some(detail) = detail {
+            actions.push(UpdateAction::Set("detail".into(), serde_json::Value::from(detail)));
+        }
+        let same = Condition::Equals("status".into(), serde_json::Value::from(stored.status.as_str()));
+        match store.update(&sent_key(session, last), actions, Some(same)).await {
+            Ok(_) => {
+                let detail = detail.map(str::to_owned).or(stored.detail);
+                return Ok(Some(SentEmail { status, reported_at: Some(at), detail, ..stored }));
+            }
+            Err(StoreError::ConditionFailed) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(ApiError::Internal(format!("the e-mail {session}/{last} kept changing under its report")))
+}
+
+/// Why no more e-mail goes to an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Undeliverable {
+    /// An e-mail to it bounced for good (no such mailbox, no such domain).
+    Bounced,
+    /// Its owner marked an e-mail as spam.
+    Complained,
+}
+
+/// An address no more e-mail goes to (`EMAILADDR#<address, lowercase>` / `SUPPRESSED`): a
+/// customer who gives another address gets e-mail again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SuppressedAddress {
+    /// The address, as it was sent to.
+    pub address: String,
+    /// Why.
+    pub reason: Undeliverable,
+    /// What the mail service said.
+    pub detail: Option<String>,
+    /// The session whose e-mail it was.
+    #[schema(value_type = String)]
+    pub session_id: SessionId,
+    /// When.
+    #[serde(with = "crate::domain::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+}
+
+fn suppressed_key(address: &str) -> Key {
+    Key::new(format!("EMAILADDR#{}", address.to_lowercase()), "SUPPRESSED")
+}
+
+/// Marks an address undeliverable (a later report replaces an earlier one's reason).
+pub async fn suppress(store: &dyn ItemStore, suppressed: &SuppressedAddress) -> Result<(), ApiError> {
+    store.put(to_item(suppressed, &suppressed_key(&suppressed.address), &[])?, None).await?;
+    Ok(())
+}
+
+/// Whether (and why) an address is undeliverable.
+pub async fn suppression(
+    store: &dyn ItemStore,
+    address: &str,
+) -> Result<Option<SuppressedAddress>, ApiError> {
+    store.get(&suppressed_key(address)).await?.map(from_item).transpose()
 }
 
 /// Key of the secret that signs the unsubscribe links.
