@@ -273,6 +273,16 @@ impl Reply {
     }
 }
 
+/// The reply of `tests/fixtures/email/photo-reply.eml`, from `from` to `to` with `message_id`: a
+/// line of text, a small PNG (`box.png`) and a page (`order.html`) attached.
+pub fn photo_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
+    include_str!("fixtures/email/photo-reply.eml")
+        .replace("{from}", from)
+        .replace("{to}", to)
+        .replace("{message_id}", message_id)
+        .into_bytes()
+}
+
 /// The endpoint of the moto server the DynamoDB backend uses; fails the test saying how to start it.
 pub fn moto_endpoint() -> String {
     std::env::var(TEST_DYNAMODB_ENDPOINT).unwrap_or_else(|_| {

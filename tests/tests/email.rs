@@ -19,7 +19,9 @@ use switchboard_shared::ops::email::{self, Mailing, Received, SweepReport, Verdi
 use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
-use switchboard_tests::{arranged, moto_endpoint, on_both_backends, on_duty, send, Backend, Caller, TestApi};
+use switchboard_tests::{
+    arranged, moto_endpoint, on_both_backends, on_duty, photo_reply, send, Backend, Caller, TestApi,
+};
 use time::{Duration, OffsetDateTime};
 
 on_both_backends!(
@@ -649,16 +651,6 @@ async fn the_local_inbox_takes_in_replies_and_reports_once_and_files_what_it_can
     let bodies: Vec<&str> =
         messages.body["items"].as_array().into_iter().flatten().filter_map(|m| m["body"].as_str()).collect();
     assert!(bodies.contains(&"Great, then please send it to Madrid."), "{bodies:?}");
-}
-
-/// The reply of `tests/fixtures/email/photo-reply.eml`, from `from` to `to`: a line of text, a small
-/// PNG (`box.png`) and a page (`order.html`) attached.
-fn photo_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
-    include_str!("../fixtures/email/photo-reply.eml")
-        .replace("{from}", from)
-        .replace("{to}", to)
-        .replace("{message_id}", message_id)
-        .into_bytes()
 }
 
 /// The 1×1 PNG the fixture carries.

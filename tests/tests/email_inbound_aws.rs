@@ -18,7 +18,7 @@ use switchboard_shared::ops::attachments::Scanner;
 use switchboard_shared::ops::email::reply_address;
 use switchboard_shared::ApiError;
 use switchboard_tests::recording::{recording_app, RecordingObjects};
-use switchboard_tests::{arranged, moto_endpoint, on_duty, send, Backend, Caller, TestApi};
+use switchboard_tests::{arranged, moto_endpoint, on_duty, photo_reply, send, Backend, Caller, TestApi};
 use ulid::Ulid;
 
 /// The page the widget runs on.
@@ -88,16 +88,6 @@ fn gmail_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
          > Yes we ship to Spain\r\n"
     )
     .into_bytes()
-}
-
-/// The reply of `tests/fixtures/email/photo-reply.eml`: a line of text, a small PNG (`box.png`) and
-/// a page (`order.html`) attached.
-fn photo_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
-    include_str!("../fixtures/email/photo-reply.eml")
-        .replace("{from}", from)
-        .replace("{to}", to)
-        .replace("{message_id}", message_id)
-        .into_bytes()
 }
 
 /// A fresh SES message id (SES's are lowercase letters and digits).
