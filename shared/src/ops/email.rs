@@ -609,7 +609,7 @@ pub struct SessionEmail {
 /// the e-mails sent to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SessionEmails {
-    /// The customer's address (from the pre-chat form), if they gave one.
+    /// The customer's address (from the pre-chat form or their identity token), if they have one.
     pub address: Option<String>,
     /// Why no more e-mail goes to that address, if none does.
     pub undeliverable: Option<SuppressedAddress>,
