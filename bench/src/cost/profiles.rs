@@ -12,10 +12,9 @@
 //! - [`Profile::Rest`]: the same conversation from REST-only clients, who fetch each new message
 //!   once (`GET /chat/messages/{id}?after=`) and mark it read; no typing, no sockets.
 //! - [`Profile::Widget`]: the same conversation as this project's own clients hold it: the widget
-//!   and the console send each message over REST (`POST /chat/messages`, which fans out to the
-//!   sender's own sockets too, with its `delivered` receipt), mark read over the WebSocket, and
-//!   the widget's customer sends a typing `start` before and a `stop` after each message (the
-//!   console sends none).
+//!   and the console send each message over their WebSocket (`send_message`, the SDK's outbox
+//!   while the socket is open), mark read over it with `mark_read`, and the widget's customer
+//!   sends a typing `start` before and a `stop` after each message (the console sends none).
 //! - [`Profile::Push`]: the main profile's first 10 messages, then the customer goes away
 //!   (disconnects) and gets 5 answers as pushes to a registered phone, comes back, reads them
 //!   and rates the conversation.
@@ -242,10 +241,11 @@ async fn as_the_widget(
         }
         run.advance(STEP_MS);
         run.begin();
-        let body = chat_message(session, turn);
-        let from = if customer_turn { customer } else { agent };
-        let message = id(&run.rest(from, Method::POST, "/chat/messages", Some(body)).await?, "message")?;
-        run.end("send a message (REST, as the widget and the console do)").await?;
+        let mut frame = chat_message(session, turn);
+        frame["action"] = json!("send_message");
+        let from = if customer_turn { customer_ws } else { agent_ws };
+        let message = id(&run.request(from, frame, "send").await?, "message")?;
+        run.end("send a message (WebSocket, as the widget and the console do)").await?;
         if customer_turn {
             run.advance(STEP_MS);
             run.begin();

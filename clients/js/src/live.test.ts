@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "./api.js";
 import { ApiError } from "./api.js";
-import { LiveClient, type LiveDeps, type MessagePage, type NewMessage, type OutboxStorage, type SocketLike, webSocketUrl } from "./live.js";
+import {
+  LiveClient,
+  type LiveDeps,
+  type MessagePage,
+  type MessageToSend,
+  type OutboxStorage,
+  SEND_REPLY_TIMEOUT_MS,
+  type SocketLike,
+  webSocketUrl,
+} from "./live.js";
 import { MessageStore } from "./messages.js";
 
 const SESSION = "01JD0000000000000000000002";
@@ -24,6 +33,8 @@ function message(id: string, at: string, extra: Partial<Message> = {}): Message 
 class FakeSocket implements SocketLike {
   readyState = 0;
   sent: Record<string, unknown>[] = [];
+  /** The refs of the frames the server answered. */
+  answered = new Set<unknown>();
   onopen: SocketLike["onopen"] = null;
   onclose: SocketLike["onclose"] = null;
   onmessage: SocketLike["onmessage"] = null;
@@ -52,10 +63,10 @@ type PostOutcome = "store" | "offline" | { status: number; code: string };
 
 function harness(
   pages: (after: string | undefined, cursor: string | undefined) => MessagePage,
-  options: { post?: (message: NewMessage) => PostOutcome; storage?: OutboxStorage } = {},
+  options: { post?: (message: MessageToSend) => PostOutcome; storage?: OutboxStorage } = {},
 ) {
   const sockets: FakeSocket[] = [];
-  const posts: NewMessage[] = [];
+  const posts: MessageToSend[] = [];
   const stored = new Map<string, Message>();
   const timers: { fn: () => void; ms: number; id: number }[] = [];
   const fetches: { after?: string; cursor?: string }[] = [];
@@ -104,8 +115,8 @@ function harness(
   return { client: new LiveClient(deps), deps, sockets, timers, fetches, runTimer, posts, stored };
 }
 
-function message_(id: string, sent: NewMessage): Message {
-  return message(id, "2026-11-25T10:01:00.000Z", { body: sent.body, client_message_id: sent.client_message_id });
+function message_(id: string, sent: MessageToSend): Message {
+  return message(id, "2026-11-25T10:01:00.000Z", { body: sent.body ?? null, client_message_id: sent.client_message_id });
 }
 
 /** A storage that outlives a client, as localStorage outlives a page. */
@@ -121,6 +132,32 @@ function memoryStorage(): OutboxStorage & { value: string | null } {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** The server refuses a `send_message` frame with `code`. */
+function refuseSend(socket: FakeSocket, frame: Record<string, unknown>, code: string): void {
+  socket.answered.add(frame.ref);
+  socket.serverSends({ type: "error", ref: frame.ref, action: "send_message", code, message: code });
+}
+
+/** The `send_message` frames a socket got, in order. */
+function sends(socket: FakeSocket): Record<string, unknown>[] {
+  return socket.sent.filter((frame) => frame.action === "send_message");
+}
+
+/**
+ * The server's reply to every `send_message` the socket got and has not answered yet: the stored
+ * message, one per `client_message_id` however often it was sent (the server's idempotency).
+ */
+function answerSends(socket: FakeSocket, stored = new Map<string, Message>()): void {
+  for (const frame of sends(socket)) {
+    if (socket.answered.has(frame.ref)) continue;
+    socket.answered.add(frame.ref);
+    const id = String(frame.client_message_id);
+    const message = stored.get(id) ?? message_(`01S${id}`, frame as unknown as MessageToSend);
+    stored.set(id, message);
+    socket.serverSends({ type: "message.created", ref: frame.ref, message, delivered_to: [] });
+  }
+}
 
 describe("MessageStore", () => {
   it("keeps messages by id in id order and ignores a frame applied twice", () => {
@@ -347,11 +384,8 @@ describe("the outbox", () => {
     expect(view).toBe(client.view(SESSION));
   });
 
-  it("keeps messages while offline and sends them in order, once each, when the socket is back", async () => {
-    let online = false;
-    const { client, sockets, posts, stored } = harness(() => ({ items: [] }), {
-      post: () => (online ? "store" : "offline"),
-    });
+  it("keeps messages while offline and sends them in order, once each, over the socket when it is back", async () => {
+    const { client, sockets, posts } = harness(() => ({ items: [] }), { post: () => "offline" });
     client.start();
     client.followSession(SESSION);
     client.sendMessage(SESSION, "first", "cm-1");
@@ -360,14 +394,77 @@ describe("the outbox", () => {
     expect(posts.map((p) => p.client_message_id)).toEqual(["cm-1"]);
     expect(client.view(SESSION)?.pending.map((m) => m.body)).toEqual(["first", "second"]);
 
-    online = true;
     sockets[0].serverOpens();
     await settle();
+    answerSends(sockets[0]);
     await settle();
-    expect(posts.map((p) => p.client_message_id)).toEqual(["cm-1", "cm-1", "cm-2"]);
+    answerSends(sockets[0]);
+    await settle();
+
+    expect(sends(sockets[0]).map((f) => f.client_message_id)).toEqual(["cm-1", "cm-2"]);
+    expect(posts.map((p) => p.client_message_id)).toEqual(["cm-1"]);
     expect(client.view(SESSION)?.pending).toEqual([]);
     expect(client.view(SESSION)?.messages.map((m) => m.body)).toEqual(["first", "second"]);
-    expect(stored.size).toBe(2);
+  });
+
+  it("marks a message the socket refuses failed, and sends one it rate-limits again after the backoff", async () => {
+    const { client, sockets, runTimer } = harness(() => ({ items: [] }));
+    client.start();
+    sockets[0].serverOpens();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "to a closed session", "cm-closed");
+    await settle();
+    const [closed] = sends(sockets[0]);
+    refuseSend(sockets[0], closed, "session_closed");
+    await settle();
+    client.sendMessage(SESSION, "too fast", "cm-fast");
+    await settle();
+    const fast = sends(sockets[0])[1];
+    refuseSend(sockets[0], fast, "rate_limited");
+    await settle();
+    expect(client.view(SESSION)?.pending.map((m) => [m.client_message_id, m.state])).toEqual([
+      ["cm-closed", "failed"],
+      ["cm-fast", "sending"],
+    ]);
+
+    runTimer(1000);
+    await settle();
+    answerSends(sockets[0]);
+    await settle();
+
+    expect(sends(sockets[0]).map((f) => f.client_message_id)).toEqual(["cm-closed", "cm-fast", "cm-fast"]);
+    expect(client.view(SESSION)?.pending).toMatchObject([{ client_message_id: "cm-closed", state: "failed", error: "session_closed" }]);
+    expect(client.view(SESSION)?.messages.map((m) => m.body)).toEqual(["too fast"]);
+    expect(client.lastError).toBeUndefined();
+  });
+
+  it("sends a message again, with the same id, when the socket drops or stays silent before the reply", async () => {
+    const { client, sockets, runTimer } = harness(() => ({ items: [] }));
+    client.start();
+    sockets[0].serverOpens();
+    client.followSession(SESSION);
+    client.sendMessage(SESSION, "lost with the socket", "cm-drop");
+    await settle();
+    sockets[0].drops();
+    await settle();
+    runTimer(1000);
+    sockets[1].serverOpens();
+    await settle();
+    answerSends(sockets[1]);
+    await settle();
+    client.sendMessage(SESSION, "no answer", "cm-silent");
+    await settle();
+    runTimer(SEND_REPLY_TIMEOUT_MS);
+    await settle();
+    runTimer(1000);
+    await settle();
+    answerSends(sockets[1]);
+    await settle();
+
+    expect(sends(sockets[0]).map((f) => f.client_message_id)).toEqual(["cm-drop"]);
+    expect(sends(sockets[1]).map((f) => f.client_message_id)).toEqual(["cm-drop", "cm-silent", "cm-silent"]);
+    expect(client.view(SESSION)?.pending).toEqual([]);
+    expect(client.view(SESSION)?.messages.map((m) => m.body)).toEqual(["lost with the socket", "no answer"]);
   });
 
   it("retries with backoff while the API answers 503, with the same client_message_id", async () => {
@@ -389,7 +486,7 @@ describe("the outbox", () => {
 
   it("marks a refused message failed, sends the ones after it, and retries it only when asked", async () => {
     const { client, posts } = harness(() => ({ items: [] }), {
-      post: (m) => (m.body === "" ? { status: 422, code: "invalid_body" } : "store"),
+      post: (m) => (m.body === undefined ? { status: 422, code: "invalid_body" } : "store"),
     });
     client.start();
     client.followSession(SESSION);

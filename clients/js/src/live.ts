@@ -2,6 +2,9 @@
 // subscriptions re-sent after every reconnect, every shown session resynced over REST with
 // `GET /chat/messages/{id}?after=` paged to the end and merged by id, and an outbox of messages
 // not yet stored, retried with their `client_message_id` (so a retry never makes a duplicate).
+// Messages go over the socket while it is open (`send_message`: one billed message in, its reply
+// out, where `POST /chat/messages` is a request and a push of the message to the sender's own
+// socket) and over REST while it is not.
 import { ApiError, type Message, type Session } from "./api.js";
 import { MessageStore } from "./messages.js";
 import { type ClientFrame, laterSession, parseFrame, type ServerFrame } from "./frames.js";
@@ -26,12 +29,17 @@ export interface MessagePage {
   next_cursor?: string | null;
 }
 
-/** A message the outbox hands to the API: `POST /chat/messages`. */
+/** A message the outbox hands to the API: `send_message` or `POST /chat/messages`. */
 export interface NewMessage {
   session_id: string;
   body: string;
   client_message_id: string;
+  /** Uploaded attachments of the session it carries. */
+  attachments?: string[];
 }
+
+/** A message as it goes to the API: without an empty body (files alone) or an empty file list. */
+export type MessageToSend = Omit<NewMessage, "body"> & { body?: string };
 
 /** Where the outbox is kept between page loads (localStorage in a browser). */
 export interface OutboxStorage {
@@ -46,7 +54,7 @@ export interface LiveDeps {
   /** One page of `GET /chat/messages/{id}?after=&cursor=&limit=200`. */
   fetchMessages: (sessionId: string, after: string | undefined, cursor: string | undefined) => Promise<MessagePage>;
   /** Stores one message (`POST /chat/messages`); a retry with the same id answers the original. */
-  postMessage: (message: NewMessage) => Promise<Message>;
+  postMessage: (message: MessageToSend) => Promise<Message>;
   /** Keeps the outbox across reloads; without it the outbox lives as long as the page. */
   storage?: OutboxStorage;
   /** A new `client_message_id`. */
@@ -64,6 +72,8 @@ export const BACKOFF_BASE_MS = 1_000;
 export const BACKOFF_MAX_MS = 60_000;
 /** Keep-alive: the server closes sockets idle for 10 minutes. */
 export const PING_EVERY_MS = 5 * 60_000;
+/** How long a `send_message` waits for its reply before it is sent again (same id: no duplicate). */
+export const SEND_REPLY_TIMEOUT_MS = 10_000;
 
 /** A message in the outbox: written, not yet stored by the server. */
 export interface OutgoingMessage extends NewMessage {
@@ -102,6 +112,28 @@ function refused(error: unknown): error is ApiError {
   return error instanceof ApiError && error.status < 500 && error.status !== 408 && error.status !== 429;
 }
 
+/** The HTTP status a socket's `error` code stands for, as `POST /chat/messages` would answer it. */
+function statusOf(code: string): number {
+  switch (code) {
+    case "rate_limited":
+      return 429;
+    case "internal":
+      return 500;
+    case "store_unavailable":
+      return 503;
+    default:
+      return 400;
+  }
+}
+
+/** A send over the socket, waiting for its reply. */
+interface AwaitedReply {
+  ref: string;
+  resolve: (message: Message) => void;
+  reject: (error: unknown) => void;
+  timer: unknown;
+}
+
 /** One WebSocket to the API, kept open, with the sessions and floor it follows. */
 export class LiveClient {
   /** Where the connection is. */
@@ -131,6 +163,8 @@ export class LiveClient {
   private readonly listeners = new Set<Listener>();
   private readonly frameListeners = new Set<(frame: ServerFrame) => void>();
   private outbox: OutgoingMessage[];
+  /** Sends over the socket waiting for their reply, by `client_message_id`. */
+  private readonly replies = new Map<string, AwaitedReply>();
   private flushing = false;
   private outboxAttempt = 0;
   private outboxTimer: unknown;
@@ -286,7 +320,7 @@ export class LiveClient {
           return;
         }
         try {
-          const stored = await this.deps.postMessage({
+          const stored = await this.post({
             session_id: next.session_id,
             body: next.body,
             client_message_id: next.client_message_id,
@@ -311,6 +345,39 @@ export class LiveClient {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * Stores one message: over the socket while it is open (its `message.created` reply, or an
+   * `error` frame as an {@link ApiError} with the status REST would answer), else `POST
+   * /chat/messages`. A socket that closes or stays silent for {@link SEND_REPLY_TIMEOUT_MS} fails
+   * it as unreachable: send it again with the same `client_message_id`.
+   */
+  post(message: NewMessage): Promise<Message> {
+    const wire: MessageToSend = { ...message };
+    if (!wire.body) delete wire.body;
+    if (!wire.attachments?.length) delete wire.attachments;
+    if (!this.socket || this.socket.readyState !== OPEN) return this.deps.postMessage(wire);
+    this.replies.get(message.client_message_id)?.reject(new Error("sent again"));
+    return new Promise<Message>((resolve, reject) => {
+      const ref = this.ref();
+      const timer = this.deps.setTimeout(() => {
+        this.replies.delete(message.client_message_id);
+        reject(new Error("no reply to send_message"));
+      }, SEND_REPLY_TIMEOUT_MS);
+      this.replies.set(message.client_message_id, { ref, resolve, reject, timer });
+      this.send({ action: "send_message", ...wire, ref });
+    });
+  }
+
+  /** Settles the send waiting for `clientMessageId` (a reply, an error or a lost socket). */
+  private settle(clientMessageId: string, outcome: { message: Message } | { error: unknown }): void {
+    const waiting = this.replies.get(clientMessageId);
+    if (!waiting) return;
+    this.replies.delete(clientMessageId);
+    this.deps.clearTimeout(waiting.timer);
+    if ("message" in outcome) waiting.resolve(outcome.message);
+    else waiting.reject(outcome.error);
   }
 
   /** Sends a frame when connected; false when not (the caller falls back to REST). */
@@ -406,6 +473,10 @@ export class LiveClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      // Their replies will not come on a new socket: they go again (same ids, no duplicates).
+      for (const clientMessageId of [...this.replies.keys()]) {
+        this.settle(clientMessageId, { error: new Error("the connection closed before the reply") });
+      }
       this.deps.clearTimeout(this.pingTimer);
       if (this.stopped) return;
       this.state = "reconnecting";
@@ -452,8 +523,10 @@ export class LiveClient {
         if (entry && frame.type === "message.created" && frame.delivered_to?.length) {
           entry.view.delivered = new Set(entry.view.delivered).add(frame.message.id);
         }
-        // Stored (an answer lost before a reload, or another tab): it leaves the outbox.
+        // Stored (this send's reply, an answer lost before a reload, or another tab): it
+        // leaves the outbox.
         const sent = frame.message.client_message_id;
+        if (sent && frame.type === "message.created") this.settle(sent, { message: frame.message });
         if (sent && this.outbox.some((m) => m.client_message_id === sent && m.session_id === frame.message.session_id)) {
           this.outbox = this.outbox.filter((m) => m.client_message_id !== sent);
           this.outboxChanged();
@@ -516,9 +589,13 @@ export class LiveClient {
         if (entry) entry.view.presence = new Map(entry.view.presence).set(frame.user_id, frame.status);
         break;
       }
-      case "error":
-        this.lastError = `${frame.code}: ${frame.message}`;
+      case "error": {
+        // A send's refusal is its message's (the outbox shows it); others are the client's.
+        const send = [...this.replies].find(([, waiting]) => frame.ref !== undefined && waiting.ref === frame.ref);
+        if (send) this.settle(send[0], { error: new ApiError(statusOf(frame.code), frame.code, frame.message) });
+        else this.lastError = `${frame.code}: ${frame.message}`;
         break;
+      }
       default:
         break;
     }

@@ -369,9 +369,8 @@ function Composer({ api, live, sessionId, attachments }: { api: Api; live: LiveC
     setNote(undefined);
     live.send({ action: "typing", session_id: sessionId, state: "stop" });
     try {
-      const sent = await api.post("/chat/messages", {
-        body: { session_id: sessionId, body: body || undefined, client_message_id: clientMessageId, attachments: files },
-      });
+      // Over the socket while it is open (a billed message in and its reply), else REST.
+      const sent = await live.post({ session_id: sessionId, body, client_message_id: clientMessageId, attachments: files });
       uploads.clear();
       live.merge(sessionId, [sent]);
     } catch (caught) {
