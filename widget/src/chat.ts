@@ -671,9 +671,12 @@ export function start(context: LoaderContext): ChatWidget {
     window.clearTimeout(typingStop);
     typingStop = window.setTimeout(stopTyping, TYPING_MS);
   });
-  function stopTyping(): void {
+  /** The visitor stopped typing: a pause tells the others with a `stop`; a sent message tells
+   * them itself (their clients hide the indicator on its `message.created`), so `announce` is
+   * false then and no frame is billed for it. */
+  function stopTyping(announce = true): void {
     window.clearTimeout(typingStop);
-    if (typingSince && sessionId) live.send({ action: "typing", session_id: sessionId, state: "stop" });
+    if (announce && typingSince && sessionId) live.send({ action: "typing", session_id: sessionId, state: "stop" });
     typingSince = 0;
   }
   input.addEventListener("keydown", (event) => {
@@ -686,7 +689,7 @@ export function start(context: LoaderContext): ChatWidget {
     event.preventDefault();
     const text = input.value.trim();
     if (!text || !sessionId) return;
-    stopTyping();
+    stopTyping(false);
     live.sendMessage(sessionId, text);
     input.value = "";
   });

@@ -12,9 +12,9 @@
 //! - [`Profile::Rest`]: the same conversation from REST-only clients, who fetch each new message
 //!   once (`GET /chat/messages/{id}?after=`) and mark it read; no typing, no sockets.
 //! - [`Profile::Widget`]: the same conversation as this project's own clients hold it: the widget
-//!   and the console send each message over their WebSocket (`send_message`, the SDK's outbox
-//!   while the socket is open), mark read over it with `mark_read`, and the widget's customer
-//!   sends a typing `start` before and a `stop` after each message (the console sends none).
+//!   and the console send a typing `start` before each message and the message over their
+//!   WebSocket (`send_message`, the SDK's outbox while the socket is open), no `stop` after it
+//!   (the message ends the indicator), and mark read over it with `mark_read`.
 //! - [`Profile::Push`]: the main profile's first 10 messages, then the customer goes away
 //!   (disconnects) and gets 5 answers as pushes to a registered phone, comes back, reads them
 //!   and rates the conversation.
@@ -231,31 +231,20 @@ async fn as_the_widget(
     let customer_ws = connect_and_subscribe(run, customer, session).await?;
     subscribe_console(run, agent_ws, session).await?;
     for turn in 0..2 * MESSAGES_PER_SIDE {
-        let customer_turn = turn % 2 == 0;
-        run.advance(TURN_MS - 3 * STEP_MS);
-        if customer_turn {
-            run.begin();
-            run.tell(customer_ws, json!({"action": "typing", "session_id": session, "state": "start"}))
-                .await?;
-            run.end("typing start (widget)").await?;
-        }
+        let from = if turn % 2 == 0 { customer_ws } else { agent_ws };
+        run.advance(TURN_MS - 2 * STEP_MS);
+        run.begin();
+        run.tell(from, json!({"action": "typing", "session_id": session, "state": "start"})).await?;
+        run.end("typing start (widget, console)").await?;
         run.advance(STEP_MS);
         run.begin();
         let mut frame = chat_message(session, turn);
         frame["action"] = json!("send_message");
-        let from = if customer_turn { customer_ws } else { agent_ws };
         let message = id(&run.request(from, frame, "send").await?, "message")?;
         run.end("send a message (WebSocket, as the widget and the console do)").await?;
-        if customer_turn {
-            run.advance(STEP_MS);
-            run.begin();
-            run.tell(customer_ws, json!({"action": "typing", "session_id": session, "state": "stop"}))
-                .await?;
-            run.end("typing stop (widget)").await?;
-        }
         run.advance(STEP_MS);
         run.begin();
-        let reader = if customer_turn { agent_ws } else { customer_ws };
+        let reader = if turn % 2 == 0 { agent_ws } else { customer_ws };
         run.tell(reader, json!({"action": "mark_read", "session_id": session, "message_id": message}))
             .await?;
         run.end("mark read (WebSocket)").await?;

@@ -289,6 +289,19 @@ describe("LiveClient", () => {
     expect(view).toBe(client.view(SESSION));
   });
 
+  it("stops showing someone typing when their message arrives, without a stop", () => {
+    const { client, sockets } = harness(() => ({ items: [] }));
+    client.start();
+    sockets[0].serverOpens();
+    client.followSession(SESSION);
+    sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "cust-ada", state: "start" });
+    sockets[0].serverSends({ type: "typing", session_id: SESSION, user_id: "agent-bob", state: "start" });
+
+    sockets[0].serverSends({ type: "message.created", message: message("01T", "2026-11-25T10:00:00.000Z") });
+
+    expect([...(client.view(SESSION)?.typing ?? [])]).toEqual(["agent-bob"]);
+  });
+
   it("takes a typing frame that carries a read marker as that user's read receipt", () => {
     const { client, sockets } = harness(() => ({ items: [] }));
     client.start();

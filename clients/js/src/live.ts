@@ -519,6 +519,12 @@ export class LiveClient {
       case "message.deleted": {
         const entry = this.sessions.get(frame.message.session_id);
         if (entry && entry.store.apply(frame.message)) entry.view.messages = entry.store.list();
+        // Their message ends their typing: a sender need not send a `stop` after it.
+        if (entry && frame.type === "message.created" && entry.view.typing.has(frame.message.sender_id)) {
+          const typing = new Set(entry.view.typing);
+          typing.delete(frame.message.sender_id);
+          entry.view.typing = typing;
+        }
         // The reply to this connection's own send names who got it (no separate receipt comes).
         if (entry && frame.type === "message.created" && frame.delivered_to?.length) {
           entry.view.delivered = new Set(entry.view.delivered).add(frame.message.id);

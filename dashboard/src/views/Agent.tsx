@@ -367,7 +367,10 @@ function Composer({ api, live, sessionId, attachments }: { api: Api; live: LiveC
     const clientMessageId = `web-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     setText("");
     setNote(undefined);
-    live.send({ action: "typing", session_id: sessionId, state: "stop" });
+    // The message ends the typing indicator on the others' side (they hide it on its
+    // message.created): no `stop` frame is sent for it.
+    window.clearTimeout(stopTimer.current);
+    typingSince.current = 0;
     try {
       // Over the socket while it is open (a billed message in and its reply), else REST.
       const sent = await live.post({ session_id: sessionId, body, client_message_id: clientMessageId, attachments: files });
