@@ -35,6 +35,7 @@ on_both_backends!(
     a_bounce_stops_further_email_to_the_address_until_the_visitor_gives_another,
     the_console_shows_what_became_of_each_email_and_a_complaint_stops_email,
     a_signed_in_user_is_emailed_at_the_address_their_identity_token_carries,
+    a_visitor_who_signs_in_keeps_the_address_of_their_prechat_form,
     the_local_inbox_takes_in_replies_and_reports_once_and_files_what_it_cannot_read,
 );
 
@@ -110,6 +111,7 @@ struct Visit {
     token: String,
     resume: String,
     site: Value,
+    identity_secret: String,
     session: String,
     replies: Vec<String>,
     replied_at: OffsetDateTime,
@@ -141,6 +143,14 @@ enum Arrival {
     IdentityToken,
 }
 
+/// An identity token the shop's backend signs with its site's `secret`: `claims` and an `exp`
+/// five minutes away.
+fn identity_token(secret: &str, mut claims: Value) -> String {
+    claims["exp"] = json!(now().unix_timestamp() + 300);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign")
+}
+
 /// [`visit`] on a site made of `site`, the customer arriving as `arrival` says.
 async fn visit_of(backend: Backend, site: Value, arrival: Arrival) -> Visit {
     let api = TestApi::start(backend).await;
@@ -150,15 +160,14 @@ async fn visit_of(backend: Backend, site: Value, arrival: Arrival) -> Visit {
     let created = api.call(Method::POST, "/admin/sites", Some(&admin), Some(site)).await;
     let created = arranged(created, 201, "an admin adds the shop's site").body;
     let site = created["site_id"].clone();
+    let identity_secret = created["identity_secret"].as_str().expect("the site's identity secret").to_owned();
     let (path, body) = match arrival {
         Arrival::PrechatForm => {
             ("/widget/visitors", json!({"site_id": site, "name": "Grace", "email": address}))
         }
         Arrival::IdentityToken => {
-            let secret = created["identity_secret"].as_str().expect("the site's identity secret");
-            let claims = json!({"sub": "u-42", "name": "Grace", "email": address, "exp": now().unix_timestamp() + 300});
-            let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
-            let signed = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("sign");
+            let signed =
+                identity_token(&identity_secret, json!({"sub": "u-42", "name": "Grace", "email": address}));
             ("/widget/identify", json!({"site_id": site, "identity_token": signed}))
         }
     };
@@ -194,7 +203,7 @@ async fn visit_of(backend: Backend, site: Value, arrival: Arrival) -> Visit {
     let app = App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(&api.root)))
         .with_mailing(Arc::new(mailing))
         .with_attachment_objects(api.attachment_objects.clone());
-    Visit { api, app, outbox, address, token, resume, site, session, replies, replied_at }
+    Visit { api, app, outbox, address, token, resume, site, identity_secret, session, replies, replied_at }
 }
 
 impl Visit {
@@ -697,4 +706,23 @@ async fn a_photo_sent_with_a_reply_by_email_comes_with_the_message_and_a_page_is
     assert_eq!(checked.map(|attachment| attachment.status), Some(AttachmentStatus::Ready));
     assert_eq!(link.status, 200, "{:?}", link.body);
     assert_eq!(file.bytes().await.expect("the photo").as_ref(), BOX_PNG);
+}
+
+async fn a_visitor_who_signs_in_keeps_the_address_of_their_prechat_form(backend: Backend) {
+    // Arrange: Grace gave her address in the pre-chat form; agent X answered twice.
+    let visit = visit(backend).await;
+
+    // Act: she signs in on the shop before reading them; its token carries no address.
+    let signed = identity_token(&visit.identity_secret, json!({"sub": "u-7"}));
+    let identify = json!({"site_id": visit.site, "identity_token": signed});
+    let user =
+        from_shop(&visit.api, Method::POST, "/widget/identify", Some(&visit.token), Some(identify)).await;
+    let due = visit.sweep(Duration::minutes(6)).await;
+
+    // Assert: her conversation moved to the signed-in user, and its e-mail still reaches her.
+    assert_eq!(user["moved_sessions"], json!([visit.session]), "{user}");
+    assert_eq!(due.sent, 1, "{due:?}");
+    assert_eq!(visit.sent().await.len(), 1);
+    let console = console_emails(&visit).await;
+    assert_eq!(console["address"].as_str(), Some(visit.address.as_str()), "{console}");
 }

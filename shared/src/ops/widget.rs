@@ -575,19 +575,31 @@ pub async fn identify(
         (None, Some(visitor)) => visitor.name.clone(),
         (None, None) => None,
     };
-    if let Some(email) = identity.email {
+    let store = app.store.as_ref();
+    let contact = |email: String| Visitor {
+        user_id: user.clone(),
+        site_id: site,
+        name: name.clone(),
+        email: Some(email),
+        resume_hash: String::new(),
+        created_at: now(),
+    };
+    match (identity.email, &visitor) {
         // Kept as a visitor's pre-chat answers are (with no resume credential): the e-mails of
         // replies left unread go to the address the site signed, the latest one it signed.
-        let email = parse_email(&email).map_err(|_| invalid_identity())?;
-        let contact = Visitor {
-            user_id: user.clone(),
-            site_id: site,
-            name: name.clone(),
-            email: Some(email),
-            resume_hash: String::new(),
-            created_at: now(),
-        };
-        sites::put_identified(app.store.as_ref(), &contact).await?;
+        (Some(email), _) => {
+            let email = parse_email(&email).map_err(|_| invalid_identity())?;
+            sites::put_identified(store, &contact(email)).await?;
+        }
+        // The visitor's pre-chat address goes with their sessions to the signed-in user, unless
+        // the user has an address already (one the site signed is never replaced by it).
+        (None, Some(visitor)) => {
+            let given = sites::get_visitor(store, &visitor.user_id).await?.and_then(|visitor| visitor.email);
+            if let Some(email) = given {
+                sites::put_identified_if_absent(store, &contact(email)).await?;
+            }
+        }
+        (None, None) => {}
     }
     let moved = match &visitor {
         Some(visitor) => move_open_sessions(app, &visitor.user_id, &user, name.as_deref()).await?,

@@ -167,6 +167,16 @@ pub async fn put_identified(store: &dyn ItemStore, identified: &Visitor) -> Resu
     Ok(())
 }
 
+/// Stores `identified` unless the user has a record already: `true` if stored.
+pub async fn put_identified_if_absent(store: &dyn ItemStore, identified: &Visitor) -> Result<bool, ApiError> {
+    let item = to_item(identified, &visitor_key(&identified.user_id), &[])?;
+    match store.put(item, Some(Condition::NotExists)).await {
+        Ok(()) => Ok(true),
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Replaces a visitor's record (their pre-chat answers changed).
 pub async fn update_visitor(store: &dyn ItemStore, visitor: &Visitor) -> Result<(), ApiError> {
     let item = to_item(visitor, &visitor_key(&visitor.user_id), &[])?;
