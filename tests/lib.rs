@@ -273,6 +273,18 @@ impl Reply {
     }
 }
 
+/// A reply as Gmail writes one, from `from` to `to` with `message_id`: the new text ("Great, then
+/// please send it to Madrid."), then the quoted e-mail.
+pub fn gmail_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
+    format!(
+        "From: Grace <{from}>\r\nTo: Shop <{to}>\r\nSubject: Re: Ship to Spain?\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Mon, 7 Dec 2026 10:20:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n\
+         Great, then please send it to Madrid.\r\n\r\nOn Mon, 7 Dec 2026 at 10:05, Shop <support@shop.example> wrote:\r\n\
+         > Yes we ship to Spain\r\n> It takes 3 to 5 days\r\n"
+    )
+    .into_bytes()
+}
+
 /// The reply of `tests/fixtures/email/photo-reply.eml`, from `from` to `to` with `message_id`: a
 /// line of text, a small PNG (`box.png`) and a page (`order.html`) attached.
 pub fn photo_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {

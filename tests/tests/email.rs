@@ -20,7 +20,8 @@ use switchboard_shared::realtime::apigw::ApiGatewayRealtime;
 use switchboard_shared::store::ItemStore;
 use switchboard_shared::App;
 use switchboard_tests::{
-    arranged, moto_endpoint, on_both_backends, on_duty, photo_reply, send, Backend, Caller, TestApi,
+    arranged, gmail_reply, moto_endpoint, on_both_backends, on_duty, photo_reply, send, Backend, Caller,
+    TestApi,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -356,17 +357,6 @@ fn reply_address(raw: &str) -> String {
     let start = rest.find("reply+").expect("a reply address");
     let end = rest[start..].find(|c: char| c == '>' || c.is_whitespace()).expect("the address ends") + start;
     rest[start..end].to_owned()
-}
-
-/// A reply as Gmail writes one: the new text, then the quoted e-mail.
-fn gmail_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
-    format!(
-        "From: Grace <{from}>\r\nTo: Shop <{to}>\r\nSubject: Re: Ship to Spain?\r\nMessage-ID: <{message_id}>\r\n\
-         Date: Mon, 7 Dec 2026 10:20:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n\
-         Great, then please send it to Madrid.\r\n\r\nOn Mon, 7 Dec 2026 at 10:05, Shop <support@shop.example> wrote:\r\n\
-         > Yes we ship to Spain\r\n> It takes 3 to 5 days\r\n"
-    )
-    .into_bytes()
 }
 
 async fn a_reply_by_email_lands_once_as_the_visitors_message_and_reopens_the_session(backend: Backend) {

@@ -18,7 +18,9 @@ use switchboard_shared::ops::attachments::Scanner;
 use switchboard_shared::ops::email::reply_address;
 use switchboard_shared::ApiError;
 use switchboard_tests::recording::{recording_app, RecordingObjects};
-use switchboard_tests::{arranged, moto_endpoint, on_duty, photo_reply, send, Backend, Caller, TestApi};
+use switchboard_tests::{
+    arranged, gmail_reply, moto_endpoint, on_duty, photo_reply, send, Backend, Caller, TestApi,
+};
 use ulid::Ulid;
 
 /// The page the widget runs on.
@@ -77,17 +79,6 @@ async fn inbox() -> Inbox {
         SignedBucketObjects::new(&S3Links::for_endpoint(&endpoint, &bucket)).expect("the bucket's objects");
     let objects = RecordingObjects::inbound_mail(Arc::new(signed), INBOUND, &api.accesses);
     Inbox { api, stored, objects, address, session, reply_to }
-}
-
-/// A reply as Gmail writes one: the new text, then the quoted e-mail.
-fn gmail_reply(from: &str, to: &str, message_id: &str) -> Vec<u8> {
-    format!(
-        "From: Grace <{from}>\r\nTo: Shop <{to}>\r\nSubject: Re: Ship to Spain?\r\nMessage-ID: <{message_id}>\r\n\
-         Date: Mon, 7 Dec 2026 10:20:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n\
-         Great, then please send it to Madrid.\r\n\r\nOn Mon, 7 Dec 2026 at 10:05, Shop <support@shop.example> wrote:\r\n\
-         > Yes we ship to Spain\r\n"
-    )
-    .into_bytes()
 }
 
 /// A fresh SES message id (SES's are lowercase letters and digits).

@@ -447,14 +447,20 @@ pub fn escape(text: &str) -> String {
 
 type HmacSha256 = Hmac<Sha256>;
 
-async fn link_mac(store: &dyn ItemStore, user: &UserId) -> Result<HmacSha256, ApiError> {
+/// The HMAC of `subject` for `purpose` (an unsubscribe link's user, a reply address's session)
+/// with the table's link key: one key, each use told apart by its purpose.
+async fn keyed_mac(store: &dyn ItemStore, purpose: &[u8], subject: &str) -> Result<HmacSha256, ApiError> {
     let key = pending_email::link_key(store).await?;
     let mut mac = HmacSha256::new_from_slice(&key)
         .map_err(|e| ApiError::Internal(format!("the e-mail link key: {e}")))?;
-    mac.update(LINK_PURPOSE);
+    mac.update(purpose);
     mac.update(b"\n");
-    mac.update(user.as_str().as_bytes());
+    mac.update(subject.as_bytes());
     Ok(mac)
+}
+
+async fn link_mac(store: &dyn ItemStore, user: &UserId) -> Result<HmacSha256, ApiError> {
+    keyed_mac(store, LINK_PURPOSE, user.as_str()).await
 }
 
 /// The link that switches `user`'s e-mail off: it never expires (an old e-mail's link must work).
@@ -692,13 +698,7 @@ async fn reply_mac(
     store: &dyn ItemStore,
     session: &crate::domain::SessionId,
 ) -> Result<HmacSha256, ApiError> {
-    let key = pending_email::link_key(store).await?;
-    let mut mac = HmacSha256::new_from_slice(&key)
-        .map_err(|e| ApiError::Internal(format!("the e-mail link key: {e}")))?;
-    mac.update(REPLY_PURPOSE);
-    mac.update(b"\n");
-    mac.update(session.to_string().as_bytes());
-    Ok(mac)
+    keyed_mac(store, REPLY_PURPOSE, &session.to_string()).await
 }
 
 /// A session's signed reply address, `reply+<session>.<signature>@<domain>`: a reply to it is
