@@ -64,6 +64,10 @@ fi
 if [[ -z "${CARGO_TARGET_DIR:-}" && -n "${HOME:-}" && -d "$HOME/.cache/switchboard/target" ]]; then
   export CARGO_TARGET_DIR="$HOME/.cache/switchboard/target"
 fi
+# No incremental caches unless asked for (CARGO_INCREMENTAL=1): a clean clone only writes them,
+# and they were about a third of a fresh test build's disk, enough to fill a small CI disk
+# (docs/BENCHMARKS.md, "Build size of the test run").
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # --- 3. moto server on a free port, stopped on exit ---------------------------------------------
 moto_pid=""
