@@ -250,8 +250,9 @@ pub struct TestApi {
     pub attachment_objects: Arc<dyn AttachmentObjects>,
     /// The app the gateway's functions run with.
     pub app: App,
-    /// Whether the gateway plays the attachments bucket (and checks each upload itself).
-    local_bucket: bool,
+    /// The attachments bucket on the moto server, as the S3 client reaches it; `None` when the
+    /// gateway plays the bucket (and checks each upload itself).
+    moto_bucket: Option<S3AttachmentObjects>,
     minter: TokenMinter,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -372,9 +373,8 @@ impl TestApi {
         key: &str,
         scanner: switchboard_shared::ops::attachments::Scanner,
     ) -> Option<Value> {
-        if self.local_bucket {
-            return None;
-        }
+        // On the local folder the gateway checked the upload itself.
+        self.moto_bucket.as_ref()?;
         let event =
             json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": key}}});
         Some(
@@ -382,6 +382,24 @@ impl TestApi {
                 .await
                 .unwrap_or_else(|error| json!({"error": error.to_string()})),
         )
+    }
+
+    /// The tags of the attachment object `key` on the moto bucket (name and value, sorted);
+    /// `None` on the local folder, whose files carry none.
+    pub async fn attachment_tags(&self, key: &str) -> Option<Vec<(String, String)>> {
+        let bucket = self.moto_bucket.as_ref()?;
+        let client = bucket.client().expect("an S3 client");
+        let tagging = client
+            .get_object_tagging()
+            .bucket(bucket.bucket())
+            .key(key)
+            .send()
+            .await
+            .expect("the object's tags from the moto server");
+        let mut tags: Vec<(String, String)> =
+            tagging.tag_set().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
+        tags.sort();
+        Some(tags)
     }
 
     /// Starts a gateway on `backend` with fresh, empty storage; its functions post to WebSockets
@@ -446,7 +464,7 @@ impl TestApi {
             }
             _ => (Arc::new(test_bucket().await) as Arc<dyn ReportStore>, None),
         };
-        let (attachment_links, attachment_objects, attachment_files) = match (&dir, backend) {
+        let (attachment_links, attachment_objects, attachment_files, moto_bucket) = match (&dir, backend) {
             (Some(dir), Backend::Sqlite) => {
                 let folder =
                     FolderAttachments::new(dir.path().join("attachments"), &root, TEST_SECRET.as_bytes())
@@ -456,16 +474,18 @@ impl TestApi {
                     folder.clone() as Arc<dyn AttachmentLinks>,
                     folder.clone() as Arc<dyn AttachmentObjects>,
                     Some(folder),
+                    None,
                 )
             }
             _ => {
                 // The objects as the check function reaches them: presigned requests.
-                let (links, _) = test_attachments_bucket().await;
+                let (links, bucket) = test_attachments_bucket().await;
                 let objects = SignedBucketObjects::new(&links).expect("the bucket's objects");
                 (
                     Arc::new(links) as Arc<dyn AttachmentLinks>,
                     Arc::new(objects) as Arc<dyn AttachmentObjects>,
                     None,
+                    Some(bucket),
                 )
             }
         };
@@ -487,7 +507,6 @@ impl TestApi {
             let feed = switchboard_local::feed::open(feed).await.expect("open the change feed");
             gateway = gateway.consuming_feed(switchboard_local::feed::start(reacting, feed));
         }
-        let local_bucket = attachment_files.is_some();
         if let Some(files) = attachment_files {
             gateway = gateway.serving_attachment_files(files);
         }
@@ -504,7 +523,7 @@ impl TestApi {
             accesses,
             attachment_objects,
             app,
-            local_bucket,
+            moto_bucket,
             minter: TokenMinter::hs256(TEST_SECRET.as_bytes(), ISSUER, AUDIENCE),
             shutdown: Some(shutdown),
             _dir: dir,

@@ -403,6 +403,18 @@ impl AttachmentObjects for RecordingObjects {
         self.inner.put(key, bytes, content_type).await
     }
 
+    async fn put_unchecked(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), AttachmentStoreError> {
+        // A PutObject with x-amz-tagging is authorized by both actions.
+        self.note("s3:PutObject", key);
+        self.note("s3:PutObjectTagging", key);
+        self.inner.put_unchecked(key, bytes, content_type).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
         self.note("s3:DeleteObject", key);
         self.inner.delete(key).await

@@ -118,6 +118,15 @@ impl AttachmentObjects for LocalBucket {
         self.objects().put(key, bytes, content_type).await
     }
 
+    async fn put_unchecked(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), AttachmentStoreError> {
+        self.objects().put_unchecked(key, bytes, content_type).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
         self.objects().delete(key).await
     }

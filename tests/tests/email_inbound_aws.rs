@@ -260,7 +260,7 @@ async fn an_event_that_is_not_ses_s_fails_the_invocation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_photo_sent_with_the_reply_is_stored_as_the_customers_upload_and_checked_by_the_bucket() {
+async fn a_photo_sent_with_the_reply_is_stored_as_the_customers_upload_pending_and_checked_by_the_bucket() {
     // Arrange
     let inbox = inbox().await;
     let id = ses_message_id();
@@ -272,7 +272,9 @@ async fn a_photo_sent_with_the_reply_is_stored_as_the_customers_upload_and_check
     let message = message.expect("the reply's message");
     let file = message["attachments"][0]["id"].as_str().unwrap_or_default().to_owned();
     let key = format!("attachments/{}/{file}", inbox.session);
+    let unchecked_tags = inbox.api.attachment_tags(&key).await;
     let checked = inbox.api.attachments_event(&key, Scanner::None).await.expect("the bucket's check");
+    let checked_tags = inbox.api.attachment_tags(&key).await;
     let path = format!("/chat/sessions/{}/attachments/{file}", inbox.session);
     let link = Caller::AgentX.call(&inbox.api, Method::GET, &path, None).await;
     let photo = reqwest::get(link.body["url"].as_str().unwrap_or_default()).await.expect("the link answers");
@@ -282,7 +284,14 @@ async fn a_photo_sent_with_the_reply_is_stored_as_the_customers_upload_and_check
     assert_eq!(message["body"], "Here is a photo of the box it came in.", "{message}");
     assert_eq!(message["attachments"].as_array().map(Vec::len), Some(1), "{message}");
     assert_eq!(message["attachments"][0]["file_name"], "box.png");
+    let pending = vec![("state".to_owned(), "pending".to_owned())];
+    assert_eq!(
+        unchecked_tags,
+        Some(pending),
+        "until its check, the bucket's one-day rule for unchecked files applies"
+    );
     assert_eq!(checked["checked"][0]["status"], "ready", "{checked}");
+    assert_eq!(checked_tags, Some(vec![]), "checked, the file is kept");
     assert_eq!(link.status, 200, "{:?}", link.body);
     let bytes = photo.bytes().await.expect("the photo");
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");

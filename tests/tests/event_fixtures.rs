@@ -1384,6 +1384,10 @@ impl AttachmentObjects for StoredMail {
         Err(AttachmentStoreError::Backend(format!("the inbound bucket is only read, not written ({key})")))
     }
 
+    async fn put_unchecked(&self, key: &str, _: Vec<u8>, _: &str) -> Result<(), AttachmentStoreError> {
+        Err(AttachmentStoreError::Backend(format!("the inbound bucket is only read, not written ({key})")))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
         Err(AttachmentStoreError::Backend(format!(
             "the inbound bucket is only read, not deleted from ({key})"

@@ -16,7 +16,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use time::OffsetDateTime;
 
-use super::signing::{presigned_request, BucketEndpoint, SigningIdentity};
+use super::signing::{presigned_request, BucketEndpoint, SignedCall, SigningIdentity, PENDING_TAG};
 use super::store::{AttachmentObjects, AttachmentStoreError, S3Links, SCAN_TAG};
 use crate::config::{tls_context, AwsLimits, ConfigError};
 
@@ -37,13 +37,6 @@ pub struct SignedBucketObjects {
 
 fn failed(what: String) -> AttachmentStoreError {
     AttachmentStoreError::Backend(format!("S3 {what}"))
-}
-
-/// One object call: its method, the key and the subresource query (`tagging`).
-struct Call<'a> {
-    method: &'static str,
-    key: &'a str,
-    query: &'a [(&'a str, &'a str)],
 }
 
 impl SignedBucketObjects {
@@ -98,7 +91,7 @@ impl SignedBucketObjects {
     /// included) within the operation timeout: the status and the body.
     async fn send(
         &self,
-        call: &Call<'_>,
+        call: &SignedCall<'_>,
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), AttachmentStoreError> {
@@ -129,16 +122,14 @@ impl SignedBucketObjects {
 
     async fn attempt(
         &self,
-        call: &Call<'_>,
+        call: &SignedCall<'_>,
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), String> {
         let url = presigned_request(
-            call.method,
+            call,
             &self.identity,
             &self.endpoint,
-            call.key,
-            call.query,
             OffsetDateTime::now_utc(),
             SIGNATURE_LIFETIME,
         );
@@ -149,6 +140,9 @@ impl SignedBucketObjects {
         if let Some(content_type) = content_type {
             request.headers_mut().insert("content-type", content_type.to_owned());
         }
+        for (name, value) in call.headers {
+            request.headers_mut().insert(name.to_string(), value.to_string());
+        }
         let response: Response = self.connector()?.call(request).await.map_err(|e| format!("{e:?}"))?;
         let status = response.status().as_u16();
         let bytes = ByteStream::new(response.into_body()).collect().await.map_err(|e| e.to_string())?;
@@ -158,7 +152,7 @@ impl SignedBucketObjects {
     /// `call` must answer 2xx.
     async fn expect_success(
         &self,
-        call: Call<'_>,
+        call: SignedCall<'_>,
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Vec<u8>, AttachmentStoreError> {
@@ -189,7 +183,7 @@ fn tag_value(tagging: &str, name: &str) -> Option<String> {
 #[async_trait]
 impl AttachmentObjects for SignedBucketObjects {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
-        let call = Call { method: "GET", key, query: &[] };
+        let call = SignedCall { method: "GET", key, query: &[], headers: &[] };
         match self.send(&call, None, &[]).await? {
             (200, bytes) => Ok(Some(bytes)),
             (404, _) => Ok(None),
@@ -200,23 +194,50 @@ impl AttachmentObjects for SignedBucketObjects {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
-        self.expect_success(Call { method: "PUT", key, query: &[] }, Some(content_type), &bytes).await?;
+        self.expect_success(
+            SignedCall { method: "PUT", key, query: &[], headers: &[] },
+            Some(content_type),
+            &bytes,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn put_unchecked(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), AttachmentStoreError> {
+        let call = SignedCall { method: "PUT", key, query: &[], headers: &[("x-amz-tagging", PENDING_TAG)] };
+        self.expect_success(call, Some(content_type), &bytes).await?;
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
-        self.expect_success(Call { method: "DELETE", key, query: &[] }, None, &[]).await?;
+        self.expect_success(SignedCall { method: "DELETE", key, query: &[], headers: &[] }, None, &[])
+            .await?;
         Ok(())
     }
 
     async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
-        self.expect_success(Call { method: "DELETE", key, query: &[("tagging", "")] }, None, &[]).await?;
+        self.expect_success(
+            SignedCall { method: "DELETE", key, query: &[("tagging", "")], headers: &[] },
+            None,
+            &[],
+        )
+        .await?;
         Ok(())
     }
 
     async fn scan_verdict(&self, key: &str) -> Result<Option<String>, AttachmentStoreError> {
-        let tagging =
-            self.expect_success(Call { method: "GET", key, query: &[("tagging", "")] }, None, &[]).await?;
+        let tagging = self
+            .expect_success(
+                SignedCall { method: "GET", key, query: &[("tagging", "")], headers: &[] },
+                None,
+                &[],
+            )
+            .await?;
         Ok(tag_value(&String::from_utf8_lossy(&tagging), SCAN_TAG))
     }
 }

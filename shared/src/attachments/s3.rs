@@ -8,6 +8,7 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 
+use super::signing::PENDING_TAG;
 use super::store::{AttachmentObjects, AttachmentStoreError, ATTACHMENTS_BUCKET, SCAN_TAG};
 use crate::config::ConfigError;
 use crate::s3::S3Bucket;
@@ -48,6 +49,27 @@ impl S3AttachmentObjects {
     pub fn client(&self) -> Result<&Client, AttachmentStoreError> {
         self.bucket.client().map_err(|e| AttachmentStoreError::Backend(format!("S3 client: {e}")))
     }
+
+    /// PutObject of `key`, with `tagging` (`x-amz-tagging`) when given.
+    async fn put_tagged(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        tagging: Option<&str>,
+    ) -> Result<(), AttachmentStoreError> {
+        self.client()?
+            .put_object()
+            .bucket(self.bucket.name())
+            .key(key)
+            .content_type(content_type)
+            .set_tagging(tagging.map(str::to_owned))
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| failed(&format!("putting {key}"), e))?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -63,16 +85,16 @@ impl AttachmentObjects for S3AttachmentObjects {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
-        self.client()?
-            .put_object()
-            .bucket(self.bucket.name())
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(|e| failed(&format!("putting {key}"), e))?;
-        Ok(())
+        self.put_tagged(key, bytes, content_type, None).await
+    }
+
+    async fn put_unchecked(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), AttachmentStoreError> {
+        self.put_tagged(key, bytes, content_type, Some(PENDING_TAG)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {

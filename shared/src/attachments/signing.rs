@@ -16,8 +16,10 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 use utoipa::ToSchema;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// The tags every upload gets through its form: `state=pending`, which the check removes; the
-/// bucket's lifecycle deletes a file still tagged after a day (never checked).
+/// The tag every file gets until its check, as an `x-amz-tagging` header value: `state=pending`,
+/// which the check removes; the bucket's lifecycle deletes a file still tagged after a day.
+pub const PENDING_TAG: &str = "state=pending";
+/// [`PENDING_TAG`] as an upload form's `tagging` field carries it.
 pub const PENDING_TAGGING: &str =
     "<Tagging><TagSet><Tag><Key>state</Key><Value>pending</Value></Tag></TagSet></Tagging>";
 const SERVICE: &str = "s3";
@@ -172,39 +174,53 @@ pub fn presigned_get(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> String {
-    presigned_request("GET", identity, endpoint, key, response_headers, now, lifetime)
+    let call = SignedCall { method: "GET", key, query: response_headers, headers: &[] };
+    presigned_request(&call, identity, endpoint, now, lifetime)
 }
 
-/// A presigned `method` request of `key` with the query parameters given (`response-*`
-/// headers, a subresource such as `tagging` with an empty value), working from `now` for
-/// `lifetime`; its payload is not signed.
+/// One request to sign: `method` on `key`, with the query parameters given (`response-*`
+/// headers, a subresource such as `tagging` with an empty value) and the headers to sign beside
+/// `host` (lower-case names, such as `x-amz-tagging`: the request must carry them as given).
+#[derive(Debug, Clone, Copy)]
+pub struct SignedCall<'a> {
+    pub method: &'a str,
+    pub key: &'a str,
+    pub query: &'a [(&'a str, &'a str)],
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// A presigned URL of `call`, working from `now` for `lifetime`; its payload is not signed.
 pub fn presigned_request(
-    method: &str,
+    call: &SignedCall<'_>,
     identity: &SigningIdentity,
     endpoint: &BucketEndpoint,
-    key: &str,
-    parameters: &[(&str, &str)],
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> String {
-    let path = format!("{}/{}", endpoint.path_prefix, uri_encode(key, true));
+    let method = call.method;
+    let path = format!("{}/{}", endpoint.path_prefix, uri_encode(call.key, true));
+    let mut headers: Vec<(String, &str)> = vec![("host".into(), endpoint.host.as_str())];
+    headers.extend(call.headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.trim())));
+    headers.sort();
+    let signed_headers = headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(";");
+    let canonical_headers: String = headers.iter().map(|(name, value)| format!("{name}:{value}\n")).collect();
     let mut query: Vec<(String, String)> = vec![
         ("X-Amz-Algorithm".into(), ALGORITHM.into()),
         ("X-Amz-Credential".into(), format!("{}/{}", identity.access_key, scope(now, &identity.region))),
         ("X-Amz-Date".into(), amz_date(now)),
         ("X-Amz-Expires".into(), lifetime.whole_seconds().to_string()),
-        ("X-Amz-SignedHeaders".into(), "host".into()),
+        ("X-Amz-SignedHeaders".into(), signed_headers.clone()),
     ];
     if let Some(token) = &identity.session_token {
         query.push(("X-Amz-Security-Token".into(), token.clone()));
     }
-    query.extend(parameters.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+    query.extend(call.query.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
     let mut encoded: Vec<(String, String)> =
         query.iter().map(|(name, value)| (uri_encode(name, false), uri_encode(value, false))).collect();
     encoded.sort();
     let query_string = encoded.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("&");
     let canonical =
-        format!("{method}\n{path}\n{query_string}\nhost:{}\n\nhost\nUNSIGNED-PAYLOAD", endpoint.host);
+        format!("{method}\n{path}\n{query_string}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD");
     let string_to_sign = format!(
         "{ALGORITHM}\n{}\n{}\n{}",
         amz_date(now),
@@ -403,6 +419,59 @@ mod tests {
             url.ends_with("X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"),
             "{url}"
         );
+    }
+
+    #[test]
+    fn a_presigned_put_with_a_signed_tagging_header_is_signed_as_the_aws_sdk_signs_it() {
+        use aws_sigv4::http_request::{
+            sign, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+            UriPathNormalizationMode,
+        };
+        let endpoint = BucketEndpoint {
+            bucket: "examplebucket".into(),
+            url: "https://examplebucket.s3.amazonaws.com".into(),
+            host: "examplebucket.s3.amazonaws.com".into(),
+            path_prefix: String::new(),
+        };
+        let at = datetime!(2013-05-24 00:00 UTC);
+        let headers = [("x-amz-tagging", PENDING_TAG)];
+        let call = SignedCall { method: "PUT", key: "attachments/a b.png", query: &[], headers: &headers };
+        let identity = example_identity();
+        let credentials =
+            aws_credential_types::Credentials::from_keys(&identity.access_key, &identity.secret_key, None);
+        let sdk_identity = credentials.into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(std::time::Duration::from_secs(86_400));
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&sdk_identity)
+            .region("us-east-1")
+            .name("s3")
+            .time(at.into())
+            .settings(settings)
+            .build()
+            .expect("signing parameters")
+            .into();
+        let request = SignableRequest::new(
+            "PUT",
+            "https://examplebucket.s3.amazonaws.com/attachments/a%20b.png",
+            [("host", "examplebucket.s3.amazonaws.com"), ("x-amz-tagging", PENDING_TAG)].into_iter(),
+            SignableBody::UnsignedPayload,
+        )
+        .expect("a signable request");
+
+        let url = presigned_request(&call, &identity, &endpoint, at, Duration::seconds(86_400));
+        let sdk = sign(request, &params).expect("the SDK signs it");
+
+        let fields = fields_of(&url);
+        assert_eq!(
+            fields.get("X-Amz-SignedHeaders").map(String::as_str),
+            Some("host;x-amz-tagging"),
+            "{url}"
+        );
+        assert_eq!(fields.get("X-Amz-Signature"), Some(&sdk.signature().to_owned()), "{url}");
     }
 
     fn fields_of(url: &str) -> BTreeMap<String, String> {

@@ -58,6 +58,16 @@ pub trait AttachmentObjects: Send + Sync {
     /// Replaces the object (its metadata stripped).
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError>;
 
+    /// Stores a file that has not been checked yet (one that did not come through an upload
+    /// form), tagged `state=pending` as the form tags an upload, so that the bucket's lifecycle
+    /// rule removes it if its check never runs.
+    async fn put_unchecked(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), AttachmentStoreError>;
+
     /// Deletes the object (a rejected file is never served).
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError>;
 

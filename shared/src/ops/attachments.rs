@@ -98,7 +98,9 @@ pub async fn store_file(
     let request = UploadRequest { file_name, content_type: content_type.to_owned(), size };
     let checked = request.check(&app.attachment_limits)?;
     let attachment = new_pending(app, principal, session_id, checked, now()).await?;
-    objects.put(&object_key(session_id, &attachment.id), bytes, attachment.content_type.mime()).await?;
+    objects
+        .put_unchecked(&object_key(session_id, &attachment.id), bytes, attachment.content_type.mime())
+        .await?;
     Ok(attachment)
 }
 
