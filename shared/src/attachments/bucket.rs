@@ -183,7 +183,7 @@ fn tag_value(tagging: &str, name: &str) -> Option<String> {
 #[async_trait]
 impl AttachmentObjects for SignedBucketObjects {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AttachmentStoreError> {
-        let call = SignedCall { method: "GET", key, query: &[], headers: &[] };
+        let call = SignedCall::new("GET", key);
         match self.send(&call, None, &[]).await? {
             (200, bytes) => Ok(Some(bytes)),
             (404, _) => Ok(None),
@@ -194,12 +194,7 @@ impl AttachmentObjects for SignedBucketObjects {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AttachmentStoreError> {
-        self.expect_success(
-            SignedCall { method: "PUT", key, query: &[], headers: &[] },
-            Some(content_type),
-            &bytes,
-        )
-        .await?;
+        self.expect_success(SignedCall::new("PUT", key), Some(content_type), &bytes).await?;
         Ok(())
     }
 
@@ -209,20 +204,19 @@ impl AttachmentObjects for SignedBucketObjects {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(), AttachmentStoreError> {
-        let call = SignedCall { method: "PUT", key, query: &[], headers: &[("x-amz-tagging", PENDING_TAG)] };
+        let call = SignedCall { headers: &[("x-amz-tagging", PENDING_TAG)], ..SignedCall::new("PUT", key) };
         self.expect_success(call, Some(content_type), &bytes).await?;
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), AttachmentStoreError> {
-        self.expect_success(SignedCall { method: "DELETE", key, query: &[], headers: &[] }, None, &[])
-            .await?;
+        self.expect_success(SignedCall::new("DELETE", key), None, &[]).await?;
         Ok(())
     }
 
     async fn clear_tags(&self, key: &str) -> Result<(), AttachmentStoreError> {
         self.expect_success(
-            SignedCall { method: "DELETE", key, query: &[("tagging", "")], headers: &[] },
+            SignedCall { query: &[("tagging", "")], ..SignedCall::new("DELETE", key) },
             None,
             &[],
         )
@@ -233,7 +227,7 @@ impl AttachmentObjects for SignedBucketObjects {
     async fn scan_verdict(&self, key: &str) -> Result<Option<String>, AttachmentStoreError> {
         let tagging = self
             .expect_success(
-                SignedCall { method: "GET", key, query: &[("tagging", "")], headers: &[] },
+                SignedCall { query: &[("tagging", "")], ..SignedCall::new("GET", key) },
                 None,
                 &[],
             )

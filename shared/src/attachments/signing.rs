@@ -174,7 +174,7 @@ pub fn presigned_get(
     now: OffsetDateTime,
     lifetime: Duration,
 ) -> String {
-    let call = SignedCall { method: "GET", key, query: response_headers, headers: &[] };
+    let call = SignedCall { query: response_headers, ..SignedCall::new("GET", key) };
     presigned_request(&call, identity, endpoint, now, lifetime)
 }
 
@@ -187,6 +187,13 @@ pub struct SignedCall<'a> {
     pub key: &'a str,
     pub query: &'a [(&'a str, &'a str)],
     pub headers: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> SignedCall<'a> {
+    /// `method` on `key`, without query parameters or headers to sign but `host`.
+    pub fn new(method: &'a str, key: &'a str) -> Self {
+        Self { method, key, query: &[], headers: &[] }
+    }
 }
 
 /// A presigned URL of `call`, working from `now` for `lifetime`; its payload is not signed.
@@ -435,7 +442,7 @@ mod tests {
         };
         let at = datetime!(2013-05-24 00:00 UTC);
         let headers = [("x-amz-tagging", PENDING_TAG)];
-        let call = SignedCall { method: "PUT", key: "attachments/a b.png", query: &[], headers: &headers };
+        let call = SignedCall { headers: &headers, ..SignedCall::new("PUT", "attachments/a b.png") };
         let identity = example_identity();
         let credentials =
             aws_credential_types::Credentials::from_keys(&identity.access_key, &identity.secret_key, None);
