@@ -127,15 +127,25 @@ enum Command {
     },
     /// Take in a reply to one of the e-mails, saved as a file (`.eml`), as SES receiving would:
     /// its signed reply address, sender and Message-ID are checked and its text is posted as the
-    /// customer's message (printed as JSON: posted, duplicate, or refused and why).
+    /// customer's message, its files as the message's attachments, stored in the bucket `serve`
+    /// keeps attachments in and checked at once (printed as JSON: posted, duplicate, or refused
+    /// and why).
     EmailInbound {
         /// The e-mail, as received (RFC 5322).
         file: PathBuf,
-        /// The running gateway, whose `/@connections` the new message is posted through.
+        /// The running gateway, whose `/@connections` the new message is posted through and
+        /// whose address the attachments' links lead to.
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         gateway: String,
         #[command(flatten)]
         store: StoreArgs,
+        /// The S3-compatible server `serve --s3-endpoint` keeps attachments on (default: the data
+        /// directory's `attachments` folder).
+        #[arg(long)]
+        s3_endpoint: Option<String>,
+        /// The attachments bucket on that server, as given to `serve`.
+        #[arg(long, default_value = "switchboard-attachments", requires = "s3_endpoint")]
+        attachments_bucket: String,
     },
     /// Take in the mail service's report on one of the e-mails, saved as a file: SES's event
     /// JSON (`Delivery`, `Bounce`, `Complaint`, `Reject`), as its SNS notifications carry it. The
@@ -331,25 +341,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (reports, report_files) =
                 open_reports(reports, &data_dir, &format!("http://{bound}"), &secret).await?;
             let max_open_sessions = max_open_sessions_from_env().map_err(|e| e.to_string())?;
-            let attachment_bucket = match s3_endpoint {
-                Some(endpoint) => LocalBucket::Server(Arc::new(
-                    ServerBucket::open(
-                        &endpoint,
-                        &attachments_bucket,
-                        &format!("http://{bound}"),
-                        secret.as_bytes(),
-                    )
-                    .await?,
-                )),
-                None => LocalBucket::Folder(Arc::new(
-                    FolderAttachments::new(
-                        data_dir.join("attachments"),
-                        &format!("http://{bound}"),
-                        secret.as_bytes(),
-                    )
-                    .map_err(|e| e.to_string())?,
-                )),
-            };
+            let attachment_bucket = open_attachments(
+                s3_endpoint.as_deref(),
+                &attachments_bucket,
+                &data_dir,
+                &format!("http://{bound}"),
+                &secret,
+            )
+            .await?;
             let attachment_links: Arc<dyn AttachmentLinks> = match &attachment_bucket {
                 LocalBucket::Folder(files) => files.clone(),
                 LocalBucket::Server(bucket) => bucket.clone(),
@@ -481,11 +480,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("seeded the fixture world of events/README.md");
             Ok(())
         }
-        Command::EmailInbound { file, gateway, store } => {
+        Command::EmailInbound { file, gateway, store, s3_endpoint, attachments_bucket } => {
             let raw = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let store = open_store(store).await?;
-            let app =
-                App::new(store, Arc::new(ApiGatewayRealtime::for_endpoint(gateway.trim_end_matches('/'))));
+            let secret =
+                secret::load_or_create(&store.data_dir).map_err(|e| format!("signing secret: {e}"))?;
+            let gateway = gateway.trim_end_matches('/');
+            // The bucket `serve` keeps attachments in (the same data directory or server).
+            let bucket = open_attachments(
+                s3_endpoint.as_deref(),
+                &attachments_bucket,
+                &store.data_dir,
+                gateway,
+                &secret,
+            )
+            .await?;
+            let attachment_limits = AttachmentLimits::from_env().map_err(|e| e.to_string())?;
+            let app = App::new(open_store(store).await?, Arc::new(ApiGatewayRealtime::for_endpoint(gateway)))
+                .with_attachment_objects(Arc::new(bucket))
+                .with_attachment_limits(attachment_limits);
             let received = switchboard_local::mailbox::take_in_mail(&app, &raw)
                 .await
                 .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -550,6 +562,26 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Where attachments are kept: `<data dir>/attachments`, or `bucket` on the S3-compatible server
+/// at `s3_endpoint`; their links lead to the gateway at `gateway_url`, signed with `secret`.
+async fn open_attachments(
+    s3_endpoint: Option<&str>,
+    bucket: &str,
+    data_dir: &std::path::Path,
+    gateway_url: &str,
+    secret: &str,
+) -> Result<LocalBucket, String> {
+    Ok(match s3_endpoint {
+        Some(endpoint) => LocalBucket::Server(Arc::new(
+            ServerBucket::open(endpoint, bucket, gateway_url, secret.as_bytes()).await?,
+        )),
+        None => LocalBucket::Folder(Arc::new(
+            FolderAttachments::new(data_dir.join("attachments"), gateway_url, secret.as_bytes())
+                .map_err(|e| e.to_string())?,
+        )),
+    })
 }
 
 /// The SQLite store of the data directory, or a table on a DynamoDB-compatible server.

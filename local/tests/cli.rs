@@ -688,3 +688,130 @@ async fn attachments_in_an_s3_bucket(on_dynamodb: bool) {
     assert_eq!(fake_stored, None, "the rejected file is deleted from the bucket");
     assert!(server.interrupt().success());
 }
+
+/// `email-inbound FILE.eml` takes a reply in beside a running `serve`: its photo becomes the
+/// message's attachment in the bucket `serve` keeps attachments in (the data directory's),
+/// checked at once, so the agent can open it; the page it also brings is left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_inbound_posts_a_reply_with_its_photo_checked_into_the_gateways_bucket() {
+    use switchboard_shared::domain::SessionId;
+    use switchboard_shared::store::sqlite::SqliteItemStore;
+
+    // Arrange: a visitor who gave their address opens a session on a served gateway; their
+    // reply by e-mail, with a photo, is saved as a file.
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = Server::start(dir.path());
+    let admin = token(dir.path(), "admin-eve", "admin");
+    let shop = "http://shop.example";
+    let post = |path: &str, token: &str, body: serde_json::Value| {
+        client()
+            .post(format!("{}{path}", server.base))
+            .header("origin", shop)
+            .bearer_auth(token)
+            .body(body.to_string())
+            .send()
+    };
+    let site: serde_json::Value =
+        post("/admin/sites", &admin, serde_json::json!({"name": "Shop", "allowed_origins": [shop]}))
+            .await
+            .expect("add the site")
+            .json()
+            .await
+            .expect("the site");
+    let address = "grace@example.com";
+    let visitor: serde_json::Value = client()
+        .post(format!("{}/widget/visitors", server.base))
+        .header("origin", shop)
+        .body(serde_json::json!({"site_id": site["site_id"], "name": "Grace", "email": address}).to_string())
+        .send()
+        .await
+        .expect("the pre-chat form")
+        .json()
+        .await
+        .expect("the visitor");
+    let customer = visitor["token"].as_str().expect("a visitor token").to_owned();
+    let opened: serde_json::Value =
+        post("/chat/sessions", &customer, serde_json::json!({"subject": "Ship to Spain?"}))
+            .await
+            .expect("open a session")
+            .json()
+            .await
+            .expect("the session");
+    let session = opened["id"].as_str().expect("a session id").to_owned();
+    let store = SqliteItemStore::open(&dir.path().join("switchboard.db")).expect("the data dir's store");
+    let session_id = SessionId::parse(&session).expect("a session id");
+    let reply_to =
+        switchboard_shared::ops::email::reply_address(&store, &session_id, "in.switchboard.localhost")
+            .await
+            .expect("the session's reply address");
+    let mail = include_str!("../../tests/fixtures/email/photo-reply.eml")
+        .replace("{from}", address)
+        .replace("{to}", &reply_to)
+        .replace("{message_id}", "photo-1@mail.gmail.com");
+    let file = dir.path().join("reply.eml");
+    std::fs::write(&file, mail).expect("save the reply");
+    let gateway = server.base.trim_end_matches("/api/v1").to_owned();
+
+    // Act
+    let output = Command::new(BIN)
+        .arg("email-inbound")
+        .arg(&file)
+        .args(["--gateway", &gateway, "--data-dir"])
+        .arg(dir.path())
+        .env_remove("JWT_SECRET")
+        .output()
+        .expect("run switchboard-local email-inbound");
+    let messages: serde_json::Value = client()
+        .get(format!("{}/chat/messages/{session}?limit=50", server.base))
+        .header("origin", shop)
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("the messages")
+        .json()
+        .await
+        .expect("the messages' JSON");
+    let by_email = |message: &&serde_json::Value| message["channel"] == "email";
+    let message = messages["items"].as_array().and_then(|all| all.iter().find(by_email)).cloned();
+    let message =
+        message.unwrap_or_else(|| panic!("the reply among {messages}; the command printed {output:?}"));
+    let file_id = message["attachments"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let link = client()
+        .get(format!("{}/chat/sessions/{session}/attachments/{file_id}", server.base))
+        .header("origin", shop)
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("the photo's link");
+    let link_status = link.status().as_u16();
+    let link: serde_json::Value = link.json().await.expect("the link's JSON");
+    let photo = match link["url"].as_str() {
+        Some(url) => client()
+            .get(url)
+            .send()
+            .await
+            .expect("the link answers")
+            .bytes()
+            .await
+            .expect("the photo")
+            .to_vec(),
+        None => Vec::new(),
+    };
+
+    // Assert
+    // The outcome is the last line (the log lines go to standard output before it).
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let printed: serde_json::Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("JSON last: {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+    assert!(output.status.success());
+    assert_eq!(printed["outcome"], "posted", "{printed}");
+    assert_eq!(printed["attachments"], 1, "the photo, not the page: {printed}");
+    assert_eq!(message["body"], "Here is a photo of the box it came in.", "{message}");
+    assert_eq!(message["attachments"][0]["file_name"], "box.png", "{message}");
+    assert_eq!(link_status, 200, "checked at once, so it may be downloaded: {link}");
+    assert!(photo.starts_with(b"\x89PNG\r\n\x1a\n"), "the photo downloads: {link}");
+    assert!(server.interrupt().success());
+}
