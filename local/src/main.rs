@@ -246,8 +246,14 @@ async fn open_reports(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    switchboard_shared::telemetry::init();
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    // `serve` logs as the functions do; the other commands answer on standard output.
+    if matches!(cli.command, Command::Serve { .. }) {
+        switchboard_shared::telemetry::init();
+    } else {
+        switchboard_shared::telemetry::init_on_stderr();
+    }
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("switchboard-local: {message}");

@@ -799,16 +799,20 @@ async fn email_inbound_posts_a_reply_with_its_photo_checked_into_the_gateways_bu
     };
 
     // Assert
-    // The outcome is the last line (the log lines go to standard output before it).
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let printed: serde_json::Value = stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| panic!("JSON last: {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+    // Standard output is the outcome alone (the log lines, such as the page left out, go to
+    // standard error), so a script can read it.
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "JSON alone: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let logged = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success());
     assert_eq!(printed["outcome"], "posted", "{printed}");
     assert_eq!(printed["attachments"], 1, "the photo, not the page: {printed}");
+    assert!(logged.contains("order.html"), "the page left out is logged: {logged}");
     assert_eq!(message["body"], "Here is a photo of the box it came in.", "{message}");
     assert_eq!(message["attachments"][0]["file_name"], "box.png", "{message}");
     assert_eq!(link_status, 200, "checked at once, so it may be downloaded: {link}");

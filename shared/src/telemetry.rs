@@ -11,10 +11,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 /// events altogether (`tracing`'s `release_max_level_info`), which keeps every function 0.4 MB
 /// smaller; debug builds (the local gateway's `cargo run`) keep them.
 pub fn init() {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|spec| spec.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let filter = log_filter();
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -27,6 +24,25 @@ pub fn init() {
         let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(colour);
         tracing_subscriber::registry().with(layer).with(filter).try_init()
     };
+}
+
+/// [`init`] for a command whose standard output is its answer (a JSON outcome, a token): the
+/// readable lines go to standard error, so `$(command)` and a pipe get the answer alone.
+pub fn init_on_stderr() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let colour = std::io::stderr().is_terminal();
+    let layer =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(colour);
+    let _ = tracing_subscriber::registry().with(layer).with(log_filter()).try_init();
+}
+
+/// `RUST_LOG`'s filter, `info` when unset or unreadable.
+fn log_filter() -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// The JSON lines of a function in Lambda, written to `writer`: one object per event with its
