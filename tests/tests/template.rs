@@ -303,6 +303,11 @@ impl Template {
         Self { text, resources, functions, authorizers, mail_functions, global_environment, outputs }
     }
 
+    /// The resource of logical id `id`.
+    fn resource(&self, id: &str) -> Option<&Yaml> {
+        self.resources.iter().find(|(logical_id, _)| logical_id == id).map(|(_, resource)| resource)
+    }
+
     /// The resources of one type, by logical id.
     fn of_type(&self, kind: &str) -> Vec<(&str, &Yaml)> {
         self.resources
@@ -1002,7 +1007,7 @@ fn every_queue_function_reports_batch_item_failures_from_a_queue_with_a_dead_let
 }
 
 #[test]
-fn ses_reports_reach_their_function_through_a_topic_only_the_configuration_set_may_publish_to() {
+fn ses_reports_reach_their_function_through_an_encrypted_topic_only_the_configuration_set_may_publish_to() {
     let template = Template::load();
     let policies = template.of_type("AWS::SNS::TopicPolicy");
     let mut problems = Vec::new();
@@ -1031,6 +1036,24 @@ fn ses_reports_reach_their_function_through_a_topic_only_the_configuration_set_m
             if !guarded {
                 problems.push(format!(
                     "{id}: topic {topic} has no policy letting only SES, for this account's configuration set, publish"
+                ));
+            }
+            // Encrypted under a key of the template that lets SES (the publisher) use it.
+            let key = template
+                .resource(topic)
+                .and_then(|resource| field(resource, "Properties"))
+                .and_then(|properties| raw_field(properties, "KmsMasterKeyId"))
+                .map(ids_in)
+                .unwrap_or_default();
+            let lets_ses = key.iter().filter_map(|key| template.resource(key)).any(|key| {
+                let policy = format!("{:?}", field(key, "Properties").and_then(|p| field(p, "KeyPolicy")));
+                policy.contains("ses.amazonaws.com")
+                    && policy.contains("kms:GenerateDataKey*")
+                    && policy.contains("kms:Decrypt")
+            });
+            if !lets_ses {
+                problems.push(format!(
+                    "{id}: topic {topic} is not encrypted under a key of the template SES may use"
                 ));
             }
         }
