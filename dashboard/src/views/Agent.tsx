@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { Api, Attachment, LiveClient, Message, Session } from "@switchboard/client";
 import type { Identity } from "../auth";
 import { time } from "../format";
@@ -210,7 +210,9 @@ function StatusForm({ api }: { api: Api }) {
   const [status, setStatus] = useState<"online" | "away" | "offline">("offline");
   const [capacity, setCapacity] = useState(5);
   const [note, setNote] = useState<string>();
-  useEffect(() => {
+  // The saved status fills the form before the browser can paint it enabled (a layout effect):
+  // a plain effect ran after that paint, and a choice made in between was overwritten.
+  useLayoutEffect(() => {
     if (current.state === "ready") {
       setStatus(current.data.status);
       setCapacity(current.data.capacity);
