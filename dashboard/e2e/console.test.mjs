@@ -247,6 +247,36 @@ test("the customer panel lists the earlier conversation with its rating, changes
   await context.close();
 });
 
+test("a widget visitor's address from the pre-chat form shows in the customer panel, where e-mails to it are listed", async () => {
+  const { origin } = gateway;
+  const shop = "http://shop.example";
+  const admin = await devToken(origin, "admin-ivy", "admin", "Ivy");
+  const site = await api(origin, admin, "POST", "/admin/sites", { name: "Shop", allowed_origins: [shop] });
+  assert.equal(site.status, 201, JSON.stringify(site.body));
+  // The widget's calls, as the shop's page makes them (its origin).
+  const fromShop = async (path, token, body) => {
+    const headers = { origin: shop, "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const response = await fetch(`${origin}/api/v1${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+    const answer = await response.json();
+    assert.ok(response.ok, `${path}: ${response.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+  const agentToken = await person("agent-kit", "agent", "Kit", { status: "online", capacity: 3 });
+  const visitor = await fromShop("/widget/visitors", null, { site_id: site.body.site_id, name: "Grace", email: "grace@example.com" });
+  const session = await fromShop("/chat/sessions", visitor.token, { subject: "Ship to Spain?" });
+  assert.equal(session.agent_id, "agent-kit");
+
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const { page } = await signIn(origin, context, "agent", "agent-kit", "Kit");
+  await page.getByTestId("my-sessions").getByRole("button", { name: /Ship to Spain\?/ }).click();
+  const panel = page.getByTestId("customer-panel");
+
+  await panel.getByTestId("email-address").filter({ hasText: /^grace@example\.com$/ }).waitFor();
+  assert.equal(await panel.getByTestId("emails-sent").locator("li").count(), 0, "nothing e-mailed yet");
+  await offDuty(agentToken);
+  await context.close();
+});
+
 test("a note's Markdown is previewed safely: raw HTML is shown as text and links open without opener", async () => {
   const { origin } = gateway;
   const agentToken = await person("agent-nia", "agent", "Nia", { status: "online", capacity: 3 });
