@@ -72,6 +72,31 @@ pub const DYNAMODB_READ_UNIT: Price = Price {
     usd: 0.125 / MILLION,
     source: "https://aws.amazon.com/dynamodb/pricing/on-demand/",
 };
+/// DynamoDB provisioned capacity (standard table class): a write capacity unit for an hour. Not
+/// charged in the profiles' totals; the report prices their write units with it as the other
+/// billing mode a steady floor could choose (see [`provisioned_unit_usd`]).
+pub const DYNAMODB_WCU_HOUR: Price = Price {
+    service: "DynamoDB provisioned",
+    unit: "write capacity unit-hour",
+    usd: 0.00065,
+    source: "https://aws.amazon.com/dynamodb/pricing/provisioned/",
+};
+/// DynamoDB provisioned capacity (standard table class): a read capacity unit for an hour.
+pub const DYNAMODB_RCU_HOUR: Price = Price {
+    service: "DynamoDB provisioned",
+    unit: "read capacity unit-hour",
+    usd: 0.00013,
+    source: "https://aws.amazon.com/dynamodb/pricing/provisioned/",
+};
+/// The utilization auto scaling holds provisioned capacity at (its default target): capacity
+/// paid for but not used is the rest.
+pub const PROVISIONED_UTILIZATION: f64 = 0.70;
+
+/// What one request unit costs on provisioned capacity bought by the hour (`unit_hour`: a
+/// capacity unit serves one request unit a second) and used at [`PROVISIONED_UTILIZATION`].
+pub fn provisioned_unit_usd(unit_hour: Price) -> f64 {
+    unit_hour.usd / 3600.0 / PROVISIONED_UTILIZATION
+}
 /// DynamoDB Streams read by a Lambda trigger: free ("GetRecords API calls invoked by AWS Lambda
 /// as part of DynamoDB triggers are free").
 pub const STREAM_READ: Price = Price {

@@ -1,5 +1,6 @@
-//! The benchmark's Markdown: per profile, a table per action and one per service; the prices;
-//! and as the last line `usd_per_1000_conversations=X.XXXX` for the main profile.
+//! The benchmark's Markdown: per profile, a table per action, one per service and the total with
+//! DynamoDB's units billed on provisioned capacity and not at all; the prices; and as the last line
+//! `usd_per_1000_conversations=X.XXXX` for the main profile.
 
 use std::fmt::Write;
 
@@ -90,9 +91,32 @@ pub fn markdown(measured: &[Measured]) -> String {
             let _ = writeln!(out, "| {service} | {:.4} | {share:.0}% |", usd * 1000.0);
         }
         let _ = writeln!(out, "| **total** | **{:.4}** | |\n", total * 1000.0);
+        let provisioned = total - per.dynamodb_usd() + per.dynamodb_provisioned_usd();
+        let _ = writeln!(
+            out,
+            "| DynamoDB's request units billed another way | DynamoDB $/1k | total $/1k |\n|---|---:|---:|"
+        );
+        let _ = writeln!(
+            out,
+            "| on demand (the tables above) | {:.4} | {:.4} |",
+            per.dynamodb_usd() * 1000.0,
+            total * 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "| provisioned capacity used at {:.0}% | {:.4} | {:.4} |",
+            prices::PROVISIONED_UTILIZATION * 100.0,
+            per.dynamodb_provisioned_usd() * 1000.0,
+            provisioned * 1000.0
+        );
+        let _ = writeln!(
+            out,
+            "| without DynamoDB (every other meter alone) | 0 | {:.4} |\n",
+            (total - per.dynamodb_usd()) * 1000.0
+        );
         let _ = writeln!(out, "billed Lambda ms per conversation (estimated): {:.0}\n", per.billed_ms);
     }
-    let _ = writeln!(out, "## Prices ({} , {})\n", prices::REGION, prices::PRICES_DATE);
+    let _ = writeln!(out, "## Prices ({}, {})\n", prices::REGION, prices::PRICES_DATE);
     let _ = writeln!(out, "| service | unit | $ per million units | source |");
     let _ = writeln!(out, "|---|---|---:|---|");
     for price in ALL {
@@ -105,6 +129,17 @@ pub fn markdown(measured: &[Measured]) -> String {
             price.source
         );
     }
+    let _ = writeln!(
+        out,
+        "\nNot in the totals: DynamoDB provisioned capacity, ${} per write and ${} per read capacity unit-hour \
+         ({}); used at {:.0}% that is ${:.4} per million write and ${:.4} per million read request units.\n",
+        prices::DYNAMODB_WCU_HOUR.usd,
+        prices::DYNAMODB_RCU_HOUR.usd,
+        prices::DYNAMODB_WCU_HOUR.source,
+        prices::PROVISIONED_UTILIZATION * 100.0,
+        prices::provisioned_unit_usd(prices::DYNAMODB_WCU_HOUR) * 1e6,
+        prices::provisioned_unit_usd(prices::DYNAMODB_RCU_HOUR) * 1e6,
+    );
     if let Some(main) = measured.first() {
         let _ = writeln!(out, "{}", detail(main));
         let _ = writeln!(out, "\nusd_per_1000_conversations={:.4}", main.usd_per_1000());

@@ -121,6 +121,18 @@ impl Usage {
     pub fn usd(&self) -> f64 {
         self.metered().iter().map(|(price, quantity)| price.usd * quantity).sum()
     }
+
+    /// Dollars for DynamoDB's request units on demand (as [`Usage::usd`] counts them).
+    pub fn dynamodb_usd(&self) -> f64 {
+        self.write_units * prices::DYNAMODB_WRITE_UNIT.usd + self.read_units * prices::DYNAMODB_READ_UNIT.usd
+    }
+
+    /// Dollars for the same request units on provisioned capacity held at
+    /// [`prices::PROVISIONED_UTILIZATION`].
+    pub fn dynamodb_provisioned_usd(&self) -> f64 {
+        self.write_units * prices::provisioned_unit_usd(prices::DYNAMODB_WCU_HOUR)
+            + self.read_units * prices::provisioned_unit_usd(prices::DYNAMODB_RCU_HOUR)
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +146,17 @@ mod tests {
         let usd = usage.usd();
 
         assert!((usd - (2.0 * 1.00 + 2.0 * 0.625) / 1_000_000.0).abs() < 1e-15, "{usd}");
+    }
+
+    #[test]
+    fn provisioned_units_cost_the_hour_over_the_seconds_used() {
+        let usage = Usage { write_units: 3600.0 * 0.7, read_units: 3600.0 * 0.7, ..Usage::default() };
+
+        let usd = usage.dynamodb_provisioned_usd();
+
+        // A capacity unit used at 70% for an hour serves 0.7 × 3,600 request units.
+        assert!((usd - (0.00065 + 0.00013)).abs() < 1e-12, "{usd}");
+        assert!(usd < usage.dynamodb_usd());
     }
 
     #[test]
