@@ -38,7 +38,7 @@ async fn a_websocket_conversation_is_metered_as_api_gateway_bills_it() {
     assert_eq!(last, format!("usd_per_1000_conversations={:.4}", main.usd_per_1000()));
     assert!(main.usd_per_1000() > 0.0);
     // The same units on provisioned capacity cost less, and the total says so beside on demand.
-    let provisioned = per.usd() - per.dynamodb_usd() + per.dynamodb_provisioned_usd();
+    let provisioned = per.usd_with_provisioned_dynamodb();
     assert!(provisioned < per.usd() && per.dynamodb_usd() > 0.0, "{per:?}");
     let row = format!(
         "| provisioned capacity used at 70% | {:.4} | {:.4} |",

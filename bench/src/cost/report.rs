@@ -91,7 +91,6 @@ pub fn markdown(measured: &[Measured]) -> String {
             let _ = writeln!(out, "| {service} | {:.4} | {share:.0}% |", usd * 1000.0);
         }
         let _ = writeln!(out, "| **total** | **{:.4}** | |\n", total * 1000.0);
-        let provisioned = total - per.dynamodb_usd() + per.dynamodb_provisioned_usd();
         let _ = writeln!(
             out,
             "| DynamoDB's request units billed another way | DynamoDB $/1k | total $/1k |\n|---|---:|---:|"
@@ -107,7 +106,7 @@ pub fn markdown(measured: &[Measured]) -> String {
             "| provisioned capacity used at {:.0}% | {:.4} | {:.4} |",
             prices::PROVISIONED_UTILIZATION * 100.0,
             per.dynamodb_provisioned_usd() * 1000.0,
-            provisioned * 1000.0
+            per.usd_with_provisioned_dynamodb() * 1000.0
         );
         let _ = writeln!(
             out,

@@ -133,6 +133,11 @@ impl Usage {
         self.write_units * prices::provisioned_unit_usd(prices::DYNAMODB_WCU_HOUR)
             + self.read_units * prices::provisioned_unit_usd(prices::DYNAMODB_RCU_HOUR)
     }
+
+    /// Dollars in all, DynamoDB's request units on provisioned capacity.
+    pub fn usd_with_provisioned_dynamodb(&self) -> f64 {
+        self.usd() - self.dynamodb_usd() + self.dynamodb_provisioned_usd()
+    }
 }
 
 #[cfg(test)]
